@@ -1,0 +1,34 @@
+"""FastAPI dependencies: the shared context and the authenticated caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from bpmn_service.context import AppContext
+from bpmn_service.identity import Principal
+
+bearer = HTTPBearer(auto_error=False, description="A token from the users file")
+
+
+def get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+def get_principal(
+    ctx: ContextDep,
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    principal = ctx.users.authenticate(credentials.credentials if credentials else None)
+    request.state.user_id = principal.user_id
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

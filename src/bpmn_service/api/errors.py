@@ -1,0 +1,87 @@
+"""The one place where domain errors become HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from bpmn_service import errors
+
+log = logging.getLogger("bpmn_service.api")
+
+STATUS_BY_ERROR: dict[type[errors.ServiceError], int] = {
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PayloadTooLarge: 413,
+    errors.Invalid: 422,
+    errors.Busy: 503,
+}
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: object | None = None
+
+
+def status_for(exc: errors.ServiceError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500
+
+
+async def service_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.ServiceError)
+    status = status_for(exc)
+    headers = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if status == 503 or isinstance(exc, errors.StaleVersion):
+        headers["Retry-After"] = "1"
+    body = ErrorBody(code=exc.code, message=exc.message, details=exc.details)
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        {
+            "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
+            "message": err.get("msg", "invalid"),
+        }
+        for err in exc.errors()
+    ]
+    text = "; ".join(f"{d['field'] or 'body'}: {d['message']}" for d in details)
+    body = ErrorBody(
+        code="invalid_request", message=f"the request is invalid: {text}", details=details
+    )
+    return JSONResponse(body.model_dump(), status_code=422)
+
+
+async def unexpected_error_handler(request: Request, _exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    body = ErrorBody(code="internal_error", message="internal server error; see the server log")
+    return JSONResponse(body.model_dump(), status_code=500)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(errors.ServiceError, service_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(Exception, unexpected_error_handler)
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorBody, "description": "missing or invalid bearer token"},
+    403: {"model": ErrorBody, "description": "the caller lacks the required group"},
+    404: {"model": ErrorBody, "description": "not found, or not visible to the caller"},
+    409: {"model": ErrorBody, "description": "conflicting state (claimed, duplicate, stale)"},
+    422: {"model": ErrorBody, "description": "invalid input; details list every problem"},
+    503: {"model": ErrorBody, "description": "database busy; retry after Retry-After seconds"},
+}

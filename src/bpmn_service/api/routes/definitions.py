@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from bpmn_service.api.deps import ContextDep, PrincipalDep
+from bpmn_service.api.errors import ERROR_RESPONSES
+from bpmn_service.api.schemas import (
+    DefinitionRead,
+    InstanceStart,
+    StartedInstanceRead,
+    task_read,
+)
+from bpmn_service.services import definitions, instances
+
+router = APIRouter(prefix="/process-definitions", tags=["process-definitions"])
+
+
+@router.get("", response_model=list[DefinitionRead], responses=ERROR_RESPONSES)
+def list_process_definitions(ctx: ContextDep, _principal: PrincipalDep) -> list[DefinitionRead]:
+    """List deployed processes with all their versions, newest first."""
+    return [
+        DefinitionRead.model_validate(d, from_attributes=True)
+        for d in definitions.list_definitions(ctx)
+    ]
+
+
+@router.get("/{key}", response_model=DefinitionRead, responses=ERROR_RESPONSES)
+def get_process_definition(ctx: ContextDep, _principal: PrincipalDep, key: str) -> DefinitionRead:
+    """Show one process: its versions and the JSON Schema of its start form."""
+    return DefinitionRead.model_validate(definitions.get_definition(ctx, key), from_attributes=True)
+
+
+@router.get(
+    "/{key}/xml",
+    responses={**ERROR_RESPONSES, 200: {"content": {"application/xml": {}}}},
+    response_class=Response,
+)
+def get_process_definition_xml(
+    ctx: ContextDep,
+    _principal: PrincipalDep,
+    key: str,
+    version: Annotated[int | None, Query(ge=1, description="default: the latest")] = None,
+) -> Response:
+    """Download the BPMN XML of a process version, as deployed."""
+    return Response(definitions.get_xml(ctx, key, version), media_type="application/xml")
+
+
+@router.post(
+    "/{key}/instances",
+    status_code=201,
+    response_model=StartedInstanceRead,
+    responses=ERROR_RESPONSES,
+)
+def start_process_instance(
+    ctx: ContextDep, principal: PrincipalDep, key: str, body: InstanceStart
+) -> StartedInstanceRead:
+    """Start an instance of the latest version; variables are checked against the start form."""
+    result = instances.start_instance(ctx, key, body.business_key, body.variables, principal)
+    base = StartedInstanceRead.model_validate({**_instance_fields(result.instance), "tasks": []})
+    base.tasks = [task_read(t, result.candidates) for t in result.tasks]
+    return base
+
+
+def _instance_fields(instance: object) -> dict[str, object]:
+    fields = (
+        "id",
+        "definition_key",
+        "definition_id",
+        "version",
+        "business_key",
+        "status",
+        "started_at",
+        "started_by",
+        "ended_at",
+    )
+    return {f: getattr(instance, f) for f in fields}

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from bpmn_service.api.deps import ContextDep, PrincipalDep
+from bpmn_service.api.errors import ERROR_RESPONSES
+from bpmn_service.api.schemas import (
+    HistoryEventRead,
+    InstanceCancel,
+    InstanceDetailRead,
+    InstanceRead,
+    Page,
+    task_read,
+)
+from bpmn_service.services import instances
+
+router = APIRouter(prefix="/process-instances", tags=["process-instances"])
+
+InstanceSort = Literal["started", "-started", "ended", "-ended"]
+
+
+@router.get("", response_model=Page[InstanceRead], responses=ERROR_RESPONSES)
+def list_process_instances(
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    key: Annotated[str | None, Query(description="process definition key")] = None,
+    status: Literal["active", "completed", "cancelled"] | None = None,
+    business_key: str | None = None,
+    sort: InstanceSort = "-started",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[InstanceRead]:
+    """List the instances visible to the caller."""
+    rows, total = instances.list_instances(
+        ctx,
+        principal,
+        definition_key=key,
+        status=status,
+        business_key=business_key,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+    )
+    return Page[InstanceRead](
+        items=[InstanceRead.model_validate(r, from_attributes=True) for r in rows],
+        total=total,
+        offset=offset,
+        limit=limit,
+    )
+
+
+@router.get("/{instance_id}", response_model=InstanceDetailRead, responses=ERROR_RESPONSES)
+def get_process_instance(
+    ctx: ContextDep, principal: PrincipalDep, instance_id: str
+) -> InstanceDetailRead:
+    """Status, version, variables, open tasks and the full history of an instance."""
+    detail = instances.get_instance(ctx, instance_id, principal)
+    base = InstanceRead.model_validate(detail.instance, from_attributes=True)
+    return InstanceDetailRead(
+        **base.model_dump(),
+        variables=detail.instance.variables,
+        tasks=[task_read(t, detail.candidates) for t in detail.tasks],
+        history=[HistoryEventRead.model_validate(h, from_attributes=True) for h in detail.history],
+    )
+
+
+@router.post("/{instance_id}/cancel", response_model=InstanceRead, responses=ERROR_RESPONSES)
+def cancel_process_instance(
+    ctx: ContextDep, principal: PrincipalDep, instance_id: str, body: InstanceCancel | None = None
+) -> InstanceRead:
+    """Cancel an active instance (initiator or admin); its open tasks are withdrawn."""
+    instance = instances.cancel_instance(ctx, instance_id, principal, body.reason if body else None)
+    return InstanceRead.model_validate(instance, from_attributes=True)

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from bpmn_service.api.deps import ContextDep, PrincipalDep
+from bpmn_service.api.errors import ERROR_RESPONSES
+from bpmn_service.api.schemas import (
+    CompletionRead,
+    Page,
+    TaskComplete,
+    TaskDetailRead,
+    TaskRead,
+    task_read,
+)
+from bpmn_service.db.queries import TASK_SORTS, TaskFilter
+from bpmn_service.errors import FieldError, InvalidVariables
+from bpmn_service.services import tasks
+from bpmn_service.services.tasks import TaskDetail
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+
+@router.get("", response_model=Page[TaskRead], responses=ERROR_RESPONSES)
+def list_tasks(
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    candidate_group: str | None = None,
+    assignee: str | None = None,
+    unassigned: bool | None = None,
+    process_definition_key: str | None = None,
+    process_instance_id: str | None = None,
+    business_key: str | None = None,
+    element_id: Annotated[str | None, Query(description="BPMN id of the user task")] = None,
+    due_before: datetime | None = None,
+    due_after: datetime | None = None,
+    sort: Annotated[
+        str,
+        Query(description="comma-separated created, due, priority, name; prefix - for descending"),
+    ] = "created",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[TaskRead]:
+    """The caller's inbox: tasks assigned to them or offered to one of their groups."""
+    for part in sort.split(","):
+        if part.strip().lstrip("-+") not in TASK_SORTS:
+            raise InvalidVariables(
+                [FieldError("sort", f"{part.strip()!r} is not one of {', '.join(TASK_SORTS)}")]
+            )
+    flt = TaskFilter(
+        candidate_group=candidate_group,
+        assignee=assignee,
+        unassigned=unassigned,
+        process_definition_key=process_definition_key,
+        process_instance_id=process_instance_id,
+        business_key=business_key,
+        element_id=element_id,
+        due_before=due_before,
+        due_after=due_after,
+    )
+    rows, total, candidates = tasks.list_tasks(
+        ctx, principal, flt, sort=sort, limit=limit, offset=offset
+    )
+    return Page[TaskRead](
+        items=[task_read(t, candidates) for t in rows], total=total, offset=offset, limit=limit
+    )
+
+
+def _detail(detail: TaskDetail) -> TaskDetailRead:
+    base = task_read(
+        detail.task,
+        {detail.task.id: {"group": detail.candidate_groups, "user": detail.candidate_users}},
+    )
+    return TaskDetailRead(
+        **base.model_dump(),
+        form=detail.form_schema,
+        variables=detail.task.form_values,
+        properties=detail.task.properties,
+    )
+
+
+@router.get("/{task_id}", response_model=TaskDetailRead, responses=ERROR_RESPONSES)
+def get_task(ctx: ContextDep, principal: PrincipalDep, task_id: str) -> TaskDetailRead:
+    """One task with its form as JSON Schema and the current values the form shows."""
+    return _detail(tasks.get_task(ctx, task_id, principal))
+
+
+@router.post("/{task_id}/claim", response_model=TaskDetailRead, responses=ERROR_RESPONSES)
+def claim_task(ctx: ContextDep, principal: PrincipalDep, task_id: str) -> TaskDetailRead:
+    """Claim a task; of concurrent claimers exactly one wins, the others get 409."""
+    return _detail(tasks.claim_task(ctx, task_id, principal))
+
+
+@router.post("/{task_id}/unclaim", response_model=TaskDetailRead, responses=ERROR_RESPONSES)
+def unclaim_task(ctx: ContextDep, principal: PrincipalDep, task_id: str) -> TaskDetailRead:
+    """Give a claimed task back to its candidates (the assignee, or a supervisor)."""
+    return _detail(tasks.unclaim_task(ctx, task_id, principal))
+
+
+@router.post("/{task_id}/complete", response_model=CompletionRead, responses=ERROR_RESPONSES)
+def complete_task(
+    ctx: ContextDep, principal: PrincipalDep, task_id: str, body: TaskComplete
+) -> CompletionRead:
+    """Complete a claimed task with its form values and advance the process."""
+    result = tasks.complete_task(ctx, task_id, principal, body.variables)
+    return CompletionRead(
+        task_id=result.task_id,
+        process_instance_id=result.instance_id,
+        instance_status=result.instance_status,
+        next_tasks=[task_read(t, result.candidates) for t in result.next_tasks],
+    )

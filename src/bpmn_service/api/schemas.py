@@ -1,0 +1,161 @@
+"""Request and response bodies of the native API (snake_case, RFC 3339 UTC times)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bpmn_service.db.models import Task
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    offset: int
+    limit: int
+
+
+class DeployedDefinitionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    key: str
+    version: int
+    name: str | None
+    resource_name: str
+    created: bool = Field(description="false when the content was unchanged and not redeployed")
+
+
+class DeploymentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str | None = Field(description="null when every file was unchanged")
+    name: str
+    definitions: list[DeployedDefinitionRead]
+
+
+class VersionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    version: int
+    name: str | None
+    checksum: str
+    resource_name: str
+    deployment_id: str
+    deployed_at: datetime
+
+
+class DefinitionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    key: str
+    name: str | None
+    latest_version: int
+    versions: list[VersionRead]
+    start_form: dict[str, Any] = Field(description="JSON Schema of the start event's form")
+
+
+class InstanceStart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    business_key: str = Field(description="unique per process key, e.g. the application number")
+    variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class InstanceCancel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(None, max_length=1000)
+
+
+class TaskRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    name: str
+    element_id: str = Field(description="the BPMN element id of the user task")
+    process_instance_id: str
+    process_definition_key: str
+    process_definition_id: str
+    business_key: str
+    lane: str | None
+    candidate_groups: list[str]
+    candidate_users: list[str]
+    assignee: str | None
+    priority: int
+    created_at: datetime
+    claimed_at: datetime | None
+    due_at: datetime | None
+    follow_up_at: datetime | None
+
+
+class TaskDetailRead(TaskRead):
+    form: dict[str, Any] = Field(description="JSON Schema of the task's form")
+    variables: dict[str, Any] = Field(description="current values of the variables the form shows")
+    properties: dict[str, Any]
+
+
+class TaskComplete(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class CompletionRead(BaseModel):
+    task_id: str
+    process_instance_id: str
+    instance_status: str
+    next_tasks: list[TaskRead] = Field(description="user tasks that became ready")
+
+
+class InstanceRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    definition_key: str
+    definition_id: str
+    version: int
+    business_key: str
+    status: str
+    started_at: datetime
+    started_by: str
+    ended_at: datetime | None
+
+
+class HistoryEventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    type: str
+    occurred_at: datetime
+    actor: str | None
+    task_id: str | None
+    element_id: str | None
+    details: dict[str, Any]
+
+
+class InstanceDetailRead(InstanceRead):
+    variables: dict[str, Any]
+    tasks: list[TaskRead]
+    history: list[HistoryEventRead]
+
+
+class StartedInstanceRead(InstanceRead):
+    tasks: list[TaskRead] = Field(description="user tasks ready after the start")
+
+
+def task_read(task: Task, candidates: dict[str, dict[str, list[str]]]) -> TaskRead:
+    found = candidates.get(task.id, {"group": [], "user": []})
+    return TaskRead(
+        id=task.id,
+        name=task.name,
+        element_id=task.element_id,
+        process_instance_id=task.instance_id,
+        process_definition_key=task.definition_key,
+        process_definition_id=task.definition_id,
+        business_key=task.business_key,
+        lane=task.lane,
+        candidate_groups=found["group"],
+        candidate_users=found["user"],
+        assignee=task.assignee,
+        priority=task.priority,
+        created_at=task.created_at,
+        claimed_at=task.claimed_at,
+        due_at=task.due_at,
+        follow_up_at=task.follow_up_at,
+    )

@@ -1,0 +1,128 @@
+"""The `bpmn-service` command: serve, deploy, check, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bpmn_service.config import Settings
+from bpmn_service.errors import InvalidBpmn
+
+CLI_PRINCIPAL_ID = "cli"
+
+
+def _files(paths: Sequence[str]) -> list[Path]:
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(path.glob("*.bpmn")))
+        else:
+            found.append(path)
+    return found
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    logging.basicConfig(level=Settings().log_level, format="%(message)s")
+    uvicorn.run(
+        "bpmn_service.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bpmn_service.engine import compile_bpmn, register_functions
+    from bpmn_service.lanes import LaneGroups
+    from bpmn_service.registry import ConstructionUnitRegistry
+
+    settings = Settings()
+    lanes = LaneGroups.load(settings.lane_groups_path)
+    register_functions(
+        {
+            "recommend_construction_units": ConstructionUnitRegistry.load(
+                settings.registry_file
+            ).recommend
+        }
+    )
+    failed = 0
+    for path in _files(args.paths):
+        try:
+            process = compile_bpmn(path.read_bytes(), str(path), lanes.has_groups)
+        except FileNotFoundError:
+            print(f"{path}: no such file", file=sys.stderr)
+            failed += 1
+        except InvalidBpmn as exc:
+            failed += 1
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+        else:
+            print(f"{path}: ok (process {process.key})")
+    return 1 if failed else 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from bpmn_service.context import AppContext
+    from bpmn_service.db.migrate import upgrade
+    from bpmn_service.identity import Principal
+    from bpmn_service.services.deployments import BpmnFile, deploy
+
+    ctx = AppContext.create(Settings())
+    upgrade(ctx.engine)
+    files = [BpmnFile(str(p), p.read_bytes()) for p in _files(args.paths)]
+    try:
+        result = deploy(ctx, files, Principal(CLI_PRINCIPAL_ID, frozenset({"admin"})), source="cli")
+    except InvalidBpmn as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    for d in result.definitions:
+        state = "deployed" if d.created else "unchanged"
+        print(f"{d.resource_name}: {d.key} version {d.version} {state}")
+    return 0
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    from bpmn_service.db.connect import make_engine
+    from bpmn_service.db.migrate import upgrade
+
+    settings = Settings()
+    upgrade(make_engine(settings.database_url, schema=settings.database_schema))
+    print("database is at the newest schema")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bpmn-service", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+    check = sub.add_parser("check", help="validate BPMN files offline; non-zero exit on problems")
+    check.add_argument("paths", nargs="+", help="files or directories of .bpmn files")
+    check.set_defaults(func=cmd_check)
+    deploy = sub.add_parser("deploy", help="deploy BPMN files into the configured database")
+    deploy.add_argument("paths", nargs="+", help="files or directories of .bpmn files")
+    deploy.set_defaults(func=cmd_deploy)
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(func=cmd_migrate)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ValueError as exc:  # configuration errors: say what is wrong, no traceback
+        print(f"bpmn-service: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""One typed settings object, read from BPMN_* environment variables and injected everywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BPMN_", extra="forbid")
+
+    database_url: str = Field(
+        "sqlite:///var/bpmn.db",
+        description="SQLAlchemy URL: sqlite:///path or postgresql://user@host:5432/db",
+    )
+    database_schema: str | None = Field(
+        None, description="PostgreSQL schema to use (search_path); default: the server's default"
+    )
+    users_file: Path = Field(Path("config/users.toml"), description="Users, tokens and groups")
+    processes_dir: Path = Field(Path("processes"), description="BPMN files deployed at start-up")
+    lane_groups_file: Path | None = Field(
+        None, description="Lane name -> groups mapping; default: <processes_dir>/lane-groups.toml"
+    )
+    registry_file: Path = Field(
+        Path("config/construction-units.toml"), description="Licensed construction units registry"
+    )
+    deploy_on_start: bool = Field(True, description="Deploy every *.bpmn in processes_dir at start")
+    migrate_on_start: bool = Field(True, description="Apply database migrations at start")
+    mode: Literal["development", "production"] = Field(
+        "development", description="production refuses the shipped demo tokens"
+    )
+    max_upload_bytes: int = Field(5 * 1024 * 1024, description="Largest accepted BPMN file")
+    max_body_bytes: int = Field(1024 * 1024, description="Largest accepted JSON request body")
+    log_level: str = Field("INFO", description="Python logging level")
+
+    @property
+    def lane_groups_path(self) -> Path:
+        return self.lane_groups_file or self.processes_dir / "lane-groups.toml"

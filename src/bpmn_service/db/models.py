@@ -1,0 +1,158 @@
+"""Tables. The task table is the inbox (lists never deserialize workflows); history only grows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JsonType}
+
+
+class Deployment(Base):
+    __tablename__ = "deployment"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(64))
+    deployed_at: Mapped[datetime]
+    deployed_by: Mapped[str] = mapped_column(String(128))
+
+
+class ProcessDefinition(Base):
+    __tablename__ = "process_definition"
+    __table_args__ = (
+        UniqueConstraint("key", "version", name="uq_definition_key_version"),
+        Index("ix_definition_key_checksum", "key", "checksum"),
+    )
+
+    id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(255))
+    checksum: Mapped[str] = mapped_column(String(64))
+    resource_name: Mapped[str] = mapped_column(String(255))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    spec_json: Mapped[str] = mapped_column(Text)
+    start_form: Mapped[list[Any]] = mapped_column(JsonType)
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployment.id"))
+    deployed_at: Mapped[datetime]
+
+
+class ProcessInstance(Base):
+    __tablename__ = "process_instance"
+    __table_args__ = (
+        UniqueConstraint("definition_key", "business_key", name="uq_instance_business_key"),
+        Index("ix_instance_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    definition_id: Mapped[str] = mapped_column(ForeignKey("process_definition.id"))
+    definition_key: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    business_key: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(Text)
+    variables: Mapped[dict[str, Any]]
+    started_at: Mapped[datetime]
+    started_by: Mapped[str] = mapped_column(String(128))
+    ended_at: Mapped[datetime | None]
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+
+class Task(Base):
+    """One row per open user task."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        Index("ix_task_assignee_created", "assignee", "created_at"),
+        Index("ix_task_due", "due_at"),
+        Index("ix_task_instance", "instance_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"))
+    definition_id: Mapped[str] = mapped_column(String(160))
+    definition_key: Mapped[str] = mapped_column(String(128))
+    business_key: Mapped[str] = mapped_column(String(128))
+    element_id: Mapped[str] = mapped_column(String(255))
+    spec_name: Mapped[str] = mapped_column(String(300))
+    name: Mapped[str] = mapped_column(String(255))
+    lane: Mapped[str | None] = mapped_column(String(255))
+    assignee: Mapped[str | None] = mapped_column(String(128))
+    priority: Mapped[int] = mapped_column(Integer, default=50)
+    due_at: Mapped[datetime | None]
+    follow_up_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    form_values: Mapped[dict[str, Any]]
+    properties: Mapped[dict[str, Any]]
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class TaskCandidate(Base):
+    __tablename__ = "task_candidate"
+    __table_args__ = (Index("ix_candidate_ref", "kind", "ref", "task_id"),)
+
+    task_id: Mapped[str] = mapped_column(
+        ForeignKey("task.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    ref: Mapped[str] = mapped_column(String(128), primary_key=True)
+
+
+class HistoricTask(Base):
+    """One row per user task that ended (completed or cancelled)."""
+
+    __tablename__ = "historic_task"
+    __table_args__ = (Index("ix_historic_task_instance", "instance_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(36))
+    definition_key: Mapped[str] = mapped_column(String(128))
+    element_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    lane: Mapped[str | None] = mapped_column(String(255))
+    candidate_groups: Mapped[list[Any]] = mapped_column(JsonType)
+    assignee: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime]
+    end_reason: Mapped[str] = mapped_column(String(16))
+    completed_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class HistoryEvent(Base):
+    __tablename__ = "history_event"
+    __table_args__ = (Index("ix_history_instance", "instance_id", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    instance_id: Mapped[str] = mapped_column(String(36))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    element_id: Mapped[str | None] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(128))
+    occurred_at: Mapped[datetime]
+    details: Mapped[dict[str, Any]]

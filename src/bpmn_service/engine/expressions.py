@@ -1,0 +1,267 @@
+"""The safe expression language: Python expression syntax, evaluated without eval().
+
+SpiffWorkflow evaluates gateway conditions, scripts, timers and multi-instance expressions with
+Python's eval/exec and full builtins, so any BPMN upload could run code on the server. Every
+expression here is checked against an AST whitelist at deploy time and evaluated by simpleeval at
+run time.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import Any
+
+from simpleeval import EvalWithCompoundTypes, InvalidExpression, NumberTooHigh
+
+MAX_EXPRESSION_LENGTH = 10_000
+MAX_POWER_EXPONENT = 1_000
+MAX_SCRIPT_LINES = 200
+
+# Methods callable on values; everything else reached through "." is refused.
+ALLOWED_METHODS = frozenset(
+    {
+        "join",
+        "split",
+        "strip",
+        "upper",
+        "lower",
+        "startswith",
+        "endswith",
+        "replace",
+        "get",
+        "keys",
+        "values",
+        "items",
+        "count",
+        "index",
+    }
+)
+ALLOWED_NODES: tuple[type[ast.AST], ...] = (
+    ast.Expression,
+    ast.Constant,
+    ast.Name,
+    ast.Load,
+    ast.Store,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.BoolOp,
+    ast.Compare,
+    ast.IfExp,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.FloorDiv,
+    ast.Mod,
+    ast.Pow,
+    ast.USub,
+    ast.UAdd,
+    ast.Not,
+    ast.And,
+    ast.Or,
+    ast.Eq,
+    ast.NotEq,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+    ast.In,
+    ast.NotIn,
+    ast.Is,
+    ast.IsNot,
+    ast.Call,
+    ast.keyword,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Slice,
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+    ast.ListComp,
+    ast.GeneratorExp,
+    ast.DictComp,
+    ast.comprehension,
+)
+JUEL_MARKERS = ("&&", "||", "#{", " eq ", " ne ", "empty ")
+
+
+class ExpressionError(ValueError):
+    """An expression is not in the safe language, or failed when evaluated."""
+
+
+def _safe_pow(base: Any, exponent: Any) -> Any:
+    if isinstance(exponent, int | float) and abs(exponent) > MAX_POWER_EXPONENT:
+        raise NumberTooHigh(f"exponent {exponent} is larger than {MAX_POWER_EXPONENT}")
+    return operator.pow(base, exponent)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _today() -> str:
+    return date.today().isoformat()
+
+
+BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "len": len,
+    "min": min,
+    "max": max,
+    "sum": sum,
+    "abs": abs,
+    "round": round,
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": bool,
+    "any": any,
+    "all": all,
+    "sorted": sorted,
+    "now": _now,
+    "today": _today,
+}
+CONSTANT_NAMES: dict[str, Any] = {
+    "True": True,
+    "False": False,
+    "None": None,
+    "true": True,
+    "false": False,
+    "null": None,
+}
+
+
+def strip_wrapper(text: str) -> str:
+    """Accept Camunda-style `${expr}` as well as a bare expression."""
+    text = text.strip()
+    if text.startswith("${") and text.endswith("}"):
+        return text[2:-1].strip()
+    return text
+
+
+@lru_cache(maxsize=4096)
+def _parse(expression: str) -> ast.Expression:
+    return ast.parse(expression, mode="eval")
+
+
+def check_expression(text: str, function_names: frozenset[str]) -> list[str]:
+    """Return every reason `text` is not a safe expression (empty when it is)."""
+    expression = strip_wrapper(text)
+    if not expression:
+        return ["the expression is empty"]
+    if len(expression) > MAX_EXPRESSION_LENGTH:
+        return [f"the expression is longer than {MAX_EXPRESSION_LENGTH} characters"]
+    for marker in JUEL_MARKERS:
+        if marker in f" {expression} ":
+            return [
+                f"JUEL syntax {marker.strip()!r} is not supported; use Python syntax (and, or, ==)"
+            ]
+    try:
+        tree = _parse(expression)
+    except SyntaxError as exc:
+        return [f"syntax error: {exc.msg} (column {exc.offset})"]
+    problems: list[str] = []
+    for node in ast.walk(tree):
+        problems.extend(_check_node(node, function_names))
+    return problems
+
+
+def _check_node(node: ast.AST, function_names: frozenset[str]) -> list[str]:
+    if not isinstance(node, ALLOWED_NODES):
+        return [f"{type(node).__name__} is not allowed in expressions"]
+    if isinstance(node, ast.Name) and node.id.startswith("_"):
+        return [f"name {node.id!r} starts with '_'"]
+    if isinstance(node, ast.Attribute):
+        if node.attr.startswith("_") or node.attr not in ALLOWED_METHODS:
+            return [f"attribute {node.attr!r} is not allowed"]
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Name) and func.id not in function_names:
+            return [f"function {func.id!r} is not available"]
+        if not isinstance(func, ast.Name | ast.Attribute):
+            return ["only named functions and string/dict methods may be called"]
+    return []
+
+
+def check_script(text: str, function_names: frozenset[str]) -> list[str]:
+    """Scripts are `name = expression` lines only; return every problem found."""
+    lines = [
+        line for line in text.splitlines() if line.strip() and not line.strip().startswith("#")
+    ]
+    if len(lines) > MAX_SCRIPT_LINES:
+        return [f"the script has more than {MAX_SCRIPT_LINES} lines"]
+    try:
+        module = ast.parse(text)
+    except SyntaxError as exc:
+        return [f"syntax error on line {exc.lineno}: {exc.msg}"]
+    problems: list[str] = []
+    for stmt in module.body:
+        if not (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+        ):
+            problems.append(f'line {stmt.lineno}: only "name = expression" lines are allowed')
+            continue
+        name = stmt.targets[0].id
+        if name.startswith("_"):
+            problems.append(f"line {stmt.lineno}: names starting with '_' are not allowed")
+        for reason in check_expression(ast.unparse(stmt.value), function_names):
+            problems.append(f"line {stmt.lineno}: {reason}")
+    return problems
+
+
+class ExpressionEvaluator:
+    """Evaluates checked expressions and assignment scripts against instance variables."""
+
+    def __init__(self, functions: Mapping[str, Callable[..., Any]] | None = None) -> None:
+        self.functions: dict[str, Callable[..., Any]] = {**BASE_FUNCTIONS, **(functions or {})}
+        self.function_names = frozenset(self.functions)
+        self._operators = _operators()
+
+    def check(self, text: str) -> list[str]:
+        return check_expression(text, self.function_names)
+
+    def check_script(self, text: str) -> list[str]:
+        return check_script(text, self.function_names)
+
+    def evaluate(self, text: str, variables: Mapping[str, Any]) -> Any:
+        expression = strip_wrapper(text)
+        problems = self.check(expression)
+        if problems:
+            raise ExpressionError(f"{expression!r}: {'; '.join(problems)}")
+        names = {**CONSTANT_NAMES, **variables}
+        evaluator = EvalWithCompoundTypes(
+            operators=self._operators, functions=dict(self.functions), names=names
+        )
+        try:
+            return evaluator.eval(expression, previously_parsed=_parse(expression).body)
+        except InvalidExpression as exc:
+            raise ExpressionError(f"{expression!r}: {exc}") from exc
+        except (TypeError, ValueError, KeyError, IndexError, ZeroDivisionError) as exc:
+            raise ExpressionError(f"{expression!r}: {type(exc).__name__}: {exc}") from exc
+
+    def execute(self, script: str, variables: dict[str, Any]) -> None:
+        """Run `name = expression` lines; all lines are checked before any runs."""
+        problems = self.check_script(script)
+        if problems:
+            raise ExpressionError("; ".join(problems))
+        results: dict[str, Any] = {}
+        for stmt in ast.parse(script).body:
+            assert isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)
+            value = self.evaluate(ast.unparse(stmt.value), {**variables, **results})
+            results[stmt.targets[0].id] = value
+        variables.update(results)
+
+
+def _operators() -> dict[type[ast.AST], Callable[..., Any]]:
+    from simpleeval import DEFAULT_OPERATORS
+
+    ops: dict[type[ast.AST], Callable[..., Any]] = dict(DEFAULT_OPERATORS)
+    ops[ast.Pow] = _safe_pow
+    for unsupported in (ast.BitAnd, ast.BitOr, ast.BitXor, ast.LShift, ast.RShift, ast.Invert):
+        ops.pop(unsupported, None)
+    return ops

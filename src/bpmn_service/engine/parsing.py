@@ -1,0 +1,387 @@
+"""Turn untrusted BPMN bytes into a compiled process, or a list of located problems.
+
+Order matters: the hardened XML parse and the XSD come first, so that nothing later ever sees
+entities, DTDs or structurally broken documents; our own rules and SpiffWorkflow's parser then run
+and every problem found is reported at once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser import BpmnParser as _SpiffBpmnParserModule  # noqa: F401
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from bpmn_service.errors import BpmnProblem, InvalidBpmn
+
+from . import forms
+from .camunda_ext import CAMUNDA_NS, NSMAP, ServiceBpmnParser, read_extensions
+from .script_engine import EVALUATOR
+from .serialization import spec_to_json
+
+MAX_BPMN_BYTES = 5 * 1024 * 1024
+BPMN_NS = NSMAP["bpmn"]
+DI_NS = NSMAP["bpmndi"]
+FLOW_NODE_TAGS = frozenset(
+    {
+        "task",
+        "userTask",
+        "manualTask",
+        "scriptTask",
+        "serviceTask",
+        "sendTask",
+        "receiveTask",
+        "businessRuleTask",
+        "callActivity",
+        "subProcess",
+        "transaction",
+        "adHocSubProcess",
+        "startEvent",
+        "endEvent",
+        "intermediateCatchEvent",
+        "intermediateThrowEvent",
+        "boundaryEvent",
+        "exclusiveGateway",
+        "parallelGateway",
+        "inclusiveGateway",
+        "eventBasedGateway",
+        "complexGateway",
+    }
+)
+# Elements whose semantics would need an engine feature this service does not offer (yet), with why.
+UNSUPPORTED_ELEMENTS = {
+    "serviceTask": "service tasks are not supported yet; use a script task (`name = expression`)",
+    "sendTask": "send tasks are not supported",
+    "businessRuleTask": "business rule (DMN) tasks are not supported",
+    "complexGateway": "complex gateways are not supported",
+    "adHocSubProcess": "ad-hoc subprocesses are not supported",
+    "timerEventDefinition": "timer events are not supported yet",
+    "messageEventDefinition": "message events are not supported yet",
+    "signalEventDefinition": "signal events are not supported yet",
+    "conditionalEventDefinition": "conditional events are not supported",
+    "compensateEventDefinition": "compensation is not supported",
+    "dataStoreReference": "data stores are not supported",
+}
+FORBIDDEN_CAMUNDA_ELEMENTS = {
+    "executionListener": "listeners run code and are refused",
+    "taskListener": "listeners run code and are refused",
+    "inputOutput": "camunda:inputOutput mappings are not supported",
+    "connector": "connectors are not supported",
+    "script": "embedded camunda scripts are refused",
+    "field": "delegate field injection is refused",
+    "in": "camunda:in variable mappings are not supported",
+    "out": "camunda:out variable mappings are not supported",
+}
+FORBIDDEN_CAMUNDA_ATTRIBUTES = {
+    "class": "Java delegates are refused",
+    "delegateExpression": "delegate expressions are refused",
+    "expression": "camunda:expression is refused",
+    "resultVariable": "camunda:resultVariable is refused",
+    "resource": "external script resources are refused",
+    "collection": "use standard loopDataInputRef instead of camunda:collection",
+    "elementVariable": "use standard inputDataItem instead of camunda:elementVariable",
+    "variableMappingClass": "variable mapping classes are refused",
+    "variableMappingDelegateExpression": "variable mapping delegates are refused",
+}
+ISO_DURATION = re.compile(
+    r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$"
+)
+IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+SAFE_XML_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_pis=True,
+)
+
+LaneCheck = Callable[[str, str | None], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledProcess:
+    key: str
+    name: str | None
+    spec_json: str
+    start_form: list[forms.FormField]
+
+
+def _local(tag: Any) -> str:
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+@lru_cache(maxsize=1)
+def _xsd() -> etree.XMLSchema:
+    import SpiffWorkflow.bpmn.parser as spiff_parser
+
+    path = os.path.join(os.path.dirname(spiff_parser.__file__), "schema", "BPMN20.xsd")
+    return etree.XMLSchema(etree.parse(path))
+
+
+def parse_xml(data: bytes, filename: str) -> etree._Element:
+    """The hardened parse: size cap, no DTD, no entities, no network, bounded depth."""
+    if len(data) > MAX_BPMN_BYTES:
+        raise InvalidBpmn([BpmnProblem(f"file is larger than {MAX_BPMN_BYTES} bytes", filename)])
+    if b"<!DOCTYPE" in data[:4096].upper() or b"<!ENTITY" in data.upper():
+        raise InvalidBpmn(
+            [BpmnProblem("DOCTYPE and entity declarations are not allowed", filename)]
+        )
+    try:
+        root = etree.fromstring(data, SAFE_XML_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise InvalidBpmn(
+            [BpmnProblem(f"not well-formed XML: {exc.msg}", filename, exc.lineno)]
+        ) from None
+    if root.getroottree().docinfo.doctype:
+        raise InvalidBpmn([BpmnProblem("DOCTYPE is not allowed", filename)])
+    if root.tag != f"{{{BPMN_NS}}}definitions":
+        raise InvalidBpmn(
+            [
+                BpmnProblem(
+                    f"the root element is {_local(root.tag) or root.tag!r}, "
+                    f"expected bpmn:definitions "
+                    f"in namespace {BPMN_NS}",
+                    filename,
+                    root.sourceline,
+                )
+            ]
+        )
+    return root
+
+
+def compile_bpmn(data: bytes, filename: str, lane_has_groups: LaneCheck) -> CompiledProcess:
+    """Validate and compile one BPMN file; raise InvalidBpmn listing every problem."""
+    root = parse_xml(data, filename)
+    schema = _xsd()
+    if not schema.validate(root):
+        raise InvalidBpmn(
+            [
+                BpmnProblem(f"BPMN 2.0 schema: {e.message}", filename, e.line)
+                for e in schema.error_log
+            ][:50]
+        )
+    problems, process = _check_rules(root, filename, lane_has_groups)
+    if process is None:
+        raise InvalidBpmn(problems)
+    key = process.get("id")
+    spec = subprocess_specs = None
+    if not problems:
+        try:
+            parser = ServiceBpmnParser()
+            parser.add_bpmn_xml(root, filename=filename)
+            spec = parser.get_spec(key)
+            subprocess_specs = parser.get_subprocess_specs(key)
+        except ValidationException as exc:
+            line = exc.line_number if isinstance(exc.line_number, int) else None
+            problems.append(BpmnProblem(str(exc), filename, line, exc.id or None))
+        except (SpiffWorkflowException, ValueError, KeyError, AttributeError, IndexError) as exc:
+            problems.append(BpmnProblem(f"the engine could not parse the process: {exc}", filename))
+    if problems:
+        raise InvalidBpmn(problems)
+    assert spec is not None and subprocess_specs is not None
+    start_fields = _start_form(process)
+    return CompiledProcess(
+        key=key,
+        name=process.get("name"),
+        spec_json=spec_to_json(spec, subprocess_specs),
+        start_form=start_fields,
+    )
+
+
+def _start_form(process: etree._Element) -> list[forms.FormField]:
+    starts = process.xpath("./bpmn:startEvent", namespaces=NSMAP)
+    if not starts:
+        return []
+    return [forms.FormField.from_dict(f) for f in read_extensions(starts[0]).get("formFields", [])]
+
+
+def _check_rules(
+    root: etree._Element, filename: str, lane_has_groups: LaneCheck
+) -> tuple[list[BpmnProblem], etree._Element | None]:
+    problems: list[BpmnProblem] = []
+
+    def problem(message: str, el: etree._Element | None = None) -> None:
+        line = el.sourceline if el is not None else None
+        element = el.get("id") if el is not None else None
+        problems.append(BpmnProblem(message, filename, line, element))
+
+    processes = root.xpath("./bpmn:process", namespaces=NSMAP)
+    executable = [p for p in processes if p.get("isExecutable") == "true"]
+    if len(executable) != 1:
+        problem(
+            f'the file must contain exactly one process with isExecutable="true" '
+            f"(found {len(executable)} of {len(processes)} processes)"
+        )
+        return problems, None
+    process = executable[0]
+    key = process.get("id") or ""
+    if not IDENTIFIER.match(key.replace("-", "_")):
+        problem(f"process id {key!r} must be a simple identifier", process)
+
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        ns, local = etree.QName(el.tag).namespace, etree.QName(el.tag).localname
+        if ns == BPMN_NS and local in UNSUPPORTED_ELEMENTS:
+            target = el if el.get("id") else el.getparent()
+            problem(UNSUPPORTED_ELEMENTS[local], target)
+        if ns == CAMUNDA_NS and local in FORBIDDEN_CAMUNDA_ELEMENTS:
+            problem(f"camunda:{local}: {FORBIDDEN_CAMUNDA_ELEMENTS[local]}", _owner(el))
+        for attr in el.attrib:
+            q = etree.QName(attr)
+            if q.namespace == CAMUNDA_NS and q.localname in FORBIDDEN_CAMUNDA_ATTRIBUTES:
+                problem(f"camunda:{q.localname}: {FORBIDDEN_CAMUNDA_ATTRIBUTES[q.localname]}", el)
+
+    _check_expressions(process, problem)
+    _check_user_tasks(process, key, problem, lane_has_groups)
+    _check_gateways(process, problem)
+    _check_diagram(root, process, problem)
+    return problems, process
+
+
+def _owner(el: etree._Element) -> etree._Element:
+    node = el
+    while node is not None and not node.get("id"):
+        node = node.getparent()
+    return node if node is not None else el
+
+
+def _check_expressions(process: etree._Element, problem: Callable[..., None]) -> None:
+    for script in process.xpath(".//bpmn:scriptTask", namespaces=NSMAP):
+        texts = script.xpath("./bpmn:script/text()", namespaces=NSMAP)
+        if not texts or not "".join(texts).strip():
+            problem("script task has no script", script)
+            continue
+        for reason in EVALUATOR.check_script("".join(texts)):
+            problem(f"script: {reason}", script)
+    for flow in process.xpath(".//bpmn:sequenceFlow", namespaces=NSMAP):
+        for cond in flow.xpath("./bpmn:conditionExpression", namespaces=NSMAP):
+            language = (cond.get("language") or "").lower()
+            if language and language not in {"python", "expression"}:
+                problem(
+                    f"condition language {language!r} is not supported; write a plain expression",
+                    flow,
+                )
+                continue
+            for reason in EVALUATOR.check(cond.text or ""):
+                problem(f"condition: {reason}", flow)
+    for mi in process.xpath(".//bpmn:multiInstanceLoopCharacteristics", namespaces=NSMAP):
+        owner = mi.getparent()
+        for tag in ("loopCardinality", "completionCondition"):
+            for node in mi.xpath(f"./bpmn:{tag}", namespaces=NSMAP):
+                for reason in EVALUATOR.check(node.text or ""):
+                    problem(f"{tag}: {reason}", owner)
+        for node in mi.xpath("./bpmn:loopDataInputRef|./bpmn:loopDataOutputRef", namespaces=NSMAP):
+            if not IDENTIFIER.match((node.text or "").strip()):
+                problem(f"{_local(node.tag)} {node.text!r} must be a variable name", owner)
+    for loop in process.xpath(".//bpmn:standardLoopCharacteristics", namespaces=NSMAP):
+        for node in loop.xpath("./bpmn:loopCondition", namespaces=NSMAP):
+            for reason in EVALUATOR.check(node.text or ""):
+                problem(f"loopCondition: {reason}", loop.getparent())
+
+
+def _check_user_tasks(
+    process: etree._Element, key: str, problem: Callable[..., None], lane_has_groups: LaneCheck
+) -> None:
+    lanes: dict[str, str | None] = {}
+    for lane in process.xpath(".//bpmn:lane", namespaces=NSMAP):
+        for ref in lane.xpath("./bpmn:flowNodeRef/text()", namespaces=NSMAP):
+            lanes[ref.strip()] = lane.get("name")
+    for node in process.xpath(".//bpmn:userTask|.//bpmn:startEvent", namespaces=NSMAP):
+        ext = read_extensions(node)
+        fields = [forms.FormField.from_dict(f) for f in ext.get("formFields", [])]
+        for reason in forms.check_fields(fields):
+            problem(reason, node)
+        if _local(node.tag) != "userTask":
+            continue
+        for attr in ("candidateGroups", "candidateUsers", "assignee", "priority"):
+            value = ext.get(attr)
+            if value and value.startswith("${"):
+                for reason in EVALUATOR.check(value):
+                    problem(f"camunda:{attr}: {reason}", node)
+        priority = ext.get("priority")
+        if priority and not priority.startswith("${") and not priority.lstrip("-").isdigit():
+            problem(f"camunda:priority {priority!r} must be an integer or an expression", node)
+        for attr in ("dueDate", "followUpDate"):
+            value = ext.get(attr)
+            if value and not _is_due_value(value):
+                problem(
+                    f"camunda:{attr} {value!r} must be an ISO-8601 duration (P5D) or a date-time "
+                    f"with offset",
+                    node,
+                )
+        has_assignment = any(ext.get(a) for a in ("candidateGroups", "candidateUsers", "assignee"))
+        lane = lanes.get(node.get("id") or "")
+        if not has_assignment and not lane_has_groups(key, lane):
+            where = (
+                f"its lane {lane!r} has no groups in lane-groups.toml" if lane else "it has no lane"
+            )
+            problem(
+                "user task has no camunda:candidateGroups, candidateUsers or assignee, "
+                f"and {where}",
+                node,
+            )
+
+
+def _is_due_value(value: str) -> bool:
+    from datetime import datetime
+
+    if ISO_DURATION.match(value):
+        return True
+    try:
+        return datetime.fromisoformat(value).tzinfo is not None
+    except ValueError:
+        return False
+
+
+def _check_gateways(process: etree._Element, problem: Callable[..., None]) -> None:
+    flows = {f.get("id"): f for f in process.xpath(".//bpmn:sequenceFlow", namespaces=NSMAP)}
+    for gw in process.xpath(".//bpmn:exclusiveGateway|.//bpmn:inclusiveGateway", namespaces=NSMAP):
+        outgoing = [f for f in flows.values() if f.get("sourceRef") == gw.get("id")]
+        if len(outgoing) < 2:
+            continue
+        default = gw.get("default")
+        for flow in outgoing:
+            has_condition = bool(flow.xpath("./bpmn:conditionExpression", namespaces=NSMAP))
+            if not has_condition and flow.get("id") != default:
+                problem(
+                    f"outgoing flow {flow.get('id')!r} has no condition and is not the gateway's "
+                    f"default flow",
+                    gw,
+                )
+
+
+def _check_diagram(
+    root: etree._Element, process: etree._Element, problem: Callable[..., None]
+) -> None:
+    drawn = set(
+        root.xpath(
+            ".//bpmndi:BPMNShape/@bpmnElement|.//bpmndi:BPMNEdge/@bpmnElement", namespaces=NSMAP
+        )
+    )
+    missing = []
+    for el in process.iter():
+        if not isinstance(el.tag, str) or etree.QName(el.tag).namespace != BPMN_NS:
+            continue
+        local = etree.QName(el.tag).localname
+        if (local in FLOW_NODE_TAGS or local == "sequenceFlow") and el.get("id") not in drawn:
+            missing.append(el)
+    for el in missing[:20]:
+        problem("element has no diagram shape or edge (BPMNDI); open and save it in a modeler", el)
+    if len(missing) > 20:
+        problem(f"{len(missing) - 20} more elements have no diagram shape or edge")
+
+
+def element_ids(spec_json_or_data: Any) -> list[str]:
+    """Ids of the flow nodes of a compiled spec, for reports."""
+    return [k for k in spec_json_or_data.get("task_specs", {}) if not k.startswith("_")]

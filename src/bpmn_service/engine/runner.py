@@ -1,0 +1,292 @@
+"""ProcessRunner: the typed facade over SpiffWorkflow that the services call.
+
+Every call is load → act → run engine steps → dump; nothing here touches the database. The caller
+stores the returned state in the same transaction as the task projection, so a failure anywhere
+leaves the stored instance as it was.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from bpmn_service.errors import InvalidState, NotFound, WorkflowFailed
+
+from . import forms
+from .expressions import ExpressionError
+from .script_engine import EVALUATOR, SafeBpmnWorkflow
+from .serialization import dump_state, load_state, spec_from_json
+from .views import EngineStep, ReadyTask, RunResult
+
+# A rework loop adds about four levels to SpiffWorkflow's task tree per pass, and at depth 1000 the
+# engine silently stops seeing READY tasks; refuse to go anywhere near that.
+MAX_TASKS = 20_000
+FULL_DEPTH = 10**6
+SpecLoader = Callable[[], str]
+INTERNAL_SPECS = frozenset({"Start", "End", "Root"})
+
+
+class SpecCache:
+    """Parsed specs per process-definition id; specs are immutable once deployed."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._items: OrderedDict[str, tuple[Any, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, definition_id: str, load: SpecLoader) -> tuple[Any, dict[str, Any]]:
+        """The restored spec; `load` is only called (to read the spec JSON) on a miss."""
+        with self._lock:
+            if definition_id in self._items:
+                self._items.move_to_end(definition_id)
+                return self._items[definition_id]
+        specs = spec_from_json(load())
+        with self._lock:
+            self._items[definition_id] = specs
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return specs
+
+
+class ProcessRunner:
+    def __init__(self, cache: SpecCache | None = None) -> None:
+        self.cache = cache or SpecCache()
+
+    def task_form(
+        self, definition_id: str, load: SpecLoader, spec_name: str
+    ) -> list[forms.FormField]:
+        """The form of a task spec, read from the cached spec (no workflow is loaded)."""
+        spec, _ = self.cache.get(definition_id, load)
+        task_spec = spec.task_specs.get(spec_name)
+        if task_spec is None:
+            return []
+        return [forms.FormField.from_dict(f) for f in task_spec.extensions.get("formFields", [])]
+
+    def start(self, definition_id: str, load: SpecLoader, variables: dict[str, Any]) -> RunResult:
+        spec, subs = self.cache.get(definition_id, load)
+        workflow = SafeBpmnWorkflow(spec, subs)
+        started = _now()
+        start = workflow.get_tasks(state=TaskState.READY)
+        target = start[0] if start else workflow.task_tree
+        target.data.update(variables)
+        self._advance(workflow)
+        return self._result(workflow, started)
+
+    def complete(
+        self,
+        definition_id: str,
+        load: SpecLoader,
+        state: str,
+        task_id: str,
+        values: Mapping[str, Any],
+        actor: str,
+    ) -> RunResult:
+        """Complete a READY user task with already-validated form values and advance."""
+        spec, subs = self.cache.get(definition_id, load)
+        workflow = load_state(state, spec, subs)
+        task = self._find(workflow, task_id)
+        if task.state != TaskState.READY or not task.task_spec.manual:
+            raise InvalidState(
+                f"task {task_id} is not ready to be completed (state {task.state_name})"
+            )
+        started = _now()
+        task.data.update(values)
+        self._set_output_item(task, values, actor, started)
+        try:
+            task.run()
+        except (SpiffWorkflowException, ExpressionError) as exc:
+            raise _failed(exc) from None
+        self._advance(workflow)
+        return self._result(workflow, started)
+
+    def _find(self, workflow: Any, task_id: str) -> Any:
+        try:
+            task = workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, SpiffWorkflowException):
+            task = None
+        if task is None:
+            raise NotFound(f"task {task_id} is not part of this instance")
+        return task
+
+    def _set_output_item(
+        self, task: Any, values: Mapping[str, Any], actor: str, at: datetime
+    ) -> None:
+        """A multi-instance task's output item is its submitted form (see docs/authoring.md)."""
+        parent = task.parent
+        parent_spec = parent.task_spec if parent is not None else None
+        if not isinstance(parent_spec, MultiInstanceTask) or parent_spec.output_item is None:
+            return
+        name = parent_spec.output_item.bpmn_id
+        if name in values:
+            return
+        item: dict[str, Any] = dict(values)
+        if parent_spec.input_item is not None:
+            input_name = parent_spec.input_item.bpmn_id
+            item[input_name] = task.data.get(input_name)
+        item["completedBy"] = actor
+        item["completedAt"] = at.isoformat(timespec="seconds")
+        task.data[name] = item
+
+    def _advance(self, workflow: Any) -> None:
+        try:
+            workflow.do_engine_steps()
+        except (SpiffWorkflowException, ExpressionError) as exc:
+            raise _failed(exc) from None
+        if len(workflow.tasks) > MAX_TASKS:
+            raise WorkflowFailed(
+                f"the instance grew beyond {MAX_TASKS} engine tasks; a rework loop is not bounded"
+            )
+
+    def _result(self, workflow: Any, since: datetime) -> RunResult:
+        ready = workflow.get_tasks(state=TaskState.READY, manual=True, max_depth=FULL_DEPTH)
+        completed = workflow.is_completed() and not ready
+        waiting_automatic = workflow.get_tasks(
+            state=TaskState.READY, manual=False, max_depth=FULL_DEPTH
+        )
+        if waiting_automatic:
+            names = ", ".join(
+                sorted({t.task_spec.bpmn_id or t.task_spec.name for t in waiting_automatic})
+            )
+            raise WorkflowFailed(f"the engine stopped with automatic steps still ready: {names}")
+        return RunResult(
+            state=dump_state(workflow),
+            completed=completed,
+            ready_tasks=[self._ready_view(t) for t in ready],
+            variables=_variables(workflow, completed),
+            steps=_steps(workflow, since),
+        )
+
+    def _ready_view(self, task: Any) -> ReadyTask:
+        spec = task.task_spec
+        ext: dict[str, Any] = spec.extensions or {}
+        data = task.data
+        fields = [forms.FormField.from_dict(f) for f in ext.get("formFields", [])]
+        shown = {f.id: data.get(f.id) for f in fields if f.id in data}
+        item_name, item_value = _loop_item(task)
+        if item_name is not None:
+            shown[item_name] = item_value
+        return ReadyTask(
+            id=str(task.id),
+            element_id=spec.bpmn_id or spec.name,
+            spec_name=spec.name,
+            name=spec.bpmn_name or spec.bpmn_id or spec.name,
+            lane=spec.lane,
+            candidate_groups=_evaluate_list(ext.get("candidateGroups"), data, spec.bpmn_id),
+            candidate_users=_evaluate_list(ext.get("candidateUsers"), data, spec.bpmn_id),
+            assignee=_evaluate_scalar(ext.get("assignee"), data, spec.bpmn_id),
+            priority=_priority(ext.get("priority"), data, spec.bpmn_id),
+            due=ext.get("dueDate"),
+            follow_up=ext.get("followUpDate"),
+            form_values=shown,
+            properties=dict(ext.get("properties", {})),
+        )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _failed(exc: Exception) -> WorkflowFailed:
+    task = getattr(exc, "task", None)
+    element = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
+    message = str(exc)
+    where = f" at element {element}" if element else ""
+    return WorkflowFailed(
+        f"the process could not advance{where}: {message}", details={"element": element}
+    )
+
+
+def _loop_item(task: Any) -> tuple[str | None, Any]:
+    parent_spec = task.parent.task_spec if task.parent is not None else None
+    if isinstance(parent_spec, MultiInstanceTask) and parent_spec.input_item is not None:
+        name = parent_spec.input_item.bpmn_id
+        return name, task.data.get(name)
+    return None, None
+
+
+def _expression(value: str) -> bool:
+    return value.strip().startswith("${")
+
+
+def _evaluate_scalar(value: str | None, data: dict[str, Any], element: str | None) -> str | None:
+    if not value:
+        return None
+    if not _expression(value):
+        return value
+    try:
+        result = EVALUATOR.evaluate(value, data)
+    except ExpressionError as exc:
+        raise WorkflowFailed(f"the expression of element {element} failed: {exc}") from None
+    return None if result is None else str(result)
+
+
+def _evaluate_list(
+    value: str | None, data: dict[str, Any], element: str | None
+) -> list[str] | None:
+    if not value:
+        return None
+    if _expression(value):
+        try:
+            result = EVALUATOR.evaluate(value, data)
+        except ExpressionError as exc:
+            raise WorkflowFailed(f"the expression of element {element} failed: {exc}") from None
+        items = result if isinstance(result, list | tuple) else str(result).split(",")
+    else:
+        items = value.split(",")
+    return [str(i).strip() for i in items if str(i).strip()]
+
+
+def _priority(value: str | None, data: dict[str, Any], element: str | None) -> int:
+    text = _evaluate_scalar(value, data, element)
+    try:
+        return int(text) if text is not None else 50
+    except ValueError:
+        raise WorkflowFailed(
+            f"the priority of element {element} is not an integer: {text!r}"
+        ) from None
+
+
+def _variables(workflow: Any, completed: bool) -> dict[str, Any]:
+    """The instance's variables: the data at the end, or merged from the open branches."""
+    if completed:
+        data = dict(workflow.data) if workflow.data else dict(workflow.last_task.data)
+        return data
+    merged: dict[str, Any] = {}
+    for task in workflow.get_tasks(
+        state=TaskState.READY | TaskState.WAITING | TaskState.STARTED, max_depth=FULL_DEPTH
+    ):
+        if task.task_spec.name.endswith(" [child]"):
+            continue
+        merged.update(task.data)
+    if not merged and workflow.last_task is not None:
+        merged.update(workflow.last_task.data)
+    return merged
+
+
+def _steps(workflow: Any, since: datetime) -> list[EngineStep]:
+    threshold = since.timestamp()
+    steps = []
+    for task in workflow.get_tasks(state=TaskState.COMPLETED, max_depth=FULL_DEPTH):
+        spec = task.task_spec
+        if task.last_state_change < threshold or spec.manual or spec.bpmn_id is None:
+            continue
+        if spec.name in INTERNAL_SPECS or spec.name.endswith(" [child]"):
+            continue
+        steps.append(
+            EngineStep(
+                element_id=spec.bpmn_id,
+                name=spec.bpmn_name,
+                kind=type(spec).__name__,
+                at=datetime.fromtimestamp(task.last_state_change, UTC),
+            )
+        )
+    steps.sort(key=lambda s: s.at)
+    return steps

@@ -1,0 +1,130 @@
+"""Domain errors. They know nothing about HTTP; the API maps them to status codes in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class ServiceError(Exception):
+    """Base of every error a caller can cause or observe."""
+
+    code = "error"
+
+    def __init__(self, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(ServiceError):
+    code = "not_found"
+
+
+class Unauthenticated(ServiceError):
+    code = "unauthenticated"
+
+
+class Forbidden(ServiceError):
+    code = "forbidden"
+
+
+class Busy(ServiceError):
+    """The database is contended; the caller should retry."""
+
+    code = "busy"
+
+
+class Conflict(ServiceError):
+    code = "conflict"
+
+
+class TaskAlreadyClaimed(Conflict):
+    code = "task_already_claimed"
+
+
+class TaskNotClaimed(Conflict):
+    code = "task_not_claimed"
+
+
+class StaleVersion(Conflict):
+    """Another request changed the instance first; retrying reads the new state."""
+
+    code = "stale_version"
+
+
+class DuplicateBusinessKey(Conflict):
+    code = "duplicate_business_key"
+
+
+class InvalidState(Conflict):
+    code = "invalid_state"
+
+
+class IdempotencyMismatch(Conflict):
+    code = "idempotency_key_reused"
+
+
+class Invalid(ServiceError):
+    code = "invalid"
+
+
+class PayloadTooLarge(ServiceError):
+    code = "payload_too_large"
+
+
+@dataclass(frozen=True, slots=True)
+class BpmnProblem:
+    """One reason a BPMN file is rejected, located as precisely as the parser allows."""
+
+    message: str
+    file: str
+    line: int | None = None
+    element: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line else "")
+        element = f" [{self.element}]" if self.element else ""
+        return f"{where}{element}: {self.message}"
+
+
+class InvalidBpmn(Invalid):
+    code = "invalid_bpmn"
+
+    def __init__(self, problems: list[BpmnProblem]) -> None:
+        self.problems = problems
+        summary = "; ".join(str(p) for p in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        super().__init__(
+            f"the BPMN was rejected: {summary}{more}",
+            details=[
+                {"file": p.file, "line": p.line, "element": p.element, "message": p.message}
+                for p in problems
+            ],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class InvalidVariables(Invalid):
+    """Submitted values do not satisfy a form; nothing was changed."""
+
+    code = "invalid_variables"
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        text = "; ".join(f"{e.field}: {e.message}" for e in errors)
+        super().__init__(
+            f"the submitted variables are invalid: {text}",
+            details=[{"field": e.field, "message": e.message} for e in errors],
+        )
+
+
+class WorkflowFailed(Invalid):
+    """The engine could not advance (e.g. a gateway expression failed); nothing was saved."""
+
+    code = "workflow_failed"

@@ -1,0 +1,88 @@
+"""Users, bearer tokens and groups from a TOML file (JWT/OIDC can replace this later)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from bpmn_service.errors import Unauthenticated
+
+ADMIN_GROUP = "admin"
+DEPLOYER_GROUPS = frozenset({"admin", "analyst"})
+SUPERVISOR_GROUPS = frozenset({"admin", "supervisor"})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user_id: str
+    groups: frozenset[str]
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN_GROUP in self.groups
+
+    @property
+    def can_deploy(self) -> bool:
+        return bool(self.groups & DEPLOYER_GROUPS)
+
+    @property
+    def is_supervisor(self) -> bool:
+        return bool(self.groups & SUPERVISOR_GROUPS)
+
+
+@dataclass(frozen=True, slots=True)
+class _User:
+    user_id: str
+    token_sha256: bytes
+    groups: frozenset[str]
+    demo: bool
+
+
+class UserDirectory:
+    def __init__(self, users: list[_User]) -> None:
+        self._users = users
+
+    @classmethod
+    def load(cls, path: Path) -> UserDirectory:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ValueError(f"users file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"users file {path} is not valid TOML: {exc}") from None
+        users = []
+        for user_id, entry in (data.get("users") or {}).items():
+            groups = entry.get("groups", [])
+            if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+                raise ValueError(
+                    f"users file {path}: users.{user_id}.groups must be a list of strings"
+                )
+            if "token_sha256" in entry:
+                digest = bytes.fromhex(entry["token_sha256"])
+            elif "token" in entry:
+                digest = hashlib.sha256(str(entry["token"]).encode()).digest()
+            else:
+                raise ValueError(f"users file {path}: users.{user_id} needs token or token_sha256")
+            demo = str(entry.get("token", "")).startswith("demo-")
+            users.append(_User(user_id, digest, frozenset(groups), demo))
+        return cls(users)
+
+    @property
+    def has_demo_tokens(self) -> bool:
+        return any(u.demo for u in self._users)
+
+    def authenticate(self, token: str | None) -> Principal:
+        if not token:
+            raise Unauthenticated("missing bearer token (send 'Authorization: Bearer <token>')")
+        digest = hashlib.sha256(token.encode()).digest()
+        found = None
+        # Compare against every user so timing does not reveal which prefix matched.
+        for user in self._users:
+            if hmac.compare_digest(user.token_sha256, digest):
+                found = user
+        if found is None:
+            raise Unauthenticated("invalid bearer token")
+        return Principal(found.user_id, found.groups)

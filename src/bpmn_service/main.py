@@ -1,0 +1,74 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from bpmn_service import __version__
+from bpmn_service.api import errors as api_errors
+from bpmn_service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from bpmn_service.api.routes import definitions, deployments, health, instances, tasks
+from bpmn_service.config import Settings
+from bpmn_service.context import AppContext
+from bpmn_service.db.migrate import upgrade
+from bpmn_service.identity import Principal
+from bpmn_service.services.deployments import deploy_directory
+
+log = logging.getLogger("bpmn_service")
+SYSTEM = Principal("system", frozenset({"admin"}))
+
+
+def prepare(ctx: AppContext) -> None:
+    """Start-up work: refuse demo tokens in production, migrate, deploy processes/."""
+    settings = ctx.settings
+    if settings.mode == "production" and ctx.users.has_demo_tokens:
+        raise RuntimeError(
+            f"{settings.users_file} contains the shipped demo tokens; "
+            "production mode refuses them. "
+            "Set BPMN_USERS_FILE to a file with your own tokens (token_sha256 recommended)."
+        )
+    if settings.migrate_on_start:
+        upgrade(ctx.engine)
+    if settings.deploy_on_start and settings.processes_dir.is_dir():
+        result = deploy_directory(ctx, settings.processes_dir, SYSTEM)
+        for d in result.definitions:
+            log.info(
+                "process %s version %s %s",
+                d.key,
+                d.version,
+                "deployed" if d.created else "unchanged",
+            )
+
+
+def create_app(settings: Settings | None = None, ctx: AppContext | None = None) -> FastAPI:
+    if ctx is None:
+        ctx = AppContext.create(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        prepare(ctx)
+        yield
+        ctx.engine.dispose()
+
+    app = FastAPI(
+        title="bpmn-service",
+        version=__version__,
+        description="BPMN 2.0 workflow service for 业扩报装: deploy processes, start instances, "
+        "claim and complete tasks.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    api_errors.install(app)
+    for module in (health, deployments, definitions, instances, tasks):
+        app.include_router(module.router, prefix="/api/v1")
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default_limit=ctx.settings.max_body_bytes,
+        upload_limit=4 * ctx.settings.max_upload_bytes,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    return app

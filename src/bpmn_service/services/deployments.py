@@ -1,0 +1,182 @@
+"""Deploy BPMN files: validate all, de-duplicate by checksum, allocate the next version."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from bpmn_service.context import AppContext
+from bpmn_service.db.models import Deployment, ProcessDefinition
+from bpmn_service.engine import CompiledProcess, compile_bpmn
+from bpmn_service.errors import BpmnProblem, Conflict, Forbidden, Invalid, InvalidBpmn
+from bpmn_service.identity import Principal
+
+from .uow import UnitOfWork
+
+MAX_FILES = 50
+DEPLOY_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class BpmnFile:
+    filename: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DeployedDefinition:
+    id: str
+    key: str
+    version: int
+    name: str | None
+    resource_name: str
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentResult:
+    id: str | None
+    name: str
+    definitions: list[DeployedDefinition]
+
+
+def check_files(ctx: AppContext, files: list[BpmnFile]) -> list[CompiledProcess]:
+    """Compile every file; raise one InvalidBpmn listing the problems of all of them."""
+    if not files:
+        raise Invalid("no BPMN file was given")
+    if len(files) > MAX_FILES:
+        raise Invalid(f"at most {MAX_FILES} files may be deployed at once")
+    problems: list[BpmnProblem] = []
+    compiled: list[CompiledProcess] = []
+    seen: dict[str, str] = {}
+    for f in files:
+        try:
+            f.content.decode("utf-8")
+        except UnicodeDecodeError:
+            problems.append(BpmnProblem("the file is not UTF-8 encoded", f.filename))
+            continue
+        try:
+            process = compile_bpmn(f.content, f.filename, ctx.lanes.has_groups)
+        except InvalidBpmn as exc:
+            problems.extend(exc.problems)
+            continue
+        if process.key in seen:
+            problems.append(
+                BpmnProblem(
+                    f"process {process.key!r} is also defined in {seen[process.key]}", f.filename
+                )
+            )
+        seen[process.key] = f.filename
+        compiled.append(process)
+    if problems:
+        raise InvalidBpmn(problems)
+    return compiled
+
+
+def deploy(
+    ctx: AppContext,
+    files: list[BpmnFile],
+    principal: Principal,
+    *,
+    name: str | None = None,
+    source: str = "api",
+) -> DeploymentResult:
+    if not principal.can_deploy:
+        raise Forbidden("deploying requires the analyst or admin group")
+    compiled = check_files(ctx, files)
+    for attempt in range(DEPLOY_ATTEMPTS):
+        try:
+            return _store(ctx, files, compiled, principal, name, source)
+        except IntegrityError:
+            # Another process allocated the same version first; the retry sees its row.
+            if attempt == DEPLOY_ATTEMPTS - 1:
+                raise Conflict("concurrent deployments of the same process; retry") from None
+    raise AssertionError("unreachable")
+
+
+def _store(
+    ctx: AppContext,
+    files: list[BpmnFile],
+    compiled: list[CompiledProcess],
+    principal: Principal,
+    name: str | None,
+    source: str,
+) -> DeploymentResult:
+    now = ctx.clock()
+    deployment_name = name or ", ".join(Path(f.filename).stem for f in files)
+    with UnitOfWork(ctx, write=True) as uow:
+        session = uow.session
+        deployment_id = str(uuid.uuid4())
+        results: list[DeployedDefinition] = []
+        new_rows: list[ProcessDefinition] = []
+        for f, process in zip(files, compiled, strict=True):
+            checksum = hashlib.sha256(f.content).hexdigest()
+            latest = session.scalars(
+                select(ProcessDefinition)
+                .where(ProcessDefinition.key == process.key)
+                .order_by(ProcessDefinition.version.desc())
+                .limit(1)
+            ).first()
+            if latest is not None and latest.checksum == checksum:
+                results.append(_deployed(latest, created=False))
+                continue
+            version = (latest.version if latest else 0) + 1
+            row = ProcessDefinition(
+                id=f"{process.key}:{version}:{uuid.uuid4().hex[:8]}",
+                key=process.key,
+                version=version,
+                name=process.name,
+                checksum=checksum,
+                resource_name=Path(f.filename).name,
+                bpmn_xml=f.content.decode("utf-8"),
+                spec_json=process.spec_json,
+                start_form=[field.to_dict() for field in process.start_form],
+                deployment_id=deployment_id,
+                deployed_at=now,
+            )
+            new_rows.append(row)
+            results.append(_deployed(row, created=True))
+        if not new_rows:
+            return DeploymentResult(id=None, name=deployment_name, definitions=results)
+        session.add(
+            Deployment(
+                id=deployment_id,
+                name=deployment_name[:255],
+                source=source,
+                deployed_at=now,
+                deployed_by=principal.user_id,
+            )
+        )
+        session.flush()
+        session.add_all(new_rows)
+        uow.commit()
+        return DeploymentResult(id=deployment_id, name=deployment_name, definitions=results)
+
+
+def _deployed(row: ProcessDefinition, *, created: bool) -> DeployedDefinition:
+    return DeployedDefinition(
+        id=row.id,
+        key=row.key,
+        version=row.version,
+        name=row.name,
+        resource_name=row.resource_name,
+        created=created,
+    )
+
+
+def deploy_directory(ctx: AppContext, directory: Path, principal: Principal) -> DeploymentResult:
+    """Deploy every *.bpmn file of a directory (the start-up deployment)."""
+    files = [BpmnFile(p.name, p.read_bytes()) for p in sorted(directory.glob("*.bpmn"))]
+    if not files:
+        return DeploymentResult(id=None, name=str(directory), definitions=[])
+    return deploy(ctx, files, principal, name=directory.name, source="startup")
+
+
+def count_definitions(ctx: AppContext) -> int:
+    with UnitOfWork(ctx) as uow:
+        return uow.session.scalar(select(func.count()).select_from(ProcessDefinition)) or 0

@@ -1,0 +1,260 @@
+"""Start, read, list and cancel process instances."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bpmn_service.context import AppContext
+from bpmn_service.db import queries
+from bpmn_service.db.models import HistoryEvent, ProcessDefinition, ProcessInstance, Task
+from bpmn_service.engine import FormField, validate
+from bpmn_service.errors import (
+    DuplicateBusinessKey,
+    FieldError,
+    Forbidden,
+    InvalidState,
+    InvalidVariables,
+    NotFound,
+)
+from bpmn_service.identity import Principal
+
+from . import projection
+from .uow import UnitOfWork
+
+RESERVED_VARIABLES = frozenset({"businessKey", "initiator"})
+VARIABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+BUSINESS_KEY = re.compile(r"^[\w\-./:#]{1,128}$", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceDetail:
+    instance: ProcessInstance
+    tasks: list[Task]
+    candidates: dict[str, dict[str, list[str]]]
+    history: list[HistoryEvent]
+
+
+@dataclass(frozen=True, slots=True)
+class StartResult:
+    instance: ProcessInstance
+    tasks: list[Task]
+    candidates: dict[str, dict[str, list[str]]]
+
+
+def spec_loader(session: Session, definition_id: str) -> Any:
+    def load() -> str:
+        spec = session.scalar(
+            select(ProcessDefinition.spec_json).where(ProcessDefinition.id == definition_id)
+        )
+        if spec is None:
+            raise NotFound(f"process definition {definition_id} does not exist")
+        return spec
+
+    return load
+
+
+def check_variables(variables: dict[str, Any]) -> None:
+    errors = [
+        FieldError(k, "is not a valid variable name (letters, digits, _; starting with a letter)")
+        for k in variables
+        if not VARIABLE_NAME.match(k)
+    ]
+    errors += [
+        FieldError(k, "is set by the service and cannot be given")
+        for k in variables
+        if k in RESERVED_VARIABLES
+    ]
+    if errors:
+        raise InvalidVariables(errors)
+
+
+def start_instance(
+    ctx: AppContext, key: str, business_key: str, variables: dict[str, Any], principal: Principal
+) -> StartResult:
+    if not BUSINESS_KEY.match(business_key):
+        raise InvalidVariables(
+            [FieldError("business_key", "must be 1-128 letters, digits or - _ . / : #")]
+        )
+    check_variables(variables)
+    now = ctx.clock()
+    with UnitOfWork(ctx, write=True) as uow:
+        session = uow.session
+        definition = session.scalars(
+            select(ProcessDefinition)
+            .where(ProcessDefinition.key == key)
+            .order_by(ProcessDefinition.version.desc())
+            .limit(1)
+        ).first()
+        if definition is None:
+            raise NotFound(f"no process definition with key {key!r}")
+        _raise_if_duplicate(session, key, business_key)
+        fields = [FormField.from_dict(f) for f in definition.start_form]
+        values = validate(fields, variables) if fields else dict(variables)
+        data = {**values, "businessKey": business_key, "initiator": principal.user_id}
+        result = ctx.runner.start(definition.id, lambda: definition.spec_json, data)
+        instance = ProcessInstance(
+            id=str(uuid.uuid4()),
+            definition_id=definition.id,
+            definition_key=key,
+            version=definition.version,
+            business_key=business_key,
+            status="active",
+            state=result.state,
+            variables=result.variables,
+            started_at=now,
+            started_by=principal.user_id,
+            ended_at=None,
+        )
+        session.add(instance)
+        projection.record(
+            session,
+            instance,
+            "instance_started",
+            at=now,
+            actor=principal.user_id,
+            details={"version": definition.version, "variables": values},
+        )
+        try:
+            session.flush()
+        except IntegrityError:
+            raise _duplicate(key, business_key, None) from None
+        tasks = projection.apply(
+            session, instance, result, ctx.lanes, at=now, actor=principal.user_id
+        )
+        try:
+            uow.commit()
+        except IntegrityError:
+            raise _duplicate(key, business_key, None) from None
+        candidates = queries.candidates_of(session, [t.id for t in tasks])
+        return StartResult(instance, tasks, candidates)
+
+
+def _raise_if_duplicate(session: Session, key: str, business_key: str) -> None:
+    existing = session.scalar(
+        select(ProcessInstance.id).where(
+            ProcessInstance.definition_key == key, ProcessInstance.business_key == business_key
+        )
+    )
+    if existing is not None:
+        raise _duplicate(key, business_key, existing)
+
+
+def _duplicate(key: str, business_key: str, existing: str | None) -> DuplicateBusinessKey:
+    return DuplicateBusinessKey(
+        f"an instance of {key!r} with business key {business_key!r} already exists",
+        details={"instance_id": existing, "business_key": business_key},
+    )
+
+
+def _visible_instance(session: Session, instance_id: str, principal: Principal) -> ProcessInstance:
+    instance = session.scalars(
+        select(ProcessInstance).where(
+            ProcessInstance.id == instance_id, queries.instance_visible(principal)
+        )
+    ).first()
+    if instance is None:
+        raise NotFound(f"process instance {instance_id} does not exist or is not visible to you")
+    return instance
+
+
+def get_instance(ctx: AppContext, instance_id: str, principal: Principal) -> InstanceDetail:
+    with UnitOfWork(ctx) as uow:
+        session = uow.session
+        instance = _visible_instance(session, instance_id, principal)
+        tasks = list(
+            session.scalars(
+                select(Task)
+                .where(Task.instance_id == instance.id)
+                .order_by(Task.created_at, Task.id)
+            )
+        )
+        history = list(
+            session.scalars(
+                select(HistoryEvent)
+                .where(HistoryEvent.instance_id == instance.id)
+                .order_by(HistoryEvent.id)
+            )
+        )
+        candidates = queries.candidates_of(session, [t.id for t in tasks])
+        return InstanceDetail(instance, tasks, candidates, history)
+
+
+def list_instances(
+    ctx: AppContext,
+    principal: Principal,
+    *,
+    definition_key: str | None,
+    status: str | None,
+    business_key: str | None,
+    sort: str,
+    limit: int,
+    offset: int,
+) -> tuple[list[ProcessInstance], int]:
+    with UnitOfWork(ctx) as uow:
+        return queries.list_instances(
+            uow.session,
+            principal,
+            definition_key=definition_key,
+            status=status,
+            business_key=business_key,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+        )
+
+
+def cancel_instance(
+    ctx: AppContext, instance_id: str, principal: Principal, reason: str | None
+) -> ProcessInstance:
+    now = ctx.clock()
+    with UnitOfWork(ctx, write=True) as uow:
+        session = uow.session
+        instance = _visible_instance(session, instance_id, principal)
+        if not (principal.is_admin or instance.started_by == principal.user_id):
+            raise Forbidden("only the initiator or an admin may cancel an instance")
+        instance = session.scalars(
+            select(ProcessInstance)
+            .where(ProcessInstance.id == instance_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+        if instance.status != "active":
+            raise InvalidState(
+                f"the instance is {instance.status}; only active instances can be cancelled"
+            )
+        for task in session.scalars(select(Task).where(Task.instance_id == instance.id)):
+            projection.record(
+                session,
+                instance,
+                "task_cancelled",
+                at=now,
+                actor=principal.user_id,
+                task_id=task.id,
+                element_id=task.element_id,
+                details={"reason": "instance cancelled"},
+            )
+            projection.close_task(session, task, at=now, reason="cancelled", by=None)
+        instance.status = "cancelled"
+        instance.ended_at = now
+        projection.record(
+            session,
+            instance,
+            "instance_cancelled",
+            at=now,
+            actor=principal.user_id,
+            details={"reason": reason},
+        )
+        uow.commit()
+        return instance
+
+
+def variables_size(variables: dict[str, Any]) -> int:
+    return len(json.dumps(variables, ensure_ascii=False))

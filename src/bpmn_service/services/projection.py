@@ -1,0 +1,169 @@
+"""Write an engine RunResult to the task table, the candidates, the history and the instance row."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from bpmn_service.db.models import HistoricTask, HistoryEvent, ProcessInstance, Task, TaskCandidate
+from bpmn_service.engine import ReadyTask, RunResult
+from bpmn_service.lanes import LaneGroups
+from bpmn_service.timeutil import resolve_due
+
+
+def record(
+    session: Session,
+    instance: ProcessInstance,
+    event_type: str,
+    *,
+    at: datetime,
+    actor: str | None,
+    task_id: str | None = None,
+    element_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        HistoryEvent(
+            instance_id=instance.id,
+            task_id=task_id,
+            element_id=element_id,
+            type=event_type,
+            actor=actor,
+            occurred_at=at,
+            details=details or {},
+        )
+    )
+
+
+def close_task(session: Session, task: Task, *, at: datetime, reason: str, by: str | None) -> None:
+    """Move an open task to history (completed or cancelled) and delete its inbox row."""
+    groups = list(
+        session.scalars(
+            select(TaskCandidate.ref).where(
+                TaskCandidate.task_id == task.id, TaskCandidate.kind == "group"
+            )
+        )
+    )
+    session.add(
+        HistoricTask(
+            id=task.id,
+            instance_id=task.instance_id,
+            definition_key=task.definition_key,
+            element_id=task.element_id,
+            name=task.name,
+            lane=task.lane,
+            candidate_groups=groups,
+            assignee=task.assignee,
+            created_at=task.created_at,
+            claimed_at=task.claimed_at,
+            due_at=task.due_at,
+            ended_at=at,
+            end_reason=reason,
+            completed_by=by,
+        )
+    )
+    session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == task.id))
+    session.delete(task)
+
+
+def apply(
+    session: Session,
+    instance: ProcessInstance,
+    result: RunResult,
+    lanes: LaneGroups,
+    *,
+    at: datetime,
+    actor: str | None,
+) -> list[Task]:
+    """Project the engine state; return the task rows that became ready in this step."""
+    for step in result.steps:
+        record(
+            session,
+            instance,
+            "engine_step",
+            at=at,
+            actor=None,
+            element_id=step.element_id,
+            details={"name": step.name, "kind": step.kind},
+        )
+    ready_ids = {t.id for t in result.ready_tasks}
+    open_rows = {
+        t.id: t for t in session.scalars(select(Task).where(Task.instance_id == instance.id))
+    }
+    for task_id, row in open_rows.items():
+        if task_id not in ready_ids:
+            record(
+                session,
+                instance,
+                "task_cancelled",
+                at=at,
+                actor=actor,
+                task_id=task_id,
+                element_id=row.element_id,
+                details={"reason": "withdrawn by the engine"},
+            )
+            close_task(session, row, at=at, reason="cancelled", by=None)
+    created = []
+    for ready in result.ready_tasks:
+        if ready.id not in open_rows:
+            created.append(_create_task(session, instance, ready, lanes, at))
+    instance.state = result.state
+    instance.variables = result.variables
+    if result.completed:
+        instance.status = "completed"
+        instance.ended_at = at
+        record(session, instance, "instance_completed", at=at, actor=actor)
+    return created
+
+
+def _create_task(
+    session: Session, instance: ProcessInstance, ready: ReadyTask, lanes: LaneGroups, at: datetime
+) -> Task:
+    groups = ready.candidate_groups
+    if groups is None:
+        groups = lanes.groups_for(instance.definition_key, ready.lane)
+    row = Task(
+        id=ready.id,
+        instance_id=instance.id,
+        definition_id=instance.definition_id,
+        definition_key=instance.definition_key,
+        business_key=instance.business_key,
+        element_id=ready.element_id,
+        spec_name=ready.spec_name,
+        name=ready.name,
+        lane=ready.lane,
+        assignee=ready.assignee,
+        priority=ready.priority,
+        due_at=resolve_due(ready.due, at),
+        follow_up_at=resolve_due(ready.follow_up, at),
+        created_at=at,
+        claimed_at=at if ready.assignee else None,
+        form_values=ready.form_values,
+        properties=ready.properties,
+        row_version=1,
+    )
+    session.add(row)
+    session.flush()
+    for group in dict.fromkeys(groups):
+        session.add(TaskCandidate(task_id=row.id, kind="group", ref=group))
+    for user in dict.fromkeys(ready.candidate_users or []):
+        session.add(TaskCandidate(task_id=row.id, kind="user", ref=user))
+    record(
+        session,
+        instance,
+        "task_created",
+        at=at,
+        actor=None,
+        task_id=row.id,
+        element_id=row.element_id,
+        details={
+            "name": row.name,
+            "lane": row.lane,
+            "candidate_groups": list(groups),
+            "assignee": row.assignee,
+        },
+    )
+    return row

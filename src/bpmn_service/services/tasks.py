@@ -1,0 +1,233 @@
+"""The task inbox: list, read, claim, unclaim and complete user tasks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import CursorResult, Result, select, update
+from sqlalchemy.orm import Session
+
+from bpmn_service.context import AppContext
+from bpmn_service.db import queries
+from bpmn_service.db.models import HistoricTask, ProcessInstance, Task
+from bpmn_service.engine import FormField, json_schema, validate
+from bpmn_service.errors import (
+    Forbidden,
+    InvalidState,
+    NotFound,
+    TaskAlreadyClaimed,
+    TaskNotClaimed,
+)
+from bpmn_service.identity import Principal
+
+from . import projection
+from .instances import spec_loader
+from .uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDetail:
+    task: Task
+    candidate_groups: list[str]
+    candidate_users: list[str]
+    form: list[FormField]
+    form_schema: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionResult:
+    task_id: str
+    instance_id: str
+    instance_status: str
+    next_tasks: list[Task]
+    candidates: dict[str, dict[str, list[str]]]
+
+
+def list_tasks(
+    ctx: AppContext,
+    principal: Principal,
+    flt: queries.TaskFilter,
+    *,
+    sort: str,
+    limit: int,
+    offset: int,
+) -> tuple[list[Task], int, dict[str, dict[str, list[str]]]]:
+    with UnitOfWork(ctx) as uow:
+        tasks, total = queries.list_tasks(
+            uow.session, principal, flt, sort=sort, limit=limit, offset=offset
+        )
+        return tasks, total, queries.candidates_of(uow.session, [t.id for t in tasks])
+
+
+def _visible_task(session: Session, task_id: str, principal: Principal) -> Task:
+    task = session.scalars(
+        select(Task).where(Task.id == task_id, queries.task_visible(principal))
+    ).first()
+    if task is not None:
+        return task
+    done = session.get(HistoricTask, task_id)
+    if done is not None and (done.completed_by == principal.user_id or principal.is_admin):
+        raise InvalidState(
+            f"task {task_id} already ended ({done.end_reason} at {done.ended_at.isoformat()})"
+        )
+    raise NotFound(f"task {task_id} does not exist or is not visible to you")
+
+
+def get_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDetail:
+    with UnitOfWork(ctx) as uow:
+        session = uow.session
+        task = _visible_task(session, task_id, principal)
+        form = ctx.runner.task_form(
+            task.definition_id, spec_loader(session, task.definition_id), task.spec_name
+        )
+        candidates = queries.candidates_of(session, [task.id])[task.id]
+        return TaskDetail(task, candidates["group"], candidates["user"], form, json_schema(form))
+
+
+def claim_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDetail:
+    now = ctx.clock()
+    with UnitOfWork(ctx, write=True) as uow:
+        session = uow.session
+        task = _visible_task(session, task_id, principal)
+        if task.assignee == principal.user_id:
+            return _detail_after(ctx, session, task)
+        if not (principal.is_admin or queries.is_candidate(session, task.id, principal)):
+            if task.assignee is not None:
+                raise _claimed(task)
+            raise Forbidden("you are not a candidate for this task")
+        # The conditional UPDATE is the arbiter: of concurrent claimers exactly one matches a row.
+        claimed = _rowcount(
+            session.execute(
+                update(Task)
+                .where(Task.id == task.id, Task.assignee.is_(None))
+                .values(
+                    assignee=principal.user_id, claimed_at=now, row_version=Task.row_version + 1
+                )
+                .execution_options(synchronize_session=False)
+            )
+        )
+        if claimed != 1:
+            session.rollback()
+            holder = session.scalar(select(Task.assignee).where(Task.id == task_id))
+            raise TaskAlreadyClaimed(
+                f"task {task_id} is already claimed by {holder}", details={"assignee": holder}
+            )
+        instance = session.get(ProcessInstance, task.instance_id)
+        assert instance is not None
+        projection.record(
+            session,
+            instance,
+            "task_claimed",
+            at=now,
+            actor=principal.user_id,
+            task_id=task.id,
+            element_id=task.element_id,
+        )
+        uow.commit()
+        session.refresh(task)
+        return _detail_after(ctx, session, task)
+
+
+def _claimed(task: Task) -> TaskAlreadyClaimed:
+    return TaskAlreadyClaimed(
+        f"task {task.id} is already claimed by {task.assignee}", details={"assignee": task.assignee}
+    )
+
+
+def unclaim_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDetail:
+    now = ctx.clock()
+    with UnitOfWork(ctx, write=True) as uow:
+        session = uow.session
+        task = _visible_task(session, task_id, principal)
+        if task.assignee is None:
+            raise TaskNotClaimed(f"task {task_id} is not claimed")
+        if task.assignee != principal.user_id and not principal.is_supervisor:
+            raise Forbidden(
+                f"task {task_id} is claimed by {task.assignee}; only they or a "
+                f"supervisor may unclaim it"
+            )
+        previous = task.assignee
+        changed = _rowcount(
+            session.execute(
+                update(Task)
+                .where(Task.id == task.id, Task.assignee == previous)
+                .values(assignee=None, claimed_at=None, row_version=Task.row_version + 1)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        if changed != 1:
+            raise TaskAlreadyClaimed(f"task {task_id} changed hands meanwhile; reload it")
+        instance = session.get(ProcessInstance, task.instance_id)
+        assert instance is not None
+        projection.record(
+            session,
+            instance,
+            "task_unclaimed",
+            at=now,
+            actor=principal.user_id,
+            task_id=task.id,
+            element_id=task.element_id,
+            details={"previous_assignee": previous},
+        )
+        uow.commit()
+        session.refresh(task)
+        return _detail_after(ctx, session, task)
+
+
+def complete_task(
+    ctx: AppContext, task_id: str, principal: Principal, variables: dict[str, Any]
+) -> CompletionResult:
+    now = ctx.clock()
+    with UnitOfWork(ctx, write=True) as uow:
+        session = uow.session
+        task = _visible_task(session, task_id, principal)
+        if task.assignee is None:
+            raise TaskNotClaimed(f"task {task_id} must be claimed before it is completed")
+        if task.assignee != principal.user_id:
+            raise Forbidden(f"task {task_id} is claimed by {task.assignee}")
+        load = spec_loader(session, task.definition_id)
+        form = ctx.runner.task_form(task.definition_id, load, task.spec_name)
+        values = validate(form, variables)
+        instance = session.scalars(
+            select(ProcessInstance)
+            .where(ProcessInstance.id == task.instance_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+        if instance.status != "active":
+            raise InvalidState(f"the instance is {instance.status}")
+        result = ctx.runner.complete(
+            task.definition_id, load, instance.state, task.id, values, principal.user_id
+        )
+        projection.record(
+            session,
+            instance,
+            "task_completed",
+            at=now,
+            actor=principal.user_id,
+            task_id=task.id,
+            element_id=task.element_id,
+            details={"name": task.name, "variables": values},
+        )
+        projection.close_task(session, task, at=now, reason="completed", by=principal.user_id)
+        session.flush()
+        created = projection.apply(
+            session, instance, result, ctx.lanes, at=now, actor=principal.user_id
+        )
+        uow.commit()
+        candidates = queries.candidates_of(session, [t.id for t in created])
+        return CompletionResult(task.id, instance.id, instance.status, created, candidates)
+
+
+def _detail_after(ctx: AppContext, session: Session, task: Task) -> TaskDetail:
+    form = ctx.runner.task_form(
+        task.definition_id, spec_loader(session, task.definition_id), task.spec_name
+    )
+    candidates = queries.candidates_of(session, [task.id])[task.id]
+    return TaskDetail(task, candidates["group"], candidates["user"], form, json_schema(form))
+
+
+def _rowcount(result: Result[Any]) -> int:
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)

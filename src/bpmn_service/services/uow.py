@@ -1,0 +1,78 @@
+"""Unit of work: one transaction, rolled back unless committed; DB errors become domain errors."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from bpmn_service.context import AppContext
+from bpmn_service.db.connect import SQLITE_WRITE_LOCK, is_sqlite
+from bpmn_service.errors import Busy, StaleVersion
+
+LOCK_ERRORS = (
+    "database is locked",
+    "lock timeout",
+    "could not obtain lock",
+    "deadlock detected",
+    "canceling statement due to lock timeout",
+)
+
+
+class UnitOfWork:
+    """`with UnitOfWork(ctx, write=True) as uow: ...; uow.commit()`."""
+
+    session: Session
+
+    def __init__(self, ctx: AppContext, *, write: bool = False) -> None:
+        self.ctx = ctx
+        self._locked = write and is_sqlite(ctx.engine)
+
+    def __enter__(self) -> Self:
+        if self._locked:
+            SQLITE_WRITE_LOCK.acquire()
+        self.session = self.ctx.sessions()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            # close() rolls back anything uncommitted and detaches objects without expiring them,
+            # so results stay readable after the block.
+            self.session.close()
+        finally:
+            if self._locked:
+                SQLITE_WRITE_LOCK.release()
+        if isinstance(exc, OperationalError) and _is_lock_error(exc):
+            raise Busy("the database is busy; retry the request") from exc
+
+    def commit(self) -> None:
+        try:
+            self.session.commit()
+        except StaleDataError:
+            raise StaleVersion("the instance was changed by another request; retry") from None
+        except OperationalError as exc:
+            if _is_lock_error(exc):
+                raise Busy("the database is busy; retry the request") from exc
+            raise
+
+    def flush(self) -> None:
+        try:
+            self.session.flush()
+        except StaleDataError:
+            raise StaleVersion("the instance was changed by another request; retry") from None
+
+
+def _is_lock_error(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return any(marker in text for marker in LOCK_ERRORS)
+
+
+__all__ = ["IntegrityError", "UnitOfWork"]

@@ -1,0 +1,161 @@
+"""Fixtures: API tests run on SQLite and, when BPMN_TEST_POSTGRES_URL is set, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+
+from bpmn_service.config import Settings
+from bpmn_service.context import AppContext
+from bpmn_service.db.connect import make_engine
+from bpmn_service.db.migrate import upgrade
+from bpmn_service.db.models import Base
+from bpmn_service.main import create_app
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+POSTGRES_URL = os.environ.get("BPMN_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgres"]
+
+# Demo tokens from config/users.toml, by user id.
+TOKENS = {
+    "admin": "demo-admin",
+    "analyst": "demo-analyst",
+    "clerk": "demo-clerk",
+    "clerk2": "demo-clerk2",
+    "specialist": "demo-specialist",
+    "planner": "demo-planner",
+    "devplan": "demo-devplan",
+    "om": "demo-om",
+    "dispatcher": "demo-dispatcher",
+    "leader": "demo-leader",
+    "inspector": "demo-inspector",
+    "meterman": "demo-meterman",
+    "archivist": "demo-archivist",
+    "manager": "demo-manager",
+    "pm": "demo-pm",
+    "service": "demo-service",
+    "portal": "demo-portal",
+    "contractor": "demo-contractor",
+}
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str | None, Engine]]:
+    """A migrated database per backend, shared by the session and emptied before each test."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        yield url, None, engine
+        engine.dispose()
+        return
+    if not POSTGRES_URL:
+        if os.environ.get("BPMN_REQUIRE_POSTGRES"):
+            pytest.fail("BPMN_REQUIRE_POSTGRES is set but BPMN_TEST_POSTGRES_URL is not")
+        pytest.skip("BPMN_TEST_POSTGRES_URL is not set")
+    schema = f"bpmn_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(POSTGRES_URL, schema=schema)
+    upgrade(engine)
+    yield POSTGRES_URL, schema, engine
+    engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def empty(engine: Engine) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def settings(database: tuple[str, str | None, Engine]) -> Settings:
+    url, schema, _engine = database
+    return Settings(
+        database_url=url,
+        database_schema=schema,
+        users_file=ROOT / "config" / "users.toml",
+        processes_dir=ROOT / "processes",
+        registry_file=ROOT / "config" / "construction-units.toml",
+        deploy_on_start=False,
+        migrate_on_start=True,
+    )
+
+
+class Api:
+    """A test client that speaks as one of the demo users."""
+
+    def __init__(self, client: TestClient, ctx: AppContext) -> None:
+        self.client = client
+        self.ctx = ctx
+
+    def headers(self, user: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {TOKENS[user]}"} if user else {}
+
+    def get(self, path: str, user: str | None = "admin", **kw: Any) -> Any:
+        return self.client.get(f"/api/v1{path}", headers=self.headers(user), **kw)
+
+    def post(self, path: str, user: str | None = "admin", **kw: Any) -> Any:
+        return self.client.post(f"/api/v1{path}", headers=self.headers(user), **kw)
+
+    def deploy(self, *paths: Path, user: str = "analyst") -> Any:
+        files = [("files", (p.name, p.read_bytes(), "application/xml")) for p in paths]
+        return self.post("/deployments", user, files=files)
+
+    def deploy_bytes(self, name: str, content: bytes, user: str = "analyst") -> Any:
+        return self.post(
+            "/deployments", user, files=[("files", (name, content, "application/xml"))]
+        )
+
+    def start(
+        self, key: str, business_key: str, variables: dict[str, Any], user: str = "clerk"
+    ) -> Any:
+        return self.post(
+            f"/process-definitions/{key}/instances",
+            user,
+            json={"business_key": business_key, "variables": variables},
+        )
+
+    def tasks(self, user: str, **params: Any) -> Any:
+        return self.get("/tasks", user, params=params)
+
+    def claim(self, task_id: str, user: str) -> Any:
+        return self.post(f"/tasks/{task_id}/claim", user)
+
+    def complete(self, task_id: str, user: str, variables: dict[str, Any]) -> Any:
+        return self.post(f"/tasks/{task_id}/complete", user, json={"variables": variables})
+
+    def open_tasks(self, instance_id: str) -> list[dict[str, Any]]:
+        body = self.get(f"/process-instances/{instance_id}").json()
+        return list(body["tasks"])
+
+
+@pytest.fixture
+def app_ctx(settings: Settings, database: tuple[str, str | None, Engine]) -> AppContext:
+    empty(database[2])
+    return AppContext.create(settings, engine=database[2])
+
+
+@pytest.fixture
+def api(app_ctx: AppContext) -> Iterator[Api]:
+    app = create_app(ctx=app_ctx)
+    with TestClient(app) as client:
+        yield Api(client, app_ctx)
