@@ -159,3 +159,15 @@ def task_read(task: Task, candidates: dict[str, dict[str, list[str]]]) -> TaskRe
         due_at=task.due_at,
         follow_up_at=task.follow_up_at,
     )
+
+
+class InstanceMetricsRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    instance_id: str
+    customer_procedures: list[str] = Field(
+        description="labels of the customer-facing procedures done so far (customerProcedure)"
+    )
+    hall_visits: int = Field(description="completed tasks marked hallVisit")
+    handoffs: int = Field(description="utility tasks offered to other groups than the task before")
+    utility_tasks: int
+    customer_tasks: int

@@ -198,6 +198,14 @@ def compile_bpmn(data: bytes, filename: str, lane_has_groups: LaneCheck) -> Comp
     )
 
 
+def _element_at(root: etree._Element, line: int) -> str | None:
+    """The id of the element (or its nearest identified ancestor) starting on `line`."""
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.sourceline == line:
+            return _owner(el).get("id")
+    return None
+
+
 def _start_form(process: etree._Element) -> list[forms.FormField]:
     starts = process.xpath("./bpmn:startEvent", namespaces=NSMAP)
     if not starts:

@@ -70,6 +70,15 @@ class ProcessRunner:
             return []
         return [forms.FormField.from_dict(f) for f in task_spec.extensions.get("formFields", [])]
 
+    def element_properties(self, definition_id: str, load: SpecLoader) -> dict[str, dict[str, str]]:
+        """camunda:properties of every task element of a process version, by element id."""
+        spec, _ = self.cache.get(definition_id, load)
+        return {
+            ts.bpmn_id: dict(ts.extensions.get("properties", {}))
+            for ts in spec.task_specs.values()
+            if getattr(ts, "bpmn_id", None) and getattr(ts, "extensions", None)
+        }
+
     def start(self, definition_id: str, load: SpecLoader, variables: dict[str, Any]) -> RunResult:
         spec, subs = self.cache.get(definition_id, load)
         workflow = SafeBpmnWorkflow(spec, subs)

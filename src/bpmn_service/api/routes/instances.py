@@ -10,11 +10,12 @@ from bpmn_service.api.schemas import (
     HistoryEventRead,
     InstanceCancel,
     InstanceDetailRead,
+    InstanceMetricsRead,
     InstanceRead,
     Page,
     task_read,
 )
-from bpmn_service.services import instances
+from bpmn_service.services import instances, metrics
 
 router = APIRouter(prefix="/process-instances", tags=["process-instances"])
 
@@ -73,3 +74,12 @@ def cancel_process_instance(
     """Cancel an active instance (initiator or admin); its open tasks are withdrawn."""
     instance = instances.cancel_instance(ctx, instance_id, principal, body.reason if body else None)
     return InstanceRead.model_validate(instance, from_attributes=True)
+
+
+@router.get("/{instance_id}/metrics", response_model=InstanceMetricsRead, responses=ERROR_RESPONSES)
+def get_process_instance_metrics(
+    ctx: ContextDep, principal: PrincipalDep, instance_id: str
+) -> InstanceMetricsRead:
+    """Customer procedures, hall visits and internal hand-offs of an instance so far."""
+    result = metrics.instance_metrics(ctx, instance_id, principal)
+    return InstanceMetricsRead.model_validate(result, from_attributes=True)
