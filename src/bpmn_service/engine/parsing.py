@@ -202,7 +202,8 @@ def _element_at(root: etree._Element, line: int) -> str | None:
     """The id of the element (or its nearest identified ancestor) starting on `line`."""
     for el in root.iter():
         if isinstance(el.tag, str) and el.sourceline == line:
-            return _owner(el).get("id")
+            found: str | None = _owner(el).get("id")
+            return found
     return None
 
 
