@@ -29,6 +29,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     logging.basicConfig(level=Settings().log_level, format="%(message)s")
+    # Alembic narrates every schema check (readiness probes too); its warnings are enough.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     uvicorn.run(
         "bpmn_service.main:create_app",
         factory=True,

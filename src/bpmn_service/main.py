@@ -33,6 +33,7 @@ def prepare(ctx: AppContext) -> None:
         )
     if settings.migrate_on_start:
         upgrade(ctx.engine)
+        log.info("database schema is current")
     if settings.deploy_on_start and settings.processes_dir.is_dir():
         result = deploy_directory(ctx, settings.processes_dir, SYSTEM)
         for d in result.definitions:
