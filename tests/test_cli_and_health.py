@@ -1,0 +1,191 @@
+"""`bpmn-service check` as a subprocess; health endpoints, request ids and the body size limit."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bpmn_service.config import Settings
+from bpmn_service.context import AppContext
+from bpmn_service.main import create_app
+from conftest import DATA, ROOT, TOKENS, Api
+
+APPROVAL = DATA / "approval.bpmn"
+INBOX = DATA / "inbox.bpmn"
+BAD = DATA / "bad_two_problems.bpmn"
+PROBLEM_LINE = re.compile(r"^(?P<file>.+):(?P<line>\d+) \[(?P<element>[^\]]+)\]: (?P<message>.+)$")
+SMALL_BODY_LIMIT = 1024
+
+
+def check(
+    *paths: Path | str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    script = Path(sys.executable).parent / "bpmn-service"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "bpmn_service.cli"]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("BPMN_")}
+    return subprocess.run(
+        [*command, "check", *map(str, paths)],
+        cwd=ROOT,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def line_of(path: Path, element_id: str) -> int:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, 1) if f'id="{element_id}"' in line)
+
+
+def test_check_accepts_good_files(tmp_path: Path) -> None:
+    result = check(APPROVAL, INBOX)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"{APPROVAL}: ok (process approval)",
+        f"{INBOX}: ok (process inbox)",
+    ]
+    assert result.stderr == ""
+
+    # A directory is checked file by file.
+    for name in ("approval.bpmn", "race.bpmn", "countersign.bpmn"):
+        shutil.copy(DATA / name, tmp_path / name)
+    (tmp_path / "notes.txt").write_text("not a BPMN file")
+    result = check(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 3
+    assert all(
+        line.endswith(")") and ": ok (process " in line for line in result.stdout.splitlines()
+    )
+
+
+def test_check_reports_every_problem_with_file_line_and_element() -> None:
+    result = check(BAD)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, result.stderr
+    found = {}
+    for line in lines:
+        match = PROBLEM_LINE.match(line)
+        assert match, line
+        assert match["file"] == str(BAD)
+        found[match["element"]] = (int(match["line"]), match["message"])
+    assert found["sneaky"][0] == line_of(BAD, "sneaky")
+    assert "name = expression" in found["sneaky"][1]
+    assert found["orphan"][0] == line_of(BAD, "orphan")
+    assert "candidateGroups" in found["orphan"][1]
+    assert "ok" not in result.stdout
+
+
+def test_check_with_good_bad_and_missing_files(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.bpmn"
+    result = check(APPROVAL, BAD, missing)
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [f"{APPROVAL}: ok (process approval)"]
+    assert f"{missing}: no such file" in result.stderr.splitlines()
+    assert sum(1 for line in result.stderr.splitlines() if PROBLEM_LINE.match(line)) == 2
+
+
+def test_check_uses_the_lane_groups_file(tmp_path: Path) -> None:
+    """inbox.bpmn's customer task relies on the lane 客户 -> customer mapping."""
+    empty = tmp_path / "lane-groups.toml"
+    empty.write_text("# no lanes mapped\n", encoding="utf-8")
+    result = check(INBOX, env={"BPMN_LANE_GROUPS_FILE": str(empty)})
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    match = PROBLEM_LINE.match(line)
+    assert match and match["element"] == "customer_task"
+    assert "客户" in match["message"]
+
+
+def test_check_refuses_entities_even_outside_utf8(tmp_path: Path) -> None:
+    text = APPROVAL.read_text(encoding="utf-8").replace(
+        '<?xml version="1.0" encoding="UTF-8"?>\n',
+        '<?xml version="1.0" encoding="UTF-16"?>\n'
+        '<!DOCTYPE bpmn:definitions [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n',
+    )
+    text = text.replace('name="Simple approval"', 'name="&xxe;"')
+    path = tmp_path / "utf16.bpmn"
+    path.write_bytes(text.encode("utf-16"))
+    result = check(path)
+    assert result.returncode == 1
+    assert str(path) in result.stderr
+    assert "root:" not in result.stdout + result.stderr
+
+
+def test_health_endpoints(api: Api) -> None:
+    live = api.get("/health/live", user=None)
+    assert live.status_code == 200 and live.json() == {"status": "ok"}
+    ready = api.get("/health/ready", user=None)
+    assert ready.status_code == 200 and ready.json() == {"status": "ok"}
+
+
+def test_request_id_is_echoed_or_generated(api: Api) -> None:
+    response = api.client.get("/api/v1/health/live", headers={"X-Request-Id": "req-1234"})
+    assert response.headers["x-request-id"] == "req-1234"
+    # Also on errors.
+    response = api.client.get("/api/v1/tasks", headers={"X-Request-Id": "req-401"})
+    assert response.status_code == 401
+    assert response.headers["x-request-id"] == "req-401"
+    generated = api.client.get("/api/v1/health/live").headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", generated)
+    assert api.client.get("/api/v1/health/live").headers["x-request-id"] != generated
+    long_id = "r" * 100
+    echoed = api.client.get("/api/v1/health/live", headers={"X-Request-Id": long_id})
+    assert echoed.headers["x-request-id"] == long_id[:64]
+
+
+@pytest.fixture
+def small_body_api(settings: Settings, app_ctx: AppContext) -> Iterator[Api]:
+    """An app that accepts JSON bodies of at most SMALL_BODY_LIMIT bytes."""
+    small = settings.model_copy(update={"max_body_bytes": SMALL_BODY_LIMIT})
+    ctx = AppContext.create(small, engine=app_ctx.engine)
+    with TestClient(create_app(ctx=ctx)) as client:
+        yield Api(client, ctx)
+
+
+def test_json_body_over_the_limit_is_413(small_body_api: Api) -> None:
+    api = small_body_api
+    # Uploads have their own, larger limit: a 5.7 kB BPMN file still deploys.
+    assert APPROVAL.stat().st_size > SMALL_BODY_LIMIT
+    assert api.deploy(APPROVAL).status_code == 201
+
+    big = {"amount": 5, "purpose": "x" * 150, "note": "y" * (2 * SMALL_BODY_LIMIT)}
+    response = api.start("approval", "BIG-1", big)
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+    assert str(SMALL_BODY_LIMIT) in response.json()["message"]
+    assert response.headers["x-request-id"]
+    assert api.get("/process-instances").json()["total"] == 0
+    assert api.start("approval", "SMALL-1", {"amount": 5}).status_code == 201
+
+
+def test_chunked_json_body_over_the_limit_is_413(small_body_api: Api) -> None:
+    """Without Content-Length the limit is enforced while the body is read."""
+    api = small_body_api
+    assert api.deploy(APPROVAL).status_code == 201
+    payload = b'{"business_key": "CHUNKED-1", "variables": {"amount": 5, "purpose": "'
+    payload += b"z" * (3 * SMALL_BODY_LIMIT) + b'"}}'
+
+    def chunks() -> Iterator[bytes]:
+        for i in range(0, len(payload), 256):
+            yield payload[i : i + 256]
+
+    response = api.client.post(
+        "/api/v1/process-definitions/approval/instances",
+        headers={"Authorization": f"Bearer {TOKENS['clerk']}", "Content-Type": "application/json"},
+        content=chunks(),
+    )
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 413, response.text
+    assert response.json()["code"] == "payload_too_large"
+    assert api.get("/process-instances").json()["total"] == 0

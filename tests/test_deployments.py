@@ -1,0 +1,277 @@
+"""Deployments over REST: versions, de-duplication, all-or-nothing checks, limits, permissions."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bpmn_service.config import Settings
+from bpmn_service.context import AppContext
+from bpmn_service.main import create_app
+from conftest import DATA, Api
+
+APPROVAL = DATA / "approval.bpmn"
+V1 = DATA / "versioned_v1.bpmn"
+V2 = DATA / "versioned_v2.bpmn"
+BAD = DATA / "bad_two_problems.bpmn"
+SMALL_UPLOAD_LIMIT = 3000
+
+
+def definitions_count(api: Api) -> int:
+    return sum(len(d["versions"]) for d in api.get("/process-definitions").json())
+
+
+def by_key(response: Any) -> dict[str, dict[str, Any]]:
+    return {d["key"]: d for d in response.json()["definitions"]}
+
+
+def line_of(path: Any, element_id: str) -> int:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, 1) if f'id="{element_id}"' in line)
+
+
+def test_several_files_at_once_and_unchanged_files_are_not_redeployed(api: Api) -> None:
+    first = api.deploy(APPROVAL, V1)
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert body["id"] is not None
+    assert body["name"] == "approval, versioned_v1"
+    deployed = by_key(first)
+    assert set(deployed) == {"approval", "versioned"}
+    assert all(d["created"] and d["version"] == 1 for d in deployed.values())
+    assert deployed["versioned"]["resource_name"] == "versioned_v1.bpmn"
+
+    again = api.deploy(V1, APPROVAL)
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] is None, "nothing new was deployed"
+    redeployed = by_key(again)
+    for key in ("approval", "versioned"):
+        assert redeployed[key]["created"] is False
+        assert redeployed[key]["version"] == 1
+        assert redeployed[key]["id"] == deployed[key]["id"]
+    assert definitions_count(api) == 2
+
+    # One unchanged and one new file: only the new one is stored.
+    mixed = api.deploy(APPROVAL, V2)
+    result = by_key(mixed)
+    assert result["approval"] == {**deployed["approval"], "created": False}
+    assert result["versioned"]["created"] is True and result["versioned"]["version"] == 2
+    assert mixed.json()["id"] is not None
+    assert definitions_count(api) == 3
+
+
+def test_deployment_name_is_kept(api: Api) -> None:
+    files = [("files", (V1.name, V1.read_bytes(), "application/xml"))]
+    response = api.post("/deployments", "analyst", files=files, data={"name": "release 7"})
+    assert response.status_code == 201, response.text
+    assert response.json()["name"] == "release 7"
+
+
+def test_changed_file_becomes_the_next_version(api: Api) -> None:
+    assert by_key(api.deploy(V1))["versioned"]["version"] == 1
+    second = by_key(api.deploy(V2))["versioned"]
+    assert second["version"] == 2 and second["created"] is True
+    assert second["name"] == "Versioned process v2"
+
+    listing = api.get("/process-definitions", "clerk")
+    assert listing.status_code == 200
+    [definition] = listing.json()
+    assert definition["key"] == "versioned"
+    assert definition["name"] == "Versioned process v2"
+    assert definition["latest_version"] == 2
+    assert [v["version"] for v in definition["versions"]] == [2, 1]
+    assert [v["name"] for v in definition["versions"]] == [
+        "Versioned process v2",
+        "Versioned process",
+    ]
+    checksums = [v["checksum"] for v in definition["versions"]]
+    assert checksums == [
+        hashlib.sha256(V2.read_bytes()).hexdigest(),
+        hashlib.sha256(V1.read_bytes()).hexdigest(),
+    ]
+
+    one = api.get("/process-definitions/versioned", "clerk").json()
+    assert one == definition
+
+    latest = api.get("/process-definitions/versioned/xml", "clerk")
+    assert latest.status_code == 200
+    assert latest.headers["content-type"].startswith("application/xml")
+    assert latest.content == V2.read_bytes()
+    assert api.get("/process-definitions/versioned/xml?version=1").content == V1.read_bytes()
+    assert api.get("/process-definitions/versioned/xml?version=2").content == V2.read_bytes()
+    assert api.get("/process-definitions/versioned/xml?version=3").status_code == 404
+    assert api.get("/process-definitions/versioned/xml?version=0").status_code == 422
+
+
+def test_definition_shows_start_form(api: Api) -> None:
+    api.deploy(APPROVAL)
+    definition = api.get("/process-definitions/approval").json()
+    form = definition["start_form"]
+    assert set(form["properties"]) == {"amount", "purpose"}
+    assert form["required"] == ["amount"]
+    assert definition["name"] == "Simple approval"
+
+
+def test_running_instances_finish_on_their_version(api: Api) -> None:
+    api.deploy(V1)
+    old = api.start("versioned", "OLD-1", {}, user="clerk").json()
+    assert old["version"] == 1
+
+    api.deploy(V2)
+    new = api.start("versioned", "NEW-1", {}, user="clerk").json()
+    assert new["version"] == 2
+    assert new["definition_id"] != old["definition_id"]
+
+    def finish_first(instance: dict[str, Any]) -> dict[str, Any]:
+        [first] = instance["tasks"]
+        assert first["element_id"] == "first"
+        assert api.claim(first["id"], "clerk").status_code == 200
+        done = api.complete(first["id"], "clerk", {"note": instance["business_key"]})
+        assert done.status_code == 200, done.text
+        [second] = done.json()["next_tasks"]
+        return dict(second)
+
+    # The v1 instance follows the v1 model although v2 is now the latest.
+    second_old = finish_first(old)
+    assert second_old["element_id"] == "second_v1"
+    assert second_old["name"] == "Second step (v1)"
+    assert second_old["candidate_groups"] == ["hall_clerk"]
+    assert second_old["process_definition_id"] == old["definition_id"]
+
+    second_new = finish_first(new)
+    assert second_new["element_id"] == "second_v2"
+    assert second_new["candidate_groups"] == ["yk_specialist"]
+
+    api.claim(second_old["id"], "clerk")
+    finished = api.complete(second_old["id"], "clerk", {})
+    assert finished.status_code == 200, finished.text
+    assert finished.json()["instance_status"] == "completed"
+    body = api.get(f"/process-instances/{old['id']}").json()
+    assert body["status"] == "completed"
+    assert body["version"] == 1 and body["definition_id"] == old["definition_id"]
+    assert "second_v2" not in {e["element_id"] for e in body["history"]}
+
+    listed = api.get("/process-instances", params={"key": "versioned", "sort": "started"}).json()
+    assert {i["business_key"]: i["version"] for i in listed["items"]} == {"OLD-1": 1, "NEW-1": 2}
+
+
+def test_rejected_upload_lists_every_problem_with_file_line_and_element(api: Api) -> None:
+    api.deploy(APPROVAL)
+    response = api.deploy(BAD)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "invalid_bpmn"
+    details = {d["element"]: d for d in body["details"]}
+    assert set(details) == {"sneaky", "orphan"}, body["details"]
+    assert details["sneaky"]["file"] == "bad_two_problems.bpmn"
+    assert details["sneaky"]["line"] == line_of(BAD, "sneaky")
+    assert "name = expression" in details["sneaky"]["message"]
+    assert details["orphan"]["file"] == "bad_two_problems.bpmn"
+    assert details["orphan"]["line"] == line_of(BAD, "orphan")
+    assert "candidateGroups" in details["orphan"]["message"]
+    # The summary message names both problems too.
+    assert "[sneaky]" in body["message"] and "[orphan]" in body["message"]
+    assert definitions_count(api) == 1
+    assert api.get("/process-definitions/bad_two").status_code == 404
+
+
+def test_one_bad_file_stores_nothing_of_the_upload(api: Api) -> None:
+    api.deploy(V1)
+    response = api.deploy(APPROVAL, V2, BAD)
+    assert response.status_code == 422
+    assert {d["file"] for d in response.json()["details"]} == {"bad_two_problems.bpmn"}
+    assert definitions_count(api) == 1
+    assert api.get("/process-definitions/approval").status_code == 404
+    assert api.get("/process-definitions/versioned").json()["latest_version"] == 1
+    # The good files deploy once the bad one is left out.
+    assert api.deploy(APPROVAL, V2).status_code == 201
+    assert definitions_count(api) == 3
+
+
+def test_two_files_with_the_same_process_key_are_refused(api: Api) -> None:
+    response = api.deploy(V1, V2)
+    assert response.status_code == 422
+    body = response.json()
+    [problem] = body["details"]
+    assert problem["file"] == "versioned_v2.bpmn"
+    assert "versioned" in problem["message"] and "versioned_v1.bpmn" in problem["message"]
+    assert definitions_count(api) == 0
+
+
+def test_deploy_permissions(api: Api) -> None:
+    assert api.deploy(V1, user="clerk").status_code == 403
+    assert api.deploy(V1, user="leader").status_code == 403
+    response = api.post(
+        "/deployments", None, files=[("files", (V1.name, V1.read_bytes(), "application/xml"))]
+    )
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert api.get("/process-definitions", None).status_code == 401
+    assert definitions_count(api) == 0
+    assert api.deploy(V1, user="admin").status_code == 201
+
+
+def test_no_files_is_422(api: Api) -> None:
+    response = api.post("/deployments", "analyst", data={"name": "empty"})
+    assert response.status_code == 422
+    assert definitions_count(api) == 0
+
+
+@pytest.fixture
+def small_api(settings: Settings, app_ctx: AppContext) -> Iterator[Api]:
+    """An app whose upload limit is SMALL_UPLOAD_LIMIT bytes, on the same (emptied) database."""
+    small = settings.model_copy(update={"max_upload_bytes": SMALL_UPLOAD_LIMIT})
+    ctx = AppContext.create(small, engine=app_ctx.engine)
+    with TestClient(create_app(ctx=ctx)) as client:
+        yield Api(client, ctx)
+
+
+def test_upload_larger_than_the_limit_is_413(small_api: Api) -> None:
+    api = small_api
+    assert V1.stat().st_size < SMALL_UPLOAD_LIMIT < APPROVAL.stat().st_size
+    response = api.deploy(APPROVAL)
+    assert response.status_code == 413, response.text
+    assert "approval.bpmn" in response.json()["message"]
+    # With a file under the limit in the same request, still nothing is stored.
+    assert api.deploy(V1, APPROVAL).status_code == 413
+    assert definitions_count(api) == 0
+    # Far above the limit the body itself is refused before it is read.
+    huge = api.deploy_bytes("huge.bpmn", b"<x>" + b" " * (10 * SMALL_UPLOAD_LIMIT) + b"</x>")
+    assert huge.status_code == 413
+    assert huge.json()["code"] == "payload_too_large"
+    assert definitions_count(api) == 0
+    assert api.deploy(V1).status_code == 201
+
+
+def test_chunked_upload_far_over_the_limit_is_413(small_api: Api) -> None:
+    """Without Content-Length the body limit is enforced while the upload is read."""
+    api = small_api
+    boundary = "testboundary"
+    payload = (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="files"; filename="huge.bpmn"\r\n'
+        "Content-Type: application/xml\r\n\r\n"
+    ).encode()
+    payload += b"<x>" + b" " * (10 * SMALL_UPLOAD_LIMIT) + b"</x>"
+    payload += f"\r\n--{boundary}--\r\n".encode()
+
+    def chunks() -> Iterator[bytes]:
+        for i in range(0, len(payload), 1024):
+            yield payload[i : i + 1024]
+
+    response = api.client.post(
+        "/api/v1/deployments",
+        headers={
+            **api.headers("analyst"),
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+        content=chunks(),
+    )
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 413, response.text
+    assert response.json()["code"] == "payload_too_large"
+    assert definitions_count(api) == 0
