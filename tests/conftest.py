@@ -44,6 +44,7 @@ TOKENS = {
     "service": "demo-service",
     "portal": "demo-portal",
     "contractor": "demo-contractor",
+    "worker": "demo-worker",
 }
 
 
@@ -95,8 +96,11 @@ def settings(database: tuple[str, str | None, Engine]) -> Settings:
         users_file=ROOT / "config" / "users.toml",
         processes_dir=ROOT / "processes",
         registry_file=ROOT / "config" / "construction-units.toml",
+        calendar_file=ROOT / "config" / "calendar.toml",
+        time_limits_file=ROOT / "config" / "time-limits.toml",
         deploy_on_start=False,
         migrate_on_start=True,
+        timer_poll_seconds=0,
     )
 
 

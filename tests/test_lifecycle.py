@@ -115,6 +115,9 @@ def test_complete_requires_claim_by_caller(api: Api) -> None:
     task_id = instance["tasks"][0]["id"]
     assert api.complete(task_id, "admin", {"decision": "APPROVE"}).status_code == 409
     api.claim(task_id, "admin")
+    assert api.complete(task_id, "om", {"decision": "APPROVE"}).status_code == 404
+    # A supervisor may look at the task and unclaim it, but not complete it for the holder.
+    assert api.get(f"/tasks/{task_id}", "leader").status_code == 200
     assert api.complete(task_id, "leader", {"decision": "APPROVE"}).status_code == 404
     assert api.complete(task_id, "admin", {"decision": "APPROVE"}).status_code == 200
     again = api.complete(task_id, "admin", {"decision": "APPROVE"})

@@ -43,19 +43,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from bpmn_service.context import domain_functions
     from bpmn_service.engine import compile_bpmn, register_functions
     from bpmn_service.lanes import LaneGroups
-    from bpmn_service.registry import ConstructionUnitRegistry
 
     settings = Settings()
     lanes = LaneGroups.load(settings.lane_groups_path)
-    register_functions(
-        {
-            "recommend_construction_units": ConstructionUnitRegistry.load(
-                settings.registry_file
-            ).recommend
-        }
-    )
+    register_functions(domain_functions(settings))
     failed = 0
     for path in _files(args.paths):
         try:

@@ -27,10 +27,22 @@ class Settings(BaseSettings):
     registry_file: Path = Field(
         Path("config/construction-units.toml"), description="Licensed construction units registry"
     )
+    calendar_file: Path = Field(
+        Path("config/calendar.toml"), description="Working-day calendar (holidays, 调休 days)"
+    )
+    time_limits_file: Path = Field(
+        Path("config/time-limits.toml"), description="Time-limit regimes per process"
+    )
     deploy_on_start: bool = Field(True, description="Deploy every *.bpmn in processes_dir at start")
     migrate_on_start: bool = Field(True, description="Apply database migrations at start")
     mode: Literal["development", "production"] = Field(
         "development", description="production refuses the shipped demo tokens"
+    )
+    timer_poll_seconds: float = Field(
+        5.0, description="How often each server process looks for due timers; 0 disables"
+    )
+    message_ttl_seconds: int = Field(
+        30 * 24 * 3600, description="How long a message nobody waits for yet is kept (default)"
     )
     max_upload_bytes: int = Field(5 * 1024 * 1024, description="Largest accepted BPMN file")
     max_body_bytes: int = Field(1024 * 1024, description="Largest accepted JSON request body")

@@ -12,15 +12,27 @@ from sqlalchemy.orm import Session, sessionmaker
 from bpmn_service.config import Settings
 from bpmn_service.db.connect import make_engine
 from bpmn_service.engine import ProcessRunner, register_functions
+from bpmn_service.functions import build
 from bpmn_service.identity import UserDirectory
 from bpmn_service.lanes import LaneGroups
 from bpmn_service.registry import ConstructionUnitRegistry
+from bpmn_service.timelimits import TimeLimits
+from bpmn_service.workcalendar import WorkCalendar
 
 Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def domain_functions(settings: Settings) -> dict[str, Callable[..., object]]:
+    """The data-file-backed functions BPMN expressions may call (see functions.py)."""
+    return build(
+        WorkCalendar.load(settings.calendar_file),
+        TimeLimits.load(settings.time_limits_file),
+        ConstructionUnitRegistry.load(settings.registry_file),
+    )
 
 
 @dataclass
@@ -37,8 +49,7 @@ class AppContext:
     def create(cls, settings: Settings, *, engine: Engine | None = None) -> AppContext:
         if engine is None:
             engine = make_engine(settings.database_url, schema=settings.database_schema)
-        registry = ConstructionUnitRegistry.load(settings.registry_file)
-        register_functions({"recommend_construction_units": registry.recommend})
+        register_functions(domain_functions(settings))
         return cls(
             settings=settings,
             engine=engine,

@@ -11,12 +11,21 @@ from fastapi import FastAPI
 from bpmn_service import __version__
 from bpmn_service.api import errors as api_errors
 from bpmn_service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from bpmn_service.api.routes import definitions, deployments, health, instances, tasks
+from bpmn_service.api.routes import (
+    definitions,
+    deployments,
+    external_tasks,
+    health,
+    instances,
+    messages,
+    tasks,
+)
 from bpmn_service.config import Settings
 from bpmn_service.context import AppContext
 from bpmn_service.db.migrate import upgrade
 from bpmn_service.identity import Principal
 from bpmn_service.services.deployments import deploy_directory
+from bpmn_service.services.scheduler import TimerPoller
 
 log = logging.getLogger("bpmn_service")
 SYSTEM = Principal("system", frozenset({"admin"}))
@@ -52,7 +61,13 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         prepare(ctx)
+        poller = None
+        if ctx.settings.timer_poll_seconds > 0:
+            poller = TimerPoller(ctx, ctx.settings.timer_poll_seconds)
+            poller.start()
         yield
+        if poller is not None:
+            poller.stop()
         ctx.engine.dispose()
 
     app = FastAPI(
@@ -64,8 +79,9 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     )
     app.state.ctx = ctx
     api_errors.install(app)
-    for module in (health, deployments, definitions, instances, tasks):
+    for module in (health, deployments, definitions, instances, tasks, messages, external_tasks):
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(external_tasks.incidents, prefix="/api/v1")
     app.add_middleware(
         BodyLimitMiddleware,
         default_limit=ctx.settings.max_body_bytes,

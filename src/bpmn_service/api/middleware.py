@@ -35,19 +35,28 @@ class BodyLimitMiddleware:
             await _too_large(send, limit)
             return
         received = 0
+        overflow = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, overflow
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    overflow = True
                     raise BodyTooLarge()
             return message
 
+        async def guarded_send(message: Message) -> None:
+            # Frameworks turn a failed body read into their own 400; answer 413 instead.
+            if not overflow:
+                await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
+            await self.app(scope, limited_receive, guarded_send)
         except BodyTooLarge:
+            pass
+        if overflow:
             await _too_large(send, limit)
 
 

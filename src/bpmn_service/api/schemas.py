@@ -171,3 +171,83 @@ class InstanceMetricsRead(BaseModel):
     handoffs: int = Field(description="utility tasks offered to other groups than the task before")
     utility_tasks: int
     customer_tasks: int
+
+
+class MessageSend(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message_name: str = Field(min_length=1, max_length=255, description="the BPMN message name")
+    business_key: str | None = Field(
+        None, max_length=128, description="the target instance's business key (申请编号)"
+    )
+    process_definition_key: str | None = Field(None, max_length=128)
+    correlation: dict[str, Any] = Field(
+        default_factory=dict, description="variable values the target instance must have"
+    )
+    variables: dict[str, Any] = Field(default_factory=dict, description="the message payload")
+    message_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        description="idempotency key: a retry with the same id is answered, not delivered again",
+    )
+    ttl_seconds: int | None = Field(
+        None,
+        ge=0,
+        le=365 * 24 * 3600,
+        description="how long to keep the message if the instance does not wait for it yet",
+    )
+
+
+class MessageRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    message_id: str
+    status: str = Field(description="delivered, started (a new instance) or buffered")
+    process_instance_id: str | None
+    replayed: bool = Field(description="true when this answers a retry of an earlier request")
+
+
+class FetchAndLock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    worker_id: str = Field(min_length=1, max_length=255)
+    topics: list[str] = Field(min_length=1, max_length=50)
+    lock_seconds: int = Field(300, ge=1, le=24 * 3600)
+    max_tasks: int = Field(10, ge=1, le=100)
+
+
+class ExternalTaskRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    topic: str
+    name: str
+    element_id: str
+    process_instance_id: str = Field(validation_alias="instance_id")
+    process_definition_key: str = Field(validation_alias="definition_key")
+    business_key: str
+    variables: dict[str, Any]
+    worker_id: str | None
+    lock_expires_at: datetime | None
+    retries: int | None
+    retry_at: datetime | None
+    error_message: str | None
+    incident_at: datetime | None
+    created_at: datetime
+
+
+class ExternalTaskComplete(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    worker_id: str = Field(min_length=1, max_length=255)
+    variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExternalTaskFailure(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    worker_id: str = Field(min_length=1, max_length=255)
+    error_message: str = Field(min_length=1, max_length=4000)
+    error_details: str | None = Field(None, max_length=100_000)
+    retries: int = Field(ge=0, le=100, description="retries left; 0 raises an incident")
+    retry_seconds: int = Field(0, ge=0, le=7 * 24 * 3600)
+
+
+class RetriesSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    retries: int = Field(ge=0, le=100)

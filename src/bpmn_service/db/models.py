@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -14,16 +14,41 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite drops the offset when storing)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:  # e.g. a query parameter without offset: read it as UTC
+            value = value.replace(tzinfo=UTC)
+        return (
+            value.astimezone(UTC)
+            if dialect.name != "sqlite"
+            else value.astimezone(UTC).replace(tzinfo=None)
+        )
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JsonType}
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JsonType}
 
 
 class Deployment(Base):
@@ -52,6 +77,7 @@ class ProcessDefinition(Base):
     bpmn_xml: Mapped[str] = mapped_column(Text)
     spec_json: Mapped[str] = mapped_column(Text)
     start_form: Mapped[list[Any]] = mapped_column(JsonType)
+    message_starts: Mapped[list[Any]] = mapped_column(JsonType, default=list)
     deployment_id: Mapped[str] = mapped_column(ForeignKey("deployment.id"))
     deployed_at: Mapped[datetime]
 
@@ -61,6 +87,7 @@ class ProcessInstance(Base):
     __table_args__ = (
         UniqueConstraint("definition_key", "business_key", name="uq_instance_business_key"),
         Index("ix_instance_status", "status"),
+        Index("ix_instance_next_timer", "next_timer_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -74,6 +101,7 @@ class ProcessInstance(Base):
     started_at: Mapped[datetime]
     started_by: Mapped[str] = mapped_column(String(128))
     ended_at: Mapped[datetime | None]
+    next_timer_at: Mapped[datetime | None]
     row_version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": row_version}
@@ -156,3 +184,68 @@ class HistoryEvent(Base):
     actor: Mapped[str | None] = mapped_column(String(128))
     occurred_at: Mapped[datetime]
     details: Mapped[dict[str, Any]]
+
+
+class MessageSubscription(Base):
+    """A catch event of an active instance waiting for a named message (projection)."""
+
+    __tablename__ = "message_subscription"
+    __table_args__ = (Index("ix_subscription_name_key", "message_name", "business_key"),)
+
+    task_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"))
+    definition_key: Mapped[str] = mapped_column(String(128))
+    business_key: Mapped[str] = mapped_column(String(128))
+    element_id: Mapped[str] = mapped_column(String(255))
+    message_name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+
+
+class Message(Base):
+    """A received message: delivered, started an instance, or buffered until a catch event waits."""
+
+    __tablename__ = "message"
+    __table_args__ = (Index("ix_message_buffered", "status", "message_name", "business_key"),)
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    message_name: Mapped[str] = mapped_column(String(255))
+    business_key: Mapped[str | None] = mapped_column(String(128))
+    definition_key: Mapped[str | None] = mapped_column(String(128))
+    correlation: Mapped[dict[str, Any]]
+    variables: Mapped[dict[str, Any]]
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    instance_id: Mapped[str | None] = mapped_column(String(36))
+    received_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    sender: Mapped[str] = mapped_column(String(128))
+
+
+class ExternalTask(Base):
+    """A service task waiting for an outside worker; incident when its retries run out."""
+
+    __tablename__ = "external_task"
+    __table_args__ = (
+        Index("ix_external_task_topic", "topic", "lock_expires_at"),
+        Index("ix_external_task_instance", "instance_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"))
+    definition_id: Mapped[str] = mapped_column(String(160))
+    definition_key: Mapped[str] = mapped_column(String(128))
+    business_key: Mapped[str] = mapped_column(String(128))
+    element_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    topic: Mapped[str] = mapped_column(String(255))
+    variables: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    worker_id: Mapped[str | None] = mapped_column(String(255))
+    lock_expires_at: Mapped[datetime | None]
+    retries: Mapped[int | None] = mapped_column(Integer)
+    retry_at: Mapped[datetime | None]
+    error_message: Mapped[str | None] = mapped_column(Text)
+    error_details: Mapped[str | None] = mapped_column(Text)
+    incident_at: Mapped[datetime | None]
+    row_version: Mapped[int] = mapped_column(Integer, default=1)

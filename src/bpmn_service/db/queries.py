@@ -25,7 +25,7 @@ SEES_ALL_INSTANCES = frozenset({"admin", "analyst", "supervisor"})
 
 
 def task_visible(principal: Principal) -> ColumnElement[bool]:
-    """Tasks assigned to the user, or offered to them or to one of their groups."""
+    """Tasks assigned to the user, or offered to them or to one of their groups (admins: all)."""
     if principal.is_admin:
         return Task.id.is_not(None)
     candidate = exists().where(

@@ -3,19 +3,23 @@
 from .expressions import ExpressionError
 from .forms import FormField, json_schema, validate
 from .parsing import CompiledProcess, compile_bpmn
-from .runner import ProcessRunner, SpecCache
+from .runner import NotWaiting, ProcessRunner, SpecCache
 from .script_engine import register_functions
-from .views import EngineStep, ReadyTask, RunResult
+from .views import EngineStep, ExternalWork, MessageWait, ReadyTask, RunResult, ThrownMessage
 
 __all__ = [
     "CompiledProcess",
     "EngineStep",
     "ExpressionError",
+    "ExternalWork",
     "FormField",
+    "MessageWait",
+    "NotWaiting",
     "ProcessRunner",
     "ReadyTask",
     "RunResult",
     "SpecCache",
+    "ThrownMessage",
     "compile_bpmn",
     "json_schema",
     "register_functions",

@@ -11,11 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, full_tag
-from SpiffWorkflow.bpmn.parser.event_parsers import StartEventParser
 from SpiffWorkflow.bpmn.parser.node_parser import DEFAULT_NSMAP
-from SpiffWorkflow.bpmn.parser.task_parsers import ScriptTaskParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
-from SpiffWorkflow.bpmn.specs.defaults import ScriptTask, StartEvent, UserTask
+from SpiffWorkflow.bpmn.specs.defaults import ManualTask
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 NSMAP = {**DEFAULT_NSMAP, "camunda": CAMUNDA_NS}
@@ -27,6 +25,8 @@ TASK_ATTRIBUTES = (
     "followUpDate",
     "priority",
     "formKey",
+    "type",
+    "topic",
 )
 
 
@@ -79,29 +79,32 @@ def read_extensions(node: Any) -> dict[str, Any]:
     return ext
 
 
-class ExtensionTaskParser(TaskParser):  # type: ignore[misc]
+class _ExtensionsMixin:
+    """Adds read_extensions() to any SpiffWorkflow node parser."""
+
+    node: Any
+
     def parse_extensions(self, node: Any = None) -> dict[str, Any]:
         return read_extensions(node if node is not None else self.node)
 
 
-class ExtensionStartEventParser(StartEventParser):  # type: ignore[misc]
-    def parse_extensions(self, node: Any = None) -> dict[str, Any]:
-        return read_extensions(node if node is not None else self.node)
-
-
-class ExtensionScriptTaskParser(ScriptTaskParser):  # type: ignore[misc]
-    def parse_extensions(self, node: Any = None) -> dict[str, Any]:
-        return read_extensions(node if node is not None else self.node)
+def _with_extensions() -> dict[str, tuple[type, type]]:
+    classes: dict[str, tuple[type, type]] = {}
+    for tag, (parser_class, spec_class) in BpmnParser.PARSER_CLASSES.items():
+        if issubclass(parser_class, TaskParser):
+            parser_class = type(
+                f"Extension{parser_class.__name__}", (_ExtensionsMixin, parser_class), {}
+            )
+        classes[tag] = (parser_class, spec_class)
+    # External service tasks wait, like manual tasks, until a worker completes them.
+    classes[full_tag("serviceTask")] = (classes[full_tag("task")][0], ManualTask)
+    return classes
 
 
 class ServiceBpmnParser(BpmnParser):  # type: ignore[misc]
-    """Plain BPMN parser plus camunda:* extensions; standard multi-instance only."""
+    """Plain BPMN parser plus camunda:* extensions on every node; standard multi-instance only."""
 
-    OVERRIDE_PARSER_CLASSES = {
-        full_tag("userTask"): (ExtensionTaskParser, UserTask),
-        full_tag("startEvent"): (ExtensionStartEventParser, StartEvent),
-        full_tag("scriptTask"): (ExtensionScriptTaskParser, ScriptTask),
-    }
+    OVERRIDE_PARSER_CLASSES = _with_extensions()
 
     def __init__(self) -> None:
         super().__init__(namespaces=NSMAP)

@@ -11,14 +11,17 @@ from __future__ import annotations
 import ast
 import operator
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
 from simpleeval import EvalWithCompoundTypes, InvalidExpression, NumberTooHigh
 
+from . import clock
+
 MAX_EXPRESSION_LENGTH = 10_000
 MAX_POWER_EXPONENT = 1_000
+# Variables are stored as JSON; integers beyond this cannot round-trip everywhere.
+MAX_INTEGER = 10**100
 MAX_SCRIPT_LINES = 200
 
 # Methods callable on values; everything else reached through "." is refused.
@@ -100,11 +103,11 @@ def _safe_pow(base: Any, exponent: Any) -> Any:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return clock.now().isoformat(timespec="seconds")
 
 
 def _today() -> str:
-    return date.today().isoformat()
+    return clock.now().date().isoformat()
 
 
 BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
@@ -238,11 +241,14 @@ class ExpressionEvaluator:
             operators=self._operators, functions=dict(self.functions), names=names
         )
         try:
-            return evaluator.eval(expression, previously_parsed=_parse(expression).body)
+            result = evaluator.eval(expression, previously_parsed=_parse(expression).body)
         except InvalidExpression as exc:
             raise ExpressionError(f"{expression!r}: {exc}") from exc
         except (TypeError, ValueError, KeyError, IndexError, ZeroDivisionError) as exc:
             raise ExpressionError(f"{expression!r}: {type(exc).__name__}: {exc}") from exc
+        if isinstance(result, int) and not isinstance(result, bool) and abs(result) > MAX_INTEGER:
+            raise ExpressionError(f"{expression!r}: the result has more than 100 digits")
+        return result
 
     def execute(self, script: str, variables: dict[str, Any]) -> None:
         """Run `name = expression` lines; all lines are checked before any runs."""

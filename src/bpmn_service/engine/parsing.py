@@ -57,13 +57,10 @@ FLOW_NODE_TAGS = frozenset(
 )
 # Elements whose semantics would need an engine feature this service does not offer (yet), with why.
 UNSUPPORTED_ELEMENTS = {
-    "serviceTask": "service tasks are not supported yet; use a script task (`name = expression`)",
     "sendTask": "send tasks are not supported",
     "businessRuleTask": "business rule (DMN) tasks are not supported",
     "complexGateway": "complex gateways are not supported",
     "adHocSubProcess": "ad-hoc subprocesses are not supported",
-    "timerEventDefinition": "timer events are not supported yet",
-    "messageEventDefinition": "message events are not supported yet",
     "signalEventDefinition": "signal events are not supported yet",
     "conditionalEventDefinition": "conditional events are not supported",
     "compensateEventDefinition": "compensation is not supported",
@@ -90,6 +87,7 @@ FORBIDDEN_CAMUNDA_ATTRIBUTES = {
     "variableMappingClass": "variable mapping classes are refused",
     "variableMappingDelegateExpression": "variable mapping delegates are refused",
 }
+ISO_CYCLE = re.compile(r"^R\d*/")
 ISO_DURATION = re.compile(
     r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$"
 )
@@ -114,6 +112,7 @@ class CompiledProcess:
     name: str | None
     spec_json: str
     start_form: list[forms.FormField]
+    message_starts: list[str]
 
 
 def _local(tag: Any) -> str:
@@ -173,6 +172,7 @@ def compile_bpmn(data: bytes, filename: str, lane_has_groups: LaneCheck) -> Comp
     problems, process = _check_rules(root, filename, lane_has_groups)
     if process is None:
         raise InvalidBpmn(problems)
+    problems.extend(_prepare_timers(root, filename))
     key = process.get("id")
     spec = subprocess_specs = None
     if not problems:
@@ -195,7 +195,43 @@ def compile_bpmn(data: bytes, filename: str, lane_has_groups: LaneCheck) -> Comp
         name=process.get("name"),
         spec_json=spec_to_json(spec, subprocess_specs),
         start_form=start_fields,
+        message_starts=_message_starts(root, process),
     )
+
+
+def _prepare_timers(root: etree._Element, filename: str) -> list[BpmnProblem]:
+    """SpiffWorkflow evaluates timer text as an expression: quote ISO literals, unwrap ${expr}."""
+    problems: list[BpmnProblem] = []
+    for node in root.xpath(
+        ".//bpmn:timerEventDefinition/*[self::bpmn:timeDate or self::bpmn:timeDuration "
+        "or self::bpmn:timeCycle]",
+        namespaces=NSMAP,
+    ):
+        text = (node.text or "").strip()
+        owner = _owner(node)
+        if text.startswith("${") and text.endswith("}"):
+            node.text = text[2:-1].strip()
+            reasons = EVALUATOR.check(node.text)
+        elif _is_timer_literal(_local(node.tag), text):
+            node.text = repr(text)
+            reasons = []
+        else:
+            reasons = [
+                f"{_local(node.tag)} {text!r} must be an ISO-8601 literal (P5D, "
+                f"2026-01-01T09:00:00+08:00, R3/PT1H) or an expression ${{...}}"
+            ]
+        problems.extend(
+            BpmnProblem(f"timer: {r}", filename, node.sourceline, owner.get("id")) for r in reasons
+        )
+    return problems
+
+
+def _is_timer_literal(kind: str, text: str) -> bool:
+    if kind == "timeDuration":
+        return bool(ISO_DURATION.match(text))
+    if kind == "timeCycle":
+        return bool(ISO_CYCLE.match(text))
+    return _is_due_value(text) and not ISO_DURATION.match(text)
 
 
 def _element_at(root: etree._Element, line: int) -> str | None:
@@ -205,6 +241,15 @@ def _element_at(root: etree._Element, line: int) -> str | None:
             found: str | None = _owner(el).get("id")
             return found
     return None
+
+
+def _message_starts(root: etree._Element, process: etree._Element) -> list[str]:
+    """Names of the messages that start the process (top-level message start events)."""
+    messages = {m.get("id"): m.get("name") for m in root.xpath("./bpmn:message", namespaces=NSMAP)}
+    refs = process.xpath(
+        "./bpmn:startEvent/bpmn:messageEventDefinition/@messageRef", namespaces=NSMAP
+    )
+    return sorted({messages[r] for r in refs if messages.get(r)})
 
 
 def _start_form(process: etree._Element) -> list[forms.FormField]:
@@ -249,13 +294,45 @@ def _check_rules(
         for attr in el.attrib:
             q = etree.QName(attr)
             if q.namespace == CAMUNDA_NS and q.localname in FORBIDDEN_CAMUNDA_ATTRIBUTES:
-                problem(f"camunda:{q.localname}: {FORBIDDEN_CAMUNDA_ATTRIBUTES[q.localname]}", el)
+                problem(
+                    f"camunda:{q.localname}: {FORBIDDEN_CAMUNDA_ATTRIBUTES[q.localname]}",
+                    _owner(el),
+                )
 
+    _check_events(root, process, problem)
     _check_expressions(process, problem)
     _check_user_tasks(process, key, problem, lane_has_groups)
     _check_gateways(process, problem)
     _check_diagram(root, process, problem)
     return problems, process
+
+
+def _check_events(
+    root: etree._Element, process: etree._Element, problem: Callable[..., None]
+) -> None:
+    messages = {m.get("id"): m.get("name") for m in root.xpath("./bpmn:message", namespaces=NSMAP)}
+    for definition in process.xpath(".//bpmn:messageEventDefinition", namespaces=NSMAP):
+        ref = definition.get("messageRef")
+        if not ref or not messages.get(ref):
+            problem(
+                "message event needs a messageRef to a bpmn:message with a name", _owner(definition)
+            )
+    for task in process.xpath(".//bpmn:receiveTask", namespaces=NSMAP):
+        if not messages.get(task.get("messageRef") or ""):
+            problem("receive task needs a messageRef to a bpmn:message with a name", task)
+    for task in process.xpath(".//bpmn:serviceTask", namespaces=NSMAP):
+        kind = task.get(f"{{{CAMUNDA_NS}}}type")
+        topic = (task.get(f"{{{CAMUNDA_NS}}}topic") or "").strip()
+        if kind != "external" or not topic:
+            problem(
+                'service tasks must be external: camunda:type="external" and a camunda:topic', task
+            )
+    for definition in process.xpath(".//bpmn:timerEventDefinition", namespaces=NSMAP):
+        if len(definition) != 1:
+            problem(
+                "a timer needs exactly one of timeDate, timeDuration or timeCycle",
+                _owner(definition),
+            )
 
 
 def _owner(el: etree._Element) -> etree._Element:
@@ -306,14 +383,23 @@ def _check_user_tasks(
     for lane in process.xpath(".//bpmn:lane", namespaces=NSMAP):
         for ref in lane.xpath("./bpmn:flowNodeRef/text()", namespaces=NSMAP):
             lanes[ref.strip()] = lane.get("name")
-    for node in process.xpath(".//bpmn:userTask|.//bpmn:startEvent", namespaces=NSMAP):
+    for node in process.xpath(
+        ".//bpmn:userTask|.//bpmn:manualTask|.//bpmn:startEvent", namespaces=NSMAP
+    ):
         ext = read_extensions(node)
         fields = [forms.FormField.from_dict(f) for f in ext.get("formFields", [])]
         for reason in forms.check_fields(fields):
             problem(reason, node)
-        if _local(node.tag) != "userTask":
+        if _local(node.tag) == "startEvent":
             continue
-        for attr in ("candidateGroups", "candidateUsers", "assignee", "priority"):
+        for attr in (
+            "candidateGroups",
+            "candidateUsers",
+            "assignee",
+            "priority",
+            "dueDate",
+            "followUpDate",
+        ):
             value = ext.get(attr)
             if value and value.startswith("${"):
                 for reason in EVALUATOR.check(value):
@@ -323,7 +409,7 @@ def _check_user_tasks(
             problem(f"camunda:priority {priority!r} must be an integer or an expression", node)
         for attr in ("dueDate", "followUpDate"):
             value = ext.get(attr)
-            if value and not _is_due_value(value):
+            if value and not value.startswith("${") and not _is_due_value(value):
                 problem(
                     f"camunda:{attr} {value!r} must be an ISO-8601 duration (P5D) or a date-time "
                     f"with offset",

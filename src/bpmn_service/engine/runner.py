@@ -8,28 +8,39 @@ leaves the stored instance as it was.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from bpmn_service.errors import InvalidState, NotFound, WorkflowFailed
 
-from . import forms
+from . import clock, forms
 from .expressions import ExpressionError
 from .script_engine import EVALUATOR, SafeBpmnWorkflow
 from .serialization import dump_state, load_state, spec_from_json
-from .views import EngineStep, ReadyTask, RunResult
+from .views import EngineStep, ExternalWork, MessageWait, ReadyTask, RunResult, ThrownMessage
 
 # A rework loop adds about four levels to SpiffWorkflow's task tree per pass, and at depth 1000 the
 # engine silently stops seeing READY tasks; refuse to go anywhere near that.
 MAX_TASKS = 20_000
 FULL_DEPTH = 10**6
+
+
+class NotWaiting(InvalidState):
+    """A message arrived for an instance that has no catch event waiting for it."""
+
+
 SpecLoader = Callable[[], str]
 INTERNAL_SPECS = frozenset({"Start", "End", "Root"})
 
@@ -79,15 +90,18 @@ class ProcessRunner:
             if getattr(ts, "bpmn_id", None) and getattr(ts, "extensions", None)
         }
 
-    def start(self, definition_id: str, load: SpecLoader, variables: dict[str, Any]) -> RunResult:
+    def start(
+        self, definition_id: str, load: SpecLoader, variables: dict[str, Any], *, now: datetime
+    ) -> RunResult:
         spec, subs = self.cache.get(definition_id, load)
-        workflow = SafeBpmnWorkflow(spec, subs)
-        started = _now()
-        start = workflow.get_tasks(state=TaskState.READY)
-        target = start[0] if start else workflow.task_tree
-        target.data.update(variables)
-        self._advance(workflow)
-        return self._result(workflow, started)
+        with clock.frozen_at(now):
+            workflow = SafeBpmnWorkflow(spec, subs)
+            since = time.time()
+            start = workflow.get_tasks(state=TaskState.READY)
+            target = start[0] if start else workflow.task_tree
+            target.data.update(variables)
+            self._advance(workflow)
+            return self._result(workflow, since)
 
     def complete(
         self,
@@ -97,24 +111,63 @@ class ProcessRunner:
         task_id: str,
         values: Mapping[str, Any],
         actor: str,
+        *,
+        now: datetime,
     ) -> RunResult:
-        """Complete a READY user task with already-validated form values and advance."""
+        """Complete a READY user or external task with already-validated values and advance."""
         spec, subs = self.cache.get(definition_id, load)
-        workflow = load_state(state, spec, subs)
-        task = self._find(workflow, task_id)
-        if task.state != TaskState.READY or not task.task_spec.manual:
-            raise InvalidState(
-                f"task {task_id} is not ready to be completed (state {task.state_name})"
-            )
-        started = _now()
-        task.data.update(values)
-        self._set_output_item(task, values, actor, started)
-        try:
-            task.run()
-        except (SpiffWorkflowException, ExpressionError) as exc:
-            raise _failed(exc) from None
-        self._advance(workflow)
-        return self._result(workflow, started)
+        with clock.frozen_at(now):
+            workflow = load_state(state, spec, subs)
+            task = self._find(workflow, task_id)
+            if task.state != TaskState.READY or not task.task_spec.manual:
+                raise InvalidState(
+                    f"task {task_id} is not ready to be completed (state {task.state_name})"
+                )
+            since = time.time()
+            task.data.update(values)
+            self._set_output_item(task, values, actor, now)
+            try:
+                task.run()
+            except (SpiffWorkflowException, ExpressionError) as exc:
+                raise _failed(exc) from None
+            self._advance(workflow)
+            return self._result(workflow, since)
+
+    def fire_timers(
+        self, definition_id: str, load: SpecLoader, state: str, *, now: datetime
+    ) -> RunResult:
+        """Fire every timer due at `now` and advance; a no-op run when none is due."""
+        spec, subs = self.cache.get(definition_id, load)
+        with clock.frozen_at(now):
+            workflow = load_state(state, spec, subs)
+            since = time.time()
+            try:
+                workflow.refresh_timers()
+            except (SpiffWorkflowException, ExpressionError) as exc:
+                raise _failed(exc) from None
+            self._advance(workflow)
+            return self._result(workflow, since)
+
+    def deliver_message(
+        self,
+        definition_id: str,
+        load: SpecLoader,
+        state: str,
+        name: str,
+        payload: dict[str, Any],
+        *,
+        now: datetime,
+    ) -> RunResult:
+        """Deliver a named message to a waiting catch event; NotWaiting when none waits."""
+        spec, subs = self.cache.get(definition_id, load)
+        with clock.frozen_at(now):
+            workflow = load_state(state, spec, subs)
+            since = time.time()
+            event = BpmnEvent(MessageEventDefinition(name), payload)
+            if workflow.event_manager.catch(event, internal=False) == 0:
+                raise NotWaiting(f"the instance is not waiting for message {name!r}")
+            self._advance(workflow)
+            return self._result(workflow, since)
 
     def _find(self, workflow: Any, task_id: str) -> Any:
         try:
@@ -154,9 +207,11 @@ class ProcessRunner:
                 f"the instance grew beyond {MAX_TASKS} engine tasks; a rework loop is not bounded"
             )
 
-    def _result(self, workflow: Any, since: datetime) -> RunResult:
-        ready = workflow.get_tasks(state=TaskState.READY, manual=True, max_depth=FULL_DEPTH)
-        completed = workflow.is_completed() and not ready
+    def _result(self, workflow: Any, since: float) -> RunResult:
+        manual = workflow.get_tasks(state=TaskState.READY, manual=True, max_depth=FULL_DEPTH)
+        ready = [t for t in manual if not _is_external(t)]
+        external = [t for t in manual if _is_external(t)]
+        completed = workflow.is_completed() and not manual
         waiting_automatic = workflow.get_tasks(
             state=TaskState.READY, manual=False, max_depth=FULL_DEPTH
         )
@@ -165,12 +220,21 @@ class ProcessRunner:
                 sorted({t.task_spec.bpmn_id or t.task_spec.name for t in waiting_automatic})
             )
             raise WorkflowFailed(f"the engine stopped with automatic steps still ready: {names}")
+        waits, next_timer = _waiting(workflow)
+        try:
+            state = dump_state(workflow)
+        except (TypeError, ValueError) as exc:
+            raise WorkflowFailed(f"the instance's variables cannot be stored: {exc}") from None
         return RunResult(
-            state=dump_state(workflow),
+            state=state,
             completed=completed,
             ready_tasks=[self._ready_view(t) for t in ready],
             variables=_variables(workflow, completed),
             steps=_steps(workflow, since),
+            external_tasks=[_external_view(t) for t in external],
+            waits=waits,
+            next_timer_at=next_timer,
+            thrown=_thrown(workflow, since),
         )
 
     def _ready_view(self, task: Any) -> ReadyTask:
@@ -192,15 +256,78 @@ class ProcessRunner:
             candidate_users=_evaluate_list(ext.get("candidateUsers"), data, spec.bpmn_id),
             assignee=_evaluate_scalar(ext.get("assignee"), data, spec.bpmn_id),
             priority=_priority(ext.get("priority"), data, spec.bpmn_id),
-            due=ext.get("dueDate"),
-            follow_up=ext.get("followUpDate"),
+            due=_evaluate_scalar(ext.get("dueDate"), data, spec.bpmn_id),
+            follow_up=_evaluate_scalar(ext.get("followUpDate"), data, spec.bpmn_id),
             form_values=shown,
             properties=dict(ext.get("properties", {})),
         )
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _is_external(task: Any) -> bool:
+    return bool((task.task_spec.extensions or {}).get("topic"))
+
+
+def _external_view(task: Any) -> ExternalWork:
+    spec = task.task_spec
+    return ExternalWork(
+        id=str(task.id),
+        element_id=spec.bpmn_id,
+        name=spec.bpmn_name or spec.bpmn_id,
+        topic=spec.extensions["topic"],
+        variables=dict(task.data),
+    )
+
+
+def _thrown(workflow: Any, since: float) -> list[ThrownMessage]:
+    """Messages thrown and not caught inside the instance, addressed by the throw event's
+    `businessKey` property and carrying only the variables its `variables` property names."""
+    events = [
+        e for e in workflow.get_events() if isinstance(e.event_definition, MessageEventDefinition)
+    ]
+    if not events:
+        return []
+    throwers = [
+        t
+        for t in workflow.get_tasks(state=TaskState.COMPLETED, max_depth=FULL_DEPTH)
+        if t.last_state_change >= since
+        and isinstance(t.task_spec, ThrowingEvent)
+        and isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
+    ]
+    thrown = []
+    for event in events:
+        name = event.event_definition.name
+        thrower = next((t for t in throwers if t.task_spec.event_definition.name == name), None)
+        if thrower is None:
+            continue
+        throwers.remove(thrower)
+        props = (thrower.task_spec.extensions or {}).get("properties", {})
+        key = _evaluate_scalar(props.get("businessKey"), thrower.data, thrower.task_spec.bpmn_id)
+        names = [n.strip() for n in props.get("variables", "").split(",") if n.strip()]
+        thrown.append(
+            ThrownMessage(
+                name=name,
+                business_key=key,
+                element_id=thrower.task_spec.bpmn_id,
+                variables={n: thrower.data.get(n) for n in names},
+            )
+        )
+    return thrown
+
+
+def _waiting(workflow: Any) -> tuple[list[MessageWait], datetime | None]:
+    """Message catch events waiting, and the earliest pending timer."""
+    waits: list[MessageWait] = []
+    due: list[datetime] = []
+    for task in list(workflow.event_manager.tasks.values()):
+        definition = task.task_spec.event_definition
+        if isinstance(definition, MessageEventDefinition):
+            waits.append(MessageWait(str(task.id), task.task_spec.bpmn_id, definition.name))
+        elif isinstance(definition, TimerEventDefinition):
+            value = definition.details(task).value
+            if isinstance(value, str):
+                moment = datetime.fromisoformat(value)
+                due.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return waits, min(due) if due else None
 
 
 def _failed(exc: Exception) -> WorkflowFailed:
@@ -280,8 +407,8 @@ def _variables(workflow: Any, completed: bool) -> dict[str, Any]:
     return merged
 
 
-def _steps(workflow: Any, since: datetime) -> list[EngineStep]:
-    threshold = since.timestamp()
+def _steps(workflow: Any, since: float) -> list[EngineStep]:
+    threshold = since
     steps = []
     for task in workflow.get_tasks(state=TaskState.COMPLETED, max_depth=FULL_DEPTH):
         spec = task.task_spec

@@ -37,9 +37,43 @@ class EngineStep:
 
 
 @dataclass(frozen=True, slots=True)
+class ExternalWork:
+    """A service task waiting for an outside worker (camunda:type="external")."""
+
+    id: str
+    element_id: str
+    name: str
+    topic: str
+    variables: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageWait:
+    """A catch event (or receive task) waiting for a named message."""
+
+    task_id: str
+    element_id: str
+    message_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThrownMessage:
+    """A message thrown by the process that nothing inside it caught."""
+
+    name: str
+    business_key: str | None
+    variables: dict[str, Any]
+    element_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class RunResult:
     state: str
     completed: bool
     ready_tasks: list[ReadyTask]
     variables: dict[str, Any]
     steps: list[EngineStep]
+    external_tasks: list[ExternalWork] = field(default_factory=list)
+    waits: list[MessageWait] = field(default_factory=list)
+    next_timer_at: datetime | None = None
+    thrown: list[ThrownMessage] = field(default_factory=list)

@@ -136,6 +136,7 @@ def _store(
                 bpmn_xml=f.content.decode("utf-8"),
                 spec_json=process.spec_json,
                 start_form=[field.to_dict() for field in process.start_form],
+                message_starts=process.message_starts,
                 deployment_id=deployment_id,
                 deployed_at=now,
             )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +16,6 @@ from bpmn_service.db import queries
 from bpmn_service.db.models import HistoryEvent, ProcessDefinition, ProcessInstance, Task
 from bpmn_service.engine import FormField, validate
 from bpmn_service.errors import (
-    DuplicateBusinessKey,
     FieldError,
     Forbidden,
     InvalidState,
@@ -26,7 +24,7 @@ from bpmn_service.errors import (
 )
 from bpmn_service.identity import Principal
 
-from . import projection
+from . import projection, runtime
 from .uow import UnitOfWork
 
 RESERVED_VARIABLES = frozenset({"businessKey", "initiator"})
@@ -87,71 +85,19 @@ def start_instance(
     now = ctx.clock()
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session
-        definition = session.scalars(
-            select(ProcessDefinition)
-            .where(ProcessDefinition.key == key)
-            .order_by(ProcessDefinition.version.desc())
-            .limit(1)
-        ).first()
-        if definition is None:
-            raise NotFound(f"no process definition with key {key!r}")
-        _raise_if_duplicate(session, key, business_key)
+        definition = runtime.latest_definition(session, key)
         fields = [FormField.from_dict(f) for f in definition.start_form]
         values = validate(fields, variables) if fields else dict(variables)
-        data = {**values, "businessKey": business_key, "initiator": principal.user_id}
-        result = ctx.runner.start(definition.id, lambda: definition.spec_json, data)
-        instance = ProcessInstance(
-            id=str(uuid.uuid4()),
-            definition_id=definition.id,
-            definition_key=key,
-            version=definition.version,
-            business_key=business_key,
-            status="active",
-            state=result.state,
-            variables=result.variables,
-            started_at=now,
-            started_by=principal.user_id,
-            ended_at=None,
-        )
-        session.add(instance)
-        projection.record(
-            session,
-            instance,
-            "instance_started",
-            at=now,
-            actor=principal.user_id,
-            details={"version": definition.version, "variables": values},
-        )
-        try:
-            session.flush()
-        except IntegrityError:
-            raise _duplicate(key, business_key, None) from None
-        tasks = projection.apply(
-            session, instance, result, ctx.lanes, at=now, actor=principal.user_id
+        instance, settled = runtime.create_instance(
+            ctx, session, definition, business_key, values, actor=principal.user_id, now=now
         )
         try:
             uow.commit()
         except IntegrityError:
-            raise _duplicate(key, business_key, None) from None
+            raise runtime.duplicate(key, business_key, None) from None
+        tasks = [t for t in settled.created_tasks if t.instance_id == instance.id]
         candidates = queries.candidates_of(session, [t.id for t in tasks])
         return StartResult(instance, tasks, candidates)
-
-
-def _raise_if_duplicate(session: Session, key: str, business_key: str) -> None:
-    existing = session.scalar(
-        select(ProcessInstance.id).where(
-            ProcessInstance.definition_key == key, ProcessInstance.business_key == business_key
-        )
-    )
-    if existing is not None:
-        raise _duplicate(key, business_key, existing)
-
-
-def _duplicate(key: str, business_key: str, existing: str | None) -> DuplicateBusinessKey:
-    return DuplicateBusinessKey(
-        f"an instance of {key!r} with business key {business_key!r} already exists",
-        details={"instance_id": existing, "business_key": business_key},
-    )
 
 
 def _visible_instance(session: Session, instance_id: str, principal: Principal) -> ProcessInstance:

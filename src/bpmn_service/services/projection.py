@@ -8,8 +8,16 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bpmn_service.db.models import HistoricTask, HistoryEvent, ProcessInstance, Task, TaskCandidate
-from bpmn_service.engine import ReadyTask, RunResult
+from bpmn_service.db.models import (
+    ExternalTask,
+    HistoricTask,
+    HistoryEvent,
+    MessageSubscription,
+    ProcessInstance,
+    Task,
+    TaskCandidate,
+)
+from bpmn_service.engine import ExternalWork, ReadyTask, RunResult
 from bpmn_service.lanes import LaneGroups
 from bpmn_service.timeutil import resolve_due
 
@@ -110,8 +118,11 @@ def apply(
     for ready in result.ready_tasks:
         if ready.id not in open_rows:
             created.append(_create_task(session, instance, ready, lanes, at))
+    _sync_external_tasks(session, instance, result.external_tasks, at)
+    _sync_subscriptions(session, instance, result, at)
     instance.state = result.state
     instance.variables = result.variables
+    instance.next_timer_at = None if result.completed else result.next_timer_at
     if result.completed:
         instance.status = "completed"
         instance.ended_at = at
@@ -167,3 +178,83 @@ def _create_task(
         },
     )
     return row
+
+
+def _sync_external_tasks(
+    session: Session, instance: ProcessInstance, ready: list[ExternalWork], at: datetime
+) -> None:
+    ready_ids = {w.id for w in ready}
+    rows = {
+        t.id: t
+        for t in session.scalars(
+            select(ExternalTask).where(ExternalTask.instance_id == instance.id)
+        )
+    }
+    for task_id, row in rows.items():
+        if task_id not in ready_ids:
+            record(
+                session,
+                instance,
+                "external_task_withdrawn",
+                at=at,
+                actor=None,
+                task_id=task_id,
+                element_id=row.element_id,
+            )
+            session.delete(row)
+    for work in ready:
+        if work.id in rows:
+            continue
+        session.add(
+            ExternalTask(
+                id=work.id,
+                instance_id=instance.id,
+                definition_id=instance.definition_id,
+                definition_key=instance.definition_key,
+                business_key=instance.business_key,
+                element_id=work.element_id,
+                name=work.name,
+                topic=work.topic,
+                variables=work.variables,
+                created_at=at,
+                row_version=1,
+            )
+        )
+        record(
+            session,
+            instance,
+            "external_task_created",
+            at=at,
+            actor=None,
+            task_id=work.id,
+            element_id=work.element_id,
+            details={"topic": work.topic, "name": work.name},
+        )
+
+
+def _sync_subscriptions(
+    session: Session, instance: ProcessInstance, result: RunResult, at: datetime
+) -> None:
+    existing = {
+        s.task_id: s
+        for s in session.scalars(
+            select(MessageSubscription).where(MessageSubscription.instance_id == instance.id)
+        )
+    }
+    waiting = {w.task_id: w for w in ([] if result.completed else result.waits)}
+    for task_id, row in existing.items():
+        if task_id not in waiting:
+            session.delete(row)
+    for task_id, wait in waiting.items():
+        if task_id not in existing:
+            session.add(
+                MessageSubscription(
+                    task_id=task_id,
+                    instance_id=instance.id,
+                    definition_key=instance.definition_key,
+                    business_key=instance.business_key,
+                    element_id=wait.element_id,
+                    message_name=wait.message_name,
+                    created_at=at,
+                )
+            )

@@ -21,7 +21,7 @@ from bpmn_service.errors import (
 )
 from bpmn_service.identity import Principal
 
-from . import projection
+from . import projection, runtime
 from .instances import spec_loader
 from .uow import UnitOfWork
 
@@ -60,10 +60,15 @@ def list_tasks(
         return tasks, total, queries.candidates_of(uow.session, [t.id for t in tasks])
 
 
-def _visible_task(session: Session, task_id: str, principal: Principal) -> Task:
-    task = session.scalars(
-        select(Task).where(Task.id == task_id, queries.task_visible(principal))
-    ).first()
+def _visible_task(
+    session: Session, task_id: str, principal: Principal, *, oversee: bool = False
+) -> Task:
+    """The task if the caller may see it; supervisors may look at (and unclaim) any task
+    without it filling their inbox (oversee=True)."""
+    visible = queries.task_visible(principal)
+    if oversee and principal.is_supervisor:
+        visible = Task.id.is_not(None)
+    task = session.scalars(select(Task).where(Task.id == task_id, visible)).first()
     if task is not None:
         return task
     done = session.get(HistoricTask, task_id)
@@ -77,7 +82,7 @@ def _visible_task(session: Session, task_id: str, principal: Principal) -> Task:
 def get_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDetail:
     with UnitOfWork(ctx) as uow:
         session = uow.session
-        task = _visible_task(session, task_id, principal)
+        task = _visible_task(session, task_id, principal, oversee=True)
         form = ctx.runner.task_form(
             task.definition_id, spec_loader(session, task.definition_id), task.spec_name
         )
@@ -139,7 +144,7 @@ def unclaim_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDet
     now = ctx.clock()
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session
-        task = _visible_task(session, task_id, principal)
+        task = _visible_task(session, task_id, principal, oversee=True)
         if task.assignee is None:
             raise TaskNotClaimed(f"task {task_id} is not claimed")
         if task.assignee != principal.user_id and not principal.is_supervisor:
@@ -189,16 +194,11 @@ def complete_task(
         load = spec_loader(session, task.definition_id)
         form = ctx.runner.task_form(task.definition_id, load, task.spec_name)
         values = validate(form, variables)
-        instance = session.scalars(
-            select(ProcessInstance)
-            .where(ProcessInstance.id == task.instance_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one()
+        instance = runtime.lock_instance(session, task.instance_id)
         if instance.status != "active":
             raise InvalidState(f"the instance is {instance.status}")
         result = ctx.runner.complete(
-            task.definition_id, load, instance.state, task.id, values, principal.user_id
+            task.definition_id, load, instance.state, task.id, values, principal.user_id, now=now
         )
         projection.record(
             session,
@@ -212,9 +212,9 @@ def complete_task(
         )
         projection.close_task(session, task, at=now, reason="completed", by=principal.user_id)
         session.flush()
-        created = projection.apply(
-            session, instance, result, ctx.lanes, at=now, actor=principal.user_id
-        )
+        created = runtime.settle(
+            ctx, session, instance, result, at=now, actor=principal.user_id
+        ).created_tasks
         uow.commit()
         candidates = queries.candidates_of(session, [t.id for t in created])
         return CompletionResult(task.id, instance.id, instance.status, created, candidates)

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from bpmn_service.api.deps import ContextDep, PrincipalDep
+from bpmn_service.api.errors import ERROR_RESPONSES
+from bpmn_service.api.schemas import (
+    ExternalTaskComplete,
+    ExternalTaskFailure,
+    ExternalTaskRead,
+    FetchAndLock,
+    Page,
+    RetriesSet,
+)
+from bpmn_service.services import external_tasks
+
+router = APIRouter(prefix="/external-tasks", tags=["external-tasks"])
+incidents = APIRouter(prefix="/incidents", tags=["external-tasks"])
+
+
+@router.post("/fetch-and-lock", response_model=list[ExternalTaskRead], responses=ERROR_RESPONSES)
+def fetch_and_lock(
+    ctx: ContextDep, principal: PrincipalDep, body: FetchAndLock
+) -> list[ExternalTaskRead]:
+    """Lock available tasks of the topics for a worker (expired locks count as available)."""
+    tasks = external_tasks.fetch_and_lock(
+        ctx,
+        principal,
+        worker_id=body.worker_id,
+        topics=body.topics,
+        lock_seconds=body.lock_seconds,
+        max_tasks=body.max_tasks,
+    )
+    return [ExternalTaskRead.model_validate(t, from_attributes=True) for t in tasks]
+
+
+@router.get("", response_model=Page[ExternalTaskRead], responses=ERROR_RESPONSES)
+def list_external_tasks(
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    topic: str | None = None,
+    process_instance_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[ExternalTaskRead]:
+    """Open external tasks (workers, supervisors, admins)."""
+    rows, total = external_tasks.list_external_tasks(
+        ctx,
+        principal,
+        topic=topic,
+        incidents_only=False,
+        process_instance_id=process_instance_id,
+        limit=limit,
+        offset=offset,
+    )
+    return Page[ExternalTaskRead](
+        items=[ExternalTaskRead.model_validate(r, from_attributes=True) for r in rows],
+        total=total,
+        offset=offset,
+        limit=limit,
+    )
+
+
+@router.post("/{task_id}/complete", responses=ERROR_RESPONSES, status_code=204)
+def complete_external_task(
+    ctx: ContextDep, principal: PrincipalDep, task_id: str, body: ExternalTaskComplete
+) -> None:
+    """Complete a task locked by this worker; its variables go into the instance."""
+    external_tasks.complete(
+        ctx, principal, task_id, worker_id=body.worker_id, variables=body.variables
+    )
+
+
+@router.post("/{task_id}/failure", response_model=ExternalTaskRead, responses=ERROR_RESPONSES)
+def report_external_task_failure(
+    ctx: ContextDep, principal: PrincipalDep, task_id: str, body: ExternalTaskFailure
+) -> ExternalTaskRead:
+    """Report a failure: retried after retry_seconds, or an incident when no retries are left."""
+    task = external_tasks.fail(
+        ctx,
+        principal,
+        task_id,
+        worker_id=body.worker_id,
+        message=body.error_message,
+        details=body.error_details,
+        retries=body.retries,
+        retry_seconds=body.retry_seconds,
+    )
+    return ExternalTaskRead.model_validate(task, from_attributes=True)
+
+
+@router.post("/{task_id}/retries", response_model=ExternalTaskRead, responses=ERROR_RESPONSES)
+def set_external_task_retries(
+    ctx: ContextDep, principal: PrincipalDep, task_id: str, body: RetriesSet
+) -> ExternalTaskRead:
+    """Give a task (e.g. an incident) new retries so workers pick it up again (admin)."""
+    task = external_tasks.set_retries(ctx, principal, task_id, body.retries)
+    return ExternalTaskRead.model_validate(task, from_attributes=True)
+
+
+@incidents.get("", response_model=Page[ExternalTaskRead], responses=ERROR_RESPONSES)
+def list_incidents(
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[ExternalTaskRead]:
+    """External tasks whose retries ran out; retry them with POST /external-tasks/{id}/retries."""
+    rows, total = external_tasks.list_external_tasks(
+        ctx,
+        principal,
+        topic=None,
+        incidents_only=True,
+        process_instance_id=None,
+        limit=limit,
+        offset=offset,
+    )
+    return Page[ExternalTaskRead](
+        items=[ExternalTaskRead.model_validate(r, from_attributes=True) for r in rows],
+        total=total,
+        offset=offset,
+        limit=limit,
+    )

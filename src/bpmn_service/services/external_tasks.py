@@ -1,0 +1,236 @@
+"""External tasks: BPMN service tasks done by outside workers (fetch-and-lock, complete, fail)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bpmn_service.context import AppContext
+from bpmn_service.db.connect import is_sqlite
+from bpmn_service.db.models import ExternalTask, ProcessInstance
+from bpmn_service.errors import Conflict, Forbidden, InvalidState, NotFound
+from bpmn_service.identity import Principal
+
+from . import projection, runtime
+from .instances import check_variables, spec_loader
+from .uow import UnitOfWork
+
+WORKER_GROUPS = frozenset({"admin", "worker"})
+MAX_LOCK = timedelta(hours=24)
+
+
+def _require_worker(principal: Principal) -> None:
+    if not principal.groups & WORKER_GROUPS:
+        raise Forbidden("external tasks need the worker or admin group")
+
+
+@dataclass(frozen=True, slots=True)
+class Locked:
+    task: ExternalTask
+
+
+def fetch_and_lock(
+    ctx: AppContext,
+    principal: Principal,
+    *,
+    worker_id: str,
+    topics: list[str],
+    lock_seconds: int,
+    max_tasks: int,
+) -> list[ExternalTask]:
+    """Lock up to max_tasks available tasks of the topics for this worker; expired locks and
+    tasks whose retry time has come are available again."""
+    _require_worker(principal)
+    now = ctx.clock()
+    lock = timedelta(seconds=lock_seconds)
+    if lock <= timedelta(0) or lock > MAX_LOCK:
+        raise InvalidState(f"lock_seconds must be between 1 and {int(MAX_LOCK.total_seconds())}")
+    with UnitOfWork(ctx, write=True) as uow:
+        session = uow.session
+        stmt = (
+            select(ExternalTask)
+            .where(
+                ExternalTask.topic.in_(topics),
+                or_(ExternalTask.lock_expires_at.is_(None), ExternalTask.lock_expires_at < now),
+                or_(ExternalTask.retries.is_(None), ExternalTask.retries > 0),
+                or_(ExternalTask.retry_at.is_(None), ExternalTask.retry_at <= now),
+            )
+            .order_by(ExternalTask.created_at, ExternalTask.id)
+            .limit(max_tasks)
+        )
+        if not is_sqlite(ctx.engine):
+            stmt = stmt.with_for_update(skip_locked=True)
+        tasks = list(session.scalars(stmt))
+        for task in tasks:
+            task.worker_id = worker_id
+            task.lock_expires_at = now + lock
+            task.row_version += 1
+        uow.commit()
+        return tasks
+
+
+def _locked_by(session: Session, task_id: str, worker_id: str, now: datetime) -> ExternalTask:
+    task = session.get(ExternalTask, task_id)
+    if task is None:
+        raise NotFound(f"external task {task_id} does not exist (or is already completed)")
+    if task.worker_id != worker_id or task.lock_expires_at is None or task.lock_expires_at < now:
+        raise Conflict(
+            f"external task {task_id} is not locked by worker {worker_id!r}",
+            details={"worker_id": task.worker_id},
+        )
+    return task
+
+
+def complete(
+    ctx: AppContext,
+    principal: Principal,
+    task_id: str,
+    *,
+    worker_id: str,
+    variables: dict[str, Any],
+) -> str:
+    _require_worker(principal)
+    check_variables(variables)
+    now = ctx.clock()
+    with UnitOfWork(ctx, write=True) as uow:
+        session = uow.session
+        task = _locked_by(session, task_id, worker_id, now)
+        instance = runtime.lock_instance(session, task.instance_id)
+        if instance.status != "active":
+            raise InvalidState(f"the instance is {instance.status}")
+        result = ctx.runner.complete(
+            task.definition_id,
+            spec_loader(session, task.definition_id),
+            instance.state,
+            task.id,
+            variables,
+            worker_id,
+            now=now,
+        )
+        projection.record(
+            session,
+            instance,
+            "external_task_completed",
+            at=now,
+            actor=f"{principal.user_id}/{worker_id}",
+            task_id=task.id,
+            element_id=task.element_id,
+            details={"topic": task.topic, "variables": variables},
+        )
+        session.delete(task)
+        session.flush()
+        runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
+        uow.commit()
+        return instance.status
+
+
+def fail(
+    ctx: AppContext,
+    principal: Principal,
+    task_id: str,
+    *,
+    worker_id: str,
+    message: str,
+    details: str | None,
+    retries: int,
+    retry_seconds: int,
+) -> ExternalTask:
+    """Record a failure; with retries left the task is offered again after the delay, with
+    none left it becomes an incident that an operator resolves by setting retries."""
+    _require_worker(principal)
+    now = ctx.clock()
+    with UnitOfWork(ctx, write=True) as uow:
+        session = uow.session
+        task = _locked_by(session, task_id, worker_id, now)
+        instance = session.get(ProcessInstance, task.instance_id)
+        assert instance is not None
+        task.retries = max(retries, 0)
+        task.error_message = message[:4000]
+        task.error_details = (details or "")[:100_000] or None
+        task.worker_id = None
+        task.lock_expires_at = None
+        task.retry_at = now + timedelta(seconds=max(retry_seconds, 0))
+        task.row_version += 1
+        kind = "external_task_failed"
+        if task.retries == 0:
+            task.incident_at = now
+            kind = "incident_created"
+        projection.record(
+            session,
+            instance,
+            kind,
+            at=now,
+            actor=f"{principal.user_id}/{worker_id}",
+            task_id=task.id,
+            element_id=task.element_id,
+            details={"topic": task.topic, "message": task.error_message, "retries": task.retries},
+        )
+        uow.commit()
+        return task
+
+
+def set_retries(ctx: AppContext, principal: Principal, task_id: str, retries: int) -> ExternalTask:
+    """An operator's retry of an incident (or a change of the remaining retries)."""
+    if not principal.is_admin:
+        raise Forbidden("setting retries requires the admin group")
+    now = ctx.clock()
+    with UnitOfWork(ctx, write=True) as uow:
+        session = uow.session
+        task = session.get(ExternalTask, task_id)
+        if task is None:
+            raise NotFound(f"external task {task_id} does not exist")
+        instance = session.get(ProcessInstance, task.instance_id)
+        assert instance is not None
+        was_incident = task.incident_at is not None
+        task.retries = retries
+        task.retry_at = None
+        if retries > 0:
+            task.incident_at = None
+        task.row_version += 1
+        projection.record(
+            session,
+            instance,
+            "incident_resolved" if was_incident and retries > 0 else "external_task_retries_set",
+            at=now,
+            actor=principal.user_id,
+            task_id=task.id,
+            element_id=task.element_id,
+            details={"retries": retries},
+        )
+        uow.commit()
+        return task
+
+
+def list_external_tasks(
+    ctx: AppContext,
+    principal: Principal,
+    *,
+    topic: str | None,
+    incidents_only: bool,
+    process_instance_id: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[ExternalTask], int]:
+    if not (principal.groups & (WORKER_GROUPS | {"supervisor", "analyst"})):
+        raise Forbidden("listing external tasks needs the worker, supervisor or admin group")
+    from sqlalchemy import func
+
+    with UnitOfWork(ctx) as uow:
+        stmt = select(ExternalTask)
+        if topic is not None:
+            stmt = stmt.where(ExternalTask.topic == topic)
+        if incidents_only:
+            stmt = stmt.where(ExternalTask.incident_at.is_not(None))
+        if process_instance_id is not None:
+            stmt = stmt.where(ExternalTask.instance_id == process_instance_id)
+        total = uow.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = list(
+            uow.session.scalars(
+                stmt.order_by(ExternalTask.created_at, ExternalTask.id).limit(limit).offset(offset)
+            )
+        )
+        return rows, total

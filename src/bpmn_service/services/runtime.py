@@ -1,0 +1,407 @@
+"""Inside-a-transaction operations shared by the use cases: start, lock, settle and correlate.
+
+`settle` is the one place where an engine run becomes database state: it projects tasks, external
+tasks, subscriptions and timers, then follows the run's consequences in the same transaction:
+buffered messages the instance now waits for are delivered, and messages the process threw are
+correlated (to a waiting instance, a process started by that message, or the buffer).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bpmn_service.context import AppContext
+from bpmn_service.db.models import (
+    Message,
+    MessageSubscription,
+    ProcessDefinition,
+    ProcessInstance,
+    Task,
+)
+from bpmn_service.engine import FormField, RunResult, validate
+from bpmn_service.errors import Conflict, DuplicateBusinessKey, InvalidState, NotFound
+
+from . import projection
+
+# A message chain (deliver → the process throws → deliver …) longer than this is a modelling loop.
+MAX_CHAIN = 20
+DEFAULT_BUFFER = timedelta(days=30)
+
+
+@dataclass
+class Settled:
+    """What one transaction changed, for the response."""
+
+    created_tasks: list[Task] = field(default_factory=list)
+    started: list[ProcessInstance] = field(default_factory=list)
+
+
+def latest_definition(session: Session, key: str) -> ProcessDefinition:
+    definition = session.scalars(
+        select(ProcessDefinition)
+        .where(ProcessDefinition.key == key)
+        .order_by(ProcessDefinition.version.desc())
+        .limit(1)
+    ).first()
+    if definition is None:
+        raise NotFound(f"no process definition with key {key!r}")
+    return definition
+
+
+def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
+    """The instance row, locked for this transaction (one writer per instance)."""
+    instance = session.scalars(
+        select(ProcessInstance)
+        .where(ProcessInstance.id == instance_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if instance is None:
+        raise NotFound(f"process instance {instance_id} does not exist")
+    return instance
+
+
+def duplicate(key: str, business_key: str, existing: str | None) -> DuplicateBusinessKey:
+    return DuplicateBusinessKey(
+        f"an instance of {key!r} with business key {business_key!r} already exists",
+        details={"instance_id": existing, "business_key": business_key},
+    )
+
+
+def create_instance(
+    ctx: AppContext,
+    session: Session,
+    definition: ProcessDefinition,
+    business_key: str,
+    values: dict[str, Any],
+    *,
+    actor: str,
+    now: datetime,
+    message: tuple[str, dict[str, Any]] | None = None,
+    depth: int = 0,
+) -> tuple[ProcessInstance, Settled]:
+    """Start an instance (optionally by a start message) and settle it."""
+    existing = session.scalar(
+        select(ProcessInstance.id).where(
+            ProcessInstance.definition_key == definition.key,
+            ProcessInstance.business_key == business_key,
+        )
+    )
+    if existing is not None:
+        raise duplicate(definition.key, business_key, existing)
+    data = {**values, "businessKey": business_key, "initiator": actor}
+    load = lambda: definition.spec_json  # noqa: E731 - the spec JSON is already loaded
+    result = ctx.runner.start(definition.id, load, data, now=now)
+    if message is not None:
+        result = ctx.runner.deliver_message(
+            definition.id, load, result.state, message[0], message[1], now=now
+        )
+    instance = ProcessInstance(
+        id=str(uuid.uuid4()),
+        definition_id=definition.id,
+        definition_key=definition.key,
+        version=definition.version,
+        business_key=business_key,
+        status="active",
+        state=result.state,
+        variables=result.variables,
+        started_at=now,
+        started_by=actor,
+        ended_at=None,
+    )
+    session.add(instance)
+    details: dict[str, Any] = {"version": definition.version, "variables": values}
+    if message is not None:
+        details["message"] = message[0]
+    projection.record(session, instance, "instance_started", at=now, actor=actor, details=details)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise duplicate(definition.key, business_key, None) from None
+    settled = settle(ctx, session, instance, result, at=now, actor=actor, depth=depth)
+    settled.started.insert(0, instance)
+    return instance, settled
+
+
+def settle(
+    ctx: AppContext,
+    session: Session,
+    instance: ProcessInstance,
+    result: RunResult,
+    *,
+    at: datetime,
+    actor: str | None,
+    depth: int = 0,
+) -> Settled:
+    if depth > MAX_CHAIN:
+        raise Conflict("messages between instances loop; check the models' message flows")
+    settled = Settled(projection.apply(session, instance, result, ctx.lanes, at=at, actor=actor))
+    thrown = list(result.thrown)
+    while instance.status == "active":
+        pending = _buffered_for(session, instance, at)
+        if pending is None:
+            break
+        result = ctx.runner.deliver_message(
+            instance.definition_id,
+            lambda: _spec_json(session, instance.definition_id),
+            instance.state,
+            pending.message_name,
+            pending.variables,
+            now=at,
+        )
+        pending.status, pending.instance_id, pending.delivered_at = "delivered", instance.id, at
+        projection.record(
+            session,
+            instance,
+            "message_received",
+            at=at,
+            actor=pending.sender,
+            details={
+                "message": pending.message_name,
+                "message_id": pending.id,
+                "buffered_since": pending.received_at.isoformat(),
+            },
+        )
+        settled.created_tasks += projection.apply(
+            session, instance, result, ctx.lanes, at=at, actor=actor
+        )
+        thrown += result.thrown
+    for message in thrown:
+        projection.record(
+            session,
+            instance,
+            "message_thrown",
+            at=at,
+            actor=None,
+            element_id=message.element_id,
+            details={"message": message.name, "business_key": message.business_key},
+        )
+        if message.business_key is None:
+            continue
+        outcome = correlate(
+            ctx,
+            session,
+            name=message.name,
+            business_key=message.business_key,
+            definition_key=None,
+            correlation={},
+            variables=message.variables,
+            sender=f"instance:{instance.id}",
+            message_id=f"{instance.id}:{uuid.uuid4()}",
+            buffer_for=DEFAULT_BUFFER,
+            now=at,
+            depth=depth + 1,
+        )
+        settled.created_tasks += outcome.settled.created_tasks
+        settled.started += outcome.settled.started
+    return settled
+
+
+def _spec_json(session: Session, definition_id: str) -> str:
+    spec = session.scalar(
+        select(ProcessDefinition.spec_json).where(ProcessDefinition.id == definition_id)
+    )
+    if spec is None:
+        raise NotFound(f"process definition {definition_id} does not exist")
+    return spec
+
+
+def _buffered_for(session: Session, instance: ProcessInstance, at: datetime) -> Message | None:
+    waiting = select(MessageSubscription.message_name).where(
+        MessageSubscription.instance_id == instance.id
+    )
+    return session.scalars(
+        select(Message)
+        .where(
+            Message.status == "buffered",
+            Message.business_key == instance.business_key,
+            Message.message_name.in_(waiting),
+            (Message.definition_key.is_(None))
+            | (Message.definition_key == instance.definition_key),
+            (Message.expires_at.is_(None)) | (Message.expires_at > at),
+        )
+        .order_by(Message.received_at, Message.id)
+        .limit(1)
+        .with_for_update()
+    ).first()
+
+
+@dataclass
+class Correlation:
+    status: str  # delivered | started | buffered
+    instance_id: str | None
+    settled: Settled = field(default_factory=Settled)
+
+
+def correlate(
+    ctx: AppContext,
+    session: Session,
+    *,
+    name: str,
+    business_key: str | None,
+    definition_key: str | None,
+    correlation: dict[str, Any],
+    variables: dict[str, Any],
+    sender: str,
+    message_id: str,
+    buffer_for: timedelta,
+    now: datetime,
+    depth: int = 0,
+) -> Correlation:
+    """Deliver a message to the one instance waiting for it, start a process it starts, or
+    buffer it for an existing instance that does not wait for it yet."""
+    waiting = _waiting_instances(session, name, business_key, definition_key, correlation)
+    if len(waiting) > 1:
+        raise Conflict(
+            f"message {name!r} matches {len(waiting)} waiting instances; give a business key "
+            f"or process key that selects one",
+            details={"instance_ids": sorted(waiting)},
+        )
+    if waiting:
+        instance = lock_instance(session, waiting[0])
+        if instance.status != "active":
+            raise InvalidState(f"the instance is {instance.status}")
+        result = ctx.runner.deliver_message(
+            instance.definition_id,
+            lambda: _spec_json(session, instance.definition_id),
+            instance.state,
+            name,
+            variables,
+            now=now,
+        )
+        projection.record(
+            session,
+            instance,
+            "message_received",
+            at=now,
+            actor=sender,
+            details={"message": name, "message_id": message_id, "variables": variables},
+        )
+        settled = settle(ctx, session, instance, result, at=now, actor=sender, depth=depth)
+        return Correlation("delivered", instance.id, settled)
+    starter = _starting_definition(session, name, definition_key)
+    if starter is not None and business_key is not None:
+        fields = [FormField.from_dict(f) for f in starter.start_form]
+        values = validate(fields, variables) if fields else dict(variables)
+        instance, settled = create_instance(
+            ctx,
+            session,
+            starter,
+            business_key,
+            values,
+            actor=sender,
+            now=now,
+            message=(name, values),
+            depth=depth,
+        )
+        return Correlation("started", instance.id, settled)
+    target = _instances_by_key(session, business_key, definition_key, correlation)
+    if not target:
+        what = f"business key {business_key!r}" if business_key else f"correlation {correlation}"
+        raise NotFound(
+            f"no active instance with {what} waits for or can receive message "
+            f"{name!r}, and no process starts with it"
+        )
+    if len(target) > 1:
+        raise Conflict(
+            f"message {name!r} matches {len(target)} instances; give a process key",
+            details={"instance_ids": sorted(target)},
+        )
+    if buffer_for <= timedelta(0):
+        raise InvalidState(
+            f"instance {target[0]} is not waiting for message {name!r} and the "
+            f"message may not be buffered (ttl_seconds=0)"
+        )
+    session.add(
+        Message(
+            id=message_id,
+            message_name=name,
+            business_key=_business_key_of(session, target[0]),
+            definition_key=definition_key,
+            correlation=correlation,
+            variables=variables,
+            request_hash="",
+            status="buffered",
+            instance_id=None,
+            received_at=now,
+            expires_at=now + buffer_for,
+            delivered_at=None,
+            sender=sender,
+        )
+    )
+    return Correlation("buffered", target[0])
+
+
+def _waiting_instances(
+    session: Session,
+    name: str,
+    business_key: str | None,
+    definition_key: str | None,
+    correlation: dict[str, Any],
+) -> list[str]:
+    stmt = select(MessageSubscription.instance_id).where(MessageSubscription.message_name == name)
+    if business_key is not None:
+        stmt = stmt.where(MessageSubscription.business_key == business_key)
+    if definition_key is not None:
+        stmt = stmt.where(MessageSubscription.definition_key == definition_key)
+    ids = sorted(set(session.scalars(stmt)))
+    return _matching(session, ids, correlation)
+
+
+def _instances_by_key(
+    session: Session,
+    business_key: str | None,
+    definition_key: str | None,
+    correlation: dict[str, Any],
+) -> list[str]:
+    if business_key is None and not correlation:
+        return []
+    stmt = select(ProcessInstance.id).where(ProcessInstance.status == "active")
+    if business_key is not None:
+        stmt = stmt.where(ProcessInstance.business_key == business_key)
+    if definition_key is not None:
+        stmt = stmt.where(ProcessInstance.definition_key == definition_key)
+    return _matching(session, sorted(session.scalars(stmt)), correlation)
+
+
+def _matching(session: Session, ids: list[str], correlation: dict[str, Any]) -> list[str]:
+    if not correlation or not ids:
+        return ids
+    rows = session.execute(
+        select(ProcessInstance.id, ProcessInstance.variables).where(ProcessInstance.id.in_(ids))
+    )
+    return [
+        i for i, variables in rows if all(variables.get(k) == v for k, v in correlation.items())
+    ]
+
+
+def _business_key_of(session: Session, instance_id: str) -> str | None:
+    return session.scalar(
+        select(ProcessInstance.business_key).where(ProcessInstance.id == instance_id)
+    )
+
+
+def _starting_definition(
+    session: Session, name: str, definition_key: str | None
+) -> ProcessDefinition | None:
+    """The latest version of the one process whose start event waits for this message."""
+    latest: dict[str, ProcessDefinition] = {}
+    stmt = select(ProcessDefinition)
+    if definition_key is not None:
+        stmt = stmt.where(ProcessDefinition.key == definition_key)
+    for row in session.scalars(stmt.order_by(ProcessDefinition.version)):
+        latest[row.key] = row
+    starters = [d for d in latest.values() if name in (d.message_starts or [])]
+    if len(starters) > 1:
+        raise Conflict(
+            f"message {name!r} starts several processes; give a process key",
+            details={"process_keys": sorted(d.key for d in starters)},
+        )
+    return starters[0] if starters else None
