@@ -82,10 +82,61 @@ def start(api: Api, key: str, path_name: str, business_key: str) -> str:
     return instance_id
 
 
+def send_message(api: Api, instance_id: str, element: str, values: dict[str, Any]) -> None:
+    """A step `[catch_event_id, {"_message": name, **variables}]`: the customer portal (or another
+    system) sends the message to the instance, by its business key."""
+    business_key = api.get(f"/process-instances/{instance_id}").json()["business_key"]
+    variables = {k: v for k, v in values.items() if not k.startswith("_")}
+    response = api.post(
+        "/messages",
+        "portal",
+        json={
+            "message_name": values["_message"],
+            "business_key": business_key,
+            "variables": variables,
+        },
+    )
+    assert response.status_code in (200, 201), (element, response.text)
+
+
+def work_external(api: Api, instance_id: str, element: str, values: dict[str, Any]) -> None:
+    """A step `[service_task_id, {"_external": topic, **variables}]`: a worker fetches the
+    instance's task of that topic and completes it with the variables."""
+    locked = api.post(
+        "/external-tasks/fetch-and-lock",
+        "worker",
+        json={
+            "worker_id": "path-worker",
+            "topics": [values["_external"]],
+            "lock_seconds": 60,
+            "max_tasks": 100,
+            "process_instance_id": instance_id,
+        },
+    ).json()
+    mine = [
+        t for t in locked if t["process_instance_id"] == instance_id and t["element_id"] == element
+    ]
+    assert mine, f"expected an external task {element} for the instance, got {locked}"
+    variables = {k: v for k, v in values.items() if not k.startswith("_")}
+    response = api.post(
+        f"/external-tasks/{mine[0]['id']}/complete",
+        "worker",
+        json={"worker_id": "path-worker", "variables": variables},
+    )
+    assert response.status_code == 204, (element, response.text)
+
+
 def run_steps(api: Api, instance_id: str, steps: list[list[Any]]) -> list[dict[str, Any]]:
-    """Claim and complete each step's task as a user of its group; return the tasks done."""
+    """Claim and complete each step's task as a user of its group, send each message step and
+    work each external step; return the user tasks done."""
     done_tasks = []
     for element, values in steps:
+        if "_message" in values:
+            send_message(api, instance_id, element, values)
+            continue
+        if "_external" in values:
+            work_external(api, instance_id, element, values)
+            continue
         task = pick(api, api.open_tasks(instance_id), element, values)
         submitted = {k: v for k, v in values.items() if k != "_item"}
         user = user_for(task)

@@ -212,6 +212,9 @@ class FetchAndLock(BaseModel):
     topics: list[str] = Field(min_length=1, max_length=50)
     lock_seconds: int = Field(300, ge=1, le=24 * 3600)
     max_tasks: int = Field(10, ge=1, le=100)
+    process_instance_id: str | None = Field(
+        None, description="only tasks of this instance (e.g. a worker serving one case)"
+    )
 
 
 class ExternalTaskRead(BaseModel):

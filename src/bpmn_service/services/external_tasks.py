@@ -41,6 +41,7 @@ def fetch_and_lock(
     topics: list[str],
     lock_seconds: int,
     max_tasks: int,
+    process_instance_id: str | None = None,
 ) -> list[ExternalTask]:
     """Lock up to max_tasks available tasks of the topics for this worker; expired locks and
     tasks whose retry time has come are available again."""
@@ -62,6 +63,8 @@ def fetch_and_lock(
             .order_by(ExternalTask.created_at, ExternalTask.id)
             .limit(max_tasks)
         )
+        if process_instance_id is not None:
+            stmt = stmt.where(ExternalTask.instance_id == process_instance_id)
         if not is_sqlite(ctx.engine):
             stmt = stmt.with_for_update(skip_locked=True)
         tasks = list(session.scalars(stmt))

@@ -32,6 +32,7 @@ def fetch_and_lock(
         topics=body.topics,
         lock_seconds=body.lock_seconds,
         max_tasks=body.max_tasks,
+        process_instance_id=body.process_instance_id,
     )
     return [ExternalTaskRead.model_validate(t, from_attributes=True) for t in tasks]
 
