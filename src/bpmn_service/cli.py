@@ -25,10 +25,24 @@ def _files(paths: Sequence[str]) -> list[Path]:
     return found
 
 
+def _refuse_demo_tokens_in_production(settings: Settings) -> None:
+    from bpmn_service.identity import UserDirectory
+
+    if settings.mode == "production" and UserDirectory.load(settings.users_file).has_demo_tokens:
+        raise ValueError(
+            f"{settings.users_file} contains the shipped demo tokens, which production mode "
+            "refuses; set BPMN_USERS_FILE to a file with your own tokens (token_sha256)"
+        )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    logging.basicConfig(level=Settings().log_level, format="%(message)s")
+    settings = Settings()
+    _refuse_demo_tokens_in_production(settings)
+    logging.basicConfig(level=settings.log_level, format="%(message)s")
+    # SpiffWorkflow logs every task state change at INFO; the history table records what matters.
+    logging.getLogger("spiff").setLevel(logging.WARNING)
     # Alembic narrates every schema check (readiness probes too); its warnings are enough.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     uvicorn.run(

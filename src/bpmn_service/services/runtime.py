@@ -26,7 +26,7 @@ from bpmn_service.db.models import (
     Task,
 )
 from bpmn_service.engine import FormField, RunResult, validate
-from bpmn_service.errors import Conflict, DuplicateBusinessKey, InvalidState, NotFound
+from bpmn_service.errors import Conflict, DuplicateBusinessKey, Invalid, InvalidState, NotFound
 
 from . import projection
 
@@ -99,6 +99,10 @@ def create_instance(
     data = {**values, "businessKey": business_key, "initiator": actor}
     load = lambda: definition.spec_json  # noqa: E731 - the spec JSON is already loaded
     result = ctx.runner.start(definition.id, load, data, now=now)
+    waiting_starts = {w.message_name for w in result.waits} & set(definition.message_starts or [])
+    if message is None and len(waiting_starts) == 1 and not result.ready_tasks:
+        # A process that only a message starts is started over REST with that message.
+        message = (waiting_starts.pop(), values)
     if message is not None:
         result = ctx.runner.deliver_message(
             definition.id, load, result.state, message[0], message[1], now=now
@@ -185,20 +189,34 @@ def settle(
         )
         if message.business_key is None:
             continue
-        outcome = correlate(
-            ctx,
-            session,
-            name=message.name,
-            business_key=message.business_key,
-            definition_key=None,
-            correlation={},
-            variables=message.variables,
-            sender=f"instance:{instance.id}",
-            message_id=f"{instance.id}:{uuid.uuid4()}",
-            buffer_for=DEFAULT_BUFFER,
-            now=at,
-            depth=depth + 1,
-        )
+        try:
+            with session.begin_nested():
+                outcome = correlate(
+                    ctx,
+                    session,
+                    name=message.name,
+                    business_key=message.business_key,
+                    definition_key=None,
+                    correlation={},
+                    variables=message.variables,
+                    sender=f"instance:{instance.id}",
+                    message_id=f"{instance.id}:{uuid.uuid4()}",
+                    buffer_for=DEFAULT_BUFFER,
+                    now=at,
+                    depth=depth + 1,
+                )
+        except (NotFound, Conflict, Invalid) as exc:
+            # The sender's step stands; the undeliverable message is recorded for operators.
+            projection.record(
+                session,
+                instance,
+                "message_undeliverable",
+                at=at,
+                actor=None,
+                element_id=message.element_id,
+                details={"message": message.name, "reason": exc.message},
+            )
+            continue
         settled.created_tasks += outcome.settled.created_tasks
         settled.started += outcome.settled.started
     return settled
