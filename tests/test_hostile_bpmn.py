@@ -7,6 +7,9 @@ file under tmp_path if they were ever executed; the tests assert that it never a
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +17,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from conftest import Api
+from conftest import ROOT, Api
 
 TEMPLATE = """<?xml version="1.0" encoding="{encoding}"?>
 {prolog}<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" \
@@ -478,6 +481,66 @@ def test_runtime_blowups_fail_the_step_with_422(api: Api, script: str) -> None:
     assert started.json()["details"] == {"element": "calc"}
     assert api.get("/process-instances").json()["total"] == 0
     assert api.get("/health/live", user=None).status_code == 200
+
+
+BOMB_RUNNER = """
+import sys
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from bpmn_service.config import Settings
+from bpmn_service.main import create_app
+
+root, database, bpmn = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+settings = Settings(
+    database_url=f"sqlite:///{database}",
+    users_file=root / "config" / "users.toml",
+    processes_dir=root / "processes",
+    registry_file=root / "config" / "construction-units.toml",
+    deploy_on_start=False,
+)
+headers = {"Authorization": "Bearer demo-admin"}
+with TestClient(create_app(settings)) as client:
+    files = [("files", ("bomb.bpmn", bpmn.read_bytes(), "application/xml"))]
+    deployed = client.post("/api/v1/deployments", headers=headers, files=files)
+    print("deploy", deployed.status_code, flush=True)
+    if deployed.status_code == 201:
+        body = {"business_key": "BOMB", "variables": {}}
+        started = client.post(
+            "/api/v1/process-definitions/hostile/instances", headers=headers, json=body
+        )
+        print("start", started.status_code, flush=True)
+"""
+
+
+def test_nested_power_towers_are_refused_without_being_computed(tmp_path: Path) -> None:
+    """Each exponent is at most 1000, yet ((10**1000)**1000)**1000 has a billion digits.
+
+    Computing it would occupy a worker for hours (and on SQLite hold the writer lock meanwhile), so
+    it must be refused up front or fail fast. The server runs in a subprocess that is killed if it
+    does not answer within the timeout.
+    """
+    bpmn = tmp_path / "bomb.bpmn"
+    bpmn.write_bytes(doc(script="x = ((10**1000)**1000)**1000"))
+    runner = tmp_path / "runner.py"
+    runner.write_text(BOMB_RUNNER, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BPMN_")}
+    try:
+        result = subprocess.run(
+            [sys.executable, str(runner), str(ROOT), str(tmp_path / "bomb.db"), str(bpmn)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        output = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout
+        raise AssertionError(f"the server was still computing after 30 s: {output!r}") from None
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() in (["deploy", "422"], ["deploy", "201", "start", "422"])
 
 
 def test_server_keeps_serving_after_the_whole_corpus(api: Api, tmp_path: Path) -> None:
