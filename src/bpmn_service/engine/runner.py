@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -121,7 +121,8 @@ class ProcessRunner:
             task = self._find(workflow, task_id)
             if task.state != TaskState.READY or not task.task_spec.manual:
                 raise InvalidState(
-                    f"task {task_id} is not ready to be completed (state {task.state_name})"
+                    f"task {task_id} is not ready to be completed "
+                    f"(state {TaskState.get_name(task.state)})"
                 )
             since = time.time()
             task.data.update(values)
@@ -327,6 +328,15 @@ def _waiting(workflow: Any) -> tuple[list[MessageWait], datetime | None]:
             if isinstance(value, str):
                 moment = datetime.fromisoformat(value)
                 due.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    # Message-started event subprocesses are triggers of the start task, not waiting tasks.
+    root = workflow.task_tree.id
+    for name in workflow.spec.start.trigger_specs:
+        sub_spec = workflow.subprocess_specs.get(name)
+        for start in getattr(sub_spec, "bpmn_start_events", []):
+            definition = start.event_definition
+            if isinstance(definition, MessageEventDefinition):
+                trigger_id = str(uuid5(root, f"{name}/{start.name}/{definition.name}"))
+                waits.append(MessageWait(trigger_id, start.bpmn_id or start.name, definition.name))
     return waits, min(due) if due else None
 
 
@@ -391,19 +401,33 @@ def _priority(value: str | None, data: dict[str, Any], element: str | None) -> i
 
 
 def _variables(workflow: Any, completed: bool) -> dict[str, Any]:
-    """The instance's variables: the data at the end, or merged from the open branches."""
-    if completed:
-        data = dict(workflow.data) if workflow.data else dict(workflow.last_task.data)
-        return data
+    """The instance's variables: the data at the end, or merged from the open branches.
+
+    Event subprocesses keep their own data scope in SpiffWorkflow; what finished ones recorded is
+    merged first, so the main flow's current values win where both have a variable.
+    """
     merged: dict[str, Any] = {}
+    triggered = set(workflow.spec.start.trigger_specs)
+    finished = [
+        t
+        for t in workflow.get_tasks(state=TaskState.COMPLETED, max_depth=FULL_DEPTH)
+        if t.task_spec.name in triggered
+    ]
+    for task in sorted(finished, key=lambda t: t.last_state_change):
+        merged.update(task.data)
+    if completed:
+        merged.update(workflow.data if workflow.data else workflow.last_task.data)
+        return merged
+    current: dict[str, Any] = {}
     for task in workflow.get_tasks(
         state=TaskState.READY | TaskState.WAITING | TaskState.STARTED, max_depth=FULL_DEPTH
     ):
         if task.task_spec.name.endswith(" [child]"):
             continue
-        merged.update(task.data)
-    if not merged and workflow.last_task is not None:
-        merged.update(workflow.last_task.data)
+        current.update(task.data)
+    if not current and workflow.last_task is not None:
+        current.update(workflow.last_task.data)
+    merged.update(current)
     return merged
 
 

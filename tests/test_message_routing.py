@@ -1,0 +1,50 @@
+"""Messages between processes: a message start event, a throw routed by its businessKey property,
+and a non-interrupting event subprocess catching it while the case keeps running."""
+
+from __future__ import annotations
+
+from conftest import DATA, Api
+
+
+def test_complaint_started_by_message_links_to_the_waiting_case(api: Api) -> None:
+    assert api.deploy(DATA / "linked_case.bpmn", DATA / "linked_complaint.bpmn").status_code == 201
+    case = api.start("linked_case", "YK-CASE-1", {}).json()
+    filed = api.post("/messages", "portal", json={
+        "message_name": "demo_complaint_filed", "business_key": "TS-0001",
+        "variables": {"applicationId": "YK-CASE-1", "description": "方案答复超期"}})
+    assert filed.status_code == 201, filed.text
+    assert filed.json()["status"] == "started"
+    complaint = api.get(f"/process-instances/{filed.json()['process_instance_id']}").json()
+    assert complaint["business_key"] == "TS-0001"
+    assert [t["element_id"] for t in complaint["tasks"]] == ["handle"]
+    thrown = [e for e in complaint["history"] if e["type"] == "message_thrown"]
+    assert thrown[0]["details"] == {"message": "demo_complaint_linked", "business_key": "YK-CASE-1"}
+
+    linked = api.get(f"/process-instances/{case['id']}").json()
+    assert linked["variables"]["linkedComplaint"] == "TS-0001"
+    assert linked["variables"]["description"] == "方案答复超期"
+    assert [t["element_id"] for t in linked["tasks"]] == ["work"]  # the case kept running
+    assert linked["status"] == "active"
+    [work] = linked["tasks"]
+    api.claim(work["id"], "clerk")
+    done = api.complete(work["id"], "clerk", {})
+    assert done.json()["instance_status"] == "completed"
+
+
+def test_a_complaint_without_a_waiting_case_still_runs(api: Api) -> None:
+    assert api.deploy(DATA / "linked_complaint.bpmn").status_code == 201
+    started = api.start("linked_complaint", "TS-0002",
+                        {"applicationId": "YK-NONE", "description": "no case"}, user="portal")
+    assert started.status_code == 201, started.text
+    body = api.get(f"/process-instances/{started.json()['id']}").json()
+    assert [t["element_id"] for t in body["tasks"]] == ["handle"]
+    [undeliverable] = [e for e in body["history"] if e["type"] == "message_undeliverable"]
+    assert "YK-NONE" in undeliverable["details"]["reason"]
+    assert api.get(f"/process-instances/{started.json()['id']}", "portal").status_code == 200
+
+
+def test_rest_start_of_a_message_start_process_validates_its_form(api: Api) -> None:
+    assert api.deploy(DATA / "linked_complaint.bpmn").status_code == 201
+    response = api.start("linked_complaint", "TS-0003", {"applicationId": "X"})
+    assert response.status_code == 422
+    assert response.json()["details"][0]["field"] == "description"
