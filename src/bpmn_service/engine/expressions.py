@@ -22,6 +22,8 @@ MAX_EXPRESSION_LENGTH = 10_000
 MAX_POWER_EXPONENT = 1_000
 # Variables are stored as JSON; integers beyond this cannot round-trip everywhere.
 MAX_INTEGER = 10**100
+# Intermediate integers are capped too, before they are computed where possible.
+MAX_INTEGER_BITS = 1_400
 MAX_SCRIPT_LINES = 200
 
 # Methods callable on values; everything else reached through "." is refused.
@@ -96,10 +98,31 @@ class ExpressionError(ValueError):
     """An expression is not in the safe language, or failed when evaluated."""
 
 
+def _check_size(value: Any) -> Any:
+    if isinstance(value, int) and value.bit_length() > MAX_INTEGER_BITS:
+        raise NumberTooHigh("an intermediate result has more than about 400 digits")
+    return value
+
+
 def _safe_pow(base: Any, exponent: Any) -> Any:
+    """Refuse powers whose result would be huge *before* computing them: ((10**1000)**1000)**1000
+    would otherwise occupy a worker for hours."""
     if isinstance(exponent, int | float) and abs(exponent) > MAX_POWER_EXPONENT:
         raise NumberTooHigh(f"exponent {exponent} is larger than {MAX_POWER_EXPONENT}")
-    return operator.pow(base, exponent)
+    if isinstance(base, int) and isinstance(exponent, int) and exponent > 1:
+        if base.bit_length() * exponent > MAX_INTEGER_BITS:
+            raise NumberTooHigh("the power would have more than about 400 digits")
+    return _check_size(operator.pow(base, exponent))
+
+
+def _sized(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def checked(a: Any, b: Any) -> Any:
+        if isinstance(a, int) and isinstance(b, int) and op is operator.mul:
+            if a.bit_length() + b.bit_length() > MAX_INTEGER_BITS:
+                raise NumberTooHigh("the product would have more than about 400 digits")
+        return _check_size(op(a, b))
+
+    return checked
 
 
 def _now() -> str:
@@ -268,6 +291,12 @@ def _operators() -> dict[type[ast.AST], Callable[..., Any]]:
 
     ops: dict[type[ast.AST], Callable[..., Any]] = dict(DEFAULT_OPERATORS)
     ops[ast.Pow] = _safe_pow
+    for node in (ast.Add, ast.Sub, ast.FloorDiv, ast.Mod):
+        ops[node] = _sized(ops[node])
+    mult = ops[ast.Mult]  # simpleeval's safe_mult bounds string repetition; keep it
+    ops[ast.Mult] = lambda a, b: _check_size(
+        _sized(operator.mul)(a, b) if isinstance(a, int) and isinstance(b, int) else mult(a, b)
+    )
     for unsupported in (ast.BitAnd, ast.BitOr, ast.BitXor, ast.LShift, ast.RShift, ast.Invert):
         ops.pop(unsupported, None)
     return ops
