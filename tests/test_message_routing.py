@@ -9,9 +9,15 @@ from conftest import DATA, Api
 def test_complaint_started_by_message_links_to_the_waiting_case(api: Api) -> None:
     assert api.deploy(DATA / "linked_case.bpmn", DATA / "linked_complaint.bpmn").status_code == 201
     case = api.start("linked_case", "YK-CASE-1", {}).json()
-    filed = api.post("/messages", "portal", json={
-        "message_name": "demo_complaint_filed", "business_key": "TS-0001",
-        "variables": {"applicationId": "YK-CASE-1", "description": "方案答复超期"}})
+    filed = api.post(
+        "/messages",
+        "portal",
+        json={
+            "message_name": "demo_complaint_filed",
+            "business_key": "TS-0001",
+            "variables": {"applicationId": "YK-CASE-1", "description": "方案答复超期"},
+        },
+    )
     assert filed.status_code == 201, filed.text
     assert filed.json()["status"] == "started"
     complaint = api.get(f"/process-instances/{filed.json()['process_instance_id']}").json()
@@ -33,8 +39,12 @@ def test_complaint_started_by_message_links_to_the_waiting_case(api: Api) -> Non
 
 def test_a_complaint_without_a_waiting_case_still_runs(api: Api) -> None:
     assert api.deploy(DATA / "linked_complaint.bpmn").status_code == 201
-    started = api.start("linked_complaint", "TS-0002",
-                        {"applicationId": "YK-NONE", "description": "no case"}, user="portal")
+    started = api.start(
+        "linked_complaint",
+        "TS-0002",
+        {"applicationId": "YK-NONE", "description": "no case"},
+        user="portal",
+    )
     assert started.status_code == 201, started.text
     body = api.get(f"/process-instances/{started.json()['id']}").json()
     assert [t["element_id"] for t in body["tasks"]] == ["handle"]
