@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from conftest import DATA, ROOT, Api
 from sqlalchemy import func, select
 
 from bpmn_service.db.models import HistoryEvent, ProcessInstance
+from conftest import DATA, ROOT, Api
 
 INSTANCES = 40
 

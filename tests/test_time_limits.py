@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import DATA, Api
 
 from bpmn_service.services.scheduler import run_due_timers
+from conftest import DATA, Api
 
 SHANGHAI = timedelta(hours=8)
 
@@ -90,13 +90,16 @@ def test_reply_in_time_produces_neither(api: Api, clock: Clock) -> None:
     assert api.tasks("leader").json()["total"] == 0
 
 
-def test_message_sent_early_is_delivered_when_awaited_and_only_once(
-    api: Api, clock: Clock
-) -> None:
+@pytest.mark.usefixtures("clock")
+def test_message_sent_early_is_delivered_when_awaited_and_only_once(api: Api) -> None:
     started = api.start("sla_demo", "SLA-3", {"category": "RES"})
     instance_id = started.json()["id"]
-    message = {"message_name": "docs_supplemented", "business_key": "SLA-3",
-               "variables": {"docsNote": "产权证明已补"}, "message_id": "portal-0001"}
+    message = {
+        "message_name": "docs_supplemented",
+        "business_key": "SLA-3",
+        "variables": {"docsNote": "产权证明已补"},
+        "message_id": "portal-0001",
+    }
     early = api.post("/messages", "portal", json=message)
     assert early.status_code == 202 and early.json()["status"] == "buffered"
     again = api.post("/messages", "portal", json=message)
@@ -112,17 +115,22 @@ def test_message_sent_early_is_delivered_when_awaited_and_only_once(
     assert len(received) == 1
     assert body["variables"]["docsNote"] == "产权证明已补"
     # The instance moved on to the SMS service task.
-    locked = api.post("/external-tasks/fetch-and-lock", "worker",
-                      json={"worker_id": "sms-1", "topics": ["sms"], "lock_seconds": 60})
+    locked = api.post(
+        "/external-tasks/fetch-and-lock",
+        "worker",
+        json={"worker_id": "sms-1", "topics": ["sms"], "lock_seconds": 60},
+    )
     assert [t["element_id"] for t in locked.json()] == ["notify"]
     replay = api.post("/messages", "portal", json=message)
     assert replay.json()["replayed"] is True
     assert len([e for e in history(api, instance_id) if e["type"] == "message_received"]) == 1
 
 
-def test_message_errors(api: Api, clock: Clock) -> None:
-    unknown = api.post("/messages", "portal",
-                       json={"message_name": "docs_supplemented", "business_key": "NOPE"})
+@pytest.mark.usefixtures("clock")
+def test_message_errors(api: Api) -> None:
+    unknown = api.post(
+        "/messages", "portal", json={"message_name": "docs_supplemented", "business_key": "NOPE"}
+    )
     assert unknown.status_code == 404
     assert api.post("/messages", "portal", json={"message_name": ""}).status_code == 422
     api.start("sla_demo", "SLA-4", {"category": "RES"})
@@ -143,41 +151,64 @@ def test_external_task_retries_incident_and_lock_expiry(api: Api, clock: Clock) 
     [reply] = started.json()["tasks"]
     api.claim(reply["id"], "clerk")
     api.complete(reply["id"], "clerk", {"replied": True})
-    api.post("/messages", "portal", json={"message_name": "docs_supplemented",
-                                          "business_key": "SLA-6"})
+    api.post(
+        "/messages", "portal", json={"message_name": "docs_supplemented", "business_key": "SLA-6"}
+    )
     fetch = {"worker_id": "w1", "topics": ["sms"], "lock_seconds": 60}
     assert api.post("/external-tasks/fetch-and-lock", "clerk", json=fetch).status_code == 403
     [task] = api.post("/external-tasks/fetch-and-lock", "worker", json=fetch).json()
-    assert api.post("/external-tasks/fetch-and-lock", "worker",
-                    json={**fetch, "worker_id": "w2"}).json() == []
+    assert (
+        api.post(
+            "/external-tasks/fetch-and-lock", "worker", json={**fetch, "worker_id": "w2"}
+        ).json()
+        == []
+    )
     # A crashed worker's lock expires and another worker gets the task.
     clock.now += timedelta(seconds=61)
-    [again] = api.post("/external-tasks/fetch-and-lock", "worker",
-                       json={**fetch, "worker_id": "w2"}).json()
+    [again] = api.post(
+        "/external-tasks/fetch-and-lock", "worker", json={**fetch, "worker_id": "w2"}
+    ).json()
     assert again["id"] == task["id"]
     late = api.post(f"/external-tasks/{task['id']}/complete", "worker", json={"worker_id": "w1"})
     assert late.status_code == 409
-    failed = api.post(f"/external-tasks/{task['id']}/failure", "worker", json={
-        "worker_id": "w2", "error_message": "SMS gateway down", "retries": 1,
-        "retry_seconds": 300})
+    failed = api.post(
+        f"/external-tasks/{task['id']}/failure",
+        "worker",
+        json={
+            "worker_id": "w2",
+            "error_message": "SMS gateway down",
+            "retries": 1,
+            "retry_seconds": 300,
+        },
+    )
     assert failed.status_code == 200 and failed.json()["retries"] == 1
     assert api.post("/external-tasks/fetch-and-lock", "worker", json=fetch).json() == []
     clock.now += timedelta(seconds=301)
     [retry] = api.post("/external-tasks/fetch-and-lock", "worker", json=fetch).json()
-    api.post(f"/external-tasks/{retry['id']}/failure", "worker", json={
-        "worker_id": "w1", "error_message": "SMS gateway down", "retries": 0})
+    api.post(
+        f"/external-tasks/{retry['id']}/failure",
+        "worker",
+        json={"worker_id": "w1", "error_message": "SMS gateway down", "retries": 0},
+    )
     [incident] = api.get("/incidents", "admin").json()["items"]
     assert incident["id"] == task["id"] and incident["error_message"] == "SMS gateway down"
     clock.now += timedelta(days=1)
     assert api.post("/external-tasks/fetch-and-lock", "worker", json=fetch).json() == []
-    assert api.post(f"/external-tasks/{task['id']}/retries", "worker",
-                    json={"retries": 2}).status_code == 403
-    assert api.post(f"/external-tasks/{task['id']}/retries", "admin",
-                    json={"retries": 2}).status_code == 200
+    assert (
+        api.post(f"/external-tasks/{task['id']}/retries", "worker", json={"retries": 2}).status_code
+        == 403
+    )
+    assert (
+        api.post(f"/external-tasks/{task['id']}/retries", "admin", json={"retries": 2}).status_code
+        == 200
+    )
     assert api.get("/incidents", "admin").json()["total"] == 0
     [final] = api.post("/external-tasks/fetch-and-lock", "worker", json=fetch).json()
-    done = api.post(f"/external-tasks/{final['id']}/complete", "worker",
-                    json={"worker_id": "w1", "variables": {"smsId": "SMS-42"}})
+    done = api.post(
+        f"/external-tasks/{final['id']}/complete",
+        "worker",
+        json={"worker_id": "w1", "variables": {"smsId": "SMS-42"}},
+    )
     assert done.status_code == 204
     body = api.get(f"/process-instances/{instance_id}").json()
     assert body["variables"]["smsId"] == "SMS-42"
