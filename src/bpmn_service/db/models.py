@@ -249,3 +249,18 @@ class ExternalTask(Base):
     error_details: Mapped[str | None] = mapped_column(Text)
     incident_at: Mapped[datetime | None]
     row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class IdempotencyRecord(Base):
+    """The first response to a request sent with an Idempotency-Key, replayed to its retries."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (Index("ix_idempotency_expires", "expires_at"),)
+
+    scope: Mapped[str] = mapped_column(String(400), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +22,12 @@ from bpmn_service.errors import (
     InvalidState,
     InvalidVariables,
     NotFound,
+    ServiceError,
 )
 from bpmn_service.identity import Principal
 
 from . import projection, runtime
+from .idempotency import Idempotency, Replay, lookup, remember, replay_after_race
 from .uow import UnitOfWork
 
 RESERVED_VARIABLES = frozenset({"businessKey", "initiator"})
@@ -75,8 +78,34 @@ def check_variables(variables: dict[str, Any]) -> None:
 
 
 def start_instance(
-    ctx: AppContext, key: str, business_key: str, variables: dict[str, Any], principal: Principal
-) -> StartResult:
+    ctx: AppContext,
+    key: str,
+    business_key: str,
+    variables: dict[str, Any],
+    principal: Principal,
+    *,
+    idempotency: Idempotency | None = None,
+    render: Callable[[StartResult], dict[str, Any]] | None = None,
+) -> StartResult | Replay:
+    """Start an instance; with an Idempotency-Key a retry answers the first response."""
+    try:
+        return _start(ctx, key, business_key, variables, principal, idempotency, render)
+    except (ServiceError, IntegrityError):
+        replay = replay_after_race(ctx.sessions, idempotency)
+        if replay is not None:
+            return replay
+        raise
+
+
+def _start(
+    ctx: AppContext,
+    key: str,
+    business_key: str,
+    variables: dict[str, Any],
+    principal: Principal,
+    idempotency: Idempotency | None,
+    render: Callable[[StartResult], dict[str, Any]] | None,
+) -> StartResult | Replay:
     if not BUSINESS_KEY.match(business_key):
         raise InvalidVariables(
             [FieldError("business_key", "must be 1-128 letters, digits or - _ . / : #")]
@@ -85,19 +114,24 @@ def start_instance(
     now = ctx.clock()
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session
+        replay = lookup(session, idempotency)
+        if replay is not None:
+            return replay
         definition = runtime.latest_definition(session, key)
         fields = [FormField.from_dict(f) for f in definition.start_form]
         values = validate(fields, variables) if fields else dict(variables)
         instance, settled = runtime.create_instance(
             ctx, session, definition, business_key, values, actor=principal.user_id, now=now
         )
+        tasks = [t for t in settled.created_tasks if t.instance_id == instance.id]
+        result = StartResult(instance, tasks, queries.candidates_of(session, [t.id for t in tasks]))
+        if render is not None:
+            remember(session, idempotency, 201, render(result), now)
         try:
             uow.commit()
         except IntegrityError:
             raise runtime.duplicate(key, business_key, None) from None
-        tasks = [t for t in settled.created_tasks if t.instance_id == instance.id]
-        candidates = queries.candidates_of(session, [t.id for t in tasks])
-        return StartResult(instance, tasks, candidates)
+        return result
 
 
 def _visible_instance(session: Session, instance_id: str, principal: Principal) -> ProcessInstance:

@@ -125,10 +125,11 @@ def create_instance(
     if message is not None:
         details["message"] = message[0]
     projection.record(session, instance, "instance_started", at=now, actor=actor, details=details)
+    key = definition.key  # read before a failed flush expires the loaded rows
     try:
         session.flush()
     except IntegrityError:
-        raise duplicate(definition.key, business_key, None) from None
+        raise duplicate(key, business_key, None) from None
     settled = settle(ctx, session, instance, result, at=now, actor=actor, depth=depth)
     settled.started.insert(0, instance)
     return instance, settled

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import CursorResult, Result, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bpmn_service.context import AppContext
@@ -16,12 +18,14 @@ from bpmn_service.errors import (
     Forbidden,
     InvalidState,
     NotFound,
+    ServiceError,
     TaskAlreadyClaimed,
     TaskNotClaimed,
 )
 from bpmn_service.identity import Principal
 
 from . import projection, runtime
+from .idempotency import Idempotency, Replay, lookup, remember, replay_after_race
 from .instances import spec_loader
 from .uow import UnitOfWork
 
@@ -181,11 +185,38 @@ def unclaim_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDet
 
 
 def complete_task(
-    ctx: AppContext, task_id: str, principal: Principal, variables: dict[str, Any]
-) -> CompletionResult:
+    ctx: AppContext,
+    task_id: str,
+    principal: Principal,
+    variables: dict[str, Any],
+    *,
+    idempotency: Idempotency | None = None,
+    render: Callable[[CompletionResult], dict[str, Any]] | None = None,
+) -> CompletionResult | Replay:
+    """Complete a claimed task; with an Idempotency-Key a retry answers the first response."""
+    try:
+        return _complete(ctx, task_id, principal, variables, idempotency, render)
+    except (ServiceError, IntegrityError):
+        replay = replay_after_race(ctx.sessions, idempotency)
+        if replay is not None:
+            return replay
+        raise
+
+
+def _complete(
+    ctx: AppContext,
+    task_id: str,
+    principal: Principal,
+    variables: dict[str, Any],
+    idempotency: Idempotency | None,
+    render: Callable[[CompletionResult], dict[str, Any]] | None,
+) -> CompletionResult | Replay:
     now = ctx.clock()
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session
+        replay = lookup(session, idempotency)
+        if replay is not None:
+            return replay
         task = _visible_task(session, task_id, principal)
         if task.assignee is None:
             raise TaskNotClaimed(f"task {task_id} must be claimed before it is completed")
@@ -215,9 +246,12 @@ def complete_task(
         created = runtime.settle(
             ctx, session, instance, result, at=now, actor=principal.user_id
         ).created_tasks
-        uow.commit()
         candidates = queries.candidates_of(session, [t.id for t in created])
-        return CompletionResult(task.id, instance.id, instance.status, created, candidates)
+        completion = CompletionResult(task.id, instance.id, instance.status, created, candidates)
+        if render is not None:
+            remember(session, idempotency, 200, render(completion), now)
+        uow.commit()
+        return completion
 
 
 def _detail_after(ctx: AppContext, session: Session, task: Task) -> TaskDetail:

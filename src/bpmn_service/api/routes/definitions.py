@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
 
-from bpmn_service.api.deps import ContextDep, PrincipalDep
+from bpmn_service.api.deps import ContextDep, IdempotencyKeyHeader, PrincipalDep
 from bpmn_service.api.errors import ERROR_RESPONSES
 from bpmn_service.api.schemas import (
     DefinitionRead,
@@ -13,6 +14,8 @@ from bpmn_service.api.schemas import (
     task_read,
 )
 from bpmn_service.services import definitions, instances
+from bpmn_service.services.idempotency import Idempotency, Replay
+from bpmn_service.services.instances import StartResult
 
 router = APIRouter(prefix="/process-definitions", tags=["process-definitions"])
 
@@ -54,13 +57,40 @@ def get_process_definition_xml(
     responses=ERROR_RESPONSES,
 )
 def start_process_instance(
-    ctx: ContextDep, principal: PrincipalDep, key: str, body: InstanceStart
-) -> StartedInstanceRead:
-    """Start an instance of the latest version; variables are checked against the start form."""
-    result = instances.start_instance(ctx, key, body.business_key, body.variables, principal)
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    key: str,
+    body: InstanceStart,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Start an instance of the latest version; variables are checked against the start form.
+    With an Idempotency-Key, a retry returns the first response and starts nothing twice."""
+    idem = Idempotency.of(
+        idempotency_key,
+        user=principal.user_id,
+        operation=f"start:{key}",
+        body=body.model_dump(mode="json"),
+    )
+    result = instances.start_instance(
+        ctx,
+        key,
+        body.business_key,
+        body.variables,
+        principal,
+        idempotency=idem,
+        render=_started_body,
+    )
+    if isinstance(result, Replay):
+        return JSONResponse(
+            result.body, status_code=result.status_code, headers={"Idempotent-Replayed": "true"}
+        )
+    return JSONResponse(_started_body(result), status_code=201)
+
+
+def _started_body(result: StartResult) -> dict[str, Any]:
     base = StartedInstanceRead.model_validate({**_instance_fields(result.instance), "tasks": []})
     base.tasks = [task_read(t, result.candidates) for t in result.tasks]
-    return base
+    return base.model_dump(mode="json")
 
 
 def _instance_fields(instance: object) -> dict[str, object]:

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
 
-from bpmn_service.api.deps import ContextDep, PrincipalDep
+from bpmn_service.api.deps import ContextDep, IdempotencyKeyHeader, PrincipalDep
 from bpmn_service.api.errors import ERROR_RESPONSES
 from bpmn_service.api.schemas import (
     CompletionRead,
@@ -18,7 +19,8 @@ from bpmn_service.api.schemas import (
 from bpmn_service.db.queries import TASK_SORTS, TaskFilter
 from bpmn_service.errors import FieldError, InvalidVariables
 from bpmn_service.services import tasks
-from bpmn_service.services.tasks import TaskDetail
+from bpmn_service.services.idempotency import Idempotency, Replay
+from bpmn_service.services.tasks import CompletionResult, TaskDetail
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
@@ -101,13 +103,34 @@ def unclaim_task(ctx: ContextDep, principal: PrincipalDep, task_id: str) -> Task
 
 @router.post("/{task_id}/complete", response_model=CompletionRead, responses=ERROR_RESPONSES)
 def complete_task(
-    ctx: ContextDep, principal: PrincipalDep, task_id: str, body: TaskComplete
-) -> CompletionRead:
-    """Complete a claimed task with its form values and advance the process."""
-    result = tasks.complete_task(ctx, task_id, principal, body.variables)
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    task_id: str,
+    body: TaskComplete,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Complete a claimed task with its form values and advance the process. With an
+    Idempotency-Key, a retry returns the first response and completes nothing twice."""
+    idem = Idempotency.of(
+        idempotency_key,
+        user=principal.user_id,
+        operation=f"complete:{task_id}",
+        body=body.model_dump(mode="json"),
+    )
+    result = tasks.complete_task(
+        ctx, task_id, principal, body.variables, idempotency=idem, render=_completion_body
+    )
+    if isinstance(result, Replay):
+        return JSONResponse(
+            result.body, status_code=result.status_code, headers={"Idempotent-Replayed": "true"}
+        )
+    return JSONResponse(_completion_body(result))
+
+
+def _completion_body(result: CompletionResult) -> dict[str, Any]:
     return CompletionRead(
         task_id=result.task_id,
         process_instance_id=result.instance_id,
         instance_status=result.instance_status,
         next_tasks=[task_read(t, result.candidates) for t in result.next_tasks],
-    )
+    ).model_dump(mode="json")
