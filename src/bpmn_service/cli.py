@@ -101,6 +101,19 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(_args: argparse.Namespace) -> int:
+    from bpmn_service.context import AppContext
+    from bpmn_service.services.doctor import check_all
+
+    ctx = AppContext.create(Settings())
+    findings = 0
+    for finding in check_all(ctx):
+        findings += 1
+        print(finding, file=sys.stderr)
+    print(f"checked the stored state of every instance: {findings} inconsistencies")
+    return 1 if findings else 0
+
+
 def cmd_migrate(_args: argparse.Namespace) -> int:
     from bpmn_service.db.connect import make_engine
     from bpmn_service.db.migrate import upgrade
@@ -124,6 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     deploy = sub.add_parser("deploy", help="deploy BPMN files into the configured database")
     deploy.add_argument("paths", nargs="+", help="files or directories of .bpmn files")
     deploy.set_defaults(func=cmd_deploy)
+    doctor = sub.add_parser(
+        "doctor", help="check every instance's engine state against the task tables"
+    )
+    doctor.set_defaults(func=cmd_doctor)
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(func=cmd_migrate)
     args = parser.parse_args(argv)

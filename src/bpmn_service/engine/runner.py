@@ -134,6 +134,12 @@ class ProcessRunner:
             self._advance(workflow)
             return self._result(workflow, since)
 
+    def inspect(self, definition_id: str, load: SpecLoader, state: str) -> RunResult:
+        """The stored state as a RunResult, without advancing anything (for consistency checks)."""
+        spec, subs = self.cache.get(definition_id, load)
+        workflow = load_state(state, spec, subs)
+        return self._result(workflow, time.time())
+
     def fire_timers(
         self, definition_id: str, load: SpecLoader, state: str, *, now: datetime
     ) -> RunResult:

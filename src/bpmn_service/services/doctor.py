@@ -1,0 +1,101 @@
+"""Consistency check: every instance's stored engine state against the projection tables.
+
+Run after a crash or an incident (`bpmn-service doctor`): it loads each active instance's state
+and compares what the engine says is open — user tasks, external tasks, message waits, the next
+timer — with the task, external_task and message_subscription rows the API serves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from bpmn_service.context import AppContext
+from bpmn_service.db.models import ExternalTask, MessageSubscription, ProcessInstance, Task
+from bpmn_service.errors import ServiceError
+
+from .instances import spec_loader
+from .uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    instance_id: str
+    business_key: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.instance_id} ({self.business_key}): {self.problem}"
+
+
+def check_all(ctx: AppContext) -> Iterator[Finding]:
+    with UnitOfWork(ctx) as uow:
+        ids = list(uow.session.scalars(select(ProcessInstance.id).order_by(ProcessInstance.id)))
+    for instance_id in ids:
+        yield from check_instance(ctx, instance_id)
+
+
+def check_instance(ctx: AppContext, instance_id: str) -> Iterator[Finding]:
+    with UnitOfWork(ctx) as uow:
+        session = uow.session
+        instance = session.get(ProcessInstance, instance_id)
+        if instance is None:
+            return
+        tasks = set(session.scalars(select(Task.id).where(Task.instance_id == instance_id)))
+        external = set(
+            session.scalars(select(ExternalTask.id).where(ExternalTask.instance_id == instance_id))
+        )
+        waits = set(
+            session.scalars(
+                select(MessageSubscription.task_id).where(
+                    MessageSubscription.instance_id == instance_id
+                )
+            )
+        )
+
+        def finding(problem: str) -> Finding:
+            return Finding(instance.id, instance.business_key, problem)
+
+        if instance.status != "active":
+            for kind, rows in (
+                ("user tasks", tasks),
+                ("external tasks", external),
+                ("message subscriptions", waits),
+            ):
+                if rows:
+                    yield finding(
+                        f"{instance.status} instance still has open {kind}: {sorted(rows)}"
+                    )
+            return
+        try:
+            view = ctx.runner.inspect(
+                instance.definition_id, spec_loader(session, instance.definition_id), instance.state
+            )
+        except (ServiceError, ValueError, KeyError) as exc:
+            yield finding(f"stored state cannot be loaded: {exc}")
+            return
+        if view.completed:
+            yield finding("the engine state is complete but the instance is active")
+        expected = {
+            "user tasks": ({t.id for t in view.ready_tasks}, tasks),
+            "external tasks": ({t.id for t in view.external_tasks}, external),
+            "message subscriptions": ({w.task_id for w in view.waits}, waits),
+        }
+        for kind, (engine, rows) in expected.items():
+            if engine - rows:
+                yield finding(
+                    f"{kind} open in the engine but missing from the table: {sorted(engine - rows)}"
+                )
+            if rows - engine:
+                yield finding(
+                    f"{kind} in the table but not open in the engine: {sorted(rows - engine)}"
+                )
+        if view.next_timer_at != instance.next_timer_at:
+            yield finding(
+                f"next timer is {view.next_timer_at} in the engine but "
+                f"{instance.next_timer_at} in the table"
+            )
+        if not (view.ready_tasks or view.external_tasks or view.waits or view.next_timer_at):
+            yield finding("the instance is active but nothing can advance it (stuck)")
