@@ -114,6 +114,28 @@ def cmd_doctor(_args: argparse.Namespace) -> int:
     return 1 if findings else 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    import os
+
+    from bpmn_service.registry import ConstructionUnitRegistry
+    from bpmn_service.worker import ApiClient, serve
+
+    token = os.environ.get("BPMN_WORKER_TOKEN")
+    if not token:
+        raise ValueError("set BPMN_WORKER_TOKEN to the bearer token of a user in the worker group")
+    logging.basicConfig(level=Settings().log_level, format="%(message)s")
+    registry = ConstructionUnitRegistry.load(Settings().registry_file)
+    done = serve(
+        ApiClient(args.url, token),
+        registry,
+        worker_id=args.worker_id,
+        poll=args.poll,
+        once=args.once,
+    )
+    print(f"completed {done} construction_registry tasks")
+    return 0
+
+
 def cmd_migrate(_args: argparse.Namespace) -> int:
     from bpmn_service.db.connect import make_engine
     from bpmn_service.db.migrate import upgrade
@@ -141,6 +163,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "doctor", help="check every instance's engine state against the task tables"
     )
     doctor.set_defaults(func=cmd_doctor)
+    worker = sub.add_parser(
+        "worker",
+        help="run the reference construction-unit registry worker (topic "
+        "construction_registry) against a running service",
+    )
+    worker.add_argument("--url", default="http://127.0.0.1:8000")
+    worker.add_argument("--worker-id", default="registry-worker")
+    worker.add_argument("--poll", type=float, default=2.0, help="seconds between empty fetches")
+    worker.add_argument("--once", action="store_true", help="one fetch round, then exit")
+    worker.set_defaults(func=cmd_worker)
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(func=cmd_migrate)
     args = parser.parse_args(argv)
