@@ -78,7 +78,8 @@ def database(
 
 
 def empty(engine: Engine) -> None:
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    # calendar_day is reference data, rewritten at start-up only when the calendar file changes.
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name != "calendar_day"]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))

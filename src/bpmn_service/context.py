@@ -26,10 +26,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def domain_functions(settings: Settings) -> dict[str, Callable[..., object]]:
+def domain_functions(
+    settings: Settings, calendar: WorkCalendar | None = None
+) -> dict[str, Callable[..., object]]:
     """The data-file-backed functions BPMN expressions may call (see functions.py)."""
     return build(
-        WorkCalendar.load(settings.calendar_file),
+        calendar or WorkCalendar.load(settings.calendar_file),
         TimeLimits.load(settings.time_limits_file),
         ConstructionUnitRegistry.load(settings.registry_file),
     )
@@ -42,6 +44,7 @@ class AppContext:
     sessions: sessionmaker[Session]
     users: UserDirectory
     lanes: LaneGroups
+    calendar: WorkCalendar
     runner: ProcessRunner = field(default_factory=ProcessRunner)
     clock: Clock = utc_now
 
@@ -49,11 +52,13 @@ class AppContext:
     def create(cls, settings: Settings, *, engine: Engine | None = None) -> AppContext:
         if engine is None:
             engine = make_engine(settings.database_url, schema=settings.database_schema)
-        register_functions(domain_functions(settings))
+        calendar = WorkCalendar.load(settings.calendar_file)
+        register_functions(domain_functions(settings, calendar))
         return cls(
             settings=settings,
             engine=engine,
             sessions=sessionmaker(engine, expire_on_commit=False),
             users=UserDirectory.load(settings.users_file),
             lanes=LaneGroups.load(settings.lane_groups_path),
+            calendar=calendar,
         )

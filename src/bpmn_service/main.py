@@ -24,6 +24,7 @@ from bpmn_service.config import Settings
 from bpmn_service.context import AppContext
 from bpmn_service.db.migrate import upgrade
 from bpmn_service.identity import Principal
+from bpmn_service.services.calendar_table import sync_calendar
 from bpmn_service.services.deployments import deploy_directory
 from bpmn_service.services.scheduler import TimerPoller
 
@@ -43,6 +44,8 @@ def prepare(ctx: AppContext) -> None:
     if settings.migrate_on_start:
         upgrade(ctx.engine)
         log.info("database schema is current")
+    if sync_calendar(ctx, ctx.calendar):
+        log.info("working-day calendar table updated from %s", settings.calendar_file)
     if settings.deploy_on_start and settings.processes_dir.is_dir():
         result = deploy_directory(ctx, settings.processes_dir, SYSTEM)
         for d in result.definitions:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -102,6 +104,7 @@ class ProcessInstance(Base):
     started_by: Mapped[str] = mapped_column(String(128))
     ended_at: Mapped[datetime | None]
     next_timer_at: Mapped[datetime | None]
+    category: Mapped[str | None] = mapped_column(String(64))
     row_version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": row_version}
@@ -168,6 +171,10 @@ class HistoricTask(Base):
     ended_at: Mapped[datetime]
     end_reason: Mapped[str] = mapped_column(String(16))
     completed_by: Mapped[str | None] = mapped_column(String(128))
+    # Copied from the model's task properties so analytics stay plain SQL.
+    customer_procedure: Mapped[str | None] = mapped_column(String(255))
+    hall_visit: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    external_party: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class HistoryEvent(Base):
@@ -198,6 +205,8 @@ class MessageSubscription(Base):
     business_key: Mapped[str] = mapped_column(String(128))
     element_id: Mapped[str] = mapped_column(String(255))
     message_name: Mapped[str] = mapped_column(String(255))
+    lane: Mapped[str | None] = mapped_column(String(255))
+    event_subprocess: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime]
 
 
@@ -264,3 +273,33 @@ class IdempotencyRecord(Base):
     response_body: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class HistoricWait(Base):
+    """How long an instance waited at a message catch event (e.g. for the customer)."""
+
+    __tablename__ = "historic_wait"
+    __table_args__ = (Index("ix_historic_wait_instance", "instance_id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    instance_id: Mapped[str] = mapped_column(String(36))
+    definition_key: Mapped[str] = mapped_column(String(128))
+    element_id: Mapped[str] = mapped_column(String(255))
+    message_name: Mapped[str] = mapped_column(String(255))
+    lane: Mapped[str | None] = mapped_column(String(255))
+    external_party: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime]
+
+
+class CalendarDay(Base):
+    """The working-day calendar as a table, so analytics count working days in SQL:
+    working days in (a, b] = ordinal(b) - ordinal(a)."""
+
+    __tablename__ = "calendar_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    working: Mapped[bool] = mapped_column(Boolean)
+    ordinal: Mapped[int] = mapped_column(Integer)

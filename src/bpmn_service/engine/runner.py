@@ -328,7 +328,11 @@ def _waiting(workflow: Any) -> tuple[list[MessageWait], datetime | None]:
     for task in list(workflow.event_manager.tasks.values()):
         definition = task.task_spec.event_definition
         if isinstance(definition, MessageEventDefinition):
-            waits.append(MessageWait(str(task.id), task.task_spec.bpmn_id, definition.name))
+            waits.append(
+                MessageWait(
+                    str(task.id), task.task_spec.bpmn_id, definition.name, task.task_spec.lane
+                )
+            )
         elif isinstance(definition, TimerEventDefinition):
             value = definition.details(task).value
             if isinstance(value, str):
@@ -342,7 +346,15 @@ def _waiting(workflow: Any) -> tuple[list[MessageWait], datetime | None]:
             definition = start.event_definition
             if isinstance(definition, MessageEventDefinition):
                 trigger_id = str(uuid5(root, f"{name}/{start.name}/{definition.name}"))
-                waits.append(MessageWait(trigger_id, start.bpmn_id or start.name, definition.name))
+                waits.append(
+                    MessageWait(
+                        trigger_id,
+                        start.bpmn_id or start.name,
+                        definition.name,
+                        start.lane,
+                        event_subprocess=True,
+                    )
+                )
     return waits, min(due) if due else None
 
 

@@ -54,6 +54,8 @@ class MessageWait:
     task_id: str
     element_id: str
     message_name: str
+    lane: str | None = None
+    event_subprocess: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,8 @@ from bpmn_service.db.models import HistoricTask
 from bpmn_service.identity import Principal
 
 from .instances import _visible_instance, spec_loader
+from .projection import EXTERNAL_GROUPS
 from .uow import UnitOfWork
-
-EXTERNAL_GROUPS = frozenset({"customer", "contractor"})
 
 
 @dataclass(frozen=True, slots=True)

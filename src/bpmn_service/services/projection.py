@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from bpmn_service.db.models import (
     ExternalTask,
     HistoricTask,
+    HistoricWait,
     HistoryEvent,
     MessageSubscription,
     ProcessInstance,
@@ -20,6 +21,9 @@ from bpmn_service.db.models import (
 from bpmn_service.engine import ExternalWork, ReadyTask, RunResult
 from bpmn_service.lanes import LaneGroups
 from bpmn_service.timeutil import resolve_due
+
+# Groups that act for the customer and its contractors: their tasks and waits are not utility time.
+EXTERNAL_GROUPS = frozenset({"customer", "contractor"})
 
 
 def record(
@@ -55,8 +59,12 @@ def close_task(session: Session, task: Task, *, at: datetime, reason: str, by: s
             )
         )
     )
+    properties = task.properties or {}
     session.add(
         HistoricTask(
+            customer_procedure=properties.get("customerProcedure") or None,
+            hall_visit=properties.get("hallVisit") == "true",
+            external_party=bool(groups) and set(groups) <= EXTERNAL_GROUPS,
             id=task.id,
             instance_id=task.instance_id,
             definition_key=task.definition_key,
@@ -85,6 +93,7 @@ def apply(
     *,
     at: datetime,
     actor: str | None,
+    category_variable: str = "customerCategory",
 ) -> list[Task]:
     """Project the engine state; return the task rows that became ready in this step."""
     for step in result.steps:
@@ -119,10 +128,13 @@ def apply(
         if ready.id not in open_rows:
             created.append(_create_task(session, instance, ready, lanes, at))
     _sync_external_tasks(session, instance, result.external_tasks, at)
-    _sync_subscriptions(session, instance, result, at)
+    _sync_subscriptions(session, instance, result, lanes, at)
     instance.state = result.state
     instance.variables = result.variables
     instance.next_timer_at = None if result.completed else result.next_timer_at
+    category = result.variables.get(category_variable)
+    if isinstance(category, str) and category:
+        instance.category = category[:64]
     if result.completed:
         instance.status = "completed"
         instance.ended_at = at
@@ -233,7 +245,7 @@ def _sync_external_tasks(
 
 
 def _sync_subscriptions(
-    session: Session, instance: ProcessInstance, result: RunResult, at: datetime
+    session: Session, instance: ProcessInstance, result: RunResult, lanes: LaneGroups, at: datetime
 ) -> None:
     existing = {
         s.task_id: s
@@ -243,6 +255,22 @@ def _sync_subscriptions(
     }
     waiting = {w.task_id: w for w in ([] if result.completed else result.waits)}
     for task_id, row in existing.items():
+        if task_id not in waiting and not row.event_subprocess:
+            # The catch event got its message (or was interrupted): the wait is history. An
+            # event subprocess's start only stops listening when the instance ends.
+            groups = lanes.groups_for(instance.definition_key, row.lane)
+            session.add(
+                HistoricWait(
+                    instance_id=instance.id,
+                    definition_key=instance.definition_key,
+                    element_id=row.element_id,
+                    message_name=row.message_name,
+                    lane=row.lane,
+                    external_party=bool(groups) and set(groups) <= EXTERNAL_GROUPS,
+                    started_at=row.created_at,
+                    ended_at=at,
+                )
+            )
         if task_id not in waiting:
             session.delete(row)
     for task_id, wait in waiting.items():
@@ -255,6 +283,8 @@ def _sync_subscriptions(
                     business_key=instance.business_key,
                     element_id=wait.element_id,
                     message_name=wait.message_name,
+                    lane=wait.lane,
+                    event_subprocess=wait.event_subprocess,
                     created_at=at,
                 )
             )
