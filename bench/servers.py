@@ -49,8 +49,8 @@ class Cluster:
             self.tmp = tempfile.TemporaryDirectory(prefix="bpmn-bench-")
             self.database_url = f"sqlite:///{self.tmp.name}/bench.db"
         for index in range(self.count):
+            # One after the other: the first applies the migrations (SQLite has no advisory lock).
             self.start(index)
-        for index in range(self.count):
             self.wait_ready(index)
         return self
 
