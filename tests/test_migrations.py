@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bpmn_service.config import Settings
 from bpmn_service.context import AppContext
+from bpmn_service.db import migrate as db_migrate
 from bpmn_service.db.connect import make_engine
 from bpmn_service.db.migrate import alembic_config, is_current
 from bpmn_service.db.models import (
@@ -83,11 +83,11 @@ def app_settings(url: str, schema: str | None) -> Settings:
 
 
 def migrate(engine: Engine, direction: str, target: str) -> None:
-    """command.upgrade/downgrade on a connection handed over as bpmn_service.db.migrate does."""
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        getattr(command, direction)(config, target)
+    """Upgrade or downgrade through bpmn_service.db.migrate, as the service and CLI do."""
+    if direction == "upgrade":
+        db_migrate.upgrade(engine, target)
+    else:
+        db_migrate.downgrade(engine, target)
 
 
 def revision(engine: Engine) -> str | None:

@@ -146,6 +146,44 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from bpmn_service.context import AppContext
+    from bpmn_service.errors import ServiceError
+    from bpmn_service.identity import Principal
+    from bpmn_service.services import analytics
+
+    ctx = AppContext.create(Settings())
+    if args.view == "all":
+        views = ("processes",) if args.format == "csv" else analytics.VIEWS
+    else:
+        views = (args.view,)
+    params = analytics.ReportParams(
+        key=args.key,
+        version=args.version,
+        category=args.category,
+        started_from=args.started_from,
+        started_to=args.started_to,
+        satisfaction_variable=args.satisfaction_variable,
+    )
+    try:
+        if not analytics.calendar_loaded(ctx):
+            print(
+                "bpmn-service: the calendar_day table is empty (start the service once); "
+                "working days are left out",
+                file=sys.stderr,
+            )
+        found = analytics.reports(
+            ctx, Principal(CLI_PRINCIPAL_ID, frozenset({"admin"})), params, views
+        )
+    except ServiceError as exc:
+        print(f"bpmn-service: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        ctx.engine.dispose()
+    print(analytics.render(found, args.format))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bpmn-service", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -175,6 +213,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     worker.set_defaults(func=cmd_worker)
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(func=cmd_migrate)
+    report = sub.add_parser(
+        "report", help="print the analytics KPIs (docs/analytics.md) from the configured database"
+    )
+    report.add_argument("--key", help="process definition key")
+    report.add_argument("--version", type=int, help="process version (needs --key)")
+    report.add_argument("--category", help="customer category, e.g. HV_S")
+    report.add_argument(
+        "--from", dest="started_from", help="instances started at or after (date: Beijing)"
+    )
+    report.add_argument("--to", dest="started_to", help="instances started before (date: Beijing)")
+    report.add_argument(
+        "--view",
+        choices=["all", "processes", "steps", "lanes", "time-limits"],
+        default="all",
+        help="which figures (default all; csv prints processes unless told)",
+    )
+    report.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    report.add_argument(
+        "--satisfaction-variable", help="numeric instance variable averaged (default score1to5)"
+    )
+    report.set_defaults(func=cmd_report)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

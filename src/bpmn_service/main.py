@@ -12,6 +12,7 @@ from bpmn_service import __version__
 from bpmn_service.api import errors as api_errors
 from bpmn_service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from bpmn_service.api.routes import (
+    analytics,
     definitions,
     deployments,
     external_tasks,
@@ -82,7 +83,16 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     )
     app.state.ctx = ctx
     api_errors.install(app)
-    for module in (health, deployments, definitions, instances, tasks, messages, external_tasks):
+    for module in (
+        health,
+        deployments,
+        definitions,
+        instances,
+        tasks,
+        messages,
+        external_tasks,
+        analytics,
+    ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(external_tasks.incidents, prefix="/api/v1")
     app.add_middleware(

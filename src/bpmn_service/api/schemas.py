@@ -254,3 +254,131 @@ class ExternalTaskFailure(BaseModel):
 class RetriesSet(BaseModel):
     model_config = ConfigDict(extra="forbid")
     retries: int = Field(ge=0, le=100)
+
+
+# -- analytics (docs/analytics.md) ------------------------------------------------------------
+
+
+class StatsRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    avg: float | None
+    p50: float | None = Field(description="median, linearly interpolated")
+    p90: float | None = Field(description="90th percentile, linearly interpolated")
+
+
+class AnalyticsQueryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    key: str | None
+    version: int | None
+    category: str | None
+    started_from: datetime | None = Field(description="instances started at or after (UTC)")
+    started_to: datetime | None = Field(description="instances started before (UTC)")
+
+
+class ProcessQueryRead(AnalyticsQueryRead):
+    satisfaction_variable: str
+
+
+class ProcessKpisRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    key: str
+    version: int
+    category: str | None
+    started: int = Field(description="instances started in the range")
+    completed: int
+    cancelled: int
+    active: int
+    cycle_days: StatsRead = Field(description="start to end of completed instances, calendar days")
+    cycle_working_days: StatsRead = Field(
+        description="working days in (start date, end date], Beijing dates"
+    )
+    utility_working_days: StatsRead = Field(
+        description="cycle working days minus those in customer/contractor tasks and waits"
+    )
+    customer_procedures: StatsRead = Field(
+        description="distinct customer procedures per completed instance (p90 not computed)"
+    )
+    hall_visits_avg: float | None
+    handoffs_avg: float | None
+    rework_loops_avg: float | None
+    instances_with_rework: int
+    satisfaction_avg: float | None
+    satisfaction_responses: int
+    db_score_procedures: float | None = Field(
+        description="Doing Business procedures score of the median procedures (0-100)"
+    )
+    db_score_time: float | None = Field(
+        description="Doing Business time score of the median calendar days (0-100)"
+    )
+    db_score: float | None = Field(description="mean of the two scores")
+
+
+class ProcessReportRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    query: ProcessQueryRead
+    items: list[ProcessKpisRead]
+
+
+class DueComplianceRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    with_due: int = Field(description="completed tasks that had a due date")
+    on_time: int = Field(description="of those, ended at or before the due date")
+    late: int
+    compliance_percent: float | None
+
+
+class TaskFiguresRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    key: str
+    completions: int
+    cancellations: int
+    waiting_hours: StatsRead = Field(description="created to claimed, completed tasks")
+    working_hours: StatsRead = Field(description="claimed to completed")
+    rework_rounds: int = Field(
+        description="creation rounds beyond the first, summed over instances"
+    )
+    instances_with_rework: int
+    due: DueComplianceRead
+
+
+class StepKpisRead(TaskFiguresRead):
+    element_id: str
+    name: str | None
+    lane: str | None
+
+
+class LaneKpisRead(TaskFiguresRead):
+    lane: str | None
+    elements: int | None = Field(description="distinct elements with tasks in the lane")
+
+
+class StepReportRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    query: AnalyticsQueryRead
+    items: list[StepKpisRead]
+
+
+class LaneReportRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    query: AnalyticsQueryRead
+    items: list[LaneKpisRead]
+
+
+class TimeLimitKpisRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    key: str
+    element_id: str
+    name: str
+    lane: str | None
+    completed: int = Field(description="completed tasks with a due date")
+    on_time: int
+    late: int
+    compliance_percent: float | None
+    open_tasks: int = Field(description="open tasks with a due date")
+    open_overdue: int = Field(description="open tasks already past their due date")
+
+
+class TimeLimitReportRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    query: AnalyticsQueryRead
+    items: list[TimeLimitKpisRead]

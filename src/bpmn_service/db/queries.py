@@ -47,10 +47,7 @@ def instance_visible(principal: Principal) -> ColumnElement[bool]:
     )
     worked = exists().where(
         HistoricTask.instance_id == ProcessInstance.id,
-        or_(
-            HistoricTask.completed_by == principal.user_id,
-            HistoricTask.assignee == principal.user_id,
-        ),
+        HistoricTask.completed_by == principal.user_id,
     )
     return or_(ProcessInstance.started_by == principal.user_id, open_task, worked)
 

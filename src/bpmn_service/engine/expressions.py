@@ -173,8 +173,12 @@ def _parse(expression: str) -> ast.Expression:
     return ast.parse(expression, mode="eval")
 
 
+@lru_cache(maxsize=8192)
 def check_expression(text: str, function_names: frozenset[str]) -> list[str]:
-    """Return every reason `text` is not a safe expression (empty when it is)."""
+    """Return every reason `text` is not a safe expression (empty when it is).
+
+    Cached: models evaluate the same few hundred expressions over and over. Callers must not
+    mutate the returned list."""
     expression = strip_wrapper(text)
     if not expression:
         return ["the expression is empty"]
@@ -212,8 +216,9 @@ def _check_node(node: ast.AST, function_names: frozenset[str]) -> list[str]:
     return []
 
 
+@lru_cache(maxsize=2048)
 def check_script(text: str, function_names: frozenset[str]) -> list[str]:
-    """Scripts are `name = expression` lines only; return every problem found."""
+    """Scripts are `name = expression` lines only; return every problem found (cached)."""
     lines = [
         line for line in text.splitlines() if line.strip() and not line.strip().startswith("#")
     ]
@@ -238,6 +243,16 @@ def check_script(text: str, function_names: frozenset[str]) -> list[str]:
         for reason in check_expression(ast.unparse(stmt.value), function_names):
             problems.append(f"line {stmt.lineno}: {reason}")
     return problems
+
+
+@lru_cache(maxsize=2048)
+def _assignments(script: str) -> tuple[tuple[str, str], ...]:
+    """The (name, expression text) pairs of a checked script."""
+    pairs = []
+    for stmt in ast.parse(script).body:
+        assert isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)
+        pairs.append((stmt.targets[0].id, ast.unparse(stmt.value)))
+    return tuple(pairs)
 
 
 class ExpressionEvaluator:
@@ -279,10 +294,8 @@ class ExpressionEvaluator:
         if problems:
             raise ExpressionError("; ".join(problems))
         results: dict[str, Any] = {}
-        for stmt in ast.parse(script).body:
-            assert isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)
-            value = self.evaluate(ast.unparse(stmt.value), {**variables, **results})
-            results[stmt.targets[0].id] = value
+        for name, expression in _assignments(script):
+            results[name] = self.evaluate(expression, {**variables, **results})
         variables.update(results)
 
 

@@ -1,0 +1,119 @@
+"""Live, in-memory instances for simulation: the real engine and models, no database.
+
+The service stores an instance's state after every step; a simulation of thousands of applications
+does not need that and runs far faster keeping each SpiffWorkflow instance in memory. Everything
+else is what the service does: the same spec (restored from the deployed spec JSON), the same safe
+expression language, forms and assignment rules, the same multi-instance output handling, and the
+engine clock set to the simulation's virtual time on every call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from . import clock
+from .expressions import ExpressionError
+from .runner import (
+    FULL_DEPTH,
+    NotWaiting,
+    ProcessRunner,
+    _external_view,
+    _failed,
+    _is_external,
+    _variables,
+    _waiting,
+)
+from .script_engine import SafeBpmnWorkflow
+from .serialization import spec_from_json
+from .views import ExternalWork, MessageWait, ReadyTask
+
+
+@dataclass
+class LiveView:
+    """What a live instance waits for after a step."""
+
+    ready: list[ReadyTask] = field(default_factory=list)
+    external: list[ExternalWork] = field(default_factory=list)
+    waits: list[MessageWait] = field(default_factory=list)
+    next_timer_at: datetime | None = None
+    completed: bool = False
+
+
+class LiveProcess:
+    """One deployed process version, parsed once, from which live instances are started."""
+
+    def __init__(self, spec_json: str) -> None:
+        self.spec, self.subprocess_specs = spec_from_json(spec_json)
+        self._views = ProcessRunner()
+
+    def start(
+        self, variables: Mapping[str, Any], *, now: datetime
+    ) -> tuple[LiveInstance, LiveView]:
+        with clock.frozen_at(now):
+            workflow = SafeBpmnWorkflow(self.spec, self.subprocess_specs)
+            ready = workflow.get_tasks(state=TaskState.READY)
+            (ready[0] if ready else workflow.task_tree).data.update(variables)
+            instance = LiveInstance(self, workflow)
+            return instance, instance.advance()
+
+
+class LiveInstance:
+    def __init__(self, process: LiveProcess, workflow: Any) -> None:
+        self.process = process
+        self.workflow = workflow
+
+    def advance(self) -> LiveView:
+        try:
+            self.workflow.do_engine_steps()
+        except (SpiffWorkflowException, ExpressionError) as exc:
+            raise _failed(exc) from None
+        return self.view()
+
+    def view(self) -> LiveView:
+        manual = self.workflow.get_tasks(state=TaskState.READY, manual=True, max_depth=FULL_DEPTH)
+        waits, next_timer = _waiting(self.workflow)
+        completed = self.workflow.is_completed() and not manual
+        return LiveView(
+            ready=[self.process._views._ready_view(t) for t in manual if not _is_external(t)],
+            external=[_external_view(t) for t in manual if _is_external(t)],
+            waits=[] if completed else waits,
+            next_timer_at=None if completed else next_timer,
+            completed=completed,
+        )
+
+    def complete(
+        self, task_id: str, values: Mapping[str, Any], *, actor: str, now: datetime
+    ) -> LiveView:
+        with clock.frozen_at(now):
+            task = self.workflow.get_task_from_id(UUID(task_id))
+            task.data.update(values)
+            self.process._views._set_output_item(task, values, actor, now)
+            try:
+                task.run()
+            except (SpiffWorkflowException, ExpressionError) as exc:
+                raise _failed(exc) from None
+            return self.advance()
+
+    def deliver(self, name: str, payload: Mapping[str, Any], *, now: datetime) -> LiveView:
+        with clock.frozen_at(now):
+            event = BpmnEvent(MessageEventDefinition(name), dict(payload))
+            if self.workflow.event_manager.catch(event, internal=False) == 0:
+                raise NotWaiting(f"the instance is not waiting for message {name!r}")
+            return self.advance()
+
+    def fire_timers(self, *, now: datetime) -> LiveView:
+        with clock.frozen_at(now):
+            self.workflow.refresh_timers()
+            return self.advance()
+
+    def variables(self) -> dict[str, Any]:
+        return _variables(self.workflow, self.workflow.is_completed())
