@@ -15,7 +15,6 @@ from functools import lru_cache
 from typing import Any
 
 from lxml import etree
-from SpiffWorkflow.bpmn.parser import BpmnParser as _SpiffBpmnParserModule  # noqa: F401
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
@@ -475,8 +474,3 @@ def _check_diagram(
         problem("element has no diagram shape or edge (BPMNDI); open and save it in a modeler", el)
     if len(missing) > 20:
         problem(f"{len(missing) - 20} more elements have no diagram shape or edge")
-
-
-def element_ids(spec_json_or_data: Any) -> list[str]:
-    """Ids of the flow nodes of a compiled spec, for reports."""
-    return [k for k in spec_json_or_data.get("task_specs", {}) if not k.startswith("_")]

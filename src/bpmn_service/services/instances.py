@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -234,7 +233,3 @@ def cancel_instance(
         )
         uow.commit()
         return instance
-
-
-def variables_size(variables: dict[str, Any]) -> int:
-    return len(json.dumps(variables, ensure_ascii=False))
