@@ -369,12 +369,6 @@ def test_portal_follows_the_complaint_it_filed_and_only_that(api: Api) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine issue: while a non-interrupting boundary branch (CF-UT1x) is open, the "
-    "instance's variables merge that branch's stale copy over the main branch "
-    "(ProcessRunner._variables), so trackingLog and complaintStatus look older than they are",
-)
 def test_tracking_log_is_current_while_an_escalation_is_open(api: Api, clock: Clock) -> None:
     clock.now = local("2025-11-14T16:30:00")
     instance_id = file_complaint(api, "TS-2025-STALE", "app_attitude", "message")

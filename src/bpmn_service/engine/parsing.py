@@ -64,6 +64,8 @@ UNSUPPORTED_ELEMENTS = {
     "conditionalEventDefinition": "conditional events are not supported",
     "compensateEventDefinition": "compensation is not supported",
     "dataStoreReference": "data stores are not supported",
+    "escalationEventDefinition": "escalation events are not supported; model the escalation as a "
+    "user task for the supervising group (e.g. after a timer)",
 }
 FORBIDDEN_CAMUNDA_ELEMENTS = {
     "executionListener": "listeners run code and are refused",

@@ -27,6 +27,7 @@ from bpmn_service.errors import InvalidState, NotFound, WorkflowFailed
 
 from . import clock, forms
 from .expressions import ExpressionError
+from .joins import merged_data
 from .script_engine import EVALUATOR, SafeBpmnWorkflow
 from .serialization import dump_state, load_state, spec_from_json
 from .views import EngineStep, ExternalWork, MessageWait, ReadyTask, RunResult, ThrownMessage
@@ -75,18 +76,19 @@ class ProcessRunner:
         self, definition_id: str, load: SpecLoader, spec_name: str
     ) -> list[forms.FormField]:
         """The form of a task spec, read from the cached spec (no workflow is loaded)."""
-        spec, _ = self.cache.get(definition_id, load)
-        task_spec = spec.task_specs.get(spec_name)
+        spec, subs = self.cache.get(definition_id, load)
+        task_spec = _find_spec(spec, subs, spec_name)
         if task_spec is None:
             return []
         return [forms.FormField.from_dict(f) for f in task_spec.extensions.get("formFields", [])]
 
     def element_properties(self, definition_id: str, load: SpecLoader) -> dict[str, dict[str, str]]:
         """camunda:properties of every task element of a process version, by element id."""
-        spec, _ = self.cache.get(definition_id, load)
+        spec, subs = self.cache.get(definition_id, load)
         return {
             ts.bpmn_id: dict(ts.extensions.get("properties", {}))
-            for ts in spec.task_specs.values()
+            for process in (spec, *subs.values())
+            for ts in process.task_specs.values()
             if getattr(ts, "bpmn_id", None) and getattr(ts, "extensions", None)
         }
 
@@ -270,6 +272,14 @@ class ProcessRunner:
         )
 
 
+def _find_spec(spec: Any, subprocess_specs: dict[str, Any], name: str) -> Any:
+    """A task spec by name, in the process or any of its (embedded or called) subprocesses."""
+    for process in (spec, *subprocess_specs.values()):
+        if name in process.task_specs:
+            return process.task_specs[name]
+    return None
+
+
 def _is_external(task: Any) -> bool:
     return bool((task.task_spec.extensions or {}).get("topic"))
 
@@ -436,16 +446,22 @@ def _variables(workflow: Any, completed: bool) -> dict[str, Any]:
     if completed:
         merged.update(workflow.data if workflow.data else workflow.last_task.data)
         return merged
-    current: dict[str, Any] = {}
-    for task in workflow.get_tasks(
-        state=TaskState.READY | TaskState.WAITING | TaskState.STARTED, max_depth=FULL_DEPTH
-    ):
-        if task.task_spec.name.endswith(" [child]"):
-            continue
-        current.update(task.data)
-    if not current and workflow.last_task is not None:
-        current.update(workflow.last_task.data)
-    merged.update(current)
+    open_tasks = sorted(
+        (
+            t
+            for t in workflow.get_tasks(
+                state=TaskState.READY | TaskState.WAITING | TaskState.STARTED,
+                max_depth=FULL_DEPTH,
+            )
+            if not t.task_spec.name.endswith(" [child]")
+        ),
+        key=lambda t: t.last_state_change,
+    )
+    if open_tasks:
+        # Each open branch contributes what it changed since the branches diverged.
+        merged.update(merged_data(open_tasks))
+    elif workflow.last_task is not None:
+        merged.update(workflow.last_task.data)
     return merged
 
 
