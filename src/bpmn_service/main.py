@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from bpmn_service import __version__
 from bpmn_service.api import errors as api_errors
-from bpmn_service.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from bpmn_service.api.middleware import BodyLimitMiddleware, GuardMiddleware, RequestIdMiddleware
 from bpmn_service.api.routes import (
     analytics,
     definitions,
@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(external_tasks.incidents, prefix="/api/v1")
+    app.add_middleware(GuardMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,
         default_limit=ctx.settings.max_body_bytes,

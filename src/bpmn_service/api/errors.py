@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bpmn_service import errors
 
@@ -65,23 +66,32 @@ async def validation_error_handler(_request: Request, exc: Exception) -> JSONRes
     return JSONResponse(body.model_dump(), status_code=422)
 
 
-async def unexpected_error_handler(request: Request, _exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    body = ErrorBody(code="internal_error", message="internal server error; see the server log")
-    return JSONResponse(body.model_dump(), status_code=500)
+async def http_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """Framework-level refusals (an unreadable body, a wrong method) in the service's shape."""
+    assert isinstance(exc, StarletteHTTPException)
+    code = "invalid_request" if exc.status_code == 400 else "http_error"
+    body = ErrorBody(code=code, message=str(exc.detail), details=None)
+    return JSONResponse(
+        body.model_dump(), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+    )
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.ServiceError, service_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
-    app.add_exception_handler(Exception, unexpected_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
 
+
+# List offsets beyond this are refused (422) rather than overflowing the database's integers.
+MAX_OFFSET = 1_000_000_000
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorBody, "description": "the request body cannot be read (bad JSON or form)"},
     401: {"model": ErrorBody, "description": "missing or invalid bearer token"},
     403: {"model": ErrorBody, "description": "the caller lacks the required group"},
     404: {"model": ErrorBody, "description": "not found, or not visible to the caller"},
     409: {"model": ErrorBody, "description": "conflicting state (claimed, duplicate, stale)"},
+    413: {"model": ErrorBody, "description": "the request body or an upload is too large"},
     422: {"model": ErrorBody, "description": "invalid input; details list every problem"},
     503: {"model": ErrorBody, "description": "database busy; retry after Retry-After seconds"},
 }

@@ -127,3 +127,67 @@ class RequestIdMiddleware:
                     ensure_ascii=False,
                 )
             )
+
+
+class GuardMiddleware:
+    """Answer 422 for NUL characters (PostgreSQL cannot store them in text), and 500 for any
+    unexpected error without re-raising it, so the connection stays usable."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if (
+            "\x00" in scope["path"]
+            or b"%00" in scope.get("query_string", b"")
+            or b"\x00" in (scope.get("query_string", b""))
+        ):
+            await _json(send, 422, "invalid_request", "NUL characters are not allowed in the URL")
+            return
+        bad_body = False
+        started = False
+
+        async def checked_receive() -> Message:
+            nonlocal bad_body
+            message = await receive()
+            chunk = message.get("body", b"") if message["type"] == "http.request" else b""
+            if b"\x00" in chunk or b"\\u0000" in chunk:
+                bad_body = True
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if bad_body:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, checked_receive, guarded_send)
+        except Exception:
+            if not bad_body:
+                log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+                if not started:
+                    await _json(send, 500, "internal_error", "internal server error; see the log")
+                return
+        if bad_body and not started:
+            await _json(send, 422, "invalid_request", "NUL characters are not allowed in values")
+
+
+async def _json(send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps({"code": code, "message": message, "details": None}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

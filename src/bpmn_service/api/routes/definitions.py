@@ -44,7 +44,9 @@ def get_process_definition_xml(
     ctx: ContextDep,
     _principal: PrincipalDep,
     key: str,
-    version: Annotated[int | None, Query(ge=1, description="default: the latest")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="default: the latest")
+    ] = None,
 ) -> Response:
     """Download the BPMN XML of a process version, as deployed."""
     return Response(definitions.get_xml(ctx, key, version), media_type="application/xml")

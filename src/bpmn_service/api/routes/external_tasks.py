@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from bpmn_service.api.deps import ContextDep, PrincipalDep
-from bpmn_service.api.errors import ERROR_RESPONSES
+from bpmn_service.api.errors import ERROR_RESPONSES, MAX_OFFSET
 from bpmn_service.api.schemas import (
     ExternalTaskComplete,
     ExternalTaskFailure,
@@ -44,7 +44,7 @@ def list_external_tasks(
     topic: str | None = None,
     process_instance_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Page[ExternalTaskRead]:
     """Open external tasks (workers, supervisors, admins)."""
     rows, total = external_tasks.list_external_tasks(
@@ -106,7 +106,7 @@ def list_incidents(
     ctx: ContextDep,
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Page[ExternalTaskRead]:
     """External tasks whose retries ran out; retry them with POST /external-tasks/{id}/retries."""
     rows, total = external_tasks.list_external_tasks(

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from bpmn_service.api.deps import ContextDep, PrincipalDep
-from bpmn_service.api.errors import ERROR_RESPONSES
+from bpmn_service.api.errors import ERROR_RESPONSES, MAX_OFFSET
 from bpmn_service.api.schemas import (
     HistoryEventRead,
     InstanceCancel,
@@ -31,7 +31,7 @@ def list_process_instances(
     business_key: str | None = None,
     sort: InstanceSort = "-started",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Page[InstanceRead]:
     """List the instances visible to the caller."""
     rows, total = instances.list_instances(

@@ -10,7 +10,15 @@ from bpmn_service.services import messages
 router = APIRouter(prefix="/messages", tags=["messages"])
 
 
-@router.post("", response_model=MessageRead, responses=ERROR_RESPONSES)
+@router.post(
+    "",
+    response_model=MessageRead,
+    responses={
+        **ERROR_RESPONSES,
+        201: {"model": MessageRead, "description": "the message started a new instance"},
+        202: {"model": MessageRead, "description": "kept until the instance waits for it"},
+    },
+)
 def send_message(
     ctx: ContextDep, principal: PrincipalDep, body: MessageSend, response: Response
 ) -> MessageRead:

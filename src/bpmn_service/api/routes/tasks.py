@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from bpmn_service.api.deps import ContextDep, IdempotencyKeyHeader, PrincipalDep
-from bpmn_service.api.errors import ERROR_RESPONSES
+from bpmn_service.api.errors import ERROR_RESPONSES, MAX_OFFSET
 from bpmn_service.api.schemas import (
     CompletionRead,
     Page,
@@ -43,7 +43,7 @@ def list_tasks(
         Query(description="comma-separated created, due, priority, name; prefix - for descending"),
     ] = "created",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Page[TaskRead]:
     """The caller's inbox: tasks assigned to them or offered to one of their groups."""
     for part in sort.split(","):

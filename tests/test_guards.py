@@ -1,0 +1,40 @@
+"""NUL characters are refused at the edge (PostgreSQL cannot store them in text) with 422."""
+
+from __future__ import annotations
+
+from conftest import DATA, Api
+
+
+def test_nul_in_url_or_body_is_422(api: Api) -> None:
+    assert api.deploy(DATA / "approval.bpmn").status_code == 201
+    for path in (
+        "/tasks?candidate_group=%00",
+        "/process-instances?business_key=a%00b",
+        "/process-definitions/a%00",
+    ):
+        response = api.get(path)
+        assert response.status_code == 422, path
+        assert response.json()["code"] == "invalid_request"
+    response = api.client.post(
+        "/api/v1/process-definitions/approval/instances",
+        headers=api.headers("clerk"),
+        content=b'{"business_key": "NUL-1", "variables": {"amount": 3, "purpose": "a\\u0000b"}}',
+    )
+    assert response.status_code == 422
+    assert api.get("/process-instances").json()["total"] == 0
+    assert (
+        api.post(
+            "/messages", "portal", json={"message_name": "x", "business_key": "\u0000"}
+        ).status_code
+        == 422
+    )
+
+
+def test_unreadable_json_is_400_in_the_error_shape(api: Api) -> None:
+    response = api.client.post(
+        "/api/v1/messages",
+        headers=api.headers("portal") | {"Content-Type": "application/json"},
+        content=b"\x80",
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_request"
