@@ -17,7 +17,7 @@ import time
 import uuid
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import httpx
 
@@ -40,6 +40,7 @@ class Cluster:
         self.tmp: tempfile.TemporaryDirectory[str] | None = None
         self.ports = [free_port() for _ in range(servers)]
         self.procs: list[subprocess.Popen[bytes] | None] = [None] * servers
+        self.logs = Path(tempfile.gettempdir()) / f"bpmn-bench-logs-{os.getpid()}"
 
     def __enter__(self) -> Self:
         if self.database_url and self.database_url.startswith("postgresql"):
@@ -98,10 +99,15 @@ class Cluster:
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=self._log(index),
         )
 
-    def wait_ready(self, index: int, timeout: float = 60) -> None:
+    def _log(self, index: int) -> Any:
+        """Server output is appended to a log file per server, kept for diagnosis."""
+        self.logs.mkdir(parents=True, exist_ok=True)
+        return (self.logs / f"server-{index}.log").open("ab")
+
+    def wait_ready(self, index: int, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -110,7 +116,9 @@ class Cluster:
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
-        raise RuntimeError(f"server {index} on port {self.ports[index]} did not become ready")
+        raise RuntimeError(
+            f"server {index} on port {self.ports[index]} did not become ready; see {self.logs}"
+        )
 
     def kill(self, index: int) -> None:
         """SIGKILL: no shutdown handlers, in-flight requests are cut off."""
