@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
+import pytest
 import uvicorn
 
 from bpmn_service.main import create_app
 from bpmn_service.registry import ConstructionUnitRegistry
-from bpmn_service.worker import ApiClient, recommend, serve
+from bpmn_service.worker import ApiClient, Handlers, recommend, serve
 from conftest import ROOT, Api
 
 REGISTRY = ConstructionUnitRegistry.load(ROOT / "config" / "construction-units.toml")
@@ -28,7 +30,8 @@ def test_recommendation_offers_three_licensed_units_and_rotates() -> None:
     assert len(firsts) > 2  # the rotation spreads recommendations over the registry
 
 
-def test_worker_completes_tasks_through_the_api(api: Api) -> None:
+def test_worker_completes_tasks_through_the_api(api: Api, tmp_path: Path) -> None:
+    outbox = tmp_path / "sms-outbox.jsonl"
     bpmn = (ROOT / "tests/data/sla_demo.bpmn").read_text(encoding="utf-8")
     bpmn = bpmn.replace('camunda:topic="sms"', 'camunda:topic="construction_registry"')
     assert api.deploy_bytes("registry_demo.bpmn", bpmn.encode()).status_code == 201
@@ -55,10 +58,51 @@ def test_worker_completes_tasks_through_the_api(api: Api) -> None:
             thread.join(0.05)
         port = server.servers[0].sockets[0].getsockname()[1]
         client = ApiClient(f"http://127.0.0.1:{port}", "demo-worker")
-        assert serve(client, REGISTRY, worker_id="w", poll=0.1, once=True) == 1
+        handlers = Handlers.load(
+            ROOT / "config" / "construction-units.toml",
+            ROOT / "config" / "shared-registers.toml",
+            outbox,
+        )
+        assert serve(client, handlers, worker_id="w", poll=0.1, once=True) == 1
     finally:
         server.should_exit = True
         thread.join(10)
     body = api.get(f"/process-instances/{started['id']}").json()
     assert body["status"] == "completed"
     assert len(body["variables"]["recommendedConstructionUnits"]) == 3
+
+
+def test_reference_handlers_for_the_other_topics(tmp_path: Path) -> None:
+    handlers = Handlers.load(
+        ROOT / "config" / "construction-units.toml",
+        ROOT / "config" / "shared-registers.toml",
+        tmp_path / "outbox.jsonl",
+    )
+    task = {
+        "id": "0123456789abcdef",
+        "topic": "data_sharing",
+        "business_key": "YK-9",
+        "name": "证照共享核验",
+        "element_id": "B-ST01",
+        "variables": {"idNumber": "91420900MA4KXXXX1A"},
+    }
+    shared = handlers.handle(task)
+    assert shared["licenceVerified"] and shared["smallMicroRegistered"]
+    unknown = handlers.handle({**task, "variables": {"idNumber": "nobody"}})
+    assert unknown["licenceVerified"] is False and unknown["sharedDataSource"] == "not found"
+    sms = handlers.handle(
+        {
+            **task,
+            "topic": "sms",
+            "element_id": "B-ST14s",
+            "variables": {"contactPhone": "13900002222"},
+        }
+    )
+    assert set(sms) == {"powerOnSmsId", "powerOnSmsSentAt"}
+    assert "13900002222" in (tmp_path / "outbox.jsonl").read_text(encoding="utf-8")
+    signed = handlers.handle(
+        {**task, "topic": "e_sign", "variables": {"eContractRef": "EC-1", "paymentMethod": "BANK"}}
+    )
+    assert signed["contractVerified"] and signed["contractRef"] == "EC-1"
+    with pytest.raises(ValueError):
+        handlers.handle({**task, "topic": "e_sign", "variables": {}})

@@ -117,22 +117,26 @@ def cmd_doctor(_args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     import os
 
-    from bpmn_service.registry import ConstructionUnitRegistry
-    from bpmn_service.worker import ApiClient, serve
+    from bpmn_service.worker import ApiClient, Handlers, serve
 
     token = os.environ.get("BPMN_WORKER_TOKEN")
     if not token:
         raise ValueError("set BPMN_WORKER_TOKEN to the bearer token of a user in the worker group")
-    logging.basicConfig(level=Settings().log_level, format="%(message)s")
-    registry = ConstructionUnitRegistry.load(Settings().registry_file)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level, format="%(message)s")
+    handlers = Handlers.load(
+        settings.registry_file, Path(args.shared_registers), Path(args.sms_outbox)
+    )
+    topics = tuple(t.strip() for t in args.topics.split(",") if t.strip())
     done = serve(
         ApiClient(args.url, token),
-        registry,
+        handlers,
         worker_id=args.worker_id,
         poll=args.poll,
+        topics=topics,
         once=args.once,
     )
-    print(f"completed {done} construction_registry tasks")
+    print(f"completed {done} external tasks")
     return 0
 
 
@@ -203,11 +207,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     doctor.set_defaults(func=cmd_doctor)
     worker = sub.add_parser(
         "worker",
-        help="run the reference construction-unit registry worker (topic "
-        "construction_registry) against a running service",
+        help="run the reference external-task workers (construction_registry, "
+        "data_sharing, sms, e_sign) against a running service",
     )
     worker.add_argument("--url", default="http://127.0.0.1:8000")
-    worker.add_argument("--worker-id", default="registry-worker")
+    worker.add_argument("--worker-id", default="reference-worker")
+    worker.add_argument("--topics", default="construction_registry,data_sharing,sms,e_sign")
+    worker.add_argument("--shared-registers", default="config/shared-registers.toml")
+    worker.add_argument("--sms-outbox", default="var/sms-outbox.jsonl")
     worker.add_argument("--poll", type=float, default=2.0, help="seconds between empty fetches")
     worker.add_argument("--once", action="store_true", help="one fetch round, then exit")
     worker.set_defaults(func=cmd_worker)
