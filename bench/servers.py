@@ -88,6 +88,7 @@ class Cluster:
             "BPMN_DEPLOY_ON_START": "false",
             "BPMN_TIMER_POLL_SECONDS": str(self.poll_seconds),
             "BPMN_LOG_LEVEL": "WARNING",
+            "BPMN_REFERENCE_WORKERS": "false",  # the scripts play the workers themselves
         }
 
     def url(self, index: int) -> str:

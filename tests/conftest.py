@@ -102,6 +102,7 @@ def settings(database: tuple[str, str | None, Engine]) -> Settings:
         deploy_on_start=False,
         migrate_on_start=True,
         timer_poll_seconds=0,
+        reference_workers=False,
     )
 
 

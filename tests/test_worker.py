@@ -106,3 +106,18 @@ def test_reference_handlers_for_the_other_topics(tmp_path: Path) -> None:
     assert signed["contractVerified"] and signed["contractRef"] == "EC-1"
     with pytest.raises(ValueError):
         handlers.handle({**task, "topic": "e_sign", "variables": {}})
+
+
+def test_in_process_reference_workers_drive_the_streamlined_process(api: Api) -> None:
+    from bpmn_service.reference_workers import ReferenceWorkers
+    from process_paths import PROCESSES, load_paths
+
+    assert api.deploy(PROCESSES / "yekuo_streamlined.bpmn").status_code == 201
+    start = load_paths("yekuo_streamlined")["start"]["LV"]
+    started = api.start("yekuo_streamlined", "YK-REF-1", start, user="manager").json()
+    assert started["tasks"] == []  # waiting for the data_sharing service task
+    assert ReferenceWorkers(api.ctx).run_once() == 1
+    [task] = api.open_tasks(started["id"])
+    assert task["element_id"] == "B-UT01"
+    variables = api.get(f"/process-instances/{started['id']}").json()["variables"]
+    assert variables["sharedDataSource"] in ("local shared registers", "not found")

@@ -33,6 +33,17 @@ class Settings(BaseSettings):
     time_limits_file: Path = Field(
         Path("config/time-limits.toml"), description="Time-limit regimes per process"
     )
+    reference_workers: bool | None = Field(
+        None,
+        description="run the reference external-task workers in the server process "
+        "(default: on in development, off in production)",
+    )
+    shared_registers_file: Path = Field(
+        Path("config/shared-registers.toml"), description="Local shared registers (data_sharing)"
+    )
+    sms_outbox_file: Path = Field(
+        Path("var/sms-outbox.jsonl"), description="Where the reference SMS worker queues texts"
+    )
     deploy_on_start: bool = Field(True, description="Deploy every *.bpmn in processes_dir at start")
     migrate_on_start: bool = Field(True, description="Apply database migrations at start")
     mode: Literal["development", "production"] = Field(

@@ -25,6 +25,7 @@ from bpmn_service.config import Settings
 from bpmn_service.context import AppContext
 from bpmn_service.db.migrate import upgrade
 from bpmn_service.identity import Principal
+from bpmn_service.reference_workers import ReferenceWorkers
 from bpmn_service.services.calendar_table import sync_calendar
 from bpmn_service.services.deployments import deploy_directory
 from bpmn_service.services.scheduler import TimerPoller
@@ -69,7 +70,14 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         if ctx.settings.timer_poll_seconds > 0:
             poller = TimerPoller(ctx, ctx.settings.timer_poll_seconds)
             poller.start()
+        workers = None
+        wanted = ctx.settings.reference_workers
+        if wanted or (wanted is None and ctx.settings.mode == "development"):
+            workers = ReferenceWorkers(ctx)
+            workers.start()
         yield
+        if workers is not None:
+            workers.stop()
         if poller is not None:
             poller.stop()
         ctx.engine.dispose()
