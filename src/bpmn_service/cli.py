@@ -188,6 +188,35 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from bpmn_service import simulation
+    from bpmn_service.simulation.runner import stderr_if_tty
+
+    settings = Settings()
+    logging.getLogger("spiff").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    scenario = simulation.load(Path(args.scenario))
+    if args.applications is not None:
+        scenario.applications = args.applications
+    if args.seed is not None:
+        scenario.seed = args.seed
+    outputs = simulation.run(
+        scenario,
+        simulation.Environment.from_settings(settings),
+        workers=args.workers,
+        with_service_kpis=not args.no_service_kpis,
+        keep_database=Path(args.keep_database) if args.keep_database else None,
+        with_sensitivity=args.sensitivity,
+        sensitivity_applications=args.sensitivity_applications,
+        progress=None if args.quiet else stderr_if_tty(),
+    )
+    paths = simulation.write_outputs(outputs, Path(args.out))
+    print(simulation.report.text_summary(outputs.report))
+    for kind, path in paths.items():
+        print(f"{kind}: {path}")
+    return 1 if outputs.report["errors"] else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bpmn-service", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -241,6 +270,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--satisfaction-variable", help="numeric instance variable averaged (default score1to5)"
     )
     report.set_defaults(func=cmd_report)
+    simulate = sub.add_parser(
+        "simulate",
+        help="run synthetic applications through the deployed processes on a virtual clock "
+        "(docs/analytics.md#simulation); writes an HTML, JSON and CSV report",
+    )
+    simulate.add_argument("--scenario", default="config/simulation.toml")
+    simulate.add_argument("--applications", type=int, help="per process (default: scenario)")
+    simulate.add_argument("--seed", type=int, help="random seed (default: scenario)")
+    simulate.add_argument("--workers", type=int, help="worker processes (default: CPU count)")
+    simulate.add_argument("--out", default="var/simulation", help="report directory")
+    simulate.add_argument(
+        "--sensitivity", action="store_true", help="also vary each parameter in turn"
+    )
+    simulate.add_argument(
+        "--sensitivity-applications", type=int, default=200, help="per sensitivity run"
+    )
+    simulate.add_argument(
+        "--no-service-kpis",
+        action="store_true",
+        help="skip writing the history to a throwaway database for the service's analytics",
+    )
+    simulate.add_argument("--keep-database", help="copy the throwaway SQLite database here")
+    simulate.add_argument("--quiet", action="store_true", help="no progress bar")
+    simulate.set_defaults(func=cmd_simulate)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
