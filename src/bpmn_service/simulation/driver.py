@@ -121,7 +121,7 @@ class InstanceResult:
 class LaneState:
     capacity: int
     busy: int = 0
-    queue: deque[tuple[Any, str, float]] = field(default_factory=deque)
+    queue: deque[tuple[Any, str, float, float]] = field(default_factory=deque)
     served: int = 0
     busy_wd: float = 0.0
     waited_wd: float = 0.0
@@ -350,7 +350,7 @@ class Driver:
             if state.busy < state.capacity:
                 self._begin(run, task_id, lane, work, w)
             else:
-                state.queue.append((run, task_id, work))
+                state.queue.append((run, task_id, work, w))
                 state.max_queue = max(state.max_queue, len(state.queue))
                 run.open_tasks[task_id].claimed = None
 
@@ -371,14 +371,12 @@ class Driver:
         state = self.lane_state[lane]
         state.busy -= 1
         while state.queue and state.busy < state.capacity:
-            other, other_id, work = state.queue.popleft()
+            other, other_id, work, queued_at = state.queue.popleft()
             if other.failed is not None or other.ended is not None:
                 continue
-            record = other.open_tasks.get(other_id)
-            if record is None:
+            if other_id not in other.open_tasks:
                 continue
-            ready_at = record.created
-            state.waited_wd += max(0.0, w - ready_at)
+            state.waited_wd += max(0.0, w - queued_at)
             self._begin(other, other_id, lane, work, w)
 
     # -- engine view ------------------------------------------------------------------------
@@ -583,14 +581,39 @@ def _due(value: str | None, w: float, clock: WorkClock) -> datetime | None:
         return None
 
 
-def _union_length(intervals: list[tuple[float, float]], low: float, high: float) -> float:
-    clipped = sorted((max(a, low), min(b, high)) for a, b in intervals if b > low and a < high)
-    total, cursor = 0.0, low
-    for a, b in clipped:
-        if b <= cursor:
+def _merged(intervals: list[tuple[float, float]], low: float, high: float) -> list[list[float]]:
+    """The union of intervals clipped to [low, high], as sorted disjoint [a, b] pairs."""
+    merged: list[list[float]] = []
+    for a, b in sorted((max(a, low), min(b, high)) for a, b in intervals):
+        if b <= a:
             continue
-        total += b - max(a, cursor)
-        cursor = b
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return merged
+
+
+def paused_length(
+    external: list[tuple[float, float]],
+    utility: list[tuple[float, float]],
+    low: float,
+    high: float,
+) -> float:
+    """How long the case waited only on the customer side: inside an external interval and
+    outside every utility interval (the utility clock runs while the utility works, also when
+    the customer works in parallel)."""
+    waiting = _merged(external, low, high)
+    working = _merged(utility, low, high)
+    total, j = 0.0, 0
+    for a, b in waiting:
+        total += b - a
+        while j < len(working) and working[j][1] <= a:
+            j += 1
+        k = j
+        while k < len(working) and working[k][0] < b:
+            total -= min(b, working[k][1]) - max(a, working[k][0])
+            k += 1
     return total
 
 
@@ -626,7 +649,12 @@ def compute_kpis(
     spans = [(low, result.start)]
     spans += [(t.created, t.ended) for t in tasks if t.external and t.ended is not None]
     spans += [(x.started, x.ended) for x in waits if x.external and x.ended is not None]
-    result.utility_wd = max(0.0, result.total_wd - _union_length(spans, low, high))
+    working = [
+        (t.created, t.ended)
+        for t in tasks
+        if not t.external and t.kind == "user" and t.ended is not None
+    ]
+    result.utility_wd = max(0.0, result.total_wd - paused_length(spans, working, low, high))
     clock = driver.clock
     result.total_cd = (clock.moment(high) - clock.moment(low)).total_seconds() / 86400.0
     completed = [t for t in tasks if t.reason == "completed" and t.kind == "user"]

@@ -113,11 +113,21 @@ def _fields_by_id(models: dict[str, SimModel]) -> dict[str, FormField]:
 def check_models(scenario: Scenario, models: dict[str, SimModel]) -> None:
     """Every element, field, value and lane the scenario names must exist in the models."""
     all_fields = _fields_by_id(models)
+    carried = {
+        name
+        for model in models.values()
+        for by_cat in model.recorded.values()
+        for submissions in by_cat.values()
+        for values in submissions
+        for name in values
+    }
     for name, by_cat in scenario.attributes.items():
         path = ("attributes", name)
         f = all_fields.get(name)
-        if f is None:
-            raise scenario.error(path, f"attribute {name} is not a form field of any model")
+        if f is None and name not in carried:
+            raise scenario.error(
+                path, f"attribute {name} is neither a form field nor a message variable of a model"
+            )
         for category, choice in by_cat.items():
             for value in choice.values:
                 try:
