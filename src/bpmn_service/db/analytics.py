@@ -30,6 +30,9 @@ from sqlalchemy.sql.elements import BindParameter
 from .models import UtcDateTime
 
 BEIJING_OFFSET_HOURS = 8
+ID_WIDTH = 36  # historic_task.id is String(36)
+WORK_MEM = "64MB"  # PostgreSQL, per sort or hash of an analytics statement
+STATEMENT_TIMEOUT = "300s"  # PostgreSQL; the service's default for requests is 60 s
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +65,7 @@ class Sql:
 
     def seconds(self, start: str, end: str) -> str:
         if self.pg:
-            return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+            return f"date_part('epoch', {end} - {start})"  # double precision, not numeric
         return f"((julianday({end}) - julianday({start})) * 86400.0)"
 
     def days(self, start: str, end: str) -> str:
@@ -110,6 +113,34 @@ class Sql:
             f"json_each({right}) c WHERE c.value NOT IN (SELECT d.value FROM json_each({left}) d)))"
         )
 
+    @property
+    def fence(self) -> str:
+        """Ends a subquery that PostgreSQL must not flatten, so that its expressions are
+        computed once per row rather than once per use."""
+        return " OFFSET 0" if self.pg else ""
+
+    @property
+    def moment_width(self) -> int:
+        """The length of :meth:`moment_text`."""
+        return 20 if self.pg else 26
+
+    def moment_text(self, column: str) -> str:
+        """A timestamp as fixed-width text that sorts like the timestamp."""
+        if self.pg:
+            return f"to_char({column} AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS')"
+        # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff'; values without microseconds get them.
+        return f"substr({column} || '.000000', 1, 26)"
+
+    def bytewise(self, expr: str) -> str:
+        """Text compared and sorted by bytes (SQLite's default; PostgreSQL's "C" collation)."""
+        return f'({expr}) COLLATE "C"' if self.pg else expr
+
+    def json_text(self, column: str) -> str:
+        return f"CAST({column} AS TEXT)" if self.pg else column
+
+    def json_value(self, text_expr: str) -> str:
+        return f"CAST({text_expr} AS JSONB)" if self.pg else text_expr
+
     def same(self, left: str, right: str) -> str:
         """Equality that holds for two NULLs."""
         return f"{left} IS NOT DISTINCT FROM {right}" if self.pg else f"{left} IS {right}"
@@ -132,27 +163,43 @@ def percentile_weight(rank: str, count: str, percent: int) -> str:
     )
 
 
-def _ranked(value: str, partition: str) -> str:
-    """Rank (non-NULL values first, ascending) and count of non-NULL values of ``value``."""
-    return (
-        f"ROW_NUMBER() OVER (PARTITION BY {partition} "
-        f"ORDER BY CASE WHEN {value} IS NULL THEN 1 ELSE 0 END, {value}) AS rn_{value}, "
-        f"COUNT({value}) OVER (PARTITION BY {partition}) AS n_{value}"
+def _ranks(sql: Sql, values: Sequence[str], partition: str) -> str:
+    """SQLite: for each value, its rank (non-NULL values first, ascending) and the count of
+    non-NULL values in the partition, as extra select columns. PostgreSQL needs none: its
+    percentile_cont() orders within the group."""
+    if sql.pg:
+        return ""
+    return "".join(
+        f", ROW_NUMBER() OVER (PARTITION BY {partition} "
+        f"ORDER BY CASE WHEN {v} IS NULL THEN 1 ELSE 0 END, {v}) AS rn_{v}, "
+        f"COUNT({v}) OVER (PARTITION BY {partition}) AS n_{v}"
+        for v in values
     )
 
 
-def _stats(value: str, percents: Sequence[int]) -> str:
-    """AVG and the percentiles of a column ranked by :func:`_ranked`."""
+def _stats(sql: Sql, value: str, percents: Sequence[int]) -> str:
+    """AVG and the linearly interpolated percentiles of a column, as aggregates (SQLite: of a
+    column ranked by :func:`_ranks`)."""
     parts = [f"AVG({value}) AS {value}_avg"]
-    parts += [
-        f"SUM({percentile_weight(f'rn_{value}', f'n_{value}', p)} * {value}) AS {value}_p{p}"
-        for p in percents
-    ]
+    for p in percents:
+        if sql.pg:
+            parts.append(
+                f"percentile_cont({p / 100}) WITHIN GROUP (ORDER BY {value}) AS {value}_p{p}"
+            )
+        else:
+            weight = percentile_weight(f"rn_{value}", f"n_{value}", p)
+            parts.append(f"SUM({weight} * {value}) AS {value}_p{p}")
     return ", ".join(parts)
 
 
-def _instances(filters: Filters, params: dict[str, Any], extra: str = "") -> str:
-    """The filtered instances as a SELECT over process_instance aliased pi."""
+def _padded_id(column: str) -> str:
+    """An id padded with spaces to ID_WIDTH characters, for fixed-width sort keys."""
+    return f"substr({column} || '{' ' * ID_WIDTH}', 1, {ID_WIDTH})"
+
+
+def _where(filters: Filters, params: dict[str, Any]) -> str:
+    """The filter as a condition on process_instance aliased pi (written inline wherever the
+    instances are joined, so the planner sees the real table and its statistics)."""
     where = ["1 = 1"]
     if filters.key is not None:
         where.append("pi.definition_key = :key")
@@ -169,10 +216,7 @@ def _instances(filters: Filters, params: dict[str, Any], extra: str = "") -> str
     if filters.started_to is not None:
         where.append("pi.started_at < :started_to")
         params["started_to"] = filters.started_to
-    return (
-        "SELECT pi.id, pi.definition_key AS key, pi.version, pi.category, pi.status, "
-        f"pi.started_at, pi.ended_at{extra} FROM process_instance pi WHERE {' AND '.join(where)}"
-    )
+    return " AND ".join(where)
 
 
 TIME_PARAMS = ("started_from", "started_to", "now")
@@ -183,6 +227,13 @@ def _run(session: Session, statement: str, params: dict[str, Any]) -> list[dict[
         bindparam(name, type_=UtcDateTime()) for name in TIME_PARAMS if name in params
     ]
     query = text(statement).bindparams(*binds)
+    if session.get_bind().dialect.name == "postgresql":
+        # Compiling these long statements with JIT costs more than it saves (seconds).
+        session.execute(text("SET LOCAL jit = off"))
+        # Sorts and hashes over millions of history rows: in memory rather than on disk.
+        session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+        # A report over years of history may take longer than an API request should.
+        session.execute(text(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'"))
     return [dict(row) for row in session.execute(query, params).mappings()]
 
 
@@ -197,16 +248,25 @@ def process_kpis(
     external_groups: Collection[str],
     percents: Sequence[int] = (50, 90),
 ) -> list[dict[str, Any]]:
-    """One row per (key, version, category); see docs/analytics.md for every column."""
+    """One row per (key, version, category); see docs/analytics.md for every column.
+
+    Per completed instance, one row of figures is summed from contributions (the instance
+    itself, its external spans, its tasks, its element rounds, its hand-offs) that a single
+    GROUP BY adds up, rather than joined: no plan depends on row estimates of intermediate
+    results. Hand-offs: the enabling task of a utility task T is the utility task that ended
+    last at or before T's creation (order: ended_at, created_at, id; T itself excluded), as in
+    services/metrics.py. One window runs over the end and creation events of the utility tasks
+    of each instance, carrying the greatest key ``ended_at | created_at | id | groups`` of the
+    ends seen so far; only when that is T itself (a task that ended the instant it was created)
+    does a lookup find the one before.
+    """
     sql = Sql(session.get_bind().dialect.name)
     params: dict[str, Any] = {
         "satisfaction": sql.json_path(satisfaction_variable),
         "external_groups": json.dumps(sorted(external_groups)),
     }
-    satisfaction = sql.json_number("pi.variables", "satisfaction")
+    where = _where(filters, params)
     stat_names = ["avg", *(f"p{p}" for p in percents)]
-    inst = _instances(filters, params, f", {satisfaction} AS satisfaction")
-    group = "i.key, i.version, i.category"
     done_columns = [
         *(f"{m}_{s}" for m in ("cycle_days", "cycle_wd", "utility_wd") for s in stat_names),
         "procedures_avg",
@@ -216,29 +276,64 @@ def process_kpis(
         "rework_loops_avg",
         "with_rework",
     ]
+    ranked_values = ["cycle_days", "cycle_wd", "utility_wd", "procedures"]
+    done = f"{where} AND pi.status = 'completed' AND pi.ended_at IS NOT NULL"
+    done_tasks = f"historic_task ht JOIN process_instance pi ON pi.id = ht.instance_id WHERE {done}"
+    is_utility = sql.has_group_outside("ht.candidate_groups", "external_groups")
+    width = sql.moment_width
+    end_key = (
+        f"{sql.moment_text('ht.ended_at')} || {sql.moment_text('ht.created_at')} || "
+        f"{_padded_id('ht.id')} || {sql.json_text('ht.candidate_groups')}"
+    )
+    fallback = (
+        f"(SELECT MAX({sql.bytewise(end_key)}) FROM historic_task ht "
+        f"WHERE ht.instance_id = c.instance_id AND ht.end_reason = 'completed' "
+        f"AND {is_utility} AND ht.ended_at <= c.created_at AND ht.id <> c.id)"
+    )
     statement = f"""
-WITH inst AS ({inst}),
-done AS (
-    SELECT i.id, i.key, i.version, i.category,
-           {sql.days("i.started_at", "i.ended_at")} AS cycle_days,
-           ce.ordinal - cs.ordinal AS cycle_wd
-    FROM inst i
-    LEFT JOIN calendar_day cs ON cs.day = {sql.local_date("i.started_at")}
-    LEFT JOIN calendar_day ce ON ce.day = {sql.local_date("i.ended_at")}
-    WHERE i.status = 'completed' AND i.ended_at IS NOT NULL
+WITH creations AS (
+    SELECT ht.instance_id, ht.id, ht.created_at, ht.candidate_groups, events.kind,
+           MAX(CASE WHEN events.kind = 0 THEN {sql.bytewise(end_key)} END) OVER (
+               PARTITION BY {sql.bytewise("ht.instance_id")}
+               ORDER BY CASE WHEN events.kind = 0 THEN ht.ended_at ELSE ht.created_at END,
+                        events.kind
+               ROWS UNBOUNDED PRECEDING
+           ) AS last_end
+    FROM historic_task ht
+    JOIN process_instance pi ON pi.id = ht.instance_id
+    CROSS JOIN (SELECT 0 AS kind UNION ALL SELECT 1) events
+    WHERE {done} AND ht.end_reason = 'completed' AND {is_utility}
 ),
-external_spans AS (
-    SELECT ht.instance_id, ht.created_at AS span_start, ht.ended_at AS span_end
-    FROM historic_task ht JOIN done d ON d.id = ht.instance_id
-    WHERE ht.external_party
-    UNION ALL
-    SELECT hw.instance_id, hw.started_at, hw.ended_at
-    FROM historic_wait hw JOIN done d ON d.id = hw.instance_id
-    WHERE hw.external_party
+enabled AS (
+    SELECT e.instance_id, e.candidate_groups,
+           {sql.json_value(f"substr(e.enabling, {2 * width + ID_WIDTH + 1})")} AS enabling_groups
+    FROM (
+        SELECT c.instance_id, c.candidate_groups,
+               CASE WHEN {sql.bytewise(f"substr(c.last_end, {2 * width + 1}, {ID_WIDTH})")}
+                         = {sql.bytewise(_padded_id("c.id"))}
+                    THEN {fallback} ELSE c.last_end END AS enabling
+        FROM creations c
+        WHERE c.kind = 1{sql.fence}
+    ) e{sql.fence}
+),
+handoffs AS (
+    SELECT {sql.bytewise("instance_id")} AS instance_id,
+           SUM(CASE WHEN enabling_groups IS NOT NULL
+                     AND NOT {sql.same_set("candidate_groups", "enabling_groups")}
+                    THEN 1 ELSE 0 END) AS handoffs
+    FROM enabled
+    GROUP BY {sql.bytewise("instance_id")}
 ),
 external_wd AS (
-    SELECT x.instance_id, SUM(ce.ordinal - cs.ordinal) AS wd
-    FROM external_spans x
+    SELECT x.instance_id, SUM(ce.ordinal - cs.ordinal) AS external_wd
+    FROM (
+        SELECT ht.instance_id, ht.created_at AS span_start, ht.ended_at AS span_end
+        FROM {done_tasks} AND ht.external_party
+        UNION ALL
+        SELECT hw.instance_id, hw.started_at, hw.ended_at
+        FROM historic_wait hw JOIN process_instance pi ON pi.id = hw.instance_id
+        WHERE {done} AND hw.external_party
+    ) x
     JOIN calendar_day cs ON cs.day = {sql.local_date("x.span_start")}
     JOIN calendar_day ce ON ce.day = {sql.local_date("x.span_end")}
     GROUP BY x.instance_id
@@ -248,83 +343,52 @@ task_counts AS (
            COUNT(DISTINCT CASE WHEN ht.end_reason = 'completed'
                           THEN ht.customer_procedure END) AS procedures,
            SUM(CASE WHEN ht.end_reason = 'completed' AND ht.hall_visit THEN 1 ELSE 0 END)
-               AS hall_visits
-    FROM historic_task ht JOIN done d ON d.id = ht.instance_id
+               AS hall_visits,
+           COUNT(DISTINCT ht.element_id || {sql.moment_text("ht.created_at")})
+               - COUNT(DISTINCT ht.element_id) AS rework_loops
+    FROM {done_tasks}
     GROUP BY ht.instance_id
 ),
-element_rounds AS (
-    SELECT ht.instance_id, COUNT(DISTINCT ht.created_at) - 1 AS extra_rounds
-    FROM historic_task ht JOIN done d ON d.id = ht.instance_id
-    GROUP BY ht.instance_id, ht.element_id
-),
-rework AS (
-    SELECT instance_id, SUM(extra_rounds) AS rework_loops
-    FROM element_rounds GROUP BY instance_id
-),
-utility AS (
-    SELECT ht.instance_id, ht.id, ht.created_at, ht.ended_at
-    FROM historic_task ht JOIN done d ON d.id = ht.instance_id
-    WHERE ht.end_reason = 'completed'
-      AND {sql.has_group_outside("ht.candidate_groups", "external_groups")}
-),
-utility_events AS (
-    SELECT instance_id, id, ended_at AS at, 0 AS kind, created_at FROM utility
+contributions AS (
+    SELECT pi.id AS instance_id, {sql.bytewise("pi.definition_key")} AS key, pi.version,
+           {sql.bytewise("pi.category")} AS category,
+           {sql.days("pi.started_at", "pi.ended_at")} AS cycle_days,
+           ce.ordinal - cs.ordinal AS cycle_wd,
+           0 AS external_wd, 0 AS procedures, 0 AS hall_visits, 0 AS rework_loops,
+           0 AS handoffs
+    FROM process_instance pi
+    LEFT JOIN calendar_day cs ON cs.day = {sql.local_date("pi.started_at")}
+    LEFT JOIN calendar_day ce ON ce.day = {sql.local_date("pi.ended_at")}
+    WHERE {done}
     UNION ALL
-    SELECT instance_id, id, created_at AS at, 1 AS kind, created_at FROM utility
-),
-numbered_events AS (
-    SELECT instance_id, id, kind,
-           SUM(1 - kind) OVER (PARTITION BY instance_id ORDER BY at, kind, created_at, id
-                               ROWS UNBOUNDED PRECEDING) AS ends_so_far
-    FROM utility_events
-),
-utility_ends AS (
-    SELECT instance_id, id, ends_so_far AS end_no FROM numbered_events WHERE kind = 0
-),
-enabling AS (
-    SELECT c.instance_id, c.id,
-           CASE WHEN e.id = c.id THEN e2.id ELSE e.id END AS enabling_id
-    FROM numbered_events c
-    JOIN utility_ends e ON e.instance_id = c.instance_id AND e.end_no = c.ends_so_far
-    LEFT JOIN utility_ends e2 ON e2.instance_id = c.instance_id AND e2.end_no = c.ends_so_far - 1
-    WHERE c.kind = 1
-),
-handoffs AS (
-    SELECT en.instance_id, COUNT(*) AS handoffs
-    FROM enabling en
-    JOIN historic_task t ON t.id = en.id
-    JOIN historic_task p ON p.id = en.enabling_id
-    WHERE NOT {sql.same_set("t.candidate_groups", "p.candidate_groups")}
-    GROUP BY en.instance_id
+    SELECT instance_id, NULL, NULL, NULL, NULL, NULL, external_wd, 0, 0, 0, 0
+    FROM external_wd
+    UNION ALL
+    SELECT instance_id, NULL, NULL, NULL, NULL, NULL, 0, procedures, hall_visits, rework_loops, 0
+    FROM task_counts
+    UNION ALL
+    SELECT instance_id, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, handoffs FROM handoffs
 ),
 per_instance AS (
-    SELECT d.key, d.version, d.category, d.cycle_days, d.cycle_wd,
-           CASE WHEN d.cycle_wd IS NULL THEN NULL
-                ELSE {sql.at_least_zero("d.cycle_wd - COALESCE(x.wd, 0)")} END AS utility_wd,
-           COALESCE(tc.procedures, 0) AS procedures,
-           COALESCE(tc.hall_visits, 0) AS hall_visits,
-           COALESCE(h.handoffs, 0) AS handoffs,
-           COALESCE(r.rework_loops, 0) AS rework_loops
-    FROM done d
-    LEFT JOIN external_wd x ON x.instance_id = d.id
-    LEFT JOIN task_counts tc ON tc.instance_id = d.id
-    LEFT JOIN handoffs h ON h.instance_id = d.id
-    LEFT JOIN rework r ON r.instance_id = d.id
+    SELECT MAX(key) AS key, MAX(version) AS version, MAX(category) AS category,
+           SUM(cycle_days) AS cycle_days, SUM(cycle_wd) AS cycle_wd,
+           CASE WHEN SUM(cycle_wd) IS NOT NULL
+                THEN {sql.at_least_zero("SUM(cycle_wd) - SUM(external_wd)")} END AS utility_wd,
+           SUM(procedures) AS procedures, SUM(hall_visits) AS hall_visits,
+           SUM(handoffs) AS handoffs, SUM(rework_loops) AS rework_loops
+    FROM contributions
+    GROUP BY instance_id
 ),
 ranked AS (
-    SELECT p.*,
-           {_ranked("cycle_days", "key, version, category")},
-           {_ranked("cycle_wd", "key, version, category")},
-           {_ranked("utility_wd", "key, version, category")},
-           {_ranked("procedures", "key, version, category")}
+    SELECT p.*{_ranks(sql, ranked_values, "key, version, category")}
     FROM per_instance p
 ),
 done_stats AS (
     SELECT key, version, category,
-           {_stats("cycle_days", percents)},
-           {_stats("cycle_wd", percents)},
-           {_stats("utility_wd", percents)},
-           {_stats("procedures", (50,))},
+           {_stats(sql, "cycle_days", percents)},
+           {_stats(sql, "cycle_wd", percents)},
+           {_stats(sql, "utility_wd", percents)},
+           {_stats(sql, "procedures", (50,))},
            AVG(hall_visits) AS hall_visits_avg,
            AVG(handoffs) AS handoffs_avg,
            AVG(rework_loops) AS rework_loops_avg,
@@ -333,15 +397,16 @@ done_stats AS (
     GROUP BY key, version, category
 ),
 counts AS (
-    SELECT {group},
+    SELECT pi.definition_key AS key, pi.version, pi.category,
            COUNT(*) AS started,
-           SUM(CASE WHEN i.status = 'completed' THEN 1 ELSE 0 END) AS completed,
-           SUM(CASE WHEN i.status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
-           SUM(CASE WHEN i.status = 'active' THEN 1 ELSE 0 END) AS active,
-           AVG(i.satisfaction) AS satisfaction_avg,
-           COUNT(i.satisfaction) AS satisfaction_responses
-    FROM inst i
-    GROUP BY {group}
+           SUM(CASE WHEN pi.status = 'completed' THEN 1 ELSE 0 END) AS completed,
+           SUM(CASE WHEN pi.status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled,
+           SUM(CASE WHEN pi.status = 'active' THEN 1 ELSE 0 END) AS active,
+           AVG({sql.json_number("pi.variables", "satisfaction")}) AS satisfaction_avg,
+           COUNT({sql.json_number("pi.variables", "satisfaction")}) AS satisfaction_responses
+    FROM process_instance pi
+    WHERE {where}
+    GROUP BY pi.definition_key, pi.version, pi.category
 )
 SELECT c.*, {", ".join(f"s.{column}" for column in done_columns)}
 FROM counts c
@@ -363,7 +428,7 @@ def task_kpis(
         raise ValueError(f"by must be 'element' or 'lane', not {by!r}")
     sql = Sql(session.get_bind().dialect.name)
     params: dict[str, Any] = {}
-    inst = _instances(filters, params)
+    where = _where(filters, params)
     if by == "element":
         keys, labels = "key, element_id", "MAX(name) AS name, MAX(lane) AS lane"
         join = "w.element_id = a.element_id"
@@ -371,54 +436,54 @@ def task_kpis(
         keys, labels = "key, lane", "COUNT(DISTINCT element_id) AS elements"
         join = sql.same("w.lane", "a.lane")
     last = keys.split(", ")[-1]
-    completed = "t.end_reason = 'completed'"
+    completed = "ht.end_reason = 'completed'"
+    tasks = f"historic_task ht JOIN process_instance pi ON pi.id = ht.instance_id WHERE {where}"
+    # Grouping keys compare bytewise on PostgreSQL: sorting them is much cheaper.
+    key, element = sql.bytewise("pi.definition_key"), sql.bytewise("ht.element_id")
     statement = f"""
-WITH inst AS ({inst}),
-tasks AS (
-    SELECT i.key, ht.instance_id, ht.element_id, ht.name, ht.lane, ht.end_reason,
-           ht.created_at, ht.claimed_at, ht.ended_at, ht.due_at
-    FROM historic_task ht JOIN inst i ON i.id = ht.instance_id
-),
-timed AS (
-    SELECT t.*,
-           CASE WHEN {completed} AND t.claimed_at IS NOT NULL
-                THEN {sql.hours("t.created_at", "t.claimed_at")} END AS waiting_hours,
-           CASE WHEN {completed} AND t.claimed_at IS NOT NULL
-                THEN {sql.hours("t.claimed_at", "t.ended_at")} END AS working_hours,
+WITH timed AS (
+    SELECT {key} AS key, {element} AS element_id, ht.name, {sql.bytewise("ht.lane")} AS lane,
+           CASE WHEN {completed} AND ht.claimed_at IS NOT NULL
+                THEN {sql.hours("ht.created_at", "ht.claimed_at")} END AS waiting_hours,
+           CASE WHEN {completed} AND ht.claimed_at IS NOT NULL
+                THEN {sql.hours("ht.claimed_at", "ht.ended_at")} END AS working_hours,
            CASE WHEN {completed} THEN 1 ELSE 0 END AS is_completed,
-           CASE WHEN {completed} AND t.due_at IS NOT NULL THEN 1 ELSE 0 END AS has_due,
-           CASE WHEN {completed} AND t.due_at IS NOT NULL AND t.ended_at <= t.due_at
+           CASE WHEN ht.end_reason = 'cancelled' THEN 1 ELSE 0 END AS is_cancelled,
+           CASE WHEN {completed} AND ht.due_at IS NOT NULL THEN 1 ELSE 0 END AS has_due,
+           CASE WHEN {completed} AND ht.due_at IS NOT NULL AND ht.ended_at <= ht.due_at
                 THEN 1 ELSE 0 END AS on_time
-    FROM tasks t
+    FROM {tasks}
 ),
 ranked AS (
-    SELECT timed.*,
-           {_ranked("waiting_hours", keys)},
-           {_ranked("working_hours", keys)}
+    SELECT timed.*{_ranks(sql, ["waiting_hours", "working_hours"], keys)}
     FROM timed
 ),
 aggregated AS (
     SELECT {keys}, {labels},
            SUM(is_completed) AS completions,
-           SUM(CASE WHEN end_reason = 'cancelled' THEN 1 ELSE 0 END) AS cancellations,
-           {_stats("waiting_hours", percents)},
-           {_stats("working_hours", percents)},
+           SUM(is_cancelled) AS cancellations,
+           {_stats(sql, "waiting_hours", percents)},
+           {_stats(sql, "working_hours", percents)},
            SUM(has_due) AS with_due,
            SUM(on_time) AS on_time
     FROM ranked
     GROUP BY {keys}
 ),
-element_rounds AS (
-    SELECT key, element_id, MAX(lane) AS lane, instance_id,
-           COUNT(DISTINCT created_at) - 1 AS extra_rounds
-    FROM tasks
-    GROUP BY key, instance_id, element_id
+rounds AS (
+    SELECT {key} AS key, {element} AS element_id, {sql.bytewise("ht.lane")} AS lane,
+           DENSE_RANK() OVER (
+               PARTITION BY {sql.bytewise("ht.instance_id")}, {element} ORDER BY ht.created_at
+           ) AS round,
+           ROW_NUMBER() OVER (
+               PARTITION BY {sql.bytewise("ht.instance_id")}, {element}, ht.created_at
+           ) AS nth
+    FROM {tasks}
 ),
 rework AS (
-    SELECT {keys}, SUM(extra_rounds) AS rework_rounds,
-           COUNT(DISTINCT CASE WHEN extra_rounds > 0 THEN instance_id END)
-               AS instances_with_rework
-    FROM element_rounds
+    SELECT {keys},
+           SUM(CASE WHEN round > 1 AND nth = 1 THEN 1 ELSE 0 END) AS rework_rounds,
+           SUM(CASE WHEN round = 2 AND nth = 1 THEN 1 ELSE 0 END) AS instances_with_rework
+    FROM rounds
     GROUP BY {keys}
 )
 SELECT a.*, w.rework_rounds, w.instances_with_rework
@@ -435,20 +500,19 @@ ORDER BY a.key, CASE WHEN a.{last} IS NULL THEN 1 ELSE 0 END, a.{last}
 def time_limit_kpis(session: Session, filters: Filters, *, now: datetime) -> list[dict[str, Any]]:
     """Per element with due dates: completed with a due date, on time, late; open and overdue."""
     params: dict[str, Any] = {"now": now}
-    inst = _instances(filters, params)
+    where = _where(filters, params)
     statement = f"""
-WITH inst AS ({inst}),
-due_tasks AS (
-    SELECT i.key, ht.element_id, ht.name, ht.lane, 1 AS completed,
+WITH due_tasks AS (
+    SELECT pi.definition_key AS key, ht.element_id, ht.name, ht.lane, 1 AS completed,
            CASE WHEN ht.ended_at <= ht.due_at THEN 1 ELSE 0 END AS on_time,
            0 AS open_tasks, 0 AS open_overdue
-    FROM historic_task ht JOIN inst i ON i.id = ht.instance_id
-    WHERE ht.end_reason = 'completed' AND ht.due_at IS NOT NULL
+    FROM historic_task ht JOIN process_instance pi ON pi.id = ht.instance_id
+    WHERE {where} AND ht.end_reason = 'completed' AND ht.due_at IS NOT NULL
     UNION ALL
-    SELECT i.key, t.element_id, t.name, t.lane, 0, 0,
+    SELECT pi.definition_key, t.element_id, t.name, t.lane, 0, 0,
            1, CASE WHEN t.due_at < :now THEN 1 ELSE 0 END
-    FROM task t JOIN inst i ON i.id = t.instance_id
-    WHERE t.due_at IS NOT NULL
+    FROM task t JOIN process_instance pi ON pi.id = t.instance_id
+    WHERE {where} AND t.due_at IS NOT NULL
 )
 SELECT key, element_id, MAX(name) AS name, MAX(lane) AS lane,
        SUM(completed) AS completed, SUM(on_time) AS on_time,
