@@ -14,6 +14,8 @@ from bpmn_service.api.schemas import (
     Page,
     RetriesSet,
 )
+from bpmn_service.context import AppContext
+from bpmn_service.identity import Principal
 from bpmn_service.services import external_tasks
 
 router = APIRouter(prefix="/external-tasks", tags=["external-tasks"])
@@ -47,21 +49,7 @@ def list_external_tasks(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Page[ExternalTaskRead]:
     """Open external tasks (workers, supervisors, admins)."""
-    rows, total = external_tasks.list_external_tasks(
-        ctx,
-        principal,
-        topic=topic,
-        incidents_only=False,
-        process_instance_id=process_instance_id,
-        limit=limit,
-        offset=offset,
-    )
-    return Page[ExternalTaskRead](
-        items=[ExternalTaskRead.model_validate(r, from_attributes=True) for r in rows],
-        total=total,
-        offset=offset,
-        limit=limit,
-    )
+    return _page(ctx, principal, topic, False, process_instance_id, limit, offset)
 
 
 @router.post("/{task_id}/complete", responses=ERROR_RESPONSES, status_code=204)
@@ -109,12 +97,24 @@ def list_incidents(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Page[ExternalTaskRead]:
     """External tasks whose retries ran out; retry them with POST /external-tasks/{id}/retries."""
+    return _page(ctx, principal, None, True, None, limit, offset)
+
+
+def _page(
+    ctx: AppContext,
+    principal: Principal,
+    topic: str | None,
+    incidents_only: bool,
+    process_instance_id: str | None,
+    limit: int,
+    offset: int,
+) -> Page[ExternalTaskRead]:
     rows, total = external_tasks.list_external_tasks(
         ctx,
         principal,
-        topic=None,
-        incidents_only=True,
-        process_instance_id=None,
+        topic=topic,
+        incidents_only=incidents_only,
+        process_instance_id=process_instance_id,
         limit=limit,
         offset=offset,
     )
