@@ -149,12 +149,16 @@ class GuardMiddleware:
             return
         bad_body = False
         started = False
+        # Uploads are binary (a UTF-16 file has NUL bytes); the BPMN checks refuse those with
+        # their own, more precise message. JSON bodies are scanned.
+        content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+        scan = not content_type.startswith(b"multipart/")
 
         async def checked_receive() -> Message:
             nonlocal bad_body
             message = await receive()
             chunk = message.get("body", b"") if message["type"] == "http.request" else b""
-            if b"\x00" in chunk or b"\\u0000" in chunk:
+            if scan and (b"\x00" in chunk or b"\\u0000" in chunk):
                 bad_body = True
             return message
 
