@@ -284,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--sensitivity", action="store_true", help="also vary each parameter in turn"
     )
     simulate.add_argument(
-        "--sensitivity-applications", type=int, default=200, help="per sensitivity run"
+        "--sensitivity-applications", type=int, default=60, help="per sensitivity run"
     )
     simulate.add_argument(
         "--no-service-kpis",

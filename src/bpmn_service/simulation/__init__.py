@@ -44,7 +44,7 @@ def run(
     with_service_kpis: bool = True,
     keep_database: Path | None = None,
     with_sensitivity: bool = False,
-    sensitivity_applications: int = 200,
+    sensitivity_applications: int = 60,
     progress: TextIO | None = None,
 ) -> Outputs:
     models = load_models(scenario, env)

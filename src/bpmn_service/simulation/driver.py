@@ -174,6 +174,8 @@ class Driver:
         limits: TimeLimits,
         *,
         keep_history: bool = False,
+        live: LiveProcess | None = None,
+        submissions: Submissions | None = None,
     ) -> None:
         self.scenario = scenario
         self.proc = proc
@@ -182,8 +184,8 @@ class Driver:
         self.lanes = lanes
         self.limits = limits
         self.keep_history = keep_history
-        self.live = LiveProcess(model.spec_json)
-        self.submissions = Submissions(model)
+        self.live = live or LiveProcess(model.spec_json)
+        self.submissions = submissions or Submissions(model)
         self.lane_state = {lane: LaneState(count) for lane, count in proc.staff.items()}
         self.start_element = next(
             (e for e in model.elements.values() if e.kind == START_EVENT and e.id in proc.steps),
@@ -278,6 +280,7 @@ class Driver:
             except (ServiceError, ValueError) as exc:
                 message = getattr(exc, "message", None) or str(exc)
                 run.failed = f"{self.proc.key} application {run.app.index}: {message}"
+                run.live = run.view = None
                 for task_id in list(run.in_service):
                     self._release(run, task_id, w)
         return [self._result(run) for run in runs]
@@ -410,6 +413,7 @@ class Driver:
             run.ended = w
             if run.lead_end is None:
                 run.lead_end = w
+            run.live = run.view = None  # let the finished workflow go (memory, GC time)
             return
         if view.next_timer_at is not None:
             due = max(w, self.clock.position(view.next_timer_at + TIMER_STEP))

@@ -11,6 +11,7 @@ gives the same results whatever the number of workers.
 
 from __future__ import annotations
 
+import gc
 import math
 import multiprocessing
 import os
@@ -25,16 +26,26 @@ from typing import Any, TextIO
 from bpmn_service.config import Settings
 from bpmn_service.context import domain_functions
 from bpmn_service.engine import FormField, register_functions
+from bpmn_service.engine.live import LiveProcess
 from bpmn_service.lanes import LaneGroups
 from bpmn_service.timelimits import TimeLimits
 from bpmn_service.workcalendar import WorkCalendar
 
 from .clock import WorkClock
 from .driver import Application, Driver, InstanceResult, LaneState
-from .model import MESSAGE_WAIT, START_EVENT, USER_TASK, SimModel, coerce_option, load_model
+from .model import (
+    MESSAGE_WAIT,
+    START_EVENT,
+    USER_TASK,
+    SimModel,
+    Submissions,
+    coerce_option,
+    load_model,
+)
 from .scenario import Scenario
 
 DEFAULT_VALUES_DIR = Path("tests/data/paths")
+CHUNK = 40
 
 
 @dataclass
@@ -234,8 +245,11 @@ def _init_worker(
         clock=WorkClock(calendar, scenario.start_date),
         lanes=LaneGroups.load(env.lane_groups_file),
         limits=TimeLimits.load(env.time_limits_file),
-        drivers={},
+        live={key: LiveProcess(model.spec_json) for key, model in models.items()},
+        submissions={key: Submissions(model) for key, model in models.items()},
     )
+    gc.collect()
+    gc.freeze()  # the models and specs live as long as the worker: keep them out of GC scans
 
 
 def _run_chunk(job: tuple[str, list[Application]]) -> tuple[str, ProcessOutcome]:
@@ -249,6 +263,8 @@ def _run_chunk(job: tuple[str, list[Application]]) -> tuple[str, ProcessOutcome]
         _WORKER["lanes"],
         _WORKER["limits"],
         keep_history=_WORKER["keep"],
+        live=_WORKER["live"][key],
+        submissions=_WORKER["submissions"][key],
     )
     results = driver.run(apps)
     return key, ProcessOutcome(
@@ -299,7 +315,9 @@ def simulate(
         if proc.staff:
             jobs.append((key, apps))
             continue
-        size = max(25, min(400, math.ceil(len(apps) / (workers * 6))))
+        # Small chunks: fewer engine instances alive at once in a worker (the garbage
+        # collector's work grows with them) and an even load over the workers.
+        size = max(10, min(CHUNK, math.ceil(len(apps) / (workers * 4))))
         jobs.extend((key, apps[i : i + size]) for i in range(0, len(apps), size))
     bar = Progress(len(apps) * len(scenario.processes), progress)
     collected: dict[str, list[ProcessOutcome]] = {key: [] for key in scenario.processes}

@@ -91,7 +91,7 @@ def run(
     env: Environment,
     models: dict[str, SimModel],
     *,
-    applications: int = 200,
+    applications: int = 60,
     duration_factor: float = 1.3,
     probability_factor: float = 1.5,
     workers: int | None = None,
