@@ -434,13 +434,16 @@ class Driver:
         step = self.proc.steps.get(element.id)
         if step is None:
             self.missing_steps.add(element.id)
-        occurrence = self._occurrence(run, element.id)
-        rng = self.rng(run.app, element.id, occurrence)
         groups = tuple(
             ready.candidate_groups
             if ready.candidate_groups is not None
             else self.lanes.groups_for(self.proc.key, ready.lane)
         )
+        # Multi-instance children (one per signer) are told apart by their groups, so each
+        # signer keeps its own random stream whatever order the engine lists them in.
+        stream = f"{element.id}|{','.join(groups)}" if element.dynamic_groups else element.id
+        occurrence = self._occurrence(run, stream)
+        rng = self.rng(run.app, stream, occurrence)
         party = self.party(step, groups)
         external = bool(groups) and set(groups) <= EXTERNAL_GROUPS
         record = TaskRecord(
