@@ -84,10 +84,11 @@ def test_reference_handlers_for_the_other_topics(tmp_path: Path) -> None:
         "business_key": "YK-9",
         "name": "证照共享核验",
         "element_id": "B-ST01",
-        "variables": {"idNumber": "91420900MA4KXXXX1A"},
+        "variables": {"idNumber": "91420900MA4KYYYY2B"},
     }
     shared = handlers.handle(task)
-    assert shared["licenceVerified"] and shared["smallMicroRegistered"]
+    assert shared["licenceVerified"] and shared["propertyRegistered"]
+    assert shared["smallMicroRegistered"] is False
     unknown = handlers.handle({**task, "variables": {"idNumber": "nobody"}})
     assert unknown["licenceVerified"] is False and unknown["sharedDataSource"] == "not found"
     sms = handlers.handle(
