@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bpmn_service.engine import FormField, compile_bpmn, validate
+from bpmn_service.errors import InvalidBpmn
 from bpmn_service.lanes import LaneGroups
 from bpmn_service.services.projection import EXTERNAL_GROUPS
 from bpmn_service.timelimits import CATEGORIES
@@ -72,7 +73,10 @@ def load_model(key: str, bpmn_file: Path, values_file: Path | None, lanes: LaneG
         data = bpmn_file.read_bytes()
     except OSError as exc:
         raise ValueError(f"{bpmn_file}: cannot read the model: {exc.strerror}") from None
-    compiled = compile_bpmn(data, str(bpmn_file), lanes.has_groups)
+    try:
+        compiled = compile_bpmn(data, str(bpmn_file), lanes.has_groups)
+    except InvalidBpmn as exc:
+        raise ValueError(exc.message) from None
     if compiled.key != key:
         raise ValueError(f"{bpmn_file} defines process {compiled.key!r}, not {key!r}")
     spec = json.loads(compiled.spec_json)
