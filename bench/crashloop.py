@@ -97,6 +97,12 @@ def run_application(client: Client, ledger: Ledger, n: int) -> None:
     if claimed.status_code == 200:
         with ledger.lock:
             ledger.claimed.add(task_id)
+    complete_reply(client, ledger, task_id)
+    send_documents(client, ledger, key)
+
+
+def complete_reply(client: Client, ledger: Ledger, task_id: str) -> None:
+    """Complete the reply task; the key makes a retry after a crash complete it only once."""
     done = client.call(
         "POST",
         f"/tasks/{task_id}/complete",
@@ -106,6 +112,10 @@ def run_application(client: Client, ledger: Ledger, n: int) -> None:
     if done.status_code == 200:
         with ledger.lock:
             ledger.completed.add(task_id)
+
+
+def send_documents(client: Client, ledger: Ledger, key: str) -> None:
+    """The portal's documents_supplemented message; its id makes a retry deliver it once."""
     message = client.call(
         "POST",
         "/messages",
@@ -126,30 +136,9 @@ def finish_instance(client: Client, ledger: Ledger, key: str, instance_id: str) 
     body = client.call("GET", f"/process-instances/{instance_id}", ADMIN).json()
     for task in body["tasks"]:
         client.call("POST", f"/tasks/{task['id']}/claim", CLERK)
-        done = client.call(
-            "POST",
-            f"/tasks/{task['id']}/complete",
-            {**CLERK, "Idempotency-Key": f"complete-{task['id']}"},
-            json={"variables": {"replied": True}},
-        )
-        if done.status_code == 200:
-            with ledger.lock:
-                ledger.completed.add(task["id"])
+        complete_reply(client, ledger, task["id"])
     if key not in ledger.messages:
-        sent = client.call(
-            "POST",
-            "/messages",
-            PORTAL,
-            json={
-                "message_name": "docs_supplemented",
-                "business_key": key,
-                "message_id": f"docs-{key}",
-                "variables": {"docsNote": "ok"},
-            },
-        )
-        if sent.status_code in (200, 202):
-            with ledger.lock:
-                ledger.messages.add(key)
+        send_documents(client, ledger, key)
 
 
 def finish_external(client: Client, ledger: Ledger, worker: str) -> int:
