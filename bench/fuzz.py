@@ -149,6 +149,7 @@ def running_server(db: Database, workdir: Path) -> Iterator[Server]:
         "BPMN_TIME_LIMITS_FILE": str(ROOT / "config" / "time-limits.toml"),
         "BPMN_MODE": "development",
         "BPMN_LOG_LEVEL": "WARNING",
+        "BPMN_REFERENCE_WORKERS": "false",  # the seed plays the workers itself
     }
     env.pop("BPMN_DATABASE_SCHEMA", None)
     if db.schema:

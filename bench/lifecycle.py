@@ -195,6 +195,7 @@ def running_server(db: Database, workdir: Path, log_level: str) -> Iterator[str]
         "BPMN_REGISTRY_FILE": str(ROOT / "config" / "construction-units.toml"),
         "BPMN_MODE": "development",
         "BPMN_LOG_LEVEL": log_level,
+        "BPMN_REFERENCE_WORKERS": "false",  # the benchmark plays the workers itself
     }
     env.pop("BPMN_DATABASE_SCHEMA", None)
     if db.schema:

@@ -499,6 +499,7 @@ settings = Settings(
     processes_dir=root / "processes",
     registry_file=root / "config" / "construction-units.toml",
     deploy_on_start=False,
+    reference_workers=False,
 )
 headers = {"Authorization": "Bearer demo-admin"}
 with TestClient(create_app(settings)) as client:

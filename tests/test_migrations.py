@@ -79,6 +79,7 @@ def app_settings(url: str, schema: str | None) -> Settings:
         deploy_on_start=False,
         migrate_on_start=True,
         timer_poll_seconds=0,
+        reference_workers=False,
     )
 
 

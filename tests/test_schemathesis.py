@@ -236,6 +236,7 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
         deploy_on_start=False,
         migrate_on_start=True,
         timer_poll_seconds=0,
+        reference_workers=False,  # the seed plays the workers itself
     )
     app = create_app(ctx=AppContext.create(app_settings))
     with TestClient(app) as client:
