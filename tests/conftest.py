@@ -17,7 +17,12 @@ from bpmn_service.context import AppContext
 from bpmn_service.db.connect import make_engine
 from bpmn_service.db.migrate import upgrade
 from bpmn_service.db.models import Base
+from bpmn_service.engine import traversal
 from bpmn_service.main import create_app
+
+# Every answer the engine takes from its task index is checked against SpiffWorkflow's own walk
+# of the task tree, in every test that runs an instance in this process.
+traversal.VERIFY = True
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import threading
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -262,6 +263,27 @@ class ExpressionEvaluator:
         self.functions: dict[str, Callable[..., Any]] = {**BASE_FUNCTIONS, **(functions or {})}
         self.function_names = frozenset(self.functions)
         self._operators = _operators()
+        # simpleeval's evaluator costs more to build than most expressions cost to evaluate:
+        # each thread reuses its own (one per nesting level, should a function evaluate too).
+        self._idle = threading.local()
+
+    def add_functions(self, functions: Mapping[str, Callable[..., Any]]) -> None:
+        self.functions.update(functions)
+        self.function_names = frozenset(self.functions)
+        self._idle = threading.local()  # evaluators built before know only the old functions
+
+    def _evaluator(self) -> EvalWithCompoundTypes:
+        idle: list[EvalWithCompoundTypes] | None = getattr(self._idle, "evaluators", None)
+        if idle:
+            return idle.pop()
+        return EvalWithCompoundTypes(operators=self._operators, functions=dict(self.functions))
+
+    def _release(self, evaluator: EvalWithCompoundTypes) -> None:
+        evaluator.names = {}
+        idle = getattr(self._idle, "evaluators", None)
+        if idle is None:
+            idle = self._idle.evaluators = []
+        idle.append(evaluator)
 
     def check(self, text: str) -> list[str]:
         return check_expression(text, self.function_names)
@@ -274,16 +296,16 @@ class ExpressionEvaluator:
         problems = self.check(expression)
         if problems:
             raise ExpressionError(f"{expression!r}: {'; '.join(problems)}")
-        names = {**CONSTANT_NAMES, **variables}
-        evaluator = EvalWithCompoundTypes(
-            operators=self._operators, functions=dict(self.functions), names=names
-        )
+        evaluator = self._evaluator()
+        evaluator.names = {**CONSTANT_NAMES, **variables}
         try:
             result = evaluator.eval(expression, previously_parsed=_parse(expression).body)
         except InvalidExpression as exc:
             raise ExpressionError(f"{expression!r}: {exc}") from exc
         except (TypeError, ValueError, KeyError, IndexError, ZeroDivisionError) as exc:
             raise ExpressionError(f"{expression!r}: {type(exc).__name__}: {exc}") from exc
+        finally:
+            self._release(evaluator)
         if isinstance(result, int) and not isinstance(result, bool) and abs(result) > MAX_INTEGER:
             raise ExpressionError(f"{expression!r}: the result has more than 100 digits")
         return result

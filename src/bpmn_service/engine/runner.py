@@ -25,7 +25,8 @@ from SpiffWorkflow.util.task import TaskState
 
 from bpmn_service.errors import InvalidState, NotFound, WorkflowFailed
 
-from . import clock, forms
+# inheritance, traversal and waiting patch SpiffWorkflow on import: speed-ups, same results.
+from . import clock, forms, inheritance, traversal, waiting  # noqa: F401
 from .expressions import ExpressionError
 from .joins import merged_data
 from .script_engine import EVALUATOR, SafeBpmnWorkflow

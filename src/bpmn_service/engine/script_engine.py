@@ -19,8 +19,7 @@ EVALUATOR = ExpressionEvaluator()
 
 def register_functions(functions: dict[str, Callable[..., Any]]) -> None:
     """Add functions (e.g. registry look-ups) that BPMN expressions may call."""
-    EVALUATOR.functions.update(functions)
-    EVALUATOR.function_names = frozenset(EVALUATOR.functions)
+    EVALUATOR.add_functions(functions)
 
 
 class ScriptNotAllowed(Exception):
