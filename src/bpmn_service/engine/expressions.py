@@ -296,8 +296,23 @@ class ExpressionEvaluator:
         problems = self.check(expression)
         if problems:
             raise ExpressionError(f"{expression!r}: {'; '.join(problems)}")
+        return self._run(expression, {**CONSTANT_NAMES, **variables})
+
+    def execute(self, script: str, variables: dict[str, Any]) -> None:
+        """Run `name = expression` lines; all lines are checked before any runs."""
+        problems = self.check_script(script)
+        if problems:
+            raise ExpressionError("; ".join(problems))
+        names = {**CONSTANT_NAMES, **variables}  # each line sees the lines before it
+        results: dict[str, Any] = {}
+        for name, expression in _assignments(script):
+            results[name] = names[name] = self._run(expression, names)
+        variables.update(results)
+
+    def _run(self, expression: str, names: dict[str, Any]) -> Any:
+        """Evaluate a checked expression."""
         evaluator = self._evaluator()
-        evaluator.names = {**CONSTANT_NAMES, **variables}
+        evaluator.names = names
         try:
             result = evaluator.eval(expression, previously_parsed=_parse(expression).body)
         except InvalidExpression as exc:
@@ -309,16 +324,6 @@ class ExpressionEvaluator:
         if isinstance(result, int) and not isinstance(result, bool) and abs(result) > MAX_INTEGER:
             raise ExpressionError(f"{expression!r}: the result has more than 100 digits")
         return result
-
-    def execute(self, script: str, variables: dict[str, Any]) -> None:
-        """Run `name = expression` lines; all lines are checked before any runs."""
-        problems = self.check_script(script)
-        if problems:
-            raise ExpressionError("; ".join(problems))
-        results: dict[str, Any] = {}
-        for name, expression in _assignments(script):
-            results[name] = self.evaluate(expression, {**variables, **results})
-        variables.update(results)
 
 
 def _operators() -> dict[type[ast.AST], Callable[..., Any]]:

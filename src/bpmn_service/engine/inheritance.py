@@ -16,6 +16,7 @@ from SpiffWorkflow.task import Task
 
 _original_inherit_data = Task._inherit_data
 _MUTABLE = (dict, list, set)
+_IMMUTABLE = frozenset({str, int, float, bool, type(None)})
 
 
 def _inherit_data(self: Any) -> None:
@@ -23,8 +24,18 @@ def _inherit_data(self: Any) -> None:
     if data:
         _original_inherit_data(self)
         return
-    for key, value in self.parent.data.items():
-        data[key] = copy(value) if isinstance(value, _MUTABLE) else value
+    parent_data = self.parent.data
+    data.update(parent_data)
+    for key, value in parent_data.items():
+        kind = value.__class__
+        if kind in _IMMUTABLE:
+            continue
+        if kind is list:
+            data[key] = value[:]
+        elif kind is dict:
+            data[key] = value.copy()
+        elif isinstance(value, _MUTABLE):
+            data[key] = copy(value)
 
 
 Task._inherit_data = _inherit_data

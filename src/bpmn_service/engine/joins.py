@@ -17,13 +17,12 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.util.task import TaskState
 
+from .traversal import ancestry, tasks_of_spec
+
 
 def _lineage(task: Any) -> list[Any]:
-    chain = []
-    while task is not None:
-        chain.append(task)
-        task = task.parent
-    return chain
+    """The task and its ancestors, nearest first."""
+    return ancestry(task)[::-1]
 
 
 def common_ancestor(tasks: Sequence[Any]) -> Any | None:
@@ -53,14 +52,26 @@ def merged_data(tasks: Sequence[Any]) -> dict[str, Any]:
     return merge_changes(base.data if base is not None else {}, (t.data for t in tasks))
 
 
+def _update_hook(self: Any, my_task: Any) -> bool:
+    # SpiffWorkflow's own rule, with the join's other tasks found by index instead of a scan.
+    may_fire = self._check_threshold_unstructured(my_task)
+    for task in tasks_of_spec(my_task.workflow, self):
+        if task is not my_task and task.state == TaskState.WAITING:
+            # Cancel other waiting tasks at once, so they are not updated again and again.
+            task.cancel()
+    if not may_fire:
+        my_task._set_state(TaskState.WAITING)  # only the most recent one waits
+    else:
+        my_task._inherit_data()  # only the task that proceeds copies the variables
+    return bool(may_fire)
+
+
 def _run_hook(self: Any, my_task: Any) -> bool:
     others = sorted(
         (
             t
-            for t in my_task.workflow.tasks.values()
-            if t.task_spec == self
-            and t.has_state(TaskState.FINISHED_MASK)
-            and not my_task.is_descendant_of(t)
+            for t in tasks_of_spec(my_task.workflow, self)
+            if t.has_state(TaskState.FINISHED_MASK) and not my_task.is_descendant_of(t)
         ),
         key=lambda t: t.last_state_change,
     )
@@ -72,4 +83,5 @@ def _run_hook(self: Any, my_task: Any) -> bool:
     return True
 
 
+UnstructuredJoin._update_hook = _update_hook
 UnstructuredJoin._run_hook = _run_hook

@@ -117,3 +117,14 @@ class LiveInstance:
 
     def variables(self) -> dict[str, Any]:
         return _variables(self.workflow, self.workflow.is_completed())
+
+    def close(self) -> None:
+        """Take the instance apart: its tasks and workflows point at each other, so dropping it
+        would leave the whole graph to the cycle collector; thousands of finished instances
+        then pile up in memory until a full collection. Unusable afterwards."""
+        workflow = self.workflow
+        for sub in (*workflow.subprocesses.values(), workflow):
+            for task in list(sub.tasks.values()):
+                task.__dict__.clear()
+            sub.__dict__.clear()
+        self.workflow = None

@@ -251,8 +251,7 @@ class ProcessRunner:
         spec = task.task_spec
         ext: dict[str, Any] = spec.extensions or {}
         data = task.data
-        fields = [forms.FormField.from_dict(f) for f in ext.get("formFields", [])]
-        shown = {f.id: data.get(f.id) for f in fields if f.id in data}
+        shown = {f["id"]: data[f["id"]] for f in ext.get("formFields", ()) if f["id"] in data}
         item_name, item_value = _loop_item(task)
         if item_name is not None:
             shown[item_name] = item_value

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cmp_to_key
 from typing import Any
 
@@ -116,6 +116,18 @@ def _remove_task(self: Any, task_id: Any) -> None:
 # ---- answering from the index -------------------------------------------------------------------
 
 
+def tasks_of_spec(workflow: Any, spec: Any) -> list[Any]:
+    """The tasks of `workflow` made from `spec`, in the order of `workflow.tasks`."""
+    tasks = workflow.tasks
+    named = _by_spec(workflow).get(spec.name, {})
+    return [t for t in named.values() if t.task_spec is spec and tasks.get(t.id) is t]
+
+
+def ancestry(task: Any) -> list[Any]:
+    """The task's ancestors from the root down, ending with the task (shared; do not modify)."""
+    return _chain(task)
+
+
 def _chain(task: Any) -> list[Any]:
     """The task's ancestors from the root down, and the task. Cached: a task keeps its parent."""
     try:
@@ -185,15 +197,50 @@ def _from_index(it: Any) -> list[Any] | None:
         found = [t for t in named.values() if tasks.get(t.id) is t]
         return _preorder(found) if len(found) > 1 else found
     buckets = _buckets(workflow)
-    found = []
-    for bit in _INDEXED_STATES:
-        if state & bit:
-            found.extend(t for t in buckets[bit].values() if tasks.get(t.id) is t)
+    single = buckets.get(state)  # most questions ask for one state
+    if single is not None:
+        found = [t for t in single.values() if tasks.get(t.id) is t]
+    else:
+        found = []
+        for bit in _INDEXED_STATES:
+            if state & bit:
+                found.extend(t for t in buckets[bit].values() if tasks.get(t.id) is t)
     return _preorder(found) if len(found) > 1 else found
 
 
+def _matcher(task_filter: Any) -> Callable[[Any], bool]:
+    """`task_filter.matches`, inlined for SpiffWorkflow's own filter classes."""
+    kind = type(task_filter)
+    if not (
+        kind is TaskFilter
+        or (
+            kind is BpmnTaskFilter
+            and task_filter.lane is None
+            and task_filter.catches_event is None
+        )
+    ):
+        return task_filter.matches  # type: ignore[no-any-return]
+    state = task_filter.state
+    updated_ts = task_filter.updated_ts
+    manual = task_filter.manual
+    spec_name = task_filter.spec_name
+    spec_class = task_filter.spec_class
+
+    def matches(task: Any) -> bool:
+        spec = task.task_spec
+        return bool(
+            task._state & state
+            and task.last_state_change >= updated_ts
+            and (manual is None or spec.manual == manual)
+            and (spec_name is None or spec.name == spec_name)
+            and (spec_class is None or isinstance(spec, spec_class))
+        )
+
+    return matches
+
+
 def _handed_out(it: Any, candidates: list[Any]) -> Iterator[Any]:
-    matches = it.task_filter.matches
+    matches = _matcher(it.task_filter)
     for task in candidates:
         if matches(task) and task.workflow.tasks.get(task.id) is task:
             yield task
@@ -310,14 +357,31 @@ _original_end_join = _EndJoin._check_threshold_unstructured
 _WALK_DEPTH = 1000  # the depth limit of these walks in SpiffWorkflow
 
 
+def _below(workflow: Any, name: str) -> set[int]:
+    """The tasks strictly below any task named `name` (a walk with end_at_spec skips them)."""
+    tasks = workflow.tasks
+    below: set[int] = set()
+    stack = [
+        tasks.get(child)
+        for top in _by_spec(workflow).get(name, {}).values()
+        if tasks.get(top.id) is top
+        for child in top._children
+    ]
+    while stack:
+        task = stack.pop()
+        if task is not None and id(task) not in below:
+            below.add(id(task))
+            stack.extend(tasks.get(child) for child in task._children)
+    return below
+
+
 def _open_task(workflow: Any, skip: Any = None, end_at: str | None = None) -> Any | None:
     """Some definite open task of `workflow` other than `skip`, not below a task named `end_at`."""
     tasks = workflow.tasks
+    excluded = _below(workflow, end_at) if end_at is not None else ()
     for bucket in _buckets(workflow).values():
         for task in bucket.values():
-            if task is skip or tasks.get(task.id) is not task:
-                continue
-            if end_at is not None and any(a.task_spec.name == end_at for a in _chain(task)[:-1]):
+            if task is skip or id(task) in excluded or tasks.get(task.id) is not task:
                 continue
             return task
     return None
@@ -342,13 +406,25 @@ def _end_join_threshold(self: Any, my_task: Any) -> bool:
     return _original_end_join(self, my_task)  # type: ignore[no-any-return]
 
 
-def _is_descendant_of(self: Any, task: Any) -> bool:
+def _climbs_to(self: Any, task: Any) -> bool:
     current = self.parent
     while current is not None:
-        if current == task:
+        if current is task:
             return True
         current = current.parent
     return False
+
+
+def _is_descendant_of(self: Any, task: Any) -> bool:
+    # `task` is an ancestor when it stands in this task's chain at its own depth.
+    if task is None:
+        return False
+    chain = _chain(self)
+    depth = len(_chain(task)) - 1
+    found = depth < len(chain) - 1 and chain[depth] is task
+    if VERIFY and found != _climbs_to(self, task):
+        raise AssertionError("ancestor chains disagree with the parent links")
+    return found
 
 
 TaskIterator.__next__ = _next

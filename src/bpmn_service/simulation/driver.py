@@ -280,10 +280,17 @@ class Driver:
             except (ServiceError, ValueError) as exc:
                 message = getattr(exc, "message", None) or str(exc)
                 run.failed = f"{self.proc.key} application {run.app.index}: {message}"
+                if run.live is not None:
+                    run.live.close()
                 run.live = run.view = None
                 for task_id in list(run.in_service):
                     self._release(run, task_id, w)
-        return [self._result(run) for run in runs]
+        results = [self._result(run) for run in runs]
+        for run in runs:  # still running at the horizon
+            if run.live is not None:
+                run.live.close()
+                run.live = None
+        return results
 
     def _event(self, w: float, kind: int, run: _Run, payload: Any) -> None:
         run.actions += 1
@@ -413,7 +420,9 @@ class Driver:
             run.ended = w
             if run.lead_end is None:
                 run.lead_end = w
-            run.live = run.view = None  # let the finished workflow go (memory, GC time)
+            if run.live is not None:
+                run.live.close()  # let the finished workflow go (memory, GC time)
+            run.live = run.view = None
             return
         if view.next_timer_at is not None:
             due = max(w, self.clock.position(view.next_timer_at + TIMER_STEP))
