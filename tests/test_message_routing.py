@@ -58,3 +58,28 @@ def test_rest_start_of_a_message_start_process_validates_its_form(api: Api) -> N
     response = api.start("linked_complaint", "TS-0003", {"applicationId": "X"})
     assert response.status_code == 422
     assert response.json()["details"][0]["field"] == "description"
+
+
+def test_messages_a_process_throws_itself_are_refused_to_api_callers(api: Api) -> None:
+    assert api.deploy(DATA / "linked_case.bpmn", DATA / "linked_complaint.bpmn").status_code == 201
+    api.start("linked_case", "YK-CASE-9", {})
+    link = {
+        "message_name": "demo_complaint_linked",
+        "business_key": "YK-CASE-9",
+        "variables": {"complaintId": "TS-FORGED", "description": "forged"},
+    }
+    refused = api.post("/messages", "portal", json=link)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["details"] == {
+        "message_name": "demo_complaint_linked",
+        "process_key": "linked_complaint",
+    }
+    case = api.get("/process-instances", params={"business_key": "YK-CASE-9"}).json()["items"][0]
+    assert "linkedComplaint" not in api.get(f"/process-instances/{case['id']}").json()["variables"]
+    assert api.get(f"/process-instances/{case['id']}").json()["status"] == "active"
+    # An administrator may still deliver it, to repair a case by hand.
+    repaired = api.post("/messages", "admin", json=link)
+    assert repaired.status_code == 200, repaired.text
+    assert repaired.json()["status"] == "delivered"
+    repaired_case = api.get(f"/process-instances/{case['id']}").json()
+    assert repaired_case["variables"]["linkedComplaint"] == "TS-FORGED"

@@ -2,7 +2,7 @@
 
 from .expressions import ExpressionError
 from .forms import FormField, json_schema, validate
-from .parsing import CompiledProcess, compile_bpmn
+from .parsing import CompiledProcess, compile_bpmn, thrown_messages
 from .runner import NotWaiting, ProcessRunner, SpecCache
 from .script_engine import register_functions
 from .views import EngineStep, ExternalWork, MessageWait, ReadyTask, RunResult, ThrownMessage
@@ -23,5 +23,6 @@ __all__ = [
     "compile_bpmn",
     "json_schema",
     "register_functions",
+    "thrown_messages",
     "validate",
 ]

@@ -253,6 +253,20 @@ def _message_starts(root: etree._Element, process: etree._Element) -> list[str]:
     return sorted({messages[r] for r in refs if messages.get(r)})
 
 
+def thrown_messages(bpmn_xml: str) -> frozenset[str]:
+    """Names of the messages that the file's processes throw themselves (message throw and end
+    events, send tasks): signals between their own branches or to other processes."""
+    root = parse_xml(bpmn_xml.encode(), "definition")
+    messages = {m.get("id"): m.get("name") for m in root.xpath("./bpmn:message", namespaces=NSMAP)}
+    refs = root.xpath(
+        ".//bpmn:intermediateThrowEvent/bpmn:messageEventDefinition/@messageRef"
+        " | .//bpmn:endEvent/bpmn:messageEventDefinition/@messageRef"
+        " | .//bpmn:sendTask/@messageRef",
+        namespaces=NSMAP,
+    )
+    return frozenset(messages[r] for r in refs if messages.get(r))
+
+
 def _start_form(process: etree._Element) -> list[forms.FormField]:
     starts = process.xpath("./bpmn:startEvent", namespaces=NSMAP)
     if not starts:
