@@ -7,7 +7,7 @@ engine instances, both processes, chunks over a pool of worker processes) and pr
 markdown: the wall time of the simulation proper, engine instances per second, and per process
 and category the medians next to the domain brief's §10.5 calibration. With --service-kpis it
 also times writing the history to the throwaway SQLite database and the service's analytics
-queries over it. The issue's target is 10,000 applications of each process in at most 120 s
+queries over it. The target is 10,000 applications of each process in at most 120 s
 on the 2-core development machine. The CPU seconds of all processes (this one and the workers)
 are printed too: unlike the wall time they do not depend on what else runs on the machine.
 Progress goes to stderr.
