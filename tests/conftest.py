@@ -93,9 +93,9 @@ def empty(engine: Engine) -> None:
                 conn.execute(text(f"DELETE FROM {table}"))
 
 
-@pytest.fixture
-def settings(database: tuple[str, str | None, Engine]) -> Settings:
-    url, schema, _engine = database
+def app_settings(url: str, schema: str | None = None) -> Settings:
+    """The service's settings for an in-process test app: the repository's configuration, nothing
+    deployed at start, and no background work (timers and external tasks are driven by the test)."""
     return Settings(
         database_url=url,
         database_schema=schema,
@@ -109,6 +109,12 @@ def settings(database: tuple[str, str | None, Engine]) -> Settings:
         timer_poll_seconds=0,
         reference_workers=False,
     )
+
+
+@pytest.fixture
+def settings(database: tuple[str, str | None, Engine]) -> Settings:
+    url, schema, _engine = database
+    return app_settings(url, schema)
 
 
 class Api:

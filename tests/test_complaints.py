@@ -5,17 +5,17 @@ complaint. No test sleeps."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bpmn_service.services.scheduler import run_due_timers
+from clock import Clock, local
 from conftest import Api
 from process_paths import PROCESSES, load_paths, run_steps
 
 KEY = "complaint_fast_track"
-SHANGHAI = timedelta(hours=8)
 PATHS = load_paths(KEY)
 PATH_NAMES = sorted(PATHS["paths"])
 
@@ -31,22 +31,9 @@ ACTION = {
 }
 
 
-def local(text: str) -> datetime:
-    """A Beijing-time wall clock reading as an aware UTC datetime."""
-    return (datetime.fromisoformat(text) - SHANGHAI).replace(tzinfo=UTC)
-
-
 def z(moment: datetime) -> str:
     """How the API writes a UTC instant."""
     return moment.isoformat().replace("+00:00", "Z")
-
-
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -9,17 +9,17 @@ a make-up working day. A limit of N working days for something received on day D
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from bpmn_service.services.scheduler import run_due_timers
+from clock import Clock, api_time, local
 from conftest import Api
 from process_paths import PROCESSES, load_paths, run_steps, start
 
 KEY = "yekuo_current"
-SHANGHAI = timedelta(hours=8)
 
 # HV_S plan reply (A-T-SCHEME, SERC2009: 20 working days), accepted Fri 2025-09-26 10:00 Beijing.
 # Working days after 09-26: 09-28 (make-up Sun) 1, 09-29 2, 09-30 3, [10-01..10-08 holiday],
@@ -30,27 +30,9 @@ HV_REMIND = "2025-10-25T00:00:00"  # 80 % = 16 working days: the end of Fri 10-2
 HV_DUE = "2025-10-31T00:00:00"  # 100 % = 20 working days: the end of Thu 10-30
 
 
-def local(text: str) -> datetime:
-    """A Beijing wall-clock reading as an aware UTC datetime."""
-    return (datetime.fromisoformat(text) - SHANGHAI).replace(tzinfo=UTC)
-
-
-def api_time(text: str) -> str:
-    """A Beijing wall-clock reading as the API prints instants (UTC, 'Z')."""
-    return local(text).isoformat().replace("+00:00", "Z")
-
-
 def iso_utc(text: str) -> str:
     """A Beijing wall-clock reading as the model's functions write it (UTC, '+00:00')."""
     return local(text).isoformat()
-
-
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

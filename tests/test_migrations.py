@@ -35,7 +35,7 @@ from bpmn_service.db.models import (
     UtcDateTime,
 )
 from bpmn_service.main import create_app
-from conftest import BACKENDS, POSTGRES_URL, ROOT, TOKENS
+from conftest import BACKENDS, POSTGRES_URL, TOKENS, app_settings
 
 FIRST = "0001"
 SCRIPTS = ScriptDirectory.from_config(alembic_config())
@@ -65,22 +65,6 @@ def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Engi
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
-
-
-def app_settings(url: str, schema: str | None) -> Settings:
-    return Settings(
-        database_url=url,
-        database_schema=schema,
-        users_file=ROOT / "config" / "users.toml",
-        processes_dir=ROOT / "processes",
-        registry_file=ROOT / "config" / "construction-units.toml",
-        calendar_file=ROOT / "config" / "calendar.toml",
-        time_limits_file=ROOT / "config" / "time-limits.toml",
-        deploy_on_start=False,
-        migrate_on_start=True,
-        timer_poll_seconds=0,
-        reference_workers=False,
-    )
 
 
 def migrate(engine: Engine, direction: str, target: str) -> None:

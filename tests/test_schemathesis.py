@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,12 +28,10 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode, checks as st_checks
 from schemathesis.core.failures import Failure, FailureGroup
 
-from bpmn_service.config import Settings
 from bpmn_service.context import AppContext
 from bpmn_service.main import create_app
+from conftest import DATA, ROOT, app_settings
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(__file__).resolve().parent / "data"
 TOKENS = {"admin": "demo-admin", "clerk": "demo-clerk"}
 EXAMPLES_PER_OPERATION = 6  # x 23 operations x 2 tokens x 2 modes: about 500 cases
 CHECK_NAMES = ("not_a_server_error", "response_schema_conformance", "status_code_conformance")
@@ -226,19 +223,7 @@ def as_served(app: Any) -> Any:
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     db = tmp_path_factory.mktemp("schemathesis") / "fuzz.db"
-    app_settings = Settings(
-        database_url=f"sqlite:///{db}",
-        users_file=ROOT / "config" / "users.toml",
-        processes_dir=ROOT / "processes",
-        registry_file=ROOT / "config" / "construction-units.toml",
-        calendar_file=ROOT / "config" / "calendar.toml",
-        time_limits_file=ROOT / "config" / "time-limits.toml",
-        deploy_on_start=False,
-        migrate_on_start=True,
-        timer_poll_seconds=0,
-        reference_workers=False,  # the seed plays the workers itself
-    )
-    app = create_app(ctx=AppContext.create(app_settings))
+    app = create_app(ctx=AppContext.create(app_settings(f"sqlite:///{db}")))
     with TestClient(app) as client:
         # Unsanitized output: a failure message must show the real request.
         config = schemathesis.Config.from_dict({"output": {"sanitization": {"enabled": False}}})

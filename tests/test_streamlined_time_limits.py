@@ -8,35 +8,16 @@ midnight (Beijing time) after the Nth working day after the day the clock starts
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bpmn_service.services.scheduler import run_due_timers
+from clock import Clock, api_time, local
 from conftest import Api
 from process_paths import PROCESSES, load_paths, run_steps, start
 
 KEY = "yekuo_streamlined"
-SHANGHAI = timedelta(hours=8)
-
-
-def local(text: str) -> datetime:
-    """A Beijing-time wall clock reading as an aware UTC datetime."""
-    return (datetime.fromisoformat(text) - SHANGHAI).replace(tzinfo=UTC)
-
-
-def utc_text(text: str) -> str:
-    """A Beijing-time instant as the API writes due dates (UTC, `Z`)."""
-    return local(text).isoformat().replace("+00:00", "Z")
-
-
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -104,7 +85,7 @@ def test_plan_reminder_and_escalation_at_working_day_instants(api: Api, clock: C
     # Working days after 09-26: 09-28 (Sun, make-up) 1, 09-29 2, 09-30 3, [10-01..10-08 holiday],
     # 10-09 4, 10-10 5, 10-11 (Sat, make-up) 6, [10-12 Sun], 10-13 7, 10-14 8, 10-15 9, 10-16 10.
     # Limit: end of 10-16; 80 % = 8 working days: end of 10-14.
-    assert survey["due_at"] == utc_text("2025-10-17T00:00:00")
+    assert survey["due_at"] == api_time("2025-10-17T00:00:00")
 
     clock.now = local("2025-10-14T23:59:00")
     assert run_due_timers(api.ctx) == 0
@@ -177,7 +158,7 @@ def test_cosign_reminder_escalation_and_whole_limit(api: Api, clock: Clock) -> N
         "om_dept",
     ]
     # B-T-COSIGN HV_S = 3 WD from the completion report: Mon 10-20, Tue 10-21, Wed 10-22.
-    assert {t["due_at"] for t in signers} == {utc_text("2025-10-23T00:00:00")}
+    assert {t["due_at"] for t in signers} == {api_time("2025-10-23T00:00:00")}
 
     # Two signers sign on Monday.
     clock.now = local("2025-10-20T15:00:00")
@@ -236,7 +217,7 @@ def test_evaluation_closes_after_five_working_days(api: Api, clock: Clock) -> No
     [evaluation] = open_tasks(api, instance_id)
     assert evaluation["element_id"] == "B-UT15"
     # 09-26 1, 09-28 (Sun, make-up) 2, 09-29 3, 09-30 4, [10-01..10-08], 10-09 5.
-    assert evaluation["due_at"] == utc_text("2025-10-10T00:00:00")
+    assert evaluation["due_at"] == api_time("2025-10-10T00:00:00")
 
     clock.now = local("2025-10-09T23:59:00")
     assert run_due_timers(api.ctx) == 0

@@ -3,28 +3,14 @@ clock across a weekend, a make-up working day and the National Day holiday. No t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from bpmn_service.services.scheduler import run_due_timers
+from clock import Clock, local
 from conftest import DATA, Api
-
-SHANGHAI = timedelta(hours=8)
-
-
-def local(text: str) -> datetime:
-    """A Beijing-time wall clock reading as an aware UTC datetime."""
-    return (datetime.fromisoformat(text) - SHANGHAI).replace(tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
