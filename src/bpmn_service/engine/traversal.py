@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cmp_to_key
 from typing import Any
 
@@ -192,19 +192,19 @@ def _from_index(it: Any) -> list[Any] | None:
     tasks = workflow.tasks
     if len(tasks) > it.max_depth:
         return None  # some task might lie below the depth limit
+    candidates: Iterable[Any]
     if by_spec:
-        named = _by_spec(workflow).get(spec_name, {})
-        found = [t for t in named.values() if tasks.get(t.id) is t]
-        return _preorder(found) if len(found) > 1 else found
-    buckets = _buckets(workflow)
-    single = buckets.get(state)  # most questions ask for one state
-    if single is not None:
-        found = [t for t in single.values() if tasks.get(t.id) is t]
+        candidates = _by_spec(workflow).get(spec_name, {}).values()
     else:
-        found = []
-        for bit in _INDEXED_STATES:
-            if state & bit:
-                found.extend(t for t in buckets[bit].values() if tasks.get(t.id) is t)
+        buckets = _buckets(workflow)
+        single = buckets.get(state)  # most questions ask for one state
+        if single is not None:
+            candidates = single.values()
+        else:
+            candidates = [
+                t for bit in _INDEXED_STATES if state & bit for t in buckets[bit].values()
+            ]
+    found = [t for t in candidates if tasks.get(t.id) is t]
     return _preorder(found) if len(found) > 1 else found
 
 
@@ -278,15 +278,7 @@ def _walk(it: Any) -> Iterator[Any]:
     max_depth = it.max_depth
     bpmn = isinstance(it, BpmnTaskIterator)
     skip_subprocesses = bpmn and it.skip_subprocesses
-    kind = type(task_filter)
-    inline = kind is TaskFilter or (
-        kind is BpmnTaskFilter and task_filter.lane is None and task_filter.catches_event is None
-    )
-    updated_ts = task_filter.updated_ts
-    manual = task_filter.manual
-    spec_name = task_filter.spec_name
-    spec_class = task_filter.spec_class
-    matches = task_filter.matches
+    matches = _matcher(task_filter)
 
     stack = [(task, 0) for task in reversed(it.task_list)]
     it.task_list = []  # consumed: the walk owns the traversal from here on
@@ -316,16 +308,7 @@ def _walk(it: Any) -> Iterator[Any]:
                 children.insert(0, subprocess.task_tree)
             for child in reversed(children):
                 push((child, depth + 1))
-        if inline:
-            if (
-                task_state & state
-                and task.last_state_change >= updated_ts
-                and (manual is None or spec.manual == manual)
-                and (spec_name is None or spec.name == spec_name)
-                and (spec_class is None or isinstance(spec, spec_class))
-            ):
-                yield task
-        elif matches(task):
+        if matches(task):
             yield task
 
 
