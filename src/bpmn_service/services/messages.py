@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bpmn_service.context import AppContext
 from bpmn_service.db.models import Message, ProcessDefinition
@@ -38,27 +39,25 @@ def _hash(body: dict[str, Any]) -> str:
 _THROWN: dict[str, frozenset[str]] = {}  # by the BPMN file's checksum
 
 
-def _refuse_internal(ctx: AppContext, name: str) -> None:
+def _refuse_internal(session: Session, name: str) -> None:
     """A message that a deployed process throws itself (a stage clock's stop signal, a complaint
     linked to its case) comes from that process; a caller sending it could, say, stop a time
     limit's clock. Only an administrator may send one, to repair a case by hand."""
-    with UnitOfWork(ctx) as uow:
-        session = uow.session
-        rows = session.execute(
-            select(ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.checksum)
-        )
-        for definition_id, key, checksum in rows.all():
-            names = _THROWN.get(checksum)
-            if names is None:
-                xml = session.scalar(
-                    select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.id == definition_id)
-                )
-                names = _THROWN[checksum] = thrown_messages(xml or "")
-            if name in names:
-                raise Forbidden(
-                    f"message {name!r} is sent by process {key!r} itself, not by API callers",
-                    details={"message_name": name, "process_key": key},
-                )
+    rows = session.execute(
+        select(ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.checksum)
+    )
+    for definition_id, key, checksum in rows.all():
+        names = _THROWN.get(checksum)
+        if names is None:
+            xml = session.scalar(
+                select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.id == definition_id)
+            )
+            names = _THROWN[checksum] = thrown_messages(xml or "")
+        if name in names:
+            raise Forbidden(
+                f"message {name!r} is sent by process {key!r} itself, not by API callers",
+                details={"message_name": name, "process_key": key},
+            )
 
 
 def send_message(
@@ -74,8 +73,6 @@ def send_message(
     ttl_seconds: int,
 ) -> MessageResult:
     check_variables(variables)
-    if not principal.is_admin:
-        _refuse_internal(ctx, name)
     body = {
         "name": name,
         "business_key": business_key,
@@ -91,6 +88,8 @@ def send_message(
         seen = session.get(Message, message_id)
         if seen is not None:
             return _replay(seen, request_hash)
+        if not principal.is_admin:
+            _refuse_internal(session, name)
         outcome = runtime.correlate(
             ctx,
             session,
