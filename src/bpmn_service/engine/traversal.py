@@ -21,7 +21,8 @@ Two changes, both invisible to SpiffWorkflow's callers:
   SpiffWorkflow's own classes checked inline.
 
 `Task.is_descendant_of` becomes a loop instead of a recursion, and a state change builds its log
-record only when SpiffWorkflow's task logger would emit it.
+record (and a workflow's log record its list of tasks) only when SpiffWorkflow's logger would
+emit it.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ _INDEXED = TaskState.DEFINITE_MASK
 _PREDICTED = TaskState.PREDICTED_MASK
 _INDEXED_STATES = tuple(s for s in (1, 2, 4, 8, 16, 32, 64, 128, 256) if s & _INDEXED)
 _task_log = logging.getLogger("spiff.task")
+_workflow_log = logging.getLogger("spiff.workflow")
 
 Buckets = dict[Any, dict[int, Any]]
 
@@ -121,6 +123,26 @@ def tasks_of_spec(workflow: Any, spec: Any) -> list[Any]:
     tasks = workflow.tasks
     named = _by_spec(workflow).get(spec.name, {})
     return [t for t in named.values() if t.task_spec is spec and tasks.get(t.id) is t]
+
+
+def open_tasks(workflow: Any, state: int, keep: Callable[[Any], bool]) -> list[Any] | None:
+    """The tasks of `workflow` (not of its subprocesses) in open `state` for which `keep` holds,
+    in the walk's pre-order; None when the index cannot answer (an instance deeper than the walk
+    limit). `keep` (which must not change anything) runs before sorting, so only the tasks kept
+    are put in order."""
+    tasks = workflow.tasks
+    if len(tasks) > _WALK_DEPTH:
+        return None
+    found = [t for t in _buckets(workflow)[state].values() if tasks.get(t.id) is t and keep(t)]
+    ordered = _preorder(found) if len(found) > 1 else found
+    if VERIFY:
+        walked = [t for t in _walk(TaskIterator(workflow.task_tree, state=state)) if keep(t)]
+        if [t.id for t in walked] != [t.id for t in ordered]:
+            raise AssertionError(
+                f"task index disagrees with the tree walk: {[t.task_spec.name for t in ordered]}"
+                f" != {[t.task_spec.name for t in walked]}"
+            )
+    return ordered
 
 
 def ancestry(task: Any) -> list[Any]:
@@ -312,6 +334,23 @@ def _walk(it: Any) -> Iterator[Any]:
             yield task
 
 
+def _collect_log_extras(self: Any, dct: dict[str, Any] | None = None) -> dict[str, Any]:
+    # SpiffWorkflow lists every task id whenever its logger's own level is unset (below INFO),
+    # whether or not the record is emitted: a full walk each time a workflow completes.
+    extra = dct or {}
+    extra.update(
+        {
+            "workflow_spec": self.spec.name,
+            "success": self.success,
+            "completed": self.completed,
+            "root": self.task_tree.id,
+        }
+    )
+    if _workflow_log.isEnabledFor(logging.DEBUG):
+        extra["tasks"] = [t.id for t in Workflow.get_tasks(self)]
+    return extra
+
+
 _original_next = TaskIterator.__next__
 
 
@@ -416,4 +455,5 @@ Task._set_state = _set_state
 Task.is_descendant_of = _is_descendant_of
 Workflow._remove_task = _remove_task
 Workflow.is_completed = _is_completed
+Workflow.collect_log_extras = _collect_log_extras
 _EndJoin._check_threshold_unstructured = _end_join_threshold

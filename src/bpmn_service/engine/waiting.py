@@ -8,12 +8,14 @@ on can have changed: the timer's due moment is fixed once computed, a message is
 the event manager (which updates the task itself), and the parent of a waiting event has
 completed, so its variables are final. Those updates were a third of all updates in a simulation
 profile. They are skipped here; the update that finds the event fired still copies the variables,
-so what the event's path sees is unchanged. Events whose spec reads data objects or declares an IO
+so what the event's path sees is unchanged. The skipped events are left out before the remaining
+waiting tasks are put in walk order, and a timer's due moment is parsed once, not at every check. Events whose spec reads data objects or declares an IO
 specification are always updated, because their inputs can change while they wait.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -28,7 +30,35 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 from SpiffWorkflow.workflow import Workflow
 
+from . import clock, traversal
+
 _TIMERS = (DurationTimerEventDefinition, TimeDateEventDefinition)
+
+
+_DUE_CACHE_SIZE = 4096
+_due_moments: dict[tuple[type, str], Any] = {}
+# How SpiffWorkflow's `has_fired` reads the stored due moment of each kind of timer.
+_PARSERS = {
+    TimeDateEventDefinition: TimerEventDefinition.parse_time_or_duration,
+    DurationTimerEventDefinition: TimerEventDefinition.get_datetime,
+}
+
+
+def _due(kind: type, value: str) -> datetime | None:
+    """A timer's stored due moment, parsed once (SpiffWorkflow re-parses it on every check);
+    None when it is not a moment, which is left to SpiffWorkflow."""
+    key = (kind, value)
+    try:
+        moment = _due_moments[key]
+    except KeyError:
+        try:
+            moment = _PARSERS[kind](value)
+        except (TypeError, ValueError, KeyError):
+            moment = None
+        if len(_due_moments) >= _DUE_CACHE_SIZE:
+            _due_moments.clear()
+        _due_moments[key] = moment
+    return moment if isinstance(moment, datetime) else None
 
 
 def _cannot_have_fired(task: Any) -> bool:
@@ -40,17 +70,34 @@ def _cannot_have_fired(task: Any) -> bool:
     definition = spec.event_definition
     kind = type(definition)
     if kind in _TIMERS:
-        if task._get_internal_data("event_value") is None:
-            return False  # the first update computes the due moment
-        return not definition.has_fired(task)
+        internal = task.internal_data
+        value = internal.get("event_value")
+        if not isinstance(value, str) or internal.get("event_fired", False):
+            return False  # the first update computes the due moment; a fired one must proceed
+        due = _due(kind, value)
+        # SpiffWorkflow's test (`has_fired`): fired once the moment is strictly in the past.
+        return due is not None and not due < clock.now()
     if kind is MessageEventDefinition:
         return not definition.has_fired(task)
     return False
 
 
+def _may_have_fired(task: Any) -> bool:
+    return not _cannot_have_fired(task)
+
+
 def _update_waiting_tasks(self: Any) -> None:
-    for task in TaskIterator(self.task_tree, state=TaskState.WAITING):
-        if not _cannot_have_fired(task):
+    # The events that cannot have fired are left out before the rest is put in walk order.
+    waiting = traversal.open_tasks(self, TaskState.WAITING, _may_have_fired)
+    if waiting is None:  # too deep for the index: SpiffWorkflow's own lazy walk
+        for task in TaskIterator(self.task_tree, state=TaskState.WAITING):
+            if _may_have_fired(task):
+                task.task_spec._update(task)
+        return
+    tasks = self.tasks
+    for task in waiting:
+        # As the lazy walk would: an earlier update may have finished or dropped this task.
+        if task._state == TaskState.WAITING and tasks.get(task.id) is task:
             task.task_spec._update(task)
 
 
