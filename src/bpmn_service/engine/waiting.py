@@ -1,16 +1,17 @@
 """Skip re-checking catch events that cannot have fired.
 
 After every completed task SpiffWorkflow updates every WAITING task, and after every engine run
-every pending timer. For a timer or message catch
-event (most of them are boundary timers: the 80 % and 100 % time-limit reminders on user tasks)
-that update copies the parent's variables again and re-tests the event, although nothing it depends
-on can have changed: the timer's due moment is fixed once computed, a message is delivered through
-the event manager (which updates the task itself), and the parent of a waiting event has
-completed, so its variables are final. Those updates were a third of all updates in a simulation
-profile. They are skipped here; the update that finds the event fired still copies the variables,
-so what the event's path sees is unchanged. The skipped events are left out before the remaining
-waiting tasks are put in walk order, and a timer's due moment is parsed once, not at every check. Events whose spec reads data objects or declares an IO
-specification are always updated, because their inputs can change while they wait.
+every pending timer. For a timer or message catch event (most of them are boundary timers: the
+80 % and 100 % time-limit reminders on user tasks) that update copies the parent's variables again
+and re-tests the event, although nothing it depends on can have changed: the timer's due moment is
+fixed once computed, a message is delivered through the event manager (which updates the task
+itself), and the parent of a waiting event has completed, so its variables are final. Those
+updates were a third of all updates in a simulation profile. They are skipped here; the update
+that finds the event fired still copies the variables, so what the event's path sees is unchanged.
+The skipped events are left out before the remaining waiting tasks are put in walk order (sorting
+them all took a tenth of a simulation), and a timer's due moment is parsed once, not at every
+check. Events whose spec reads data objects or declares an IO specification are always updated,
+because their inputs can change while they wait.
 """
 
 from __future__ import annotations
