@@ -12,6 +12,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -331,6 +332,12 @@ def _thrown(workflow: Any, since: float) -> list[ThrownMessage]:
     return thrown
 
 
+@lru_cache(maxsize=4096)
+def _trigger_id(root: UUID, path: str) -> str:
+    """A stable id for an event subprocess's message start (asked for after every step)."""
+    return str(uuid5(root, path))
+
+
 def _waiting(workflow: Any) -> tuple[list[MessageWait], datetime | None]:
     """Message catch events waiting, and the earliest pending timer."""
     waits: list[MessageWait] = []
@@ -355,7 +362,7 @@ def _waiting(workflow: Any) -> tuple[list[MessageWait], datetime | None]:
         for start in getattr(sub_spec, "bpmn_start_events", []):
             definition = start.event_definition
             if isinstance(definition, MessageEventDefinition):
-                trigger_id = str(uuid5(root, f"{name}/{start.name}/{definition.name}"))
+                trigger_id = _trigger_id(root, f"{name}/{start.name}/{definition.name}")
                 waits.append(
                     MessageWait(
                         trigger_id,
