@@ -1,9 +1,13 @@
 """Messages between processes: a message start event, a throw routed by its businessKey property,
-and a non-interrupting event subprocess catching it while the case keeps running."""
+and a non-interrupting event subprocess catching it while the case keeps running; which messages
+and variables an API caller may send."""
 
 from __future__ import annotations
 
-from conftest import DATA, Api
+from typing import Any
+
+from bpmn_service.engine import message_contracts
+from conftest import DATA, ROOT, Api
 
 
 def test_complaint_started_by_message_links_to_the_waiting_case(api: Api) -> None:
@@ -83,3 +87,66 @@ def test_messages_a_process_throws_itself_are_refused_to_api_callers(api: Api) -
     assert repaired.json()["status"] == "delivered"
     repaired_case = api.get(f"/process-instances/{case['id']}").json()
     assert repaired_case["variables"]["linkedComplaint"] == "TS-FORGED"
+
+
+def test_a_message_carries_only_the_variables_its_catch_event_declares(api: Api) -> None:
+    assert api.deploy(DATA / "message_contract.bpmn").status_code == 201
+    forged = {"reportNo": "R-1", "approved": True, "inspectionPassed": True}
+
+    def send(key: str, variables: dict[str, object]) -> Any:
+        return api.post(
+            "/messages",
+            "portal",
+            json={"message_name": "demo_report_filed", "business_key": key, "variables": variables},
+        )
+
+    def case(key: str) -> dict[str, Any]:
+        found = api.get("/process-instances", params={"business_key": key}).json()["items"][0]
+        return api.get(f"/process-instances/{found['id']}").json()
+
+    def finish_prepare(key: str) -> None:
+        [task] = case(key)["tasks"]
+        api.claim(task["id"], "clerk")
+        assert api.complete(task["id"], "clerk", {}).status_code == 200
+
+    # Waiting at the receive task: refused with every undeclared variable named, nothing changes.
+    api.start("contract_case", "RPT-1", {})
+    finish_prepare("RPT-1")
+    refused = send("RPT-1", forged)
+    assert refused.status_code == 422, refused.text
+    assert [d["field"] for d in refused.json()["details"]] == ["approved", "inspectionPassed"]
+    assert "filedAt, reportNo" in refused.json()["details"][0]["message"]
+    waiting = case("RPT-1")
+    assert waiting["status"] == "active" and "reportNo" not in waiting["variables"]
+    delivered = send("RPT-1", {"reportNo": "R-1", "filedAt": "2026-12-01"})
+    assert delivered.status_code == 200, delivered.text
+    assert case("RPT-1")["status"] == "completed"
+
+    # Not waiting yet: the same check before the message is kept for later.
+    api.start("contract_case", "RPT-2", {})
+    assert send("RPT-2", forged).status_code == 422
+    kept = send("RPT-2", {"reportNo": "R-2"})
+    assert kept.status_code == 202, kept.text
+    finish_prepare("RPT-2")
+    done = case("RPT-2")
+    assert done["status"] == "completed"
+    assert done["variables"]["reportNo"] == "R-2" and "approved" not in done["variables"]
+
+
+def test_the_shipped_processes_declare_what_their_portal_messages_carry() -> None:
+    contracts = {
+        path.stem: message_contracts(path.read_text(encoding="utf-8"))
+        for path in (ROOT / "processes").glob("*.bpmn")
+    }
+    assert contracts["yekuo_current"]["construction_finished"] == {"constructionFinishedAt"}
+    assert contracts["yekuo_streamlined"]["completion_report_submitted"] == {
+        "completionRequestAt",
+        "internalWiringReady",
+        "documentsConfirmed",
+    }
+    assert contracts["complaint_fast_track"]["complaint_confirmed"] == {
+        "customerSatisfied",
+        "customerComment",
+    }
+    # Messages the processes send each other stay open: their throw events choose the variables.
+    assert contracts["yekuo_streamlined"]["complaint_linked"] is None

@@ -2,7 +2,7 @@
 
 from .expressions import ExpressionError
 from .forms import FormField, json_schema, validate
-from .parsing import CompiledProcess, compile_bpmn, thrown_messages
+from .parsing import CompiledProcess, compile_bpmn, message_contracts, thrown_messages
 from .runner import NotWaiting, ProcessRunner, SpecCache
 from .script_engine import register_functions
 from .views import EngineStep, ExternalWork, MessageWait, ReadyTask, RunResult, ThrownMessage
@@ -22,6 +22,7 @@ __all__ = [
     "ThrownMessage",
     "compile_bpmn",
     "json_schema",
+    "message_contracts",
     "register_functions",
     "thrown_messages",
     "validate",

@@ -267,6 +267,37 @@ def thrown_messages(bpmn_xml: str) -> frozenset[str]:
     return frozenset(messages[r] for r in refs if messages.get(r))
 
 
+def message_contracts(bpmn_xml: str) -> dict[str, frozenset[str] | None]:
+    """For each message the file's processes catch, the variables it may carry: the union of the
+    `variables` properties of its catching elements (catch, boundary and start events, receive
+    tasks), or None, meaning any, when one of them does not declare the property."""
+    root = parse_xml(bpmn_xml.encode(), "definition")
+    messages = {m.get("id"): m.get("name") for m in root.xpath("./bpmn:message", namespaces=NSMAP)}
+    catchers = root.xpath(
+        ".//bpmn:intermediateCatchEvent[bpmn:messageEventDefinition]"
+        " | .//bpmn:boundaryEvent[bpmn:messageEventDefinition]"
+        " | .//bpmn:startEvent[bpmn:messageEventDefinition]"
+        " | .//bpmn:receiveTask[@messageRef]",
+        namespaces=NSMAP,
+    )
+    contracts: dict[str, frozenset[str] | None] = {}
+    for element in catchers:
+        ref = element.get("messageRef")
+        if ref is None:
+            definition = element.find("bpmn:messageEventDefinition", NSMAP)
+            ref = definition.get("messageRef") if definition is not None else None
+        name = messages.get(ref)
+        if not name:
+            continue
+        declared = read_extensions(element).get("properties", {}).get("variables")
+        if declared is None:
+            contracts[name] = None
+        elif name not in contracts or contracts[name] is not None:
+            names = frozenset(n.strip() for n in declared.split(",") if n.strip())
+            contracts[name] = (contracts.get(name) or frozenset()) | names
+    return contracts
+
+
 def _start_form(process: etree._Element) -> list[forms.FormField]:
     starts = process.xpath("./bpmn:startEvent", namespaces=NSMAP)
     if not starts:

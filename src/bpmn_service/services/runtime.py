@@ -29,6 +29,7 @@ from bpmn_service.engine import FormField, RunResult, validate
 from bpmn_service.errors import Conflict, DuplicateBusinessKey, Invalid, InvalidState, NotFound
 
 from . import projection
+from .contracts import check_message_variables
 
 # A message chain (deliver → the process throws → deliver …) longer than this is a modelling loop.
 MAX_CHAIN = 20
@@ -287,6 +288,7 @@ def correlate(
         instance = lock_instance(session, waiting[0])
         if instance.status != "active":
             raise InvalidState(f"the instance is {instance.status}")
+        check_message_variables(session, instance.definition_id, name, variables)
         result = ctx.runner.deliver_message(
             instance.definition_id,
             lambda: _spec_json(session, instance.definition_id),
@@ -307,6 +309,7 @@ def correlate(
         return Correlation("delivered", instance.id, settled)
     starter = _starting_definition(session, name, definition_key)
     if starter is not None and business_key is not None:
+        check_message_variables(session, starter.id, name, variables)
         fields = [FormField.from_dict(f) for f in starter.start_form]
         values = validate(fields, variables) if fields else dict(variables)
         instance, settled = create_instance(
@@ -333,6 +336,11 @@ def correlate(
             f"message {name!r} matches {len(target)} instances; give a process key",
             details={"instance_ids": sorted(target)},
         )
+    definition_id = session.scalar(
+        select(ProcessInstance.definition_id).where(ProcessInstance.id == target[0])
+    )
+    if definition_id is not None:
+        check_message_variables(session, definition_id, name, variables)
     if buffer_for <= timedelta(0):
         raise InvalidState(
             f"instance {target[0]} is not waiting for message {name!r} and the "
