@@ -150,3 +150,16 @@ def test_the_shipped_processes_declare_what_their_portal_messages_carry() -> Non
     }
     # Messages the processes send each other stay open: their throw events choose the variables.
     assert contracts["yekuo_streamlined"]["complaint_linked"] is None
+
+
+def test_a_variables_property_that_is_not_a_list_of_names_is_refused_at_deploy(api: Api) -> None:
+    xml = (
+        (DATA / "message_contract.bpmn")
+        .read_bytes()
+        .replace(b"reportNo, filedAt", b"reportNo; 1st")
+    )
+    refused = api.deploy_bytes("contract_case.bpmn", xml)
+    assert refused.status_code == 422, refused.text
+    [problem] = refused.json()["details"]
+    assert problem["element"] == "wait_report"
+    assert "'reportNo; 1st'" in problem["message"]

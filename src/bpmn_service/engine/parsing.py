@@ -373,6 +373,23 @@ def _check_events(
             problem(
                 'service tasks must be external: camunda:type="external" and a camunda:topic', task
             )
+    carriers = process.xpath(
+        ".//*[bpmn:messageEventDefinition] | .//bpmn:receiveTask | .//bpmn:sendTask",
+        namespaces=NSMAP,
+    )
+    for element in carriers:
+        declared = read_extensions(element).get("properties", {}).get("variables")
+        if declared is None:
+            continue
+        bad = [
+            n.strip() for n in declared.split(",") if n.strip() and not IDENTIFIER.match(n.strip())
+        ]
+        if bad:
+            problem(
+                f"the variables property must list variable names separated by commas "
+                f"(not {', '.join(repr(n) for n in bad)})",
+                element,
+            )
     for definition in process.xpath(".//bpmn:timerEventDefinition", namespaces=NSMAP):
         if len(definition) != 1:
             problem(
