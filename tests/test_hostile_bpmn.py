@@ -242,8 +242,8 @@ INPUT_OUTPUT = """
         </camunda:inputOutput>
       </bpmn:extensionElements>"""
 CAMUNDA_COLLECTION = """
-      <bpmn:multiInstanceLoopCharacteristics camunda:collection="${signers}" \
-camunda:elementVariable="signer" />"""
+      <bpmn:multiInstanceLoopCharacteristics \
+camunda:collection="${__import__('os').listdir('/')}" camunda:elementVariable="signer" />"""
 
 CASES = [
     # --- XML-level attacks --------------------------------------------------------------------
@@ -425,7 +425,8 @@ def test_refusals_report_the_element_and_line(api: Api, tmp_path: Path) -> None:
 
 
 def test_refused_loop_attributes_name_their_task(api: Api) -> None:
-    """camunda:collection sits on the id-less loop element; the problem names the task owning it.
+    """A camunda:collection that is not a variable name is refused; it sits on the id-less loop
+    element, so the problem names the task owning it.
 
     docs/authoring.md: "Each is reported at deploy with its element id."
     """

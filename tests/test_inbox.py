@@ -360,3 +360,42 @@ def test_multi_instance_tasks_go_to_their_own_group_and_collect_the_forms(deploy
     assert variables["signatureCount"] == 3
     assert variables["allApproved"] is False
     assert [t["id"] for t in inbox(api, "leader")] == [review["id"]]
+
+
+MODELER_LOOP = (
+    b'<bpmn:multiInstanceLoopCharacteristics camunda:collection="${signers}" '
+    b'camunda:elementVariable="signer" />'
+)
+
+
+def test_a_countersign_drawn_in_camunda_modeler_runs(api: Api) -> None:
+    """Camunda Modeler writes the collection and element variable as camunda:collection and
+    camunda:elementVariable; they work like loopDataInputRef and inputDataItem. Without an output
+    collection each signer's form values are process variables, the last signer's winning."""
+    xml = COUNTERSIGN.read_bytes()
+    start, end = (
+        xml.index(b"<bpmn:multiInstanceLoopCharacteristics>"),
+        xml.index(b"</bpmn:multiInstanceLoopCharacteristics>")
+        + len(b"</bpmn:multiInstanceLoopCharacteristics>"),
+    )
+    modeler = xml[:start] + MODELER_LOOP + xml[end:]
+    assert b"loopDataInputRef" not in modeler
+    assert api.deploy_bytes("countersign.bpmn", modeler).status_code == 201
+    signers = {"om_dept": "om", "metering": "meterman"}
+    started = api.start("countersign", "MI-MODELER", {"signers": list(signers)}, user="clerk")
+    assert started.status_code == 201, started.text
+    tasks = started.json()["tasks"]
+    assert sorted(g for t in tasks for g in t["candidate_groups"]) == sorted(signers)
+    for task in tasks:
+        user = signers[task["candidate_groups"][0]]
+        assert api.get(f"/tasks/{task['id']}", user).json()["variables"]["signer"] in signers
+        api.claim(task["id"], user)
+        done = api.complete(task["id"], user, {"decision": "APPROVE", "comment": user})
+        assert done.status_code == 200, done.text
+    instance = api.get(f"/process-instances/{started.json()['id']}").json()
+    assert [t["element_id"] for t in instance["tasks"]] == ["review"]
+    assert instance["variables"]["decision"] == "APPROVE"
+    assert instance["variables"]["comment"] == signers[tasks[-1]["candidate_groups"][0]]
+    # The stored file is what the analyst wrote.
+    stored = api.get("/process-definitions/countersign/xml")
+    assert stored.status_code == 200 and b"camunda:collection" in stored.content
