@@ -64,8 +64,6 @@ UNSUPPORTED_ELEMENTS = {
     "conditionalEventDefinition": "conditional events are not supported",
     "compensateEventDefinition": "compensation is not supported",
     "dataStoreReference": "data stores are not supported",
-    "escalationEventDefinition": "escalation events are not supported; model the escalation as a "
-    "user task for the supervising group (e.g. after a timer)",
 }
 FORBIDDEN_CAMUNDA_ELEMENTS = {
     "executionListener": "listeners run code and are refused",
@@ -427,6 +425,15 @@ def _check_events(
             problem(
                 "message event needs a messageRef to a bpmn:message with a name", _owner(definition)
             )
+    escalations = {e.get("id") for e in root.xpath("./bpmn:escalation", namespaces=NSMAP)}
+    for definition in process.xpath(".//bpmn:escalationEventDefinition", namespaces=NSMAP):
+        ref = definition.get("escalationRef")
+        owner = _owner(definition)
+        throws = _local(owner.tag) in ("intermediateThrowEvent", "endEvent")
+        if ref is not None and ref not in escalations:
+            problem(f"escalationRef {ref!r} names no bpmn:escalation of this file", owner)
+        elif ref is None and throws:
+            problem("an escalation throw event needs an escalationRef to a bpmn:escalation", owner)
     for task in process.xpath(".//bpmn:receiveTask", namespaces=NSMAP):
         if not messages.get(task.get("messageRef") or ""):
             problem("receive task needs a messageRef to a bpmn:message with a name", task)
