@@ -311,9 +311,9 @@ CASES = [
     Case("script-syntax-error", _script("x = (1"), "syntax"),
     # --- gateway conditions -------------------------------------------------------------------
     Case("condition-import", _condition("__import__('os').system('touch SENTINEL')"), "'_'"),
-    Case("condition-juel-and", _condition("${a && b}"), "juel"),
-    Case("condition-juel-eq", _condition("${a eq 'x'}"), "juel"),
-    Case("condition-juel-deferred", _condition("#{a}"), "juel"),
+    Case("condition-juel-empty", _condition("${empty a}"), "juel"),
+    Case("condition-juel-not-import", _condition("${!__import__('os').getcwd()}"), "'_'"),
+    Case("condition-juel-and-lambda", _condition("${a && (lambda: 1)()}"), "lambda"),
     Case("condition-statement", _condition("x = 1"), "syntax"),
     Case(
         "condition-javascript",
@@ -409,7 +409,7 @@ def test_hostile_upload_is_refused(api: Api, tmp_path: Path, case: Case) -> None
 def test_refusals_report_the_element_and_line(api: Api, tmp_path: Path) -> None:
     content = doc(
         script="x = __import__('os')",
-        condition="${a && b}",
+        condition="${empty a}",
         raw={"work_ext": TASK_LISTENER},
     )
     response = api.deploy_bytes("three.bpmn", content)

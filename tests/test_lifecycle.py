@@ -159,3 +159,18 @@ def test_instance_list_filters(api: Api) -> None:
     assert api.get("/process-instances", params={"key": "approval"}).json()["total"] == 2
     assert api.get("/process-instances", user="clerk").json()["total"] == 1
     assert api.get("/process-instances", params={"status": "bogus"}).status_code == 422
+
+
+def test_camunda_style_juel_conditions_route_the_gateway(api: Api) -> None:
+    """A condition written for Camunda (JUEL operators) routes as its Python reading does."""
+    juel = b"${decision eq 'APPROVE' &amp;&amp; !(amount gt 1000)}"
+    xml = APPROVAL.read_bytes().replace(b'decision == "APPROVE"', juel)
+    assert juel in xml
+    assert api.deploy_bytes("approval.bpmn", xml).status_code == 201
+    for key, amount, expected in (("JUEL-1", 5, "completed"), ("JUEL-2", 5000, "revise")):
+        started = api.start("approval", key, {"amount": amount, "purpose": "x"}, user="clerk")
+        [review] = started.json()["tasks"]
+        api.claim(review["id"], "admin")
+        done = api.complete(review["id"], "admin", {"decision": "APPROVE"}).json()
+        outcome = [t["element_id"] for t in done["next_tasks"]] or [done["instance_status"]]
+        assert outcome == [expected], (amount, done)

@@ -9,8 +9,10 @@ run time.
 from __future__ import annotations
 
 import ast
+import io
 import operator
 import threading
+import tokenize
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -92,7 +94,20 @@ ALLOWED_NODES: tuple[type[ast.AST], ...] = (
     ast.DictComp,
     ast.comprehension,
 )
-JUEL_MARKERS = ("&&", "||", "#{", " eq ", " ne ", "empty ")
+# JUEL (Camunda's expression language) that has no translation below.
+JUEL_MARKERS = ("empty ",)
+# JUEL's word operators, read as Python's where they stand between two operands.
+_JUEL_WORDS = {
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "gt": ">",
+    "le": "<=",
+    "ge": ">=",
+    "div": "/",
+    "mod": "%",
+}
+_OPERAND_ENDS = (tokenize.NAME, tokenize.NUMBER, tokenize.STRING)
 
 
 class ExpressionError(ValueError):
@@ -161,12 +176,61 @@ CONSTANT_NAMES: dict[str, Any] = {
 }
 
 
+@lru_cache(maxsize=8192)
 def strip_wrapper(text: str) -> str:
-    """Accept Camunda-style `${expr}` as well as a bare expression."""
+    """Accept Camunda-style `${expr}` (or `#{expr}`) as well as a bare expression, and read
+    JUEL's operators (`&&`, `||`, `!`, `eq`, `ne`, `lt`, `gt`, `le`, `ge`, `div`, `mod`) as
+    Python's. What comes out is checked like any other expression."""
     text = text.strip()
-    if text.startswith("${") and text.endswith("}"):
-        return text[2:-1].strip()
-    return text
+    if text[:2] in ("${", "#{") and text.endswith("}"):
+        text = text[2:-1].strip()
+    return _from_juel(text)
+
+
+def _from_juel(expression: str) -> str:
+    if not any(mark in expression for mark in ("&&", "||", "!")) and not any(
+        f" {word} " in expression for word in _JUEL_WORDS
+    ):
+        return expression
+    try:
+        tokens = [
+            t
+            for t in tokenize.generate_tokens(io.StringIO(expression).readline)
+            if not (t.type == tokenize.ERRORTOKEN and not t.string.strip())
+        ]
+    except (tokenize.TokenError, SyntaxError):
+        return expression  # left for the parser to report
+    out: list[tuple[int, str]] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        after = tokens[i + 1] if i + 1 < len(tokens) else None
+        if (
+            token.string in ("&", "|")
+            and after is not None
+            and after.string == token.string
+            and after.start == token.end
+        ):
+            out.append((tokenize.NAME, "and" if token.string == "&" else "or"))
+            i += 2
+            continue
+        if token.type == tokenize.ERRORTOKEN and token.string == "!":
+            out.append((tokenize.NAME, "not"))
+        elif (
+            token.type == tokenize.NAME
+            and token.string in _JUEL_WORDS
+            and out
+            and (out[-1][0] in _OPERAND_ENDS or out[-1][1] in (")", "]", "}"))
+            and out[-1][1] not in ("and", "or", "not", "in", "if", "else")
+            and after is not None
+            and (after.type in _OPERAND_ENDS or after.string in ("(", "[", "{", "-", "+", "!"))
+        ):
+            out.append((tokenize.OP, _JUEL_WORDS[token.string]))
+        else:
+            out.append((token.type, token.string))
+        i += 1
+    # Whole tokens joined by single spaces are valid Python (no "10or" next to a keyword).
+    return " ".join(text for kind, text in out if text.strip()).strip()
 
 
 @lru_cache(maxsize=4096)
@@ -188,7 +252,8 @@ def check_expression(text: str, function_names: frozenset[str]) -> list[str]:
     for marker in JUEL_MARKERS:
         if marker in f" {expression} ":
             return [
-                f"JUEL syntax {marker.strip()!r} is not supported; use Python syntax (and, or, ==)"
+                f"JUEL {marker.strip()!r} is not supported; write `not x` (true for null, an "
+                f"empty string and an empty list)"
             ]
     try:
         tree = _parse(expression)
