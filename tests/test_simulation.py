@@ -261,6 +261,19 @@ def test_probabilities_that_do_not_add_up_are_refused_with_their_line() -> None:
     assert "add up to 0.9" in str(caught.value)
 
 
+def test_a_message_variable_the_model_does_not_declare_is_refused_with_its_line() -> None:
+    construction = "duration = { HV_S = [10, 18, 36], HV_D = [16, 28, 55] }"
+    text = SCENARIO.read_text(encoding="utf-8").replace(
+        construction, f"{construction}\nvariables.inspectionPassed = true", 1
+    )
+    message = _refused(text)
+    line = _line_of(text, "variables.inspectionPassed")
+    assert f"bad.toml, line {line}:" in message
+    assert "inspectionPassed is not a variable of message 'construction_finished' at K-T10" in (
+        message
+    )
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [

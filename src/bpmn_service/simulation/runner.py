@@ -37,12 +37,13 @@ from .model import (
     MESSAGE_WAIT,
     START_EVENT,
     USER_TASK,
+    Element,
     SimModel,
     Submissions,
     coerce_option,
     load_model,
 )
-from .scenario import Scenario
+from .scenario import Scenario, Step
 
 DEFAULT_VALUES_DIR = Path("tests/data/paths")
 CHUNK = 40
@@ -177,6 +178,7 @@ def check_models(scenario: Scenario, models: dict[str, SimModel]) -> None:
                     f"step {element_id} is a {element.kind}: durations apply to user tasks, "
                     "external tasks, message waits and the start event only",
                 )
+            _check_message_variables(scenario, step, element)
             fields = {f.id: f for f in element.fields}
             for table_name in ("decisions", "again"):
                 table = step.decisions if table_name == "decisions" else step.again
@@ -196,6 +198,24 @@ def check_models(scenario: Scenario, models: dict[str, SimModel]) -> None:
                                 coerce_option(f, value)
                             except ValueError as exc:
                                 raise scenario.error((*where, category), str(exc)) from None
+
+
+def _check_message_variables(scenario: Scenario, step: Step, element: Element) -> None:
+    """A message wait whose model declares what its message carries (the `variables` property)
+    gets only those variables from the scenario, as the service would accept them."""
+    declared = element.properties.get("variables")
+    if element.kind != MESSAGE_WAIT or declared is None:
+        return
+    allowed = {n.strip() for n in declared.split(",") if n.strip()}
+    tables = (("variables", step.variables), ("decisions", step.decisions), ("again", step.again))
+    for table_name, table in tables:
+        for name in table:
+            if name not in allowed:
+                raise scenario.error(
+                    (*step.path, table_name, name),
+                    f"{name} is not a variable of message {element.message!r} at "
+                    f"{element.id} (its variables: {', '.join(sorted(allowed)) or 'none'})",
+                )
 
 
 def applications(scenario: Scenario, models: dict[str, SimModel]) -> list[Application]:
