@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     timer_poll_seconds: float = Field(
         5.0, description="How often each server process looks for due timers; 0 disables"
     )
+    config_check_seconds: float = Field(
+        2.0,
+        ge=0,
+        description="How often the users and lane groups files are checked for edits (0: every "
+        "request)",
+    )
     message_ttl_seconds: int = Field(
         30 * 24 * 3600, description="How long a message nobody waits for yet is kept (default)"
     )

@@ -16,6 +16,7 @@ from bpmn_service.functions import build
 from bpmn_service.identity import UserDirectory
 from bpmn_service.lanes import LaneGroups
 from bpmn_service.registry import ConstructionUnitRegistry
+from bpmn_service.reloading import Reloading
 from bpmn_service.timelimits import TimeLimits
 from bpmn_service.workcalendar import WorkCalendar
 
@@ -37,16 +38,40 @@ def domain_functions(
     )
 
 
+def _user_file(settings: Settings) -> Reloading[UserDirectory]:
+    def accept(users: UserDirectory) -> None:
+        # At start-up main.prepare refuses them; an edit must not slip them in afterwards.
+        if settings.mode == "production" and users.has_demo_tokens:
+            raise ValueError("it contains the shipped demo tokens, which production mode refuses")
+
+    return Reloading(
+        settings.users_file,
+        lambda: UserDirectory.load(settings.users_file),
+        every=settings.config_check_seconds,
+        accept=accept,
+    )
+
+
 @dataclass
 class AppContext:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    users: UserDirectory
-    lanes: LaneGroups
+    user_file: Reloading[UserDirectory]
+    lane_file: Reloading[LaneGroups]
     calendar: WorkCalendar
     runner: ProcessRunner = field(default_factory=ProcessRunner)
     clock: Clock = utc_now
+
+    @property
+    def users(self) -> UserDirectory:
+        """The users and tokens of the users file, as it is now (edits apply without a restart)."""
+        return self.user_file.current()
+
+    @property
+    def lanes(self) -> LaneGroups:
+        """Lane -> groups of the lane groups file, as it is now (edits apply without a restart)."""
+        return self.lane_file.current()
 
     @classmethod
     def create(cls, settings: Settings, *, engine: Engine | None = None) -> AppContext:
@@ -58,7 +83,11 @@ class AppContext:
             settings=settings,
             engine=engine,
             sessions=sessionmaker(engine, expire_on_commit=False),
-            users=UserDirectory.load(settings.users_file),
-            lanes=LaneGroups.load(settings.lane_groups_path),
+            user_file=_user_file(settings),
+            lane_file=Reloading(
+                settings.lane_groups_path,
+                lambda: LaneGroups.load(settings.lane_groups_path),
+                every=settings.config_check_seconds,
+            ),
             calendar=calendar,
         )
