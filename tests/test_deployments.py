@@ -275,3 +275,26 @@ def test_chunked_upload_far_over_the_limit_is_413(small_api: Api) -> None:
     assert response.status_code == 413, response.text
     assert response.json()["code"] == "payload_too_large"
     assert definitions_count(api) == 0
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        b"<bpmn:timerEventDefinition><bpmn:timeCycle>R/PT1H</bpmn:timeCycle>"
+        b"</bpmn:timerEventDefinition>",
+        b"<bpmn:timerEventDefinition><bpmn:timeDuration>P30D</bpmn:timeDuration>"
+        b"</bpmn:timerEventDefinition>",
+        b"",
+    ],
+    ids=["timer-cycle", "timer-duration", "none"],
+)
+def test_an_event_subprocess_started_by_a_timer_is_refused(api: Api, definition: bytes) -> None:
+    """The engine would keep the case open until such a timer fired, and then run the
+    subprocess on a finished case; analysts get a boundary timer suggested instead."""
+    xml = (DATA / "linked_case.bpmn").read_bytes()
+    message_start = b'<bpmn:messageEventDefinition id="linkStartDef" messageRef="Msg_linked" />'
+    assert message_start in xml
+    refused = api.deploy_bytes("linked_case.bpmn", xml.replace(message_start, definition))
+    assert refused.status_code == 422, refused.text
+    [problem] = refused.json()["details"]
+    assert problem["element"] == "linkStart" and "boundary timer" in problem["message"]

@@ -425,6 +425,19 @@ def _check_events(
             problem(
                 "message event needs a messageRef to a bpmn:message with a name", _owner(definition)
             )
+    for start in process.xpath(
+        ".//bpmn:subProcess[@triggeredByEvent='true']/bpmn:startEvent", namespaces=NSMAP
+    ):
+        kinds = {_local(child.tag) for child in start if isinstance(child.tag, str)}
+        if "timerEventDefinition" in kinds or not kinds & _EVENT_DEFINITIONS:
+            # The engine runs such a subprocess as a branch of its own that the end of the process
+            # waits for: the case would stay open until the timer fired, and then run it anyway.
+            problem(
+                "an event subprocess must start with a message, escalation or error event; for a "
+                "timer, put a boundary timer on the task or on a subprocess around the steps "
+                "(non-interrupting for a reminder)",
+                start,
+            )
     escalations = {e.get("id") for e in root.xpath("./bpmn:escalation", namespaces=NSMAP)}
     for definition in process.xpath(".//bpmn:escalationEventDefinition", namespaces=NSMAP):
         ref = definition.get("escalationRef")
@@ -467,6 +480,12 @@ def _check_events(
                 "a timer needs exactly one of timeDate, timeDuration or timeCycle",
                 _owner(definition),
             )
+
+
+_EVENT_DEFINITIONS = {
+    f"{kind}EventDefinition"
+    for kind in ("message", "timer", "escalation", "error", "signal", "conditional", "compensate")
+}
 
 
 def _owner(el: etree._Element) -> etree._Element:
