@@ -242,6 +242,18 @@ class ExternalTaskComplete(BaseModel):
     variables: dict[str, Any] = Field(default_factory=dict)
 
 
+class ExternalTaskBpmnError(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    worker_id: str = Field(min_length=1, max_length=255)
+    error_code: str = Field(
+        min_length=1,
+        max_length=255,
+        description="matched against the errorCode of the task's error boundary events",
+    )
+    error_message: str | None = Field(None, max_length=4000)
+    variables: dict[str, Any] = Field(default_factory=dict)
+
+
 class ExternalTaskFailure(BaseModel):
     model_config = ConfigDict(extra="forbid")
     worker_id: str = Field(min_length=1, max_length=255)

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID, uuid5
 
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
@@ -24,7 +25,7 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from bpmn_service.errors import InvalidState, NotFound, WorkflowFailed
+from bpmn_service.errors import Invalid, InvalidState, NotFound, WorkflowFailed
 
 # inheritance, traversal and waiting patch SpiffWorkflow on import: speed-ups, same results.
 from . import clock, forms, inheritance, traversal, waiting  # noqa: F401
@@ -38,6 +39,12 @@ from .views import EngineStep, ExternalWork, MessageWait, ReadyTask, RunResult, 
 # engine silently stops seeing READY tasks; refuse to go anywhere near that.
 MAX_TASKS = 20_000
 FULL_DEPTH = 10**6
+
+
+class ErrorNotCaught(Invalid):
+    """A worker's BPMN error that no error boundary event of its task catches."""
+
+    code = "error_not_caught"
 
 
 class NotWaiting(InvalidState):
@@ -177,6 +184,53 @@ class ProcessRunner:
             event = BpmnEvent(MessageEventDefinition(name), payload)
             if workflow.event_manager.catch(event, internal=False) == 0:
                 raise NotWaiting(f"the instance is not waiting for message {name!r}")
+            self._advance(workflow)
+            return self._result(workflow, since)
+
+    def throw_error(
+        self,
+        definition_id: str,
+        load: SpecLoader,
+        state: str,
+        task_id: str,
+        code: str,
+        variables: Mapping[str, Any],
+        *,
+        now: datetime,
+    ) -> RunResult:
+        """A BPMN error raised by the worker of a READY external task: an error boundary event on
+        that task with this `code` (or with none) takes over, with `variables` as its data.
+        ErrorNotCaught when no boundary event of the task catches it; nothing changes then."""
+        spec, subs = self.cache.get(definition_id, load)
+        with clock.frozen_at(now):
+            workflow = load_state(state, spec, subs)
+            task = self._find(workflow, task_id)
+            if task.state != TaskState.READY or not _is_external(task):
+                raise InvalidState(f"task {task_id} is not a ready external task")
+            since = time.time()
+            event = BpmnEvent(ErrorEventDefinition(code, code=code), dict(variables))
+            catchers = [
+                sibling
+                for sibling in (task.parent.children if task.parent is not None else [])
+                if sibling is not task
+                and sibling.state == TaskState.WAITING
+                and isinstance(
+                    getattr(sibling.task_spec, "event_definition", None), ErrorEventDefinition
+                )
+                and sibling.task_spec.catches(sibling, event)
+            ]
+            if not catchers:
+                raise ErrorNotCaught(
+                    f"no error boundary event on {task.task_spec.bpmn_id} catches error code "
+                    f"{code!r}; complete the task or report a failure instead",
+                    details={"element_id": task.task_spec.bpmn_id, "error_code": code},
+                )
+            catcher = catchers[0]  # SpiffWorkflow's order; one error takes one path
+            try:
+                catcher.task_spec.catch(catcher, event)
+                catcher.task_spec._update(catcher)
+            except (SpiffWorkflowException, ExpressionError) as exc:
+                raise _failed(exc) from None
             self._advance(workflow)
             return self._result(workflow, since)
 

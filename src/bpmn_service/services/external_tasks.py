@@ -131,6 +131,58 @@ def complete(
         return instance.status
 
 
+def raise_error(
+    ctx: AppContext,
+    principal: Principal,
+    task_id: str,
+    *,
+    worker_id: str,
+    code: str,
+    message: str | None,
+    variables: dict[str, Any],
+) -> str:
+    """The worker's BPMN error (a business outcome, not a failure): the task's error boundary
+    event for `code` takes over. Refused, with nothing changed, when none catches it."""
+    _require_worker(principal)
+    check_variables(variables)
+    now = ctx.clock()
+    with UnitOfWork(ctx, write=True) as uow:
+        session = uow.session
+        task = _locked_by(session, task_id, worker_id, now)
+        instance = runtime.lock_instance(session, task.instance_id)
+        if instance.status != "active":
+            raise InvalidState(f"the instance is {instance.status}")
+        result = ctx.runner.throw_error(
+            task.definition_id,
+            spec_loader(session, task.definition_id),
+            instance.state,
+            task.id,
+            code,
+            variables,
+            now=now,
+        )
+        projection.record(
+            session,
+            instance,
+            "external_task_bpmn_error",
+            at=now,
+            actor=f"{principal.user_id}/{worker_id}",
+            task_id=task.id,
+            element_id=task.element_id,
+            details={
+                "topic": task.topic,
+                "error_code": code,
+                "message": message,
+                "variables": variables,
+            },
+        )
+        session.delete(task)
+        session.flush()
+        runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
+        uow.commit()
+        return instance.status
+
+
 def fail(
     ctx: AppContext,
     principal: Principal,

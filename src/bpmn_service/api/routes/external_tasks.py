@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 from bpmn_service.api.deps import ContextDep, PrincipalDep
 from bpmn_service.api.errors import ERROR_RESPONSES, MAX_OFFSET
 from bpmn_service.api.schemas import (
+    ExternalTaskBpmnError,
     ExternalTaskComplete,
     ExternalTaskFailure,
     ExternalTaskRead,
@@ -59,6 +60,23 @@ def complete_external_task(
     """Complete a task locked by this worker; its variables go into the instance."""
     external_tasks.complete(
         ctx, principal, task_id, worker_id=body.worker_id, variables=body.variables
+    )
+
+
+@router.post("/{task_id}/bpmn-error", responses=ERROR_RESPONSES, status_code=204)
+def report_external_task_bpmn_error(
+    ctx: ContextDep, principal: PrincipalDep, task_id: str, body: ExternalTaskBpmnError
+) -> None:
+    """Report a business error (e.g. the construction unit is not licensed): the task's error
+    boundary event for error_code takes over; 422 when none catches it."""
+    external_tasks.raise_error(
+        ctx,
+        principal,
+        task_id,
+        worker_id=body.worker_id,
+        code=body.error_code,
+        message=body.error_message,
+        variables=body.variables,
     )
 
 
