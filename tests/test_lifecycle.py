@@ -163,7 +163,7 @@ def test_instance_list_filters(api: Api) -> None:
 
 def test_camunda_style_juel_conditions_route_the_gateway(api: Api) -> None:
     """A condition written for Camunda (JUEL operators) routes as its Python reading does."""
-    juel = b"${decision eq 'APPROVE' &amp;&amp; !(amount gt 1000)}"
+    juel = b"${decision eq 'APPROVE' &amp;&amp; !(amount gt 1000) &amp;&amp; not empty purpose}"
     xml = APPROVAL.read_bytes().replace(b'decision == "APPROVE"', juel)
     assert juel in xml
     assert api.deploy_bytes("approval.bpmn", xml).status_code == 201

@@ -94,8 +94,6 @@ ALLOWED_NODES: tuple[type[ast.AST], ...] = (
     ast.DictComp,
     ast.comprehension,
 )
-# JUEL (Camunda's expression language) that has no translation below.
-JUEL_MARKERS = ("empty ",)
 # JUEL's word operators, read as Python's where they stand between two operands.
 _JUEL_WORDS = {
     "eq": "==",
@@ -149,6 +147,11 @@ def _today() -> str:
     return clock.now().date().isoformat()
 
 
+def _empty(value: Any) -> bool:
+    """JUEL's `empty`: null, or a string, list or map without elements (0 and false are not)."""
+    return value is None or (isinstance(value, str | list | tuple | dict | set) and not value)
+
+
 BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "len": len,
     "min": min,
@@ -165,6 +168,7 @@ BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "sorted": sorted,
     "now": _now,
     "today": _today,
+    "empty": _empty,
 }
 CONSTANT_NAMES: dict[str, Any] = {
     "True": True,
@@ -179,16 +183,55 @@ CONSTANT_NAMES: dict[str, Any] = {
 @lru_cache(maxsize=8192)
 def strip_wrapper(text: str) -> str:
     """Accept Camunda-style `${expr}` (or `#{expr}`) as well as a bare expression, and read
-    JUEL's operators (`&&`, `||`, `!`, `eq`, `ne`, `lt`, `gt`, `le`, `ge`, `div`, `mod`) as
-    Python's. What comes out is checked like any other expression."""
+    JUEL's operators (`&&`, `||`, `!`, `eq`, `ne`, `lt`, `gt`, `le`, `ge`, `div`, `mod`,
+    `empty`) as Python's. What comes out is checked like any other expression."""
     text = text.strip()
     if text[:2] in ("${", "#{") and text.endswith("}"):
         text = text[2:-1].strip()
     return _from_juel(text)
 
 
+_KEYWORDS = frozenset({"and", "or", "not", "in", "is", "if", "else", "for"})
+
+
+def _ends_operand(out: list[tuple[int, str]]) -> bool:
+    """Whether the tokens so far end with an operand (so what follows is a binary operator)."""
+    if not out:
+        return False
+    kind, text = out[-1]
+    return (kind in _OPERAND_ENDS and text not in _KEYWORDS) or text in (")", "]", "}")
+
+
+def _operand_end(tokens: list[tokenize.TokenInfo], start: int) -> int:
+    """The index after the primary expression starting at `start`: a name, number, string or
+    bracketed group, with any attribute, subscript and call trailers."""
+    i = start
+
+    def skip_group(i: int) -> int:
+        depth = 0
+        while i < len(tokens):
+            if tokens[i].string in ("(", "[", "{"):
+                depth += 1
+            elif tokens[i].string in (")", "]", "}"):
+                depth -= 1
+                if depth == 0:
+                    return i + 1
+            i += 1
+        return i
+
+    i = skip_group(i) if tokens[i].string in ("(", "[", "{") else i + 1
+    while i < len(tokens):
+        if tokens[i].string == "." and i + 1 < len(tokens) and tokens[i + 1].type == tokenize.NAME:
+            i += 2
+        elif tokens[i].string in ("(", "["):
+            i = skip_group(i)
+        else:
+            break
+    return i
+
+
 def _from_juel(expression: str) -> str:
-    if not any(mark in expression for mark in ("&&", "||", "!")) and not any(
+    if not any(mark in expression for mark in ("&&", "||", "!", "empty")) and not any(
         f" {word} " in expression for word in _JUEL_WORDS
     ):
         return expression
@@ -214,14 +257,27 @@ def _from_juel(expression: str) -> str:
             out.append((tokenize.NAME, "and" if token.string == "&" else "or"))
             i += 2
             continue
+        if (
+            token.type == tokenize.NAME
+            and token.string == "empty"
+            and not _ends_operand(out)
+            and after is not None
+            and (after.type in _OPERAND_ENDS or after.string in ("(", "[", "{"))
+        ):
+            # JUEL's prefix operator `empty x` becomes the function call `empty(x)`.
+            end = _operand_end(tokens, i + 1)
+            out.append((tokenize.NAME, "empty"))
+            out.append((tokenize.OP, "("))
+            out.extend((t.type, t.string) for t in tokens[i + 1 : end])
+            out.append((tokenize.OP, ")"))
+            i = end
+            continue
         if token.type == tokenize.ERRORTOKEN and token.string == "!":
             out.append((tokenize.NAME, "not"))
         elif (
             token.type == tokenize.NAME
             and token.string in _JUEL_WORDS
-            and out
-            and (out[-1][0] in _OPERAND_ENDS or out[-1][1] in (")", "]", "}"))
-            and out[-1][1] not in ("and", "or", "not", "in", "if", "else")
+            and _ends_operand(out)
             and after is not None
             and (after.type in _OPERAND_ENDS or after.string in ("(", "[", "{", "-", "+", "!"))
         ):
@@ -249,12 +305,6 @@ def check_expression(text: str, function_names: frozenset[str]) -> list[str]:
         return ["the expression is empty"]
     if len(expression) > MAX_EXPRESSION_LENGTH:
         return [f"the expression is longer than {MAX_EXPRESSION_LENGTH} characters"]
-    for marker in JUEL_MARKERS:
-        if marker in f" {expression} ":
-            return [
-                f"JUEL {marker.strip()!r} is not supported; write `not x` (true for null, an "
-                f"empty string and an empty list)"
-            ]
     try:
         tree = _parse(expression)
     except SyntaxError as exc:
