@@ -312,6 +312,7 @@ CASES = [
     # --- gateway conditions -------------------------------------------------------------------
     Case("condition-import", _condition("__import__('os').system('touch SENTINEL')"), "'_'"),
     Case("condition-juel-not-import", _condition("${!__import__('os').getcwd()}"), "'_'"),
+    Case("condition-juel-too-long", _condition("${" + "a && " * 2500 + "a}"), "longer"),
     Case("condition-juel-and-lambda", _condition("${a && (lambda: 1)()}"), "lambda"),
     Case("condition-statement", _condition("x = 1"), "syntax"),
     Case(

@@ -180,11 +180,17 @@ CONSTANT_NAMES: dict[str, Any] = {
 }
 
 
-@lru_cache(maxsize=8192)
 def strip_wrapper(text: str) -> str:
     """Accept Camunda-style `${expr}` (or `#{expr}`) as well as a bare expression, and read
     JUEL's operators (`&&`, `||`, `!`, `eq`, `ne`, `lt`, `gt`, `le`, `ge`, `div`, `mod`,
     `empty`) as Python's. What comes out is checked like any other expression."""
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        return text.strip()  # refused as too long anyway: neither translated nor cached
+    return _unwrapped(text)
+
+
+@lru_cache(maxsize=8192)
+def _unwrapped(text: str) -> str:
     text = text.strip()
     if text[:2] in ("${", "#{") and text.endswith("}"):
         text = text[2:-1].strip()
@@ -294,17 +300,22 @@ def _parse(expression: str) -> ast.Expression:
     return ast.parse(expression, mode="eval")
 
 
-@lru_cache(maxsize=8192)
 def check_expression(text: str, function_names: frozenset[str]) -> list[str]:
     """Return every reason `text` is not a safe expression (empty when it is).
 
     Cached: models evaluate the same few hundred expressions over and over. Callers must not
-    mutate the returned list."""
+    mutate the returned list. Over-long texts are answered without being cached, so that
+    uploads of huge expressions cannot fill the cache."""
+    if len(text.strip()) > MAX_EXPRESSION_LENGTH:
+        return [f"the expression is longer than {MAX_EXPRESSION_LENGTH} characters"]
+    return _checked(text, function_names)
+
+
+@lru_cache(maxsize=8192)
+def _checked(text: str, function_names: frozenset[str]) -> list[str]:
     expression = strip_wrapper(text)
     if not expression:
         return ["the expression is empty"]
-    if len(expression) > MAX_EXPRESSION_LENGTH:
-        return [f"the expression is longer than {MAX_EXPRESSION_LENGTH} characters"]
     try:
         tree = _parse(expression)
     except SyntaxError as exc:
