@@ -429,13 +429,15 @@ def _check_events(
         ".//bpmn:subProcess[@triggeredByEvent='true']/bpmn:startEvent", namespaces=NSMAP
     ):
         kinds = {_local(child.tag) for child in start if isinstance(child.tag, str)}
-        if "timerEventDefinition" in kinds or not kinds & _EVENT_DEFINITIONS:
-            # The engine runs such a subprocess as a branch of its own that the end of the process
-            # waits for: the case would stay open until the timer fired, and then run it anyway.
+        if kinds & _EVENT_DEFINITIONS != {"messageEventDefinition"}:
+            # SpiffWorkflow runs any other event subprocess as a branch of its own from the start
+            # of the process: an error or escalation start is read as none (the subprocess runs
+            # at once), and the end of the process waits for a timer (then runs it anyway).
             problem(
-                "an event subprocess must start with a message, escalation or error event; for a "
-                "timer, put a boundary timer on the task or on a subprocess around the steps "
-                "(non-interrupting for a reminder)",
+                "an event subprocess must start with a message event; for a timer, put a boundary "
+                "timer on the task or on a subprocess around the steps (non-interrupting for a "
+                "reminder); for an error or escalation, a boundary event on the subprocess or "
+                "task that raises it",
                 start,
             )
     escalations = {e.get("id") for e in root.xpath("./bpmn:escalation", namespaces=NSMAP)}
