@@ -303,3 +303,16 @@ def test_an_event_subprocess_not_started_by_a_message_is_refused(
     assert refused.status_code == 422, refused.text
     [problem] = refused.json()["details"]
     assert problem["element"] == "linkStart" and "boundary timer" in problem["message"]
+
+
+def test_an_interrupting_event_subprocess_is_refused(api: Api) -> None:
+    """SpiffWorkflow would start it without stopping the rest of the case."""
+    xml = (DATA / "linked_case.bpmn").read_bytes()
+    assert b'isInterrupting="false"' in xml
+    for variant in (b'isInterrupting="true"', b""):
+        refused = api.deploy_bytes(
+            "linked_case.bpmn", xml.replace(b'isInterrupting="false"', variant)
+        )
+        assert refused.status_code == 422, refused.text
+        [problem] = refused.json()["details"]
+        assert problem["element"] == "linkStart" and "non-interrupting" in problem["message"]

@@ -440,6 +440,15 @@ def _check_events(
                 "task that raises it",
                 start,
             )
+        elif start.get("isInterrupting") != "false":
+            # SpiffWorkflow starts an interrupting one like a non-interrupting one: the work it
+            # should stop would go on beside it.
+            problem(
+                'an event subprocess must be non-interrupting (isInterrupting="false"); to stop '
+                "the case when the message arrives, put an interrupting message boundary event "
+                "on a subprocess around the steps it stops",
+                start,
+            )
     escalations = {e.get("id") for e in root.xpath("./bpmn:escalation", namespaces=NSMAP)}
     for definition in process.xpath(".//bpmn:escalationEventDefinition", namespaces=NSMAP):
         ref = definition.get("escalationRef")
