@@ -305,14 +305,16 @@ def test_an_event_subprocess_not_started_by_a_message_is_refused(
     assert problem["element"] == "linkStart" and "boundary timer" in problem["message"]
 
 
-def test_an_interrupting_event_subprocess_is_refused(api: Api) -> None:
-    """SpiffWorkflow would start it without stopping the rest of the case."""
-    xml = (DATA / "linked_case.bpmn").read_bytes()
-    assert b'isInterrupting="false"' in xml
-    for variant in (b'isInterrupting="true"', b""):
-        refused = api.deploy_bytes(
-            "linked_case.bpmn", xml.replace(b'isInterrupting="false"', variant)
-        )
-        assert refused.status_code == 422, refused.text
-        [problem] = refused.json()["details"]
-        assert problem["element"] == "linkStart" and "non-interrupting" in problem["message"]
+def test_an_event_subprocess_inside_a_subprocess_is_refused(api: Api) -> None:
+    """SpiffWorkflow triggers only the event subprocesses of the process itself."""
+    xml = (DATA / "withdrawable.bpmn").read_bytes()
+    start, end = xml.index(b'    <bpmn:subProcess id="withdraw"'), xml.index(b"  </bpmn:process>")
+    nested = (
+        b'    <bpmn:subProcess id="outer"><bpmn:startEvent id="outer_start" />\n'
+        + xml[start:end]
+        + b"    </bpmn:subProcess>\n"
+    )
+    refused = api.deploy_bytes("withdrawable.bpmn", xml[:start] + nested + xml[end:])
+    assert refused.status_code == 422, refused.text
+    messages = {d["element"]: d["message"] for d in refused.json()["details"]}
+    assert "inside a subprocess" in messages["withdraw"], messages

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, full_tag
 from SpiffWorkflow.bpmn.parser.node_parser import DEFAULT_NSMAP
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
@@ -85,7 +86,24 @@ class _ExtensionsMixin:
     node: Any
 
     def parse_extensions(self, node: Any = None) -> dict[str, Any]:
-        return read_extensions(node if node is not None else self.node)
+        node = node if node is not None else self.node
+        ext = read_extensions(node)
+        if _interrupts_scope(node):
+            ext["interruptsScope"] = True  # acted on by interrupting.py
+        return ext
+
+
+def _interrupts_scope(node: Any) -> bool:
+    """An interrupting start event of an event subprocess (SpiffWorkflow does not record it)."""
+    if not isinstance(node.tag, str) or etree.QName(node.tag).localname != "startEvent":
+        return False
+    parent = node.getparent()
+    return (
+        parent is not None
+        and etree.QName(parent.tag).localname == "subProcess"
+        and parent.get("triggeredByEvent") == "true"
+        and node.get("isInterrupting") != "false"
+    )
 
 
 def _with_extensions() -> dict[str, tuple[type, type]]:

@@ -425,30 +425,31 @@ def _check_events(
             problem(
                 "message event needs a messageRef to a bpmn:message with a name", _owner(definition)
             )
-    for start in process.xpath(
-        ".//bpmn:subProcess[@triggeredByEvent='true']/bpmn:startEvent", namespaces=NSMAP
+    for event_subprocess in process.xpath(
+        ".//bpmn:subProcess[@triggeredByEvent='true']", namespaces=NSMAP
     ):
-        kinds = {_local(child.tag) for child in start if isinstance(child.tag, str)}
-        if kinds & _EVENT_DEFINITIONS != {"messageEventDefinition"}:
-            # SpiffWorkflow runs any other event subprocess as a branch of its own from the start
-            # of the process: an error or escalation start is read as none (the subprocess runs
-            # at once), and the end of the process waits for a timer (then runs it anyway).
+        if event_subprocess.getparent() is not process:
+            # SpiffWorkflow triggers only the event subprocesses of the process itself.
             problem(
-                "an event subprocess must start with a message event; for a timer, put a boundary "
-                "timer on the task or on a subprocess around the steps (non-interrupting for a "
-                "reminder); for an error or escalation, a boundary event on the subprocess or "
-                "task that raises it",
-                start,
+                "an event subprocess must be placed in the process itself, not inside a "
+                "subprocess: there it would never start; put a boundary event on the subprocess",
+                event_subprocess,
             )
-        elif start.get("isInterrupting") != "false":
-            # SpiffWorkflow starts an interrupting one like a non-interrupting one: the work it
-            # should stop would go on beside it.
-            problem(
-                'an event subprocess must be non-interrupting (isInterrupting="false"); to stop '
-                "the case when the message arrives, put an interrupting message boundary event "
-                "on a subprocess around the steps it stops",
-                start,
-            )
+            continue
+        for start in event_subprocess.xpath("./bpmn:startEvent", namespaces=NSMAP):
+            kinds = {_local(child.tag) for child in start if isinstance(child.tag, str)}
+            if kinds & _EVENT_DEFINITIONS != {"messageEventDefinition"}:
+                # SpiffWorkflow runs any other event subprocess as a branch of its own from the
+                # start of the process: an error or escalation start is read as none (the
+                # subprocess runs at once), and the end of the process waits for a timer (then
+                # runs it anyway).
+                problem(
+                    "an event subprocess must start with a message event; for a timer, put a "
+                    "boundary timer on the task or on a subprocess around the steps "
+                    "(non-interrupting for a reminder); for an error or escalation, a boundary "
+                    "event on the subprocess or task that raises it",
+                    start,
+                )
     escalations = {e.get("id") for e in root.xpath("./bpmn:escalation", namespaces=NSMAP)}
     for definition in process.xpath(".//bpmn:escalationEventDefinition", namespaces=NSMAP):
         ref = definition.get("escalationRef")

@@ -27,8 +27,8 @@ from SpiffWorkflow.util.task import TaskState
 
 from bpmn_service.errors import Invalid, InvalidState, NotFound, WorkflowFailed
 
-# inheritance, traversal and waiting patch SpiffWorkflow on import: speed-ups, same results.
-from . import clock, forms, inheritance, traversal, waiting  # noqa: F401
+# inheritance, interrupting, traversal and waiting patch SpiffWorkflow on import.
+from . import clock, forms, inheritance, interrupting, traversal, waiting  # noqa: F401
 from .expressions import ExpressionError
 from .joins import merged_data
 from .script_engine import EVALUATOR, SafeBpmnWorkflow
