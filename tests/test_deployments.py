@@ -285,17 +285,14 @@ def test_chunked_upload_far_over_the_limit_is_413(small_api: Api) -> None:
         b"<bpmn:timerEventDefinition><bpmn:timeDuration>P30D</bpmn:timeDuration>"
         b"</bpmn:timerEventDefinition>",
         b"",
-        b"<bpmn:errorEventDefinition />",
-        b"<bpmn:escalationEventDefinition />",
     ],
-    ids=["timer-cycle", "timer-duration", "none", "error", "escalation"],
+    ids=["timer-cycle", "timer-duration", "none"],
 )
-def test_an_event_subprocess_not_started_by_a_message_is_refused(
+def test_an_event_subprocess_started_by_a_timer_or_nothing_is_refused(
     api: Api, definition: bytes
 ) -> None:
-    """SpiffWorkflow would run it from the start of the case (an error or escalation start is
-    read as none) or keep the case open until its timer fired; analysts get a boundary event
-    suggested instead."""
+    """SpiffWorkflow would keep the case open until such a timer fired (and then run the
+    subprocess anyway), or run it from the start of the case; a boundary timer is suggested."""
     xml = (DATA / "linked_case.bpmn").read_bytes()
     message_start = b'<bpmn:messageEventDefinition id="linkStartDef" messageRef="Msg_linked" />'
     assert message_start in xml

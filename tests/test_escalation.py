@@ -52,3 +52,18 @@ def test_an_escalation_throw_must_name_a_declared_escalation(api: Api) -> None:
 def _task(instance: dict[str, Any], element: str) -> dict[str, Any]:
     [task] = [t for t in instance["tasks"] if t["element_id"] == element]
     return dict(task)
+
+
+def test_an_escalation_starts_a_non_interrupting_event_subprocess(api: Api) -> None:
+    assert api.deploy(DATA / "escalation_subprocess.bpmn").status_code == 201
+    for amount, expected in ((5000, ["check", "supervise"]), (500, ["check"])):
+        started = api.start("escalation_subprocess", f"ESC-SP-{amount}", {"amount": amount})
+        assert started.status_code == 201, started.text
+        instance = api.get(f"/process-instances/{started.json()['id']}").json()
+        assert sorted(t["element_id"] for t in instance["tasks"]) == expected
+        for task in instance["tasks"]:
+            user = "leader" if task["element_id"] == "supervise" else "clerk"
+            api.claim(task["id"], user)
+            assert api.complete(task["id"], user, {}).status_code == 200
+        final = api.get(f"/process-instances/{instance['id']}").json()
+        assert final["status"] == "completed"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from conftest import DATA, Api
 
 FETCH = {"worker_id": "registry-1", "topics": ["construction_registry"], "lock_seconds": 60}
@@ -74,3 +76,39 @@ def test_only_workers_report_bpmn_errors(api: Api) -> None:
         json={"worker_id": "registry-1", "error_code": "UNLICENSED"},
     )
     assert forbidden.status_code == 403
+
+
+def _scoped(api: Api, key: str) -> tuple[str, dict[str, Any]]:
+    assert api.deploy(DATA / "error_scopes.bpmn").status_code in (200, 201)
+    started = api.start("error_scopes", key, {})
+    assert started.status_code == 201, started.text
+    [task] = api.post("/external-tasks/fetch-and-lock", "worker", json=FETCH).json()
+    return started.json()["id"], task
+
+
+def _open(api: Api, instance_id: str) -> list[str]:
+    body = api.get(f"/process-instances/{instance_id}").json()
+    return sorted(t["element_id"] for t in body["tasks"])
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("LOCAL", ["local_fix", "other"]),  # the boundary event on the task itself
+        ("SUB", ["other", "sub_fix"]),  # the boundary event on the subprocess around it
+        ("PROC", ["abort_fix"]),  # the error event subprocess: it stops the rest of the case
+    ],
+)
+def test_the_innermost_catch_takes_the_error(api: Api, code: str, expected: list[str]) -> None:
+    instance_id, task = _scoped(api, f"ERR-{code}")
+    assert _open(api, instance_id) == ["other"]
+    answer = _error(api, task["id"], error_code=code, variables={"why": code})
+    assert answer.status_code == 204, answer.text
+    assert _open(api, instance_id) == expected
+    body = api.get(f"/process-instances/{instance_id}").json()
+    assert body["variables"].get("why") == code or code != "PROC"
+    for element in expected:  # finishing the open work finishes the case
+        [open_task] = [t for t in api.open_tasks(instance_id) if t["element_id"] == element]
+        api.claim(open_task["id"], "clerk")
+        assert api.complete(open_task["id"], "clerk", {}).status_code == 200
+    assert api.get(f"/process-instances/{instance_id}").json()["status"] == "completed"

@@ -163,3 +163,29 @@ def test_a_variables_property_that_is_not_a_list_of_names_is_refused_at_deploy(a
     [problem] = refused.json()["details"]
     assert problem["element"] == "wait_report"
     assert "'reportNo; 1st'" in problem["message"]
+
+
+def test_a_triggered_event_subprocess_does_not_leak_into_later_cases(api: Api) -> None:
+    """Starting an event subprocess once must not make every later case of the process start it
+    too (and then wait for its message forever): the engine shares the process spec."""
+    assert api.deploy(DATA / "linked_case.bpmn").status_code == 201
+    first = api.start("linked_case", "YK-LEAK-1", {}).json()
+    linked = api.post(
+        "/messages",
+        "admin",
+        json={
+            "message_name": "demo_complaint_linked",
+            "business_key": "YK-LEAK-1",
+            "variables": {"complaintId": "TS-L1", "description": "x"},
+        },
+    )
+    assert linked.status_code == 200, linked.text
+    for key in ("YK-LEAK-2", "YK-LEAK-1"):
+        if key == "YK-LEAK-2":
+            instance = api.start("linked_case", key, {}).json()
+        else:
+            instance = first
+        [work] = api.open_tasks(instance["id"])
+        api.claim(work["id"], "clerk")
+        done = api.complete(work["id"], "clerk", {})
+        assert done.json()["instance_status"] == "completed", (key, done.json())

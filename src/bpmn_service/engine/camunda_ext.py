@@ -12,6 +12,15 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, full_tag
+from SpiffWorkflow.bpmn.parser.event_parsers import (
+    CONDITIONAL_EVENT_XPATH,
+    ERROR_EVENT_XPATH,
+    ESCALATION_EVENT_XPATH,
+    MESSAGE_EVENT_XPATH,
+    SIGNAL_EVENT_XPATH,
+    TIMER_EVENT_XPATH,
+    StartEventParser,
+)
 from SpiffWorkflow.bpmn.parser.node_parser import DEFAULT_NSMAP
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.specs.defaults import ManualTask
@@ -89,7 +98,7 @@ class _ExtensionsMixin:
         node = node if node is not None else self.node
         ext = read_extensions(node)
         if _interrupts_scope(node):
-            ext["interruptsScope"] = True  # acted on by interrupting.py
+            ext["interruptsScope"] = True  # acted on by event_subprocesses.py
         return ext
 
 
@@ -106,9 +115,31 @@ def _interrupts_scope(node: Any) -> bool:
     )
 
 
+class _StartEventParser(StartEventParser):  # type: ignore[misc]
+    """SpiffWorkflow's start event parser, also reading error and escalation definitions: it read
+    them as plain starts, so an event subprocess started by one ran as soon as the case began."""
+
+    def create_task(self) -> Any:
+        event_definition = self.get_event_definition(
+            [
+                MESSAGE_EVENT_XPATH,
+                SIGNAL_EVENT_XPATH,
+                TIMER_EVENT_XPATH,
+                CONDITIONAL_EVENT_XPATH,
+                ERROR_EVENT_XPATH,
+                ESCALATION_EVENT_XPATH,
+            ]
+        )
+        task = self._create_task(event_definition)
+        self.spec.start.connect(task)
+        return task
+
+
 def _with_extensions() -> dict[str, tuple[type, type]]:
     classes: dict[str, tuple[type, type]] = {}
     for tag, (parser_class, spec_class) in BpmnParser.PARSER_CLASSES.items():
+        if parser_class is StartEventParser:
+            parser_class = _StartEventParser
         if issubclass(parser_class, TaskParser):
             parser_class = type(
                 f"Extension{parser_class.__name__}", (_ExtensionsMixin, parser_class), {}

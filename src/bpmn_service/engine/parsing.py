@@ -438,16 +438,14 @@ def _check_events(
             continue
         for start in event_subprocess.xpath("./bpmn:startEvent", namespaces=NSMAP):
             kinds = {_local(child.tag) for child in start if isinstance(child.tag, str)}
-            if kinds & _EVENT_DEFINITIONS != {"messageEventDefinition"}:
-                # SpiffWorkflow runs any other event subprocess as a branch of its own from the
-                # start of the process: an error or escalation start is read as none (the
-                # subprocess runs at once), and the end of the process waits for a timer (then
-                # runs it anyway).
+            if len(kinds & _EVENT_DEFINITIONS) != 1 or not kinds & _SUBPROCESS_STARTS:
+                # SpiffWorkflow runs a timer-started event subprocess as a branch that the end of
+                # the process waits for: the case would stay open until the timer fired and then
+                # run it anyway.
                 problem(
-                    "an event subprocess must start with a message event; for a timer, put a "
-                    "boundary timer on the task or on a subprocess around the steps "
-                    "(non-interrupting for a reminder); for an error or escalation, a boundary "
-                    "event on the subprocess or task that raises it",
+                    "an event subprocess must start with one message, error or escalation "
+                    "event; for a timer, put a boundary timer on the task or on a subprocess "
+                    "around the steps (non-interrupting for a reminder)",
                     start,
                 )
     escalations = {e.get("id") for e in root.xpath("./bpmn:escalation", namespaces=NSMAP)}
@@ -494,6 +492,11 @@ def _check_events(
             )
 
 
+_SUBPROCESS_STARTS = {
+    "messageEventDefinition",
+    "errorEventDefinition",
+    "escalationEventDefinition",
+}
 _EVENT_DEFINITIONS = {
     f"{kind}EventDefinition"
     for kind in ("message", "timer", "escalation", "error", "signal", "conditional", "compensate")

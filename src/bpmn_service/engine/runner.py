@@ -16,7 +16,6 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID, uuid5
 
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
@@ -27,8 +26,9 @@ from SpiffWorkflow.util.task import TaskState
 
 from bpmn_service.errors import Invalid, InvalidState, NotFound, WorkflowFailed
 
-# inheritance, interrupting, traversal and waiting patch SpiffWorkflow on import.
-from . import clock, forms, inheritance, interrupting, traversal, waiting  # noqa: F401
+# event_subprocesses, inheritance, traversal and waiting patch SpiffWorkflow on import.
+from . import clock, event_subprocesses, forms, inheritance, traversal, waiting  # noqa: F401
+from .bpmn_errors import catch_error
 from .expressions import ExpressionError
 from .joins import merged_data
 from .script_engine import EVALUATOR, SafeBpmnWorkflow
@@ -198,9 +198,9 @@ class ProcessRunner:
         *,
         now: datetime,
     ) -> RunResult:
-        """A BPMN error raised by the worker of a READY external task: an error boundary event on
-        that task with this `code` (or with none) takes over, with `variables` as its data.
-        ErrorNotCaught when no boundary event of the task catches it; nothing changes then."""
+        """A BPMN error raised by the worker of a READY external task, caught as BPMN has it
+        (bpmn_errors.py) with `variables` as its data. ErrorNotCaught when nothing catches it;
+        nothing changes then."""
         spec, subs = self.cache.get(definition_id, load)
         with clock.frozen_at(now):
             workflow = load_state(state, spec, subs)
@@ -208,29 +208,17 @@ class ProcessRunner:
             if task.state != TaskState.READY or not _is_external(task):
                 raise InvalidState(f"task {task_id} is not a ready external task")
             since = time.time()
-            event = BpmnEvent(ErrorEventDefinition(code, code=code), dict(variables))
-            catchers = [
-                sibling
-                for sibling in (task.parent.children if task.parent is not None else [])
-                if sibling is not task
-                and sibling.state == TaskState.WAITING
-                and isinstance(
-                    getattr(sibling.task_spec, "event_definition", None), ErrorEventDefinition
-                )
-                and sibling.task_spec.catches(sibling, event)
-            ]
-            if not catchers:
-                raise ErrorNotCaught(
-                    f"no error boundary event on {task.task_spec.bpmn_id} catches error code "
-                    f"{code!r}; complete the task or report a failure instead",
-                    details={"element_id": task.task_spec.bpmn_id, "error_code": code},
-                )
-            catcher = catchers[0]  # SpiffWorkflow's order; one error takes one path
             try:
-                catcher.task_spec.catch(catcher, event)
-                catcher.task_spec._update(catcher)
+                caught = catch_error(task, code, dict(variables))
             except (SpiffWorkflowException, ExpressionError) as exc:
                 raise _failed(exc) from None
+            if not caught:
+                raise ErrorNotCaught(
+                    f"nothing catches error code {code!r} raised at {task.task_spec.bpmn_id} (no "
+                    f"error boundary event on it or around it, no error event subprocess); "
+                    f"complete the task or report a failure instead",
+                    details={"element_id": task.task_spec.bpmn_id, "error_code": code},
+                )
             self._advance(workflow)
             return self._result(workflow, since)
 

@@ -1,0 +1,60 @@
+"""Event subprocesses, as BPMN has them; SpiffWorkflow gets two things wrong.
+
+* **A triggered event subprocess leaks into later instances.** To start one, SpiffWorkflow
+  connects it to the process's start task in the process spec, which the service caches and
+  shares between instances. Every instance started afterwards (in that server process) then
+  started the event subprocess at once, waiting for its message, and could not complete. Here
+  the start task's children leave out the event subprocesses; a triggered one is added to its
+  instance as before.
+* **Interrupting ones did not interrupt.** SpiffWorkflow starts an event subprocess whose start
+  event is interrupting like a non-interrupting one, so the work it should stop went on beside it.
+  The parser marks such start events (`interruptsScope` in their extensions, see camunda_ext.py);
+  when one completes, every other branch of its process is cancelled (the main flow with its
+  timers and waits, and other event subprocesses), and only the event subprocess carries the
+  instance to its end. SpiffWorkflow triggers only event subprocesses at the top level of a
+  process, so only those are accepted (parsing.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.control import BpmnStartTask
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.util.task import TaskState
+
+INTERRUPTS = "interruptsScope"
+
+_original_on_complete_hook = StartEvent._on_complete_hook
+
+
+def _on_complete_hook(self: Any, my_task: Any) -> None:
+    _original_on_complete_hook(self, my_task)
+    if (self.extensions or {}).get(INTERRUPTS):
+        _interrupt(my_task)
+
+
+def _interrupt(start: Any) -> None:
+    subworkflow = start.workflow
+    parent_task_id = getattr(subworkflow, "parent_task_id", None)
+    if parent_task_id is None:
+        return  # a process's own start event: nothing to interrupt
+    owner = subworkflow.top_workflow.get_task_from_id(parent_task_id)
+    root = owner.parent
+    if root is None:
+        return
+    for branch in list(root.children):
+        if branch is not owner:
+            branch.cancel()
+
+
+def _start_predict_hook(self: Any, my_task: Any) -> None:
+    # TaskSpec._predict_hook, without the event subprocesses a trigger connected to the spec.
+    triggers = {self._wf_spec.task_specs.get(name) for name in self.trigger_specs}
+    outputs = [spec for spec in self.outputs if spec not in triggers]
+    state = TaskState.FUTURE if my_task.has_state(TaskState.DEFINITE_MASK) else my_task.state
+    my_task._sync_children(outputs, state)
+
+
+StartEvent._on_complete_hook = _on_complete_hook
+BpmnStartTask._predict_hook = _start_predict_hook
