@@ -1,4 +1,4 @@
-"""A worker's BPMN error: the external task's error boundary event for that code takes over."""
+"""A worker's BPMN error: the innermost catch around the external task takes over."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from conftest import DATA, Api
 FETCH = {"worker_id": "registry-1", "topics": ["construction_registry"], "lock_seconds": 60}
 
 
-def _locked(api: Api, key: str) -> tuple[str, dict[str, Any]]:
-    assert api.deploy(DATA / "external_error.bpmn").status_code in (200, 201)
-    started = api.start("registry_check", key, {})
+def _locked(api: Api, key: str, process: str = "registry_check") -> tuple[str, dict[str, Any]]:
+    """A new instance of `process` (tests/data/<file>.bpmn) with its external task locked."""
+    files = {"registry_check": "external_error.bpmn", "error_scopes": "error_scopes.bpmn"}
+    assert api.deploy(DATA / files[process]).status_code in (200, 201)
+    started = api.start(process, key, {})
     assert started.status_code == 201, started.text
     [task] = api.post("/external-tasks/fetch-and-lock", "worker", json=FETCH).json()
     return started.json()["id"], task
@@ -78,14 +80,6 @@ def test_only_workers_report_bpmn_errors(api: Api) -> None:
     assert forbidden.status_code == 403
 
 
-def _scoped(api: Api, key: str) -> tuple[str, dict[str, Any]]:
-    assert api.deploy(DATA / "error_scopes.bpmn").status_code in (200, 201)
-    started = api.start("error_scopes", key, {})
-    assert started.status_code == 201, started.text
-    [task] = api.post("/external-tasks/fetch-and-lock", "worker", json=FETCH).json()
-    return started.json()["id"], task
-
-
 def _open(api: Api, instance_id: str) -> list[str]:
     body = api.get(f"/process-instances/{instance_id}").json()
     return sorted(t["element_id"] for t in body["tasks"])
@@ -100,7 +94,7 @@ def _open(api: Api, instance_id: str) -> list[str]:
     ],
 )
 def test_the_innermost_catch_takes_the_error(api: Api, code: str, expected: list[str]) -> None:
-    instance_id, task = _scoped(api, f"ERR-{code}")
+    instance_id, task = _locked(api, f"ERR-{code}", "error_scopes")
     assert _open(api, instance_id) == ["other"]
     answer = _error(api, task["id"], error_code=code, variables={"why": code})
     assert answer.status_code == 204, answer.text

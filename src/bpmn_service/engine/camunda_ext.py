@@ -25,6 +25,8 @@ from SpiffWorkflow.bpmn.parser.node_parser import DEFAULT_NSMAP
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.specs.defaults import ManualTask
 
+from .event_subprocesses import INTERRUPTS
+
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 NSMAP = {**DEFAULT_NSMAP, "camunda": CAMUNDA_NS}
 TASK_ATTRIBUTES = (
@@ -98,7 +100,7 @@ class _ExtensionsMixin:
         node = node if node is not None else self.node
         ext = read_extensions(node)
         if _interrupts_scope(node):
-            ext["interruptsScope"] = True  # acted on by event_subprocesses.py
+            ext[INTERRUPTS] = True  # acted on by event_subprocesses.py
         return ext
 
 

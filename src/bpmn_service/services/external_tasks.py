@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from bpmn_service.context import AppContext
 from bpmn_service.db.connect import is_sqlite
 from bpmn_service.db.models import ExternalTask, ProcessInstance
+from bpmn_service.engine import RunResult
 from bpmn_service.errors import Conflict, Forbidden, InvalidState, NotFound
 from bpmn_service.identity import Principal
 
@@ -96,39 +98,15 @@ def complete(
     worker_id: str,
     variables: dict[str, Any],
 ) -> str:
-    _require_worker(principal)
-    check_variables(variables)
-    now = ctx.clock()
-    with UnitOfWork(ctx, write=True) as uow:
-        session = uow.session
-        task = _locked_by(session, task_id, worker_id, now)
-        instance = runtime.lock_instance(session, task.instance_id)
-        if instance.status != "active":
-            raise InvalidState(f"the instance is {instance.status}")
-        result = ctx.runner.complete(
-            task.definition_id,
-            spec_loader(session, task.definition_id),
-            instance.state,
-            task.id,
-            variables,
-            worker_id,
-            now=now,
+    def run(session: Session, task: ExternalTask, state: str, now: datetime) -> RunResult:
+        loader = spec_loader(session, task.definition_id)
+        return ctx.runner.complete(
+            task.definition_id, loader, state, task.id, variables, worker_id, now=now
         )
-        projection.record(
-            session,
-            instance,
-            "external_task_completed",
-            at=now,
-            actor=f"{principal.user_id}/{worker_id}",
-            task_id=task.id,
-            element_id=task.element_id,
-            details={"topic": task.topic, "variables": variables},
-        )
-        session.delete(task)
-        session.flush()
-        runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
-        uow.commit()
-        return instance.status
+
+    return _end(
+        ctx, principal, task_id, worker_id, run, "external_task_completed", {"variables": variables}
+    )
 
 
 def raise_error(
@@ -141,10 +119,36 @@ def raise_error(
     message: str | None,
     variables: dict[str, Any],
 ) -> str:
-    """The worker's BPMN error (a business outcome, not a failure): the task's error boundary
-    event for `code` takes over. Refused, with nothing changed, when none catches it."""
+    """The worker's BPMN error (a business outcome, not a failure): the innermost error catch
+    around the task takes over. Refused, with nothing changed, when nothing catches it."""
+
+    def run(session: Session, task: ExternalTask, state: str, now: datetime) -> RunResult:
+        loader = spec_loader(session, task.definition_id)
+        return ctx.runner.throw_error(
+            task.definition_id, loader, state, task.id, code, variables, now=now
+        )
+
+    details = {"error_code": code, "message": message, "variables": variables}
+    return _end(ctx, principal, task_id, worker_id, run, "external_task_bpmn_error", details)
+
+
+Run = Callable[[Session, ExternalTask, str, datetime], RunResult]
+
+
+def _end(
+    ctx: AppContext,
+    principal: Principal,
+    task_id: str,
+    worker_id: str,
+    run: Run,
+    kind: str,
+    details: dict[str, Any],
+) -> str:
+    """End a task locked by `worker_id`: the engine step `run`, its history (`kind` with
+    `details`, whose `variables` the worker sent), the projection; one transaction, so a refused
+    step changes nothing."""
     _require_worker(principal)
-    check_variables(variables)
+    check_variables(details.get("variables") or {})
     now = ctx.clock()
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session
@@ -152,29 +156,16 @@ def raise_error(
         instance = runtime.lock_instance(session, task.instance_id)
         if instance.status != "active":
             raise InvalidState(f"the instance is {instance.status}")
-        result = ctx.runner.throw_error(
-            task.definition_id,
-            spec_loader(session, task.definition_id),
-            instance.state,
-            task.id,
-            code,
-            variables,
-            now=now,
-        )
+        result = run(session, task, instance.state, now)
         projection.record(
             session,
             instance,
-            "external_task_bpmn_error",
+            kind,
             at=now,
             actor=f"{principal.user_id}/{worker_id}",
             task_id=task.id,
             element_id=task.element_id,
-            details={
-                "topic": task.topic,
-                "error_code": code,
-                "message": message,
-                "variables": variables,
-            },
+            details={"topic": task.topic, **details},
         )
         session.delete(task)
         session.flush()
