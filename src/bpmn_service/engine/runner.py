@@ -42,7 +42,7 @@ FULL_DEPTH = 10**6
 
 
 class ErrorNotCaught(Invalid):
-    """A worker's BPMN error that no error boundary event of its task catches."""
+    """A worker's BPMN error that nothing around its task catches (see bpmn_errors.py)."""
 
     code = "error_not_caught"
 

@@ -136,12 +136,9 @@ def open_tasks(workflow: Any, state: int, keep: Callable[[Any], bool]) -> list[A
     found = [t for t in _buckets(workflow)[state].values() if tasks.get(t.id) is t and keep(t)]
     ordered = _preorder(found) if len(found) > 1 else found
     if VERIFY:
-        walked = [t for t in _walk(TaskIterator(workflow.task_tree, state=state)) if keep(t)]
-        if [t.id for t in walked] != [t.id for t in ordered]:
-            raise AssertionError(
-                f"task index disagrees with the tree walk: {[t.task_spec.name for t in ordered]}"
-                f" != {[t.task_spec.name for t in walked]}"
-            )
+        _must_agree(
+            ordered, [t for t in _walk(TaskIterator(workflow.task_tree, state=state)) if keep(t)]
+        )
     return ordered
 
 
@@ -280,13 +277,17 @@ def _verified(it: Any, candidates: list[Any]) -> list[Any]:
     else:
         walk = TaskIterator(root, max_depth=it.max_depth, task_filter=it.task_filter)
     expected = list(_walk(walk))
-    got = [t for t in candidates if it.task_filter.matches(t)]
-    if [t.id for t in got] != [t.id for t in expected]:
+    _must_agree([t for t in candidates if it.task_filter.matches(t)], expected)
+    return candidates
+
+
+def _must_agree(got: list[Any], walked: list[Any]) -> None:
+    """VERIFY: an answer from the index must be the tasks the walk finds, in its order."""
+    if [t.id for t in got] != [t.id for t in walked]:
         raise AssertionError(
             f"task index disagrees with the tree walk: {[t.task_spec.name for t in got]} "
-            f"!= {[t.task_spec.name for t in expected]}"
+            f"!= {[t.task_spec.name for t in walked]}"
         )
-    return candidates
 
 
 # ---- the walk -----------------------------------------------------------------------------------
