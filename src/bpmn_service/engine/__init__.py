@@ -1,5 +1,6 @@
 """The only package that imports SpiffWorkflow and lxml; everything else sees plain values."""
 
+from .camunda_ext import listed_names
 from .expressions import ExpressionError
 from .forms import FormField, json_schema, validate
 from .parsing import CompiledProcess, compile_bpmn, message_contracts, thrown_messages
@@ -22,6 +23,7 @@ __all__ = [
     "ThrownMessage",
     "compile_bpmn",
     "json_schema",
+    "listed_names",
     "message_contracts",
     "register_functions",
     "thrown_messages",

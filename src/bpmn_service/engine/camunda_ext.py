@@ -69,6 +69,12 @@ def read_form_fields(node: Any) -> list[dict[str, Any]]:
     return fields
 
 
+def listed_names(value: str) -> list[str]:
+    """The names in a comma-separated property value, such as the `variables` of a message
+    event; blanks around and between them do not count."""
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
 def read_extensions(node: Any) -> dict[str, Any]:
     """The camunda extensions of one flow node."""
     ext: dict[str, Any] = {}

@@ -21,7 +21,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from bpmn_service.errors import BpmnProblem, InvalidBpmn
 
 from . import forms
-from .camunda_ext import CAMUNDA_NS, NSMAP, ServiceBpmnParser, read_extensions
+from .camunda_ext import CAMUNDA_NS, NSMAP, ServiceBpmnParser, listed_names, read_extensions
 from .script_engine import EVALUATOR
 from .serialization import spec_to_json
 
@@ -355,7 +355,7 @@ def message_contracts(bpmn_xml: str) -> dict[str, frozenset[str] | None]:
         if declared is None:
             contracts[name] = None
         elif name not in contracts or contracts[name] is not None:
-            names = frozenset(n.strip() for n in declared.split(",") if n.strip())
+            names = frozenset(listed_names(declared))
             contracts[name] = (contracts.get(name) or frozenset()) | names
     return contracts
 
@@ -475,9 +475,7 @@ def _check_events(
         declared = read_extensions(element).get("properties", {}).get("variables")
         if declared is None:
             continue
-        bad = [
-            n.strip() for n in declared.split(",") if n.strip() and not IDENTIFIER.match(n.strip())
-        ]
+        bad = [n for n in listed_names(declared) if not IDENTIFIER.match(n)]
         if bad:
             problem(
                 f"the variables property must list variable names separated by commas "

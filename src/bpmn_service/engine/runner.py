@@ -29,6 +29,7 @@ from bpmn_service.errors import Invalid, InvalidState, NotFound, WorkflowFailed
 # event_subprocesses, inheritance, traversal and waiting patch SpiffWorkflow on import.
 from . import clock, event_subprocesses, forms, inheritance, traversal, waiting  # noqa: F401
 from .bpmn_errors import catch_error
+from .camunda_ext import listed_names
 from .expressions import ExpressionError
 from .joins import merged_data
 from .script_engine import EVALUATOR, SafeBpmnWorkflow
@@ -362,7 +363,7 @@ def _thrown(workflow: Any, since: float) -> list[ThrownMessage]:
         throwers.remove(thrower)
         props = (thrower.task_spec.extensions or {}).get("properties", {})
         key = _evaluate_scalar(props.get("businessKey"), thrower.data, thrower.task_spec.bpmn_id)
-        names = [n.strip() for n in props.get("variables", "").split(",") if n.strip()]
+        names = listed_names(props.get("variables", ""))
         thrown.append(
             ThrownMessage(
                 name=name,

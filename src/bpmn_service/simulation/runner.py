@@ -25,7 +25,7 @@ from typing import Any, TextIO
 
 from bpmn_service.config import Settings
 from bpmn_service.context import domain_functions
-from bpmn_service.engine import FormField, register_functions
+from bpmn_service.engine import FormField, listed_names, register_functions
 from bpmn_service.engine.live import LiveProcess, fast_task_ids
 from bpmn_service.lanes import LaneGroups
 from bpmn_service.timelimits import TimeLimits
@@ -206,7 +206,7 @@ def _check_message_variables(scenario: Scenario, step: Step, element: Element) -
     declared = element.properties.get("variables")
     if element.kind != MESSAGE_WAIT or declared is None:
         return
-    allowed = {n.strip() for n in declared.split(",") if n.strip()}
+    allowed = set(listed_names(declared))
     tables = (("variables", step.variables), ("decisions", step.decisions), ("again", step.again))
     for table_name, table in tables:
         for name in table:
