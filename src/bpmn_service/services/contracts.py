@@ -1,24 +1,62 @@
-"""The variables a message may carry into an instance, as its process declares them.
+"""What the deployed processes say about messages: which they send themselves, and which
+variables each one they catch may carry. Both are read from the BPMN once per file (checksum).
 
-A catching element (message catch, boundary or start event, receive task) may name the variables
-its message carries in a `variables` property, as a throw event names those it sends. A message
-to an instance of that process may then set only those variables: a portal that reports a
-construction finished cannot also set, say, the result of an inspection. Without the property a
-message may carry any variables (Camunda's behaviour).
+* A message a deployed process throws itself (a stage clock's stop signal, a complaint linked to
+  its case) comes from that process; a caller sending it could, say, stop a time limit's clock.
+  Only an administrator may send one, to repair a case by hand.
+* A catching element (message catch, boundary or start event, receive task) may name the
+  variables its message carries in a `variables` property, as a throw event names those it
+  sends. A message to an instance of that process may then set only those variables: a portal
+  that reports a construction finished cannot also set, say, the result of an inspection.
+  Without the property a message may carry any variables (Camunda's behaviour).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bpmn_service.db.models import ProcessDefinition
-from bpmn_service.engine import message_contracts
-from bpmn_service.errors import FieldError, InvalidVariables
+from bpmn_service.engine import message_contracts, thrown_messages
+from bpmn_service.errors import FieldError, Forbidden, InvalidVariables
 
-_CONTRACTS: dict[str, dict[str, frozenset[str] | None]] = {}  # by the BPMN file's checksum
+
+@dataclass(frozen=True, slots=True)
+class _Messages:
+    thrown: frozenset[str]
+    carried: dict[str, frozenset[str] | None]  # message -> its variables (None: any)
+
+
+_BY_CHECKSUM: dict[str, _Messages] = {}
+
+
+def _messages(session: Session, definition_id: str, checksum: str) -> _Messages:
+    found = _BY_CHECKSUM.get(checksum)
+    if found is None:
+        xml = (
+            session.scalar(
+                select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.id == definition_id)
+            )
+            or ""
+        )
+        found = _BY_CHECKSUM[checksum] = _Messages(thrown_messages(xml), message_contracts(xml))
+    return found
+
+
+def refuse_internal(session: Session, name: str) -> None:
+    """Forbidden when a deployed process throws message `name` itself."""
+    rows = session.execute(
+        select(ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.checksum)
+    )
+    for definition_id, key, checksum in rows.all():
+        if name in _messages(session, definition_id, checksum).thrown:
+            raise Forbidden(
+                f"message {name!r} is sent by process {key!r} itself, not by API callers",
+                details={"message_name": name, "process_key": key},
+            )
 
 
 def check_message_variables(
@@ -36,13 +74,7 @@ def check_message_variables(
     if row is None:
         return
     key, checksum = row
-    contracts = _CONTRACTS.get(checksum)
-    if contracts is None:
-        xml = session.scalar(
-            select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.id == definition_id)
-        )
-        contracts = _CONTRACTS[checksum] = message_contracts(xml or "")
-    allowed = contracts.get(name)
+    allowed = _messages(session, definition_id, checksum).carried.get(name)
     if allowed is None:
         return
     carried = ", ".join(sorted(allowed)) or "none"

@@ -9,17 +9,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from bpmn_service.context import AppContext
-from bpmn_service.db.models import Message, ProcessDefinition
-from bpmn_service.engine import thrown_messages
-from bpmn_service.errors import Forbidden, IdempotencyMismatch
+from bpmn_service.db.models import Message
+from bpmn_service.errors import IdempotencyMismatch
 from bpmn_service.identity import Principal
 
 from . import runtime
+from .contracts import refuse_internal
 from .instances import check_variables
 from .uow import UnitOfWork
 
@@ -34,30 +32,6 @@ class MessageResult:
 
 def _hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
-
-
-_THROWN: dict[str, frozenset[str]] = {}  # by the BPMN file's checksum
-
-
-def _refuse_internal(session: Session, name: str) -> None:
-    """A message that a deployed process throws itself (a stage clock's stop signal, a complaint
-    linked to its case) comes from that process; a caller sending it could, say, stop a time
-    limit's clock. Only an administrator may send one, to repair a case by hand."""
-    rows = session.execute(
-        select(ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.checksum)
-    )
-    for definition_id, key, checksum in rows.all():
-        names = _THROWN.get(checksum)
-        if names is None:
-            xml = session.scalar(
-                select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.id == definition_id)
-            )
-            names = _THROWN[checksum] = thrown_messages(xml or "")
-        if name in names:
-            raise Forbidden(
-                f"message {name!r} is sent by process {key!r} itself, not by API callers",
-                details={"message_name": name, "process_key": key},
-            )
 
 
 def send_message(
@@ -89,7 +63,7 @@ def send_message(
         if seen is not None:
             return _replay(seen, request_hash)
         if not principal.is_admin:
-            _refuse_internal(session, name)
+            refuse_internal(session, name)
         outcome = runtime.correlate(
             ctx,
             session,
