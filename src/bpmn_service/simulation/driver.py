@@ -151,6 +151,12 @@ class _Run:
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
     actions: int = 0
 
+    def drop_live(self) -> None:
+        """Take the engine instance apart and let it go (memory, GC time); the records stay."""
+        if self.live is not None:
+            self.live.close()
+        self.live = self.view = None
+
 
 def _truthy(value: Any) -> bool:
     return bool(value) and value not in ("NONE", "false", "FALSE")
@@ -280,16 +286,12 @@ class Driver:
             except (ServiceError, ValueError) as exc:
                 message = getattr(exc, "message", None) or str(exc)
                 run.failed = f"{self.proc.key} application {run.app.index}: {message}"
-                if run.live is not None:
-                    run.live.close()
-                run.live = run.view = None
+                run.drop_live()
                 for task_id in list(run.in_service):
                     self._release(run, task_id, w)
         results = [self._result(run) for run in runs]
         for run in runs:  # still running at the horizon
-            if run.live is not None:
-                run.live.close()
-                run.live = None
+            run.drop_live()
         return results
 
     def _event(self, w: float, kind: int, run: _Run, payload: Any) -> None:
@@ -420,9 +422,7 @@ class Driver:
             run.ended = w
             if run.lead_end is None:
                 run.lead_end = w
-            if run.live is not None:
-                run.live.close()  # let the finished workflow go (memory, GC time)
-            run.live = run.view = None
+            run.drop_live()
             return
         if view.next_timer_at is not None:
             due = max(w, self.clock.position(view.next_timer_at + TIMER_STEP))
