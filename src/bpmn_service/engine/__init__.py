@@ -4,8 +4,9 @@ from .camunda_ext import listed_names
 from .expressions import ExpressionError
 from .forms import FormField, json_schema, validate
 from .parsing import CompiledProcess, compile_bpmn, message_contracts, thrown_messages
-from .runner import NotWaiting, ProcessRunner, SpecCache
+from .runner import ProcessRunner, SpecCache
 from .script_engine import register_functions
+from .stepping import NotWaiting
 from .views import EngineStep, ExternalWork, MessageWait, ReadyTask, RunResult, ThrownMessage
 
 __all__ = [

@@ -19,25 +19,22 @@ from typing import Any
 from uuid import UUID, SafeUUID
 
 import SpiffWorkflow.task as spiff_task
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import clock
 from .expressions import ExpressionError
-from .runner import (
+from .instance_view import (
     FULL_DEPTH,
-    NotWaiting,
-    ProcessRunner,
-    _external_view,
-    _failed,
-    _is_external,
-    _variables,
-    _waiting,
+    external_view,
+    is_external,
+    open_waits,
+    ready_view,
+    variables_of,
 )
 from .script_engine import SafeBpmnWorkflow
 from .serialization import spec_from_json
+from .stepping import deliver_message, set_output_item, workflow_failed
 from .views import ExternalWork, MessageWait, ReadyTask
 
 _VERSION_4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
@@ -85,7 +82,6 @@ class LiveProcess:
 
     def __init__(self, spec_json: str) -> None:
         self.spec, self.subprocess_specs = spec_from_json(spec_json)
-        self._views = ProcessRunner()
 
     def start(
         self, variables: Mapping[str, Any], *, now: datetime
@@ -107,16 +103,16 @@ class LiveInstance:
         try:
             self.workflow.do_engine_steps()
         except (SpiffWorkflowException, ExpressionError) as exc:
-            raise _failed(exc) from None
+            raise workflow_failed(exc) from None
         return self.view()
 
     def view(self) -> LiveView:
         manual = self.workflow.get_tasks(state=TaskState.READY, manual=True, max_depth=FULL_DEPTH)
-        waits, next_timer = _waiting(self.workflow)
+        waits, next_timer = open_waits(self.workflow)
         completed = self.workflow.is_completed() and not manual
         return LiveView(
-            ready=[self.process._views._ready_view(t) for t in manual if not _is_external(t)],
-            external=[_external_view(t) for t in manual if _is_external(t)],
+            ready=[ready_view(t) for t in manual if not is_external(t)],
+            external=[external_view(t) for t in manual if is_external(t)],
             waits=[] if completed else waits,
             next_timer_at=None if completed else next_timer,
             completed=completed,
@@ -128,18 +124,16 @@ class LiveInstance:
         with clock.frozen_at(now):
             task = self.workflow.get_task_from_id(UUID(task_id))
             task.data.update(values)
-            self.process._views._set_output_item(task, values, actor, now)
+            set_output_item(task, values, actor, now)
             try:
                 task.run()
             except (SpiffWorkflowException, ExpressionError) as exc:
-                raise _failed(exc) from None
+                raise workflow_failed(exc) from None
             return self.advance()
 
     def deliver(self, name: str, payload: Mapping[str, Any], *, now: datetime) -> LiveView:
         with clock.frozen_at(now):
-            event = BpmnEvent(MessageEventDefinition(name), dict(payload))
-            if self.workflow.event_manager.catch(event, internal=False) == 0:
-                raise NotWaiting(f"the instance is not waiting for message {name!r}")
+            deliver_message(self.workflow, name, dict(payload))
             return self.advance()
 
     def fire_timers(self, *, now: datetime) -> LiveView:
@@ -148,7 +142,7 @@ class LiveInstance:
             return self.advance()
 
     def variables(self) -> dict[str, Any]:
-        return _variables(self.workflow, self.workflow.is_completed())
+        return variables_of(self.workflow, self.workflow.is_completed())
 
     def close(self) -> None:
         """Take the instance apart: its tasks and workflows point at each other, so dropping it

@@ -2,7 +2,9 @@
 
 Every call is load → act → run engine steps → dump; nothing here touches the database. The caller
 stores the returned state in the same transaction as the task projection, so a failure anywhere
-leaves the stored instance as it was.
+leaves the stored instance as it was. How an instance is read after a step is instance_view.py's
+job, and what an action means for the workflow is stepping.py's; this module loads, acts through
+them and dumps.
 """
 
 from __future__ import annotations
@@ -11,16 +13,10 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
-from functools import lru_cache
+from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID
 
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
-from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -29,17 +25,25 @@ from bpmn_service.errors import Invalid, InvalidState, NotFound, WorkflowFailed
 # event_subprocesses, inheritance, traversal and waiting patch SpiffWorkflow on import.
 from . import clock, event_subprocesses, forms, inheritance, traversal, waiting  # noqa: F401
 from .bpmn_errors import catch_error
-from .camunda_ext import listed_names
 from .expressions import ExpressionError
-from .joins import merged_data
-from .script_engine import EVALUATOR, SafeBpmnWorkflow
+from .instance_view import (
+    FULL_DEPTH,
+    external_view,
+    is_external,
+    open_waits,
+    ready_view,
+    steps_since,
+    thrown_since,
+    variables_of,
+)
+from .script_engine import SafeBpmnWorkflow
 from .serialization import dump_state, load_state, spec_from_json
-from .views import EngineStep, ExternalWork, MessageWait, ReadyTask, RunResult, ThrownMessage
+from .stepping import deliver_message, set_output_item, workflow_failed
+from .views import RunResult
 
 # A rework loop adds about four levels to SpiffWorkflow's task tree per pass, and at depth 1000 the
 # engine silently stops seeing READY tasks; refuse to go anywhere near that.
 MAX_TASKS = 20_000
-FULL_DEPTH = 10**6
 
 
 class ErrorNotCaught(Invalid):
@@ -48,12 +52,7 @@ class ErrorNotCaught(Invalid):
     code = "error_not_caught"
 
 
-class NotWaiting(InvalidState):
-    """A message arrived for an instance that has no catch event waiting for it."""
-
-
 SpecLoader = Callable[[], str]
-INTERNAL_SPECS = frozenset({"Start", "End", "Root"})
 
 
 class SpecCache:
@@ -138,11 +137,11 @@ class ProcessRunner:
                 )
             since = time.time()
             task.data.update(values)
-            self._set_output_item(task, values, actor, now)
+            set_output_item(task, values, actor, now)
             try:
                 task.run()
             except (SpiffWorkflowException, ExpressionError) as exc:
-                raise _failed(exc) from None
+                raise workflow_failed(exc) from None
             self._advance(workflow)
             return self._result(workflow, since)
 
@@ -163,7 +162,7 @@ class ProcessRunner:
             try:
                 workflow.refresh_timers()
             except (SpiffWorkflowException, ExpressionError) as exc:
-                raise _failed(exc) from None
+                raise workflow_failed(exc) from None
             self._advance(workflow)
             return self._result(workflow, since)
 
@@ -182,9 +181,7 @@ class ProcessRunner:
         with clock.frozen_at(now):
             workflow = load_state(state, spec, subs)
             since = time.time()
-            event = BpmnEvent(MessageEventDefinition(name), payload)
-            if workflow.event_manager.catch(event, internal=False) == 0:
-                raise NotWaiting(f"the instance is not waiting for message {name!r}")
+            deliver_message(workflow, name, payload)
             self._advance(workflow)
             return self._result(workflow, since)
 
@@ -206,13 +203,13 @@ class ProcessRunner:
         with clock.frozen_at(now):
             workflow = load_state(state, spec, subs)
             task = self._find(workflow, task_id)
-            if task.state != TaskState.READY or not _is_external(task):
+            if task.state != TaskState.READY or not is_external(task):
                 raise InvalidState(f"task {task_id} is not a ready external task")
             since = time.time()
             try:
                 caught = catch_error(task, code, dict(variables))
             except (SpiffWorkflowException, ExpressionError) as exc:
-                raise _failed(exc) from None
+                raise workflow_failed(exc) from None
             if not caught:
                 raise ErrorNotCaught(
                     f"nothing catches error code {code!r} raised at {task.task_spec.bpmn_id} (no "
@@ -232,30 +229,11 @@ class ProcessRunner:
             raise NotFound(f"task {task_id} is not part of this instance")
         return task
 
-    def _set_output_item(
-        self, task: Any, values: Mapping[str, Any], actor: str, at: datetime
-    ) -> None:
-        """A multi-instance task's output item is its submitted form (see docs/authoring.md)."""
-        parent = task.parent
-        parent_spec = parent.task_spec if parent is not None else None
-        if not isinstance(parent_spec, MultiInstanceTask) or parent_spec.output_item is None:
-            return
-        name = parent_spec.output_item.bpmn_id
-        if name in values:
-            return
-        item: dict[str, Any] = dict(values)
-        if parent_spec.input_item is not None:
-            input_name = parent_spec.input_item.bpmn_id
-            item[input_name] = task.data.get(input_name)
-        item["completedBy"] = actor
-        item["completedAt"] = at.isoformat(timespec="seconds")
-        task.data[name] = item
-
     def _advance(self, workflow: Any) -> None:
         try:
             workflow.do_engine_steps()
         except (SpiffWorkflowException, ExpressionError) as exc:
-            raise _failed(exc) from None
+            raise workflow_failed(exc) from None
         if len(workflow.tasks) > MAX_TASKS:
             raise WorkflowFailed(
                 f"the instance grew beyond {MAX_TASKS} engine tasks; a rework loop is not bounded"
@@ -263,8 +241,8 @@ class ProcessRunner:
 
     def _result(self, workflow: Any, since: float) -> RunResult:
         manual = workflow.get_tasks(state=TaskState.READY, manual=True, max_depth=FULL_DEPTH)
-        ready = [t for t in manual if not _is_external(t)]
-        external = [t for t in manual if _is_external(t)]
+        ready = [t for t in manual if not is_external(t)]
+        external = [t for t in manual if is_external(t)]
         completed = workflow.is_completed() and not manual
         waiting_automatic = workflow.get_tasks(
             state=TaskState.READY, manual=False, max_depth=FULL_DEPTH
@@ -274,7 +252,7 @@ class ProcessRunner:
                 sorted({t.task_spec.bpmn_id or t.task_spec.name for t in waiting_automatic})
             )
             raise WorkflowFailed(f"the engine stopped with automatic steps still ready: {names}")
-        waits, next_timer = _waiting(workflow)
+        waits, next_timer = open_waits(workflow)
         try:
             state = dump_state(workflow)
         except (TypeError, ValueError) as exc:
@@ -282,37 +260,13 @@ class ProcessRunner:
         return RunResult(
             state=state,
             completed=completed,
-            ready_tasks=[self._ready_view(t) for t in ready],
-            variables=_variables(workflow, completed),
-            steps=_steps(workflow, since),
-            external_tasks=[_external_view(t) for t in external],
+            ready_tasks=[ready_view(t) for t in ready],
+            variables=variables_of(workflow, completed),
+            steps=steps_since(workflow, since),
+            external_tasks=[external_view(t) for t in external],
             waits=waits,
             next_timer_at=next_timer,
-            thrown=_thrown(workflow, since),
-        )
-
-    def _ready_view(self, task: Any) -> ReadyTask:
-        spec = task.task_spec
-        ext: dict[str, Any] = spec.extensions or {}
-        data = task.data
-        shown = {f["id"]: data[f["id"]] for f in ext.get("formFields", ()) if f["id"] in data}
-        item_name, item_value = _loop_item(task)
-        if item_name is not None:
-            shown[item_name] = item_value
-        return ReadyTask(
-            id=str(task.id),
-            element_id=spec.bpmn_id or spec.name,
-            spec_name=spec.name,
-            name=spec.bpmn_name or spec.bpmn_id or spec.name,
-            lane=spec.lane,
-            candidate_groups=_evaluate_list(ext.get("candidateGroups"), data, spec.bpmn_id),
-            candidate_users=_evaluate_list(ext.get("candidateUsers"), data, spec.bpmn_id),
-            assignee=_evaluate_scalar(ext.get("assignee"), data, spec.bpmn_id),
-            priority=_priority(ext.get("priority"), data, spec.bpmn_id),
-            due=_evaluate_scalar(ext.get("dueDate"), data, spec.bpmn_id),
-            follow_up=_evaluate_scalar(ext.get("followUpDate"), data, spec.bpmn_id),
-            form_values=shown,
-            properties=dict(ext.get("properties", {})),
+            thrown=thrown_since(workflow, since),
         )
 
 
@@ -322,215 +276,3 @@ def _find_spec(spec: Any, subprocess_specs: dict[str, Any], name: str) -> Any:
         if name in process.task_specs:
             return process.task_specs[name]
     return None
-
-
-def _is_external(task: Any) -> bool:
-    return bool((task.task_spec.extensions or {}).get("topic"))
-
-
-def _external_view(task: Any) -> ExternalWork:
-    spec = task.task_spec
-    return ExternalWork(
-        id=str(task.id),
-        element_id=spec.bpmn_id,
-        name=spec.bpmn_name or spec.bpmn_id,
-        topic=spec.extensions["topic"],
-        variables=dict(task.data),
-    )
-
-
-def _thrown(workflow: Any, since: float) -> list[ThrownMessage]:
-    """Messages thrown and not caught inside the instance, addressed by the throw event's
-    `businessKey` property and carrying only the variables its `variables` property names."""
-    events = [
-        e for e in workflow.get_events() if isinstance(e.event_definition, MessageEventDefinition)
-    ]
-    if not events:
-        return []
-    throwers = [
-        t
-        for t in workflow.get_tasks(state=TaskState.COMPLETED, max_depth=FULL_DEPTH)
-        if t.last_state_change >= since
-        and isinstance(t.task_spec, ThrowingEvent)
-        and isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
-    ]
-    thrown = []
-    for event in events:
-        name = event.event_definition.name
-        thrower = next((t for t in throwers if t.task_spec.event_definition.name == name), None)
-        if thrower is None:
-            continue
-        throwers.remove(thrower)
-        props = (thrower.task_spec.extensions or {}).get("properties", {})
-        key = _evaluate_scalar(props.get("businessKey"), thrower.data, thrower.task_spec.bpmn_id)
-        names = listed_names(props.get("variables", ""))
-        thrown.append(
-            ThrownMessage(
-                name=name,
-                business_key=key,
-                element_id=thrower.task_spec.bpmn_id,
-                variables={n: thrower.data.get(n) for n in names},
-            )
-        )
-    return thrown
-
-
-@lru_cache(maxsize=4096)
-def _trigger_id(root: UUID, path: str) -> str:
-    """A stable id for an event subprocess's message start (asked for after every step)."""
-    return str(uuid5(root, path))
-
-
-def _waiting(workflow: Any) -> tuple[list[MessageWait], datetime | None]:
-    """Message catch events waiting, and the earliest pending timer."""
-    waits: list[MessageWait] = []
-    due: list[datetime] = []
-    for task in list(workflow.event_manager.tasks.values()):
-        definition = task.task_spec.event_definition
-        if isinstance(definition, MessageEventDefinition):
-            waits.append(
-                MessageWait(
-                    str(task.id), task.task_spec.bpmn_id, definition.name, task.task_spec.lane
-                )
-            )
-        elif isinstance(definition, TimerEventDefinition):
-            value = definition.details(task).value
-            if isinstance(value, str):
-                moment = datetime.fromisoformat(value)
-                due.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
-    # Message-started event subprocesses are triggers of the start task, not waiting tasks.
-    root = workflow.task_tree.id
-    for name in workflow.spec.start.trigger_specs:
-        sub_spec = workflow.subprocess_specs.get(name)
-        for start in getattr(sub_spec, "bpmn_start_events", []):
-            definition = start.event_definition
-            if isinstance(definition, MessageEventDefinition):
-                trigger_id = _trigger_id(root, f"{name}/{start.name}/{definition.name}")
-                waits.append(
-                    MessageWait(
-                        trigger_id,
-                        start.bpmn_id or start.name,
-                        definition.name,
-                        start.lane,
-                        event_subprocess=True,
-                    )
-                )
-    return waits, min(due) if due else None
-
-
-def _failed(exc: Exception) -> WorkflowFailed:
-    task = getattr(exc, "task", None)
-    element = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
-    message = str(exc)
-    where = f" at element {element}" if element else ""
-    return WorkflowFailed(
-        f"the process could not advance{where}: {message}", details={"element": element}
-    )
-
-
-def _loop_item(task: Any) -> tuple[str | None, Any]:
-    parent_spec = task.parent.task_spec if task.parent is not None else None
-    if isinstance(parent_spec, MultiInstanceTask) and parent_spec.input_item is not None:
-        name = parent_spec.input_item.bpmn_id
-        return name, task.data.get(name)
-    return None, None
-
-
-def _expression(value: str) -> bool:
-    return value.strip().startswith("${")
-
-
-def _evaluate_scalar(value: str | None, data: dict[str, Any], element: str | None) -> str | None:
-    if not value:
-        return None
-    if not _expression(value):
-        return value
-    try:
-        result = EVALUATOR.evaluate(value, data)
-    except ExpressionError as exc:
-        raise WorkflowFailed(f"the expression of element {element} failed: {exc}") from None
-    return None if result is None else str(result)
-
-
-def _evaluate_list(
-    value: str | None, data: dict[str, Any], element: str | None
-) -> list[str] | None:
-    if not value:
-        return None
-    if _expression(value):
-        try:
-            result = EVALUATOR.evaluate(value, data)
-        except ExpressionError as exc:
-            raise WorkflowFailed(f"the expression of element {element} failed: {exc}") from None
-        items = result if isinstance(result, list | tuple) else str(result).split(",")
-    else:
-        items = value.split(",")
-    return [str(i).strip() for i in items if str(i).strip()]
-
-
-def _priority(value: str | None, data: dict[str, Any], element: str | None) -> int:
-    text = _evaluate_scalar(value, data, element)
-    try:
-        return int(text) if text is not None else 50
-    except ValueError:
-        raise WorkflowFailed(
-            f"the priority of element {element} is not an integer: {text!r}"
-        ) from None
-
-
-def _variables(workflow: Any, completed: bool) -> dict[str, Any]:
-    """The instance's variables: the data at the end, or merged from the open branches.
-
-    Event subprocesses keep their own data scope in SpiffWorkflow; what finished ones recorded is
-    merged first, so the main flow's current values win where both have a variable.
-    """
-    merged: dict[str, Any] = {}
-    triggered = set(workflow.spec.start.trigger_specs)
-    finished = [
-        t
-        for t in workflow.get_tasks(state=TaskState.COMPLETED, max_depth=FULL_DEPTH)
-        if t.task_spec.name in triggered
-    ]
-    for task in sorted(finished, key=lambda t: t.last_state_change):
-        merged.update(task.data)
-    if completed:
-        merged.update(workflow.data if workflow.data else workflow.last_task.data)
-        return merged
-    open_tasks = sorted(
-        (
-            t
-            for t in workflow.get_tasks(
-                state=TaskState.READY | TaskState.WAITING | TaskState.STARTED,
-                max_depth=FULL_DEPTH,
-            )
-            if not t.task_spec.name.endswith(" [child]")
-        ),
-        key=lambda t: t.last_state_change,
-    )
-    if open_tasks:
-        # Each open branch contributes what it changed since the branches diverged.
-        merged.update(merged_data(open_tasks))
-    elif workflow.last_task is not None:
-        merged.update(workflow.last_task.data)
-    return merged
-
-
-def _steps(workflow: Any, since: float) -> list[EngineStep]:
-    threshold = since
-    steps = []
-    for task in workflow.get_tasks(state=TaskState.COMPLETED, max_depth=FULL_DEPTH):
-        spec = task.task_spec
-        if task.last_state_change < threshold or spec.manual or spec.bpmn_id is None:
-            continue
-        if spec.name in INTERNAL_SPECS or spec.name.endswith(" [child]"):
-            continue
-        steps.append(
-            EngineStep(
-                element_id=spec.bpmn_id,
-                name=spec.bpmn_name,
-                kind=type(spec).__name__,
-                at=datetime.fromtimestamp(task.last_state_change, UTC),
-            )
-        )
-    steps.sort(key=lambda s: s.at)
-    return steps

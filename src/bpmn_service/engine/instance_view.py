@@ -1,0 +1,260 @@
+"""What a SpiffWorkflow instance shows after a step, read into the plain values of views.py.
+
+Ready user tasks with their assignment rules evaluated, external work, message waits and the next
+timer, the messages thrown to other instances, the engine steps taken and the instance's variables.
+Reading only: nothing here changes the workflow. The service's ProcessRunner (runner.py) and the
+simulation's live instances (live.py) both read their instances through these functions.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+from uuid import UUID, uuid5
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.util.task import TaskState
+
+from bpmn_service.errors import WorkflowFailed
+
+from .camunda_ext import listed_names
+from .expressions import ExpressionError
+from .joins import merged_data
+from .script_engine import EVALUATOR
+from .views import EngineStep, ExternalWork, MessageWait, ReadyTask, ThrownMessage
+
+# get_tasks' max_depth that reaches every task of the tree.
+FULL_DEPTH = 10**6
+INTERNAL_SPECS = frozenset({"Start", "End", "Root"})
+
+
+def ready_view(task: Any) -> ReadyTask:
+    """A READY user task with its assignment rules and form values evaluated."""
+    spec = task.task_spec
+    ext: dict[str, Any] = spec.extensions or {}
+    data = task.data
+    shown = {f["id"]: data[f["id"]] for f in ext.get("formFields", ()) if f["id"] in data}
+    item_name, item_value = _loop_item(task)
+    if item_name is not None:
+        shown[item_name] = item_value
+    return ReadyTask(
+        id=str(task.id),
+        element_id=spec.bpmn_id or spec.name,
+        spec_name=spec.name,
+        name=spec.bpmn_name or spec.bpmn_id or spec.name,
+        lane=spec.lane,
+        candidate_groups=_evaluate_list(ext.get("candidateGroups"), data, spec.bpmn_id),
+        candidate_users=_evaluate_list(ext.get("candidateUsers"), data, spec.bpmn_id),
+        assignee=_evaluate_scalar(ext.get("assignee"), data, spec.bpmn_id),
+        priority=_priority(ext.get("priority"), data, spec.bpmn_id),
+        due=_evaluate_scalar(ext.get("dueDate"), data, spec.bpmn_id),
+        follow_up=_evaluate_scalar(ext.get("followUpDate"), data, spec.bpmn_id),
+        form_values=shown,
+        properties=dict(ext.get("properties", {})),
+    )
+
+
+def is_external(task: Any) -> bool:
+    return bool((task.task_spec.extensions or {}).get("topic"))
+
+
+def external_view(task: Any) -> ExternalWork:
+    spec = task.task_spec
+    return ExternalWork(
+        id=str(task.id),
+        element_id=spec.bpmn_id,
+        name=spec.bpmn_name or spec.bpmn_id,
+        topic=spec.extensions["topic"],
+        variables=dict(task.data),
+    )
+
+
+def thrown_since(workflow: Any, since: float) -> list[ThrownMessage]:
+    """Messages thrown and not caught inside the instance, addressed by the throw event's
+    `businessKey` property and carrying only the variables its `variables` property names."""
+    events = [
+        e for e in workflow.get_events() if isinstance(e.event_definition, MessageEventDefinition)
+    ]
+    if not events:
+        return []
+    throwers = [
+        t
+        for t in workflow.get_tasks(state=TaskState.COMPLETED, max_depth=FULL_DEPTH)
+        if t.last_state_change >= since
+        and isinstance(t.task_spec, ThrowingEvent)
+        and isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
+    ]
+    thrown = []
+    for event in events:
+        name = event.event_definition.name
+        thrower = next((t for t in throwers if t.task_spec.event_definition.name == name), None)
+        if thrower is None:
+            continue
+        throwers.remove(thrower)
+        props = (thrower.task_spec.extensions or {}).get("properties", {})
+        key = _evaluate_scalar(props.get("businessKey"), thrower.data, thrower.task_spec.bpmn_id)
+        names = listed_names(props.get("variables", ""))
+        thrown.append(
+            ThrownMessage(
+                name=name,
+                business_key=key,
+                element_id=thrower.task_spec.bpmn_id,
+                variables={n: thrower.data.get(n) for n in names},
+            )
+        )
+    return thrown
+
+
+@lru_cache(maxsize=4096)
+def _trigger_id(root: UUID, path: str) -> str:
+    """A stable id for an event subprocess's message start (asked for after every step)."""
+    return str(uuid5(root, path))
+
+
+def open_waits(workflow: Any) -> tuple[list[MessageWait], datetime | None]:
+    """Message catch events waiting, and the earliest pending timer."""
+    waits: list[MessageWait] = []
+    due: list[datetime] = []
+    for task in list(workflow.event_manager.tasks.values()):
+        definition = task.task_spec.event_definition
+        if isinstance(definition, MessageEventDefinition):
+            waits.append(
+                MessageWait(
+                    str(task.id), task.task_spec.bpmn_id, definition.name, task.task_spec.lane
+                )
+            )
+        elif isinstance(definition, TimerEventDefinition):
+            value = definition.details(task).value
+            if isinstance(value, str):
+                moment = datetime.fromisoformat(value)
+                due.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    # Message-started event subprocesses are triggers of the start task, not waiting tasks.
+    root = workflow.task_tree.id
+    for name in workflow.spec.start.trigger_specs:
+        sub_spec = workflow.subprocess_specs.get(name)
+        for start in getattr(sub_spec, "bpmn_start_events", []):
+            definition = start.event_definition
+            if isinstance(definition, MessageEventDefinition):
+                trigger_id = _trigger_id(root, f"{name}/{start.name}/{definition.name}")
+                waits.append(
+                    MessageWait(
+                        trigger_id,
+                        start.bpmn_id or start.name,
+                        definition.name,
+                        start.lane,
+                        event_subprocess=True,
+                    )
+                )
+    return waits, min(due) if due else None
+
+
+def _loop_item(task: Any) -> tuple[str | None, Any]:
+    parent_spec = task.parent.task_spec if task.parent is not None else None
+    if isinstance(parent_spec, MultiInstanceTask) and parent_spec.input_item is not None:
+        name = parent_spec.input_item.bpmn_id
+        return name, task.data.get(name)
+    return None, None
+
+
+def _expression(value: str) -> bool:
+    return value.strip().startswith("${")
+
+
+def _evaluate_scalar(value: str | None, data: dict[str, Any], element: str | None) -> str | None:
+    if not value:
+        return None
+    if not _expression(value):
+        return value
+    try:
+        result = EVALUATOR.evaluate(value, data)
+    except ExpressionError as exc:
+        raise WorkflowFailed(f"the expression of element {element} failed: {exc}") from None
+    return None if result is None else str(result)
+
+
+def _evaluate_list(
+    value: str | None, data: dict[str, Any], element: str | None
+) -> list[str] | None:
+    if not value:
+        return None
+    if _expression(value):
+        try:
+            result = EVALUATOR.evaluate(value, data)
+        except ExpressionError as exc:
+            raise WorkflowFailed(f"the expression of element {element} failed: {exc}") from None
+        items = result if isinstance(result, list | tuple) else str(result).split(",")
+    else:
+        items = value.split(",")
+    return [str(i).strip() for i in items if str(i).strip()]
+
+
+def _priority(value: str | None, data: dict[str, Any], element: str | None) -> int:
+    text = _evaluate_scalar(value, data, element)
+    try:
+        return int(text) if text is not None else 50
+    except ValueError:
+        raise WorkflowFailed(
+            f"the priority of element {element} is not an integer: {text!r}"
+        ) from None
+
+
+def variables_of(workflow: Any, completed: bool) -> dict[str, Any]:
+    """The instance's variables: the data at the end, or merged from the open branches.
+
+    Event subprocesses keep their own data scope in SpiffWorkflow; what finished ones recorded is
+    merged first, so the main flow's current values win where both have a variable.
+    """
+    merged: dict[str, Any] = {}
+    triggered = set(workflow.spec.start.trigger_specs)
+    finished = [
+        t
+        for t in workflow.get_tasks(state=TaskState.COMPLETED, max_depth=FULL_DEPTH)
+        if t.task_spec.name in triggered
+    ]
+    for task in sorted(finished, key=lambda t: t.last_state_change):
+        merged.update(task.data)
+    if completed:
+        merged.update(workflow.data if workflow.data else workflow.last_task.data)
+        return merged
+    open_tasks = sorted(
+        (
+            t
+            for t in workflow.get_tasks(
+                state=TaskState.READY | TaskState.WAITING | TaskState.STARTED,
+                max_depth=FULL_DEPTH,
+            )
+            if not t.task_spec.name.endswith(" [child]")
+        ),
+        key=lambda t: t.last_state_change,
+    )
+    if open_tasks:
+        # Each open branch contributes what it changed since the branches diverged.
+        merged.update(merged_data(open_tasks))
+    elif workflow.last_task is not None:
+        merged.update(workflow.last_task.data)
+    return merged
+
+
+def steps_since(workflow: Any, since: float) -> list[EngineStep]:
+    threshold = since
+    steps = []
+    for task in workflow.get_tasks(state=TaskState.COMPLETED, max_depth=FULL_DEPTH):
+        spec = task.task_spec
+        if task.last_state_change < threshold or spec.manual or spec.bpmn_id is None:
+            continue
+        if spec.name in INTERNAL_SPECS or spec.name.endswith(" [child]"):
+            continue
+        steps.append(
+            EngineStep(
+                element_id=spec.bpmn_id,
+                name=spec.bpmn_name,
+                kind=type(spec).__name__,
+                at=datetime.fromtimestamp(task.last_state_change, UTC),
+            )
+        )
+    steps.sort(key=lambda s: s.at)
+    return steps
