@@ -1,0 +1,340 @@
+"""The product's deploy rules: what `deploy` and `check` refuse in a BPMN file, and why.
+
+Each rule names the file, line and element and says what to do instead. They run on the parsed,
+schema-valid document before SpiffWorkflow's parser (parsing.py calls them) and cover what the
+service does not support or will not run (listeners, Java delegates, unsafe expressions), what
+SpiffWorkflow would execute differently from the diagram, and what an analyst must add (diagram
+shapes, conditions, task assignment).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lxml import etree
+
+from bpmn_service.errors import BpmnProblem
+
+from . import forms
+from .bpmn_xml import BPMN_NS, IDENTIFIER, is_due_value, local_name, owner_of
+from .camunda_ext import CAMUNDA_NS, NSMAP, listed_names, read_extensions
+from .script_engine import EVALUATOR
+
+FLOW_NODE_TAGS = frozenset(
+    {
+        "task",
+        "userTask",
+        "manualTask",
+        "scriptTask",
+        "serviceTask",
+        "sendTask",
+        "receiveTask",
+        "businessRuleTask",
+        "callActivity",
+        "subProcess",
+        "transaction",
+        "adHocSubProcess",
+        "startEvent",
+        "endEvent",
+        "intermediateCatchEvent",
+        "intermediateThrowEvent",
+        "boundaryEvent",
+        "exclusiveGateway",
+        "parallelGateway",
+        "inclusiveGateway",
+        "eventBasedGateway",
+        "complexGateway",
+    }
+)
+# Elements whose semantics would need an engine feature this service does not offer (yet), with why.
+UNSUPPORTED_ELEMENTS = {
+    "sendTask": "send tasks are not supported",
+    "businessRuleTask": "business rule (DMN) tasks are not supported",
+    "complexGateway": "complex gateways are not supported",
+    "adHocSubProcess": "ad-hoc subprocesses are not supported",
+    "signalEventDefinition": "signal events are not supported yet",
+    "conditionalEventDefinition": "conditional events are not supported",
+    "compensateEventDefinition": "compensation is not supported",
+    "dataStoreReference": "data stores are not supported",
+}
+FORBIDDEN_CAMUNDA_ELEMENTS = {
+    "executionListener": "listeners run code and are refused",
+    "taskListener": "listeners run code and are refused",
+    "inputOutput": "camunda:inputOutput mappings are not supported",
+    "connector": "connectors are not supported",
+    "script": "embedded camunda scripts are refused",
+    "field": "delegate field injection is refused",
+    "in": "camunda:in variable mappings are not supported",
+    "out": "camunda:out variable mappings are not supported",
+}
+FORBIDDEN_CAMUNDA_ATTRIBUTES = {
+    "class": "Java delegates are refused",
+    "delegateExpression": "delegate expressions are refused",
+    "expression": "camunda:expression is refused",
+    "resultVariable": "camunda:resultVariable is refused",
+    "resource": "external script resources are refused",
+    "variableMappingClass": "variable mapping classes are refused",
+    "variableMappingDelegateExpression": "variable mapping delegates are refused",
+}
+LaneCheck = Callable[[str, str | None], bool]
+
+
+def check_rules(
+    root: etree._Element, filename: str, lane_has_groups: LaneCheck
+) -> tuple[list[BpmnProblem], etree._Element | None]:
+    """Every rule's problems, and the file's one executable process (None when there is not
+    exactly one, and then nothing else is checked)."""
+    problems: list[BpmnProblem] = []
+
+    def problem(message: str, el: etree._Element | None = None) -> None:
+        line = el.sourceline if el is not None else None
+        element = el.get("id") if el is not None else None
+        problems.append(BpmnProblem(message, filename, line, element))
+
+    processes = root.xpath("./bpmn:process", namespaces=NSMAP)
+    executable = [p for p in processes if p.get("isExecutable") == "true"]
+    if len(executable) != 1:
+        problem(
+            f'the file must contain exactly one process with isExecutable="true" '
+            f"(found {len(executable)} of {len(processes)} processes)"
+        )
+        return problems, None
+    process = executable[0]
+    key = process.get("id") or ""
+    if not IDENTIFIER.match(key.replace("-", "_")):
+        problem(f"process id {key!r} must be a simple identifier", process)
+
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        ns, local = etree.QName(el.tag).namespace, etree.QName(el.tag).localname
+        if ns == BPMN_NS and local in UNSUPPORTED_ELEMENTS:
+            target = el if el.get("id") else el.getparent()
+            problem(UNSUPPORTED_ELEMENTS[local], target)
+        if ns == CAMUNDA_NS and local in FORBIDDEN_CAMUNDA_ELEMENTS:
+            problem(f"camunda:{local}: {FORBIDDEN_CAMUNDA_ELEMENTS[local]}", owner_of(el))
+        for attr in el.attrib:
+            q = etree.QName(attr)
+            if q.namespace == CAMUNDA_NS and q.localname in FORBIDDEN_CAMUNDA_ATTRIBUTES:
+                problem(
+                    f"camunda:{q.localname}: {FORBIDDEN_CAMUNDA_ATTRIBUTES[q.localname]}",
+                    owner_of(el),
+                )
+
+    _check_events(root, process, problem)
+    _check_expressions(process, problem)
+    _check_user_tasks(process, key, problem, lane_has_groups)
+    _check_gateways(process, problem)
+    _check_diagram(root, process, problem)
+    return problems, process
+
+
+def _check_events(
+    root: etree._Element, process: etree._Element, problem: Callable[..., None]
+) -> None:
+    messages = {m.get("id"): m.get("name") for m in root.xpath("./bpmn:message", namespaces=NSMAP)}
+    for definition in process.xpath(".//bpmn:messageEventDefinition", namespaces=NSMAP):
+        ref = definition.get("messageRef")
+        if not ref or not messages.get(ref):
+            problem(
+                "message event needs a messageRef to a bpmn:message with a name",
+                owner_of(definition),
+            )
+    for event_subprocess in process.xpath(
+        ".//bpmn:subProcess[@triggeredByEvent='true']", namespaces=NSMAP
+    ):
+        if event_subprocess.getparent() is not process:
+            # SpiffWorkflow triggers only the event subprocesses of the process itself.
+            problem(
+                "an event subprocess must be placed in the process itself, not inside a "
+                "subprocess: there it would never start; put a boundary event on the subprocess",
+                event_subprocess,
+            )
+            continue
+        for start in event_subprocess.xpath("./bpmn:startEvent", namespaces=NSMAP):
+            kinds = {local_name(child.tag) for child in start if isinstance(child.tag, str)}
+            if len(kinds & _EVENT_DEFINITIONS) != 1 or not kinds & _SUBPROCESS_STARTS:
+                # SpiffWorkflow runs a timer-started event subprocess as a branch that the end of
+                # the process waits for: the case would stay open until the timer fired and then
+                # run it anyway.
+                problem(
+                    "an event subprocess must start with one message, error or escalation "
+                    "event; for a timer, put a boundary timer on the task or on a subprocess "
+                    "around the steps (non-interrupting for a reminder)",
+                    start,
+                )
+    escalations = {e.get("id") for e in root.xpath("./bpmn:escalation", namespaces=NSMAP)}
+    for definition in process.xpath(".//bpmn:escalationEventDefinition", namespaces=NSMAP):
+        ref = definition.get("escalationRef")
+        owner = owner_of(definition)
+        throws = local_name(owner.tag) in ("intermediateThrowEvent", "endEvent")
+        if ref is not None and ref not in escalations:
+            problem(f"escalationRef {ref!r} names no bpmn:escalation of this file", owner)
+        elif ref is None and throws:
+            problem("an escalation throw event needs an escalationRef to a bpmn:escalation", owner)
+    for task in process.xpath(".//bpmn:receiveTask", namespaces=NSMAP):
+        if not messages.get(task.get("messageRef") or ""):
+            problem("receive task needs a messageRef to a bpmn:message with a name", task)
+    for task in process.xpath(".//bpmn:serviceTask", namespaces=NSMAP):
+        kind = task.get(f"{{{CAMUNDA_NS}}}type")
+        topic = (task.get(f"{{{CAMUNDA_NS}}}topic") or "").strip()
+        if kind != "external" or not topic:
+            problem(
+                'service tasks must be external: camunda:type="external" and a camunda:topic', task
+            )
+    carriers = process.xpath(
+        ".//*[bpmn:messageEventDefinition] | .//bpmn:receiveTask | .//bpmn:sendTask",
+        namespaces=NSMAP,
+    )
+    for element in carriers:
+        declared = read_extensions(element).get("properties", {}).get("variables")
+        if declared is None:
+            continue
+        bad = [n for n in listed_names(declared) if not IDENTIFIER.match(n)]
+        if bad:
+            problem(
+                f"the variables property must list variable names separated by commas "
+                f"(not {', '.join(repr(n) for n in bad)})",
+                element,
+            )
+    for definition in process.xpath(".//bpmn:timerEventDefinition", namespaces=NSMAP):
+        if len(definition) != 1:
+            problem(
+                "a timer needs exactly one of timeDate, timeDuration or timeCycle",
+                owner_of(definition),
+            )
+
+
+_SUBPROCESS_STARTS = {
+    "messageEventDefinition",
+    "errorEventDefinition",
+    "escalationEventDefinition",
+}
+_EVENT_DEFINITIONS = {
+    f"{kind}EventDefinition"
+    for kind in ("message", "timer", "escalation", "error", "signal", "conditional", "compensate")
+}
+
+
+def _check_expressions(process: etree._Element, problem: Callable[..., None]) -> None:
+    for script in process.xpath(".//bpmn:scriptTask", namespaces=NSMAP):
+        texts = script.xpath("./bpmn:script/text()", namespaces=NSMAP)
+        if not texts or not "".join(texts).strip():
+            problem("script task has no script", script)
+            continue
+        for reason in EVALUATOR.check_script("".join(texts)):
+            problem(f"script: {reason}", script)
+    for flow in process.xpath(".//bpmn:sequenceFlow", namespaces=NSMAP):
+        for cond in flow.xpath("./bpmn:conditionExpression", namespaces=NSMAP):
+            language = (cond.get("language") or "").lower()
+            if language and language not in {"python", "expression"}:
+                problem(
+                    f"condition language {language!r} is not supported; write a plain expression",
+                    flow,
+                )
+                continue
+            for reason in EVALUATOR.check(cond.text or ""):
+                problem(f"condition: {reason}", flow)
+    for mi in process.xpath(".//bpmn:multiInstanceLoopCharacteristics", namespaces=NSMAP):
+        owner = mi.getparent()
+        for tag in ("loopCardinality", "completionCondition"):
+            for node in mi.xpath(f"./bpmn:{tag}", namespaces=NSMAP):
+                for reason in EVALUATOR.check(node.text or ""):
+                    problem(f"{tag}: {reason}", owner)
+        for node in mi.xpath("./bpmn:loopDataInputRef|./bpmn:loopDataOutputRef", namespaces=NSMAP):
+            if not IDENTIFIER.match((node.text or "").strip()):
+                problem(f"{local_name(node.tag)} {node.text!r} must be a variable name", owner)
+    for loop in process.xpath(".//bpmn:standardLoopCharacteristics", namespaces=NSMAP):
+        for node in loop.xpath("./bpmn:loopCondition", namespaces=NSMAP):
+            for reason in EVALUATOR.check(node.text or ""):
+                problem(f"loopCondition: {reason}", loop.getparent())
+
+
+def _check_user_tasks(
+    process: etree._Element, key: str, problem: Callable[..., None], lane_has_groups: LaneCheck
+) -> None:
+    lanes: dict[str, str | None] = {}
+    for lane in process.xpath(".//bpmn:lane", namespaces=NSMAP):
+        for ref in lane.xpath("./bpmn:flowNodeRef/text()", namespaces=NSMAP):
+            lanes[ref.strip()] = lane.get("name")
+    for node in process.xpath(
+        ".//bpmn:userTask|.//bpmn:manualTask|.//bpmn:startEvent", namespaces=NSMAP
+    ):
+        ext = read_extensions(node)
+        fields = [forms.FormField.from_dict(f) for f in ext.get("formFields", [])]
+        for reason in forms.check_fields(fields):
+            problem(reason, node)
+        if local_name(node.tag) == "startEvent":
+            continue
+        for attr in (
+            "candidateGroups",
+            "candidateUsers",
+            "assignee",
+            "priority",
+            "dueDate",
+            "followUpDate",
+        ):
+            value = ext.get(attr)
+            if value and value.startswith("${"):
+                for reason in EVALUATOR.check(value):
+                    problem(f"camunda:{attr}: {reason}", node)
+        priority = ext.get("priority")
+        if priority and not priority.startswith("${") and not priority.lstrip("-").isdigit():
+            problem(f"camunda:priority {priority!r} must be an integer or an expression", node)
+        for attr in ("dueDate", "followUpDate"):
+            value = ext.get(attr)
+            if value and not value.startswith("${") and not is_due_value(value):
+                problem(
+                    f"camunda:{attr} {value!r} must be an ISO-8601 duration (P5D) or a date-time "
+                    f"with offset",
+                    node,
+                )
+        has_assignment = any(ext.get(a) for a in ("candidateGroups", "candidateUsers", "assignee"))
+        lane = lanes.get(node.get("id") or "")
+        if not has_assignment and not lane_has_groups(key, lane):
+            where = (
+                f"its lane {lane!r} has no groups in lane-groups.toml" if lane else "it has no lane"
+            )
+            problem(
+                "user task has no camunda:candidateGroups, candidateUsers or assignee, "
+                f"and {where}",
+                node,
+            )
+
+
+def _check_gateways(process: etree._Element, problem: Callable[..., None]) -> None:
+    flows = {f.get("id"): f for f in process.xpath(".//bpmn:sequenceFlow", namespaces=NSMAP)}
+    for gw in process.xpath(".//bpmn:exclusiveGateway|.//bpmn:inclusiveGateway", namespaces=NSMAP):
+        outgoing = [f for f in flows.values() if f.get("sourceRef") == gw.get("id")]
+        if len(outgoing) < 2:
+            continue
+        default = gw.get("default")
+        for flow in outgoing:
+            has_condition = bool(flow.xpath("./bpmn:conditionExpression", namespaces=NSMAP))
+            if not has_condition and flow.get("id") != default:
+                problem(
+                    f"outgoing flow {flow.get('id')!r} has no condition and is not the gateway's "
+                    f"default flow",
+                    gw,
+                )
+
+
+def _check_diagram(
+    root: etree._Element, process: etree._Element, problem: Callable[..., None]
+) -> None:
+    drawn = set(
+        root.xpath(
+            ".//bpmndi:BPMNShape/@bpmnElement|.//bpmndi:BPMNEdge/@bpmnElement", namespaces=NSMAP
+        )
+    )
+    missing = []
+    for el in process.iter():
+        if not isinstance(el.tag, str) or etree.QName(el.tag).namespace != BPMN_NS:
+            continue
+        local = etree.QName(el.tag).localname
+        if (local in FLOW_NODE_TAGS or local == "sequenceFlow") and el.get("id") not in drawn:
+            missing.append(el)
+    for el in missing[:20]:
+        problem("element has no diagram shape or edge (BPMNDI); open and save it in a modeler", el)
+    if len(missing) > 20:
+        problem(f"{len(missing) - 20} more elements have no diagram shape or edge")
