@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from bpmn_service.config import Settings  # noqa: E402
-from bpmn_service.simulation import Environment, load, report  # noqa: E402
+from bpmn_service.simulation import Environment, figures, load  # noqa: E402
 from bpmn_service.simulation.history import service_kpis  # noqa: E402
 from bpmn_service.simulation.runner import load_models, simulate  # noqa: E402
 
@@ -70,7 +70,7 @@ def main() -> int:
         t = time.perf_counter()
         kpis = service_kpis(sim, env)
         kpi_seconds = time.perf_counter() - t
-    built = report.build(sim, kpis)
+    built = figures.build(sim, kpis)
     runs = sum(len(o.results) for o in sim.outcomes.values())
     print(f"## Simulation benchmark ({platform.python_version()}, {os.cpu_count()} CPUs)\n")
     print("| measure | value |\n|---|---|")

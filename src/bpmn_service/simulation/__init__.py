@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import report, sensitivity
+from . import figures, report, sensitivity
 from .history import service_kpis
 from .runner import Environment, Simulation, load_models, simulate
 from .scenario import Scenario, ScenarioError, load, parse
@@ -69,7 +69,7 @@ def run(
         if with_sensitivity
         else None
     )
-    return Outputs(report.build(sim, kpis, sens), sim)
+    return Outputs(figures.build(sim, kpis, sens), sim)
 
 
 def write_outputs(outputs: Outputs, directory: Path) -> dict[str, Path]:
