@@ -154,7 +154,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from bpmn_service.context import AppContext
     from bpmn_service.errors import ServiceError
     from bpmn_service.identity import Principal
-    from bpmn_service.services import analytics
+    from bpmn_service.services import analytics, analytics_text
 
     ctx = AppContext.create(Settings())
     if args.view == "all":
@@ -184,7 +184,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 2
     finally:
         ctx.engine.dispose()
-    print(analytics.render(found, args.format))
+    print(analytics_text.render(found, args.format))
     return 0
 
 
