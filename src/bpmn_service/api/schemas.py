@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from bpmn_service.db.models import Task
 
 T = TypeVar("T")
 
@@ -139,7 +137,40 @@ class StartedInstanceRead(InstanceRead):
     tasks: list[TaskRead] = Field(description="user tasks ready after the start")
 
 
-def task_read(task: Task, candidates: dict[str, dict[str, list[str]]]) -> TaskRead:
+class InboxTask(Protocol):
+    """What task_read reads of an open task as the services return it (a task row)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def element_id(self) -> str: ...
+    @property
+    def instance_id(self) -> str: ...
+    @property
+    def definition_key(self) -> str: ...
+    @property
+    def definition_id(self) -> str: ...
+    @property
+    def business_key(self) -> str: ...
+    @property
+    def lane(self) -> str | None: ...
+    @property
+    def assignee(self) -> str | None: ...
+    @property
+    def priority(self) -> int: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def claimed_at(self) -> datetime | None: ...
+    @property
+    def due_at(self) -> datetime | None: ...
+    @property
+    def follow_up_at(self) -> datetime | None: ...
+
+
+def task_read(task: InboxTask, candidates: dict[str, dict[str, list[str]]]) -> TaskRead:
     found = candidates.get(task.id, {"group": [], "user": []})
     return TaskRead(
         id=task.id,

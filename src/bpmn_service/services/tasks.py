@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CursorResult, Result, select, update
@@ -15,8 +16,10 @@ from bpmn_service.db import queries
 from bpmn_service.db.models import HistoricTask, ProcessInstance, Task
 from bpmn_service.engine import FormField, json_schema, validate
 from bpmn_service.errors import (
+    FieldError,
     Forbidden,
     InvalidState,
+    InvalidVariables,
     NotFound,
     ServiceError,
     TaskAlreadyClaimed,
@@ -51,12 +54,42 @@ class CompletionResult:
 def list_tasks(
     ctx: AppContext,
     principal: Principal,
-    flt: queries.TaskFilter,
     *,
+    candidate_group: str | None = None,
+    assignee: str | None = None,
+    unassigned: bool | None = None,
+    process_definition_key: str | None = None,
+    process_instance_id: str | None = None,
+    business_key: str | None = None,
+    element_id: str | None = None,
+    due_before: datetime | None = None,
+    due_after: datetime | None = None,
     sort: str,
     limit: int,
     offset: int,
 ) -> tuple[list[Task], int, dict[str, dict[str, list[str]]]]:
+    """The caller's inbox, filtered; `sort` is a comma-separated list of TASK_SORTS keys, each
+    optionally prefixed with - (descending) or +."""
+    for part in sort.split(","):
+        if part.strip().lstrip("-+") not in queries.TASK_SORTS:
+            raise InvalidVariables(
+                [
+                    FieldError(
+                        "sort", f"{part.strip()!r} is not one of {', '.join(queries.TASK_SORTS)}"
+                    )
+                ]
+            )
+    flt = queries.TaskFilter(
+        candidate_group=candidate_group,
+        assignee=assignee,
+        unassigned=unassigned,
+        process_definition_key=process_definition_key,
+        process_instance_id=process_instance_id,
+        business_key=business_key,
+        element_id=element_id,
+        due_before=due_before,
+        due_after=due_after,
+    )
     with UnitOfWork(ctx) as uow:
         tasks, total = queries.list_tasks(
             uow.session, principal, flt, sort=sort, limit=limit, offset=offset

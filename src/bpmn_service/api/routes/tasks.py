@@ -16,8 +16,6 @@ from bpmn_service.api.schemas import (
     TaskRead,
     task_read,
 )
-from bpmn_service.db.queries import TASK_SORTS, TaskFilter
-from bpmn_service.errors import FieldError, InvalidVariables
 from bpmn_service.services import tasks
 from bpmn_service.services.idempotency import Idempotency, Replay
 from bpmn_service.services.tasks import CompletionResult, TaskDetail
@@ -46,12 +44,9 @@ def list_tasks(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Page[TaskRead]:
     """The caller's inbox: tasks assigned to them or offered to one of their groups."""
-    for part in sort.split(","):
-        if part.strip().lstrip("-+") not in TASK_SORTS:
-            raise InvalidVariables(
-                [FieldError("sort", f"{part.strip()!r} is not one of {', '.join(TASK_SORTS)}")]
-            )
-    flt = TaskFilter(
+    rows, total, candidates = tasks.list_tasks(
+        ctx,
+        principal,
         candidate_group=candidate_group,
         assignee=assignee,
         unassigned=unassigned,
@@ -61,9 +56,9 @@ def list_tasks(
         element_id=element_id,
         due_before=due_before,
         due_after=due_after,
-    )
-    rows, total, candidates = tasks.list_tasks(
-        ctx, principal, flt, sort=sort, limit=limit, offset=offset
+        sort=sort,
+        limit=limit,
+        offset=offset,
     )
     return Page[TaskRead](
         items=[task_read(t, candidates) for t in rows], total=total, offset=offset, limit=limit
