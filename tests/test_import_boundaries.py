@@ -157,3 +157,21 @@ def test_each_part_imports_only_the_layers_below_it(part: str) -> None:
         if unit(module) == part
     }
     assert {m: n for m, n in offenders.items() if n} == {}
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    """A helper another module needs is public in a module named for its job (see runner.py and
+    instance_view.py), not reached for with an underscore."""
+    offenders = []
+    for path in sorted(SOURCE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if not (node.level or (node.module or "").startswith(PACKAGE)):
+                continue
+            offenders += [
+                f"{module_name(path)}: {node.module or '.'}.{alias.name}"
+                for alias in node.names
+                if alias.name.startswith("_") and not alias.name.startswith("__")
+            ]
+    assert offenders == []

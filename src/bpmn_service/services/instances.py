@@ -133,7 +133,8 @@ def _start(
         return result
 
 
-def _visible_instance(session: Session, instance_id: str, principal: Principal) -> ProcessInstance:
+def visible_instance(session: Session, instance_id: str, principal: Principal) -> ProcessInstance:
+    """The instance if the caller may see it; NotFound otherwise (also for one that exists)."""
     instance = session.scalars(
         select(ProcessInstance).where(
             ProcessInstance.id == instance_id, queries.instance_visible(principal)
@@ -147,7 +148,7 @@ def _visible_instance(session: Session, instance_id: str, principal: Principal) 
 def get_instance(ctx: AppContext, instance_id: str, principal: Principal) -> InstanceDetail:
     with UnitOfWork(ctx) as uow:
         session = uow.session
-        instance = _visible_instance(session, instance_id, principal)
+        instance = visible_instance(session, instance_id, principal)
         tasks = list(
             session.scalars(
                 select(Task)
@@ -196,7 +197,7 @@ def cancel_instance(
     now = ctx.clock()
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session
-        instance = _visible_instance(session, instance_id, principal)
+        instance = visible_instance(session, instance_id, principal)
         if not (principal.is_admin or instance.started_by == principal.user_id):
             raise Forbidden("only the initiator or an admin may cancel an instance")
         instance = session.scalars(

@@ -16,7 +16,7 @@ from bpmn_service.context import AppContext
 from bpmn_service.db.models import HistoricTask
 from bpmn_service.identity import Principal
 
-from .instances import _visible_instance, spec_loader
+from .instances import spec_loader, visible_instance
 from .projection import EXTERNAL_GROUPS
 from .uow import UnitOfWork
 
@@ -34,7 +34,7 @@ class InstanceMetrics:
 def instance_metrics(ctx: AppContext, instance_id: str, principal: Principal) -> InstanceMetrics:
     with UnitOfWork(ctx) as uow:
         session = uow.session
-        instance = _visible_instance(session, instance_id, principal)
+        instance = visible_instance(session, instance_id, principal)
         tasks = list(
             session.scalars(
                 select(HistoricTask)
