@@ -26,11 +26,15 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 WORKDIR /src
-# README.md is the package's readme (pyproject.toml); the migrations ship inside src/ as package data.
-COPY pyproject.toml README.md ./
+# The dependencies come from the lock file, pinned and hash-checked (make lock regenerates it);
+# then the project itself without resolving anything again. README.md is the package's readme
+# (pyproject.toml); the migrations ship inside src/ as package data.
+COPY requirements.lock ./
+RUN /opt/venv/bin/pip install --require-hashes -r requirements.lock
+COPY pyproject.toml README.md LICENSE ./
 COPY src ./src
-RUN /opt/venv/bin/pip install --upgrade pip \
- && /opt/venv/bin/pip install . \
+RUN /opt/venv/bin/pip install --no-deps . \
+ && /opt/venv/bin/pip check \
  && /opt/venv/bin/bpmn-service --help >/dev/null
 
 # --- runtime ---------------------------------------------------------------------------------------
