@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bpmn_service.official_calendar import official_days
 from bpmn_service.workcalendar import WorkCalendar
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,12 +97,62 @@ def test_2026_is_listed(cal: WorkCalendar) -> None:
     assert not cal.is_working_day(date(2026, 10, 1))  # 国庆
 
 
-def test_years_outside_the_file_count_weekends_only(cal: WorkCalendar) -> None:
+def test_unknown_years_count_weekends_only(cal: WorkCalendar) -> None:
     assert cal.covers(date(2024, 1, 1)) and cal.covers(date(2025, 12, 31))
-    assert not cal.covers(date(2023, 10, 2)) and not cal.covers(date(2030, 1, 1))
-    assert cal.is_working_day(date(2023, 10, 2))  # a holiday in reality, unknown to the file
-    assert not cal.is_working_day(date(2030, 1, 5))  # Saturday
+    assert not cal.covers(date(2100, 1, 1))
+    assert cal.is_working_day(date(2100, 1, 1))  # a Friday nobody has published a notice for
+    assert not cal.is_working_day(date(2100, 1, 2))  # Saturday
     assert cal.timezone == SHANGHAI
+    file_only = WorkCalendar.load(ROOT / "config" / "calendar.toml", official=False)
+    assert not file_only.covers(date(2023, 10, 2))
+    assert file_only.is_working_day(date(2023, 10, 2))  # a holiday in reality, unknown to the file
+
+
+# -- the official notices (chinesecalendar) and the file together -------------------------------
+
+
+def test_the_file_agrees_with_the_official_notices_where_both_speak() -> None:
+    file_only = WorkCalendar.load(ROOT / "config" / "calendar.toml", official=False)
+    official = official_days()
+    both = sorted(file_only.years & official.years)
+    assert both, "the shipped file should repeat at least one year the package covers"
+    for year in both:
+        for day in days(f"{year}-01-01", f"{year}-12-31"):
+            expected = (
+                day in official.makeup_workdays
+                if day.weekday() >= 5
+                else day not in official.holidays
+            )
+            assert file_only.is_working_day(day) == expected, (year, day)
+
+
+def test_years_the_file_does_not_list_come_from_the_package(cal: WorkCalendar) -> None:
+    official = official_days()
+    assert {2004, 2023} <= official.years
+    assert cal.covers(date(2023, 10, 2)) and cal.sources[2023].startswith("chinesecalendar ")
+    assert not cal.is_working_day(date(2023, 10, 2))  # 国庆 2023 (9/29–10/6)
+    assert cal.is_working_day(date(2023, 10, 7))  # its Saturday 调休上班
+    assert cal.sources[2025] == "国务院办公厅关于2025年部分节假日安排的通知"  # the file's year
+
+
+def test_a_listed_year_overrides_the_package(tmp_path: Path) -> None:
+    # A local arrangement: 2023-10-09 (Monday) off as well, 10-07 not worked; 10-02 worked.
+    path = write(
+        tmp_path,
+        '[years.2023]\nsource = "local"\nholidays = [2023-10-09]\nmakeup_workdays = []\n',
+    )
+    cal = WorkCalendar.load(path)
+    assert not cal.is_working_day(date(2023, 10, 9))
+    assert cal.is_working_day(date(2023, 10, 2)) and not cal.is_working_day(date(2023, 10, 7))
+    assert cal.sources[2023] == "local"
+    assert not cal.is_working_day(date(2022, 10, 3))  # 2022 still from the package
+
+
+def test_the_package_can_be_turned_off(tmp_path: Path) -> None:
+    cal = WorkCalendar.load(write(tmp_path, "official_holidays = false\n"))
+    assert not cal.years and cal.is_working_day(date(2023, 10, 2))
+    with pytest.raises(ValueError, match="official_holidays must be true or false"):
+        WorkCalendar.load(write(tmp_path, 'official_holidays = "no"\n'))
 
 
 def test_is_working_day_refuses_a_datetime(cal: WorkCalendar) -> None:
@@ -276,7 +327,8 @@ def test_minimal_file_and_defaults(tmp_path: Path) -> None:
             '[years.2023]\nsource = "test"\n'
             'holidays = [2022-12-31, 2023-01-01, "2023-01-02"]\n'  # 元旦 2023 straddles the year
             "makeup_workdays = []\n",
-        )
+        ),
+        official=False,
     )
     assert cal.timezone == SHANGHAI
     assert not cal.is_working_day(date(2023, 1, 2))

@@ -1,9 +1,12 @@
 """The Chinese working-day (工作日) calendar behind every SLA clock.
 
-Data lives in ``config/calendar.toml``: per year the days off of each holiday period (法定节假日
-plus bridging days) and the make-up working days (调休上班日). A day is a working day when it is
-Monday–Friday and not a holiday, or a Saturday/Sunday listed as a make-up day. Years the file does
-not list count weekends only; :meth:`WorkCalendar.covers` says whether a year is listed.
+The holidays (法定节假日 plus bridging days) and make-up working days (调休上班日) of each year
+come from the State Council's notices as the ``chinesecalendar`` package ships them
+(official_calendar.py), and from ``config/calendar.toml``: a year the file lists is taken from
+the file alone (a local override, or a year the installed package does not cover yet);
+``official_holidays = false`` in the file turns the package off. A day is a working day when it
+is Monday–Friday and not a holiday, or a Saturday/Sunday listed as a make-up day. Years neither
+lists count weekends only; :meth:`WorkCalendar.covers` says whether a year is known.
 
 Working days are calendar days in the configured zone (``Asia/Shanghai``): a moment belongs to the
 local date it falls on there, so ``2025-09-30T17:00Z`` is already 1 October.
@@ -42,6 +45,8 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bpmn_service.official_calendar import official_days
+
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 _YEAR_KEYS = {"source", "holidays", "makeup_workdays"}
 _YEAR_HEADER = re.compile(r"""^\s*\[\s*years\s*\.\s*["']?(\d+)["']?\s*\]""")
@@ -58,20 +63,26 @@ class WorkCalendar:
     sources: Mapping[int, str] = field(default_factory=dict, hash=False)
 
     @classmethod
-    def load(cls, path: Path) -> WorkCalendar:
-        """Read and validate a calendar file; ValueError names the line or key that is wrong."""
+    def load(cls, path: Path, *, official: bool = True) -> WorkCalendar:
+        """Read and validate a calendar file and add the official years it does not list
+        (official=False: the file alone); ValueError names the line or key that is wrong."""
         text = path.read_text(encoding="utf-8")
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"{path}: not valid TOML: {exc}") from exc
-        return cls._from_dict(data, text, str(path))
+        return cls._from_dict(data, text, str(path), official=official)
 
     @classmethod
-    def _from_dict(cls, data: dict[str, Any], text: str, origin: str) -> WorkCalendar:
-        unknown = set(data) - {"timezone", "years"}
+    def _from_dict(
+        cls, data: dict[str, Any], text: str, origin: str, *, official: bool
+    ) -> WorkCalendar:
+        unknown = set(data) - {"timezone", "years", "official_holidays"}
         if unknown:
             raise ValueError(f"{origin}: unknown top-level key(s) {sorted(unknown)}")
+        use_official = data.get("official_holidays", True)
+        if not isinstance(use_official, bool):
+            raise ValueError(f"{origin}: official_holidays must be true or false")
         tz_name = data.get("timezone", DEFAULT_TIMEZONE)
         if not isinstance(tz_name, str):
             raise ValueError(f"{origin}: timezone must be a string like 'Asia/Shanghai'")
@@ -140,6 +151,20 @@ class WorkCalendar:
                 f"{origin}{line}: {day} is both a holiday ({holidays[day]}) "
                 f"and a make-up working day ({makeups[day]})"
             )
+        listed = set(holidays), set(makeups)
+        if official and use_official:
+            # The official years the file does not list; on a day both name, the file wins.
+            days = official_days()
+            added = days.years - set(sources)
+            holidays.update(
+                (d, days.source) for d in days.holidays if d.year in added and d not in listed[1]
+            )
+            makeups.update(
+                (d, days.source)
+                for d in days.makeup_workdays
+                if d.year in added and d not in listed[0]
+            )
+            sources.update((year, days.source) for year in added)
         return cls(
             timezone=tz,
             holidays=frozenset(holidays),
@@ -151,7 +176,7 @@ class WorkCalendar:
     # -- days ---------------------------------------------------------------------------------
 
     def covers(self, d: date) -> bool:
-        """True when the calendar file lists ``d``'s year (else only weekends are known)."""
+        """True when the package or the file gives ``d``'s year (else only weekends are known)."""
         return d.year in self.years
 
     def is_working_day(self, d: date) -> bool:
