@@ -1,0 +1,318 @@
+"""Layout warnings: what makes a diagram hard to read in Camunda Modeler, found in its BPMNDI.
+
+* a sequence or message flow drawn through a shape it does not connect,
+* a boundary event covering the loop / multi-instance marker of its task (the 会签 disappears),
+* a label over another label or over a shape,
+* an element or flow with no shape in the diagram (invisible in the Modeler).
+
+None of these changes what the engine runs, so they are warnings. Every lookup goes through a grid
+index, so the check is about linear in the size of the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from .diagram import (
+    DATA_KINDS,
+    DI_NS,
+    DRAWN_KINDS,
+    SUBPROCESS_KINDS,
+    Box,
+    Diagram,
+    DrawnShape,
+    Element,
+    Point,
+    read_diagram,
+)
+from .spatial import GridIndex
+from .text_metrics import external_label_size
+
+FIX = "or run `bpmn-service layout FILE` to redraw the whole diagram"
+# A flow may touch a shape's border (it ends there); only a real crossing counts.
+INSET = 3.0
+LABEL_TOLERANCE = 2.0
+MARKER_WIDTH = 14.0
+MARKER_HEIGHT = 20.0  # bpmn-js draws markers in the bottom 20 px of an activity
+
+
+@dataclass(frozen=True, slots=True)
+class LayoutFinding:
+    file: str
+    line: int | None
+    element: str | None
+    message: str
+    hint: str
+    code: str
+    severity: str = "warning"
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line else "")
+        element = f" [{self.element}]" if self.element else ""
+        return f"{where}{element}: warning: {self.message} ({self.hint})"
+
+
+def _describe(element: Element | None, fallback: str) -> str:
+    if element is None:
+        return fallback
+    kind = {
+        "participant": "pool",
+        "boundaryEvent": "boundary event",
+        "sequenceFlow": "sequence flow",
+    }.get(element.kind, element.kind)
+    if element.kind.endswith("Task") or element.kind == "task":
+        kind = "task"
+    elif element.kind.endswith("Gateway"):
+        kind = "gateway"
+    elif element.kind.endswith("Event"):
+        kind = "event"
+    name = f" '{element.name}'" if element.name else ""
+    return f"{kind}{name} ({element.id})"
+
+
+def _segment_hits(a: Point, b: Point, box: Box) -> bool:
+    """Liang-Barsky: does segment a-b enter the box (shrunk by INSET)?"""
+    x0, y0, x1, y1 = box.x + INSET, box.y + INSET, box.right - INSET, box.bottom - INSET
+    if x0 >= x1 or y0 >= y1:
+        return False
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    t0, t1 = 0.0, 1.0
+    for p, q in ((-dx, a[0] - x0), (dx, x1 - a[0]), (-dy, a[1] - y0), (dy, y1 - a[1])):
+        if p == 0:
+            if q < 0:
+                return False
+            continue
+        t = q / p
+        if p < 0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+        if t0 > t1:
+            return False
+    return t1 - t0 > 1e-9
+
+
+def _is_container(diagram: Diagram, element_id: str, shape: DrawnShape) -> bool:
+    element = diagram.elements.get(element_id)
+    if element is None:
+        return True
+    if element.kind in ("participant", "lane", "group"):
+        return True
+    return element.kind in SUBPROCESS_KINDS and shape.expanded is not False
+
+
+def _default_label(element: Element, box: Box) -> Box | None:
+    """Where bpmn-js puts an external label that has no bounds in the file: below the shape."""
+    if not element.name or not element.has_external_label:
+        return None
+    w, h = external_label_size(element.name)
+    return Box(box.cx - w / 2, box.bottom + 5, w, h)
+
+
+def check_layout(root: etree._Element, filename: str) -> list[LayoutFinding]:
+    """The layout warnings of a parsed BPMN document, in file order."""
+    diagram = read_diagram(root)
+    findings: list[LayoutFinding] = []
+    findings += _missing(root, diagram, filename)
+    shapes: GridIndex[str] = GridIndex()
+    for element_id, drawn in diagram.shapes.items():
+        if not _is_container(diagram, element_id, drawn):
+            shapes.add(drawn.bounds, element_id)
+    findings += _flows_through_shapes(diagram, shapes, filename)
+    findings += _covered_markers(diagram, filename)
+    findings += _overlapping_labels(diagram, shapes, filename)
+    findings.sort(key=lambda f: (f.line or 0, f.code, f.element or ""))
+    return findings
+
+
+def _missing(root: etree._Element, diagram: Diagram, filename: str) -> list[LayoutFinding]:
+    drawn: set[str] = set()
+    for el in root.iter(f"{{{DI_NS}}}BPMNShape", f"{{{DI_NS}}}BPMNEdge"):
+        ref = el.get("bpmnElement")
+        if ref:
+            drawn.add(ref)
+    planes = {p.get("bpmnElement") for p in root.iter(f"{{{DI_NS}}}BPMNPlane")}
+    if not planes - {None}:
+        return [
+            LayoutFinding(
+                filename,
+                root.sourceline,
+                None,
+                "the file has no diagram (BPMNDI): Camunda Modeler shows an empty canvas",
+                "run `bpmn-service layout FILE` to draw it",
+                "layout.no-diagram",
+            )
+        ]
+    has_lanes = any(e.kind == "lane" for e in diagram.elements.values())
+    out: list[LayoutFinding] = []
+    for element in diagram.elements.values():
+        wanted = element.kind in DRAWN_KINDS or element.kind == "textAnnotation"
+        wanted = wanted or (element.kind == "lane" and has_lanes) or element.kind == "participant"
+        if wanted and element.id not in drawn and element.id not in planes:
+            out.append(
+                LayoutFinding(
+                    filename,
+                    element.line,
+                    element.id,
+                    f"{_describe(element, element.id)} has no shape in the diagram, so Camunda "
+                    "Modeler does not show it",
+                    f"draw it in the Modeler, {FIX}",
+                    "layout.missing-shape",
+                )
+            )
+    for c in diagram.connections.values():
+        if c.kind in ("sequenceFlow", "messageFlow") and c.id not in drawn:
+            out.append(
+                LayoutFinding(
+                    filename,
+                    c.line,
+                    c.id,
+                    f"{'sequence' if c.kind == 'sequenceFlow' else 'message'} flow {c.id} has no "
+                    "line in the diagram, so Camunda Modeler does not show it",
+                    f"connect the two shapes in the Modeler, {FIX}",
+                    "layout.missing-edge",
+                )
+            )
+    return out
+
+
+def _flows_through_shapes(
+    diagram: Diagram, shapes: GridIndex[str], filename: str
+) -> list[LayoutFinding]:
+    out: list[LayoutFinding] = []
+    elements = diagram.elements
+    attached: dict[str, list[str]] = {}
+    for e in elements.values():
+        if e.attached_to:
+            attached.setdefault(e.attached_to, []).append(e.id)
+    for c in diagram.connections.values():
+        if c.kind not in ("sequenceFlow", "messageFlow"):
+            continue
+        edge = diagram.edges.get(c.id)
+        if edge is None or len(edge.waypoints) < 2:
+            continue
+        ends = {c.source, c.target}
+        for end in list(ends):
+            element = elements.get(end)
+            if element is not None and element.attached_to:
+                ends.add(element.attached_to)  # a flow leaving a boundary event touches its task
+        for end in list(ends):
+            ends.update(attached.get(end, ()))
+        hit: list[str] = []
+        for a, b in zip(edge.waypoints, edge.waypoints[1:], strict=False):
+            seg = Box(min(a[0], b[0]), min(a[1], b[1]), abs(b[0] - a[0]), abs(b[1] - a[1]))
+            for box, element_id in shapes.near(seg):
+                if element_id in ends or element_id in hit:
+                    continue
+                if _segment_hits(a, b, box):
+                    hit.append(element_id)
+        kind = "sequence flow" if c.kind == "sequenceFlow" else "message flow"
+        for element_id in hit:
+            out.append(
+                LayoutFinding(
+                    filename,
+                    edge.line,
+                    c.id,
+                    f"{kind} {c.id} is drawn through "
+                    f"{_describe(elements.get(element_id), element_id)}, which it does not "
+                    "connect: readers take it for a flow into that shape",
+                    f"move the flow's bend points around the shape, {FIX}",
+                    "layout.flow-through-shape",
+                )
+            )
+    return out
+
+
+def _marker_zone(host: Box, markers: int) -> Box:
+    width = markers * MARKER_WIDTH + (markers - 1) * 4
+    return Box(host.cx - width / 2, host.bottom - MARKER_HEIGHT, width, MARKER_HEIGHT - 4)
+
+
+def _covered_markers(diagram: Diagram, filename: str) -> list[LayoutFinding]:
+    out: list[LayoutFinding] = []
+    for element in diagram.elements.values():
+        if element.kind != "boundaryEvent" or not element.attached_to:
+            continue
+        host = diagram.elements.get(element.attached_to)
+        drawn_host = diagram.shapes.get(element.attached_to)
+        drawn = diagram.shapes.get(element.id)
+        if host is None or drawn_host is None or drawn is None:
+            continue
+        markers = list(host.markers)
+        if host.kind in SUBPROCESS_KINDS and drawn_host.expanded is False:
+            markers.append("collapsed")
+        if not markers:
+            continue
+        if drawn.bounds.overlaps(_marker_zone(drawn_host.bounds, len(markers))):
+            what = "multi-instance" if "multi-instance" in markers else markers[0]
+            out.append(
+                LayoutFinding(
+                    filename,
+                    drawn.line,
+                    element.id,
+                    f"{_describe(element, element.id)} covers the {what} marker of "
+                    f"{_describe(host, host.id)}, so readers cannot see it",
+                    "drag the event along the task's bottom edge away from the centre, " + FIX,
+                    "layout.marker-covered",
+                )
+            )
+    return out
+
+
+def _overlapping_labels(
+    diagram: Diagram, shapes: GridIndex[str], filename: str
+) -> list[LayoutFinding]:
+    labels: list[tuple[str, Box, int | None]] = []
+    for element_id, drawn in diagram.shapes.items():
+        element = diagram.elements.get(element_id)
+        if element is None or not element.name or not element.has_external_label:
+            continue
+        box = drawn.label or _default_label(element, drawn.bounds)
+        if box is not None:
+            labels.append((element_id, box, drawn.line))
+    for edge_id, edge in diagram.edges.items():
+        c = diagram.connections.get(edge_id)
+        if c is not None and c.name and edge.label is not None:
+            labels.append((edge_id, edge.label, edge.line))
+    index: GridIndex[int] = GridIndex()
+    for i, (_owner, box, _line) in enumerate(labels):
+        index.add(box, i)
+    out: list[LayoutFinding] = []
+    elements = diagram.elements
+    for i, (owner, box, line) in enumerate(labels):
+        own = elements.get(owner)
+        what = _describe(own, f"flow {owner}") if own else f"flow {owner}"
+        for _other_box, j in index.overlapping(box, LABEL_TOLERANCE):
+            if j <= i:
+                continue
+            other = labels[j][0]
+            other_what = _describe(elements.get(other), f"flow {other}")
+            out.append(
+                LayoutFinding(
+                    filename,
+                    line,
+                    owner,
+                    f"the label of {what} overlaps the label of {other_what}",
+                    f"drag one of the labels apart, {FIX}",
+                    "layout.label-overlap",
+                )
+            )
+        for _shape_box, element_id in shapes.overlapping(box, LABEL_TOLERANCE):
+            if element_id == owner:
+                continue
+            shape_el = elements.get(element_id)
+            if shape_el is not None and shape_el.kind in DATA_KINDS and element_id == owner:
+                continue
+            out.append(
+                LayoutFinding(
+                    filename,
+                    line,
+                    owner,
+                    f"the label of {what} lies over {_describe(shape_el, element_id)}",
+                    f"drag the label off the shape, {FIX}",
+                    "layout.label-over-shape",
+                )
+            )
+    return out

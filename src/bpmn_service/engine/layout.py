@@ -1,0 +1,560 @@
+"""Automatic layout: rewrite a BPMN file's diagram (BPMNDI) so it reads left to right in its lanes.
+
+Only the first BPMNDiagram (the one Camunda Modeler shows) is replaced; every byte outside it,
+element ids and semantics included, stays as it was. The result depends only on the file, so
+laying out a laid-out file gives the same bytes again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from xml.sax.saxutils import quoteattr
+
+from lxml import etree
+
+from bpmn_service.errors import BpmnProblem, InvalidBpmn
+
+from .diagram import (
+    ARTIFACT_KINDS,
+    DATA_KINDS,
+    DC_NS,
+    DD_DI_NS,
+    DEFAULT_SIZES,
+    DI_NS,
+    SUBPROCESS_KINDS,
+    Box,
+    Diagram,
+    Element,
+    Point,
+    Pool,
+    main_plane,
+    read_diagram,
+)
+from .layout_geometry import (
+    LANE_HEADER,
+    ROW_PAD,
+    Boundary,
+    Item,
+    RouteRequest,
+    ScopeGeometry,
+    boundary_host_width,
+    place_labels,
+)
+from .layout_graph import GraphEdge, place
+from .parsing import parse_xml
+from .spatial import GridIndex
+from .text_metrics import external_label_size, task_lines
+
+POOL_GAP = 40.0
+SUB_PAD = 20.0
+SUB_TOP = 34.0  # room for an expanded subprocess's name
+MAX_TASK_LINES = 5
+COLLAPSED_POOL_HEIGHT = 60.0
+ORIGIN = (150.0, 80.0)
+
+
+@dataclass(slots=True)
+class Drawing:
+    """Absolute geometry of everything drawn, keyed by BPMN element id."""
+
+    shapes: dict[str, Box] = field(default_factory=dict)
+    expanded: set[str] = field(default_factory=set)
+    labels: dict[str, Box] = field(default_factory=dict)
+    edges: dict[str, list[Point]] = field(default_factory=dict)
+    node_labels: dict[str, tuple[float, float]] = field(default_factory=dict)
+    flow_labels: dict[str, tuple[float, float]] = field(default_factory=dict)
+    containers: set[str] = field(default_factory=set)  # pools, lanes, expanded subprocesses
+
+
+@dataclass(slots=True)
+class _Scope:
+    """A laid-out scope at the origin: what to translate into place."""
+
+    width: float
+    height: float
+    shapes: dict[str, Box]
+    edges: dict[str, list[Point]]
+    bands: list[tuple[float, float]]
+    expanded: set[str]
+
+
+def _translate(box: Box, dx: float, dy: float) -> Box:
+    return Box(box.x + dx, box.y + dy, box.width, box.height)
+
+
+class DocumentLayout:
+    def __init__(self, diagram: Diagram) -> None:
+        self.d = diagram
+        self.drawing = Drawing()
+        self.by_scope: dict[str, list[Element]] = {}
+        for element in diagram.elements.values():
+            self.by_scope.setdefault(element.scope, []).append(element)
+
+    # --- sizes ---------------------------------------------------------------------------------
+
+    def _is_expanded(self, element: Element) -> bool:
+        if element.kind not in SUBPROCESS_KINDS:
+            return False
+        drawn = self.d.shapes.get(element.id)
+        if drawn is not None and drawn.expanded is not None:
+            return drawn.expanded
+        return bool(self.by_scope.get(element.id))
+
+    def _item(self, element: Element, boundaries: int) -> Item:
+        family = element.shape_family
+        if family == "task":
+            width = 100.0
+            while width < 200 and task_lines(element.name, width) > MAX_TASK_LINES:
+                width += 20
+            if boundaries:
+                width = max(width, boundary_host_width(boundaries, element.has_bottom_marker))
+            return Item(element.id, width, 80.0, marker=element.has_bottom_marker)
+        size = DEFAULT_SIZES.get(family, DEFAULT_SIZES.get(element.kind, (100.0, 80.0)))
+        label = external_label_size(element.name) if element.has_external_label else (0.0, 0.0)
+        if element.kind == "textAnnotation":
+            lines = max(1, task_lines(element.name, 100.0))
+            size = (100.0, max(30.0, lines * 14.4 + 10))
+            label = (0.0, 0.0)
+        return Item(element.id, size[0], size[1], label=label, gateway=family == "gateway")
+
+    # --- one scope -----------------------------------------------------------------------------
+
+    def layout_scope(self, scope: str, lanes: list[str]) -> _Scope:
+        elements = self.by_scope.get(scope, [])
+        ids = {e.id for e in elements}
+        nested: dict[str, _Scope] = {}
+        for e in elements:
+            if self._is_expanded(e):
+                nested[e.id] = self.layout_scope(e.id, [])
+        event_subs = [e for e in elements if e.triggered_by_event and e.id in nested]
+        nodes = [
+            e
+            for e in elements
+            if e.kind not in DATA_KINDS
+            and e.kind not in ARTIFACT_KINDS
+            and e.kind != "boundaryEvent"
+            and e.id not in {s.id for s in event_subs}
+        ]
+        node_ids = {e.id for e in nodes}
+        boundary_els = [
+            e for e in elements if e.kind == "boundaryEvent" and e.attached_to in node_ids
+        ]
+        host_of = {b.id: str(b.attached_to) for b in boundary_els}
+        count_on: dict[str, int] = {}
+        for b in boundary_els:
+            count_on[host_of[b.id]] = count_on.get(host_of[b.id], 0) + 1
+
+        flows = [
+            c
+            for c in self.d.connections.values()
+            if c.kind == "sequenceFlow"
+            and c.scope == scope
+            and (c.source in node_ids or c.source in host_of)
+            and c.target in node_ids
+        ]
+        graph_edges = [
+            GraphEdge(f.id, host_of.get(f.source, f.source), f.target, f.source in host_of)
+            for f in flows
+        ]
+        satellites, links = self._satellites(elements, node_ids, ids)
+
+        leaf = self.d.leaf_lanes(lanes)
+        band_of_lane = {lane: i for i, lane in enumerate(leaf)}
+        band = self._bands(nodes, graph_edges, band_of_lane)
+        for sat, (anchor, _bias) in satellites.items():
+            band[sat] = band[anchor]
+
+        items: dict[str, Item] = {}
+        for e in nodes + [self.d.elements[s] for s in satellites]:
+            if e.id in nested:
+                inner = nested[e.id]
+                items[e.id] = Item(e.id, inner.width, inner.height)
+            else:
+                items[e.id] = self._item(e, count_on.get(e.id, 0))
+        boundaries: list[Boundary] = []
+        for b in boundary_els:
+            label = external_label_size(b.name)
+            boundaries.append(Boundary(b.id, host_of[b.id], label))
+            host = items[host_of[b.id]]
+            host.below = max(host.below, 18 + (label[1] + 4 if label[1] else 0) + 14)
+
+        placement = place(
+            [e.id for e in nodes],
+            band,
+            graph_edges,
+            satellites,
+            [e.id for e in nodes if e.kind == "startEvent"],
+        )
+        requests = [
+            RouteRequest(
+                f.id,
+                g,
+                f.source if f.source in host_of else None,
+                external_label_size(f.name),
+            )
+            for f, g in zip(flows, graph_edges, strict=True)
+        ]
+        requests += [
+            RouteRequest(c_id, GraphEdge(c_id, s, t), None, (0.0, 0.0)) for c_id, s, t in links
+        ]
+        for r in requests:
+            if r.edge.id not in placement.back and placement.rank[r.edge.target] > placement.rank[
+                r.edge.source
+            ] + 1 and r.edge.id not in placement.hops:
+                placement.back.add(r.edge.id)  # associations far apart: around, like loops
+
+        strip: dict[int, list[str]] = {}
+        for s in event_subs:
+            b = band_of_lane.get(s.lane or "", len(leaf) - 1 if leaf else 0)
+            strip.setdefault(b, []).append(s.id)
+        n_bands = max(len(leaf), 1)
+        left = LANE_HEADER * (self._lane_depth(lanes) + 1) if lanes else 0.0
+        geometry = ScopeGeometry(
+            placement,
+            items,
+            boundaries,
+            requests,
+            n_bands,
+            left,
+            band_extra=lambda b: (
+                max(nested[s].height for s in strip[b]) + ROW_PAD if b in strip else 0.0
+            ),
+        )
+        drawn = geometry.compute()
+        shapes = dict(drawn.boxes)
+        edges = dict(drawn.routes)
+        expanded: set[str] = set()
+        width = drawn.width
+
+        for b, subs in strip.items():
+            top, height = drawn.bands[b]
+            inner_h = max(nested[s].height for s in subs)
+            y = top + height - 12 - inner_h
+            x = left + 40
+            blocked = sorted(
+                px
+                for pts in edges.values()
+                for (px, py0), (qx, py1) in zip(pts, pts[1:], strict=False)
+                if px == qx and min(py0, py1) < y + inner_h and max(py0, py1) > y
+            )
+            for s in subs:
+                inner = nested[s]
+                while any(x - 8 <= bx <= x + inner.width + 8 for bx in blocked):
+                    x = max(bx for bx in blocked if x - 8 <= bx <= x + inner.width + 8) + 12
+                shapes[s] = Box(x, y, inner.width, inner.height)
+                x += inner.width + 30
+                width = max(width, x + 10)
+        for nid, inner in nested.items():
+            box = shapes[nid]
+            expanded.add(nid)
+            for k, v in inner.shapes.items():
+                shapes[k] = _translate(v, box.x, box.y)
+            for k, pts in inner.edges.items():
+                edges[k] = [(px + box.x, py + box.y) for px, py in pts]
+            expanded |= inner.expanded
+        if not lanes and scope in self._subprocess_ids():
+            # Content of an expanded subprocess: frame it with padding and room for its name.
+            shift_x, shift_y = SUB_PAD, SUB_TOP
+            shapes = {k: _translate(v, shift_x, shift_y) for k, v in shapes.items()}
+            edges = {k: [(x + shift_x, y + shift_y) for x, y in pts] for k, pts in edges.items()}
+            return _Scope(
+                max(width - 40 + 2 * SUB_PAD, 160),
+                drawn.height + SUB_TOP + SUB_PAD - 12,
+                shapes,
+                edges,
+                drawn.bands,
+                expanded,
+            )
+        return _Scope(width, drawn.height, shapes, edges, drawn.bands, expanded)
+
+    def _subprocess_ids(self) -> set[str]:
+        return {e.id for e in self.d.elements.values() if e.kind in SUBPROCESS_KINDS}
+
+    def _lane_depth(self, lanes: list[str]) -> int:
+        depth = 0
+        for lane in lanes:
+            children = self.d.elements[lane].children
+            if children:
+                depth = max(depth, 1 + self._lane_depth(children))
+        return depth
+
+    def _satellites(
+        self, elements: list[Element], node_ids: set[str], scope_ids: set[str]
+    ) -> tuple[dict[str, tuple[str, float]], list[tuple[str, str, str]]]:
+        """Data objects and annotations: each stands beside the first node it is connected to."""
+        satellites: dict[str, tuple[str, float]] = {}
+        links: list[tuple[str, str, str]] = []
+        kinds = {e.id: e.kind for e in elements}
+        for c in self.d.connections.values():
+            if c.kind == "sequenceFlow" or c.kind == "messageFlow":
+                continue
+            if c.source not in scope_ids or c.target not in scope_ids:
+                continue
+            ends = (c.source, c.target)
+            satellite = next((x for x in ends if x not in node_ids), None)
+            anchor = next((x for x in ends if x in node_ids), None)
+            if satellite is None or anchor is None:
+                continue
+            if satellite not in satellites:
+                bias = -1.0 if kinds.get(satellite) == "textAnnotation" else 1.0
+                satellites[satellite] = (anchor, bias)
+            links.append((c.id, c.source, c.target))
+        return satellites, links
+
+    def _bands(
+        self, nodes: list[Element], edges: list[GraphEdge], band_of_lane: dict[str, int]
+    ) -> dict[str, int]:
+        band = {e.id: band_of_lane[e.lane] for e in nodes if e.lane in band_of_lane}
+        neighbours: dict[str, list[str]] = {}
+        for g in edges:
+            neighbours.setdefault(g.target, []).append(g.source)
+            neighbours.setdefault(g.source, []).append(g.target)
+        for _ in range(len(nodes)):
+            missing = [e.id for e in nodes if e.id not in band]
+            if not missing:
+                break
+            changed = False
+            for node in missing:
+                known = [band[n] for n in neighbours.get(node, []) if n in band]
+                if known:
+                    band[node] = known[0]
+                    changed = True
+            if not changed:
+                break
+        for e in nodes:
+            band.setdefault(e.id, 0)
+        return band
+
+    # --- the document --------------------------------------------------------------------------
+
+    def run(self) -> Drawing:
+        x0, y = ORIGIN
+        placed: list[tuple[Pool, _Scope | None]] = []
+        for pool in self.d.pools:
+            scope = self.layout_scope(pool.process, pool.lanes) if pool.process else None
+            placed.append((pool, scope))
+        participants = any(p.id in self.d.elements for p in self.d.pools)
+        width = max((s.width for _, s in placed if s is not None), default=400.0)
+        header = LANE_HEADER if participants else 0.0
+        for pool, scope in placed:
+            if scope is None:
+                self.drawing.shapes[pool.id] = Box(x0, y, width + header, COLLAPSED_POOL_HEIGHT)
+                self.drawing.containers.add(pool.id)
+                y += COLLAPSED_POOL_HEIGHT + POOL_GAP
+                continue
+            dx = x0 + header
+            for k, v in scope.shapes.items():
+                self.drawing.shapes[k] = _translate(v, dx, y)
+            for k, pts in scope.edges.items():
+                self.drawing.edges[k] = [(px + dx, py + y) for px, py in pts]
+            self.drawing.expanded |= scope.expanded
+            if participants:
+                self.drawing.shapes[pool.id] = Box(x0, y, width + header, scope.height)
+                self.drawing.containers.add(pool.id)
+            self._lanes(pool.lanes, scope, x0 + header, y, width, 0)
+            y += scope.height + POOL_GAP
+        self.drawing.containers |= self.drawing.expanded
+        self._message_flows()
+        for e in self.d.elements.values():
+            if e.id in self.drawing.shapes and e.has_external_label and e.name:
+                self.drawing.node_labels[e.id] = external_label_size(e.name)
+        for c in self.d.connections.values():
+            if c.name and c.id in self.drawing.edges:
+                self.drawing.flow_labels[c.id] = external_label_size(c.name)
+        occupied: GridIndex[str] = GridIndex()
+        for k, box in self.drawing.shapes.items():
+            if k not in self.drawing.containers:
+                occupied.add(box, k)
+        scratch = _LabelCanvas(self.drawing)
+        place_labels(scratch, self.drawing.node_labels, self.drawing.flow_labels, occupied)
+        return self.drawing
+
+    def _lanes(
+        self, lanes: list[str], scope: _Scope, x: float, y0: float, width: float, depth: int
+    ) -> tuple[float, float] | None:
+        """Lane boxes from the bands of their leaf lanes; returns the (top, bottom) covered."""
+        leaf = self.d.leaf_lanes(lanes)
+        band_of_lane = {lane: i for i, lane in enumerate(leaf)}
+        covered: tuple[float, float] | None = None
+        for lane in lanes:
+            children = self.d.elements[lane].children
+            if children:
+                span = self._lanes(children, scope, x + LANE_HEADER, y0, width - LANE_HEADER, depth + 1)
+            else:
+                top, height = scope.bands[band_of_lane[lane]]
+                span = (y0 + top, y0 + top + height)
+            if span is None:
+                continue
+            self.drawing.shapes[lane] = Box(x, span[0], width, span[1] - span[0])
+            self.drawing.containers.add(lane)
+            covered = span if covered is None else (min(covered[0], span[0]), max(covered[1], span[1]))
+        return covered
+
+    def _message_flows(self) -> None:
+        shapes = self.drawing.shapes
+        for c in self.d.connections.values():
+            if c.kind not in ("messageFlow", "association") or c.scope != "":
+                continue
+            a, b = shapes.get(c.source), shapes.get(c.target)
+            if a is None or b is None:
+                continue
+            if a.bottom <= b.y:
+                start, end = (a.cx, a.bottom), (b.cx, b.y)
+            elif b.bottom <= a.y:
+                start, end = (a.cx, a.y), (b.cx, b.bottom)
+            else:
+                start, end = (a.right, a.cy), (b.x, b.cy)
+                self.drawing.edges[c.id] = [start, end]
+                continue
+            mid = (start[1] + end[1]) / 2
+            points = [start, (start[0], mid), (end[0], mid), end]
+            self.drawing.edges[c.id] = [p for i, p in enumerate(points) if i == 0 or p != points[i - 1]]
+
+
+class _LabelCanvas:
+    """The view of a Drawing that `place_labels` works on."""
+
+    def __init__(self, drawing: Drawing) -> None:
+        self.boxes = drawing.shapes
+        self.routes = drawing.edges
+        self.labels = drawing.labels
+
+
+# --- writing the BPMNDI ---------------------------------------------------------------------------
+
+
+def _num(v: float) -> str:
+    r = round(v)
+    return str(int(r))
+
+
+def _attrs(el: etree._Element | None, skip: set[str], nsmap: dict[str, str]) -> str:
+    """Attributes of an existing DI element worth keeping (colours, isHorizontal...)."""
+    if el is None:
+        return ""
+    out = []
+    by_ns = {v: k for k, v in nsmap.items() if k}
+    for name, value in el.attrib.items():
+        q = etree.QName(name)
+        if q.localname in skip and q.namespace is None:
+            continue
+        prefix = by_ns.get(q.namespace) if q.namespace else None
+        if q.namespace and prefix is None:
+            continue
+        key = f"{prefix}:{q.localname}" if prefix else q.localname
+        out.append(f" {key}={quoteattr(value)}")
+    return "".join(out)
+
+
+def render_plane(root: etree._Element, diagram: Diagram, drawing: Drawing, indent: str) -> str:
+    """The text of the new first BPMNDiagram element."""
+    nsmap = {k or "": v for k, v in root.nsmap.items()}
+    prefix = {v: k for k, v in nsmap.items()}
+    di, dc, dd = prefix.get(DI_NS, "bpmndi"), prefix.get(DC_NS, "dc"), prefix.get(DD_DI_NS, "di")
+    old_plane = main_plane(root)
+    old_diagram = old_plane.getparent() if old_plane is not None else None
+    old: dict[str, etree._Element] = {}
+    if old_plane is not None:
+        for el in old_plane:
+            ref = el.get("bpmnElement")
+            if ref:
+                old[ref] = el
+    i1, i2, i3, i4 = (indent + "  " * n for n in range(1, 5))
+    diagram_id = old_diagram.get("id") if old_diagram is not None else "BPMNDiagram_1"
+    plane_id = old_plane.get("id") if old_plane is not None else "BPMNPlane_1"
+    plane_ref = diagram.plane_element or (diagram.pools[0].id if diagram.pools else "")
+    lines = [
+        f"<{di}:BPMNDiagram id={quoteattr(diagram_id or 'BPMNDiagram_1')}"
+        f"{_attrs(old_diagram, {'id'}, nsmap)}>",
+        f"{i1}<{di}:BPMNPlane id={quoteattr(plane_id or 'BPMNPlane_1')} "
+        f"bpmnElement={quoteattr(plane_ref)}"
+        f"{_attrs(old_plane, {'id', 'bpmnElement'}, nsmap)}>",
+    ]
+
+    def bounds(box: Box, ind: str) -> str:
+        return (
+            f'{ind}<{dc}:Bounds x="{_num(box.x)}" y="{_num(box.y)}" '
+            f'width="{_num(box.width)}" height="{_num(box.height)}" />'
+        )
+
+    def label(element: str, ind: str) -> list[str]:
+        box = drawing.labels.get(element)
+        if box is None:
+            return []
+        return [f"{ind}<{di}:BPMNLabel>", bounds(box, ind + "  "), f"{ind}</{di}:BPMNLabel>"]
+
+    def shape(element: Element) -> None:
+        box = drawing.shapes[element.id]
+        existing = old.get(element.id)
+        shape_id = existing.get("id") if existing is not None else f"{element.id}_di"
+        extra = _attrs(existing, {"id", "bpmnElement", "isExpanded", "isHorizontal"}, nsmap)
+        if element.kind in ("participant", "lane"):
+            extra = ' isHorizontal="true"' + extra
+        if element.id in drawing.expanded:
+            extra = ' isExpanded="true"' + extra
+        elif element.kind in SUBPROCESS_KINDS:
+            extra = ' isExpanded="false"' + extra
+        lines.append(
+            f"{i2}<{di}:BPMNShape id={quoteattr(shape_id or element.id + '_di')} "
+            f"bpmnElement={quoteattr(element.id)}{extra}>"
+        )
+        lines.append(bounds(box, i3))
+        lines.extend(label(element.id, i3))
+        lines.append(f"{i2}</{di}:BPMNShape>")
+
+    ordered = sorted(
+        (e for e in diagram.elements.values() if e.id in drawing.shapes),
+        key=lambda e: (
+            {"participant": 0, "lane": 1}.get(e.kind, 3 if e.kind == "boundaryEvent" else 2),
+            e.line or 0,
+        ),
+    )
+    for element in ordered:
+        shape(element)
+    for c in sorted(diagram.connections.values(), key=lambda c: c.line or 0):
+        points = drawing.edges.get(c.id)
+        if not points:
+            continue
+        existing = old.get(c.id)
+        edge_id = existing.get("id") if existing is not None else f"{c.id}_di"
+        extra = _attrs(existing, {"id", "bpmnElement"}, nsmap)
+        lines.append(
+            f"{i2}<{di}:BPMNEdge id={quoteattr(edge_id or c.id + '_di')} "
+            f"bpmnElement={quoteattr(c.id)}{extra}>"
+        )
+        for px, py in points:
+            lines.append(f'{i3}<{dd}:waypoint x="{_num(px)}" y="{_num(py)}" />')
+        lines.extend(label(c.id, i3))
+        lines.append(f"{i2}</{di}:BPMNEdge>")
+    lines.append(f"{i1}</{di}:BPMNPlane>")
+    lines.append(f"{indent}</{di}:BPMNDiagram>")
+    del i4
+    return "\n".join(lines)
+
+
+_DIAGRAM_SPAN = re.compile(
+    rb"<(?P<p>[A-Za-z_][\w.-]*:)?BPMNDiagram\b.*?</(?P=p)?BPMNDiagram\s*>", re.DOTALL
+)
+_DEFINITIONS_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?definitions\s*>\s*$")
+
+
+def layout_bpmn(data: bytes, filename: str) -> bytes:
+    """The file with its first diagram replaced by an automatic layout; raises InvalidBpmn."""
+    root = parse_xml(data, filename)
+    diagram = read_diagram(root)
+    if not diagram.pools:
+        raise InvalidBpmn([BpmnProblem("the file defines no process to lay out", filename)])
+    drawing = DocumentLayout(diagram).run()
+    match = _DIAGRAM_SPAN.search(data)
+    if match is not None:
+        line_start = data.rfind(b"\n", 0, match.start()) + 1
+        indent = data[line_start : match.start()].decode("utf-8", "replace")
+        indent = indent if indent.strip() == "" else "  "
+        text = render_plane(root, diagram, drawing, indent).encode("utf-8")
+        return data[: match.start()] + text + data[match.end() :]
+    end = _DEFINITIONS_END.search(data)
+    if end is None:
+        raise InvalidBpmn([BpmnProblem("the file has no closing definitions tag", filename)])
+    text = render_plane(root, diagram, drawing, "  ").encode("utf-8")
+    return data[: end.start()] + b"  " + text + b"\n" + data[end.start() :]

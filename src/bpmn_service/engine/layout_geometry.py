@@ -1,0 +1,521 @@
+"""Coordinates for a placed scope: columns, lane bands, orthogonal flow routes and labels.
+
+The drawing is a grid: each rank is a column as wide as its widest element (or label), each lane a
+band of rows as tall as their content. Shapes sit centred in their (column, row) cell, so flows
+between neighbours in a row are straight lines. Flows change rows only
+
+* in the channel between two columns, where no shape ever stands (each flow gets its own track
+  there, so parallel flows do not overlap), or
+* straight down or up from a gateway, a boundary event or a loop's end, when every cell it passes
+  in that column is empty;
+
+and loops back (rework) run in a margin kept free at the top of a lane. So by construction no flow
+crosses a shape it does not connect. Labels are then put at the first candidate spot that touches
+no shape, label or line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .diagram import Box, Point
+from .layout_graph import GraphEdge, Placement
+from .spatial import GridIndex
+from .text_metrics import external_label_size
+
+LANE_HEADER = 30.0
+LEFT_PAD = 40.0
+RIGHT_PAD = 40.0
+ROW_PAD = 16.0
+BAND_PAD = 12.0
+TRACK = 10.0
+MIN_CHANNEL = 50.0
+LABEL_GAP = 4.0
+BOUNDARY_DROP = 12.0  # how far below a boundary event its flow turns when it cannot go straight
+
+AX = tuple[str, str | int, float]  # ("left"|"right"|"cx"|"chan", item or channel, extra)
+AY = tuple[str, str | int, float]  # ("row"|"top"|"bottom"|"margin"|"gap", item or band, extra)
+
+
+@dataclass(slots=True)
+class Item:
+    """Something with a box in the grid: a node, or a data object / annotation beside one."""
+
+    id: str
+    width: float
+    height: float
+    label: tuple[float, float] = (0.0, 0.0)  # external label size below the shape
+    below: float = 0.0  # extra height hanging below the shape (boundary events and their labels)
+    gateway: bool = False
+    marker: bool = False  # a loop or multi-instance marker at the bottom centre
+
+
+@dataclass(slots=True)
+class Boundary:
+    id: str
+    host: str
+    label: tuple[float, float]
+
+
+@dataclass(slots=True)
+class RouteRequest:
+    id: str
+    edge: GraphEdge
+    boundary: str | None  # the boundary event it leaves from
+    label: tuple[float, float]
+
+
+@dataclass(slots=True)
+class ScopeDrawing:
+    boxes: dict[str, Box] = field(default_factory=dict)
+    labels: dict[str, Box] = field(default_factory=dict)
+    routes: dict[str, list[Point]] = field(default_factory=dict)
+    bands: list[tuple[float, float]] = field(default_factory=list)  # (top, height) per band
+    width: float = 0.0
+    height: float = 0.0
+
+
+@dataclass(slots=True)
+class _Vertical:
+    channel: int
+    lo: float
+    hi: float
+    group: str
+
+
+class ScopeGeometry:
+    """Turns a Placement into boxes, routes and label bounds, origin at (0, 0)."""
+
+    def __init__(
+        self,
+        placement: Placement,
+        items: dict[str, Item],
+        boundaries: list[Boundary],
+        routes: list[RouteRequest],
+        n_bands: int,
+        left: float,
+        band_extra: Callable[[int], float] = lambda _b: 0.0,
+    ) -> None:
+        self.p = placement
+        self.items = items
+        self.boundaries = boundaries
+        self.requests = routes
+        self.n_bands = max(n_bands, 1)
+        self.left = left
+        self.band_extra = band_extra
+        self.rows = [max(r, 1) for r in (placement.rows + [0] * self.n_bands)[: self.n_bands]]
+        self.row_base = [sum(self.rows[:b]) for b in range(self.n_bands)]
+        self.shapes_at: set[tuple[int, int]] = set()  # (rank, global row) holding a shape
+        self.used_at: set[tuple[int, int]] = set()  # ... holding anything (shape or flow)
+        for item, rank in placement.rank.items():
+            g = self.grow(item)
+            self.used_at.add((rank, g))
+            if item in items:
+                self.shapes_at.add((rank, g))
+        self.paths: dict[str, list[tuple[AX, AY]]] = {}
+        self.verticals: list[_Vertical] = []
+        self.margin_tracks: dict[str, tuple[int, int]] = {}  # back edge -> (band, track)
+        self.margin_count = [0] * self.n_bands
+        self.boundary_of = {b.id: b for b in boundaries}
+        self.boundaries_on: dict[str, list[str]] = {}
+        for b in boundaries:
+            self.boundaries_on.setdefault(b.host, []).append(b.id)
+        self.merging: dict[str, int] = {}
+        for request in routes:
+            self.merging[request.edge.target] = self.merging.get(request.edge.target, 0) + 1
+        self.margin_top: dict[int, float] = {}
+        self.track_of: dict[tuple[int, str], int] = {}
+        self.channel_count: dict[int, int] = {}
+
+    # --- the grid -----------------------------------------------------------------------------
+
+    def grow(self, item: str) -> int:
+        return self.row_base[self.p.band[item]] + self.p.row[item]
+
+    def column_free(self, rank: int, g_from: int, g_to: int, end: str) -> bool:
+        """No shape in column `rank` strictly between global rows g_from and g_to; the cell of
+        g_to holds nothing at all ("empty"), no shape ("shape") or is not looked at ("none")."""
+        step = 1 if g_to > g_from else -1
+        for g in range(g_from + step, g_to, step):
+            if (rank, g) in self.shapes_at:
+                return False
+        if end == "empty":
+            return (rank, g_to) not in self.used_at
+        if end == "shape":
+            return (rank, g_to) not in self.shapes_at
+        return True
+
+    # --- abstract routes -------------------------------------------------------------------------
+
+    def _vy(self, ay: AY) -> float:
+        kind, ref, extra = ay
+        if kind == "row":
+            return float(ref) + extra
+        if kind == "margin":
+            return self.row_base[int(ref)] - 0.9 + 0.001 * extra
+        if kind == "gap":
+            return self.grow(str(ref)) + 0.45
+        if kind == "top":
+            return self.grow(str(ref)) - 0.3
+        return self.grow(str(ref)) + 0.3
+
+    def _vertical(self, channel: int, a: AY, b: AY, group: str) -> AX:
+        lo, hi = sorted((self._vy(a), self._vy(b)))
+        v = _Vertical(channel, lo, hi, group)
+        self.verticals.append(v)
+        return ("chan", channel, float(len(self.verticals) - 1))
+
+    def plan(self) -> None:
+        for request in self.requests:
+            if request.edge.id in self.p.back:
+                self.paths[request.id] = self._plan_back(request)
+            else:
+                self.paths[request.id] = self._plan_forward(request)
+
+    def _plan_forward(self, request: RouteRequest) -> list[tuple[AX, AY]]:
+        e = request.edge
+        chain = [e.source, *self.p.hops.get(e.id, []), e.target]
+        rank = self.p.rank
+        src, dst = e.source, e.target
+        if rank[dst] <= rank[src]:  # a data object or annotation beside its node
+            return self._plan_same_column(request)
+        g_src, g_next = self.grow(src), self.grow(chain[1])
+        points: list[tuple[AX, AY]] = []
+        level = g_src
+        if request.boundary is not None:
+            b = request.boundary
+            points.append((("cx", b, 0.0), ("bottom", b, 0.0)))
+            if g_next > g_src and self.column_free(rank[src], g_src, g_next, "empty"):
+                points.append((("cx", b, 0.0), ("row", g_next, 0.0)))
+            else:
+                points.append((("cx", b, 0.0), ("gap", src, 0.0)))
+                x = self._vertical(rank[src], ("gap", src, 0.0), ("row", g_next, 0.0), request.id)
+                points += [(x, ("gap", src, 0.0)), (x, ("row", g_next, 0.0))]
+            level = g_next
+        elif (
+            self.items[src].gateway
+            and g_next != g_src
+            and self.column_free(rank[src], g_src, g_next, "empty")
+        ):
+            side = "bottom" if g_next > g_src else "top"
+            points.append((("cx", src, 0.0), (side, src, 0.0)))
+            points.append((("cx", src, 0.0), ("row", g_next, 0.0)))
+            level = g_next
+        else:
+            points.append((("right", src, 0.0), ("row", g_src, 0.0)))
+        for i in range(1, len(chain)):
+            a, b = chain[i - 1], chain[i]
+            gb = self.grow(b)
+            if level == gb:
+                continue
+            last = i == len(chain) - 1
+            if last and self.items[dst].gateway and self.column_free(rank[dst], gb, level, "empty"):
+                side = "bottom" if level > gb else "top"
+                points.append((("cx", dst, 0.0), ("row", level, 0.0)))
+                points.append((("cx", dst, 0.0), (side, dst, 0.0)))
+                return points
+            if last and self.merging.get(dst, 0) > 1:
+                group = f"in:{dst}"
+            elif i == 1:
+                group = f"out:{src}"
+            else:
+                group = request.id
+            x = self._vertical(rank[a], ("row", level, 0.0), ("row", gb, 0.0), group)
+            points += [(x, ("row", level, 0.0)), (x, ("row", gb, 0.0))]
+            level = gb
+        points.append((("left", dst, 0.0), ("row", self.grow(dst), 0.0)))
+        return points
+
+    def _plan_same_column(self, request: RouteRequest) -> list[tuple[AX, AY]]:
+        src, dst = request.edge.source, request.edge.target
+        rank = self.p.rank[src]
+        gs, gd = self.grow(src), self.grow(dst)
+        if gs != gd and self.column_free(rank, gs, gd, "shape"):
+            down = gd > gs
+            x: AX = ("cx", src if self.items[src].width <= self.items[dst].width else dst, 0.0)
+            return [
+                (x, ("bottom" if down else "top", src, 0.0)),
+                (x, ("top" if down else "bottom", dst, 0.0)),
+            ]
+        x = self._vertical(rank, ("row", gs, 0.0), ("row", gd, 0.0), request.id)
+        return [
+            (("right", src, 0.0), ("row", gs, 0.0)),
+            (x, ("row", gs, 0.0)),
+            (x, ("row", gd, 0.0)),
+            (("right", dst, 0.0), ("row", gd, 0.0)),
+        ]
+
+    def _plan_back(self, request: RouteRequest) -> list[tuple[AX, AY]]:
+        e = request.edge
+        src, dst = e.source, e.target
+        band = min(self.p.band[src], self.p.band[dst])
+        track = self.margin_count[band]
+        self.margin_count[band] += 1
+        margin: AY = ("margin", band, float(track))
+        top_row = self.row_base[band] - 1
+        points: list[tuple[AX, AY]] = []
+        if request.boundary is not None:
+            b = request.boundary
+            points.append((("cx", b, 0.0), ("bottom", b, 0.0)))
+            points.append((("cx", b, 0.0), ("gap", src, 0.0)))
+            x = self._vertical(self.p.rank[src], ("gap", src, 0.0), margin, request.id)
+            points += [(x, ("gap", src, 0.0)), (x, margin)]
+        elif self.column_free(self.p.rank[src], self.grow(src), top_row, "none"):
+            points += [(("cx", src, 0.0), ("top", src, 0.0)), (("cx", src, 0.0), margin)]
+        else:
+            g = self.grow(src)
+            x = self._vertical(self.p.rank[src], ("row", g, 0.0), margin, request.id)
+            points += [(("right", src, 0.0), ("row", g, 0.0)), (x, ("row", g, 0.0)), (x, margin)]
+        g_dst = self.grow(dst)
+        if self.column_free(self.p.rank[dst], g_dst, top_row, "none"):
+            points += [(("cx", dst, 0.0), margin), (("cx", dst, 0.0), ("top", dst, 0.0))]
+        else:
+            x = self._vertical(self.p.rank[dst] - 1, margin, ("row", g_dst, 0.0), f"in:{dst}")
+            points += [(x, margin), (x, ("row", g_dst, 0.0))]
+            points.append((("left", dst, 0.0), ("row", g_dst, 0.0)))
+        return points
+
+    # --- coordinates ---------------------------------------------------------------------------
+
+    def _channel_tracks(self) -> dict[int, int]:
+        """Give every vertical run a track in its channel; runs of one group share a track."""
+        merged: dict[tuple[int, str], list[float]] = {}
+        for v in self.verticals:
+            key = (v.channel, v.group)
+            if key in merged:
+                span = merged[key]
+                span[0], span[1] = min(span[0], v.lo), max(span[1], v.hi)
+            else:
+                merged[key] = [v.lo, v.hi]
+        counts = self.channel_count
+        by_channel: dict[int, list[tuple[float, float, str]]] = {}
+        for (channel, group), (lo, hi) in merged.items():
+            by_channel.setdefault(channel, []).append((lo, hi, group))
+        for channel, spans in by_channel.items():
+            ends: list[float] = []
+            for lo, hi, group in sorted(spans):
+                for t, end in enumerate(ends):
+                    if end < lo - 0.05:
+                        ends[t] = hi
+                        self.track_of[(channel, group)] = t
+                        break
+                else:
+                    ends.append(hi)
+                    self.track_of[(channel, group)] = len(ends) - 1
+            counts[channel] = len(ends)
+        return counts
+
+    def compute(self) -> ScopeDrawing:
+        self.plan()
+        ranks = self.p.ranks
+        counts = self._channel_tracks()
+        col_w = [0.0] * ranks
+        for item, rank in self.p.rank.items():
+            it = self.items.get(item)
+            if it is not None:
+                col_w[rank] = max(col_w[rank], it.width, it.label[0])
+        label_need: dict[int, float] = {}
+        for request in self.requests:
+            if request.label[0] and request.edge.id not in self.p.back:
+                r = self.p.rank[request.edge.source]
+                label_need[r] = max(label_need.get(r, 0.0), request.label[0] + 2 * LABEL_GAP)
+        chan_w: dict[int, float] = {}
+        for r in range(-1, ranks):
+            tracks = counts.get(r, 0)
+            base = LEFT_PAD if r == -1 else MIN_CHANNEL
+            chan_w[r] = max(base, (tracks + 1) * TRACK + 2 * LABEL_GAP, label_need.get(r, 0.0))
+        self.col_x: list[float] = []
+        x = self.left + chan_w[-1]
+        for r in range(ranks):
+            self.col_x.append(x)
+            x += col_w[r] + chan_w[r]
+        self.col_w = col_w
+        self.chan_w = chan_w
+        width = x - chan_w[ranks - 1] + RIGHT_PAD if ranks else self.left + LEFT_PAD + RIGHT_PAD
+
+        # Rows: each as tall as its tallest content, labels and hanging boundary events included.
+        n_rows = sum(self.rows)
+        above = [0.0] * n_rows
+        below = [0.0] * n_rows
+        for item, it in self.items.items():
+            if item not in self.p.rank:
+                continue
+            g = self.grow(item)
+            label = it.label[1] + LABEL_GAP if it.label[1] else 0.0
+            above[g] = max(above[g], it.height / 2, it.height / 2 + label if it.gateway else 0.0)
+            below[g] = max(below[g], it.height / 2 + max(label, it.below))
+        self.row_y: list[float] = [0.0] * n_rows
+        self.bands: list[tuple[float, float]] = []
+        y = 0.0
+        for band in range(self.n_bands):
+            top = y
+            y += BAND_PAD + self.margin_count[band] * TRACK
+            self.margin_top[band] = top + BAND_PAD
+            for g in range(self.row_base[band], self.row_base[band] + self.rows[band]):
+                a = max(above[g], 20.0) + ROW_PAD
+                b = max(below[g], 20.0) + ROW_PAD
+                self.row_y[g] = y + a
+                y += a + b
+            y += self.band_extra(band) + BAND_PAD
+            self.bands.append((top, y - top))
+        height = y
+
+        drawing = ScopeDrawing(width=width, height=height, bands=self.bands)
+        for item, it in self.items.items():
+            if item in self.p.rank:
+                r = self.p.rank[item]
+                cx = self.col_x[r] + col_w[r] / 2
+                cy = self.row_y[self.grow(item)]
+                drawing.boxes[item] = Box(cx - it.width / 2, cy - it.height / 2, it.width, it.height)
+        self._place_boundaries(drawing)
+        for rid, path in self.paths.items():
+            drawing.routes[rid] = _simplify([self._point(ax, ay, drawing) for ax, ay in path])
+        return drawing
+
+    def _place_boundaries(self, drawing: ScopeDrawing) -> None:
+        for host, ids in self.boundaries_on.items():
+            box = drawing.boxes.get(host)
+            if box is None:
+                continue
+            for bid, cx in zip(ids, boundary_slots(box, len(ids), self._has_marker(host)), strict=False):
+                drawing.boxes[bid] = Box(cx - 18, box.bottom - 18, 36, 36)
+
+    def _has_marker(self, host: str) -> bool:
+        return self.items[host].marker
+
+    def _point(self, ax: AX, ay: AY, drawing: ScopeDrawing) -> Point:
+        return (self._x(ax, drawing), self._y(ay, drawing))
+
+    def _x(self, ax: AX, drawing: ScopeDrawing) -> float:
+        kind, ref, _extra = ax
+        if kind == "chan":
+            v = self.verticals[int(_extra)]
+            channel = int(ref)
+            track = self.track_of[(channel, v.group)]
+            count = self.channel_count[channel]
+            start = self.col_x[channel] + self.col_w[channel] if channel >= 0 else self.left
+            width = self.chan_w[channel]
+            first = start + (width - (count - 1) * TRACK) / 2
+            return round(first + track * TRACK)
+        box = drawing.boxes[str(ref)]
+        if kind == "left":
+            return box.x
+        if kind == "right":
+            return box.right
+        return box.cx
+
+    def _y(self, ay: AY, drawing: ScopeDrawing) -> float:
+        kind, ref, extra = ay
+        if kind == "row":
+            return self.row_y[int(ref)]
+        if kind == "margin":
+            return self.margin_top[int(ref)] + extra * TRACK
+        box = drawing.boxes[str(ref)]
+        if kind == "gap":
+            return box.bottom + 18 + BOUNDARY_DROP
+        if kind == "top":
+            return box.y
+        return box.bottom
+
+
+def boundary_slots(host: Box, count: int, marker: bool) -> list[float]:
+    """Centres of `count` boundary events along a task's bottom edge: from the right, clear of
+    the bottom-centre marker zone when the task has a marker (bpmn-js draws it there)."""
+    zone = (host.cx - 17, host.cx + 17) if marker else (host.cx, host.cx)
+    slots: list[float] = []
+    cx = host.right - 22
+    while len(slots) < count and cx - 18 >= host.x - 0.5:
+        if marker and cx - 18 < zone[1] and cx + 18 > zone[0]:
+            cx = zone[0] - 18 - 2
+            continue
+        slots.append(cx)
+        cx -= 42
+    while len(slots) < count:  # more than fit: the task is widened beforehand, so rare
+        slots.append(host.x + 22)
+    return slots
+
+
+def boundary_host_width(count: int, marker: bool) -> float:
+    return max(100.0, count * 42 + (36 if marker else 0) + 8)
+
+
+def _simplify(points: list[Point]) -> list[Point]:
+    out: list[Point] = []
+    for p in points:
+        p = (round(p[0]), round(p[1]))
+        if out and out[-1] == p:
+            continue
+        if len(out) >= 2:
+            (x0, y0), (x1, y1) = out[-2], out[-1]
+            if (x0 == x1 == p[0]) or (y0 == y1 == p[1]):
+                out[-1] = p
+                continue
+        out.append(p)
+    return out
+
+
+def place_labels(
+    drawing: ScopeDrawing,
+    node_labels: dict[str, tuple[float, float]],
+    flow_labels: dict[str, tuple[float, float]],
+    occupied: GridIndex[str],
+) -> None:
+    """Put each label at the first candidate spot that overlaps no shape, label or flow line."""
+    lines: GridIndex[str] = GridIndex()
+    for rid, points in drawing.routes.items():
+        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+            lines.add(Box(min(x0, x1) - 1, min(y0, y1) - 1, abs(x1 - x0) + 2, abs(y1 - y0) + 2), rid)
+
+    def free(box: Box, strict: bool) -> bool:
+        if any(True for _ in occupied.overlapping(box)):
+            return False
+        return not strict or not any(True for _ in lines.overlapping(box))
+
+    def choose(owner: str, candidates: list[Box]) -> None:
+        for strict in (True, False):
+            for box in candidates:
+                if free(box, strict):
+                    drawing.labels[owner] = box
+                    occupied.add(box, owner)
+                    return
+        drawing.labels[owner] = candidates[0]
+        occupied.add(candidates[0], owner)
+
+    for element, (w, h) in node_labels.items():
+        box = drawing.boxes.get(element)
+        if box is None or not w:
+            continue
+        g = LABEL_GAP
+        choose(
+            element,
+            [
+                Box(box.cx - w / 2, box.bottom + g, w, h),
+                Box(box.cx - w / 2, box.y - g - h, w, h),
+                Box(box.right + g, box.bottom + g, w, h),
+                Box(box.x - g - w, box.bottom + g, w, h),
+                Box(box.right + g, box.y - g - h, w, h),
+                Box(box.x - g - w, box.y - g - h, w, h),
+                Box(box.right + g, box.cy - h / 2, w, h),
+            ],
+        )
+    for flow, (w, h) in flow_labels.items():
+        points = drawing.routes.get(flow)
+        if not points or not w:
+            continue
+        candidates: list[Box] = []
+        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+            g = LABEL_GAP
+            if y0 == y1:
+                left = min(x0, x1) + (g + 2 if x1 >= x0 else 0)
+                start = x0 + g + 2 if x1 >= x0 else x0 - g - 2 - w
+                candidates += [
+                    Box(start, y0 - g - h, w, h),
+                    Box(start, y0 + g, w, h),
+                    Box(left + (abs(x1 - x0) - w) / 2, y0 - g - h, w, h),
+                ]
+            else:
+                start = y0 + g + 2 if y1 >= y0 else y0 - g - 2 - h
+                candidates += [Box(x0 + g, start, w, h), Box(x0 - g - w, start, w, h)]
+        if candidates:
+            choose(flow, candidates)
