@@ -1,4 +1,4 @@
-"""The `bpmn-service` command: serve, deploy, check, migrate."""
+"""The `bpmn-service` command: serve, deploy, check, layout, migrate."""
 
 from __future__ import annotations
 
@@ -77,7 +77,53 @@ def cmd_check(args: argparse.Namespace) -> int:
                 print(problem, file=sys.stderr)
         else:
             print(f"{path}: ok (process {process.key})")
+        _print_layout_warnings(path)
     return 1 if failed else 0
+
+
+def _print_layout_warnings(path: Path) -> None:
+    """Layout warnings never fail a check: the engine runs the file all the same."""
+    from bpmn_service.engine import layout_warnings
+
+    try:
+        warnings = layout_warnings(path.read_bytes(), str(path))
+    except (OSError, InvalidBpmn):
+        return  # already reported above
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+
+
+def cmd_layout(args: argparse.Namespace) -> int:
+    import os
+
+    from bpmn_service.engine import diagram_size, layout_bpmn, layout_warnings
+
+    source = Path(args.file)
+    try:
+        data = source.read_bytes()
+    except OSError as exc:
+        print(f"{source}: cannot read: {exc.strerror}", file=sys.stderr)
+        return 1
+    try:
+        laid_out = layout_bpmn(data, str(source))
+    except InvalidBpmn as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    target = Path(args.output) if args.output else source
+    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    partial.write_bytes(laid_out)
+    partial.replace(target)  # atomic: an interrupted run leaves the old file whole
+    before, after = diagram_size(data, str(source)), diagram_size(laid_out, str(target))
+    warnings = layout_warnings(laid_out, str(target))
+    print(
+        f"{target}: laid out {after.width:.0f} x {after.height:.0f} px "
+        f"(was {before.width:.0f} x {before.height:.0f}), {after.shapes} shapes, "
+        f"{after.edges} flows, {len(warnings)} layout warnings"
+    )
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    return 0
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
@@ -227,6 +273,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     check = sub.add_parser("check", help="validate BPMN files offline; non-zero exit on problems")
     check.add_argument("paths", nargs="+", help="files or directories of .bpmn files")
     check.set_defaults(func=cmd_check)
+    layout = sub.add_parser(
+        "layout",
+        help="redraw a BPMN file's diagram left to right in its lanes (only the BPMNDI changes)",
+    )
+    layout.add_argument("file", help="the .bpmn file")
+    layout.add_argument("-o", "--output", help="write here instead of replacing the file")
+    layout.set_defaults(func=cmd_layout)
     deploy = sub.add_parser("deploy", help="deploy BPMN files into the configured database")
     deploy.add_argument("paths", nargs="+", help="files or directories of .bpmn files")
     deploy.set_defaults(func=cmd_deploy)

@@ -1,8 +1,10 @@
 """The only package that imports SpiffWorkflow and lxml; everything else sees plain values."""
 
 from .camunda_ext import listed_names
+from .diagram_checks import LayoutFinding, layout_warnings
 from .expressions import ExpressionError
 from .forms import FormField, json_schema, validate
+from .layout import DiagramSize, diagram_size, layout_bpmn
 from .parsing import CompiledProcess, compile_bpmn, message_contracts, thrown_messages
 from .runner import ProcessRunner, SpecCache
 from .script_engine import register_functions
@@ -11,10 +13,12 @@ from .views import EngineStep, ExternalWork, MessageWait, ReadyTask, RunResult, 
 
 __all__ = [
     "CompiledProcess",
+    "DiagramSize",
     "EngineStep",
     "ExpressionError",
     "ExternalWork",
     "FormField",
+    "LayoutFinding",
     "MessageWait",
     "NotWaiting",
     "ProcessRunner",
@@ -23,7 +27,10 @@ __all__ = [
     "SpecCache",
     "ThrownMessage",
     "compile_bpmn",
+    "diagram_size",
     "json_schema",
+    "layout_bpmn",
+    "layout_warnings",
     "listed_names",
     "message_contracts",
     "register_functions",

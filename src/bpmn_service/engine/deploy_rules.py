@@ -335,6 +335,10 @@ def _check_diagram(
         if (local in FLOW_NODE_TAGS or local == "sequenceFlow") and el.get("id") not in drawn:
             missing.append(el)
     for el in missing[:20]:
-        problem("element has no diagram shape or edge (BPMNDI); open and save it in a modeler", el)
+        problem(
+            "element has no diagram shape or edge (BPMNDI); draw it in a modeler, or run "
+            "`bpmn-service layout FILE` to draw the whole diagram",
+            el,
+        )
     if len(missing) > 20:
         problem(f"{len(missing) - 20} more elements have no diagram shape or edge")

@@ -278,9 +278,15 @@ def _read_data_associations(
         source_el = assoc.find(f"{{{BPMN_NS}}}sourceRef")
         target_el = assoc.find(f"{{{BPMN_NS}}}targetRef")
         if kind == "dataInputAssociation":
-            source, target = (source_el.text or "").strip() if source_el is not None else "", node_id
+            source, target = (
+                (source_el.text or "").strip() if source_el is not None else "",
+                node_id,
+            )
         else:
-            source, target = node_id, (target_el.text or "").strip() if target_el is not None else ""
+            source, target = (
+                node_id,
+                (target_el.text or "").strip() if target_el is not None else "",
+            )
         connections[assoc.get("id")] = Connection(
             assoc.get("id"), kind, source, target, "", assoc.sourceline, scope_id
         )
@@ -357,7 +363,11 @@ def read_diagram(root: etree._Element) -> Diagram:
             process_ref = participant.get("processRef")
             process_id = process_ref if process_ref in processes else None
             elements[pid] = Element(
-                pid, "participant", (participant.get("name") or "").strip(), participant.sourceline, ""
+                pid,
+                "participant",
+                (participant.get("name") or "").strip(),
+                participant.sourceline,
+                "",
             )
             pools.append(
                 Pool(
@@ -386,9 +396,7 @@ def read_diagram(root: etree._Element) -> Diagram:
                 elements[flow.get("id")] = Element(flow.get("id"), kind, label, flow.sourceline, "")
     else:
         for process_id, process in processes.items():
-            pools.append(
-                Pool(process_id, "", process.sourceline, process_id, lanes_of[process_id])
-            )
+            pools.append(Pool(process_id, "", process.sourceline, process_id, lanes_of[process_id]))
     plane = main_plane(root)
     shapes: dict[str, DrawnShape] = {}
     edges: dict[str, DrawnEdge] = {}

@@ -3,7 +3,8 @@
 * a sequence or message flow drawn through a shape it does not connect,
 * a boundary event covering the loop / multi-instance marker of its task (the 会签 disappears),
 * a label over another label or over a shape,
-* an element or flow with no shape in the diagram (invisible in the Modeler).
+* a pool, lane, data object, annotation or message flow with no shape in the diagram (flow nodes
+  and sequence flows without one are refused on deploy).
 
 None of these changes what the engine runs, so they are warnings. Every lookup goes through a grid
 index, so the check is about linear in the size of the file.
@@ -15,10 +16,10 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from .bpmn_xml import parse_xml
 from .diagram import (
     DATA_KINDS,
     DI_NS,
-    DRAWN_KINDS,
     SUBPROCESS_KINDS,
     Box,
     Diagram,
@@ -111,6 +112,11 @@ def _default_label(element: Element, box: Box) -> Box | None:
     return Box(box.cx - w / 2, box.bottom + 5, w, h)
 
 
+def layout_warnings(data: bytes, filename: str) -> list[LayoutFinding]:
+    """The layout warnings of a BPMN file; raises InvalidBpmn if it is not even XML we accept."""
+    return check_layout(parse_xml(data, filename), filename)
+
+
 def check_layout(root: etree._Element, filename: str) -> list[LayoutFinding]:
     """The layout warnings of a parsed BPMN document, in file order."""
     diagram = read_diagram(root)
@@ -128,6 +134,10 @@ def check_layout(root: etree._Element, filename: str) -> list[LayoutFinding]:
 
 
 def _missing(root: etree._Element, diagram: Diagram, filename: str) -> list[LayoutFinding]:
+    """Pools, lanes, data and annotations without a shape, message flows without a line.
+
+    Flow nodes and sequence flows are left out: a file that does not draw those is refused on
+    deploy (deploy_rules), so a warning would say the same twice."""
     drawn: set[str] = set()
     for el in root.iter(f"{{{DI_NS}}}BPMNShape", f"{{{DI_NS}}}BPMNEdge"):
         ref = el.get("bpmnElement")
@@ -135,21 +145,11 @@ def _missing(root: etree._Element, diagram: Diagram, filename: str) -> list[Layo
             drawn.add(ref)
     planes = {p.get("bpmnElement") for p in root.iter(f"{{{DI_NS}}}BPMNPlane")}
     if not planes - {None}:
-        return [
-            LayoutFinding(
-                filename,
-                root.sourceline,
-                None,
-                "the file has no diagram (BPMNDI): Camunda Modeler shows an empty canvas",
-                "run `bpmn-service layout FILE` to draw it",
-                "layout.no-diagram",
-            )
-        ]
-    has_lanes = any(e.kind == "lane" for e in diagram.elements.values())
+        return []
     out: list[LayoutFinding] = []
     for element in diagram.elements.values():
-        wanted = element.kind in DRAWN_KINDS or element.kind == "textAnnotation"
-        wanted = wanted or (element.kind == "lane" and has_lanes) or element.kind == "participant"
+        wanted = element.kind in DATA_KINDS or element.kind == "textAnnotation"
+        wanted = wanted or element.kind in ("lane", "participant")
         if wanted and element.id not in drawn and element.id not in planes:
             out.append(
                 LayoutFinding(
@@ -163,14 +163,14 @@ def _missing(root: etree._Element, diagram: Diagram, filename: str) -> list[Layo
                 )
             )
     for c in diagram.connections.values():
-        if c.kind in ("sequenceFlow", "messageFlow") and c.id not in drawn:
+        if c.kind == "messageFlow" and c.id not in drawn:
             out.append(
                 LayoutFinding(
                     filename,
                     c.line,
                     c.id,
-                    f"{'sequence' if c.kind == 'sequenceFlow' else 'message'} flow {c.id} has no "
-                    "line in the diagram, so Camunda Modeler does not show it",
+                    f"message flow {c.id} has no line in the diagram, so Camunda Modeler does "
+                    "not show it",
                     f"connect the two shapes in the Modeler, {FIX}",
                     "layout.missing-edge",
                 )

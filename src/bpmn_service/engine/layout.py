@@ -15,6 +15,7 @@ from lxml import etree
 
 from bpmn_service.errors import BpmnProblem, InvalidBpmn
 
+from .bpmn_xml import parse_xml
 from .diagram import (
     ARTIFACT_KINDS,
     DATA_KINDS,
@@ -37,12 +38,12 @@ from .layout_geometry import (
     Boundary,
     Item,
     RouteRequest,
+    ScopeDrawing,
     ScopeGeometry,
     boundary_host_width,
     place_labels,
 )
 from .layout_graph import GraphEdge, place
-from .parsing import parse_xml
 from .spatial import GridIndex
 from .text_metrics import external_label_size, task_lines
 
@@ -199,15 +200,18 @@ class DocumentLayout:
             RouteRequest(c_id, GraphEdge(c_id, s, t), None, (0.0, 0.0)) for c_id, s, t in links
         ]
         for r in requests:
-            if r.edge.id not in placement.back and placement.rank[r.edge.target] > placement.rank[
-                r.edge.source
-            ] + 1 and r.edge.id not in placement.hops:
+            if (
+                r.edge.id not in placement.back
+                and placement.rank[r.edge.target] > placement.rank[r.edge.source] + 1
+                and r.edge.id not in placement.hops
+            ):
                 placement.back.add(r.edge.id)  # associations far apart: around, like loops
 
         strip: dict[int, list[str]] = {}
-        for s in event_subs:
-            b = band_of_lane.get(s.lane or "", len(leaf) - 1 if leaf else 0)
-            strip.setdefault(b, []).append(s.id)
+        for sub in event_subs:
+            strip.setdefault(
+                band_of_lane.get(sub.lane or "", len(leaf) - 1 if leaf else 0), []
+            ).append(sub.id)
         n_bands = max(len(leaf), 1)
         left = LANE_HEADER * (self._lane_depth(lanes) + 1) if lanes else 0.0
         geometry = ScopeGeometry(
@@ -227,8 +231,8 @@ class DocumentLayout:
         expanded: set[str] = set()
         width = drawn.width
 
-        for b, subs in strip.items():
-            top, height = drawn.bands[b]
+        for strip_band, subs in strip.items():
+            top, height = drawn.bands[strip_band]
             inner_h = max(nested[s].height for s in subs)
             y = top + height - 12 - inner_h
             x = left + 40
@@ -238,11 +242,11 @@ class DocumentLayout:
                 for (px, py0), (qx, py1) in zip(pts, pts[1:], strict=False)
                 if px == qx and min(py0, py1) < y + inner_h and max(py0, py1) > y
             )
-            for s in subs:
-                inner = nested[s]
+            for sub_id in subs:
+                inner = nested[sub_id]
                 while any(x - 8 <= bx <= x + inner.width + 8 for bx in blocked):
                     x = max(bx for bx in blocked if x - 8 <= bx <= x + inner.width + 8) + 12
-                shapes[s] = Box(x, y, inner.width, inner.height)
+                shapes[sub_id] = Box(x, y, inner.width, inner.height)
                 x += inner.width + 30
                 width = max(width, x + 10)
         for nid, inner in nested.items():
@@ -366,8 +370,10 @@ class DocumentLayout:
         for k, box in self.drawing.shapes.items():
             if k not in self.drawing.containers:
                 occupied.add(box, k)
-        scratch = _LabelCanvas(self.drawing)
-        place_labels(scratch, self.drawing.node_labels, self.drawing.flow_labels, occupied)
+        canvas = ScopeDrawing(
+            boxes=self.drawing.shapes, labels=self.drawing.labels, routes=self.drawing.edges
+        )
+        place_labels(canvas, self.drawing.node_labels, self.drawing.flow_labels, occupied)
         return self.drawing
 
     def _lanes(
@@ -380,7 +386,9 @@ class DocumentLayout:
         for lane in lanes:
             children = self.d.elements[lane].children
             if children:
-                span = self._lanes(children, scope, x + LANE_HEADER, y0, width - LANE_HEADER, depth + 1)
+                span = self._lanes(
+                    children, scope, x + LANE_HEADER, y0, width - LANE_HEADER, depth + 1
+                )
             else:
                 top, height = scope.bands[band_of_lane[lane]]
                 span = (y0 + top, y0 + top + height)
@@ -388,7 +396,9 @@ class DocumentLayout:
                 continue
             self.drawing.shapes[lane] = Box(x, span[0], width, span[1] - span[0])
             self.drawing.containers.add(lane)
-            covered = span if covered is None else (min(covered[0], span[0]), max(covered[1], span[1]))
+            covered = (
+                span if covered is None else (min(covered[0], span[0]), max(covered[1], span[1]))
+            )
         return covered
 
     def _message_flows(self) -> None:
@@ -409,16 +419,9 @@ class DocumentLayout:
                 continue
             mid = (start[1] + end[1]) / 2
             points = [start, (start[0], mid), (end[0], mid), end]
-            self.drawing.edges[c.id] = [p for i, p in enumerate(points) if i == 0 or p != points[i - 1]]
-
-
-class _LabelCanvas:
-    """The view of a Drawing that `place_labels` works on."""
-
-    def __init__(self, drawing: Drawing) -> None:
-        self.boxes = drawing.shapes
-        self.routes = drawing.edges
-        self.labels = drawing.labels
+            self.drawing.edges[c.id] = [
+                p for i, p in enumerate(points) if i == 0 or p != points[i - 1]
+            ]
 
 
 # --- writing the BPMNDI ---------------------------------------------------------------------------
@@ -558,3 +561,31 @@ def layout_bpmn(data: bytes, filename: str) -> bytes:
         raise InvalidBpmn([BpmnProblem("the file has no closing definitions tag", filename)])
     text = render_plane(root, diagram, drawing, "  ").encode("utf-8")
     return data[: end.start()] + b"  " + text + b"\n" + data[end.start() :]
+
+
+@dataclass(frozen=True, slots=True)
+class DiagramSize:
+    """How big the main diagram is drawn, and what it draws."""
+
+    width: float
+    height: float
+    shapes: int
+    edges: int
+
+
+def diagram_size(data: bytes, filename: str) -> DiagramSize:
+    """The extent of the first diagram (from its left-most to its right-most drawn point)."""
+    diagram = read_diagram(parse_xml(data, filename))
+    xs: list[float] = []
+    ys: list[float] = []
+    for shape in diagram.shapes.values():
+        xs += [shape.bounds.x, shape.bounds.right]
+        ys += [shape.bounds.y, shape.bounds.bottom]
+    for edge in diagram.edges.values():
+        xs += [p[0] for p in edge.waypoints]
+        ys += [p[1] for p in edge.waypoints]
+    if not xs:
+        return DiagramSize(0.0, 0.0, 0, 0)
+    return DiagramSize(
+        max(xs) - min(xs), max(ys) - min(ys), len(diagram.shapes), len(diagram.edges)
+    )

@@ -22,15 +22,14 @@ from dataclasses import dataclass, field
 from .diagram import Box, Point
 from .layout_graph import GraphEdge, Placement
 from .spatial import GridIndex
-from .text_metrics import external_label_size
 
 LANE_HEADER = 30.0
-LEFT_PAD = 40.0
-RIGHT_PAD = 40.0
-ROW_PAD = 16.0
+LEFT_PAD = 30.0
+RIGHT_PAD = 30.0
+ROW_PAD = 12.0
 BAND_PAD = 12.0
 TRACK = 10.0
-MIN_CHANNEL = 50.0
+MIN_CHANNEL = 36.0
 LABEL_GAP = 4.0
 BOUNDARY_DROP = 12.0  # how far below a boundary event its flow turns when it cannot go straight
 
@@ -367,7 +366,9 @@ class ScopeGeometry:
                 r = self.p.rank[item]
                 cx = self.col_x[r] + col_w[r] / 2
                 cy = self.row_y[self.grow(item)]
-                drawing.boxes[item] = Box(cx - it.width / 2, cy - it.height / 2, it.width, it.height)
+                drawing.boxes[item] = Box(
+                    cx - it.width / 2, cy - it.height / 2, it.width, it.height
+                )
         self._place_boundaries(drawing)
         for rid, path in self.paths.items():
             drawing.routes[rid] = _simplify([self._point(ax, ay, drawing) for ax, ay in path])
@@ -378,7 +379,9 @@ class ScopeGeometry:
             box = drawing.boxes.get(host)
             if box is None:
                 continue
-            for bid, cx in zip(ids, boundary_slots(box, len(ids), self._has_marker(host)), strict=False):
+            for bid, cx in zip(
+                ids, boundary_slots(box, len(ids), self._has_marker(host)), strict=False
+            ):
                 drawing.boxes[bid] = Box(cx - 18, box.bottom - 18, 36, 36)
 
     def _has_marker(self, host: str) -> bool:
@@ -465,7 +468,9 @@ def place_labels(
     lines: GridIndex[str] = GridIndex()
     for rid, points in drawing.routes.items():
         for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
-            lines.add(Box(min(x0, x1) - 1, min(y0, y1) - 1, abs(x1 - x0) + 2, abs(y1 - y0) + 2), rid)
+            lines.add(
+                Box(min(x0, x1) - 1, min(y0, y1) - 1, abs(x1 - x0) + 2, abs(y1 - y0) + 2), rid
+            )
 
     def free(box: Box, strict: bool) -> bool:
         if any(True for _ in occupied.overlapping(box)):
@@ -500,7 +505,7 @@ def place_labels(
             ],
         )
     for flow, (w, h) in flow_labels.items():
-        points = drawing.routes.get(flow)
+        points = drawing.routes.get(flow, [])
         if not points or not w:
             continue
         candidates: list[Box] = []

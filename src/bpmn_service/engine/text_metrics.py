@@ -67,7 +67,10 @@ def external_label_size(text: str) -> tuple[float, float]:
         return (0.0, 0.0)
     lines = wrap(text, EXTERNAL_LABEL_WIDTH, EXTERNAL_FONT)
     width = max(text_width(line, EXTERNAL_FONT) for line in lines)
-    return (min(EXTERNAL_LABEL_WIDTH, max(width, 10.0)) + 2, len(lines) * EXTERNAL_FONT * LINE_HEIGHT)
+    return (
+        min(EXTERNAL_LABEL_WIDTH, max(width, 10.0)) + 2,
+        len(lines) * EXTERNAL_FONT * LINE_HEIGHT,
+    )
 
 
 def task_lines(text: str, width: float) -> int:
