@@ -14,7 +14,7 @@ import pytest
 from bpmn_service.cli import main
 from bpmn_service.engine import compile_bpmn, diagram_size, layout_bpmn, layout_warnings
 from bpmn_service.errors import InvalidBpmn
-from conftest import DATA, ROOT
+from conftest import DATA, ROOT, Api
 
 HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" \
@@ -353,3 +353,16 @@ def test_check_prints_layout_warnings_without_failing(tmp_path: Path) -> None:
     warnings = result.stderr.splitlines()
     assert len(warnings) == 4, result.stderr  # through a shape, marker, two label overlaps
     assert all(": warning: " in w and w.startswith(f"{source}:") for w in warnings)
+
+
+def test_deploy_answer_lists_layout_warnings_and_deploys_anyway(api: Api) -> None:
+    response = api.deploy(DATA / "escalation.bpmn")
+    assert response.status_code == 201, response.text
+    warnings = response.json()["warnings"]
+    assert warnings and all(w["severity"] == "warning" for w in warnings)
+    first = warnings[0]
+    assert first["file"] == "escalation.bpmn" and first["code"] == "layout.flow-through-shape"
+    assert first["line"] and first["element"] and "bpmn-service layout" in first["hint"]
+    laid_out = layout_bpmn((DATA / "escalation.bpmn").read_bytes(), "escalation.bpmn")
+    again = api.deploy_bytes("escalation.bpmn", laid_out)
+    assert again.status_code == 201 and again.json()["warnings"] == []

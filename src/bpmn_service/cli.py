@@ -144,6 +144,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     for d in result.definitions:
         state = "deployed" if d.created else "unchanged"
         print(f"{d.resource_name}: {d.key} version {d.version} {state}")
+    for warning in result.warnings:
+        print(warning, file=sys.stderr)
     return 0
 
 

@@ -57,6 +57,8 @@ def prepare(ctx: AppContext) -> None:
                 d.version,
                 "deployed" if d.created else "unchanged",
             )
+        for warning in result.warnings:
+            log.warning("%s", warning)
 
 
 def create_app(settings: Settings | None = None, ctx: AppContext | None = None) -> FastAPI:

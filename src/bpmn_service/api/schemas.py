@@ -27,11 +27,25 @@ class DeployedDefinitionRead(BaseModel):
     created: bool = Field(description="false when the content was unchanged and not redeployed")
 
 
+class DeployWarningRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    file: str
+    line: int | None
+    element: str | None
+    message: str
+    hint: str = Field(description="what to do about it")
+    code: str = Field(description="e.g. layout.flow-through-shape")
+    severity: str = Field(description="always warning: the files were deployed all the same")
+
+
 class DeploymentRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: str | None = Field(description="null when every file was unchanged")
     name: str
     definitions: list[DeployedDefinitionRead]
+    warnings: list[DeployWarningRead] = Field(
+        default_factory=list, description="diagram problems that do not stop the deployment"
+    )
 
 
 class VersionRead(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bpmn_service.context import AppContext
 from bpmn_service.db.models import Deployment, ProcessDefinition
-from bpmn_service.engine import CompiledProcess, compile_bpmn
+from bpmn_service.engine import CompiledProcess, LayoutFinding, compile_bpmn, layout_warnings
 from bpmn_service.errors import BpmnProblem, Conflict, Forbidden, Invalid, InvalidBpmn
 from bpmn_service.identity import Principal
 
@@ -43,6 +43,9 @@ class DeploymentResult:
     id: str | None
     name: str
     definitions: list[DeployedDefinition]
+    # Diagram problems (flows through shapes, covered markers, overlapping labels): the files
+    # deploy all the same, the answer says what an analyst should redraw.
+    warnings: list[LayoutFinding] = field(default_factory=list)
 
 
 def check_files(ctx: AppContext, files: list[BpmnFile]) -> list[CompiledProcess]:
@@ -89,9 +92,10 @@ def deploy(
     if not principal.can_deploy:
         raise Forbidden("deploying requires the analyst or admin group")
     compiled = check_files(ctx, files)
+    warnings = [w for f in files for w in layout_warnings(f.content, f.filename)]
     for attempt in range(DEPLOY_ATTEMPTS):
         try:
-            return _store(ctx, files, compiled, principal, name, source)
+            return replace(_store(ctx, files, compiled, principal, name, source), warnings=warnings)
         except IntegrityError:
             # Another process allocated the same version first; the retry sees its row.
             if attempt == DEPLOY_ATTEMPTS - 1:
