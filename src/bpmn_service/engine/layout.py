@@ -221,6 +221,7 @@ class DocumentLayout:
             requests,
             n_bands,
             left,
+            {sat: anchor for sat, (anchor, _bias) in satellites.items()},
             band_extra=lambda b: (
                 max(nested[s].height for s in strip[b]) + ROW_PAD if b in strip else 0.0
             ),

@@ -1,25 +1,28 @@
-"""Coordinates for a placed scope: columns, lane bands, orthogonal flow routes and labels.
+"""Coordinates for a placed scope: rows in lane bands, orthogonal flow routes, labels.
 
-The drawing is a grid: each rank is a column as wide as its widest element (or label), each lane a
-band of rows as tall as their content. Shapes sit centred in their (column, row) cell, so flows
+Each lane is a band of rows as tall as their content; shapes sit centred on their row, so flows
 between neighbours in a row are straight lines. Flows change rows only
 
-* in the channel between two columns, where no shape ever stands (each flow gets its own track
-  there, so parallel flows do not overlap), or
-* straight down or up from a gateway, a boundary event or a loop's end, when every cell it passes
-  in that column is empty;
+* between two ranks, on a track of their own (parallel flows do not overlap), or
+* straight down or up from a gateway, a boundary event or a loop's end, when no shape stands in
+  that rank in the rows it passes;
 
-and loops back (rework) run in a margin kept free at the top of a lane. So by construction no flow
-crosses a shape it does not connect. Labels are then put at the first candidate spot that touches
-no shape, label or line.
+and loops back (rework) run in a margin kept free at the top of a lane. The x of every shape and
+track then comes from layout_compaction: each row packs to the left on its own, with every
+vertical run clear of the shapes of every row it crosses. So by construction no flow crosses a
+shape it does not connect. Labels are put at the first candidate spot that touches no shape, label
+or line.
 """
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .diagram import Box, Point
+from .layout_compaction import XConstraints
 from .layout_graph import GraphEdge, Placement
 from .spatial import GridIndex
 
@@ -29,7 +32,9 @@ RIGHT_PAD = 30.0
 ROW_PAD = 12.0
 BAND_PAD = 12.0
 TRACK = 10.0
-MIN_CHANNEL = 36.0
+SHAPE_GAP = 34.0  # between neighbours in a row: room for an arrow
+TRACK_GAP = 16.0  # between a shape and a flow running past it
+LABEL_OVERHANG = 2 * SHAPE_GAP - 8
 LABEL_GAP = 4.0
 BOUNDARY_DROP = 12.0  # how far below a boundary event its flow turns when it cannot go straight
 
@@ -81,6 +86,7 @@ class _Vertical:
     lo: float
     hi: float
     group: str
+    request: str
 
 
 class ScopeGeometry:
@@ -94,6 +100,7 @@ class ScopeGeometry:
         routes: list[RouteRequest],
         n_bands: int,
         left: float,
+        anchors: dict[str, str],
         band_extra: Callable[[int], float] = lambda _b: 0.0,
     ) -> None:
         self.p = placement
@@ -124,6 +131,13 @@ class ScopeGeometry:
         for request in routes:
             self.merging[request.edge.target] = self.merging.get(request.edge.target, 0) + 1
         self.margin_top: dict[int, float] = {}
+        self._planning = ""
+        self.anchors = anchors
+        self.track_x: dict[str, float] = {}
+        # Vertical runs through a node's own column: (node, boundary or "", rows crossed).
+        self.drops: list[tuple[str, str, list[int]]] = []
+        # Flow labels on a first segment: (source, row of the segment, label width, from centre).
+        self.label_room: list[tuple[str, int, float, bool, str]] = []
         self.track_of: dict[tuple[int, str], int] = {}
         self.channel_count: dict[int, int] = {}
 
@@ -161,12 +175,13 @@ class ScopeGeometry:
 
     def _vertical(self, channel: int, a: AY, b: AY, group: str) -> AX:
         lo, hi = sorted((self._vy(a), self._vy(b)))
-        v = _Vertical(channel, lo, hi, group)
+        v = _Vertical(channel, lo, hi, group, self._planning)
         self.verticals.append(v)
         return ("chan", channel, float(len(self.verticals) - 1))
 
     def plan(self) -> None:
         for request in self.requests:
+            self._planning = request.id
             if request.edge.id in self.p.back:
                 self.paths[request.id] = self._plan_back(request)
             else:
@@ -187,6 +202,7 @@ class ScopeGeometry:
             points.append((("cx", b, 0.0), ("bottom", b, 0.0)))
             if g_next > g_src and self.column_free(rank[src], g_src, g_next, "empty"):
                 points.append((("cx", b, 0.0), ("row", g_next, 0.0)))
+                self._drop(src, b, g_src, g_next)
             else:
                 points.append((("cx", b, 0.0), ("gap", src, 0.0)))
                 x = self._vertical(rank[src], ("gap", src, 0.0), ("row", g_next, 0.0), request.id)
@@ -200,9 +216,14 @@ class ScopeGeometry:
             side = "bottom" if g_next > g_src else "top"
             points.append((("cx", src, 0.0), (side, src, 0.0)))
             points.append((("cx", src, 0.0), ("row", g_next, 0.0)))
+            self._drop(src, "", g_src, g_next)
             level = g_next
+            if request.label[0]:
+                self.label_room.append((src, g_next, request.label[0], True, request.id))
         else:
             points.append((("right", src, 0.0), ("row", g_src, 0.0)))
+            if request.label[0]:
+                self.label_room.append((src, g_src, request.label[0], False, request.id))
         for i in range(1, len(chain)):
             a, b = chain[i - 1], chain[i]
             gb = self.grow(b)
@@ -213,6 +234,7 @@ class ScopeGeometry:
                 side = "bottom" if level > gb else "top"
                 points.append((("cx", dst, 0.0), ("row", level, 0.0)))
                 points.append((("cx", dst, 0.0), (side, dst, 0.0)))
+                self._drop(dst, "", gb, level)
                 return points
             if last and self.merging.get(dst, 0) > 1:
                 group = f"in:{dst}"
@@ -226,13 +248,23 @@ class ScopeGeometry:
         points.append((("left", dst, 0.0), ("row", self.grow(dst), 0.0)))
         return points
 
+    def _drop(
+        self, node: str, boundary: str, g_from: int, g_to: int, inclusive: bool = True
+    ) -> None:
+        """Remember a vertical run in `node`'s column from its row to g_to (or just short of it)."""
+        step = 1 if g_to > g_from else -1
+        end = g_to + step if inclusive else g_to
+        self.drops.append((node, boundary, list(range(g_from + step, end, step))))
+
     def _plan_same_column(self, request: RouteRequest) -> list[tuple[AX, AY]]:
         src, dst = request.edge.source, request.edge.target
         rank = self.p.rank[src]
         gs, gd = self.grow(src), self.grow(dst)
         if gs != gd and self.column_free(rank, gs, gd, "shape"):
             down = gd > gs
-            x: AX = ("cx", src if self.items[src].width <= self.items[dst].width else dst, 0.0)
+            narrow = src if self.items[src].width <= self.items[dst].width else dst
+            x: AX = ("cx", narrow, 0.0)
+            self._drop(narrow, "", gs, gd, inclusive=False)
             return [
                 (x, ("bottom" if down else "top", src, 0.0)),
                 (x, ("top" if down else "bottom", dst, 0.0)),
@@ -262,6 +294,7 @@ class ScopeGeometry:
             points += [(x, ("gap", src, 0.0)), (x, margin)]
         elif self.column_free(self.p.rank[src], self.grow(src), top_row, "none"):
             points += [(("cx", src, 0.0), ("top", src, 0.0)), (("cx", src, 0.0), margin)]
+            self._drop(src, "", self.grow(src), top_row, inclusive=False)
         else:
             g = self.grow(src)
             x = self._vertical(self.p.rank[src], ("row", g, 0.0), margin, request.id)
@@ -269,6 +302,7 @@ class ScopeGeometry:
         g_dst = self.grow(dst)
         if self.column_free(self.p.rank[dst], g_dst, top_row, "none"):
             points += [(("cx", dst, 0.0), margin), (("cx", dst, 0.0), ("top", dst, 0.0))]
+            self._drop(dst, "", g_dst, top_row, inclusive=False)
         else:
             x = self._vertical(self.p.rank[dst] - 1, margin, ("row", g_dst, 0.0), f"in:{dst}")
             points += [(x, margin), (x, ("row", g_dst, 0.0))]
@@ -305,33 +339,101 @@ class ScopeGeometry:
             counts[channel] = len(ends)
         return counts
 
+    def _solve_x(self) -> tuple[dict[str, float], float]:
+        """Centres of the shapes and x of the tracks (keyed "\x01channel\x01group")."""
+        rank = self.p.rank
+        anchors = self.anchors
+
+        def var(item: str) -> str:
+            return anchors.get(item, item)
+
+        half = {i: max(it.width, it.label[0]) / 2 for i, it in self.items.items() if i in rank}
+        rows: dict[int, list[tuple[int, str]]] = {}
+        for item in half:
+            rows.setdefault(self.grow(item), []).append((rank[item], item))
+        ranks_in_row: dict[int, list[int]] = {}
+        for g, members in rows.items():
+            members.sort()
+            ranks_in_row[g] = [r for r, _ in members]
+
+        def left_of(g: int, limit: int) -> str | None:  # last shape at rank <= limit
+            at = bisect.bisect_right(ranks_in_row.get(g, []), limit)
+            return rows[g][at - 1][1] if at else None
+
+        def right_of(g: int, limit: int) -> str | None:  # first shape at rank >= limit
+            members = ranks_in_row.get(g, [])
+            at = bisect.bisect_left(members, limit)
+            return rows[g][at][1] if at < len(members) else None
+
+        c = XConstraints()
+        base = self.left + LEFT_PAD
+        for item in half:
+            c.var(var(item), (rank[item], 0, 0), base + half[item])
+        spans: dict[str, tuple[int, float, float, int]] = {}
+        for v in self.verticals:
+            name = f"\x01{v.channel}\x01{v.group}"
+            lo, hi = v.lo, v.hi
+            if name in spans:
+                lo, hi = min(lo, spans[name][1]), max(hi, spans[name][2])
+            spans[name] = (v.channel, lo, hi, self.track_of[(v.channel, v.group)])
+        for name, (channel, _lo, _hi, track) in spans.items():
+            c.var(name, (channel, 1, track), self.left + TRACK)
+        for members in rows.values():
+            for (_ra, a), (_rb, b) in zip(members, members[1:], strict=False):
+                c.at_least(var(a), var(b), half[a] + half[b] + SHAPE_GAP)
+        by_channel: dict[int, list[tuple[int, float, float, str]]] = {}
+        for name, (channel, lo, hi, track) in spans.items():
+            by_channel.setdefault(channel, []).append((track, lo, hi, name))
+            for g in range(math.ceil(lo - 1e-6), math.floor(hi + 1e-6) + 1):
+                before, after = left_of(g, channel), right_of(g, channel + 1)
+                if before is not None:
+                    c.at_least(var(before), name, half[before] + TRACK_GAP)
+                if after is not None:
+                    c.at_least(name, var(after), half[after] + TRACK_GAP)
+        for tracks in by_channel.values():
+            tracks.sort()
+            for i, (ti, lo_i, hi_i, name_i) in enumerate(tracks):
+                for tj, lo_j, hi_j, name_j in tracks[i + 1 :]:
+                    if tj > ti and lo_j <= hi_i + 0.05 and lo_i <= hi_j + 0.05:
+                        c.at_least(name_i, name_j, TRACK)
+        for node, boundary, crossed in self.drops:
+            off = self._boundary_offset(node, boundary) if boundary else 0.0
+            r = rank[node]
+            for g in crossed:
+                before, after = left_of(g, r - 1), right_of(g, r + 1)
+                if before is not None:
+                    c.at_least(var(before), var(node), half[before] + TRACK_GAP - off)
+                if after is not None:
+                    c.at_least(var(node), var(after), half[after] + TRACK_GAP + off)
+        first_track: dict[str, str] = {}
+        for v in self.verticals:
+            first_track.setdefault(v.request, f"\x01{v.channel}\x01{v.group}")
+        for src, g, width, from_centre, request in self.label_room:
+            room = width + 2 * LABEL_GAP + 4
+            first = first_track.get(request)
+            if not from_centre and first is not None and spans[first][0] == rank[src]:
+                c.at_least(var(src), first, half[src] + room)
+                continue
+            after = right_of(g, rank[src] + 1)
+            if after is not None:
+                lead = 0.0 if from_centre else half[src]
+                c.at_least(var(src), var(after), lead + room + half[after])
+        x = c.solve()
+        self.solver = c
+        self.track_x = {name: x[name] for name in spans}
+        right = max([x[var(i)] + half[i] for i in half] + list(self.track_x.values()) + [base])
+        return {i: x[var(i)] for i in half}, right + RIGHT_PAD
+
+    def _boundary_offset(self, host: str, boundary: str) -> float:
+        it = self.items[host]
+        ids = self.boundaries_on[host]
+        slots = boundary_slots(Box(-it.width / 2, 0, it.width, it.height), len(ids), it.marker)
+        return slots[ids.index(boundary)]
+
     def compute(self) -> ScopeDrawing:
         self.plan()
-        ranks = self.p.ranks
-        counts = self._channel_tracks()
-        col_w = [0.0] * ranks
-        for item, rank in self.p.rank.items():
-            it = self.items.get(item)
-            if it is not None:
-                col_w[rank] = max(col_w[rank], it.width, it.label[0])
-        label_need: dict[int, float] = {}
-        for request in self.requests:
-            if request.label[0] and request.edge.id not in self.p.back:
-                r = self.p.rank[request.edge.source]
-                label_need[r] = max(label_need.get(r, 0.0), request.label[0] + 2 * LABEL_GAP)
-        chan_w: dict[int, float] = {}
-        for r in range(-1, ranks):
-            tracks = counts.get(r, 0)
-            base = LEFT_PAD if r == -1 else MIN_CHANNEL
-            chan_w[r] = max(base, (tracks + 1) * TRACK + 2 * LABEL_GAP, label_need.get(r, 0.0))
-        self.col_x: list[float] = []
-        x = self.left + chan_w[-1]
-        for r in range(ranks):
-            self.col_x.append(x)
-            x += col_w[r] + chan_w[r]
-        self.col_w = col_w
-        self.chan_w = chan_w
-        width = x - chan_w[ranks - 1] + RIGHT_PAD if ranks else self.left + LEFT_PAD + RIGHT_PAD
+        self._channel_tracks()
+        centres, width = self._solve_x()
 
         # Rows: each as tall as its tallest content, labels and hanging boundary events included.
         n_rows = sum(self.rows)
@@ -363,8 +465,7 @@ class ScopeGeometry:
         drawing = ScopeDrawing(width=width, height=height, bands=self.bands)
         for item, it in self.items.items():
             if item in self.p.rank:
-                r = self.p.rank[item]
-                cx = self.col_x[r] + col_w[r] / 2
+                cx = centres[item]
                 cy = self.row_y[self.grow(item)]
                 drawing.boxes[item] = Box(
                     cx - it.width / 2, cy - it.height / 2, it.width, it.height
@@ -394,13 +495,7 @@ class ScopeGeometry:
         kind, ref, _extra = ax
         if kind == "chan":
             v = self.verticals[int(_extra)]
-            channel = int(ref)
-            track = self.track_of[(channel, v.group)]
-            count = self.channel_count[channel]
-            start = self.col_x[channel] + self.col_w[channel] if channel >= 0 else self.left
-            width = self.chan_w[channel]
-            first = start + (width - (count - 1) * TRACK) / 2
-            return round(first + track * TRACK)
+            return round(self.track_x[f"\x01{int(ref)}\x01{v.group}"])
         box = drawing.boxes[str(ref)]
         if kind == "left":
             return box.x
