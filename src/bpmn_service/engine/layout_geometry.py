@@ -405,6 +405,7 @@ class ScopeGeometry:
                     c.at_least(var(before), var(node), half[before] + TRACK_GAP - off)
                 if after is not None:
                     c.at_least(var(node), var(after), half[after] + TRACK_GAP + off)
+        self._monotonic_paths(c, var)
         first_track: dict[str, str] = {}
         for v in self.verticals:
             first_track.setdefault(v.request, f"\x01{v.channel}\x01{v.group}")
@@ -423,6 +424,33 @@ class ScopeGeometry:
         self.track_x = {name: x[name] for name in spans}
         right = max([x[var(i)] + half[i] for i in half] + list(self.track_x.values()) + [base])
         return {i: x[var(i)] for i in half}, right + RIGHT_PAD
+
+    def _monotonic_paths(self, c: XConstraints, var: Callable[[str], str]) -> None:
+        """A forward flow never runs back left: each of its tracks stands right of the point
+        before it and left of the point after it (rows of placeholders alone do not say so)."""
+        rank = self.p.rank
+        for request in self.requests:
+            e = request.edge
+            if e.id in self.p.back or rank[e.target] <= rank[e.source]:
+                continue
+            anchors: list[tuple[str, float, bool]] = []
+            for ax, _ay in self.paths[request.id]:
+                kind, ref, extra = ax
+                if kind == "chan":
+                    group = self.verticals[int(extra)].group
+                    anchors.append((f"\x01{int(ref)}\x01{group}", 0.0, True))
+                    continue
+                item = str(ref)
+                if item in self.boundary_of:
+                    host = self.boundary_of[item].host
+                    anchors.append((var(host), self._boundary_offset(host, item), False))
+                    continue
+                width = self.items[item].width
+                offset = {"left": -width / 2, "right": width / 2}.get(kind, 0.0)
+                anchors.append((var(item), offset, False))
+            for (a, off_a, track_a), (b, off_b, track_b) in zip(anchors, anchors[1:], strict=False):
+                if a != b and (track_a or track_b):
+                    c.at_least(a, b, off_a - off_b + TRACK_GAP)
 
     def _boundary_offset(self, host: str, boundary: str) -> float:
         it = self.items[host]

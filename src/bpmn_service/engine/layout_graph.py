@@ -126,6 +126,37 @@ def _preorder(
     return order
 
 
+def _straighten(
+    edges: list[GraphEdge],
+    hops: dict[str, list[str]],
+    row: dict[str, int],
+    rank: dict[str, int],
+    band: dict[str, int],
+    rows: list[int],
+) -> None:
+    """Put the placeholders of one long flow on one row when that row is free all along, so the
+    flow runs straight instead of stepping between rows."""
+    used: dict[tuple[int, int], set[int]] = {}
+    for item, r in rank.items():
+        used.setdefault((r, band[item]), set()).add(row[item])
+    for e in edges:
+        chain = hops.get(e.id, [])
+        if len({row[d] for d in chain}) < 2:
+            continue
+        b = band[chain[0]]
+        candidates = [row[e.source]] if band[e.source] == b else []
+        candidates += [row[e.target]] if band[e.target] == b else []
+        candidates += sorted({row[d] for d in chain}, reverse=True)
+        for target in candidates:
+            if all(row[d] == target or target not in used[(rank[d], b)] for d in chain):
+                for d in chain:
+                    used[(rank[d], b)].discard(row[d])
+                    row[d] = target
+                    used[(rank[d], b)].add(target)
+                rows[b] = max(rows[b], target + 1)
+                break
+
+
 def place(
     nodes: list[str],
     band: dict[str, int],
@@ -253,6 +284,7 @@ def place(
                 row[item] = max(desired, previous + 1)
                 previous = row[item]
                 rows[cell[1]] = max(rows[cell[1]], row[item] + 1)
+    _straighten(edges, hops, row, rank, item_band, rows)
     return Placement(
         rank=rank,
         band=item_band,
