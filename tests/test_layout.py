@@ -276,6 +276,17 @@ def test_every_shipped_and_test_file_lays_out_without_warnings(path: Path) -> No
     assert _semantics(laid_out.decode()) == _semantics(original.decode())
     size = diagram_size(laid_out, path.name)
     assert size.shapes >= diagram_size(original, path.name).shapes
+    # Flows are orthogonal, and one that goes forward never doubles back to the left.
+    text = laid_out.decode()
+    flows = re.findall(r'<bpmn:sequenceFlow id="([^"]+)"', text)
+    assert flows
+    for flow in flows:
+        points = _waypoints(text, flow)
+        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+            assert x0 == x1 or y0 == y1, flow
+        if points[-1][0] > points[0][0] + 40:
+            xs = [x for x, _ in points]
+            assert xs == sorted(xs), flow
 
 
 def test_checks_find_each_kind_of_problem_with_line_and_element() -> None:
