@@ -39,9 +39,9 @@ def generate(n: int) -> bytes:
     previous, previous_right = "start", 36.0
     for i in range(n):
         x = 100 + i * 400
-        gw, task = f"gw{i}", f"task{i}"
-        nodes.append(f'<bpmn:exclusiveGateway id="{gw}" default="skip{i}" />')
-        nodes.append(f'<bpmn:userTask id="{task}" name="Task {i}" />')
+        gw, task = f"g{i}", f"t{i}"
+        nodes.append(f'<bpmn:exclusiveGateway id="{gw}" />')
+        nodes.append(f'<bpmn:task id="{task}" />')
         shapes.append(
             f'<bpmndi:BPMNShape bpmnElement="{gw}"><dc:Bounds x="{x}" y="75" width="50" '
             f'height="50" /></bpmndi:BPMNShape>'
@@ -50,11 +50,11 @@ def generate(n: int) -> bytes:
             f'<bpmndi:BPMNShape bpmnElement="{task}"><dc:Bounds x="{x + 120}" y="60" '
             f'width="100" height="80" /></bpmndi:BPMNShape>'
         )
-        flow(f"in{i}", previous, gw, previous_right, x)
-        flow(f"do{i}", gw, task, x + 50, x + 120)
+        flow(f"i{i}", previous, gw, previous_right, x)
+        flow(f"d{i}", gw, task, x + 50, x + 120)
         # The skip flow to the next gateway runs straight through the task.
-        nxt = f"gw{i + 1}" if i + 1 < n else "end"
-        flow(f"skip{i}", gw, nxt, x + 50, x + 400)
+        nxt = f"g{i + 1}" if i + 1 < n else "end"
+        flow(f"s{i}", gw, nxt, x + 50, x + 400)
         previous, previous_right = task, x + 220
     nodes.append('<bpmn:endEvent id="end" />')
     end_x = 100 + n * 400
