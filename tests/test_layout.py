@@ -184,6 +184,60 @@ BAD = (
 """
 )
 
+# Two pools (one collapsed) with message flows, an annotation outside the process, an expanded
+# subprocess and a loop marker under a boundary event; no diagram.
+POOLS = (
+    HEAD
+    + """  <bpmn:collaboration id="c">
+    <bpmn:participant id="p1" name="供电公司" processRef="main" />
+    <bpmn:participant id="p2" name="客户" />
+    <bpmn:messageFlow id="m1" name="申请" sourceRef="p2" targetRef="s" />
+    <bpmn:messageFlow id="m2" name="答复" sourceRef="t2" targetRef="p2" />
+    <bpmn:textAnnotation id="a1"><bpmn:text>客户在 APP 中提交</bpmn:text></bpmn:textAnnotation>
+    <bpmn:association id="as1" sourceRef="s" targetRef="a1" />
+  </bpmn:collaboration>
+  <bpmn:process id="main" isExecutable="true">
+    <bpmn:startEvent id="s" name="收到申请">
+      <bpmn:outgoing>f1</bpmn:outgoing>
+      <bpmn:messageEventDefinition id="md" />
+    </bpmn:startEvent>
+    <bpmn:task id="t1" name="受理">
+      <bpmn:incoming>f1</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:task>
+    <bpmn:subProcess id="sp" name="审核">
+      <bpmn:incoming>f2</bpmn:incoming>
+      <bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:startEvent id="ss"><bpmn:outgoing>g1</bpmn:outgoing></bpmn:startEvent>
+      <bpmn:task id="st" name="初审">
+        <bpmn:incoming>g1</bpmn:incoming>
+        <bpmn:outgoing>g2</bpmn:outgoing>
+      </bpmn:task>
+      <bpmn:endEvent id="se"><bpmn:incoming>g2</bpmn:incoming></bpmn:endEvent>
+      <bpmn:sequenceFlow id="g1" sourceRef="ss" targetRef="st" />
+      <bpmn:sequenceFlow id="g2" sourceRef="st" targetRef="se" />
+    </bpmn:subProcess>
+    <bpmn:task id="t2" name="答复">
+      <bpmn:incoming>f3</bpmn:incoming>
+      <bpmn:outgoing>f4</bpmn:outgoing>
+      <bpmn:standardLoopCharacteristics />
+    </bpmn:task>
+    <bpmn:boundaryEvent id="b1" name="超时" attachedToRef="t2">
+      <bpmn:outgoing>f5</bpmn:outgoing>
+      <bpmn:timerEventDefinition id="td" />
+    </bpmn:boundaryEvent>
+    <bpmn:endEvent id="e"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="e2" name="超时结束"><bpmn:incoming>f5</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t1" />
+    <bpmn:sequenceFlow id="f2" sourceRef="t1" targetRef="sp" />
+    <bpmn:sequenceFlow id="f3" sourceRef="sp" targetRef="t2" />
+    <bpmn:sequenceFlow id="f4" sourceRef="t2" targetRef="e" />
+    <bpmn:sequenceFlow id="f5" sourceRef="b1" targetRef="e2" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+)
+
 DI_LINE = re.compile(r"^\s*</?(bpmndi|dc|di):")
 SHIPPED = sorted((ROOT / "processes").glob("*.bpmn"))
 TEST_FILES = sorted(DATA.glob("*.bpmn"))
@@ -321,6 +375,27 @@ def test_layout_draws_a_file_that_has_no_diagram() -> None:
     laid_out = layout_bpmn(bare.encode(), "bare.bpmn")
     assert b"<bpmndi:BPMNShape" in laid_out
     assert layout_warnings(laid_out, "bare.bpmn") == []
+
+
+def test_layout_draws_pools_message_flows_annotations_and_subprocesses() -> None:
+    laid_out = layout_bpmn(POOLS.encode(), "pools.bpmn").decode()
+    assert layout_warnings(laid_out.encode(), "pools.bpmn") == []
+    assert 'bpmnElement="c"' in laid_out  # the plane draws the collaboration
+    main_pool, customer = _bounds(laid_out, "p1"), _bounds(laid_out, "p2")
+    assert main_pool[1] + main_pool[3] < customer[1]  # stacked, the collapsed pool below
+    sub = _bounds(laid_out, "sp")
+    for inner in ("ss", "st", "se"):
+        x, y, w, h = _bounds(laid_out, inner)
+        assert sub[0] < x and x + w < sub[0] + sub[2] and sub[1] < y and y + h < sub[1] + sub[3]
+    assert 'bpmnElement="sp" isExpanded="true"' in laid_out
+    # The message flows are vertical where they leave and enter, the annotation has a shape.
+    for flow in ("m1", "m2"):
+        points = _waypoints(laid_out, flow)
+        assert points[0][0] == points[1][0] and points[-1][0] == points[-2][0], flow
+    assert _bounds(laid_out, "a1") and len(_waypoints(laid_out, "as1")) == 2
+    loop_task, timer = _bounds(laid_out, "t2"), _bounds(laid_out, "b1")
+    centre = loop_task[0] + loop_task[2] / 2
+    assert timer[0] + timer[2] <= centre - 7 or timer[0] >= centre + 7
 
 
 def test_layout_refuses_what_is_not_bpmn() -> None:

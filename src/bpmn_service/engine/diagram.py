@@ -191,6 +191,7 @@ class Diagram:
     connections: dict[str, Connection]
     pools: list[Pool]
     plane_element: str | None  # what the main BPMNPlane draws (collaboration or process)
+    collaboration: str | None
     shapes: dict[str, DrawnShape]
     edges: dict[str, DrawnEdge]
 
@@ -430,6 +431,7 @@ def read_diagram(root: etree._Element) -> Diagram:
         connections=connections,
         pools=pools,
         plane_element=plane.get("bpmnElement") if plane is not None else None,
+        collaboration=collaboration.get("id") if collaboration is not None else None,
         shapes=shapes,
         edges=edges,
     )

@@ -32,6 +32,7 @@ from .diagram import (
     main_plane,
     read_diagram,
 )
+from .layout_collaboration import association_line, place_annotation, route_message
 from .layout_geometry import (
     LANE_HEADER,
     ROW_PAD,
@@ -360,22 +361,73 @@ class DocumentLayout:
             self._lanes(pool.lanes, scope, x0 + header, y, width, 0)
             y += scope.height + POOL_GAP
         self.drawing.containers |= self.drawing.expanded
-        self._message_flows()
+        occupied: GridIndex[str] = GridIndex()
+        for k, box in self.drawing.shapes.items():
+            if k not in self.drawing.containers:
+                occupied.add(box, k)
+            elif self.d.elements[k].kind in ("participant", "lane"):
+                occupied.add(Box(box.x, box.y, LANE_HEADER, box.height), k)  # its name strip
+        self._collaboration(occupied)
         for e in self.d.elements.values():
             if e.id in self.drawing.shapes and e.has_external_label and e.name:
                 self.drawing.node_labels[e.id] = external_label_size(e.name)
         for c in self.d.connections.values():
             if c.name and c.id in self.drawing.edges:
                 self.drawing.flow_labels[c.id] = external_label_size(c.name)
-        occupied: GridIndex[str] = GridIndex()
-        for k, box in self.drawing.shapes.items():
-            if k not in self.drawing.containers:
-                occupied.add(box, k)
         canvas = ScopeDrawing(
             boxes=self.drawing.shapes, labels=self.drawing.labels, routes=self.drawing.edges
         )
         place_labels(canvas, self.drawing.node_labels, self.drawing.flow_labels, occupied)
         return self.drawing
+
+    def _pool_of(self, element_id: str) -> Box | None:
+        scope = element_id
+        while scope in self.d.elements and self.d.elements[scope].scope:
+            scope = self.d.elements[scope].scope
+        for pool in self.d.pools:
+            if pool.id == scope or pool.process == scope:
+                return self.drawing.shapes.get(pool.id)
+        return None
+
+    def _collaboration(self, occupied: GridIndex[str]) -> None:
+        """Annotations outside the processes, then message flows and associations between
+        what the pools hold."""
+        shapes = self.drawing.shapes
+        outside = [c for c in self.d.connections.values() if c.scope == ""]
+        for e in self.d.elements.values():
+            if e.kind != "textAnnotation" or e.scope != "":
+                continue
+            partner = next(
+                (
+                    c.source if c.target == e.id else c.target
+                    for c in outside
+                    if e.id in (c.source, c.target)
+                ),
+                None,
+            )
+            lines = max(1, task_lines(e.name, 100.0))
+            size = (100.0, max(30.0, lines * 14.4 + 10))
+            anchor = shapes.get(partner) if partner else None
+            if anchor is None:
+                anchor = Box(ORIGIN[0], ORIGIN[1] - 10, 0, 0)
+            box = place_annotation(anchor, size, occupied)
+            shapes[e.id] = box
+            occupied.add(box, e.id)
+        for c in outside:
+            a, b = shapes.get(c.source), shapes.get(c.target)
+            if a is None or b is None:
+                continue
+            if c.kind == "messageFlow":
+                self.drawing.edges[c.id] = route_message(
+                    a,
+                    b,
+                    self._pool_of(c.source),
+                    self._pool_of(c.target),
+                    occupied,
+                    {c.source, c.target},
+                )
+            else:
+                self.drawing.edges[c.id] = association_line(a, b)
 
     def _lanes(
         self, lanes: list[str], scope: _Scope, x: float, y0: float, width: float, depth: int
@@ -401,28 +453,6 @@ class DocumentLayout:
                 span if covered is None else (min(covered[0], span[0]), max(covered[1], span[1]))
             )
         return covered
-
-    def _message_flows(self) -> None:
-        shapes = self.drawing.shapes
-        for c in self.d.connections.values():
-            if c.kind not in ("messageFlow", "association") or c.scope != "":
-                continue
-            a, b = shapes.get(c.source), shapes.get(c.target)
-            if a is None or b is None:
-                continue
-            if a.bottom <= b.y:
-                start, end = (a.cx, a.bottom), (b.cx, b.y)
-            elif b.bottom <= a.y:
-                start, end = (a.cx, a.y), (b.cx, b.bottom)
-            else:
-                start, end = (a.right, a.cy), (b.x, b.cy)
-                self.drawing.edges[c.id] = [start, end]
-                continue
-            mid = (start[1] + end[1]) / 2
-            points = [start, (start[0], mid), (end[0], mid), end]
-            self.drawing.edges[c.id] = [
-                p for i, p in enumerate(points) if i == 0 or p != points[i - 1]
-            ]
 
 
 # --- writing the BPMNDI ---------------------------------------------------------------------------
@@ -467,7 +497,11 @@ def render_plane(root: etree._Element, diagram: Diagram, drawing: Drawing, inden
     i1, i2, i3, i4 = (indent + "  " * n for n in range(1, 5))
     diagram_id = old_diagram.get("id") if old_diagram is not None else "BPMNDiagram_1"
     plane_id = old_plane.get("id") if old_plane is not None else "BPMNPlane_1"
-    plane_ref = diagram.plane_element or (diagram.pools[0].id if diagram.pools else "")
+    plane_ref = (
+        diagram.plane_element
+        or diagram.collaboration
+        or (diagram.pools[0].process or "" if diagram.pools else "")
+    )
     lines = [
         f"<{di}:BPMNDiagram id={quoteattr(diagram_id or 'BPMNDiagram_1')}"
         f"{_attrs(old_diagram, {'id'}, nsmap)}>",
