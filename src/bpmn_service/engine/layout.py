@@ -522,10 +522,23 @@ def render_plane(root: etree._Element, diagram: Diagram, drawing: Drawing, inden
             return []
         return [f"{ind}<{di}:BPMNLabel>", bounds(box, ind + "  "), f"{ind}</{di}:BPMNLabel>"]
 
+    taken = {el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+
+    def di_id(element_id: str, existing: etree._Element | None) -> str:
+        """The old DI element's id, or a new one that no element of the file has."""
+        if existing is not None and existing.get("id"):
+            return str(existing.get("id"))
+        candidate, n = f"{element_id}_di", 1
+        while candidate in taken:
+            n += 1
+            candidate = f"{element_id}_di_{n}"
+        taken.add(candidate)
+        return candidate
+
     def shape(element: Element) -> None:
         box = drawing.shapes[element.id]
         existing = old.get(element.id)
-        shape_id = existing.get("id") if existing is not None else f"{element.id}_di"
+        shape_id = di_id(element.id, existing)
         extra = _attrs(existing, {"id", "bpmnElement", "isExpanded", "isHorizontal"}, nsmap)
         if element.kind in ("participant", "lane"):
             extra = ' isHorizontal="true"' + extra
@@ -534,7 +547,7 @@ def render_plane(root: etree._Element, diagram: Diagram, drawing: Drawing, inden
         elif element.kind in SUBPROCESS_KINDS:
             extra = ' isExpanded="false"' + extra
         lines.append(
-            f"{i2}<{di}:BPMNShape id={quoteattr(shape_id or element.id + '_di')} "
+            f"{i2}<{di}:BPMNShape id={quoteattr(shape_id)} "
             f"bpmnElement={quoteattr(element.id)}{extra}>"
         )
         lines.append(bounds(box, i3))
@@ -555,11 +568,10 @@ def render_plane(root: etree._Element, diagram: Diagram, drawing: Drawing, inden
         if not points:
             continue
         existing = old.get(c.id)
-        edge_id = existing.get("id") if existing is not None else f"{c.id}_di"
+        edge_id = di_id(c.id, existing)
         extra = _attrs(existing, {"id", "bpmnElement"}, nsmap)
         lines.append(
-            f"{i2}<{di}:BPMNEdge id={quoteattr(edge_id or c.id + '_di')} "
-            f"bpmnElement={quoteattr(c.id)}{extra}>"
+            f"{i2}<{di}:BPMNEdge id={quoteattr(edge_id)} bpmnElement={quoteattr(c.id)}{extra}>"
         )
         for px, py in points:
             lines.append(f'{i3}<{dd}:waypoint x="{_num(px)}" y="{_num(py)}" />')
