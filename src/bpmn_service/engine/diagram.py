@@ -53,9 +53,6 @@ GATEWAY_KINDS = frozenset(
 DATA_KINDS = frozenset({"dataObjectReference", "dataStoreReference"})
 ARTIFACT_KINDS = frozenset({"textAnnotation", "group"})
 DRAWN_KINDS = TASK_KINDS | SUBPROCESS_KINDS | EVENT_KINDS | GATEWAY_KINDS | DATA_KINDS
-CONNECTION_KINDS = frozenset(
-    {"sequenceFlow", "messageFlow", "association", "dataInputAssociation", "dataOutputAssociation"}
-)
 
 # The sizes bpmn-js and Camunda Modeler give new elements.
 DEFAULT_SIZES = {
@@ -96,14 +93,6 @@ class Box:
         return (
             min(self.right, other.right) - max(self.x, other.x) > margin
             and min(self.bottom, other.bottom) - max(self.y, other.y) > margin
-        )
-
-    def contains(self, other: Box) -> bool:
-        return (
-            self.x <= other.x
-            and self.y <= other.y
-            and self.right >= other.right
-            and self.bottom >= other.bottom
         )
 
 
@@ -201,9 +190,6 @@ class Diagram:
             children = self.elements[lane_id].children
             out.extend(self.leaf_lanes(children) if children else [lane_id])
         return out
-
-    def nodes_in(self, scope: str) -> list[Element]:
-        return [e for e in self.elements.values() if e.scope == scope]
 
 
 def _local(tag: object) -> str:

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from .diagram import Box, Point
 from .layout_compaction import XConstraints
 from .layout_graph import GraphEdge, Placement
-from .spatial import GridIndex
 
 LANE_HEADER = 30.0
 LEFT_PAD = 30.0
@@ -139,7 +138,6 @@ class ScopeGeometry:
         # Flow labels on a first segment: (source, row of the segment, label width, from centre).
         self.label_room: list[tuple[str, int, float, bool, str]] = []
         self.track_of: dict[tuple[int, str], int] = {}
-        self.channel_count: dict[int, int] = {}
 
     # --- the grid -----------------------------------------------------------------------------
 
@@ -311,8 +309,9 @@ class ScopeGeometry:
 
     # --- coordinates ---------------------------------------------------------------------------
 
-    def _channel_tracks(self) -> dict[int, int]:
-        """Give every vertical run a track in its channel; runs of one group share a track."""
+    def _channel_tracks(self) -> None:
+        """Give every vertical run a track in its channel (runs whose heights overlap get
+        different ones, left to right in the order they start); runs of one group share one."""
         merged: dict[tuple[int, str], list[float]] = {}
         for v in self.verticals:
             key = (v.channel, v.group)
@@ -321,7 +320,6 @@ class ScopeGeometry:
                 span[0], span[1] = min(span[0], v.lo), max(span[1], v.hi)
             else:
                 merged[key] = [v.lo, v.hi]
-        counts = self.channel_count
         by_channel: dict[int, list[tuple[float, float, str]]] = {}
         for (channel, group), (lo, hi) in merged.items():
             by_channel.setdefault(channel, []).append((lo, hi, group))
@@ -336,8 +334,6 @@ class ScopeGeometry:
                 else:
                     ends.append(hi)
                     self.track_of[(channel, group)] = len(ends) - 1
-            counts[channel] = len(ends)
-        return counts
 
     def _solve_x(self) -> tuple[dict[str, float], float]:
         """Centres of the shapes and x of the tracks (keyed "\x01channel\x01group")."""
@@ -579,71 +575,3 @@ def _simplify(points: list[Point]) -> list[Point]:
                 continue
         out.append(p)
     return out
-
-
-def place_labels(
-    drawing: ScopeDrawing,
-    node_labels: dict[str, tuple[float, float]],
-    flow_labels: dict[str, tuple[float, float]],
-    occupied: GridIndex[str],
-) -> None:
-    """Put each label at the first candidate spot that overlaps no shape, label or flow line."""
-    lines: GridIndex[str] = GridIndex()
-    for rid, points in drawing.routes.items():
-        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
-            lines.add(
-                Box(min(x0, x1) - 1, min(y0, y1) - 1, abs(x1 - x0) + 2, abs(y1 - y0) + 2), rid
-            )
-
-    def free(box: Box, strict: bool) -> bool:
-        if any(True for _ in occupied.overlapping(box)):
-            return False
-        return not strict or not any(True for _ in lines.overlapping(box))
-
-    def choose(owner: str, candidates: list[Box]) -> None:
-        for strict in (True, False):
-            for box in candidates:
-                if free(box, strict):
-                    drawing.labels[owner] = box
-                    occupied.add(box, owner)
-                    return
-        drawing.labels[owner] = candidates[0]
-        occupied.add(candidates[0], owner)
-
-    for element, (w, h) in node_labels.items():
-        box = drawing.boxes.get(element)
-        if box is None or not w:
-            continue
-        g = LABEL_GAP
-        choose(
-            element,
-            [
-                Box(box.cx - w / 2, box.bottom + g, w, h),
-                Box(box.cx - w / 2, box.y - g - h, w, h),
-                Box(box.right + g, box.bottom + g, w, h),
-                Box(box.x - g - w, box.bottom + g, w, h),
-                Box(box.right + g, box.y - g - h, w, h),
-                Box(box.x - g - w, box.y - g - h, w, h),
-                Box(box.right + g, box.cy - h / 2, w, h),
-            ],
-        )
-    for flow, (w, h) in flow_labels.items():
-        points = drawing.routes.get(flow, [])
-        if not points or not w:
-            continue
-        candidates: list[Box] = []
-        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
-            g = LABEL_GAP
-            if y0 == y1:
-                left = min(x0, x1) + (g + 2 if x1 >= x0 else 0)
-                start = x0 + g + 2 if x1 >= x0 else x0 - g - 2 - w
-                candidates += [
-                    Box(start, y0 - g - h, w, h),
-                    Box(start, y0 + g, w, h),
-                    Box(left + (abs(x1 - x0) - w) / 2, y0 - g - h, w, h),
-                ]
-            else:
-                start = y0 + g + 2 if y1 >= y0 else y0 - g - 2 - h
-                candidates += [Box(x0 + g, start, w, h), Box(x0 - g - w, start, w, h)]
-        if candidates:
-            choose(flow, candidates)
