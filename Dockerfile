@@ -20,6 +20,14 @@
 
 ARG PYTHON_IMAGE=python:3.11-slim
 
+# --- ui: the web workspace, built from ui/ with its lockfile (served at /ui, Swagger UI at /docs) ---
+FROM node:20-slim AS ui
+WORKDIR /src/ui
+COPY ui/package.json ui/package-lock.json ui/.npmrc ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY ui ./
+RUN mkdir -p /src/src/bpmn_service && npm run build
+
 # --- build: install the project (not editable) and its dependencies into a virtualenv -------------
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
@@ -33,6 +41,7 @@ COPY requirements.lock ./
 RUN /opt/venv/bin/pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md LICENSE ./
 COPY src ./src
+COPY --from=ui /src/src/bpmn_service/webui ./src/bpmn_service/webui
 RUN /opt/venv/bin/pip install --no-deps . \
  && /opt/venv/bin/pip check \
  && /opt/venv/bin/bpmn-service --help >/dev/null

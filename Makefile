@@ -3,6 +3,7 @@
 # make check - ruff and mypy
 # make lock  - regenerate the lock files after a change of dependencies in pyproject.toml
 #              (make lock-upgrade: every package to its newest allowed version)
+# (install needs Python >= 3.11 and Node.js >= 20 with npm; nothing is downloaded but packages)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -17,7 +18,18 @@ COMPILE = CUSTOM_COMPILE_COMMAND='make lock' $(BIN)/pip-compile --quiet --genera
 
 .PHONY: install run test check format bench lock lock-upgrade
 
-install: $(VENV)/.installed
+# The web workspace (ui/) is built into the package and served at /ui: npm ci from the lockfile
+# when it changed, the Vite build when a source changed.
+UI_BUILD := src/bpmn_service/webui/index.html
+UI_SOURCES := $(shell find ui/src ui/public -type f 2>/dev/null) ui/index.html ui/vite.config.js
+
+install: $(VENV)/.installed $(UI_BUILD)
+
+ui/node_modules/.package-lock.json: ui/package.json ui/package-lock.json
+	cd ui && npm ci --ignore-scripts --no-audit --no-fund
+
+$(UI_BUILD): ui/node_modules/.package-lock.json $(UI_SOURCES)
+	cd ui && npm run build
 
 $(VENV)/.installed: pyproject.toml $(DEV_LOCK)
 	$(PYTHON) -m venv $(VENV)

@@ -24,6 +24,9 @@ from bpmn_service.main import create_app
 # of the task tree, in every test that runs an instance in this process.
 traversal.VERIFY = True
 
+# The web workspace tests' server and browser fixtures.
+pytest_plugins = ["workspace_browser"]
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
 POSTGRES_URL = os.environ.get("BPMN_TEST_POSTGRES_URL")

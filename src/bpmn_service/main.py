@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from bpmn_service import __version__
-from bpmn_service.api import errors as api_errors
+from bpmn_service.api import errors as api_errors, web
 from bpmn_service.api.middleware import BodyLimitMiddleware, GuardMiddleware, RequestIdMiddleware
 from bpmn_service.api.routes import (
     analytics,
@@ -18,6 +18,7 @@ from bpmn_service.api.routes import (
     external_tasks,
     health,
     instances,
+    me,
     messages,
     tasks,
 )
@@ -90,11 +91,15 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         description="BPMN 2.0 workflow service for 业扩报装: deploy processes, start instances, "
         "claim and complete tasks.",
         lifespan=lifespan,
+        # Served from local files by web.install (no CDN); ReDoc would need one.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.ctx = ctx
     api_errors.install(app)
     for module in (
         health,
+        me,
         deployments,
         definitions,
         instances,
@@ -105,6 +110,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(external_tasks.incidents, prefix="/api/v1")
+    web.install(app)
     app.add_middleware(GuardMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,

@@ -1,0 +1,64 @@
+"""The analyst in the browser: drops an edited yekuo_streamlined with a mistake, sees the mistake
+on the diagram, fixes it, deploys, and sees what changed between the versions."""
+
+from __future__ import annotations
+
+from workspace_browser import ROOT, Server, Ui
+
+SOURCE = (ROOT / "processes" / "yekuo_streamlined.bpmn").read_text(encoding="utf-8")
+RENAMED = SOURCE.replace('name="一站式受理"', 'name="一站式受理（容缺）"', 1)
+BROKEN = RENAMED.replace(
+    'customerCategory in ["RES", "LV"]</bpmn:conditionExpression>',
+    'customerCategory in ["RES", "LV"</bpmn:conditionExpression>',
+    1,
+)
+
+
+def drop(ui: Ui, name: str, text: str) -> None:
+    """Drop a file on the deploy zone as a drag and drop from the desktop does."""
+    data = ui.page.evaluate_handle(
+        """([name, text]) => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([text], name, { type: 'application/xml' }));
+            return transfer;
+        }""",
+        [name, text],
+    )
+    ui.page.dispatch_event("[data-testid=dropzone]", "drop", {"dataTransfer": data})
+
+
+def test_analyst_sees_a_mistake_on_the_diagram_fixes_it_deploys_and_compares(
+    ui: Ui, server: Server
+) -> None:
+    assert RENAMED != SOURCE and BROKEN != RENAMED
+    before = server.api("GET", "/process-definitions/yekuo_streamlined")["latest_version"]
+    page = ui.page
+    ui.sign_in("analyst")
+    page.get_by_role("link", name="流程", exact=True).click()
+    page.locator("[data-testid=definitions]").get_by_text("yekuo_streamlined").wait_for()
+
+    drop(ui, "yekuo_streamlined.bpmn", BROKEN)
+    page.locator("[data-testid=diagram][data-loaded=true]").wait_for()
+    page.get_by_role("button", name="正式部署").click()
+    problems = page.get_by_test_id("findings-error")
+    problems.wait_for()
+    assert "Flow_BGW03_BUT02" in problems.inner_text()
+    page.locator('.djs-connection.m-error[data-element-id="Flow_BGW03_BUT02"]').wait_for(
+        state="attached"
+    )
+    ui.shot("01-mistake-on-diagram")
+    assert server.api("GET", "/process-definitions/yekuo_streamlined")["latest_version"] == before
+
+    drop(ui, "yekuo_streamlined.bpmn", RENAMED)
+    page.get_by_role("button", name="正式部署").click()
+    page.get_by_test_id("deployed").get_by_text(f"版本 {before + 1}").wait_for()
+    ui.shot("02-deployed")
+
+    page.get_by_test_id("deployed").get_by_role("link").click()
+    changes = page.get_by_test_id("changes")
+    changes.wait_for()
+    changed = changes.locator("tr[data-kind=changed]")
+    assert changed.count() == 1
+    assert "B-UT01" in changed.inner_text()
+    page.locator('.djs-element.m-changed[data-element-id="B-UT01"]').wait_for(state="attached")
+    ui.shot("03-version-diff")

@@ -1,0 +1,122 @@
+"""The window clerk in the browser: inbox, claim (and a lost race), the task form with a field
+error, completion, and the next task in the specialist's inbox."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from workspace_browser import Server, Ui
+
+APPLICATION = {
+    "businessType": "NEW",
+    "channel": "HALL",
+    "customerName": "孝感市和顺餐饮有限公司",
+    "customerKind": "LEGAL_ENTITY",
+    "idType": "USCC",
+    "idNumber": "91420900MA4KXXXX1A",
+    "contactName": "李娜",
+    "contactPhone": "13900002222",
+    "siteAddress": "孝感市孝南区城站路16号",
+    "electricityCategory": "COMMERCIAL_INDUSTRIAL",
+    "appliedCapacityKVA": 80.0,
+    "supplyVoltageRequested": "380V",
+    "supplySourceCount": "SINGLE",
+}
+
+
+def apply(server: Server) -> tuple[str, dict[str, Any]]:
+    """A new application, as the online portal registers it."""
+    key = f"YK-UI-{uuid.uuid4().hex[:8]}"
+    started = server.api(
+        "POST",
+        "/process-definitions/yekuo_current/instances",
+        "clerk",
+        json={"business_key": key, "variables": APPLICATION},
+    )
+    return key, started
+
+
+def test_clerk_claims_fills_the_form_fixes_an_error_and_hands_over(ui: Ui, server: Server) -> None:
+    key, _ = apply(server)
+    page = ui.page
+    ui.goto("/")
+    page.locator("#token").wait_for()
+    ui.shot("01-sign-in")
+    ui.sign_in("clerk")
+    assert "hall_clerk" in page.get_by_test_id("who").inner_text()
+
+    # The inbox, filtered to the application; the first task offered to the clerk's group.
+    page.get_by_label("申请编号").fill(key)
+    page.get_by_role("button", name="筛选").click()
+    row = page.locator("[data-testid=inbox] tbody tr", has_text=key)
+    row.wait_for()
+    assert page.locator("[data-testid=inbox] tbody tr").count() == 1
+    assert "受理用电申请" in row.inner_text()
+    ui.shot("02-inbox")
+    row.get_by_role("button", name="认领").click()
+    page.get_by_test_id("assignee").get_by_text("clerk").wait_for()
+
+    # One invalid value: a note longer than the form allows; the error shows at that field.
+    page.locator("#root_docsComplete-0").check()
+    page.locator("#root_docIdProof").check()
+    page.locator("#root_acceptedAt").fill("2026-11-30")
+    page.locator("#root_acceptanceNote").fill("资" * 501)
+    page.get_by_role("button", name="提交办理").click()
+    note = page.locator(".form-group", has=page.locator("#root_acceptanceNote"))
+    note.locator(".error-detail").wait_for()
+    assert "500" in note.locator(".error-detail").inner_text()
+    ui.shot("03-field-error")
+
+    # Fixed, completed: the answer names the next task, for the specialists.
+    page.locator("#root_acceptanceNote").fill("资料齐全，当场受理")
+    page.get_by_role("button", name="提交办理").click()
+    handed = page.get_by_test_id("next-tasks")
+    handed.get_by_text("组织现场勘查").wait_for()
+    assert "yk_specialist" in handed.inner_text()
+    ui.shot("04-completed")
+
+    ui.sign_out()
+    ui.sign_in("specialist")
+    page.get_by_label("申请编号").fill(key)
+    page.get_by_role("button", name="筛选").click()
+    page.locator("[data-testid=inbox] tbody tr", has_text="组织现场勘查").wait_for()
+    ui.shot("05-specialist-inbox")
+
+
+def test_a_lost_claim_race_names_who_holds_the_task(ui: Ui, server: Server) -> None:
+    key, started = apply(server)
+    ui.sign_in("clerk")
+    page = ui.page
+    page.get_by_label("申请编号").fill(key)
+    page.get_by_role("button", name="筛选").click()
+    row = page.locator("[data-testid=inbox] tbody tr", has_text=key)
+    row.wait_for()
+    # Another clerk is faster.
+    server.api("POST", f"/tasks/{started['tasks'][0]['id']}/claim", "clerk2")
+    row.get_by_role("button", name="认领").click()
+    page.get_by_role("alert").get_by_text("clerk2").wait_for()
+    ui.shot("lost-race")
+
+
+def test_a_new_application_shows_the_services_refusal_at_its_field(ui: Ui) -> None:
+    """A value the form's schema allows but the service refuses (a blank required text): the
+    service's 422 message appears at that field, and nothing is started until it is fixed."""
+    ui.sign_in("clerk")
+    page = ui.page
+    page.get_by_role("link", name="新建申请").click()
+    page.get_by_label("流程").select_option(label="投诉快速通道")
+    key = f"TS-UI-{uuid.uuid4().hex[:8]}"
+    page.locator("#business-key").fill(key)
+    page.locator("#root_complaintChannel").select_option(label="营业窗口")
+    page.locator("#root_complaintCategory").select_option(label="超时限")
+    page.locator("#root_complaintDescription").fill("   ")
+    page.get_by_role("button", name="提交申请").click()
+    field = page.locator(".form-group", has=page.locator("#root_complaintDescription"))
+    field.locator(".error-detail").get_by_text("must not be blank").wait_for()
+    ui.shot("01-server-error-at-field")
+
+    page.locator("#root_complaintDescription").fill("装表接电超过承诺时限")
+    page.get_by_role("button", name="提交申请").click()
+    page.get_by_text(f"申请 {key} 已受理").wait_for()
+    ui.shot("02-started")

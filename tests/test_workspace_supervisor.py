@@ -1,0 +1,28 @@
+"""The supervisor in the browser: finds a case and sees where it stands on its diagram."""
+
+from __future__ import annotations
+
+from test_workspace_clerk import apply
+from workspace_browser import Server, Ui
+
+
+def test_supervisor_sees_the_token_on_the_right_element(ui: Ui, server: Server) -> None:
+    key, started = apply(server)
+    page = ui.page
+    ui.sign_in("leader")
+    page.get_by_role("link", name="案件").click()
+    page.get_by_label("申请编号").fill(key)
+    page.get_by_role("button", name="查询").click()
+    page.locator("[data-testid=cases]").get_by_role("link", name=key).click()
+    page.locator("[data-testid=diagram][data-loaded=true]").wait_for()
+    active = page.locator(".djs-element.m-active")
+    active.first.wait_for()
+    assert [active.nth(i).get_attribute("data-element-id") for i in range(active.count())] == [
+        "A-UT01"
+    ]
+    # The path so far is shaded: the start event and the steps before the first task.
+    assert page.locator('.djs-element.m-done[data-element-id="A-SE1"]').count() == 1
+    assert "受理用电申请" in page.get_by_test_id("open-tasks").inner_text()
+    assert "hall_clerk" in page.get_by_test_id("open-tasks").inner_text()
+    ui.shot("case")
+    assert started["tasks"][0]["element_id"] == "A-UT01"

@@ -1,0 +1,80 @@
+import { useTranslation } from 'react-i18next';
+import { Navigate, NavLink, Route, Routes } from 'react-router-dom';
+import { useAuth } from './auth.jsx';
+import { LANGUAGES } from './i18n.js';
+import CaseDetail from './pages/CaseDetail.jsx';
+import Cases from './pages/Cases.jsx';
+import Inbox from './pages/Inbox.jsx';
+import NewCase from './pages/NewCase.jsx';
+import ProcessDetail from './pages/ProcessDetail.jsx';
+import Processes from './pages/Processes.jsx';
+import SignIn from './pages/SignIn.jsx';
+import TaskPage from './pages/TaskPage.jsx';
+
+function Header() {
+  const { t, i18n } = useTranslation();
+  const { me, signOut } = useAuth();
+  const roles = me?.roles || {};
+  return (
+    <header className="top">
+      <span className="brand">{t('app.title')}</span>
+      {me && (
+        <nav aria-label="main">
+          <NavLink to="/inbox">{t('nav.inbox')}</NavLink>
+          <NavLink to="/new">{t('nav.newCase')}</NavLink>
+          <NavLink to="/cases">{t('nav.cases')}</NavLink>
+          {(roles.analyst || roles.analytics) && <NavLink to="/processes">{t('nav.processes')}</NavLink>}
+          <a href="/docs">{t('nav.docs')}</a>
+        </nav>
+      )}
+      <span className="spacer" />
+      <label className="lang">
+        <span className="sr-only">{t('common.language')}</span>
+        <select value={i18n.language} onChange={(e) => i18n.changeLanguage(e.target.value)}>
+          {Object.entries(LANGUAGES).map(([code, name]) => (
+            <option key={code} value={code}>{name}</option>
+          ))}
+        </select>
+      </label>
+      {me && (
+        <span className="who" data-testid="who">
+          <strong>{me.user_id}</strong>
+          <span className="groups" title={t('auth.groups')}>
+            {me.groups.map((g) => <span key={g} className="chip">{g}</span>)}
+          </span>
+          <button type="button" className="link" onClick={() => signOut()}>{t('auth.signOut')}</button>
+        </span>
+      )}
+    </header>
+  );
+}
+
+export default function App() {
+  const { t } = useTranslation();
+  const { token, me } = useAuth();
+  return (
+    <>
+      <a className="skip" href="#main">{t('app.skip')}</a>
+      <Header />
+      <main id="main" tabIndex={-1}>
+        {!token ? (
+          <SignIn />
+        ) : !me ? (
+          <p className="muted">{t('common.loading')}</p>
+        ) : (
+          <Routes>
+            <Route path="/" element={<Navigate to="/inbox" replace />} />
+            <Route path="/inbox" element={<Inbox />} />
+            <Route path="/tasks/:taskId" element={<TaskPage />} />
+            <Route path="/new" element={<NewCase />} />
+            <Route path="/cases" element={<Cases />} />
+            <Route path="/cases/:instanceId" element={<CaseDetail />} />
+            <Route path="/processes" element={<Processes />} />
+            <Route path="/processes/:key" element={<ProcessDetail />} />
+            <Route path="*" element={<Navigate to="/inbox" replace />} />
+          </Routes>
+        )}
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,91 @@
+// A read-only BPMN diagram (bpmn-js NavigatedViewer: pan and zoom) with CSS markers on elements
+// and small notes (overlays) attached to them.
+import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
+import 'bpmn-js/dist/assets/bpmn-font/css/bpmn.css';
+import 'bpmn-js/dist/assets/bpmn-js.css';
+import 'bpmn-js/dist/assets/diagram-js.css';
+import { useEffect, useRef, useState } from 'react';
+
+// flows: {from: ids, to: ids, marker}: sequence flows from one of `from` to one of `to` get the
+// marker (the path a case took between elements it passed).
+// focus: element ids to centre on at reading size (the first one found), instead of the whole diagram.
+export default function BpmnDiagram({ xml, markers = {}, notes = [], flows, focus, className = 'diagram', label, onReady }) {
+  const container = useRef(null);
+  const viewer = useRef(null);
+  const [loaded, setLoaded] = useState(0);
+  const [error, setError] = useState(null);
+
+  useEffect(() => {
+    viewer.current = new NavigatedViewer({ container: container.current });
+    return () => viewer.current.destroy();
+  }, []);
+
+  useEffect(() => {
+    if (!xml) return;
+    let current = true;
+    setError(null);
+    viewer.current.importXML(xml).then(
+      () => {
+        if (!current) return;
+        viewer.current.get('canvas').zoom('fit-viewport', 'auto');
+        setLoaded((n) => n + 1);
+      },
+      (e) => current && setError(e.message),
+    );
+    return () => { current = false; };
+  }, [xml]);
+
+  useEffect(() => {
+    if (!loaded) return undefined;
+    const canvas = viewer.current.get('canvas');
+    const registry = viewer.current.get('elementRegistry');
+    const overlays = viewer.current.get('overlays');
+    const added = [];
+    for (const [id, classes] of Object.entries(markers)) {
+      if (!registry.get(id)) continue;
+      for (const c of [].concat(classes)) {
+        canvas.addMarker(id, c);
+        added.push([id, c]);
+      }
+    }
+    if (flows) {
+      for (const element of registry.filter((e) => e.type === 'bpmn:SequenceFlow')) {
+        if (flows.from.has(element.source?.id) && flows.to.has(element.target?.id)) {
+          canvas.addMarker(element.id, flows.marker);
+          added.push([element.id, flows.marker]);
+        }
+      }
+    }
+    const noteIds = [];
+    for (const note of notes) {
+      const element = registry.get(note.element);
+      if (!element) continue;
+      const html = document.createElement('div');
+      html.className = `overlay-note ${note.kind || ''}`;
+      html.textContent = note.text;
+      html.title = note.title || note.text;
+      noteIds.push(overlays.add(note.element, {
+        position: note.position || { bottom: 4, left: 0 },
+        html,
+      }));
+    }
+    const target = (focus || []).map((id) => registry.get(id)).find(Boolean);
+    if (target) {
+      canvas.zoom(0.9);
+      canvas.scrollToElement(target, { top: 120, left: 240, right: 240, bottom: 120 });
+    }
+    onReady?.(viewer.current);
+    return () => {
+      for (const [id, c] of added) canvas.removeMarker(id, c);
+      for (const id of noteIds) overlays.remove(id);
+    };
+  }, [loaded, markers, notes, flows, focus, onReady]);
+
+  return (
+    <div className="diagram-wrap">
+      <div ref={container} className={className} role="img" aria-label={label} data-testid="diagram"
+        data-loaded={loaded ? 'true' : 'false'} />
+      {error && <p className="error" role="alert">{error}</p>}
+    </div>
+  );
+}

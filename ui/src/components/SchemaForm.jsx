@@ -1,0 +1,83 @@
+// A task or start form rendered from the JSON Schema the API returns: enum labels as selects,
+// required yes/no questions as radio buttons, dates as date pickers, read-only values shown but
+// never sent back; the server's 422 messages appear at their fields.
+import Form from '@rjsf/core';
+import { customizeValidator } from '@rjsf/validator-ajv8';
+import localizeEn from 'ajv-i18n/localize/en';
+import localizeZh from 'ajv-i18n/localize/zh';
+import { useMemo } from 'react';
+import { useTranslation } from 'react-i18next';
+
+const validators = {
+  zh: customizeValidator({}, localizeZh),
+  en: customizeValidator({}, localizeEn),
+};
+
+export function uiSchemaFor(schema, t) {
+  const ui = { 'ui:submitButtonOptions': { norender: true } };
+  for (const [name, prop] of Object.entries(schema?.properties || {})) {
+    const field = {};
+    if (prop.enum && prop['x-enum-labels']) {
+      field['ui:enumNames'] = prop.enum.map((v) => prop['x-enum-labels'][v] ?? v);
+    }
+    if (prop.type === 'boolean' && (schema.required || []).includes(name)) {
+      field['ui:widget'] = 'radio';
+      field['ui:enumNames'] = [t('common.yes'), t('common.no')];
+      field['ui:options'] = { inline: true };
+    }
+    if (prop.type === 'string' && !prop.enum && !prop.format && (prop.maxLength || 0) > 200) {
+      field['ui:widget'] = 'textarea';
+    }
+    ui[name] = field;
+  }
+  return ui;
+}
+
+// Values the form may send: no read-only fields, nothing unset.
+export function submittable(schema, values) {
+  const out = {};
+  for (const [name, prop] of Object.entries(schema?.properties || {})) {
+    const value = values?.[name];
+    if (prop.readOnly || value === undefined || value === null) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+// Values as the form shows them: null means "not set" to JSON Schema validation.
+export function shown(values) {
+  return Object.fromEntries(Object.entries(values || {}).filter(([, v]) => v !== null));
+}
+
+export function serverErrors(fieldErrors) {
+  const extra = {};
+  for (const [field, messages] of Object.entries(fieldErrors || {})) {
+    extra[field] = { __errors: messages };
+  }
+  return extra;
+}
+
+export default function SchemaForm({ id, schema, formData, onChange, onSubmit, onError, disabled, extraErrors }) {
+  const { t, i18n } = useTranslation();
+  const uiSchema = useMemo(() => uiSchemaFor(schema, t), [schema, t]);
+  return (
+    <Form
+      id={id}
+      className="schema-form"
+      schema={schema}
+      uiSchema={uiSchema}
+      formData={formData}
+      validator={validators[i18n.language] || validators.zh}
+      onChange={(e) => onChange?.(e.formData)}
+      onSubmit={(e) => onSubmit?.(e.formData)}
+      // The errors show at their fields; rjsf would otherwise also log them to the console.
+      onError={(errors) => onError?.(errors)}
+      disabled={disabled}
+      extraErrors={extraErrors}
+      extraErrorsBlockSubmit={false}
+      showErrorList={false}
+      noHtml5Validate
+      focusOnFirstError
+    />
+  );
+}

@@ -1,0 +1,83 @@
+// Case search: by business key, process and status; one GET /process-instances per page.
+import { useTranslation } from 'react-i18next';
+import { Link, useSearchParams } from 'react-router-dom';
+import { get } from '../api.js';
+import ErrorNote from '../components/ErrorNote.jsx';
+import Pager from '../components/Pager.jsx';
+import { definitionName, loadDefinitions } from '../definitions.js';
+import { formatTime } from '../format.js';
+import { useLoad } from '../useLoad.js';
+
+const STATUSES = ['active', 'completed', 'cancelled'];
+
+export default function Cases() {
+  const { t, i18n } = useTranslation();
+  const [params, setParams] = useSearchParams();
+  const definitions = useLoad(() => loadDefinitions(), []);
+  const page = useLoad(() => get('/process-instances', {
+    key: params.get('process'), status: params.get('status'), business_key: params.get('business_key'),
+    offset: params.get('offset'), limit: 50,
+  }), [params.toString()]);
+
+  function submit(event) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const next = {};
+    for (const name of ['business_key', 'process', 'status']) {
+      const value = String(form.get(name) || '').trim();
+      if (value) next[name] = value;
+    }
+    setParams(next);
+  }
+
+  return (
+    <section>
+      <h1>{t('cases.title')}</h1>
+      <form className="filters" onSubmit={submit} key={params.toString()}>
+        <label>{t('inbox.businessKey')}
+          <input name="business_key" defaultValue={params.get('business_key') || ''} maxLength={128} />
+        </label>
+        <label>{t('inbox.process')}
+          <select name="process" defaultValue={params.get('process') || ''}>
+            <option value="">{t('common.all')}</option>
+            {(definitions.data || []).map((d) => <option key={d.key} value={d.key}>{d.name || d.key}</option>)}
+          </select>
+        </label>
+        <label>{t('cases.status')}
+          <select name="status" defaultValue={params.get('status') || ''}>
+            <option value="">{t('common.all')}</option>
+            {STATUSES.map((s) => <option key={s} value={s}>{t(`cases.statuses.${s}`)}</option>)}
+          </select>
+        </label>
+        <button type="submit" className="primary">{t('cases.search')}</button>
+      </form>
+      <ErrorNote error={page.error} />
+      {page.data && page.data.items.length === 0 && <p className="muted">{t('cases.empty')}</p>}
+      {page.data && page.data.items.length > 0 && (
+        <table className="grid" data-testid="cases">
+          <thead>
+            <tr>
+              <th scope="col">{t('inbox.businessKey')}</th>
+              <th scope="col">{t('inbox.process')}</th>
+              <th scope="col">{t('cases.version')}</th>
+              <th scope="col">{t('cases.status')}</th>
+              <th scope="col">{t('cases.started')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {page.data.items.map((c) => (
+              <tr key={c.id}>
+                <td><Link to={`/cases/${c.id}`}>{c.business_key}</Link></td>
+                <td>{definitionName(definitions.data, c.definition_key)}</td>
+                <td>{c.version}</td>
+                <td><span className={`badge badge-${c.status}`}>{t(`cases.statuses.${c.status}`, c.status)}</span></td>
+                <td>{formatTime(c.started_at, i18n.language)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <Pager page={page.data} onOffset={(o) => setParams({ ...Object.fromEntries(params), offset: String(o) })} />
+    </section>
+  );
+}

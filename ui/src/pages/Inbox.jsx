@@ -1,0 +1,161 @@
+// The inbox: one GET /tasks per page (filters and sorts of the API), one cached definitions list
+// for process names; never a request per row.
+import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Link, useNavigate, useSearchParams } from 'react-router-dom';
+import { ApiError, get, post } from '../api.js';
+import { useAuth } from '../auth.jsx';
+import DueBadge from '../components/DueBadge.jsx';
+import ErrorNote from '../components/ErrorNote.jsx';
+import Pager from '../components/Pager.jsx';
+import { definitionName, loadDefinitions } from '../definitions.js';
+import { formatTime } from '../format.js';
+import { useLoad } from '../useLoad.js';
+
+const VIEWS = ['unclaimed', 'mine', 'all'];
+const SORTS = ['created', '-created', 'due', '-priority', 'name'];
+const PAGE = 50;
+
+export default function Inbox() {
+  const { t, i18n } = useTranslation();
+  const { me } = useAuth();
+  const navigate = useNavigate();
+  const [params, setParams] = useSearchParams();
+  const view = VIEWS.includes(params.get('view')) ? params.get('view') : 'unclaimed';
+  const filters = {
+    process_definition_key: params.get('process') || '',
+    business_key: params.get('business_key') || '',
+    candidate_group: params.get('group') || '',
+    due_before: params.get('due_before') || '',
+    sort: SORTS.includes(params.get('sort')) ? params.get('sort') : 'created',
+  };
+  const offset = Number(params.get('offset')) || 0;
+  const [claimError, setClaimError] = useState(null);
+
+  const definitions = useLoad(() => loadDefinitions(), []);
+  const page = useLoad(
+    () => get('/tasks', {
+      ...filters,
+      due_before: filters.due_before ? new Date(`${filters.due_before}T00:00:00+08:00`).toISOString() : '',
+      assignee: view === 'mine' ? me.user_id : '',
+      unassigned: view === 'unclaimed' ? 'true' : '',
+      limit: PAGE,
+      offset,
+    }),
+    [params.toString(), me.user_id],
+  );
+
+  function update(changes) {
+    const next = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v === '' || v === null || v === undefined) next.delete(k);
+      else next.set(k, v);
+    }
+    if (!('offset' in changes)) next.delete('offset');
+    setParams(next);
+  }
+
+  function submitFilters(event) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    update({
+      process: form.get('process'), business_key: form.get('business_key').trim(),
+      group: form.get('group'), due_before: form.get('due_before'), sort: form.get('sort'),
+    });
+  }
+
+  async function claim(task) {
+    setClaimError(null);
+    try {
+      await post(`/tasks/${task.id}/claim`);
+      navigate(`/tasks/${task.id}`);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 409) {
+        setClaimError({ message: t('task.lostRace', { user: e.details?.assignee || '?' }) });
+        page.reload();
+      } else {
+        setClaimError(e);
+      }
+    }
+  }
+
+  return (
+    <section>
+      <h1>{t('inbox.title')}</h1>
+      <div className="tabs" role="tablist">
+        {VIEWS.map((v) => (
+          <button key={v} type="button" role="tab" aria-selected={view === v}
+            className={view === v ? 'tab active' : 'tab'} onClick={() => update({ view: v })}>
+            {t(`inbox.${v}`)}
+          </button>
+        ))}
+      </div>
+      <form className="filters" onSubmit={submitFilters} key={params.toString()}>
+        <label>{t('inbox.process')}
+          <select name="process" defaultValue={filters.process_definition_key}>
+            <option value="">{t('common.all')}</option>
+            {(definitions.data || []).map((d) => <option key={d.key} value={d.key}>{d.name || d.key}</option>)}
+          </select>
+        </label>
+        <label>{t('inbox.businessKey')}
+          <input name="business_key" defaultValue={filters.business_key} maxLength={128} />
+        </label>
+        <label>{t('inbox.group')}
+          <select name="group" defaultValue={filters.candidate_group}>
+            <option value="">{t('common.all')}</option>
+            {me.groups.map((g) => <option key={g} value={g}>{g}</option>)}
+          </select>
+        </label>
+        <label>{t('inbox.dueBefore')}
+          <input type="date" name="due_before" defaultValue={filters.due_before} />
+        </label>
+        <label>{t('inbox.sort')}
+          <select name="sort" defaultValue={filters.sort}>
+            {SORTS.map((s) => <option key={s} value={s}>{t(`inbox.sorts.${s}`)}</option>)}
+          </select>
+        </label>
+        <button type="submit" className="primary">{t('common.apply')}</button>
+      </form>
+      <ErrorNote error={claimError || page.error} />
+      {page.loading && !page.data && <p className="muted">{t('common.loading')}</p>}
+      {page.data && page.data.items.length === 0 && <p className="muted">{t('inbox.empty')}</p>}
+      {page.data && page.data.items.length > 0 && (
+        <table className="grid" data-testid="inbox">
+          <thead>
+            <tr>
+              <th scope="col">{t('inbox.task')}</th>
+              <th scope="col">{t('inbox.businessKey')}</th>
+              <th scope="col">{t('inbox.process')}</th>
+              <th scope="col">{t('inbox.lane')}</th>
+              <th scope="col">{t('inbox.due')}</th>
+              <th scope="col">{t('inbox.created')}</th>
+              <th scope="col">{t('inbox.assignee')}</th>
+              <th scope="col"><span className="sr-only">{t('common.details')}</span></th>
+            </tr>
+          </thead>
+          <tbody>
+            {page.data.items.map((task) => (
+              <tr key={task.id} data-task={task.element_id}>
+                <td><Link to={`/tasks/${task.id}`}>{task.name}</Link></td>
+                <td>{task.business_key}</td>
+                <td>{definitionName(definitions.data, task.process_definition_key)}</td>
+                <td>{task.lane}</td>
+                <td><DueBadge task={task} /></td>
+                <td><time dateTime={task.created_at}>{formatTime(task.created_at, i18n.language)}</time></td>
+                <td>{task.assignee || '—'}</td>
+                <td>
+                  {task.assignee ? (
+                    <Link className="button" to={`/tasks/${task.id}`}>{t('inbox.open')}</Link>
+                  ) : (
+                    <button type="button" onClick={() => claim(task)}>{t('inbox.claim')}</button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <Pager page={page.data} onOffset={(o) => update({ offset: o || '' })} />
+    </section>
+  );
+}

@@ -1,0 +1,136 @@
+import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Link, useParams } from 'react-router-dom';
+import { ApiError, get, post } from '../api.js';
+import { useAuth } from '../auth.jsx';
+import DueBadge from '../components/DueBadge.jsx';
+import ErrorNote from '../components/ErrorNote.jsx';
+import SchemaForm, { serverErrors, shown, submittable } from '../components/SchemaForm.jsx';
+import { useLoad } from '../useLoad.js';
+
+function NextTasks({ result }) {
+  const { t } = useTranslation();
+  const { me } = useAuth();
+  return (
+    <section className="card" aria-live="polite" data-testid="next-tasks">
+      <h2>{t('task.completed')} {t('task.instanceStatus', { status: t(`cases.statuses.${result.instance_status}`, result.instance_status) })}</h2>
+      <h3>{t('task.nextTasks')}</h3>
+      {result.next_tasks.length === 0 ? (
+        <p className="muted">{t('task.nextNone')}</p>
+      ) : (
+        <ul>
+          {result.next_tasks.map((task) => {
+            const mine = task.candidate_groups.some((g) => me.groups.includes(g))
+              || task.candidate_users.includes(me.user_id) || task.assignee === me.user_id;
+            return (
+              <li key={task.id}>
+                {mine ? <Link to={`/tasks/${task.id}`}>{task.name}</Link> : task.name}{' '}
+                <span className="muted">{task.lane} · {task.candidate_groups.join(', ')}</span>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      <p><Link to="/inbox">{t('task.backToInbox')}</Link> · <Link to={`/cases/${result.process_instance_id}`}>{t('task.case')}</Link></p>
+    </section>
+  );
+}
+
+export default function TaskPage() {
+  const { taskId } = useParams();
+  const { t } = useTranslation();
+  const { me } = useAuth();
+  const task = useLoad(() => get(`/tasks/${taskId}`), [taskId]);
+  const [values, setValues] = useState(null);
+  const [fieldErrors, setFieldErrors] = useState({});
+  const [error, setError] = useState(null);
+  const [result, setResult] = useState(null);
+  const [busy, setBusy] = useState(false);
+
+  async function act(path) {
+    setError(null);
+    setBusy(true);
+    try {
+      await post(`/tasks/${taskId}/${path}`);
+      task.reload();
+    } catch (e) {
+      setError(e instanceof ApiError && e.status === 409 && e.details?.assignee
+        ? { message: t('task.lostRace', { user: e.details.assignee }) } : e);
+      task.reload();
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function complete(formData) {
+    if (busy) return;
+    setError(null);
+    setFieldErrors({});
+    setBusy(true);
+    try {
+      const variables = submittable(task.data.form, formData);
+      setResult(await post(`/tasks/${taskId}/complete`, { variables }));
+    } catch (e) {
+      const byField = e instanceof ApiError ? e.fieldErrors() : {};
+      if (e.status === 422 && Object.keys(byField).length > 0) {
+        setFieldErrors(byField);
+        setError({ message: t('task.formErrors', { count: Object.keys(byField).length }) });
+      } else {
+        setError(e);
+      }
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  if (result) return <NextTasks result={result} />;
+  if (task.error) return <ErrorNote error={task.error} />;
+  if (!task.data) return <p className="muted">{t('common.loading')}</p>;
+  const data = task.data;
+  const mine = data.assignee === me.user_id;
+  const formData = values ?? shown(data.variables);
+
+  return (
+    <section>
+      <p><Link to="/inbox">← {t('task.backToInbox')}</Link></p>
+      <h1>{data.name}</h1>
+      <dl className="facts">
+        <div><dt>{t('inbox.businessKey')}</dt><dd>{data.business_key}</dd></div>
+        <div><dt>{t('inbox.process')}</dt><dd>{data.process_definition_key}</dd></div>
+        <div><dt>{t('inbox.lane')}</dt><dd>{data.lane || '—'}</dd></div>
+        <div><dt>{t('inbox.due')}</dt><dd><DueBadge task={data} /></dd></div>
+        <div><dt>{t('inbox.assignee')}</dt><dd data-testid="assignee">{data.assignee || '—'}</dd></div>
+        <div><dt>{t('inbox.group')}</dt><dd>{data.candidate_groups.join(', ')}</dd></div>
+      </dl>
+      <p><Link to={`/cases/${data.process_instance_id}`}>{t('task.case')}</Link></p>
+      <ErrorNote error={error} />
+      {!data.assignee && <p className="notice">{t('task.claimFirst')}</p>}
+      {data.assignee && !mine && <p className="notice">{t('task.notYours', { user: data.assignee })}</p>}
+      <div className="actions">
+        {!data.assignee && (
+          <button type="button" className="primary" disabled={busy} onClick={() => act('claim')}>{t('task.claim')}</button>
+        )}
+        {(mine || (data.assignee && me.roles.supervisor)) && (
+          <button type="button" disabled={busy} onClick={() => act('unclaim')}>{t('task.unclaim')}</button>
+        )}
+      </div>
+      <div className="card">
+        <SchemaForm
+          id="task-form"
+          schema={data.form}
+          formData={formData}
+          onChange={setValues}
+          onSubmit={complete}
+          onError={(errors) => setError({ message: t('task.formErrors', { count: errors.length }) })}
+          disabled={!mine || busy}
+          extraErrors={serverErrors(fieldErrors)}
+        />
+        {mine && (
+          <div className="actions">
+            <button type="submit" form="task-form" className="primary" disabled={busy}>{t('task.complete')}</button>
+          </div>
+        )}
+      </div>
+    </section>
+  );
+}
