@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bpmn_service.api.deps import PrincipalDep
 from bpmn_service.api.errors import ERROR_RESPONSES
-from bpmn_service.db.queries import SEES_ALL_INSTANCES
-from bpmn_service.services.analytics import ANALYTICS_GROUPS
-from bpmn_service.services.external_tasks import WORKER_GROUPS
+from bpmn_service.services.roles import roles_of
 
 router = APIRouter(tags=["identity"])
 
 
-class Roles(BaseModel):
+class RolesRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     admin: bool = Field(description="may deploy, cancel and reassign anything")
     analyst: bool = Field(description="may deploy process definitions")
     supervisor: bool = Field(description="may unclaim tasks held by others and repair cases")
@@ -26,7 +25,7 @@ class Roles(BaseModel):
 class MeRead(BaseModel):
     user_id: str
     groups: list[str]
-    roles: Roles = Field(
+    roles: RolesRead = Field(
         description="what the groups allow; a convenience for clients, the API checks each call"
     )
 
@@ -34,16 +33,8 @@ class MeRead(BaseModel):
 @router.get("/me", response_model=MeRead, responses=ERROR_RESPONSES)
 def who_am_i(principal: PrincipalDep) -> MeRead:
     """The authenticated user, their groups and what those groups allow."""
-    groups = principal.groups
     return MeRead(
         user_id=principal.user_id,
-        groups=sorted(groups),
-        roles=Roles(
-            admin=principal.is_admin,
-            analyst=principal.can_deploy,
-            supervisor=principal.is_supervisor,
-            analytics=bool(groups & ANALYTICS_GROUPS),
-            sees_all_instances=bool(groups & SEES_ALL_INSTANCES),
-            worker=bool(groups & WORKER_GROUPS),
-        ),
+        groups=sorted(principal.groups),
+        roles=RolesRead.model_validate(roles_of(principal)),
     )
