@@ -107,6 +107,7 @@ def app_settings(url: str, schema: str | None = None) -> Settings:
         registry_file=ROOT / "config" / "construction-units.toml",
         calendar_file=ROOT / "config" / "calendar.toml",
         time_limits_file=ROOT / "config" / "time-limits.toml",
+        simulation_scenario_file=ROOT / "config" / "simulation.toml",
         deploy_on_start=False,
         migrate_on_start=True,
         timer_poll_seconds=0,

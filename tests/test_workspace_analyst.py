@@ -62,3 +62,28 @@ def test_analyst_sees_a_mistake_on_the_diagram_fixes_it_deploys_and_compares(
     assert "B-UT01" in changed.inner_text()
     page.locator('.djs-element.m-changed[data-element-id="B-UT01"]').wait_for(state="attached")
     ui.shot("03-version-diff")
+
+
+def test_analyst_runs_a_what_if_of_a_draft_before_deploying_it(ui: Ui, server: Server) -> None:
+    """The draft against the deployed version on the same simulated applications, side by side,
+    and on the draft's diagram where the time moved; nothing is deployed."""
+    draft = SOURCE.replace('customerCategory in ["RES", "LV"]', 'customerCategory in ["RES"]', 1)
+    before = server.api("GET", "/process-definitions/yekuo_streamlined")["latest_version"]
+    page = ui.page
+    ui.sign_in("analyst")
+    page.get_by_role("link", name="流程", exact=True).click()
+    drop(ui, "yekuo_streamlined.bpmn", draft)
+    page.get_by_label("每个版本的模拟申请数").fill("30")
+    page.get_by_role("button", name="开始模拟").click()
+    page.locator("[data-testid=whatif-status][data-status=done]").wait_for(timeout=180_000)
+    result = page.get_by_test_id("whatif-result")
+    low_voltage = result.locator("tr[data-category=LV]")
+    assert "→" in low_voltage.inner_text()
+    assert (
+        result.locator("tr[data-category=RES] td.worse, tr[data-category=RES] td.better").count()
+        == 0
+    )
+    assert "B-UT02" in page.get_by_test_id("whatif-elements").inner_text()
+    page.locator(".djs-element.m-faster, .djs-element.m-slower").first.wait_for(state="attached")
+    ui.shot("whatif")
+    assert server.api("GET", "/process-definitions/yekuo_streamlined")["latest_version"] == before

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bpmn_service.config import Settings
@@ -243,6 +243,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     settings = Settings()
     logging.getLogger("spiff").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    if args.candidate:
+        return _simulate_candidate(args, settings)
     scenario = simulation.load(Path(args.scenario))
     if args.applications is not None:
         scenario.applications = args.applications
@@ -263,6 +265,76 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     for kind, path in paths.items():
         print(f"{kind}: {path}")
     return 1 if outputs.report["errors"] else 0
+
+
+def _simulate_candidate(args: argparse.Namespace, settings: Settings) -> int:
+    """What-if: the scenario on the deployed version of the candidate's process and on the
+    candidate, side by side (the same comparison as POST /api/v1/simulations)."""
+    import json
+    import tempfile
+
+    from bpmn_service import simulation
+    from bpmn_service.context import AppContext
+    from bpmn_service.db.migrate import is_current
+    from bpmn_service.errors import NotFound
+    from bpmn_service.services.definitions import get_xml
+    from bpmn_service.services.deployments import BpmnFile, check_files
+    from bpmn_service.services.simulation_jobs import DEFAULT_APPLICATIONS
+    from bpmn_service.simulation import whatif
+    from bpmn_service.simulation.runner import stderr_if_tty
+
+    candidate = Path(args.candidate)
+    ctx = AppContext.create(settings)
+    try:
+        key = check_files(ctx, [BpmnFile(str(candidate), candidate.read_bytes())])[0].key
+    except InvalidBpmn as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    deployed_xml = None
+    if is_current(ctx.engine):
+        try:
+            deployed_xml = get_xml(ctx, key, None)
+        except NotFound:
+            pass
+    ctx.engine.dispose()
+    scenario = simulation.load(Path(args.scenario))
+    if args.seed is not None:
+        scenario.seed = args.seed
+    with tempfile.TemporaryDirectory(prefix="bpmn-whatif-") as tmp:
+        if deployed_xml is None:
+            deployed = settings.processes_dir / f"{key}.bpmn"
+            if not deployed.is_file():
+                raise ValueError(f"process {key!r} is neither deployed nor in {deployed.parent}")
+            print(f"comparing {candidate} with {deployed} (not deployed in the database)")
+        else:
+            deployed = Path(tmp) / f"{key}.bpmn"
+            deployed.write_text(deployed_xml, encoding="utf-8")
+            print(f"comparing {candidate} with the deployed {key}")
+        result = whatif.compare(
+            scenario,
+            simulation.Environment.from_settings(settings),
+            key,
+            deployed,
+            candidate,
+            applications=args.applications or DEFAULT_APPLICATIONS,
+            workers=args.workers,
+            on_progress=_progress_bar() if stderr_if_tty() and not args.quiet else None,
+        )
+    print(simulation.report.whatif_text(result))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "whatif.json"
+    path.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"json: {path}")
+    return 1 if any(result["failed"].values()) else 0
+
+
+def _progress_bar() -> Callable[[int, int], None]:
+    def show(done: int, total: int) -> None:
+        print(f"\r{done}/{total} applications", end="\n" if done >= total else "", file=sys.stderr)
+
+    return show
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -348,6 +420,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     simulate.add_argument("--keep-database", help="copy the throwaway SQLite database here")
     simulate.add_argument("--quiet", action="store_true", help="no progress bar")
+    simulate.add_argument(
+        "--candidate",
+        metavar="FILE",
+        help="what-if: compare this draft BPMN with the deployed version of its process on the "
+        "same applications (default 200; writes whatif.json)",
+    )
     simulate.set_defaults(func=cmd_simulate)
     args = parser.parse_args(argv)
     try:

@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     time_limits_file: Path = Field(
         Path("config/time-limits.toml"), description="Time-limit regimes per process"
     )
+    simulation_scenario_file: Path = Field(
+        Path("config/simulation.toml"),
+        description="Scenario of what-if simulations (POST /simulations, simulate --candidate)",
+    )
     reference_workers: bool | None = Field(
         None,
         description="run the reference external-task workers in the server process "

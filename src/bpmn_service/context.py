@@ -62,6 +62,8 @@ class AppContext:
     calendar: WorkCalendar
     runner: ProcessRunner = field(default_factory=ProcessRunner)
     clock: Clock = utc_now
+    # Starts a stored what-if simulation job in the background; wired in by main.create_app.
+    launch_simulation: Callable[[str], None] | None = None
 
     @property
     def users(self) -> UserDirectory:

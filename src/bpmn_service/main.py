@@ -20,6 +20,7 @@ from bpmn_service.api.routes import (
     instances,
     me,
     messages,
+    simulations,
     tasks,
 )
 from bpmn_service.config import Settings
@@ -30,6 +31,7 @@ from bpmn_service.reference_workers import ReferenceWorkers
 from bpmn_service.services.calendar_table import sync_calendar
 from bpmn_service.services.deployments import deploy_directory
 from bpmn_service.services.scheduler import TimerPoller
+from bpmn_service.simulation.jobs import WhatIfLauncher
 
 log = logging.getLogger("bpmn_service")
 SYSTEM = Principal("system", frozenset({"admin"}))
@@ -65,6 +67,10 @@ def prepare(ctx: AppContext) -> None:
 def create_app(settings: Settings | None = None, ctx: AppContext | None = None) -> FastAPI:
     if ctx is None:
         ctx = AppContext.create(settings or Settings())
+    launcher = None
+    if ctx.launch_simulation is None:
+        launcher = WhatIfLauncher(ctx)
+        ctx.launch_simulation = launcher
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -83,6 +89,8 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
             workers.stop()
         if poller is not None:
             poller.stop()
+        if launcher is not None:
+            launcher.shutdown()
         ctx.engine.dispose()
 
     app = FastAPI(
@@ -107,6 +115,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         messages,
         external_tasks,
         analytics,
+        simulations,
     ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(external_tasks.incidents, prefix="/api/v1")

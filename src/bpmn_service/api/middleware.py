@@ -29,7 +29,8 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.upload_limit if scope["path"].endswith("/deployments") else self.default_limit
+        uploads = scope["path"].endswith(("/deployments", "/simulations"))
+        limit = self.upload_limit if uploads else self.default_limit
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(send, limit)

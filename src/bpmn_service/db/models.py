@@ -303,3 +303,27 @@ class CalendarDay(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     working: Mapped[bool] = mapped_column(Boolean)
     ordinal: Mapped[int] = mapped_column(Integer)
+
+
+class SimulationJob(Base):
+    """A what-if simulation of a candidate BPMN against the deployed version, run in the
+    background by the server that accepted it; any server answers its progress and result."""
+
+    __tablename__ = "simulation_job"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # queued | running | done | failed
+    definition_key: Mapped[str] = mapped_column(String(128))
+    deployed_version: Mapped[int] = mapped_column(Integer)
+    candidate_name: Mapped[str] = mapped_column(String(255))
+    candidate_xml: Mapped[str] = mapped_column(Text)
+    applications: Mapped[int] = mapped_column(Integer)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer)
+    requested_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    # Written with every progress report: a job whose server stopped goes quiet.
+    updated_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    result: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)

@@ -488,3 +488,46 @@ def text_summary(report: dict[str, Any]) -> str:
             )
     lines.append(f"{report['run']['seconds']} s on {report['run']['workers']} worker(s)")
     return "\n".join(lines)
+
+
+def whatif_text(result: dict[str, Any], top: int = 8) -> str:
+    """A what-if comparison (whatif.compare) for the terminal: deployed → candidate per category,
+    then the elements where the time moved most."""
+    lines = [
+        f"{'cat':5} {'n':>5} {'median WD':>17} {'P90 WD':>17} {'procedures':>13} "
+        f"{'hall visits':>13} {'hand-offs':>13}"
+    ]
+
+    def pair(a: float | None, b: float | None, width: int) -> str:
+        return f"{_n(a)} → {_n(b)}".rjust(width)
+
+    for category, sides in result["categories"].items():
+        d, c = sides["deployed"] or {}, sides["candidate"] or {}
+        lines.append(
+            f"{category:5} {c.get('completed', 0):>5} "
+            f"{pair(d.get('total_wd_p50'), c.get('total_wd_p50'), 17)} "
+            f"{pair(d.get('total_wd_p90'), c.get('total_wd_p90'), 17)} "
+            f"{pair(d.get('procedures_mean'), c.get('procedures_mean'), 13)} "
+            f"{pair(d.get('hall_visits_mean'), c.get('hall_visits_mean'), 13)} "
+            f"{pair(d.get('handoffs_mean'), c.get('handoffs_mean'), 13)}"
+        )
+        limits = sorted(set(d.get("time_limits", {})) | set(c.get("time_limits", {})))
+        for limit in limits:
+            before = d.get("time_limits", {}).get(limit, {}).get("share_met")
+            after = c.get("time_limits", {}).get(limit, {}).get("share_met")
+            lines.append(f"      time limit {limit}: met {_pct(before)} → {_pct(after)}")
+    moved = [e for e in result["elements"] if abs(e["delta_wd"]) >= 0.005][:top]
+    if moved:
+        lines.append("where the time moved (mean WD per completed application):")
+        lines.extend(
+            f"  {e['element_id']:12} {e['name'][:24]:24} {_n(e['deployed_wd'], 2):>7} → "
+            f"{_n(e['candidate_wd'], 2):>7} ({e['delta_wd']:+.2f})"
+            for e in moved
+        )
+    for side in ("deployed", "candidate"):
+        if result["failed"][side]:
+            lines.append(f"{side}: {result['failed'][side]} application(s) failed")
+        if result["steps_without_duration"][side]:
+            steps = ", ".join(result["steps_without_duration"][side])
+            lines.append(f"{side}: steps without a scenario duration (they take no time): {steps}")
+    return "\n".join(lines)

@@ -301,12 +301,20 @@ def _run_chunk(job: tuple[str, list[Application]]) -> tuple[str, ProcessOutcome]
 
 
 class Progress:
-    def __init__(self, total: int, stream: TextIO | None) -> None:
+    def __init__(
+        self,
+        total: int,
+        stream: TextIO | None,
+        listener: Callable[[int, int], None] | None = None,
+    ) -> None:
         self.total, self.done, self.stream = total, 0, stream
+        self.listener = listener
         self.started = time.perf_counter()
 
     def advance(self, count: int) -> None:
         self.done += count
+        if self.listener is not None:
+            self.listener(self.done, self.total)
         if self.stream is None:
             return
         width = 30
@@ -329,7 +337,10 @@ def simulate(
     keep_history: bool = False,
     progress: TextIO | None = None,
     models: dict[str, SimModel] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> Simulation:
+    """Run the scenario's applications through its processes; ``on_progress(done, total)`` is
+    called as applications finish (a what-if job reports it to its readers)."""
     models = models or load_models(scenario, env)
     started = time.perf_counter()
     apps = applications(scenario, models)
@@ -343,7 +354,7 @@ def simulate(
         # collector's work grows with them) and an even load over the workers.
         size = max(10, min(CHUNK, math.ceil(len(apps) / (workers * 4))))
         jobs.extend((key, apps[i : i + size]) for i in range(0, len(apps), size))
-    bar = Progress(len(apps) * len(scenario.processes), progress)
+    bar = Progress(len(apps) * len(scenario.processes), progress, on_progress)
     collected: dict[str, list[ProcessOutcome]] = {key: [] for key in scenario.processes}
     if workers == 1 or len(jobs) == 1:
         _init_worker(scenario, models, env, keep_history)

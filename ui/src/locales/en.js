@@ -60,4 +60,17 @@ export default {
     added: 'Added', removed: 'Removed', changed: 'Changed', layout: 'Layout', noChanges: 'The two versions do not differ.',
     whatIf: 'What-if before deploy',
   },
+  whatif: {
+    title: 'What-if before deploy', explain: 'The shipped simulation scenario runs the same simulated applications through the deployed version and through this draft, and compares working days, procedures, hall visits, hand-offs and time-limit compliance. Nothing is deployed.',
+    applications: 'Simulated applications per version', run: 'Run the simulation', category: 'Customer category', timeLimits: 'Time limits met',
+    basis: '{{applications}} simulated applications, deployed version {{version}} → draft (seed {{seed}})',
+    figures: { total_wd_p50: 'Working days (median)', total_wd_p90: 'Working days (P90)', utility_wd_p50: 'Utility working days (median)',
+      procedures_mean: 'Procedures (mean)', hall_visits_mean: 'Hall visits (mean)', handoffs_mean: 'Hand-offs (mean)' },
+    categories: { RES: 'Residential', LV: 'Low voltage', HV_S: 'HV single source', HV_D: 'HV dual source' },
+    status: { queued: 'Queued', running: 'Simulating', done: 'Done', failed: 'Failed' },
+    whereTime: 'Where the time moved (mean working days per completed application)', faster: 'Faster', slower: 'Slower',
+    element: 'Element', deployed: 'Deployed', candidate: 'Draft',
+    noDuration: { deployed: 'Deployed steps without a scenario duration (taken as no time)', candidate: 'Draft steps without a scenario duration (taken as no time)' },
+    failed: { deployed: '{{count}} simulated application(s) failed on the deployed version', candidate: '{{count}} simulated application(s) failed on the draft' },
+  },
 };

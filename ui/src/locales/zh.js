@@ -60,4 +60,17 @@ export default {
     added: '新增', removed: '删除', changed: '修改', layout: '布局', noChanges: '两个版本没有差异。',
     whatIf: '上线前模拟',
   },
+  whatif: {
+    title: '上线前模拟（what-if）', explain: '用内置的仿真场景，让同一批模拟申请分别走已部署版本和这份草稿，对比工作日、办理环节、到厅次数、部门交接和各类时限达标率。不会部署任何内容。',
+    applications: '每个版本的模拟申请数', run: '开始模拟', category: '客户类别', timeLimits: '时限达标率',
+    basis: '{{applications}} 件模拟申请，已部署版本 {{version}} → 草稿（随机种子 {{seed}}）',
+    figures: { total_wd_p50: '总工作日（中位）', total_wd_p90: '总工作日（P90）', utility_wd_p50: '供电侧工作日（中位）',
+      procedures_mean: '办理环节（平均）', hall_visits_mean: '到厅次数（平均）', handoffs_mean: '部门交接（平均）' },
+    categories: { RES: '居民', LV: '低压非居民', HV_S: '高压单电源', HV_D: '高压双电源' },
+    status: { queued: '排队中', running: '模拟中', done: '模拟完成', failed: '模拟失败' },
+    whereTime: '时间发生变化的环节（每件办结申请的平均工作日）', faster: '变快', slower: '变慢',
+    element: '环节', deployed: '已部署', candidate: '草稿',
+    noDuration: { deployed: '已部署版本中没有仿真时长的环节（按零耗时计）', candidate: '草稿中没有仿真时长的环节（按零耗时计）' },
+    failed: { deployed: '已部署版本有 {{count}} 件模拟申请出错', candidate: '草稿有 {{count}} 件模拟申请出错' },
+  },
 };

@@ -7,6 +7,8 @@ import { ApiError, request } from '../api.js';
 import BpmnDiagram from '../components/BpmnDiagram.jsx';
 import DropFile from '../components/DropFile.jsx';
 import ErrorNote from '../components/ErrorNote.jsx';
+import WhatIf from '../components/WhatIf.jsx';
+import { useAuth } from '../auth.jsx';
 import { loadDefinitions } from '../definitions.js';
 import { findingLayers } from '../findings.js';
 
@@ -35,6 +37,7 @@ function Findings({ title, items, kind }) {
 
 export default function Deploy() {
   const { t } = useTranslation();
+  const { me } = useAuth();
   const [draft, setDraft] = useState(null);
   const [problems, setProblems] = useState([]);
   const [warnings, setWarnings] = useState([]);
@@ -98,6 +101,7 @@ export default function Deploy() {
           </div>
           <BpmnDiagram xml={draft.xml} markers={layers.markers} notes={layers.notes} focus={problems.map((p) => p.element)}
             label={draft.file.name} />
+          {me.roles.analytics && problems.length === 0 && !deployed && <WhatIf file={draft.file} xml={draft.xml} />}
         </>
       )}
     </section>
