@@ -25,6 +25,11 @@ APPLICATION = {
 }
 
 
+def fits(ui: Ui) -> bool:
+    """Nothing wider than the 1280 px window: no horizontal scrolling."""
+    return bool(ui.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
 def apply(server: Server) -> tuple[str, dict[str, Any]]:
     """A new application, as the online portal registers it."""
     key = f"YK-UI-{uuid.uuid4().hex[:8]}"
@@ -47,12 +52,11 @@ def test_clerk_claims_fills_the_form_fixes_an_error_and_hands_over(ui: Ui, serve
     assert "hall_clerk" in page.get_by_test_id("who").inner_text()
 
     # The inbox, filtered to the application; the first task offered to the clerk's group.
-    page.get_by_label("申请编号").fill(key)
-    page.get_by_role("button", name="筛选").click()
-    row = page.locator("[data-testid=inbox] tbody tr", has_text=key)
-    row.wait_for()
-    assert page.locator("[data-testid=inbox] tbody tr").count() == 1
-    assert "受理用电申请" in row.inner_text()
+    rows = ui.inbox(key)
+    assert rows.count() == 1
+    row = rows.first
+    assert key in row.inner_text() and "受理用电申请" in row.inner_text()
+    assert fits(ui)
     ui.shot("02-inbox")
     row.get_by_role("button", name="认领").click()
     page.get_by_test_id("assignee").get_by_text("clerk").wait_for()
@@ -66,6 +70,12 @@ def test_clerk_claims_fills_the_form_fixes_an_error_and_hands_over(ui: Ui, serve
     note = page.locator(".form-group", has=page.locator("#root_acceptanceNote"))
     note.locator(".error-detail").wait_for()
     assert "500" in note.locator(".error-detail").inner_text()
+    # The keyboard lands on the field in error, and the focus is visible.
+    focused = page.evaluate(
+        "() => [document.activeElement.id, getComputedStyle(document.activeElement).outlineStyle]"
+    )
+    assert focused == ["root_acceptanceNote", "solid"]
+    assert fits(ui)
     ui.shot("03-field-error")
 
     # Fixed, completed: the answer names the next task, for the specialists.
@@ -78,9 +88,7 @@ def test_clerk_claims_fills_the_form_fixes_an_error_and_hands_over(ui: Ui, serve
 
     ui.sign_out()
     ui.sign_in("specialist")
-    page.get_by_label("申请编号").fill(key)
-    page.get_by_role("button", name="筛选").click()
-    page.locator("[data-testid=inbox] tbody tr", has_text="组织现场勘查").wait_for()
+    assert [r.split("\t")[0] for r in ui.inbox(key).all_inner_texts()] == ["组织现场勘查"]
     ui.shot("05-specialist-inbox")
 
 
@@ -88,15 +96,17 @@ def test_a_lost_claim_race_names_who_holds_the_task(ui: Ui, server: Server) -> N
     key, started = apply(server)
     ui.sign_in("clerk")
     page = ui.page
-    page.get_by_label("申请编号").fill(key)
-    page.get_by_role("button", name="筛选").click()
-    row = page.locator("[data-testid=inbox] tbody tr", has_text=key)
-    row.wait_for()
+    row = ui.inbox(key).first
+    assert key in row.inner_text()
     # Another clerk is faster.
     server.api("POST", f"/tasks/{started['tasks'][0]['id']}/claim", "clerk2")
     row.get_by_role("button", name="认领").click()
     page.get_by_role("alert").get_by_text("clerk2").wait_for()
     ui.shot("lost-race")
+    # Chinese by default, English on request.
+    page.get_by_label("语言").select_option("en")
+    page.get_by_role("heading", name="Inbox").wait_for()
+    assert page.evaluate("document.documentElement.lang") == "en"
 
 
 def test_a_new_application_shows_the_services_refusal_at_its_field(ui: Ui) -> None:

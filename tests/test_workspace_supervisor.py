@@ -26,3 +26,25 @@ def test_supervisor_sees_the_token_on_the_right_element(ui: Ui, server: Server) 
     assert "hall_clerk" in page.get_by_test_id("open-tasks").inner_text()
     ui.shot("case")
     assert started["tasks"][0]["element_id"] == "A-UT01"
+
+
+def test_the_process_diagram_shows_a_heat_map_of_the_steps(ui: Ui, server: Server) -> None:
+    """Per element, from /analytics/steps: the median hours of its completed tasks, as colour
+    and a note on the diagram."""
+    _, started = apply(server)
+    task = started["tasks"][0]["id"]
+    server.api("POST", f"/tasks/{task}/claim", "clerk")
+    server.api(
+        "POST",
+        f"/tasks/{task}/complete",
+        "clerk",
+        json={"variables": {"docsComplete": True, "acceptedAt": "2026-11-30"}},
+    )
+    page = ui.page
+    ui.sign_in("leader")
+    ui.goto("/ui/processes/yekuo_current")
+    page.get_by_label("热力图").select_option(label="中位办理时长（小时）")
+    heated = page.locator('.djs-element[data-element-id="A-UT01"][class*="heat-"]')
+    heated.wait_for(state="attached")
+    assert page.locator(".overlay-note", has_text=" h").count() >= 1
+    ui.shot("heat-map")

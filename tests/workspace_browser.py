@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 import httpx
 import pytest
@@ -175,6 +175,16 @@ class Ui:
         self.page.fill("#token", TOKENS[user])
         self.page.keyboard.press("Enter")
         self.page.get_by_test_id("who").locator("strong", has_text=user).wait_for()
+
+    def inbox(self, business_key: str) -> Any:
+        """Filter the inbox to one business key; the rows once the filtered answer is shown."""
+        self.page.get_by_label("申请编号").fill(business_key)
+        self.page.get_by_role("button", name="筛选").click()
+        shown = f"[data-query*='business_key={quote_plus(business_key)}']"
+        self.page.locator(
+            f"[data-testid=inbox]{shown}, [data-testid=inbox-empty]{shown}"
+        ).wait_for()
+        return self.page.locator("[data-testid=inbox] tbody tr")
 
     def sign_out(self) -> None:
         self.page.get_by_test_id("who").get_by_role("button").click()

@@ -16,11 +16,13 @@ export function heatLayers(items, metric) {
   const max = Math.max(0, ...rows.map((r) => r.v));
   const markers = {};
   const notes = [];
-  for (const { item, v } of rows) {
+  const table = [];
+  for (const { item, v } of [...rows].sort((a, b) => b.v - a.v)) {
     const level = max > 0 ? Math.max(1, Math.ceil((v / max) * 5)) : 1;
     markers[item.element_id] = [`heat-${level}`];
     const text = metric === 'late' ? `${Math.round(v * 100)}%` : `${v.toFixed(1)} h`;
     notes.push({ element: item.element_id, text, title: `${item.name || item.element_id}: ${text} (${item.completions})` });
+    table.push({ element: item.element_id, name: item.name || item.element_id, text, completions: item.completions });
   }
-  return { markers, notes };
+  return { markers, notes, rows: table };
 }

@@ -5,11 +5,13 @@ import 'bpmn-js/dist/assets/bpmn-font/css/bpmn.css';
 import 'bpmn-js/dist/assets/bpmn-js.css';
 import 'bpmn-js/dist/assets/diagram-js.css';
 import { useEffect, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 
 // flows: {from: ids, to: ids, marker}: sequence flows from one of `from` to one of `to` get the
 // marker (the path a case took between elements it passed).
 // focus: element ids to centre on at reading size (the first one found), instead of the whole diagram.
 export default function BpmnDiagram({ xml, markers = {}, notes = [], flows, focus, className = 'diagram', label, onReady }) {
+  const { t } = useTranslation();
   const container = useRef(null);
   const viewer = useRef(null);
   const [loaded, setLoaded] = useState(0);
@@ -81,8 +83,19 @@ export default function BpmnDiagram({ xml, markers = {}, notes = [], flows, focu
     };
   }, [loaded, markers, notes, flows, focus, onReady]);
 
+  function zoom(step) {
+    const canvas = viewer.current.get('canvas');
+    if (step === 0) canvas.zoom('fit-viewport', 'auto');
+    else canvas.zoom(canvas.zoom() * step);
+  }
+
   return (
     <div className="diagram-wrap">
+      <div className="zoom" role="group" aria-label={t('diagram.zoom')}>
+        <button type="button" onClick={() => zoom(1.25)} aria-label={t('diagram.zoomIn')}>+</button>
+        <button type="button" onClick={() => zoom(0.8)} aria-label={t('diagram.zoomOut')}>−</button>
+        <button type="button" onClick={() => zoom(0)}>{t('diagram.fit')}</button>
+      </div>
       <div ref={container} className={className} role="img" aria-label={label} data-testid="diagram"
         data-loaded={loaded ? 'true' : 'false'} />
       {error && <p className="error" role="alert">{error}</p>}

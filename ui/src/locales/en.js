@@ -50,6 +50,7 @@ export default {
     message_thrown: 'Message sent', message_undeliverable: 'Message undeliverable', timers_fired: 'Timer fired', timer_failed: 'Timer failed',
   },
   processes: {
+    completions: 'Completed',
     heatEmpty: 'No completed task in this version yet.', fromVersion: 'Old version', toVersion: 'New version', versionN: 'Version {{version}}',
     file: 'File', tab: { diagram: 'Diagram', diff: 'Compare versions', deploy: 'Deploy', whatif: 'What-if' },
     title: 'Process definitions', versions: 'Versions', deployedAt: 'Deployed', diagram: 'Diagram', diff: 'Compare versions',
@@ -73,4 +74,5 @@ export default {
     noDuration: { deployed: 'Deployed steps without a scenario duration (taken as no time)', candidate: 'Draft steps without a scenario duration (taken as no time)' },
     failed: { deployed: '{{count}} simulated application(s) failed on the deployed version', candidate: '{{count}} simulated application(s) failed on the draft' },
   },
+  diagram: { zoom: 'Zoom', zoomIn: 'Zoom in', zoomOut: 'Zoom out', fit: 'Fit' },
 };

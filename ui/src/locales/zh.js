@@ -50,6 +50,7 @@ export default {
     message_thrown: '发出消息', message_undeliverable: '消息无法投递', timers_fired: '定时触发', timer_failed: '定时失败',
   },
   processes: {
+    completions: '完成次数',
     heatEmpty: '该版本还没有已完成的任务，暂无数据。', fromVersion: '旧版本', toVersion: '新版本', versionN: '版本 {{version}}',
     file: '文件', tab: { diagram: '流程图', diff: '版本对比', deploy: '部署', whatif: '上线前模拟' },
     title: '流程定义', versions: '版本', deployedAt: '部署时间', diagram: '流程图', diff: '版本对比',
@@ -73,4 +74,5 @@ export default {
     noDuration: { deployed: '已部署版本中没有仿真时长的环节（按零耗时计）', candidate: '草稿中没有仿真时长的环节（按零耗时计）' },
     failed: { deployed: '已部署版本有 {{count}} 件模拟申请出错', candidate: '草稿有 {{count}} 件模拟申请出错' },
   },
+  diagram: { zoom: '缩放', zoomIn: '放大', zoomOut: '缩小', fit: '适应窗口' },
 };

@@ -33,6 +33,8 @@ export default function Inbox() {
   const [claimError, setClaimError] = useState(null);
 
   const definitions = useLoad(() => loadDefinitions(), []);
+  // The answer carries the query it answers, so a stale page is never taken for the new one.
+  const query = params.toString();
   const page = useLoad(
     () => get('/tasks', {
       ...filters,
@@ -41,8 +43,8 @@ export default function Inbox() {
       unassigned: view === 'unclaimed' ? 'true' : '',
       limit: PAGE,
       offset,
-    }),
-    [params.toString(), me.user_id],
+    }).then((answer) => ({ ...answer, query })),
+    [query, me.user_id],
   );
 
   function update(changes) {
@@ -118,9 +120,9 @@ export default function Inbox() {
       </form>
       <ErrorNote error={claimError || page.error} />
       {page.loading && !page.data && <p className="muted">{t('common.loading')}</p>}
-      {page.data && page.data.items.length === 0 && <p className="muted">{t('inbox.empty')}</p>}
+      {page.data && page.data.items.length === 0 && <p className="muted" data-testid="inbox-empty" data-query={page.data.query}>{t('inbox.empty')}</p>}
       {page.data && page.data.items.length > 0 && (
-        <table className="grid" data-testid="inbox">
+        <table className="grid" data-testid="inbox" data-query={page.data.query} aria-busy={page.loading}>
           <thead>
             <tr>
               <th scope="col">{t('inbox.task')}</th>

@@ -24,7 +24,7 @@ function DiagramTab({ definition, version, heat, setParam }) {
     [definition.key, version, heat],
   );
   const layers = useMemo(
-    () => (steps.data ? heatLayers(steps.data.items, heat) : { markers: {}, notes: [] }),
+    () => (steps.data ? heatLayers(steps.data.items, heat) : { markers: {}, notes: [], rows: [] }),
     [steps.data, heat],
   );
   return (
@@ -48,6 +48,16 @@ function DiagramTab({ definition, version, heat, setParam }) {
       <ErrorNote error={xml.error || steps.error} />
       {heat && steps.data && steps.data.items.length === 0 && <p className="muted">{t('processes.heatEmpty')}</p>}
       <BpmnDiagram xml={xml.data} markers={layers.markers} notes={layers.notes} label={t('processes.diagram')} />
+      {layers.rows.length > 0 && (
+        <table className="grid compact" data-testid="heat-table">
+          <thead><tr><th scope="col">{t('whatif.element')}</th><th scope="col">{t(heat === 'late' ? 'processes.heatBreach' : 'processes.heatMedian')}</th><th scope="col">{t('processes.completions')}</th></tr></thead>
+          <tbody>
+            {layers.rows.map((r) => (
+              <tr key={r.element}><td>{r.name} <code className="muted">{r.element}</code></td><td>{r.text}</td><td>{r.completions}</td></tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </>
   );
 }
