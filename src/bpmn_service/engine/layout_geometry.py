@@ -132,6 +132,7 @@ class ScopeGeometry:
         self.margin_top: dict[int, float] = {}
         self._planning = ""
         self.anchors = anchors
+        self.anchored = set(anchors.values())
         self.track_x: dict[str, float] = {}
         # Vertical runs through a node's own column: (node, boundary or "", rows crossed).
         self.drops: list[tuple[str, str, list[int]]] = []
@@ -207,7 +208,7 @@ class ScopeGeometry:
                 points += [(x, ("gap", src, 0.0)), (x, ("row", g_next, 0.0))]
             level = g_next
         elif (
-            self.items[src].gateway
+            self._ports_free(src)
             and g_next != g_src
             and self.column_free(rank[src], g_src, g_next, "empty")
         ):
@@ -228,7 +229,7 @@ class ScopeGeometry:
             if level == gb:
                 continue
             last = i == len(chain) - 1
-            if last and self.items[dst].gateway and self.column_free(rank[dst], gb, level, "empty"):
+            if last and self._ports_free(dst) and self.column_free(rank[dst], gb, level, "empty"):
                 side = "bottom" if level > gb else "top"
                 points.append((("cx", dst, 0.0), ("row", level, 0.0)))
                 points.append((("cx", dst, 0.0), (side, dst, 0.0)))
@@ -245,6 +246,17 @@ class ScopeGeometry:
             level = gb
         points.append((("left", dst, 0.0), ("row", self.grow(dst), 0.0)))
         return points
+
+    def _ports_free(self, item: str) -> bool:
+        """May a flow leave or enter `item` at its top or bottom centre? Not where a marker or
+        boundary events are drawn; data objects and annotations keep their one link."""
+        it = self.items[item]
+        return (
+            item not in self.anchors
+            and not it.marker
+            and item not in self.boundaries_on
+            and item not in self.anchored
+        )
 
     def _drop(
         self, node: str, boundary: str, g_from: int, g_to: int, inclusive: bool = True
