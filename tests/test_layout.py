@@ -398,6 +398,16 @@ def test_layout_draws_pools_message_flows_annotations_and_subprocesses() -> None
     assert timer[0] + timer[2] <= centre - 7 or timer[0] >= centre + 7
 
 
+def test_layout_keeps_windows_line_ends_and_refuses_other_encodings() -> None:
+    crlf = BAD.replace("\n", "\r\n").encode()
+    laid_out = layout_bpmn(crlf, "crlf.bpmn")
+    assert laid_out.count(b"\n") == laid_out.count(b"\r\n")
+    assert layout_warnings(laid_out, "crlf.bpmn") == []
+    utf16 = BAD.replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
+    with pytest.raises(InvalidBpmn, match="not UTF-8"):
+        layout_bpmn(utf16, "utf16.bpmn")
+
+
 def test_layout_refuses_what_is_not_bpmn() -> None:
     with pytest.raises(InvalidBpmn, match="not well-formed"):
         layout_bpmn(b"<bpmn:definitions", "broken.bpmn")

@@ -23,6 +23,7 @@ from .diagram import (
     Element,
     Point,
     Pool,
+    main_plane,
     read_diagram,
 )
 from .layout_collaboration import association_line, place_annotation, route_message
@@ -444,23 +445,40 @@ _DEFINITIONS_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?definitions\s*>\s*$")
 
 def layout_bpmn(data: bytes, filename: str) -> bytes:
     """The file with its first diagram replaced by an automatic layout; raises InvalidBpmn."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidBpmn(
+            [BpmnProblem("the file is not UTF-8 encoded; save it as UTF-8 first", filename)]
+        ) from None
     root = parse_xml(data, filename)
     diagram = read_diagram(root)
     if not diagram.pools:
         raise InvalidBpmn([BpmnProblem("the file defines no process to lay out", filename)])
     drawing = DocumentLayout(diagram).run()
-    match = _DIAGRAM_SPAN.search(data)
+    newline = b"\r\n" if b"\r\n" in data else b"\n"
+    plane = main_plane(root)
+    match = None
+    if plane is not None and plane.getparent() is not None:
+        # Start the search on the diagram's own line, so text before it cannot be mistaken for it.
+        line = plane.getparent().sourceline or 1
+        start = 0
+        for _ in range(line - 1):
+            start = data.find(b"\n", start) + 1
+        match = _DIAGRAM_SPAN.search(data, start)
     if match is not None:
         line_start = data.rfind(b"\n", 0, match.start()) + 1
-        indent = data[line_start : match.start()].decode("utf-8", "replace")
+        indent = data[line_start : match.start()].decode("utf-8")
         indent = indent if indent.strip() == "" else "  "
         text = render_plane(root, diagram, drawing, indent).encode("utf-8")
-        return data[: match.start()] + text + data[match.end() :]
+        return data[: match.start()] + text.replace(b"\n", newline) + data[match.end() :]
     end = _DEFINITIONS_END.search(data)
     if end is None:
         raise InvalidBpmn([BpmnProblem("the file has no closing definitions tag", filename)])
     text = render_plane(root, diagram, drawing, "  ").encode("utf-8")
-    return data[: end.start()] + b"  " + text + b"\n" + data[end.start() :]
+    return (
+        data[: end.start()] + b"  " + text.replace(b"\n", newline) + newline + data[end.start() :]
+    )
 
 
 @dataclass(frozen=True, slots=True)
