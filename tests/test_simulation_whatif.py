@@ -160,11 +160,34 @@ def test_what_if_requests_that_cannot_run_are_refused(api: Api) -> None:
     assert api.get("/simulations/no-such-job", "analyst").status_code == 404
 
 
+class Silent:
+    """A launcher whose server stops before the job runs."""
+
+    def reserve(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+    def start(self, job_id: str) -> None:
+        pass
+
+
+def test_a_second_job_on_a_busy_server_is_refused_until_the_first_ends(api: Api) -> None:
+    api.deploy(DEPLOYED)
+    first = _upload(api, SOURCE, applications="20").json()
+    assert _upload(api, SOURCE, applications="5").status_code == 503
+    assert _wait(api, first["id"])["status"] == "done"
+    second = _upload(api, SOURCE, applications="5")
+    assert second.status_code == 202
+    assert _wait(api, second.json()["id"])["status"] == "done"
+
+
 def test_a_job_whose_server_stopped_is_reported_failed(api: Api) -> None:
     api.deploy(DEPLOYED)
     analyst = Principal("analyst", frozenset({"analyst"}))
     job = simulation_jobs.submit(
-        api.ctx, analyst, BpmnFile("draft.bpmn", SOURCE.encode()), 5, lambda _id: None
+        api.ctx, analyst, BpmnFile("draft.bpmn", SOURCE.encode()), 5, Silent()
     )
     assert simulation_jobs.get(api.ctx, analyst, job.id).status == "queued"
     now = api.ctx.clock()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +22,20 @@ from bpmn_service.timelimits import TimeLimits
 from bpmn_service.workcalendar import WorkCalendar
 
 Clock = Callable[[], datetime]
+
+
+class SimulationLauncher(Protocol):
+    """Runs what-if simulation jobs in the background, one at a time per server process: a job
+    never waits behind another, so a quiet job is one whose server stopped."""
+
+    def reserve(self) -> bool:
+        """Take the one slot; False while a job runs."""
+
+    def release(self) -> None:
+        """Give the slot back unused."""
+
+    def start(self, job_id: str) -> None:
+        """Run the stored job in the reserved slot; the slot frees itself when the job ends."""
 
 
 def utc_now() -> datetime:
@@ -62,8 +77,8 @@ class AppContext:
     calendar: WorkCalendar
     runner: ProcessRunner = field(default_factory=ProcessRunner)
     clock: Clock = utc_now
-    # Starts a stored what-if simulation job in the background; wired in by main.create_app.
-    launch_simulation: Callable[[str], None] | None = None
+    # Runs stored what-if simulation jobs in the background; wired in by main.create_app.
+    launch_simulation: SimulationLauncher | None = None
 
     @property
     def users(self) -> UserDirectory:

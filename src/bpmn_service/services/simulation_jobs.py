@@ -5,13 +5,12 @@ from the simulation_job table, so several servers on one PostgreSQL answer for e
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 
-from bpmn_service.context import AppContext
+from bpmn_service.context import AppContext, SimulationLauncher
 from bpmn_service.db.models import ProcessDefinition, SimulationJob
 from bpmn_service.errors import Busy, Forbidden, Invalid, NotFound
 from bpmn_service.identity import Principal
@@ -26,8 +25,6 @@ MAX_APPLICATIONS = 2000
 STALE_AFTER = timedelta(minutes=2)
 ACTIVE = ("queued", "running")
 
-Launcher = Callable[[str], None]
-
 
 def _allowed(principal: Principal) -> None:
     if not principal.groups & ANALYTICS_GROUPS:
@@ -39,7 +36,7 @@ def submit(
     principal: Principal,
     candidate: BpmnFile,
     applications: int,
-    launch: Launcher | None,
+    launch: SimulationLauncher | None,
 ) -> SimulationJob:
     """Check the candidate like a deployment, store the job and hand it to ``launch``."""
     _allowed(principal)
@@ -48,23 +45,37 @@ def submit(
     if launch is None:
         raise Busy("this server process does not run simulations")
     compiled = check_files(ctx, [candidate])[0]
+    if not launch.reserve():
+        raise Busy("a what-if simulation is running on this server process; retry when it is done")
+    try:
+        job = _store(ctx, principal, candidate, compiled.key, applications)
+    except BaseException:
+        launch.release()
+        raise
+    launch.start(job.id)
+    return job
+
+
+def _store(
+    ctx: AppContext, principal: Principal, candidate: BpmnFile, key: str, applications: int
+) -> SimulationJob:
     now = ctx.clock()
     with UnitOfWork(ctx, write=True) as uow:
         deployed = uow.session.scalar(
             select(ProcessDefinition.version)
-            .where(ProcessDefinition.key == compiled.key)
+            .where(ProcessDefinition.key == key)
             .order_by(ProcessDefinition.version.desc())
             .limit(1)
         )
         if deployed is None:
             raise NotFound(
-                f"process {compiled.key!r} is not deployed: a what-if compares a draft with the "
+                f"process {key!r} is not deployed: a what-if compares a draft with the "
                 "deployed version"
             )
         job = SimulationJob(
             id=str(uuid.uuid4()),
             status="queued",
-            definition_key=compiled.key,
+            definition_key=key,
             deployed_version=deployed,
             candidate_name=candidate.filename[:255],
             candidate_xml=candidate.content.decode("utf-8"),
@@ -77,7 +88,6 @@ def submit(
         )
         uow.session.add(job)
         uow.commit()
-    launch(job.id)
     return job
 
 

@@ -1,7 +1,8 @@
 """Runs what-if jobs (services/simulation_jobs.py) in a separate process per server: the
 simulation drives thousands of engine instances and tunes the garbage collector, which must not
-happen inside the process that serves requests. One job runs at a time per server; others wait
-in its queue. Progress and the result go to the job's row, where any server reads them."""
+happen inside the process that serves requests. One job runs at a time per server; another is
+refused (503) until it is done. Progress and the result go to the job's row, where any server
+reads them."""
 
 from __future__ import annotations
 
@@ -27,14 +28,26 @@ REPORT_EVERY_SECONDS = 0.5
 
 
 class WhatIfLauncher:
-    """Hands job ids to a one-process pool, started on first use."""
+    """One job at a time in a one-process pool started on first use (a SimulationLauncher)."""
 
     def __init__(self, ctx: AppContext) -> None:
         self._ctx = ctx
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._busy = False
 
-    def __call__(self, job_id: str) -> None:
+    def reserve(self) -> bool:
+        with self._lock:
+            if self._busy:
+                return False
+            self._busy = True
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            self._busy = False
+
+    def start(self, job_id: str) -> None:
         with self._lock:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
@@ -44,6 +57,7 @@ class WhatIfLauncher:
         future.add_done_callback(lambda f: self._ended(job_id, f))
 
     def _ended(self, job_id: str, future: Future[None]) -> None:
+        self.release()
         # run_job records its own outcome; this catches a worker process that died.
         if future.cancelled() or future.exception() is not None:
             reason = "cancelled" if future.cancelled() else repr(future.exception())
