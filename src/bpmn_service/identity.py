@@ -96,6 +96,13 @@ class UserDirectory:
             users.append(_User(user_id, digest, frozenset(groups), demo))
         return cls(users)
 
+    def groups_of(self, user_id: str) -> frozenset[str] | None:
+        """The groups of a user of the file, or None for a user it does not know."""
+        for user in self._users:
+            if user.user_id == user_id:
+                return user.groups
+        return None
+
     @property
     def has_demo_tokens(self) -> bool:
         return any(u.demo for u in self._users)

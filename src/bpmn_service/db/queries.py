@@ -14,13 +14,28 @@ from bpmn_service.identity import Principal
 
 from .models import HistoricTask, ProcessInstance, Task, TaskCandidate
 
+# The inbox's sort keys on /api/v1; /engine-rest sorts by Camunda's further keys too.
 TASK_SORTS = {
     "created": Task.created_at,
     "due": Task.due_at,
     "priority": Task.priority,
     "name": Task.name,
 }
-INSTANCE_SORTS = {"started": ProcessInstance.started_at, "ended": ProcessInstance.ended_at}
+ALL_TASK_SORTS = {
+    **TASK_SORTS,
+    "follow_up": Task.follow_up_at,
+    "assignee": Task.assignee,
+    "instance": Task.instance_id,
+    "id": Task.id,
+}
+INSTANCE_SORTS = {
+    "started": ProcessInstance.started_at,
+    "ended": ProcessInstance.ended_at,
+    "id": ProcessInstance.id,
+    "business_key": ProcessInstance.business_key,
+    "definition_key": ProcessInstance.definition_key,
+    "definition_id": ProcessInstance.definition_id,
+}
 SEES_ALL_INSTANCES = frozenset({"admin", "analyst", "supervisor"})
 
 
@@ -78,6 +93,10 @@ def candidates_of(session: Session, task_ids: Sequence[str]) -> dict[str, dict[s
 
 @dataclass(frozen=True, slots=True)
 class TaskFilter:
+    """Conditions on open tasks, all of which must hold; `*_like` values are SQL LIKE patterns
+    and list values mean "any of". A candidate filter matches unassigned tasks only unless
+    include_assigned is set (Camunda's rule)."""
+
     candidate_group: str | None = None
     assignee: str | None = None
     unassigned: bool | None = None
@@ -87,6 +106,26 @@ class TaskFilter:
     element_id: str | None = None
     due_before: datetime | None = None
     due_after: datetime | None = None
+    candidate_groups: Sequence[str] | None = None
+    candidate_user: str | None = None
+    candidate_user_groups: Sequence[str] = ()
+    include_assigned: bool = True
+    assignees: Sequence[str] | None = None
+    process_definition_keys: Sequence[str] | None = None
+    process_definition_id: str | None = None
+    business_keys: Sequence[str] | None = None
+    business_key_like: str | None = None
+    element_ids: Sequence[str] | None = None
+    name: str | None = None
+    name_like: str | None = None
+    without_due: bool = False
+    follow_up_before: datetime | None = None
+    follow_up_after: datetime | None = None
+    created_before: datetime | None = None
+    created_after: datetime | None = None
+    priority: int | None = None
+    min_priority: int | None = None
+    max_priority: int | None = None
 
 
 def _order(stmt: Select[Any], sort: str, columns: dict[str, Any], tie: Any) -> Select[Any]:
@@ -101,21 +140,14 @@ def _order(stmt: Select[Any], sort: str, columns: dict[str, Any], tie: Any) -> S
 def list_tasks(
     session: Session, principal: Principal, flt: TaskFilter, *, sort: str, limit: int, offset: int
 ) -> tuple[list[Task], int]:
-    conditions: list[ColumnElement[bool]] = [task_visible(principal)]
-    if flt.candidate_group is not None:
-        conditions.append(
-            exists().where(
-                TaskCandidate.task_id == Task.id,
-                TaskCandidate.kind == "group",
-                TaskCandidate.ref == flt.candidate_group,
-            )
-        )
+    conditions: list[ColumnElement[bool]] = [task_visible(principal), *_candidate_conditions(flt)]
     if flt.assignee is not None:
         conditions.append(Task.assignee == flt.assignee)
     if flt.unassigned is True:
         conditions.append(Task.assignee.is_(None))
     elif flt.unassigned is False:
         conditions.append(Task.assignee.is_not(None))
+    column: Any
     for column, value in (
         (Task.definition_key, flt.process_definition_key),
         (Task.instance_id, flt.process_instance_id),
@@ -124,14 +156,79 @@ def list_tasks(
     ):
         if value is not None:
             conditions.append(column == value)
-    if flt.due_before is not None:
-        conditions.append(Task.due_at < flt.due_before)
-    if flt.due_after is not None:
-        conditions.append(Task.due_at > flt.due_after)
+    conditions += _range_conditions(flt)
+    for column, values in (
+        (Task.assignee, flt.assignees),
+        (Task.definition_key, flt.process_definition_keys),
+        (Task.business_key, flt.business_keys),
+        (Task.element_id, flt.element_ids),
+    ):
+        if values is not None:
+            conditions.append(column.in_(list(values)))
+    for column, value in ((Task.definition_id, flt.process_definition_id), (Task.name, flt.name)):
+        if value is not None:
+            conditions.append(column == value)
+    for column, pattern in ((Task.business_key, flt.business_key_like), (Task.name, flt.name_like)):
+        if pattern is not None:
+            conditions.append(column.like(pattern))
     where = and_(*conditions)
     total = session.scalar(select(func.count()).select_from(Task).where(where)) or 0
-    stmt = _order(select(Task).where(where), sort, TASK_SORTS, Task.id)
+    if limit == 0:
+        return [], total
+    stmt = _order(select(Task).where(where), sort, ALL_TASK_SORTS, Task.id)
     return list(session.scalars(stmt.limit(limit).offset(offset))), total
+
+
+def _candidate_conditions(flt: TaskFilter) -> list[ColumnElement[bool]]:
+    groups = [flt.candidate_group] if flt.candidate_group is not None else []
+    groups += list(flt.candidate_groups or [])
+    conditions: list[ColumnElement[bool]] = []
+    if flt.candidate_group is not None or flt.candidate_groups is not None:
+        conditions.append(
+            exists().where(
+                TaskCandidate.task_id == Task.id,
+                TaskCandidate.kind == "group",
+                TaskCandidate.ref.in_(groups),
+            )
+        )
+    if flt.candidate_user is not None:
+        conditions.append(
+            exists().where(
+                TaskCandidate.task_id == Task.id,
+                or_(
+                    and_(TaskCandidate.kind == "user", TaskCandidate.ref == flt.candidate_user),
+                    and_(
+                        TaskCandidate.kind == "group",
+                        TaskCandidate.ref.in_(list(flt.candidate_user_groups)),
+                    ),
+                ),
+            )
+        )
+    if conditions and not flt.include_assigned:
+        conditions.append(Task.assignee.is_(None))
+    return conditions
+
+
+def _range_conditions(flt: TaskFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    for column, before, after in (
+        (Task.due_at, flt.due_before, flt.due_after),
+        (Task.follow_up_at, flt.follow_up_before, flt.follow_up_after),
+        (Task.created_at, flt.created_before, flt.created_after),
+    ):
+        if before is not None:
+            conditions.append(column < before)
+        if after is not None:
+            conditions.append(column > after)
+    if flt.without_due:
+        conditions.append(Task.due_at.is_(None))
+    if flt.priority is not None:
+        conditions.append(Task.priority == flt.priority)
+    if flt.min_priority is not None:
+        conditions.append(Task.priority >= flt.min_priority)
+    if flt.max_priority is not None:
+        conditions.append(Task.priority <= flt.max_priority)
+    return conditions
 
 
 def list_instances(
@@ -144,6 +241,10 @@ def list_instances(
     sort: str,
     limit: int,
     offset: int,
+    ids: Sequence[str] | None = None,
+    definition_id: str | None = None,
+    definition_keys: Sequence[str] | None = None,
+    business_key_like: str | None = None,
 ) -> tuple[list[ProcessInstance], int]:
     conditions: list[ColumnElement[bool]] = [instance_visible(principal)]
     if definition_key is not None:
@@ -152,7 +253,17 @@ def list_instances(
         conditions.append(ProcessInstance.status == status)
     if business_key is not None:
         conditions.append(ProcessInstance.business_key == business_key)
+    if ids is not None:
+        conditions.append(ProcessInstance.id.in_(list(ids)))
+    if definition_id is not None:
+        conditions.append(ProcessInstance.definition_id == definition_id)
+    if definition_keys is not None:
+        conditions.append(ProcessInstance.definition_key.in_(list(definition_keys)))
+    if business_key_like is not None:
+        conditions.append(ProcessInstance.business_key.like(business_key_like))
     where = and_(*conditions)
     total = session.scalar(select(func.count()).select_from(ProcessInstance).where(where)) or 0
+    if limit == 0:
+        return [], total
     stmt = _order(select(ProcessInstance).where(where), sort, INSTANCE_SORTS, ProcessInstance.id)
     return list(session.scalars(stmt.limit(limit).offset(offset))), total

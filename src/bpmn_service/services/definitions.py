@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from bpmn_service.context import AppContext
 from bpmn_service.db.models import ProcessDefinition
@@ -101,4 +103,123 @@ def get_xml(ctx: AppContext, key: str, version: int | None) -> str:
     if xml is None:
         which = f" version {version}" if version is not None else ""
         raise NotFound(f"no process definition with key {key!r}{which}")
+    return xml
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRow:
+    """One deployed version of a process."""
+
+    id: str
+    key: str
+    version: int
+    name: str | None
+    resource_name: str
+    deployment_id: str
+    deployed_at: datetime
+
+
+_VERSION_COLUMNS = (
+    ProcessDefinition.id,
+    ProcessDefinition.key,
+    ProcessDefinition.version,
+    ProcessDefinition.name,
+    ProcessDefinition.resource_name,
+    ProcessDefinition.deployment_id,
+    ProcessDefinition.deployed_at,
+)
+_OTHER = aliased(ProcessDefinition)
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionQuery:
+    """Filters over deployed process versions (Camunda's process-definition query)."""
+
+    ids: list[str] | None = None
+    key: str | None = None
+    keys: list[str] | None = None
+    key_like: str | None = None
+    name: str | None = None
+    name_like: str | None = None
+    version: int | None = None
+    latest_only: bool = False
+    deployment_id: str | None = None
+    resource_name: str | None = None
+    resource_name_like: str | None = None
+
+
+DEFINITION_SORTS = {
+    "id": ProcessDefinition.id,
+    "key": ProcessDefinition.key,
+    "name": ProcessDefinition.name,
+    "version": ProcessDefinition.version,
+    "deployment_id": ProcessDefinition.deployment_id,
+    "deployed_at": ProcessDefinition.deployed_at,
+}
+
+
+def find_versions(
+    ctx: AppContext,
+    query: DefinitionQuery,
+    *,
+    sort: str = "key",
+    descending: bool = False,
+    limit: int,
+    offset: int,
+) -> tuple[list[VersionRow], int]:
+    """Process versions matching the query; `*_like` filters use SQL LIKE patterns."""
+    stmt = select(*_VERSION_COLUMNS)
+    column: Any
+    for column, value in (
+        (ProcessDefinition.key, query.key),
+        (ProcessDefinition.name, query.name),
+        (ProcessDefinition.version, query.version),
+        (ProcessDefinition.deployment_id, query.deployment_id),
+        (ProcessDefinition.resource_name, query.resource_name),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    for column, pattern in (
+        (ProcessDefinition.key, query.key_like),
+        (ProcessDefinition.name, query.name_like),
+        (ProcessDefinition.resource_name, query.resource_name_like),
+    ):
+        if pattern is not None:
+            stmt = stmt.where(column.like(pattern))
+    if query.ids is not None:
+        stmt = stmt.where(ProcessDefinition.id.in_(query.ids))
+    if query.keys is not None:
+        stmt = stmt.where(ProcessDefinition.key.in_(query.keys))
+    if query.latest_only:
+        newest = (
+            select(func.max(_OTHER.version)).where(_OTHER.key == ProcessDefinition.key)
+        ).scalar_subquery()
+        stmt = stmt.where(ProcessDefinition.version == newest)
+    order: Any = DEFINITION_SORTS[sort]
+    with UnitOfWork(ctx) as uow:
+        total = uow.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        if limit == 0:
+            return [], total
+        ordered = stmt.order_by(order.desc() if descending else order.asc(), ProcessDefinition.id)
+        rows = uow.session.execute(ordered.limit(limit).offset(offset))
+        return [VersionRow(*r) for r in rows], total
+
+
+def get_version(ctx: AppContext, definition_id: str) -> VersionRow:
+    with UnitOfWork(ctx) as uow:
+        row = uow.session.execute(
+            select(*_VERSION_COLUMNS).where(ProcessDefinition.id == definition_id)
+        ).first()
+    if row is None:
+        raise NotFound(f"no process definition with id {definition_id!r}")
+    return VersionRow(*row)
+
+
+def get_version_xml(ctx: AppContext, definition_id: str) -> str:
+    with UnitOfWork(ctx) as uow:
+        xml = uow.session.scalar(
+            select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.id == definition_id)
+        )
+    if xml is None:
+        raise NotFound(f"no process definition with id {definition_id!r}")
     return xml

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -13,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from bpmn_service.context import AppContext
 from bpmn_service.db.models import Deployment, ProcessDefinition
 from bpmn_service.engine import CompiledProcess, LayoutFinding, compile_bpmn, layout_warnings
-from bpmn_service.errors import BpmnProblem, Conflict, Forbidden, Invalid, InvalidBpmn
+from bpmn_service.errors import BpmnProblem, Conflict, Forbidden, Invalid, InvalidBpmn, NotFound
 from bpmn_service.identity import Principal
 
 from .uow import UnitOfWork
@@ -36,6 +37,8 @@ class DeployedDefinition:
     name: str | None
     resource_name: str
     created: bool
+    deployment_id: str
+    deployed_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,15 @@ class DeploymentResult:
     # Diagram problems (flows through shapes, covered markers, overlapping labels): the files
     # deploy all the same, the answer says what an analyst should redraw.
     warnings: list[LayoutFinding] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentInfo:
+    id: str
+    name: str
+    source: str
+    deployed_at: datetime
+    deployed_by: str
 
 
 def check_files(ctx: AppContext, files: list[BpmnFile]) -> list[CompiledProcess]:
@@ -171,6 +183,8 @@ def _deployed(row: ProcessDefinition, *, created: bool) -> DeployedDefinition:
         name=row.name,
         resource_name=row.resource_name,
         created=created,
+        deployment_id=row.deployment_id,
+        deployed_at=row.deployed_at,
     )
 
 
@@ -185,3 +199,60 @@ def deploy_directory(ctx: AppContext, directory: Path, principal: Principal) -> 
 def count_definitions(ctx: AppContext) -> int:
     with UnitOfWork(ctx) as uow:
         return uow.session.scalar(select(func.count()).select_from(ProcessDefinition)) or 0
+
+
+DEPLOYMENT_SORTS = {
+    "id": Deployment.id,
+    "name": Deployment.name,
+    "deployed_at": Deployment.deployed_at,
+}
+
+
+def list_deployments(
+    ctx: AppContext,
+    *,
+    ids: list[str] | None = None,
+    name: str | None = None,
+    name_like: str | None = None,
+    source: str | None = None,
+    before: datetime | None = None,
+    after: datetime | None = None,
+    sort: str = "deployed_at",
+    descending: bool = False,
+    limit: int,
+    offset: int,
+) -> tuple[list[DeploymentInfo], int]:
+    """Deployments (each a set of new process versions), filtered; `name_like` uses SQL LIKE."""
+    stmt = select(Deployment)
+    if ids is not None:
+        stmt = stmt.where(Deployment.id.in_(ids))
+    if name is not None:
+        stmt = stmt.where(Deployment.name == name)
+    if name_like is not None:
+        stmt = stmt.where(Deployment.name.like(name_like))
+    if source is not None:
+        stmt = stmt.where(Deployment.source == source)
+    if before is not None:
+        stmt = stmt.where(Deployment.deployed_at < before)
+    if after is not None:
+        stmt = stmt.where(Deployment.deployed_at > after)
+    column = DEPLOYMENT_SORTS[sort]
+    with UnitOfWork(ctx) as uow:
+        total = uow.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        if limit == 0:
+            return [], total
+        ordered = stmt.order_by(column.desc() if descending else column.asc(), Deployment.id)
+        rows = uow.session.scalars(ordered.limit(limit).offset(offset))
+        return [_deployment(r) for r in rows], total
+
+
+def get_deployment(ctx: AppContext, deployment_id: str) -> DeploymentInfo:
+    with UnitOfWork(ctx) as uow:
+        row = uow.session.get(Deployment, deployment_id)
+        if row is None:
+            raise NotFound(f"deployment {deployment_id} does not exist")
+        return _deployment(row)
+
+
+def _deployment(row: Deployment) -> DeploymentInfo:
+    return DeploymentInfo(row.id, row.name, row.source, row.deployed_at, row.deployed_by)

@@ -3,91 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bpmn_service.context import AppContext
-from bpmn_service.db.connect import is_sqlite
 from bpmn_service.db.models import ExternalTask, ProcessInstance
 from bpmn_service.engine import RunResult
-from bpmn_service.errors import Conflict, Forbidden, InvalidState, NotFound
+from bpmn_service.errors import Forbidden, InvalidState, NotFound
 from bpmn_service.identity import Principal
 
 from . import projection, runtime
+from .external_locks import (
+    MAX_LOCK,
+    WORKER_GROUPS,
+    TopicRequest,
+    extend_lock,
+    fetch_and_lock,
+    fetch_and_lock_topics,
+    locked_by,
+    require_worker,
+)
 from .instances import check_variables, spec_loader
 from .uow import UnitOfWork
 
-WORKER_GROUPS = frozenset({"admin", "worker"})
-MAX_LOCK = timedelta(hours=24)
-
-
-def _require_worker(principal: Principal) -> None:
-    if not principal.groups & WORKER_GROUPS:
-        raise Forbidden("external tasks need the worker or admin group")
-
-
-@dataclass(frozen=True, slots=True)
-class Locked:
-    task: ExternalTask
-
-
-def fetch_and_lock(
-    ctx: AppContext,
-    principal: Principal,
-    *,
-    worker_id: str,
-    topics: list[str],
-    lock_seconds: int,
-    max_tasks: int,
-    process_instance_id: str | None = None,
-) -> list[ExternalTask]:
-    """Lock up to max_tasks available tasks of the topics for this worker; expired locks and
-    tasks whose retry time has come are available again."""
-    _require_worker(principal)
-    now = ctx.clock()
-    lock = timedelta(seconds=lock_seconds)
-    if lock <= timedelta(0) or lock > MAX_LOCK:
-        raise InvalidState(f"lock_seconds must be between 1 and {int(MAX_LOCK.total_seconds())}")
-    with UnitOfWork(ctx, write=True) as uow:
-        session = uow.session
-        stmt = (
-            select(ExternalTask)
-            .where(
-                ExternalTask.topic.in_(topics),
-                or_(ExternalTask.lock_expires_at.is_(None), ExternalTask.lock_expires_at < now),
-                or_(ExternalTask.retries.is_(None), ExternalTask.retries > 0),
-                or_(ExternalTask.retry_at.is_(None), ExternalTask.retry_at <= now),
-            )
-            .order_by(ExternalTask.created_at, ExternalTask.id)
-            .limit(max_tasks)
-        )
-        if process_instance_id is not None:
-            stmt = stmt.where(ExternalTask.instance_id == process_instance_id)
-        if not is_sqlite(ctx.engine):
-            stmt = stmt.with_for_update(skip_locked=True)
-        tasks = list(session.scalars(stmt))
-        for task in tasks:
-            task.worker_id = worker_id
-            task.lock_expires_at = now + lock
-            task.row_version += 1
-        uow.commit()
-        return tasks
-
-
-def _locked_by(session: Session, task_id: str, worker_id: str, now: datetime) -> ExternalTask:
-    task = session.get(ExternalTask, task_id)
-    if task is None:
-        raise NotFound(f"external task {task_id} does not exist (or is already completed)")
-    if task.worker_id != worker_id or task.lock_expires_at is None or task.lock_expires_at < now:
-        raise Conflict(
-            f"external task {task_id} is not locked by worker {worker_id!r}",
-            details={"worker_id": task.worker_id},
-        )
-    return task
+__all__ = [
+    "MAX_LOCK",
+    "WORKER_GROUPS",
+    "TopicRequest",
+    "complete",
+    "extend_lock",
+    "fail",
+    "fetch_and_lock",
+    "fetch_and_lock_topics",
+    "get_external_task",
+    "list_external_tasks",
+    "raise_error",
+    "set_retries",
+]
 
 
 def complete(
@@ -147,12 +102,12 @@ def _end(
     """End a task locked by `worker_id`: the engine step `run`, its history (`kind` with
     `details`, whose `variables` the worker sent), the projection; one transaction, so a refused
     step changes nothing."""
-    _require_worker(principal)
+    require_worker(principal)
     check_variables(details.get("variables") or {})
     now = ctx.clock()
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session
-        task = _locked_by(session, task_id, worker_id, now)
+        task = locked_by(session, task_id, worker_id, now)
         instance = runtime.lock_instance(session, task.instance_id)
         if instance.status != "active":
             raise InvalidState(f"the instance is {instance.status}")
@@ -183,15 +138,15 @@ def fail(
     message: str,
     details: str | None,
     retries: int,
-    retry_seconds: int,
+    retry_seconds: float,
 ) -> ExternalTask:
     """Record a failure; with retries left the task is offered again after the delay, with
     none left it becomes an incident that an operator resolves by setting retries."""
-    _require_worker(principal)
+    require_worker(principal)
     now = ctx.clock()
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session
-        task = _locked_by(session, task_id, worker_id, now)
+        task = locked_by(session, task_id, worker_id, now)
         instance = session.get(ProcessInstance, task.instance_id)
         assert instance is not None
         task.retries = max(retries, 0)
@@ -251,6 +206,20 @@ def set_retries(ctx: AppContext, principal: Principal, task_id: str, retries: in
         return task
 
 
+def _require_lister(principal: Principal) -> None:
+    if not (principal.groups & (WORKER_GROUPS | {"supervisor", "analyst"})):
+        raise Forbidden("listing external tasks needs the worker, supervisor or admin group")
+
+
+def get_external_task(ctx: AppContext, principal: Principal, task_id: str) -> ExternalTask:
+    _require_lister(principal)
+    with UnitOfWork(ctx) as uow:
+        task = uow.session.get(ExternalTask, task_id)
+        if task is None:
+            raise NotFound(f"external task {task_id} does not exist (or is already completed)")
+        return task
+
+
 def list_external_tasks(
     ctx: AppContext,
     principal: Principal,
@@ -261,10 +230,7 @@ def list_external_tasks(
     limit: int,
     offset: int,
 ) -> tuple[list[ExternalTask], int]:
-    if not (principal.groups & (WORKER_GROUPS | {"supervisor", "analyst"})):
-        raise Forbidden("listing external tasks needs the worker, supervisor or admin group")
-    from sqlalchemy import func
-
+    _require_lister(principal)
     with UnitOfWork(ctx) as uow:
         stmt = select(ExternalTask)
         if topic is not None:

@@ -85,10 +85,14 @@ def start_instance(
     *,
     idempotency: Idempotency | None = None,
     render: Callable[[StartResult], dict[str, Any]] | None = None,
+    definition_id: str | None = None,
 ) -> StartResult | Replay:
-    """Start an instance; with an Idempotency-Key a retry answers the first response."""
+    """Start an instance of the latest version of `key` (or of the version `definition_id`);
+    with an Idempotency-Key a retry answers the first response."""
     try:
-        return _start(ctx, key, business_key, variables, principal, idempotency, render)
+        return _start(
+            ctx, key, business_key, variables, principal, idempotency, render, definition_id
+        )
     except (ServiceError, IntegrityError):
         replay = replay_after_race(ctx.sessions, idempotency)
         if replay is not None:
@@ -104,6 +108,7 @@ def _start(
     principal: Principal,
     idempotency: Idempotency | None,
     render: Callable[[StartResult], dict[str, Any]] | None,
+    definition_id: str | None,
 ) -> StartResult | Replay:
     if not BUSINESS_KEY.match(business_key):
         raise InvalidVariables(
@@ -116,7 +121,11 @@ def _start(
         replay = lookup(session, idempotency)
         if replay is not None:
             return replay
-        definition = runtime.latest_definition(session, key)
+        definition = (
+            runtime.latest_definition(session, key)
+            if definition_id is None
+            else runtime.definition_version(session, definition_id)
+        )
         fields = [FormField.from_dict(f) for f in definition.start_form]
         values = validate(fields, variables) if fields else dict(variables)
         instance, settled = runtime.create_instance(
@@ -177,6 +186,10 @@ def list_instances(
     sort: str,
     limit: int,
     offset: int,
+    ids: list[str] | None = None,
+    definition_id: str | None = None,
+    definition_keys: list[str] | None = None,
+    business_key_like: str | None = None,
 ) -> tuple[list[ProcessInstance], int]:
     with UnitOfWork(ctx) as uow:
         return queries.list_instances(
@@ -188,7 +201,34 @@ def list_instances(
             sort=sort,
             limit=limit,
             offset=offset,
+            ids=ids,
+            definition_id=definition_id,
+            definition_keys=definition_keys,
+            business_key_like=business_key_like,
         )
+
+
+def instance_brief(ctx: AppContext, instance_id: str) -> ProcessInstance:
+    """An instance a message reached, for the sender's answer (no visibility check: the sender
+    addressed it by business key already; variables are read through get_instance)."""
+    with UnitOfWork(ctx) as uow:
+        instance = uow.session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound(f"process instance {instance_id} does not exist")
+    return instance
+
+
+def message_target(ctx: AppContext, instance_id: str) -> tuple[str, str]:
+    """The business key and process key a message to this instance is correlated by."""
+    with UnitOfWork(ctx) as uow:
+        row = uow.session.execute(
+            select(ProcessInstance.business_key, ProcessInstance.definition_key).where(
+                ProcessInstance.id == instance_id
+            )
+        ).first()
+    if row is None:
+        raise NotFound(f"process instance {instance_id} does not exist")
+    return row[0], row[1]
 
 
 def cancel_instance(

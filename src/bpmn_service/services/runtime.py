@@ -56,6 +56,13 @@ def latest_definition(session: Session, key: str) -> ProcessDefinition:
     return definition
 
 
+def definition_version(session: Session, definition_id: str) -> ProcessDefinition:
+    definition = session.get(ProcessDefinition, definition_id)
+    if definition is None:
+        raise NotFound(f"no process definition with id {definition_id!r}")
+    return definition
+
+
 def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
     """The instance row, locked for this transaction (one writer per instance)."""
     instance = session.scalars(

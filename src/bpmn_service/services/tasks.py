@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bpmn_service.context import AppContext
 from bpmn_service.db import queries
 from bpmn_service.db.models import HistoricTask, ProcessInstance, Task
+from bpmn_service.db.queries import ALL_TASK_SORTS, TASK_SORTS, TaskFilter
 from bpmn_service.engine import FormField, json_schema, validate
 from bpmn_service.errors import (
     FieldError,
@@ -32,6 +33,21 @@ from .idempotency import Idempotency, Replay, lookup, remember, replay_after_rac
 from .instances import spec_loader
 from .uow import UnitOfWork
 
+__all__ = [
+    "ALL_TASK_SORTS",
+    "TASK_SORTS",
+    "CompletionResult",
+    "TaskDetail",
+    "TaskFilter",
+    "assign_task",
+    "claim_task",
+    "complete_task",
+    "get_task",
+    "list_tasks",
+    "query_tasks",
+    "unclaim_task",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class TaskDetail:
@@ -49,6 +65,7 @@ class CompletionResult:
     instance_status: str
     next_tasks: list[Task]
     candidates: dict[str, dict[str, list[str]]]
+    variables: dict[str, Any]
 
 
 def list_tasks(
@@ -70,16 +87,7 @@ def list_tasks(
 ) -> tuple[list[Task], int, dict[str, dict[str, list[str]]]]:
     """The caller's inbox, filtered; `sort` is a comma-separated list of TASK_SORTS keys, each
     optionally prefixed with - (descending) or +."""
-    for part in sort.split(","):
-        if part.strip().lstrip("-+") not in queries.TASK_SORTS:
-            raise InvalidVariables(
-                [
-                    FieldError(
-                        "sort", f"{part.strip()!r} is not one of {', '.join(queries.TASK_SORTS)}"
-                    )
-                ]
-            )
-    flt = queries.TaskFilter(
+    flt = TaskFilter(
         candidate_group=candidate_group,
         assignee=assignee,
         unassigned=unassigned,
@@ -90,11 +98,35 @@ def list_tasks(
         due_before=due_before,
         due_after=due_after,
     )
+    _check_sort(sort, TASK_SORTS)
+    return query_tasks(ctx, principal, flt, sort=sort, limit=limit, offset=offset)
+
+
+def query_tasks(
+    ctx: AppContext,
+    principal: Principal,
+    flt: TaskFilter,
+    *,
+    sort: str,
+    limit: int,
+    offset: int,
+) -> tuple[list[Task], int, dict[str, dict[str, list[str]]]]:
+    """The visible tasks matching every condition of `flt` (list_tasks with all the filters);
+    `sort` may also use ALL_TASK_SORTS' keys."""
+    _check_sort(sort, ALL_TASK_SORTS)
     with UnitOfWork(ctx) as uow:
         tasks, total = queries.list_tasks(
             uow.session, principal, flt, sort=sort, limit=limit, offset=offset
         )
         return tasks, total, queries.candidates_of(uow.session, [t.id for t in tasks])
+
+
+def _check_sort(sort: str, allowed: dict[str, Any]) -> None:
+    for part in sort.split(","):
+        if part.strip().lstrip("-+") not in allowed:
+            raise InvalidVariables(
+                [FieldError("sort", f"{part.strip()!r} is not one of {', '.join(allowed)}")]
+            )
 
 
 def _visible_task(
@@ -175,6 +207,52 @@ def _claimed(task: Task) -> TaskAlreadyClaimed:
     return TaskAlreadyClaimed(
         f"task {task.id} is already claimed by {task.assignee}", details={"assignee": task.assignee}
     )
+
+
+def assign_task(
+    ctx: AppContext, task_id: str, principal: Principal, user_id: str, *, only_if_free: bool
+) -> TaskDetail:
+    """A supervisor gives a task to a user of the users file; only_if_free refuses a task someone
+    else holds (Camunda's claim for another user) instead of taking it from them."""
+    if not principal.is_supervisor:
+        raise Forbidden("assigning a task to someone requires the supervisor or admin group")
+    if ctx.users.groups_of(user_id) is None:
+        raise InvalidVariables([FieldError("userId", f"{user_id!r} is not a user of the service")])
+    now = ctx.clock()
+    with UnitOfWork(ctx, write=True) as uow:
+        session = uow.session
+        task = _visible_task(session, task_id, principal, oversee=True)
+        previous = task.assignee
+        if previous == user_id:
+            return _detail_after(ctx, session, task)
+        if only_if_free and previous is not None:
+            raise _claimed(task)
+        holder = Task.assignee.is_(None) if previous is None else Task.assignee == previous
+        changed = _rowcount(
+            session.execute(
+                update(Task)
+                .where(Task.id == task.id, holder)
+                .values(assignee=user_id, claimed_at=now, row_version=Task.row_version + 1)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        if changed != 1:
+            raise TaskAlreadyClaimed(f"task {task_id} changed hands meanwhile; reload it")
+        instance = session.get(ProcessInstance, task.instance_id)
+        assert instance is not None
+        projection.record(
+            session,
+            instance,
+            "task_assigned",
+            at=now,
+            actor=principal.user_id,
+            task_id=task.id,
+            element_id=task.element_id,
+            details={"assignee": user_id, "previous_assignee": previous},
+        )
+        uow.commit()
+        session.refresh(task)
+        return _detail_after(ctx, session, task)
 
 
 def unclaim_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDetail:
@@ -280,7 +358,9 @@ def _complete(
             ctx, session, instance, result, at=now, actor=principal.user_id
         ).created_tasks
         candidates = queries.candidates_of(session, [t.id for t in created])
-        completion = CompletionResult(task.id, instance.id, instance.status, created, candidates)
+        completion = CompletionResult(
+            task.id, instance.id, instance.status, created, candidates, dict(instance.variables)
+        )
         if render is not None:
             remember(session, idempotency, 200, render(completion), now)
         uow.commit()

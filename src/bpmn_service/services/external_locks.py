@@ -1,0 +1,147 @@
+"""Locks on external tasks: a worker fetches and locks tasks of its topics, and may extend a lock.
+
+A lock is the worker's claim on a task: another worker gets it only after the lock expires, and
+only the holder may complete, fail or extend it. Expired locks and tasks whose retry time has come
+are available again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session
+
+from bpmn_service.context import AppContext
+from bpmn_service.db.connect import is_sqlite
+from bpmn_service.db.models import ExternalTask
+from bpmn_service.errors import Conflict, Forbidden, InvalidState, NotFound
+from bpmn_service.identity import Principal
+
+from .uow import UnitOfWork
+
+WORKER_GROUPS = frozenset({"admin", "worker"})
+MAX_LOCK = timedelta(hours=24)
+
+
+def require_worker(principal: Principal) -> None:
+    if not principal.groups & WORKER_GROUPS:
+        raise Forbidden("external tasks need the worker or admin group")
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRequest:
+    """What a worker asks for under one topic: how long to lock, and optional filters."""
+
+    topic: str
+    lock: timedelta
+    process_instance_id: str | None = None
+    business_key: str | None = None
+    definition_keys: tuple[str, ...] | None = None
+    definition_ids: tuple[str, ...] | None = None
+
+    def matches(self) -> ColumnElement[bool]:
+        conditions = [ExternalTask.topic == self.topic]
+        if self.process_instance_id is not None:
+            conditions.append(ExternalTask.instance_id == self.process_instance_id)
+        if self.business_key is not None:
+            conditions.append(ExternalTask.business_key == self.business_key)
+        if self.definition_keys is not None:
+            conditions.append(ExternalTask.definition_key.in_(self.definition_keys))
+        if self.definition_ids is not None:
+            conditions.append(ExternalTask.definition_id.in_(self.definition_ids))
+        return and_(*conditions)
+
+
+def fetch_and_lock(
+    ctx: AppContext,
+    principal: Principal,
+    *,
+    worker_id: str,
+    topics: list[str],
+    lock_seconds: int,
+    max_tasks: int,
+    process_instance_id: str | None = None,
+) -> list[ExternalTask]:
+    """Lock up to max_tasks available tasks of the topics for this worker; expired locks and
+    tasks whose retry time has come are available again."""
+    lock = timedelta(seconds=lock_seconds)
+    requests = [TopicRequest(t, lock, process_instance_id=process_instance_id) for t in topics]
+    return fetch_and_lock_topics(
+        ctx, principal, worker_id=worker_id, requests=requests, max_tasks=max_tasks
+    )
+
+
+def fetch_and_lock_topics(
+    ctx: AppContext,
+    principal: Principal,
+    *,
+    worker_id: str,
+    requests: list[TopicRequest],
+    max_tasks: int,
+) -> list[ExternalTask]:
+    """fetch_and_lock with a lock duration and filters per topic (Camunda's fetchAndLock)."""
+    require_worker(principal)
+    for request in requests:
+        _check_lock(request.lock)
+    now = ctx.clock()
+    with UnitOfWork(ctx, write=True) as uow:
+        session = uow.session
+        stmt = (
+            select(ExternalTask)
+            .where(
+                or_(*(r.matches() for r in requests)),
+                or_(ExternalTask.lock_expires_at.is_(None), ExternalTask.lock_expires_at < now),
+                or_(ExternalTask.retries.is_(None), ExternalTask.retries > 0),
+                or_(ExternalTask.retry_at.is_(None), ExternalTask.retry_at <= now),
+            )
+            .order_by(ExternalTask.created_at, ExternalTask.id)
+            .limit(max_tasks)
+        )
+        if not is_sqlite(ctx.engine):
+            stmt = stmt.with_for_update(skip_locked=True)
+        tasks = list(session.scalars(stmt))
+        lock_of = {}
+        for request in reversed(requests):  # the first request of a topic decides its lock
+            lock_of[request.topic] = request.lock
+        for task in tasks:
+            task.worker_id = worker_id
+            task.lock_expires_at = now + lock_of[task.topic]
+            task.row_version += 1
+        uow.commit()
+        return tasks
+
+
+def locked_by(session: Session, task_id: str, worker_id: str, now: datetime) -> ExternalTask:
+    task = session.get(ExternalTask, task_id)
+    if task is None:
+        raise NotFound(f"external task {task_id} does not exist (or is already completed)")
+    if task.worker_id != worker_id or task.lock_expires_at is None or task.lock_expires_at < now:
+        raise Conflict(
+            f"external task {task_id} is not locked by worker {worker_id!r}",
+            details={"worker_id": task.worker_id},
+        )
+    return task
+
+
+def _check_lock(lock: timedelta) -> None:
+    if lock <= timedelta(0) or lock > MAX_LOCK:
+        raise InvalidState(
+            f"a lock must last more than 0 and at most {int(MAX_LOCK.total_seconds())} seconds"
+        )
+
+
+def extend_lock(
+    ctx: AppContext, principal: Principal, task_id: str, *, worker_id: str, lock: timedelta
+) -> ExternalTask:
+    """A worker that needs longer keeps its task: the lock now ends `lock` from now."""
+    require_worker(principal)
+    _check_lock(lock)
+    now = ctx.clock()
+    with UnitOfWork(ctx, write=True) as uow:
+        task = locked_by(uow.session, task_id, worker_id, now)
+        task.lock_expires_at = now + lock
+        task.row_version += 1
+        uow.commit()
+        return task
