@@ -68,6 +68,15 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(5 * 1024 * 1024, description="Largest accepted BPMN file")
     max_body_bytes: int = Field(1024 * 1024, description="Largest accepted JSON request body")
     log_level: str = Field("INFO", description="Python logging level")
+    cors_origins: str = Field(
+        "",
+        description="comma-separated origins browsers may call the API from (e.g. a web "
+        "modeler or tasklist); * for any; empty: no CORS headers",
+    )
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def lane_groups_path(self) -> Path:

@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from bpmn_service import __version__
 from bpmn_service.api import errors as api_errors, web
+from bpmn_service.api.compat import PREFIX as ENGINE_REST, create_engine_rest
 from bpmn_service.api.middleware import BodyLimitMiddleware, GuardMiddleware, RequestIdMiddleware
 from bpmn_service.api.routes import (
     analytics,
@@ -120,6 +122,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(external_tasks.incidents, prefix="/api/v1")
     web.install(app)
+    app.mount(ENGINE_REST, create_engine_rest(ctx))
     app.add_middleware(GuardMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,
@@ -127,4 +130,15 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         upload_limit=4 * ctx.settings.max_upload_bytes,
     )
     app.add_middleware(RequestIdMiddleware)
+    if ctx.settings.cors_origin_list:
+        # Outermost, so that preflights are answered before authentication and errors carry
+        # the headers too.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=ctx.settings.cors_origin_list,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+            expose_headers=["X-Request-Id", "Idempotent-Replayed", "Retry-After"],
+            max_age=600,
+        )
     return app

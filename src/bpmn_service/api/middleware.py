@@ -29,11 +29,11 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        uploads = scope["path"].endswith(("/deployments", "/simulations"))
+        uploads = scope["path"].endswith(("/deployments", "/simulations", "/deployment/create"))
         limit = self.upload_limit if uploads else self.default_limit
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _too_large(send, limit)
+            await _too_large(scope, send, limit)
             return
         received = 0
         overflow = False
@@ -58,28 +58,12 @@ class BodyLimitMiddleware:
         except BodyTooLarge:
             pass
         if overflow:
-            await _too_large(send, limit)
+            await _too_large(scope, send, limit)
 
 
-async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps(
-        {
-            "code": "payload_too_large",
-            "message": f"the request body is larger than {limit} bytes",
-            "details": None,
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+async def _too_large(scope: Scope, send: Send, limit: int) -> None:
+    message = f"the request body is larger than {limit} bytes"
+    await _json(scope, send, 413, "payload_too_large", message)
 
 
 class RequestIdMiddleware:
@@ -146,7 +130,9 @@ class GuardMiddleware:
             or b"%00" in scope.get("query_string", b"")
             or b"\x00" in (scope.get("query_string", b""))
         ):
-            await _json(send, 422, "invalid_request", "NUL characters are not allowed in the URL")
+            await _json(
+                scope, send, 422, "invalid_request", "NUL characters are not allowed in the URL"
+            )
             return
         bad_body = False
         started = False
@@ -177,14 +163,30 @@ class GuardMiddleware:
             if not bad_body:
                 log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
                 if not started:
-                    await _json(send, 500, "internal_error", "internal server error; see the log")
+                    await _json(
+                        scope, send, 500, "internal_error", "internal server error; see the log"
+                    )
                 return
         if bad_body and not started:
-            await _json(send, 422, "invalid_request", "NUL characters are not allowed in values")
+            await _json(
+                scope, send, 422, "invalid_request", "NUL characters are not allowed in values"
+            )
 
 
-async def _json(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"code": code, "message": message, "details": None}).encode()
+# Camunda's error shape and status under /engine-rest (api/compat/errors.py).
+CAMUNDA_TYPES = {
+    413: "InvalidRequestException",
+    422: "InvalidRequestException",
+    500: "ProcessEngineException",
+}
+
+
+async def _json(scope: Scope, send: Send, status: int, code: str, message: str) -> None:
+    payload: dict[str, Any] = {"code": code, "message": message, "details": None}
+    if scope["path"].startswith("/engine-rest/"):
+        payload = {"type": CAMUNDA_TYPES[status], "message": message}
+        status = 400 if status == 422 else status
+    body = json.dumps(payload).encode()
     await send(
         {
             "type": "http.response.start",

@@ -38,7 +38,10 @@ def list_tasks(
     due_after: datetime | None = None,
     sort: Annotated[
         str,
-        Query(description="comma-separated created, due, priority, name; prefix - for descending"),
+        Query(
+            description="comma-separated created, due, priority, name, follow_up, assignee, "
+            "instance, id; prefix - for descending"
+        ),
     ] = "created",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,

@@ -1,0 +1,43 @@
+"""/engine-rest: the Camunda 7 REST subset (docs/camunda.md), as its own application mounted on
+the service, with Camunda's error bodies and its own OpenAPI description (/engine-rest/docs).
+
+Thin routes over the same services as /api/v1: the same users, permissions, validation,
+idempotency and database.
+"""
+
+from __future__ import annotations
+
+from fastapi import Depends, FastAPI
+
+from bpmn_service import __version__
+from bpmn_service.api.compat import errors
+from bpmn_service.api.compat.params import refuse_unknown_parameters
+from bpmn_service.api.compat.routes import (
+    definitions,
+    deployments,
+    engine,
+    external_tasks,
+    instances,
+    messages,
+    tasks,
+)
+from bpmn_service.context import AppContext
+
+PREFIX = "/engine-rest"
+
+
+def create_engine_rest(ctx: AppContext) -> FastAPI:
+    app = FastAPI(
+        title="bpmn-service /engine-rest",
+        version=__version__,
+        description="The Camunda 7 REST API subset this service answers: Camunda Modeler's "
+        "Deploy and Start buttons, pycamunda and Camunda external-task clients work unchanged. "
+        "Authenticate with HTTP Basic (user id, token) or a Bearer token.",
+        dependencies=[Depends(refuse_unknown_parameters)],
+        redoc_url=None,
+    )
+    app.state.ctx = ctx
+    errors.install(app)
+    for module in (engine, deployments, definitions, instances, tasks, external_tasks, messages):
+        app.include_router(module.router)
+    return app

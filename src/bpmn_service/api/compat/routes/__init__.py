@@ -1,0 +1,1 @@
+"""The /engine-rest routers, one module per Camunda resource."""

@@ -1,0 +1,153 @@
+"""Camunda's process-instance resource: running instances the caller may see, their variables,
+and cancelling one (the initiator or an admin, as on /api/v1)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from bpmn_service.api.compat import params
+from bpmn_service.api.compat.auth import CamundaPrincipalDep
+from bpmn_service.api.compat.errors import ERROR_RESPONSES
+from bpmn_service.api.compat.params import PagingDep
+from bpmn_service.api.compat.schemas import Count, ProcessInstance, VariableValue
+from bpmn_service.api.compat.values import typed_all
+from bpmn_service.api.deps import ContextDep
+from bpmn_service.errors import NotFound
+from bpmn_service.identity import Principal
+from bpmn_service.services import instances
+
+router = APIRouter(prefix="/process-instance", tags=["process-instance"])
+
+SORTS = {
+    "instanceId": "id",
+    "definitionKey": "definition_key",
+    "definitionId": "definition_id",
+    "businessKey": "business_key",
+}
+
+
+def instance_dto(request: Request, instance: Any) -> ProcessInstance:
+    return ProcessInstance(
+        links=params.links(request, f"process-instance/{instance.id}"),
+        id=instance.id,
+        definition_id=instance.definition_id,
+        definition_key=instance.definition_key,
+        business_key=instance.business_key,
+        ended=instance.status != "active",
+    )
+
+
+class InstanceFilters:
+    def __init__(
+        self,
+        process_instance_ids: Annotated[str | None, Query(alias="processInstanceIds")] = None,
+        business_key: Annotated[str | None, Query(alias="businessKey")] = None,
+        business_key_like: Annotated[str | None, Query(alias="businessKeyLike")] = None,
+        definition_id: Annotated[str | None, Query(alias="processDefinitionId")] = None,
+        definition_key: Annotated[str | None, Query(alias="processDefinitionKey")] = None,
+        definition_key_in: Annotated[str | None, Query(alias="processDefinitionKeyIn")] = None,
+        tenant_id_in: Annotated[str | None, Query(alias="tenantIdIn")] = None,
+    ) -> None:
+        self.none = params.no_tenants(tenant_id_in)
+        self.ids = params.comma_list(process_instance_ids)
+        self.business_key = business_key
+        self.business_key_like = business_key_like
+        self.definition_id = definition_id
+        self.definition_key = definition_key
+        self.definition_keys = params.comma_list(definition_key_in)
+
+    def run(
+        self, ctx: ContextDep, principal: Principal, sort: str, limit: int, offset: int
+    ) -> tuple[list[Any], int]:
+        return instances.list_instances(
+            ctx,
+            principal,
+            definition_key=self.definition_key,
+            status="active",  # Camunda's runtime query: running instances only
+            business_key=self.business_key,
+            sort=sort,
+            limit=0 if self.none else limit,
+            offset=offset,
+            ids=self.ids,
+            definition_id=self.definition_id,
+            definition_keys=self.definition_keys,
+            business_key_like=self.business_key_like,
+        )
+
+
+Filters = Annotated[InstanceFilters, Depends(InstanceFilters)]
+
+
+@router.get("", response_model=list[ProcessInstance], responses=ERROR_RESPONSES)
+def get_process_instances(
+    ctx: ContextDep,
+    request: Request,
+    principal: CamundaPrincipalDep,
+    page: PagingDep,
+    filters: Filters,
+    sort_by: Annotated[str | None, Query(alias="sortBy")] = None,
+    sort_order: Annotated[str | None, Query(alias="sortOrder")] = None,
+) -> list[ProcessInstance]:
+    """Running instances the caller may see (the initiator, workers on it, oversight roles)."""
+    sort = params.sort_order(sort_by, sort_order, SORTS)
+    order = "started" if sort is None else ("-" if sort[1] else "") + sort[0]
+    rows, _total = filters.run(ctx, principal, order, page.limit, page.offset)
+    return [instance_dto(request, r) for r in rows]
+
+
+@router.get("/count", response_model=Count, responses=ERROR_RESPONSES)
+def get_process_instances_count(
+    ctx: ContextDep, principal: CamundaPrincipalDep, filters: Filters
+) -> Count:
+    """How many running instances match."""
+    _rows, total = filters.run(ctx, principal, "started", 0, 0)
+    return Count(count=0 if filters.none else total)
+
+
+def _running(ctx: ContextDep, principal: Principal, instance_id: str) -> Any:
+    detail = instances.get_instance(ctx, instance_id, principal)
+    if detail.instance.status != "active":
+        raise NotFound(
+            f"process instance {instance_id} has ended ({detail.instance.status}); "
+            f"GET /api/v1/process-instances/{instance_id} shows its history"
+        )
+    return detail.instance
+
+
+@router.get("/{instance_id}", response_model=ProcessInstance, responses=ERROR_RESPONSES)
+def get_process_instance(
+    ctx: ContextDep, request: Request, principal: CamundaPrincipalDep, instance_id: str
+) -> ProcessInstance:
+    """One running instance."""
+    return instance_dto(request, _running(ctx, principal, instance_id))
+
+
+@router.get(
+    "/{instance_id}/variables",
+    response_model=dict[str, VariableValue],
+    responses=ERROR_RESPONSES,
+)
+def get_process_instance_variables(
+    ctx: ContextDep,
+    principal: CamundaPrincipalDep,
+    instance_id: str,
+    deserialize_values: Annotated[bool, Query(alias="deserializeValues")] = True,
+) -> dict[str, Any]:
+    """The variables of a running instance, typed."""
+    del deserialize_values  # Json values are always JSON text, as Camunda sends them
+    return typed_all(_running(ctx, principal, instance_id).variables)
+
+
+@router.delete(
+    "/{instance_id}",
+    status_code=204,
+    responses={**ERROR_RESPONSES, 204: {"description": "cancelled"}},
+)
+def delete_process_instance(
+    ctx: ContextDep, principal: CamundaPrincipalDep, instance_id: str
+) -> Response:
+    """Cancel a running instance (its initiator or an admin); its open tasks are withdrawn."""
+    instances.cancel_instance(ctx, instance_id, principal, "cancelled over /engine-rest")
+    return Response(status_code=204)

@@ -1,0 +1,222 @@
+"""Camunda's task resource over the service's inbox: the same visibility, claim race and form
+validation as /api/v1/tasks.
+
+A caller sees the tasks assigned to them or offered to them or their groups (admins: all).
+Completing needs the task claimed by the caller, as on /api/v1. Claiming for someone else and
+setting the assignee are for supervisors, and the user must exist in the users file.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import JSONResponse
+
+from bpmn_service.api.compat import params
+from bpmn_service.api.compat.auth import CamundaPrincipalDep
+from bpmn_service.api.compat.errors import ERROR_RESPONSES, bad_request
+from bpmn_service.api.compat.params import PagingDep
+from bpmn_service.api.compat.schemas import Count, VariableValue
+from bpmn_service.api.compat.task_filters import SORTS, TaskFilters
+from bpmn_service.api.compat.values import (
+    camunda_date,
+    from_typed,
+    typed_all,
+    typed_form_value,
+)
+from bpmn_service.api.compat.work_schemas import CompleteTask, Task, UserId
+from bpmn_service.api.deps import ContextDep, IdempotencyKeyHeader
+from bpmn_service.errors import FieldError
+from bpmn_service.services import instances, tasks
+from bpmn_service.services.idempotency import Idempotency, Replay
+from bpmn_service.services.tasks import CompletionResult
+
+router = APIRouter(prefix="/task", tags=["task"])
+NO_CONTENT: dict[int | str, dict[str, Any]] = {204: {"description": "done"}}
+Filters = Annotated[TaskFilters, Depends(TaskFilters)]
+
+
+def task_dto(task: Any) -> Task:
+    return Task(
+        id=task.id,
+        name=task.name,
+        assignee=task.assignee,
+        created=camunda_date(task.created_at) or "",
+        last_updated=camunda_date(task.claimed_at or task.created_at),
+        due=camunda_date(task.due_at),
+        follow_up=camunda_date(task.follow_up_at),
+        execution_id=task.instance_id,
+        priority=task.priority,
+        process_definition_id=task.definition_id,
+        process_instance_id=task.instance_id,
+        task_definition_key=task.element_id,
+    )
+
+
+@router.get("", response_model=list[Task], responses=ERROR_RESPONSES)
+def get_tasks(
+    ctx: ContextDep,
+    principal: CamundaPrincipalDep,
+    page: PagingDep,
+    filters: Filters,
+    sort_by: Annotated[str | None, Query(alias="sortBy")] = None,
+    sort_order: Annotated[str | None, Query(alias="sortOrder")] = None,
+) -> list[Task]:
+    """The caller's visible tasks, filtered and sorted the Camunda way."""
+    sort = params.sort_order(sort_by, sort_order, SORTS)
+    order = "created" if sort is None else ("-" if sort[1] else "") + sort[0]
+    rows, _total, _candidates = tasks.query_tasks(
+        ctx,
+        principal,
+        filters.of(ctx),
+        sort=order,
+        limit=0 if filters.none else page.limit,
+        offset=page.offset,
+    )
+    return [task_dto(t) for t in rows]
+
+
+@router.get("/count", response_model=Count, responses=ERROR_RESPONSES)
+def get_tasks_count(ctx: ContextDep, principal: CamundaPrincipalDep, filters: Filters) -> Count:
+    """How many visible tasks match."""
+    _rows, total, _candidates = tasks.query_tasks(
+        ctx, principal, filters.of(ctx), sort="created", limit=0, offset=0
+    )
+    return Count(count=0 if filters.none else total)
+
+
+@router.get("/{task_id}", response_model=Task, responses=ERROR_RESPONSES)
+def get_task(ctx: ContextDep, principal: CamundaPrincipalDep, task_id: str) -> Task:
+    """One visible task."""
+    return task_dto(tasks.get_task(ctx, task_id, principal).task)
+
+
+@router.post("/{task_id}/claim", status_code=204, responses={**ERROR_RESPONSES, **NO_CONTENT})
+def claim(ctx: ContextDep, principal: CamundaPrincipalDep, task_id: str, body: UserId) -> Response:
+    """Claim for oneself (of concurrent claimers one wins, the others get 409
+    TaskAlreadyClaimedException), or, as a supervisor, for another user."""
+    if body.user_id is None:
+        raise bad_request([FieldError("userId", "is required")])
+    if body.user_id == principal.user_id:
+        tasks.claim_task(ctx, task_id, principal)
+    else:
+        tasks.assign_task(ctx, task_id, principal, body.user_id, only_if_free=True)
+    return Response(status_code=204)
+
+
+@router.post("/{task_id}/unclaim", status_code=204, responses={**ERROR_RESPONSES, **NO_CONTENT})
+def unclaim(ctx: ContextDep, principal: CamundaPrincipalDep, task_id: str) -> Response:
+    """Give the task back to its candidates (its assignee, or a supervisor)."""
+    tasks.unclaim_task(ctx, task_id, principal)
+    return Response(status_code=204)
+
+
+@router.post("/{task_id}/assignee", status_code=204, responses={**ERROR_RESPONSES, **NO_CONTENT})
+def set_assignee(
+    ctx: ContextDep, principal: CamundaPrincipalDep, task_id: str, body: UserId
+) -> Response:
+    """Set the assignee (supervisors; for oneself it is a claim); userId null unassigns."""
+    if body.user_id is None:
+        tasks.unclaim_task(ctx, task_id, principal)
+    elif body.user_id == principal.user_id and not principal.is_supervisor:
+        tasks.claim_task(ctx, task_id, principal)
+    else:
+        tasks.assign_task(ctx, task_id, principal, body.user_id, only_if_free=False)
+    return Response(status_code=204)
+
+
+def _complete(
+    ctx: ContextDep,
+    principal: Any,
+    task_id: str,
+    body: CompleteTask,
+    idempotency_key: str | None,
+) -> Response:
+    variables = from_typed(body.variables)
+    idem = Idempotency.of(
+        idempotency_key,
+        user=principal.user_id,
+        operation=f"camunda-complete:{task_id}",
+        body=body.model_dump(mode="json"),
+    )
+
+    def render(result: CompletionResult) -> dict[str, Any]:
+        return {"variables": typed_all(result.variables)}
+
+    result = tasks.complete_task(
+        ctx, task_id, principal, variables, idempotency=idem, render=render
+    )
+    answer = result.body if isinstance(result, Replay) else render(result)
+    if not body.with_variables_in_return:
+        return Response(status_code=204)
+    return JSONResponse(answer["variables"])
+
+
+COMPLETED = {**ERROR_RESPONSES, **NO_CONTENT, 200: {"model": dict[str, VariableValue]}}
+
+
+@router.post("/{task_id}/complete", status_code=204, responses=COMPLETED)
+def complete(
+    ctx: ContextDep,
+    principal: CamundaPrincipalDep,
+    task_id: str,
+    body: CompleteTask,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Complete a task claimed by the caller with its form's variables; 200 with the instance's
+    variables when withVariablesInReturn is true."""
+    return _complete(ctx, principal, task_id, body, idempotency_key)
+
+
+@router.post("/{task_id}/submit-form", status_code=204, responses=COMPLETED)
+def submit_form(
+    ctx: ContextDep,
+    principal: CamundaPrincipalDep,
+    task_id: str,
+    body: CompleteTask,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """The same as complete: the task's camunda:formData validates the values either way."""
+    return _complete(ctx, principal, task_id, body, idempotency_key)
+
+
+@router.get(
+    "/{task_id}/form-variables",
+    response_model=dict[str, VariableValue],
+    responses=ERROR_RESPONSES,
+)
+def get_form_variables(
+    ctx: ContextDep,
+    principal: CamundaPrincipalDep,
+    task_id: str,
+    variable_names: Annotated[str | None, Query(alias="variableNames")] = None,
+    deserialize_values: Annotated[bool, Query(alias="deserializeValues")] = True,
+) -> dict[str, Any]:
+    """The task form's fields with their current values, typed as the form types them."""
+    del deserialize_values  # Json values are always sent as JSON text, as Camunda does
+    detail = tasks.get_task(ctx, task_id, principal)
+    wanted = params.comma_list(variable_names)
+    values = detail.task.form_values or {}
+    zone = ctx.calendar.timezone
+    return {
+        f.id: typed_form_value(f.type, values.get(f.id), zone)
+        for f in detail.form
+        if wanted is None or f.id in wanted
+    }
+
+
+@router.get(
+    "/{task_id}/variables", response_model=dict[str, VariableValue], responses=ERROR_RESPONSES
+)
+def get_task_variables(
+    ctx: ContextDep,
+    principal: CamundaPrincipalDep,
+    task_id: str,
+    deserialize_values: Annotated[bool, Query(alias="deserializeValues")] = True,
+) -> dict[str, Any]:
+    """The variables of the task's process instance."""
+    del deserialize_values
+    task = tasks.get_task(ctx, task_id, principal).task
+    detail = instances.get_instance(ctx, task.instance_id, principal)
+    return typed_all(detail.instance.variables)

@@ -1,0 +1,211 @@
+"""Camunda 7's typed variables and date format, translated to and from the service's plain values.
+
+A Camunda variable is ``{"value": ..., "type": "Long", "valueInfo": {}}``. Inside the service
+variables are plain JSON values, so a typed value is checked against its type and unwrapped; on the
+way out each value gets the type Camunda would give it. Lists and objects travel as ``Json``
+(serialized text, as Camunda's Spin JSON values do) and ``Object`` values serialized as
+application/json are read; binary types (Bytes, File) and Java serialization are refused.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, date, datetime, time, tzinfo
+from typing import Any
+
+from bpmn_service.api.compat.errors import bad_request
+from bpmn_service.errors import FieldError, InvalidVariables
+
+INT_RANGE = {"Short": 2**15, "Integer": 2**31, "Long": 2**63}
+SUPPORTED = ("Boolean", "Short", "Integer", "Long", "Double", "Date", "String", "Null", "Json")
+JSON_FORMAT = "application/json"
+
+
+def camunda_date(moment: datetime | None) -> str | None:
+    """Camunda's `yyyy-MM-dd'T'HH:mm:ss.SSSZ`, in UTC (e.g. 2025-03-01T08:00:00.000+0000)."""
+    if moment is None:
+        return None
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}+0000"
+
+
+def parse_date(text: str, name: str) -> datetime:
+    """A date parameter in Camunda's format or any ISO 8601 form; without an offset, UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise bad_request(
+            [FieldError(name, f"{text!r} is not a date like 2025-03-01T08:00:00.000+0800")]
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def from_typed(variables: dict[str, Any] | None, *, where: str = "variables") -> dict[str, Any]:
+    """Plain values from Camunda typed variables; every bad one is named in one InvalidVariables."""
+    plain: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for name, typed in (variables or {}).items():
+        try:
+            plain[name] = _unwrap(typed)
+        except ValueError as exc:
+            errors.append(FieldError(f"{where}.{name}", str(exc)))
+    if errors:
+        raise InvalidVariables(errors)
+    return plain
+
+
+def _unwrap(typed: Any) -> Any:
+    if not isinstance(typed, dict):
+        raise ValueError('must be an object like {"value": 5, "type": "Long"}')
+    kind = typed.get("type")
+    value = typed.get("value")
+    if kind is None:
+        return _inferred(value)
+    if not isinstance(kind, str):
+        raise ValueError("type must be a string")
+    kind = kind[:1].upper() + kind[1:]
+    if kind in ("Bytes", "File"):
+        raise ValueError(
+            f"type {kind} is not supported: keep documents elsewhere, send a reference"
+        )
+    if kind == "Object":
+        return _object(value, typed.get("valueInfo") or {})
+    if kind not in SUPPORTED:
+        raise ValueError(f"type {kind!r} is not supported (use {', '.join(SUPPORTED)})")
+    if value is None or kind == "Null":
+        return None
+    if kind == "String":
+        if not isinstance(value, str):
+            raise ValueError("a String value must be a string")
+        return value
+    if kind == "Boolean":
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if not isinstance(value, bool):
+            raise ValueError("a Boolean value must be true or false")
+        return value
+    if kind in INT_RANGE:
+        return _integer(value, kind)
+    if kind == "Double":
+        return _double(value)
+    if kind == "Date":
+        return _date(value)
+    return _json(value)  # Json
+
+
+def _inferred(value: Any) -> Any:
+    """A value without a type is taken as it is (Camunda infers the type from the JSON value)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+def _integer(value: Any, kind: str) -> int:
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise ValueError(f"a {kind} value must be an integer") from None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"a {kind} value must be an integer")
+    bound = INT_RANGE[kind]
+    if not -bound <= value < bound:
+        raise ValueError(f"{value} is out of the {kind} range")
+    return value
+
+
+def _double(value: Any) -> float:
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise ValueError("a Double value must be a number") from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("a Double value must be a number")
+    if not math.isfinite(value):
+        raise ValueError("a Double value must be a finite number")
+    return float(value)
+
+
+def _date(value: Any) -> str:
+    """A calendar date (YYYY-MM-DD, what date form fields hold) when the moment is a midnight in
+    its own offset, as Java clients send a date; otherwise the ISO 8601 date-time."""
+    if not isinstance(value, str):
+        raise ValueError("a Date value must be a string like 2025-03-01T08:00:00.000+0800")
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date like 2025-03-01T08:00:00.000+0800") from None
+    if len(text) == 10 or moment.time() == time(0):
+        return moment.date().isoformat()
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.isoformat()
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ValueError("a Json value must be JSON text") from None
+        except RecursionError:  # nesting deeper than the interpreter's stack
+            raise ValueError("a Json value is nested too deeply") from None
+    return value
+
+
+def _object(value: Any, info: Any) -> Any:
+    data_format = info.get("serializationDataFormat") if isinstance(info, dict) else None
+    if data_format not in (None, JSON_FORMAT):
+        raise ValueError(
+            f"Object values serialized as {data_format} are not supported; "
+            f"use {JSON_FORMAT} (or type Json)"
+        )
+    return _json(value)
+
+
+def to_typed(value: Any) -> dict[str, Any]:
+    """The Camunda typed form of a plain value."""
+    if value is None:
+        return {"type": "Null", "value": None, "valueInfo": {}}
+    if isinstance(value, bool):
+        return {"type": "Boolean", "value": value, "valueInfo": {}}
+    if isinstance(value, int):
+        kind = "Integer" if -(2**31) <= value < 2**31 else "Long"
+        return {"type": kind, "value": value, "valueInfo": {}}
+    if isinstance(value, float):
+        return {"type": "Double", "value": value, "valueInfo": {}}
+    if isinstance(value, str):
+        return {"type": "String", "value": value, "valueInfo": {}}
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return {"type": "Json", "value": text, "valueInfo": {}}
+
+
+def typed_all(variables: dict[str, Any], names: list[str] | None = None) -> dict[str, Any]:
+    """Every variable (or the named ones that exist) in typed form."""
+    chosen = variables if names is None else {n: variables[n] for n in names if n in variables}
+    return {name: to_typed(value) for name, value in chosen.items()}
+
+
+def typed_form_value(field_type: str, value: Any, zone: tzinfo) -> dict[str, Any]:
+    """A form field's value typed as Camunda types the field (a date field is a Date at local
+    midnight of the service's calendar zone)."""
+    if value is None:
+        return {"type": "Null", "value": None, "valueInfo": {}}
+    if field_type == "date" and isinstance(value, str):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            return to_typed(value)
+        local = datetime.combine(day, time(0), zone)
+        offset = local.strftime("%z")
+        return {"type": "Date", "value": f"{day.isoformat()}T00:00:00.000{offset}", "valueInfo": {}}
+    if field_type == "long" and isinstance(value, int) and not isinstance(value, bool):
+        return {"type": "Long", "value": value, "valueInfo": {}}
+    if field_type == "double" and isinstance(value, int | float) and not isinstance(value, bool):
+        return {"type": "Double", "value": float(value), "valueInfo": {}}
+    return to_typed(value)

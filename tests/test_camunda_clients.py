@@ -1,0 +1,162 @@
+"""Real Camunda 7 clients, unchanged, against /engine-rest of a real server (SQLite, PostgreSQL).
+
+- camunda-external-task-client-python3 works every external topic of the streamlined 业扩报装
+  process along a recorded path, reports a BPMN error and a failure;
+- pycamunda deploys a file, starts an instance, lists, claims and completes tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pycamunda.deployment
+import pycamunda.processdef
+import pycamunda.processinst
+import pycamunda.task
+import pytest
+import requests
+from camunda.external_task.external_task import ExternalTask, TaskResult
+from camunda.external_task.external_task_worker import ExternalTaskWorker
+
+from conftest import DATA, TOKENS, Api
+from process_paths import PROCESSES, load_paths, run_steps, start
+from served import served
+
+STREAMLINED_TOPICS = {"construction_registry", "data_sharing", "sms", "e_sign"}
+
+
+@pytest.fixture
+def engine_rest(api: Api) -> Iterator[str]:
+    with served(api.ctx) as base:
+        yield f"{base}/engine-rest"
+
+
+def worker(url: str, worker_id: str = "camunda-client") -> ExternalTaskWorker:
+    config = {
+        "auth_basic": {"username": "worker", "password": TOKENS["worker"]},
+        "maxTasks": 1,
+        "lockDuration": 30_000,
+        "asyncResponseTimeout": 5_000,
+        "sleepSeconds": 0,
+    }
+    return ExternalTaskWorker(worker_id=worker_id, base_url=url, config=config)
+
+
+@pytest.fixture(autouse=True)
+def quiet_client_logs() -> None:
+    # The client logs every poll at INFO; keep failures readable.
+    logging.getLogger("camunda").setLevel(logging.WARNING)
+
+
+def test_the_external_task_client_works_every_topic_of_the_streamlined_process(
+    api: Api, engine_rest: str
+) -> None:
+    assert api.deploy(PROCESSES / "yekuo_streamlined.bpmn").status_code == 201
+    path = load_paths("yekuo_streamlined")["paths"]["HV_S_ordinary"]
+    instance_id = start(api, "yekuo_streamlined", "HV_S_ordinary", "YK-CLIENT-1")
+    client = worker(engine_rest)
+    handled: list[tuple[str, str]] = []
+    for element, values in path:
+        if "_external" not in values:
+            run_steps(api, instance_id, [[element, values]])
+            continue
+        recorded = {k: v for k, v in values.items() if not k.startswith("_")}
+
+        def action(task: ExternalTask, recorded: dict[str, Any] = recorded) -> TaskResult:
+            handled.append((task.get_topic_name(), task.get_activity_id()))
+            assert task.get_business_key() == "YK-CLIENT-1"
+            assert task.get_variable("contactPhone") == "13800000003"
+            return task.complete(recorded)
+
+        client.fetch_and_execute(values["_external"], action)
+        assert handled[-1] == (values["_external"], element)
+    assert {topic for topic, _ in handled} == STREAMLINED_TOPICS
+    final = api.get(f"/process-instances/{instance_id}").json()
+    assert final["status"] == "completed", final["status"]
+    units = final["variables"]["recommendedConstructionUnits"]
+    assert isinstance(units, list) and len(units) == 3  # a list travelled as a plain JSON value
+
+
+def test_the_external_task_client_reports_bpmn_errors_and_failures(
+    api: Api, engine_rest: str
+) -> None:
+    assert api.deploy(DATA / "external_error.bpmn").status_code == 201
+    first = api.start("registry_check", "YK-ERR-1", {}).json()
+    client = worker(engine_rest)
+
+    def unlicensed(task: ExternalTask) -> TaskResult:
+        return task.bpmn_error(
+            "UNLICENSED", "the unit's licence has expired", {"reason": "expired"}
+        )
+
+    client.fetch_and_execute("construction_registry", unlicensed)
+    [fix] = api.open_tasks(first["id"])
+    assert fix["element_id"] == "fix"
+
+    second = api.start("registry_check", "YK-ERR-2", {}).json()
+
+    def broken(task: ExternalTask) -> TaskResult:
+        return task.failure("registry unreachable", "timeout after 30 s", 0, 1000)
+
+    client.fetch_and_execute("construction_registry", broken)
+    [incident] = api.get("/incidents", "admin").json()["items"]
+    assert incident["process_instance_id"] == second["id"]
+    assert incident["error_message"] == "registry unreachable"
+    assert incident["retries"] == 0
+
+
+def test_pycamunda_deploys_starts_lists_claims_and_completes(
+    api: Api, engine_rest: str, tmp_path: Path
+) -> None:
+    analyst = requests.Session()
+    analyst.auth = ("analyst", TOKENS["analyst"])
+    clerk = requests.Session()
+    clerk.auth = ("clerk", TOKENS["clerk"])
+    bpmn = tmp_path / "race.bpmn"
+    bpmn.write_bytes((DATA / "race.bpmn").read_bytes())
+
+    create = pycamunda.deployment.Create(url=engine_rest, name="race", source="pycamunda")
+    create.auth = analyst.auth
+    with bpmn.open("rb") as file:
+        create.add_resource(file)
+        deployment = create()
+    [definition] = deployment.deployed_process_definitions.values()
+    assert definition.key == "race" and definition.version == 1
+
+    start_instance = pycamunda.processdef.StartInstance(
+        url=engine_rest, key="race", business_key="PYC-1"
+    )
+    start_instance.add_variable(name="note", value="started by pycamunda")
+    start_instance.session = clerk
+    instance = start_instance()
+    assert instance.business_key == "PYC-1" and instance.definition_id == definition.id_
+
+    listed = pycamunda.processinst.GetList(url=engine_rest, business_key="PYC-1")
+    listed.session = clerk
+    assert [i.id_ for i in listed()] == [instance.id_]
+
+    tasks = pycamunda.task.GetList(
+        url=engine_rest, process_instance_id=instance.id_, sort_by="created", ascending=True
+    )
+    tasks.session = clerk
+    [task] = tasks()
+    assert task.task_definition_key == "grab" and task.assignee is None
+
+    claim = pycamunda.task.Claim(url=engine_rest, id_=task.id_, user_id="clerk")
+    claim.session = clerk
+    claim()
+    again = pycamunda.task.Claim(url=engine_rest, id_=task.id_, user_id="specialist")
+    again.auth = ("specialist", TOKENS["specialist"])
+    with pytest.raises(pycamunda.PyCamundaException, match="TaskAlreadyClaimedException"):
+        again()
+
+    complete = pycamunda.task.Complete(url=engine_rest, id_=task.id_)
+    complete.add_variable(name="note", value="done by pycamunda", type_="String")
+    complete.session = clerk
+    complete()
+    done = api.get(f"/process-instances/{instance.id_}").json()
+    assert done["status"] == "completed"
+    assert done["variables"]["note"] == "done by pycamunda"

@@ -1,0 +1,582 @@
+"""/engine-rest over HTTP on SQLite and PostgreSQL: Camunda Modeler's exact requests, Camunda's
+error bodies, typed variables, and the same rules as /api/v1 (permissions, forms, idempotency).
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bpmn_service.main import create_app
+from conftest import DATA, ROOT, TOKENS, Api
+
+RACE = DATA / "race.bpmn"
+
+
+def basic(user: str, token: str | None = None) -> dict[str, str]:
+    pair = f"{user}:{token or TOKENS[user]}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+
+
+class Rest:
+    """/engine-rest as one demo user, authenticated the way Camunda clients do (Basic)."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def get(self, path: str, user: str = "admin", **kw: Any) -> Any:
+        return self.client.get(f"/engine-rest{path}", headers=basic(user), **kw)
+
+    def post(self, path: str, user: str = "admin", **kw: Any) -> Any:
+        return self.client.post(f"/engine-rest{path}", headers=basic(user), **kw)
+
+    def deploy(self, name: str, content: bytes, user: str = "analyst") -> Any:
+        """The multipart form of Camunda Modeler's deployDiagram()."""
+        form = {
+            "deployment-name": (None, name.rsplit(".", 1)[0]),
+            "deployment-source": (None, "Camunda Modeler"),
+            "enable-duplicate-filtering": (None, "true"),
+            name: (name, content, "text/xml"),
+        }
+        return self.post("/deployment/create", user, files=form)
+
+    def start(self, definition_id: str, business_key: str, user: str = "clerk", **kw: Any) -> Any:
+        body = {"businessKey": business_key, **kw}
+        return self.post(f"/process-definition/{definition_id}/start", user, json=body)
+
+
+@pytest.fixture
+def rest(api: Api) -> Rest:
+    return Rest(api.client)
+
+
+def deployed_id(response: Any) -> str:
+    assert response.status_code == 200, response.text
+    [definition] = response.json()["deployedProcessDefinitions"].values()
+    return str(definition["id"])
+
+
+# -- Camunda Modeler ------------------------------------------------------------------------------
+
+
+def test_modeler_deploy_and_start_buttons_then_the_instance_runs(rest: Rest, api: Api) -> None:
+    client = rest.client
+    # Connection check of the deployment dialog: without credentials first, then with them.
+    assert client.get("/engine-rest/deployment?maxResults=0").status_code == 401
+    version = client.get("/engine-rest/version", headers=basic("analyst"))
+    assert version.status_code == 200 and version.json()["version"].startswith("7.")
+    check = client.get("/engine-rest/deployment?maxResults=0", headers=basic("analyst"))
+    assert check.status_code == 200 and check.json() == []
+
+    deployment = rest.deploy("race.bpmn", RACE.read_bytes())
+    definition_id = deployed_id(deployment)
+    body = deployment.json()
+    assert body["name"] == "race" and body["source"] == "Camunda Modeler"
+    assert body["links"][0]["href"].endswith(f"/engine-rest/deployment/{body['id']}")
+    assert body["deploymentTime"].endswith("+0000") and "." in body["deploymentTime"]
+    definition = body["deployedProcessDefinitions"][definition_id]
+    assert definition["key"] == "race" and definition["version"] == 1
+    assert definition["deploymentId"] == body["id"] and definition["resource"] == "race.bpmn"
+
+    # Start: the Modeler posts {businessKey, variables} to the deployed definition's id.
+    started = rest.start(definition_id, "default", variables={"note": {"value": "hi"}})
+    assert started.status_code == 200, started.text
+    instance = started.json()
+    assert instance["definitionId"] == definition_id and instance["ended"] is False
+    assert instance["links"][0]["href"].endswith(f"/engine-rest/process-instance/{instance['id']}")
+
+    # Deploying the unchanged file again answers the same version (no new one).
+    again = rest.deploy("race.bpmn", RACE.read_bytes())
+    assert deployed_id(again) == definition_id and again.json()["id"] == body["id"]
+
+    # The instance runs: the clerk's inbox, claim, complete.
+    [task] = rest.get("/task", "clerk", params={"processInstanceId": instance["id"]}).json()
+    assert task["taskDefinitionKey"] == "grab" and task["assignee"] is None
+    assert (
+        rest.post(f"/task/{task['id']}/claim", "clerk", json={"userId": "clerk"}).status_code == 204
+    )
+    done = rest.post(f"/task/{task['id']}/complete", "clerk", json={"variables": {}})
+    assert done.status_code == 204, done.text
+    assert api.get(f"/process-instances/{instance['id']}").json()["status"] == "completed"
+
+
+def test_a_parse_error_is_the_one_the_modeler_shows(rest: Rest) -> None:
+    response = rest.deploy("bad.bpmn", (DATA / "bad_two_problems.bpmn").read_bytes())
+    assert response.status_code == 400
+    body = response.json()
+    assert body["type"] == "ParseException"
+    assert body["message"].startswith("ENGINE-09005 Could not parse BPMN process.")
+    assert "element sneaky" in body["message"] and "line 7" in body["message"]
+    [errors] = [v["errors"] for v in body["details"].values()]
+    assert {e["mainElementId"] for e in errors} == {"sneaky", "orphan"}
+
+
+def test_deploy_permissions_and_refusals(rest: Rest) -> None:
+    assert rest.deploy("race.bpmn", RACE.read_bytes(), user="clerk").status_code == 403
+    assert rest.deploy("race.bpmn", RACE.read_bytes(), user="clerk").json()["type"] == (
+        "AuthorizationException"
+    )
+    form = rest.deploy("form.form", b'{"components": []}')
+    assert form.status_code == 400 and "only BPMN files" in form.json()["message"]
+    tenant = rest.post(
+        "/deployment/create",
+        "analyst",
+        files={"tenant-id": (None, "t1"), "race.bpmn": ("race.bpmn", RACE.read_bytes())},
+    )
+    assert tenant.status_code == 400 and "tenant-id" in tenant.json()["message"]
+
+
+def test_basic_auth_needs_the_tokens_user_and_bearer_works(rest: Rest) -> None:
+    client = rest.client
+    assert client.get("/engine-rest/task", headers=basic("clerk")).status_code == 200
+    wrong_user = client.get("/engine-rest/task", headers=basic("admin", TOKENS["clerk"]))
+    assert wrong_user.status_code == 401
+    assert wrong_user.json()["type"] == "AuthenticationException"
+    assert "Basic" in wrong_user.headers["WWW-Authenticate"]
+    garbage = client.get("/engine-rest/task", headers={"Authorization": "Basic !!!"})
+    assert garbage.status_code == 401
+    bearer = client.get("/engine-rest/task", headers={"Authorization": "Bearer demo-clerk"})
+    assert bearer.status_code == 200
+
+
+# -- tasks ----------------------------------------------------------------------------------------
+
+
+def start_race(rest: Rest, api: Api, business_key: str) -> tuple[str, str]:
+    definition_id = deployed_id(rest.deploy("race.bpmn", RACE.read_bytes()))
+    instance = rest.start(definition_id, business_key).json()
+    [task] = api.open_tasks(instance["id"])
+    return instance["id"], str(task["id"])
+
+
+def test_a_lost_claim_race_is_409_task_already_claimed(rest: Rest, api: Api) -> None:
+    _instance, task_id = start_race(rest, api, "RACE-1")
+    barrier = threading.Barrier(2)
+    answers: dict[str, Any] = {}
+
+    def claim(user: str) -> None:
+        client = TestClient(create_app(ctx=api.ctx))  # no `with`: keep the shared engine
+        barrier.wait()
+        answers[user] = client.post(
+            f"/engine-rest/task/{task_id}/claim", headers=basic(user), json={"userId": user}
+        )
+
+    threads = [threading.Thread(target=claim, args=(u,)) for u in ("clerk", "specialist")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    statuses = sorted(r.status_code for r in answers.values())
+    assert statuses == [204, 409], {u: r.text for u, r in answers.items()}
+    [lost] = [r for r in answers.values() if r.status_code == 409]
+    assert lost.json()["type"] == "TaskAlreadyClaimedException"
+
+
+def test_claiming_for_someone_else_is_for_supervisors(rest: Rest, api: Api) -> None:
+    _instance, task_id = start_race(rest, api, "RACE-2")
+    for_other = rest.post(f"/task/{task_id}/claim", "clerk", json={"userId": "specialist"})
+    assert for_other.status_code == 403
+    unknown = rest.post(f"/task/{task_id}/assignee", "admin", json={"userId": "nobody"})
+    assert unknown.status_code == 400 and "nobody" in unknown.json()["message"]
+    assert (
+        rest.post(f"/task/{task_id}/assignee", "admin", json={"userId": "clerk"}).status_code == 204
+    )
+    assert rest.get(f"/task/{task_id}", "clerk").json()["assignee"] == "clerk"
+    taken = rest.post(f"/task/{task_id}/claim", "admin", json={"userId": "specialist"})
+    assert taken.status_code == 409 and taken.json()["type"] == "TaskAlreadyClaimedException"
+    assert rest.post(f"/task/{task_id}/assignee", "admin", json={"userId": None}).status_code == 204
+    assert rest.get(f"/task/{task_id}", "clerk").json()["assignee"] is None
+
+
+def test_task_filters_sorting_paging_and_unknown_parameters(rest: Rest, api: Api) -> None:
+    ids = [start_race(rest, api, f"RACE-F{n}")[1] for n in range(3)]
+    assert rest.post(f"/task/{ids[0]}/claim", "clerk", json={"userId": "clerk"}).status_code == 204
+    visible = rest.get("/task", "clerk", params={"processDefinitionKey": "race"}).json()
+    assert {t["id"] for t in visible} == set(ids)
+    # A candidate-group filter leaves out assigned tasks unless includeAssignedTasks is true.
+    offered = rest.get("/task", "clerk", params={"candidateGroup": "hall_clerk"}).json()
+    assert {t["id"] for t in offered} == set(ids[1:])
+    with_assigned = {"candidateGroup": "hall_clerk", "includeAssignedTasks": "true"}
+    assert len(rest.get("/task", "clerk", params=with_assigned).json()) == 3
+    for_user = rest.get("/task", "admin", params={"candidateUser": "specialist"}).json()
+    assert {t["id"] for t in for_user} == set(ids[1:])
+    assert [t["id"] for t in rest.get("/task", "clerk", params={"assignee": "clerk"}).json()] == [
+        ids[0]
+    ]
+    count = rest.get("/task/count", "clerk", params={"unassigned": "true"}).json()
+    assert count == {"count": 2}
+    page = rest.get(
+        "/task",
+        "clerk",
+        params={"sortBy": "created", "sortOrder": "desc", "firstResult": 1, "maxResults": 1},
+    ).json()
+    assert len(page) == 1
+    assert rest.get("/task", "clerk", params={"sortBy": "created"}).status_code == 400
+    assert rest.get("/task", "clerk", params={"sortBy": "x", "sortOrder": "asc"}).status_code == 400
+    unknown = rest.get("/task", "clerk", params={"involvedUser": "clerk"})
+    assert unknown.status_code == 400 and "involvedUser" in unknown.json()["message"]
+    assert rest.get("/task", "clerk", params={"tenantIdIn": "t1"}).json() == []
+    assert rest.get("/task", "clerk", params={"dueBefore": "tomorrow"}).status_code == 400
+    # Another group's user sees none of them; a task it cannot see is 404.
+    assert rest.get("/task", "portal").json() == []
+    assert rest.get(f"/task/{ids[1]}", "portal").status_code == 404
+
+
+def test_form_variables_completion_and_idempotency(rest: Rest, api: Api) -> None:
+    deployment = rest.deploy("approval.bpmn", (DATA / "approval.bpmn").read_bytes())
+    definition_id = deployed_id(deployment)
+    variables = {"amount": {"value": 120, "type": "Long"}, "purpose": {"value": "new meter"}}
+    key = {"Idempotency-Key": "start-1"}
+    body = {"businessKey": "APP-1", "variables": variables, "withVariablesInReturn": True}
+    first = rest.client.post(
+        f"/engine-rest/process-definition/{definition_id}/start",
+        headers={**basic("clerk"), **key},
+        json=body,
+    )
+    retry = rest.client.post(
+        f"/engine-rest/process-definition/{definition_id}/start",
+        headers={**basic("clerk"), **key},
+        json=body,
+    )
+    assert first.status_code == retry.status_code == 200
+    assert retry.json() == first.json() and retry.headers["Idempotent-Replayed"] == "true"
+    assert first.json()["variables"]["amount"] == {"type": "Integer", "value": 120, "valueInfo": {}}
+    instance_id = first.json()["id"]
+    [task] = rest.get("/task", "admin", params={"processInstanceId": instance_id}).json()
+    form = rest.get(f"/task/{task['id']}/form-variables", "admin").json()
+    assert form["amount"] == {"type": "Long", "value": 120, "valueInfo": {}}
+    assert set(form) == {"amount", "decision", "comment"}
+    assert set(
+        rest.get(
+            f"/task/{task['id']}/form-variables", "admin", params={"variableNames": "decision"}
+        ).json()
+    ) == {"decision"}
+    rest.post(f"/task/{task['id']}/claim", "admin", json={"userId": "admin"})
+    # The form validates as on /api/v1: a read-only field and a bad enum value are refused.
+    refused = rest.post(
+        f"/task/{task['id']}/complete",
+        "admin",
+        json={"variables": {"amount": {"value": 1}, "decision": {"value": "MAYBE"}}},
+    )
+    assert refused.status_code == 400 and refused.json()["type"] == "InvalidRequestException"
+    assert "amount" in refused.json()["message"] and "decision" in refused.json()["message"]
+    done_body = {"variables": {"decision": {"value": "APPROVE"}}, "withVariablesInReturn": True}
+    done = rest.client.post(
+        f"/engine-rest/task/{task['id']}/submit-form",
+        headers={**basic("admin"), "Idempotency-Key": "done-1"},
+        json=done_body,
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["decision"] == {"type": "String", "value": "APPROVE", "valueInfo": {}}
+    replayed = rest.client.post(
+        f"/engine-rest/task/{task['id']}/submit-form",
+        headers={**basic("admin"), "Idempotency-Key": "done-1"},
+        json=done_body,
+    )
+    assert replayed.status_code == 200 and replayed.json() == done.json()
+    assert api.get(f"/process-instances/{instance_id}").json()["status"] == "completed"
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ({"value": 5, "type": "Long"}, 5),
+        ({"value": "5", "type": "integer"}, 5),
+        ({"value": 2.5, "type": "Double"}, 2.5),
+        ({"value": "true", "type": "Boolean"}, True),
+        ({"value": None, "type": "Null"}, None),
+        ({"value": "2025-03-01T00:00:00.000+0800", "type": "Date"}, "2025-03-01"),
+        ({"value": "2025-03-01T09:30:00.000+0800", "type": "Date"}, "2025-03-01T09:30:00+08:00"),
+        ({"value": '{"a": [1, 2]}', "type": "Json"}, {"a": [1, 2]}),
+        (
+            {
+                "value": "[1]",
+                "type": "Object",
+                "valueInfo": {"serializationDataFormat": "application/json"},
+            },
+            [1],
+        ),
+        ({"value": {"a": 1}}, {"a": 1}),
+        ({"value": "x"}, "x"),
+    ],
+)
+def test_typed_variables_become_plain_values(rest: Rest, typed: Any, expected: Any) -> None:
+    definition_id = deployed_id(rest.deploy("race.bpmn", RACE.read_bytes()))
+    started = rest.start(
+        definition_id, "TYPED-1", variables={"x": typed}, withVariablesInReturn=True
+    )
+    assert started.status_code == 200, started.text
+    instance = rest.get(f"/process-instance/{started.json()['id']}/variables").json()
+    from bpmn_service.api.compat.values import to_typed
+
+    assert instance["x"] == to_typed(expected)
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ({"value": "AAAA", "type": "Bytes"}, "Bytes is not supported"),
+        (
+            {
+                "value": "x",
+                "type": "Object",
+                "valueInfo": {"serializationDataFormat": "application/x-java-serialized-object"},
+            },
+            "not supported",
+        ),
+        ({"value": 2**40, "type": "Integer"}, "out of the Integer range"),
+        ({"value": "abc", "type": "Long"}, "must be an integer"),
+        ({"value": "{", "type": "Json"}, "must be JSON text"),
+        ({"value": "x", "type": "Money"}, "'Money' is not supported"),
+        ({"value": "soon", "type": "Date"}, "is not a date"),
+        ("bare", "must be an object"),
+    ],
+)
+def test_bad_typed_variables_are_400_naming_the_variable(
+    rest: Rest, typed: Any, message: str
+) -> None:
+    definition_id = deployed_id(rest.deploy("race.bpmn", RACE.read_bytes()))
+    refused = rest.start(definition_id, "BAD-1", variables={"x": typed})
+    assert refused.status_code == 400
+    assert refused.json()["type"] == "InvalidRequestException"
+    assert "variables.x" in refused.json()["message"] and message in refused.json()["message"]
+
+
+def test_start_refusals_match_the_native_api(rest: Rest) -> None:
+    definition_id = deployed_id(rest.deploy("race.bpmn", RACE.read_bytes()))
+    assert rest.start(definition_id, "DUP-1").status_code == 200
+    duplicate = rest.start(definition_id, "DUP-1")
+    assert duplicate.status_code == 409 and "DUP-1" in duplicate.json()["message"]
+    reserved = rest.start(definition_id, "RES-1", variables={"initiator": {"value": "me"}})
+    assert reserved.status_code == 400
+    unsupported = rest.start(definition_id, "UNS-1", startInstructions=[{"type": "x"}])
+    assert unsupported.status_code == 400 and "startInstructions" in unsupported.json()["message"]
+    unknown_field = rest.start(definition_id, "UNS-2", caseInstanceId="c", foo=1)
+    assert unknown_field.status_code == 400
+    generated = rest.post("/process-definition/key/race/start", "clerk", json={})
+    assert generated.status_code == 200 and generated.json()["businessKey"].startswith("race-")
+    assert rest.post("/process-definition/key/nope/start", json={}).status_code == 404
+
+
+def test_definitions_and_deployments_queries(rest: Rest) -> None:
+    first = deployed_id(rest.deploy("race.bpmn", RACE.read_bytes()))
+    changed = RACE.read_bytes().replace(b'name="Grab me"', b'name="Grab me now"')
+    second = deployed_id(rest.deploy("race.bpmn", changed))
+    assert first != second
+    everything = rest.get("/process-definition", "clerk", params={"key": "race"}).json()
+    assert [d["version"] for d in everything] == [1, 2]
+    latest = rest.get("/process-definition", "clerk", params={"latestVersion": "true"}).json()
+    assert [d["id"] for d in latest if d["key"] == "race"] == [second]
+    assert rest.get("/process-definition/key/race", "clerk").json()["id"] == second
+    xml = rest.get(f"/process-definition/{first}/xml", "clerk").json()
+    assert xml["id"] == first and 'name="Grab me"' in xml["bpmn20Xml"]
+    assert rest.get("/process-definition/count", "clerk", params={"keyLike": "ra%"}).json() == {
+        "count": 2
+    }
+    ordered = rest.get(
+        "/process-definition",
+        "clerk",
+        params={"key": "race", "sortBy": "version", "sortOrder": "desc"},
+    ).json()
+    assert [d["version"] for d in ordered] == [2, 1]
+    deployments = rest.get("/deployment", "clerk", params={"source": "Camunda Modeler"}).json()
+    assert len(deployments) == 2
+    assert rest.get("/deployment/count", "clerk").json() == {"count": 2}
+    assert rest.get("/process-definition/nope").status_code == 404
+    assert rest.get("/process-definition/nope").json()["type"] == "InvalidRequestException"
+
+
+def test_openapi_of_engine_rest_is_separate(rest: Rest) -> None:
+    spec = rest.client.get("/engine-rest/openapi.json").json()
+    assert "/task/{task_id}/claim" in spec["paths"]
+    assert "/deployment/create" in spec["paths"]
+    native = rest.client.get("/openapi.json").json()
+    assert not any(p.startswith("/engine-rest") for p in native["paths"])
+
+
+def test_shipped_processes_deploy_the_modeler_way(rest: Rest) -> None:
+    for path in sorted((ROOT / "processes").glob("*.bpmn")):
+        response = rest.deploy(path.name, path.read_bytes())
+        assert response.status_code == 200, (path.name, response.text[:300])
+
+
+# -- external tasks and messages ------------------------------------------------------------------
+
+
+def sla_demo_waiting_for_sms(rest: Rest, api: Api, business_key: str) -> str:
+    """An sla_demo instance at its sms external task (reply done, awaited message received)."""
+    assert api.deploy(DATA / "sla_demo.bpmn").status_code == 201
+    started = api.start("sla_demo", business_key, {"category": "RES"}).json()
+    [reply] = started["tasks"]
+    api.claim(reply["id"], "clerk")
+    assert api.complete(reply["id"], "clerk", {"replied": True}).status_code == 200
+    message = {
+        "messageName": "docs_supplemented",
+        "businessKey": business_key,
+        "resultEnabled": True,
+    }
+    delivered = rest.post("/message", "portal", json=message)
+    assert delivered.status_code == 200, delivered.text
+    [result] = delivered.json()
+    assert result["resultType"] == "Execution"
+    assert result["processInstance"]["id"] == started["id"]
+    return str(started["id"])
+
+
+def fetch(rest: Rest, worker_id: str = "w1", **topic: Any) -> Any:
+    body = {
+        "workerId": worker_id,
+        "maxTasks": 5,
+        "topics": [{"topicName": "sms", "lockDuration": 60_000, **topic}],
+    }
+    return rest.post("/external-task/fetchAndLock", "worker", json=body)
+
+
+def test_external_task_lock_extend_complete(rest: Rest, api: Api) -> None:
+    instance_id = sla_demo_waiting_for_sms(rest, api, "SMS-1")
+    assert fetch(rest, processVariables={"x": {"value": 1}}).status_code == 400
+    assert fetch(rest, tenantIdIn=["t1"]).json() == []
+    locked = fetch(rest, variables=["category"]).json()
+    [task] = locked
+    assert task["activityId"] == "notify" and task["businessKey"] == "SMS-1"
+    assert task["variables"] == {"category": {"type": "String", "value": "RES", "valueInfo": {}}}
+    assert task["workerId"] == "w1" and task["lockExpirationTime"].endswith("+0000")
+    assert fetch(rest, "w2").json() == []  # locked for w1
+    extend = {"workerId": "w1", "newDuration": 120_000}
+    assert (
+        rest.post(f"/external-task/{task['id']}/extendLock", "worker", json=extend).status_code
+        == 204
+    )
+    wrong = {"workerId": "w2", "newDuration": 1000}
+    refused = rest.post(f"/external-task/{task['id']}/extendLock", "worker", json=wrong)
+    assert refused.status_code == 409
+    too_long = {"workerId": "w1", "newDuration": 10**15}
+    assert (
+        rest.post(f"/external-task/{task['id']}/extendLock", "worker", json=too_long).status_code
+        == 400
+    )
+    clerk = rest.post("/external-task/fetchAndLock", "clerk", json={"workerId": "c", "topics": []})
+    assert clerk.status_code == 400  # no topics
+    forbidden = rest.post(
+        "/external-task/fetchAndLock",
+        "clerk",
+        json={"workerId": "c", "topics": [{"topicName": "sms", "lockDuration": 1000}]},
+    )
+    assert forbidden.status_code == 403
+    local = {"workerId": "w1", "localVariables": {"a": {"value": 1}}}
+    assert (
+        rest.post(f"/external-task/{task['id']}/complete", "worker", json=local).status_code == 400
+    )
+    done = {"workerId": "w1", "variables": {"smsId": {"value": "SMS-9", "type": "String"}}}
+    assert (
+        rest.post(f"/external-task/{task['id']}/complete", "worker", json=done).status_code == 204
+    )
+    assert api.get(f"/process-instances/{instance_id}").json()["variables"]["smsId"] == "SMS-9"
+
+
+def test_a_failure_without_retries_is_an_incident_and_retries_revive_it(
+    rest: Rest, api: Api
+) -> None:
+    sla_demo_waiting_for_sms(rest, api, "SMS-2")
+    [task] = fetch(rest).json()
+    failure = {"workerId": "w1", "errorMessage": "gateway down", "retries": 0, "retryTimeout": 0}
+    assert (
+        rest.post(f"/external-task/{task['id']}/failure", "worker", json=failure).status_code == 204
+    )
+    [incident] = rest.get("/external-task", "worker", params={"noRetriesLeft": "true"}).json()
+    assert incident["id"] == task["id"] and incident["errorMessage"] == "gateway down"
+    assert fetch(rest).json() == []
+    revive = rest.client.put(
+        f"/engine-rest/external-task/{task['id']}/retries",
+        headers=basic("admin"),
+        json={"retries": 2},
+    )
+    assert revive.status_code == 204
+    assert [t["id"] for t in fetch(rest).json()] == [task["id"]]
+
+
+def test_fetch_and_lock_waits_for_a_task_that_appears(rest: Rest, api: Api) -> None:
+    answer: dict[str, Any] = {}
+
+    def long_poll() -> None:
+        client = TestClient(create_app(ctx=api.ctx))  # no `with`: keep the shared engine
+        body = {
+            "workerId": "patient",
+            "maxTasks": 1,
+            "asyncResponseTimeout": 20_000,
+            "topics": [{"topicName": "sms", "lockDuration": 60_000}],
+        }
+        answer["response"] = client.post(
+            "/engine-rest/external-task/fetchAndLock", headers=basic("worker"), json=body
+        )
+
+    waiting = threading.Thread(target=long_poll)
+    waiting.start()
+    sla_demo_waiting_for_sms(rest, api, "SMS-3")  # creates the sms task meanwhile
+    waiting.join(30)
+    assert not waiting.is_alive()
+    [task] = answer["response"].json()
+    assert task["workerId"] == "patient" and task["businessKey"] == "SMS-3"
+
+
+def test_messages_refuse_what_is_not_supported(rest: Rest) -> None:
+    assert (
+        rest.post("/message", "portal", json={"messageName": "x", "all": True}).status_code == 400
+    )
+    nothing = rest.post(
+        "/message", "portal", json={"messageName": "nobody_waits", "businessKey": "N"}
+    )
+    assert nothing.status_code == 404
+    assert nothing.json()["type"] == "InvalidRequestException"
+    needs_oversight = {"messageName": "x", "variablesInResultEnabled": True, "resultEnabled": True}
+    assert rest.post("/message", "portal", json=needs_oversight).status_code == 403
+
+
+# -- hostile input and CORS -----------------------------------------------------------------------
+
+
+def test_hostile_bodies_get_camunda_shaped_4xx(rest: Rest) -> None:
+    definition_id = deployed_id(rest.deploy("race.bpmn", RACE.read_bytes()))
+    deep = "[" * 100_000 + "]" * 100_000
+    nested = rest.start(definition_id, "DEEP-1", variables={"x": {"value": deep, "type": "Json"}})
+    assert nested.status_code == 400 and "nested too deeply" in nested.json()["message"]
+    nul = rest.client.post(
+        f"/engine-rest/process-definition/{definition_id}/start",
+        headers={**basic("clerk"), "Content-Type": "application/json"},
+        content=b'{"businessKey": "A\\u0000"}',
+    )
+    assert nul.status_code == 400 and nul.json()["type"] == "InvalidRequestException"
+    broken = rest.client.post(
+        f"/engine-rest/process-definition/{definition_id}/start",
+        headers={**basic("clerk"), "Content-Type": "application/json"},
+        content=b"{not json",
+    )
+    assert broken.status_code == 400 and broken.json()["type"] == "InvalidRequestException"
+    big = rest.deploy("big.bpmn", b" " * (5 * 1024 * 1024 + 1))
+    assert big.status_code == 413 and big.json()["type"] == "InvalidRequestException"
+    assert rest.get("/no-such-resource").json()["type"] == "NotFoundException"
+
+
+def test_cors_is_off_by_default_and_answers_configured_origins(api: Api) -> None:
+    preflight = {
+        "Origin": "https://modeler.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization",
+    }
+    plain = api.client.options("/engine-rest/deployment/create", headers=preflight)
+    assert "access-control-allow-origin" not in plain.headers
+    settings = api.ctx.settings.model_copy(update={"cors_origins": "https://modeler.example"})
+    client = TestClient(create_app(ctx=replace(api.ctx, settings=settings)))
+    allowed = client.options("/engine-rest/deployment/create", headers=preflight)
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://modeler.example"
+    refused = client.get("/engine-rest/version", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in refused.headers
+    unauthorized = client.get("/engine-rest/task", headers={"Origin": "https://modeler.example"})
+    assert unauthorized.status_code == 401
+    assert unauthorized.headers["access-control-allow-origin"] == "https://modeler.example"
