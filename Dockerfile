@@ -73,6 +73,8 @@ RUN mkdir -p /app/var && chown bpmn:bpmn /app/var
 #   BPMN_DEPLOY_ON_START    true | false
 #   BPMN_MIGRATE_ON_START   true | false (then run `bpmn-service migrate` before starting)
 #   BPMN_MAX_UPLOAD_BYTES, BPMN_MAX_BODY_BYTES, BPMN_LOG_LEVEL (JSON access log lines at INFO)
+#   BPMN_METRICS_TOKEN      bearer token for GET /metrics (without it: loopback scrapes only)
+#   BPMN_CORS_ORIGINS       origins browsers may call the API from (web modeler, tasklist)
 ENV PATH="/opt/venv/bin:$PATH" \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

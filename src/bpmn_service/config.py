@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(5 * 1024 * 1024, description="Largest accepted BPMN file")
     max_body_bytes: int = Field(1024 * 1024, description="Largest accepted JSON request body")
     log_level: str = Field("INFO", description="Python logging level")
+    metrics_token: str | None = Field(
+        None,
+        description="bearer token Prometheus sends to GET /metrics; unset: production mode "
+        "answers loopback clients only",
+    )
     cors_origins: str = Field(
         "",
         description="comma-separated origins browsers may call the API from (e.g. a web "

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from bpmn_service import __version__
-from bpmn_service.api import errors as api_errors, web
+from bpmn_service.api import errors as api_errors, metrics, web
 from bpmn_service.api.compat import PREFIX as ENGINE_REST, create_engine_rest
 from bpmn_service.api.middleware import BodyLimitMiddleware, GuardMiddleware, RequestIdMiddleware
 from bpmn_service.api.routes import (
@@ -121,8 +121,11 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(external_tasks.incidents, prefix="/api/v1")
+    app.include_router(metrics.router)
+    app.state.open_work = metrics.open_work_registry(ctx)
     web.install(app)
     app.mount(ENGINE_REST, create_engine_rest(ctx))
+    app.add_middleware(metrics.RequestMetricsMiddleware)
     app.add_middleware(GuardMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,

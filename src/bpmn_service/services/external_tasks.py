@@ -15,7 +15,7 @@ from bpmn_service.engine import RunResult
 from bpmn_service.errors import Forbidden, InvalidState, NotFound
 from bpmn_service.identity import Principal
 
-from . import projection, runtime
+from . import projection, runtime, telemetry
 from .external_locks import (
     MAX_LOCK,
     WORKER_GROUPS,
@@ -160,6 +160,7 @@ def fail(
         if task.retries == 0:
             task.incident_at = now
             kind = "incident_created"
+            telemetry.count(session, telemetry.INCIDENTS_CREATED, task.definition_key, task.topic)
         projection.record(
             session,
             instance,

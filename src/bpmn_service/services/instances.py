@@ -25,7 +25,7 @@ from bpmn_service.errors import (
 )
 from bpmn_service.identity import Principal
 
-from . import projection, runtime
+from . import projection, runtime, telemetry
 from .idempotency import Idempotency, Replay, lookup, remember, replay_after_race
 from .uow import UnitOfWork
 
@@ -264,6 +264,7 @@ def cancel_instance(
             projection.close_task(session, task, at=now, reason="cancelled", by=None)
         instance.status = "cancelled"
         instance.ended_at = now
+        telemetry.count(session, telemetry.INSTANCES_ENDED, instance.definition_key, "cancelled")
         projection.record(
             session,
             instance,

@@ -22,6 +22,8 @@ from bpmn_service.engine import ExternalWork, ReadyTask, RunResult
 from bpmn_service.lanes import LaneGroups
 from bpmn_service.timeutil import resolve_due
 
+from . import telemetry
+
 # Groups that act for the customer and its contractors: their tasks and waits are not utility time.
 EXTERNAL_GROUPS = frozenset({"customer", "contractor"})
 
@@ -60,6 +62,11 @@ def close_task(session: Session, task: Task, *, at: datetime, reason: str, by: s
         )
     )
     properties = task.properties or {}
+    telemetry.count(session, telemetry.TASKS_ENDED, task.definition_key, reason)
+    if task.due_at is not None and at > task.due_at:
+        telemetry.count(
+            session, telemetry.TIME_LIMIT_BREACHES, task.definition_key, task.element_id
+        )
     session.add(
         HistoricTask(
             customer_procedure=properties.get("customerProcedure") or None,
@@ -97,6 +104,7 @@ def apply(
 ) -> list[Task]:
     """Project the engine state; return the task rows that became ready in this step."""
     for step in result.steps:
+        telemetry.count(session, telemetry.ENGINE_STEPS, instance.definition_key, step.kind)
         record(
             session,
             instance,
@@ -138,6 +146,7 @@ def apply(
     if result.completed:
         instance.status = "completed"
         instance.ended_at = at
+        telemetry.count(session, telemetry.INSTANCES_ENDED, instance.definition_key, "completed")
         record(session, instance, "instance_completed", at=at, actor=actor)
     return created
 

@@ -28,7 +28,7 @@ from bpmn_service.db.models import (
 from bpmn_service.engine import FormField, RunResult, validate
 from bpmn_service.errors import Conflict, DuplicateBusinessKey, Invalid, InvalidState, NotFound
 
-from . import projection
+from . import projection, telemetry
 from .contracts import check_message_variables
 
 # A message chain (deliver → the process throws → deliver …) longer than this is a modelling loop.
@@ -133,6 +133,7 @@ def create_instance(
     if message is not None:
         details["message"] = message[0]
     projection.record(session, instance, "instance_started", at=now, actor=actor, details=details)
+    telemetry.count(session, telemetry.INSTANCES_STARTED, definition.key)
     key = definition.key  # read before a failed flush expires the loaded rows
     try:
         session.flush()

@@ -13,7 +13,7 @@ from bpmn_service.db.connect import is_sqlite
 from bpmn_service.db.models import ProcessInstance
 from bpmn_service.errors import ServiceError
 
-from . import projection, runtime
+from . import projection, runtime, telemetry
 from .instances import spec_loader
 from .uow import UnitOfWork
 
@@ -54,6 +54,9 @@ def _claim_one(ctx: AppContext, now: datetime) -> str | None:
         instance = session.scalars(stmt).first()
         if instance is None:
             return None
+        if instance.next_timer_at is not None:
+            lag = (now - instance.next_timer_at).total_seconds()
+            telemetry.observe(session, telemetry.TIMER_LAG, instance.definition_key, value=lag)
         try:
             result = ctx.runner.fire_timers(
                 instance.definition_id,

@@ -13,6 +13,8 @@ from bpmn_service.context import AppContext
 from bpmn_service.db.connect import SQLITE_WRITE_LOCK, is_sqlite
 from bpmn_service.errors import Busy, StaleVersion
 
+from . import telemetry
+
 LOCK_ERRORS = (
     "database is locked",
     "lock timeout",
@@ -46,6 +48,7 @@ class UnitOfWork:
         try:
             # close() rolls back anything uncommitted and detaches objects without expiring them,
             # so results stay readable after the block.
+            telemetry.discarded(self.session)
             self.session.close()
         finally:
             if self._locked:
@@ -56,6 +59,7 @@ class UnitOfWork:
     def commit(self) -> None:
         try:
             self.session.commit()
+            telemetry.committed(self.session)
         except StaleDataError:
             raise StaleVersion("the instance was changed by another request; retry") from None
         except OperationalError as exc:
