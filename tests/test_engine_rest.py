@@ -580,3 +580,16 @@ def test_cors_is_off_by_default_and_answers_configured_origins(api: Api) -> None
     unauthorized = client.get("/engine-rest/task", headers={"Origin": "https://modeler.example"})
     assert unauthorized.status_code == 401
     assert unauthorized.headers["access-control-allow-origin"] == "https://modeler.example"
+
+
+def test_the_deploy_answer_carries_the_same_warnings_as_the_native_one(
+    rest: Rest, api: Api
+) -> None:
+    camunda = rest.deploy("escalation.bpmn", (DATA / "escalation.bpmn").read_bytes())
+    assert camunda.status_code == 200, camunda.text
+    native = api.deploy(DATA / "escalation.bpmn")
+    assert camunda.json()["warnings"] and camunda.json()["warnings"] == native.json()["warnings"]
+    assert (
+        deployed_id(rest.deploy("race.bpmn", RACE.read_bytes()))
+        and rest.deploy("race.bpmn", RACE.read_bytes()).json()["warnings"] == []
+    )

@@ -76,11 +76,26 @@ class ProcessDefinition(CamundaModel):
     startable_in_tasklist: bool = True
 
 
+class DeployWarning(CamundaModel):
+    file: str
+    line: int | None
+    element: str | None
+    message: str
+    hint: str = Field(description="what to do about it")
+    code: str
+    severity: str
+
+
 class DeploymentWithDefinitions(Deployment):
     deployed_process_definitions: dict[str, ProcessDefinition] | None
     deployed_case_definitions: None = None
     deployed_decision_definitions: None = None
     deployed_decision_requirements_definitions: None = None
+    warnings: list[DeployWarning] = Field(
+        default_factory=list,
+        description="problems that did not stop the deployment (as on /api/v1/deployments); "
+        "Camunda has no such field, and its clients ignore it",
+    )
 
 
 class ProcessDefinitionXml(CamundaModel):

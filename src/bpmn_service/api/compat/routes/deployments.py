@@ -21,6 +21,7 @@ from bpmn_service.api.compat.schemas import (
     Count,
     Deployment,
     DeploymentWithDefinitions,
+    DeployWarning,
     ProcessDefinition,
 )
 from bpmn_service.api.compat.values import camunda_date, parse_date
@@ -192,6 +193,7 @@ async def create_deployment(
             )
             for d in result.definitions
         },
+        warnings=[DeployWarning.model_validate(w, from_attributes=True) for w in result.warnings],
     )
 
 
