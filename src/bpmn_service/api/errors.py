@@ -11,8 +11,10 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bpmn_service import errors
+from bpmn_service.api.compat import errors as camunda_errors
 
 log = logging.getLogger("bpmn_service.api")
+ENGINE_REST = "/engine-rest"
 
 STATUS_BY_ERROR: dict[type[errors.ServiceError], int] = {
     errors.Unauthenticated: 401,
@@ -66,9 +68,12 @@ async def validation_error_handler(_request: Request, exc: Exception) -> JSONRes
     return JSONResponse(body.model_dump(), status_code=422)
 
 
-async def http_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """Framework-level refusals (an unreadable body, a wrong method) in the service's shape."""
     assert isinstance(exc, StarletteHTTPException)
+    if request.url.path.startswith(f"{ENGINE_REST}/"):
+        # A path under /engine-rest the mount cannot take (a newline in an id): Camunda's shape.
+        return await camunda_errors.http_error_handler(request, exc)
     code = "invalid_request" if exc.status_code == 400 else "http_error"
     body = ErrorBody(code=code, message=str(exc.detail), details=None)
     return JSONResponse(
