@@ -5,6 +5,7 @@ error bodies, typed variables, and the same rules as /api/v1 (permissions, forms
 from __future__ import annotations
 
 import base64
+import re
 import threading
 from dataclasses import replace
 from typing import Any
@@ -391,12 +392,22 @@ def test_definitions_and_deployments_queries(rest: Rest) -> None:
     assert rest.get("/process-definition/nope").json()["type"] == "InvalidRequestException"
 
 
-def test_openapi_of_engine_rest_is_separate(rest: Rest) -> None:
+def test_openapi_of_engine_rest_is_separate_and_its_docs_load_nothing_from_elsewhere(
+    rest: Rest,
+) -> None:
     spec = rest.client.get("/engine-rest/openapi.json").json()
     assert "/task/{task_id}/claim" in spec["paths"]
     assert "/deployment/create" in spec["paths"]
     native = rest.client.get("/openapi.json").json()
     assert not any(p.startswith("/engine-rest") for p in native["paths"])
+    docs = rest.client.get("/engine-rest/docs")
+    assert docs.status_code == 200
+    urls = re.findall(r"""(?:src|href|url)\s*[:=]\s*['"]([^'"]+)['"]""", docs.text)
+    assert "/engine-rest/openapi.json" in urls
+    for url in urls:
+        assert url.startswith("/"), f"{url} is not served by the service"
+        assert rest.client.get(url).status_code == 200, url
+    assert rest.client.get("/engine-rest/redoc").status_code == 404
 
 
 def test_shipped_processes_deploy_the_modeler_way(rest: Rest) -> None:

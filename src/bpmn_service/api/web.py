@@ -34,6 +34,21 @@ class _SinglePageFiles(StaticFiles):
             return await super().get_response("index.html", scope)
 
 
+def swagger_page(openapi_url: str, title: str, build_dir: Path = BUILD_DIR) -> HTMLResponse:
+    """Swagger UI for an OpenAPI description, from the workspace build's copy of its assets."""
+    if not (build_dir / "swagger" / "swagger-ui-bundle.js").is_file():
+        return HTMLResponse(NOT_BUILT, status_code=503)
+    return get_swagger_ui_html(
+        openapi_url=openapi_url,
+        title=title,
+        swagger_js_url="/ui/swagger/swagger-ui-bundle.js",
+        swagger_css_url="/ui/swagger/swagger-ui.css",
+        swagger_favicon_url="/ui/favicon.svg",
+        # The validator badge would call an outside host.
+        swagger_ui_parameters={"validatorUrl": None},
+    )
+
+
 def install(app: FastAPI, build_dir: Path = BUILD_DIR) -> None:
     """Mount /ui, redirect / there and serve Swagger UI at /docs from local assets."""
 
@@ -43,17 +58,7 @@ def install(app: FastAPI, build_dir: Path = BUILD_DIR) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
-        if not (build_dir / "swagger" / "swagger-ui-bundle.js").is_file():
-            return HTMLResponse(NOT_BUILT, status_code=503)
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title=f"{app.title} – API",
-            swagger_js_url="/ui/swagger/swagger-ui-bundle.js",
-            swagger_css_url="/ui/swagger/swagger-ui.css",
-            swagger_favicon_url="/ui/favicon.svg",
-            # The validator badge would call an outside host.
-            swagger_ui_parameters={"validatorUrl": None},
-        )
+        return swagger_page(app.openapi_url or "/openapi.json", f"{app.title} – API", build_dir)
 
     if (build_dir / "index.html").is_file():
         app.mount("/ui", _SinglePageFiles(directory=build_dir, html=True), name="ui")

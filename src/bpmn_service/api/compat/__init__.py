@@ -8,8 +8,10 @@ idempotency and database.
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI
+from fastapi.responses import HTMLResponse
 
 from bpmn_service import __version__
+from bpmn_service.api import web
 from bpmn_service.api.compat import errors
 from bpmn_service.api.compat.params import refuse_unknown_parameters
 from bpmn_service.api.compat.routes import (
@@ -34,8 +36,14 @@ def create_engine_rest(ctx: AppContext) -> FastAPI:
         "Deploy and Start buttons, pycamunda and Camunda external-task clients work unchanged. "
         "Authenticate with HTTP Basic (user id, token) or a Bearer token.",
         dependencies=[Depends(refuse_unknown_parameters)],
+        docs_url=None,  # FastAPI's page loads Swagger UI from another host; this one is local
         redoc_url=None,
     )
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return web.swagger_page(f"{PREFIX}/openapi.json", f"{app.title} – Camunda 7 subset")
+
     app.state.ctx = ctx
     errors.install(app)
     for module in (engine, deployments, definitions, instances, tasks, external_tasks, messages):
