@@ -34,6 +34,7 @@ TRACK = 10.0
 SHAPE_GAP = 34.0  # between neighbours in a row: room for an arrow
 TRACK_GAP = 16.0  # between a shape and a flow running past it
 LABEL_OVERHANG = 2 * SHAPE_GAP - 8
+FLOW_LABEL_LEAD = 16.0  # a flow's label starts this far from where the flow starts
 LABEL_GAP = 4.0
 BOUNDARY_DROP = 12.0  # how far below a boundary event its flow turns when it cannot go straight
 
@@ -418,7 +419,7 @@ class ScopeGeometry:
         for v in self.verticals:
             first_track.setdefault(v.request, f"\x01{v.channel}\x01{v.group}")
         for src, g, width, from_centre, request in self.label_room:
-            room = width + 2 * LABEL_GAP + 4
+            room = width + FLOW_LABEL_LEAD + LABEL_GAP
             first = first_track.get(request)
             if not from_centre and first is not None and spans[first][0] == rank[src]:
                 c.at_least(var(src), first, half[src] + room)

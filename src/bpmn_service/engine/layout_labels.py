@@ -4,7 +4,7 @@ no other label and, if possible, no flow line."""
 from __future__ import annotations
 
 from .diagram import Box
-from .layout_geometry import LABEL_GAP, ScopeDrawing
+from .layout_geometry import FLOW_LABEL_LEAD, LABEL_GAP, ScopeDrawing
 from .spatial import GridIndex
 
 
@@ -63,7 +63,8 @@ def place_labels(
             g = LABEL_GAP
             if y0 == y1:
                 left = min(x0, x1) + (g + 2 if x1 >= x0 else 0)
-                start = x0 + g + 2 if x1 >= x0 else x0 - g - 2 - w
+                # Past the slash bpmn-js draws across the start of a default flow.
+                start = x0 + FLOW_LABEL_LEAD if x1 >= x0 else x0 - FLOW_LABEL_LEAD - w
                 candidates += [
                     Box(start, y0 - g - h, w, h),
                     Box(start, y0 + g, w, h),
