@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 from workspace_browser import Server, Ui
 
@@ -90,6 +91,22 @@ def test_clerk_claims_fills_the_form_fixes_an_error_and_hands_over(ui: Ui, serve
     ui.sign_in("specialist")
     assert [r.split("\t")[0] for r in ui.inbox(key).all_inner_texts()] == ["组织现场勘查"]
     ui.shot("05-specialist-inbox")
+
+
+def test_the_inbox_asks_the_api_once_per_page_not_once_per_row(ui: Ui, server: Server) -> None:
+    for _ in range(3):
+        apply(server)
+    calls: list[str] = []
+    ui.page.on(
+        "request",
+        lambda r: calls.append(urlsplit(r.url).path) if "/api/v1/" in r.url else None,
+    )
+    ui.sign_in("clerk")
+    rows = ui.page.locator("[data-testid=inbox] tbody tr")
+    rows.nth(2).wait_for()
+    ui.page.wait_for_load_state("networkidle")
+    assert rows.count() >= 3
+    assert sorted(calls) == ["/api/v1/me", "/api/v1/process-definitions", "/api/v1/tasks"]
 
 
 def test_a_lost_claim_race_names_who_holds_the_task(ui: Ui, server: Server) -> None:
