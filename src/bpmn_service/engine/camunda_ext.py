@@ -25,7 +25,9 @@ from SpiffWorkflow.bpmn.parser.node_parser import DEFAULT_NSMAP
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.specs.defaults import ManualTask
 
+from .clock import CLOCKED_TIMERS
 from .event_subprocesses import INTERRUPTS
+from .specs import ELEMENT_SPECS, ServiceProcessParser
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 NSMAP = {**DEFAULT_NSMAP, "camunda": CAMUNDA_NS}
@@ -98,7 +100,8 @@ def read_extensions(node: Any) -> dict[str, Any]:
 
 
 class _ExtensionsMixin:
-    """Adds read_extensions() to any SpiffWorkflow node parser."""
+    """Adds read_extensions() to any SpiffWorkflow node parser, and makes its timers run on the
+    engine clock (clock.py)."""
 
     node: Any
 
@@ -108,6 +111,11 @@ class _ExtensionsMixin:
         if _interrupts_scope(node):
             ext[INTERRUPTS] = True  # acted on by event_subprocesses.py
         return ext
+
+    def parse_timer_event(self, event: Any) -> Any:
+        timer = super().parse_timer_event(event)  # type: ignore[misc]
+        clocked = CLOCKED_TIMERS[type(timer)]
+        return clocked(timer.name, timer.expression, description=timer.description)
 
 
 def _interrupts_scope(node: Any) -> bool:
@@ -152,7 +160,7 @@ def _with_extensions() -> dict[str, tuple[type, type]]:
             parser_class = type(
                 f"Extension{parser_class.__name__}", (_ExtensionsMixin, parser_class), {}
             )
-        classes[tag] = (parser_class, spec_class)
+        classes[tag] = (parser_class, ELEMENT_SPECS.get(spec_class, spec_class))
     # External service tasks wait, like manual tasks, until a worker completes them.
     classes[full_tag("serviceTask")] = (classes[full_tag("task")][0], ManualTask)
     return classes
@@ -162,6 +170,7 @@ class ServiceBpmnParser(BpmnParser):  # type: ignore[misc]
     """Plain BPMN parser plus camunda:* extensions on every node; standard multi-instance only."""
 
     OVERRIDE_PARSER_CLASSES = _with_extensions()
+    PROCESS_PARSER_CLASS = ServiceProcessParser
 
     def __init__(self) -> None:
         super().__init__(namespaces=NSMAP)

@@ -1,8 +1,12 @@
-"""The engine's notion of "now", injectable per call.
+"""The engine's notion of "now", injectable per call, and the timer events that read it.
 
-SpiffWorkflow's timer module reads `datetime.now(timezone.utc)` directly and offers no hook, so its
-module-level `datetime` name is replaced by a subclass whose `now()` answers from a context variable
-that every ProcessRunner call sets. Tests and the scheduler thereby run timers on an injected clock.
+SpiffWorkflow's timer event definitions read `datetime.now(timezone.utc)` directly and offer no
+hook. The service's timer definitions below are SpiffWorkflow's, with every reading of the time
+going to `now()`, which answers from a context variable that every ProcessRunner call sets; the
+scheduler, the tests and the simulation thereby run timers on an injected clock. They keep
+SpiffWorkflow's class names, which the serialized specs and the timers' `details` carry, and are
+registered with the parser (camunda_ext.py) and the serializer (serialization.py). The copied
+methods are fingerprinted in upstream.py.
 """
 
 from __future__ import annotations
@@ -10,23 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 
 _CURRENT: ContextVar[datetime | None] = ContextVar("bpmn_engine_now", default=None)
-
-
-class ClockedDatetime(datetime):
-    @classmethod
-    def now(cls, tz: tzinfo | None = None) -> ClockedDatetime:
-        current = _CURRENT.get()
-        if current is None:
-            return super().now(tz)
-        return cls.fromtimestamp(current.timestamp(), tz)
-
-
-_spiff_timer.datetime = ClockedDatetime
 
 
 def now() -> datetime:
@@ -45,3 +38,98 @@ def frozen_at(moment: datetime) -> Iterator[None]:
         yield
     finally:
         _CURRENT.reset(token)
+
+
+_Timer = spiff_timer.TimerEventDefinition
+
+
+class TimeDateEventDefinition(spiff_timer.TimeDateEventDefinition):  # type: ignore[misc]
+    """A timer at a date and time, on the engine clock."""
+
+    def has_fired(self, my_task: Any) -> bool:
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            event_value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            my_task._set_internal_data(event_value=event_value)
+        if _Timer.parse_time_or_duration(event_value) < now():
+            my_task._set_internal_data(event_fired=True)
+        return bool(my_task._get_internal_data("event_fired", False))
+
+
+class DurationTimerEventDefinition(spiff_timer.DurationTimerEventDefinition):  # type: ignore[misc]
+    """A timer after a duration, counted from the engine clock."""
+
+    def has_fired(self, my_task: Any) -> bool:
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            parsed_duration = _Timer.parse_iso_duration(expression)
+            start = now()
+            due = start + _Timer.get_timedelta_from_start(parsed_duration, start)
+            event_value = due.isoformat()
+            my_task._set_internal_data(event_value=event_value)
+        if _Timer.get_datetime(event_value) < now():
+            my_task._set_internal_data(event_fired=True)
+        return bool(my_task._get_internal_data("event_fired", False))
+
+
+class CycleTimerEventDefinition(spiff_timer.CycleTimerEventDefinition):  # type: ignore[misc]
+    """A repeating timer, on the engine clock."""
+
+    def cycle_complete(self, my_task: Any) -> bool:
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            cycles, start, duration = recurring_interval(expression)
+            event_value = {
+                "cycles": cycles,
+                "next": start.isoformat(),
+                "duration": duration.total_seconds(),
+            }
+
+        # When the next moment passes, let the parent task generate another child; once every
+        # cycle has run, `event_fired` lets the task complete.
+        ready = False
+        if event_value["cycles"] != 0:
+            next_event = datetime.fromisoformat(event_value["next"])
+            if next_event < now():
+                event_value["next"] = (
+                    next_event + timedelta(seconds=event_value["duration"])
+                ).isoformat()
+                event_value["cycles"] -= 1
+                ready = True
+        else:
+            my_task.internal_data.pop("event_value", None)
+            my_task.internal_data["event_fired"] = True
+
+        my_task._set_internal_data(event_value=event_value)
+        return ready
+
+
+def recurring_interval(expression: str) -> tuple[int, datetime, timedelta]:
+    """`TimerEventDefinition.parse_iso_recurring_interval`, a bare interval starting now()."""
+    components = expression.upper().replace("--", "/").strip("R").split("/")
+    cycles = int(components[0]) if components[0] else -1
+    start_or_duration = _Timer.parse_time_or_duration(components[1])
+    end_or_duration = _Timer.parse_time_or_duration(components[2]) if len(components) == 3 else None
+    if isinstance(start_or_duration, datetime):
+        start = start_or_duration
+        duration = _Timer.get_timedelta_from_start(end_or_duration, start_or_duration)
+    elif isinstance(end_or_duration, datetime):
+        duration = _Timer.get_timedelta_from_end(start_or_duration, end_or_duration)
+        start = end_or_duration - duration
+    elif end_or_duration is None:
+        current = now()
+        duration = _Timer.get_timedelta_from_start(start_or_duration, current)
+        start = current + duration
+    else:
+        raise ValueError("Invalid recurring interval")
+    return cycles, start, duration
+
+
+# SpiffWorkflow's timer classes and the service's, for the parser and the serializer.
+CLOCKED_TIMERS: dict[type, type] = {
+    spiff_timer.TimeDateEventDefinition: TimeDateEventDefinition,
+    spiff_timer.DurationTimerEventDefinition: DurationTimerEventDefinition,
+    spiff_timer.CycleTimerEventDefinition: CycleTimerEventDefinition,
+}

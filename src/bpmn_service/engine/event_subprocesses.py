@@ -12,7 +12,10 @@
   when one completes, every other branch of its process is cancelled (the main flow with its
   timers and waits, and other event subprocesses), and only the event subprocess carries the
   instance to its end. SpiffWorkflow triggers only event subprocesses at the top level of a
-  process, so only those are accepted (parsing.py).
+  process, so only those are accepted (deploy_rules.py).
+
+Both are task-spec classes of the service (`EventStartTask`, `InterruptingStartEvent`), registered
+with the parser (specs.py) and the serializer under SpiffWorkflow's type names.
 """
 
 from __future__ import annotations
@@ -20,18 +23,19 @@ from __future__ import annotations
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.control import BpmnStartTask
-from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.defaults import StartEvent
 from SpiffWorkflow.util.task import TaskState
 
 INTERRUPTS = "interruptsScope"
 
-_original_on_complete_hook = StartEvent._on_complete_hook
 
+class InterruptingStartEvent(StartEvent):  # type: ignore[misc]
+    """A start event; one marked as interrupting stops the rest of its process when it starts."""
 
-def _on_complete_hook(self: Any, my_task: Any) -> None:
-    _original_on_complete_hook(self, my_task)
-    if (self.extensions or {}).get(INTERRUPTS):
-        _interrupt(my_task)
+    def _on_complete_hook(self, my_task: Any) -> None:
+        super()._on_complete_hook(my_task)
+        if (self.extensions or {}).get(INTERRUPTS):
+            _interrupt(my_task)
 
 
 def _interrupt(start: Any) -> None:
@@ -48,13 +52,12 @@ def _interrupt(start: Any) -> None:
             branch.cancel()
 
 
-def _start_predict_hook(self: Any, my_task: Any) -> None:
-    # TaskSpec._predict_hook, without the event subprocesses a trigger connected to the spec.
-    triggers = {self._wf_spec.task_specs.get(name) for name in self.trigger_specs}
-    outputs = [spec for spec in self.outputs if spec not in triggers]
-    state = TaskState.FUTURE if my_task.has_state(TaskState.DEFINITE_MASK) else my_task.state
-    my_task._sync_children(outputs, state)
+class EventStartTask(BpmnStartTask):  # type: ignore[misc]
+    """A process's start task, whose predicted children leave out triggered event subprocesses."""
 
-
-StartEvent._on_complete_hook = _on_complete_hook
-BpmnStartTask._predict_hook = _start_predict_hook
+    def _predict_hook(self, my_task: Any) -> None:
+        # TaskSpec._predict_hook, without the event subprocesses a trigger connected to the spec.
+        triggers = {self._wf_spec.task_specs.get(name) for name in self.trigger_specs}
+        outputs = [spec for spec in self.outputs if spec not in triggers]
+        state = TaskState.FUTURE if my_task.has_state(TaskState.DEFINITE_MASK) else my_task.state
+        my_task._sync_children(outputs, state)

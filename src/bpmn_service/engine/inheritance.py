@@ -5,6 +5,8 @@ recursive merge that compares each key against what the task already holds; for 
 holds nothing (nine copies in ten, with about a hundred variables each in the 业扩 models), the
 merge reduces to copying every value, shallowly for dicts, lists and sets. That is what happens
 here, into the same dictionary object; a task that already has variables merges as before.
+The service's task class (traversal.IndexedTask) calls this in place of SpiffWorkflow's
+`Task._inherit_data` (fingerprinted in upstream.py).
 """
 
 from __future__ import annotations
@@ -14,17 +16,17 @@ from typing import Any
 
 from SpiffWorkflow.task import Task
 
-_original_inherit_data = Task._inherit_data
 _MUTABLE = (dict, list, set)
 _IMMUTABLE = frozenset({str, int, float, bool, type(None)})
 
 
-def _inherit_data(self: Any) -> None:
-    data = self.data
+def inherit_data(task: Any) -> None:
+    """`Task._inherit_data`: the parent's variables into the task's own."""
+    data = task.data
     if data:
-        _original_inherit_data(self)
+        Task._inherit_data(task)
         return
-    parent_data = self.parent.data
+    parent_data = task.parent.data
     data.update(parent_data)
     for key, value in parent_data.items():
         kind = value.__class__
@@ -36,6 +38,3 @@ def _inherit_data(self: Any) -> None:
             data[key] = value.copy()
         elif isinstance(value, _MUTABLE):
             data[key] = copy(value)
-
-
-Task._inherit_data = _inherit_data

@@ -6,6 +6,11 @@ a variable still carries the value from before the split, so the last branch to 
 reverts changes made by the others (a reminder branch that only waited undoes the main flow's
 work). Here each branch contributes only the variables it changed relative to the point where the
 branches diverged, in arrival order; that is what analysts expect from "the last writer wins".
+
+The join classes below are SpiffWorkflow's parallel and inclusive gateways and its end join with
+that merge; they are registered with the parser (specs.py) and the serializer under SpiffWorkflow's
+type names, so stored specs restore into them. The replaced methods are fingerprinted in
+upstream.py.
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ from collections.abc import Iterable, Sequence
 from copy import deepcopy
 from typing import Any
 
-from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.control import _EndJoin
+from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
 from SpiffWorkflow.util.task import TaskState
 
-from .traversal import ancestry, tasks_of_spec
+from .traversal import ancestry, end_join_satisfied, tasks_of_spec
 
 
 def _lineage(task: Any) -> list[Any]:
@@ -52,10 +59,10 @@ def merged_data(tasks: Sequence[Any]) -> dict[str, Any]:
     return merge_changes(base.data if base is not None else {}, (t.data for t in tasks))
 
 
-def _update_hook(self: Any, my_task: Any) -> bool:
-    # SpiffWorkflow's own rule, with the join's other tasks found by index instead of a scan.
-    may_fire = self._check_threshold_unstructured(my_task)
-    for task in tasks_of_spec(my_task.workflow, self):
+def join_update(spec: Any, my_task: Any) -> bool:
+    """`UnstructuredJoin._update_hook`, with the join's other tasks found by index."""
+    may_fire = spec._check_threshold_unstructured(my_task)
+    for task in tasks_of_spec(my_task.workflow, spec):
         if task is not my_task and task.state == TaskState.WAITING:
             # Cancel other waiting tasks at once, so they are not updated again and again.
             task.cancel()
@@ -66,11 +73,12 @@ def _update_hook(self: Any, my_task: Any) -> bool:
     return bool(may_fire)
 
 
-def _run_hook(self: Any, my_task: Any) -> bool:
+def join_run(spec: Any, my_task: Any) -> None:
+    """`UnstructuredJoin._run_hook`, merging by what each branch changed."""
     others = sorted(
         (
             t
-            for t in tasks_of_spec(my_task.workflow, self)
+            for t in tasks_of_spec(my_task.workflow, spec)
             if t.has_state(TaskState.FINISHED_MASK) and not my_task.is_descendant_of(t)
         ),
         key=lambda t: t.last_state_change,
@@ -80,8 +88,44 @@ def _run_hook(self: Any, my_task: Any) -> bool:
         # As SpiffWorkflow does: a branch reset inside a parallel block must not leave stale tasks.
         if task.has_state(TaskState.COMPLETED):
             task._drop_children(force=True)
-    return True
 
 
-UnstructuredJoin._update_hook = _update_hook
-UnstructuredJoin._run_hook = _run_hook
+class MergingParallelGateway(ParallelGateway):  # type: ignore[misc]
+    def _update_hook(self, my_task: Any) -> bool:
+        return join_update(self, my_task)
+
+    def _run_hook(self, my_task: Any) -> bool:
+        join_run(self, my_task)
+        return True
+
+
+class MergingInclusiveGateway(InclusiveGateway):  # type: ignore[misc]
+    def _update_hook(self, my_task: Any) -> bool:
+        return join_update(self, my_task)
+
+    def _run_hook(self, my_task: Any) -> bool:
+        # InclusiveGateway._run_hook, with the merging join.
+        join_run(self, my_task)
+        matches, defaults = self._get_matching_outputs(my_task)
+        if len(matches + defaults) == 0:
+            raise WorkflowTaskException("No conditions satisfied on gateway", task=my_task)
+        my_task._sync_children(matches or defaults, TaskState.FUTURE)
+        for child in my_task.children:
+            child.task_spec._predict(child, mask=TaskState.FUTURE | TaskState.PREDICTED_MASK)
+        return True
+
+
+class MergingEndJoin(_EndJoin):  # type: ignore[misc]
+    """The join before a process's end: waits for every other open task (found by index)."""
+
+    def _check_threshold_unstructured(self, my_task: Any) -> bool:
+        return end_join_satisfied(self, my_task)
+
+    def _update_hook(self, my_task: Any) -> bool:
+        return join_update(self, my_task)
+
+    def _run_hook(self, my_task: Any) -> bool:
+        # _EndJoin._run_hook, with the merging join.
+        join_run(self, my_task)
+        my_task.workflow.data.update(my_task.data)
+        return True

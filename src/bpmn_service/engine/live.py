@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID, SafeUUID
 
-import SpiffWorkflow.task as spiff_task
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -32,38 +30,36 @@ from .instance_view import (
     ready_view,
     variables_of,
 )
-from .script_engine import SafeBpmnWorkflow
 from .serialization import spec_from_json
 from .stepping import deliver_message, set_output_item, workflow_failed
 from .views import ExternalWork, MessageWait, ReadyTask
+from .workflow import ServiceWorkflow
 
 _VERSION_4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
 _VERSION_4_SET = (4 << 76) | (0x8000 << 48)
 
 
-@contextmanager
-def fast_task_ids() -> Iterator[None]:
-    """New tasks get their random (version 4) ids from a generator seeded once from the OS.
+class LiveWorkflow(ServiceWorkflow):
+    """A live instance's workflow: new tasks get their random (version 4) ids from a generator
+    seeded once from the OS.
 
     SpiffWorkflow asks the OS for 16 random bytes per task, a system call that cost about 7 % of a
     simulation profile. Task ids of live instances are never stored or shown, so a Mersenne
     Twister seeded from `os.urandom` does as well; the service's own instances keep `uuid4`."""
-    bits = random.Random(os.urandom(32)).getrandbits
-    new = object.__new__
-    assign = object.__setattr__
 
-    def task_id() -> UUID:
-        uid = new(UUID)
-        assign(uid, "int", (bits(128) & _VERSION_4_CLEAR) | _VERSION_4_SET)
-        assign(uid, "is_safe", SafeUUID.unknown)
+    def __init__(self, spec: Any, subprocess_specs: Any = None) -> None:
+        self._bits = random.Random(os.urandom(32)).getrandbits
+        super().__init__(spec, subprocess_specs)
+
+    def new_task_id(self) -> UUID:
+        uid = _new(UUID)
+        _assign(uid, "int", (self._bits(128) & _VERSION_4_CLEAR) | _VERSION_4_SET)
+        _assign(uid, "is_safe", SafeUUID.unknown)
         return uid
 
-    original = spiff_task.uuid4
-    spiff_task.uuid4 = task_id
-    try:
-        yield
-    finally:
-        spiff_task.uuid4 = original
+
+_new = object.__new__
+_assign = object.__setattr__
 
 
 @dataclass
@@ -87,7 +83,7 @@ class LiveProcess:
         self, variables: Mapping[str, Any], *, now: datetime
     ) -> tuple[LiveInstance, LiveView]:
         with clock.frozen_at(now):
-            workflow = SafeBpmnWorkflow(self.spec, self.subprocess_specs)
+            workflow = LiveWorkflow(self.spec, self.subprocess_specs)
             ready = workflow.get_tasks(state=TaskState.READY)
             (ready[0] if ready else workflow.task_tree).data.update(variables)
             instance = LiveInstance(self, workflow)

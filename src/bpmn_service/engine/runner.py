@@ -22,8 +22,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from bpmn_service.errors import Invalid, InvalidState, NotFound, WorkflowFailed
 
-# event_subprocesses, inheritance, traversal and waiting patch SpiffWorkflow on import.
-from . import clock, event_subprocesses, forms, inheritance, traversal, waiting  # noqa: F401
+from . import clock, forms
 from .bpmn_errors import catch_error
 from .expressions import ExpressionError
 from .instance_view import (
@@ -36,10 +35,10 @@ from .instance_view import (
     thrown_since,
     variables_of,
 )
-from .script_engine import SafeBpmnWorkflow
 from .serialization import dump_state, load_state, spec_from_json
 from .stepping import deliver_message, set_output_item, workflow_failed
 from .views import RunResult
+from .workflow import ServiceWorkflow
 
 # A rework loop adds about four levels to SpiffWorkflow's task tree per pass, and at depth 1000 the
 # engine silently stops seeing READY tasks; refuse to go anywhere near that.
@@ -106,7 +105,7 @@ class ProcessRunner:
     ) -> RunResult:
         spec, subs = self.cache.get(definition_id, load)
         with clock.frozen_at(now):
-            workflow = SafeBpmnWorkflow(spec, subs)
+            workflow = ServiceWorkflow(spec, subs)
             since = time.time()
             start = workflow.get_tasks(state=TaskState.READY)
             target = start[0] if start else workflow.task_tree

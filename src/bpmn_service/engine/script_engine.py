@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment, PythonScriptEngine
 
 from .expressions import ExpressionEvaluator
@@ -55,14 +54,3 @@ class SafeScriptEngine(PythonScriptEngine):  # type: ignore[misc]
 
 
 SAFE_ENGINE = SafeScriptEngine(EVALUATOR)
-
-
-class SafeBpmnWorkflow(BpmnWorkflow):  # type: ignore[misc]
-    """Defaults to the safe engine, also when the serializer re-creates the workflow."""
-
-    def __init__(
-        self, spec: Any, subprocess_specs: Any = None, script_engine: Any = None, **kwargs: Any
-    ) -> None:
-        super().__init__(
-            spec, subprocess_specs, script_engine=script_engine or SAFE_ENGINE, **kwargs
-        )

@@ -3,7 +3,8 @@
 SpiffWorkflow embeds the whole spec in every serialized workflow (about 40 % of the bytes) and
 re-creates the default, eval-based script engine on load. Here the stored state names its spec, the
 spec comes from a cache filled from spec JSON (never from live parser objects: restored specs wire
-multi-instance merging eagerly), and every workflow is a SafeBpmnWorkflow.
+multi-instance merging eagerly), and every workflow, task and replaced task spec is restored into
+the service's own class (workflow.py, specs.py) under SpiffWorkflow's type name.
 """
 
 from __future__ import annotations
@@ -15,9 +16,19 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnSubWorkflowConverter,
+    BpmnWorkflowConverter,
+    TaskConverter,
+    WorkflowConverter,
+)
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
+from SpiffWorkflow.task import Task
 
-from .script_engine import SAFE_ENGINE, SafeBpmnWorkflow
+from .script_engine import SAFE_ENGINE
+from .specs import REPLACED
+from .traversal import IndexedTask
+from .workflow import ServiceSubWorkflow, ServiceWorkflow
 
 # Bump when the stored state format changes; stored rows then need a data migration.
 STATE_FORMAT = "spiff-1.5/state-only-1"
@@ -55,10 +66,25 @@ class StateOnlyWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]
 
 
 def _make_serializer() -> Any:
-    config = dict(DEFAULT_CONFIG)
-    config.pop(BpmnWorkflow)
-    config[SafeBpmnWorkflow] = StateOnlyWorkflowConverter
-    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+    # SpiffWorkflow's configuration, with each replaced class's converter registered for the
+    # service's class under SpiffWorkflow's type name.
+    replaced = {
+        **REPLACED,
+        BpmnWorkflow: ServiceWorkflow,
+        BpmnSubWorkflow: ServiceSubWorkflow,
+        Task: IndexedTask,
+    }
+    config = {cls: conv for cls, conv in DEFAULT_CONFIG.items() if cls not in replaced}
+    registry = BpmnWorkflowSerializer.configure(config)
+    converters = {
+        **DEFAULT_CONFIG,
+        BpmnWorkflow: StateOnlyWorkflowConverter,
+        BpmnSubWorkflow: BpmnSubWorkflowConverter,
+        Task: TaskConverter,
+    }
+    for upstream, ours in replaced.items():
+        converters[upstream](ours, registry, typename=upstream.__name__)
+    return BpmnWorkflowSerializer(registry)
 
 
 SERIALIZER = _make_serializer()

@@ -12,6 +12,9 @@ The skipped events are left out before the remaining waiting tasks are put in wa
 them all took a tenth of a simulation), and a timer's due moment is parsed once, not at every
 check. Events whose spec reads data objects or declares an IO specification are always updated,
 because their inputs can change while they wait.
+
+The service's workflow classes (workflow.py) answer `update_waiting_tasks` and `refresh_timers`
+with the functions here; SpiffWorkflow's own methods are fingerprinted in upstream.py.
 """
 
 from __future__ import annotations
@@ -21,28 +24,20 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
-    DurationTimerEventDefinition,
-    TimeDateEventDefinition,
-    TimerEventDefinition,
-)
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.util.task import TaskIterator, TaskState
-from SpiffWorkflow.workflow import Workflow
+from SpiffWorkflow.util.task import TaskState
 
 from . import clock, traversal
-
-_TIMERS = (DurationTimerEventDefinition, TimeDateEventDefinition)
-
 
 _DUE_CACHE_SIZE = 4096
 _due_moments: dict[tuple[type, str], Any] = {}
 # How SpiffWorkflow's `has_fired` reads the stored due moment of each kind of timer.
-_PARSERS = {
-    TimeDateEventDefinition: TimerEventDefinition.parse_time_or_duration,
-    DurationTimerEventDefinition: TimerEventDefinition.get_datetime,
+_PARSERS: dict[type, Any] = {
+    clock.TimeDateEventDefinition: TimerEventDefinition.parse_time_or_duration,
+    clock.DurationTimerEventDefinition: TimerEventDefinition.get_datetime,
 }
+_TIMERS = tuple(_PARSERS)
 
 
 def _due(kind: type, value: str) -> datetime | None:
@@ -87,28 +82,26 @@ def _may_have_fired(task: Any) -> bool:
     return not _cannot_have_fired(task)
 
 
-def _update_waiting_tasks(self: Any) -> None:
+def update_waiting_tasks(workflow: Any) -> None:
+    """`Workflow.update_waiting_tasks`: update every WAITING task that may have fired."""
     # The events that cannot have fired are left out before the rest is put in walk order.
-    waiting = traversal.open_tasks(self, TaskState.WAITING, _may_have_fired)
-    if waiting is None:  # too deep for the index: SpiffWorkflow's own lazy walk
-        for task in TaskIterator(self.task_tree, state=TaskState.WAITING):
+    waiting = traversal.open_tasks(workflow, TaskState.WAITING, _may_have_fired)
+    if waiting is None:  # too deep for the index: the lazy walk
+        for task in traversal.TaskWalk(workflow.task_tree, state=TaskState.WAITING):
             if _may_have_fired(task):
                 task.task_spec._update(task)
         return
-    tasks = self.tasks
+    tasks = workflow.tasks
     for task in waiting:
         # As the lazy walk would: an earlier update may have finished or dropped this task.
         if task._state == TaskState.WAITING and tasks.get(task.id) is task:
             task.task_spec._update(task)
 
 
-def _refresh_timers(self: Any) -> None:
-    for task in list(self.event_manager.tasks.values()):
+def refresh_timers(workflow: Any) -> None:
+    """`BpmnWorkflow.refresh_timers`: update the timer catch events that may have fired."""
+    for task in list(workflow.event_manager.tasks.values()):
         definition = task.task_spec.event_definition
         if isinstance(definition, (TimerEventDefinition, MultipleEventDefinition)):
             if not _cannot_have_fired(task):
                 task.task_spec._update(task)
-
-
-Workflow.update_waiting_tasks = _update_waiting_tasks
-BpmnWorkflow.refresh_timers = _refresh_timers

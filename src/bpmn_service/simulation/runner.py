@@ -26,7 +26,7 @@ from typing import Any, TextIO
 from bpmn_service.config import Settings
 from bpmn_service.context import domain_functions
 from bpmn_service.engine import FormField, listed_names, register_functions
-from bpmn_service.engine.live import LiveProcess, fast_task_ids
+from bpmn_service.engine.live import LiveProcess
 from bpmn_service.lanes import LaneGroups
 from bpmn_service.timelimits import TimeLimits
 from bpmn_service.workcalendar import WorkCalendar
@@ -289,8 +289,7 @@ def _run_chunk(job: tuple[str, list[Application]]) -> tuple[str, ProcessOutcome]
         live=_WORKER["live"][key],
         submissions=_WORKER["submissions"][key],
     )
-    with fast_task_ids():
-        results = driver.run(apps)
+    results = driver.run(apps)
     return key, ProcessOutcome(
         key=key,
         name=_WORKER["models"][key].name,

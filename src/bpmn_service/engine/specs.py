@@ -1,0 +1,70 @@
+"""The service's task-spec classes, and which of SpiffWorkflow's classes each one stands for.
+
+The parser (camunda_ext.py) builds processes from these classes and the serializer
+(serialization.py) restores stored specs into them, under SpiffWorkflow's own type names: a spec
+stored before they existed restores into them too, and the stored JSON stays SpiffWorkflow's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.control import BpmnStartTask, SimpleBpmnTask, _EndJoin
+from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway, StartEvent
+from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
+
+from .clock import CLOCKED_TIMERS
+from .event_subprocesses import EventStartTask, InterruptingStartEvent
+from .joins import MergingEndJoin, MergingInclusiveGateway, MergingParallelGateway
+
+
+class ServiceProcessSpec(BpmnProcessSpec):  # type: ignore[misc]
+    """A process spec whose start task and end join are the service's classes."""
+
+    def __init__(
+        self,
+        name: str | None = None,
+        description: str | None = None,
+        filename: str | None = None,
+        svg: Any = None,
+    ) -> None:
+        # BpmnProcessSpec.__init__, with the service's start task and end join.
+        WorkflowSpec.__init__(self, name=name, filename=filename)
+        self.start = EventStartTask(self, "Start")
+        self.end = MergingEndJoin(self, f"{self.name}.EndJoin")
+        self.end.connect(SimpleBpmnTask(self, "End"))
+        self.svg = svg
+        self.description = description
+        self.io_specification = None
+        self.data_objects: dict[str, Any] = {}
+        self.data_stores: dict[str, Any] = {}
+        self.correlation_keys: dict[str, Any] = {}
+        self.bpmn_start_events: list[Any] = []
+
+
+class ServiceProcessParser(ProcessParser):  # type: ignore[misc]
+    def create_spec(self) -> ServiceProcessSpec:
+        plain = super().create_spec()  # SpiffWorkflow's checks (an executable process)
+        return ServiceProcessSpec(
+            name=plain.name, description=plain.description, filename=plain.file
+        )
+
+
+# Task specs the parser creates from a BPMN element: SpiffWorkflow's class → the service's.
+ELEMENT_SPECS: dict[type, type] = {
+    ParallelGateway: MergingParallelGateway,
+    InclusiveGateway: MergingInclusiveGateway,
+    StartEvent: InterruptingStartEvent,
+}
+
+# Every class the service uses in place of one of SpiffWorkflow's: the serializer restores
+# SpiffWorkflow's type name into the service's class.
+REPLACED: dict[type, type] = {
+    **ELEMENT_SPECS,
+    BpmnProcessSpec: ServiceProcessSpec,
+    BpmnStartTask: EventStartTask,
+    _EndJoin: MergingEndJoin,
+    **CLOCKED_TIMERS,
+}

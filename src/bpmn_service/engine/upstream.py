@@ -1,0 +1,462 @@
+"""Every SpiffWorkflow function the engine replaces, copies or builds on, fingerprinted.
+
+The engine changes SpiffWorkflow's behaviour only through its own subclasses (workflow.py,
+traversal.py, joins.py, event_subprocesses.py, clock.py, specs.py, camunda_ext.py,
+serialization.py). Each entry below names the upstream function such a subclass replaces, copies
+or depends on, where the engine does so, and why; its fingerprint is a hash of the function's
+source in the pinned release. An upgrade of SpiffWorkflow that changes any of them, or any other
+version than the pinned one, fails tests/test_upstream_drift.py: read the upstream change, carry
+it into the engine's class (or drop the override), then record the new fingerprints with
+
+    python -m bpmn_service.engine.upstream
+
+which prints the current fingerprint of every entry. docs/upstream.md has the text of the fixes
+that belong upstream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import sys
+from dataclasses import dataclass
+from importlib.metadata import version
+from typing import Any
+
+PINNED_VERSION = "3.2.0"
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    target: str  # "module:Class.attribute" in SpiffWorkflow
+    how: str  # replaced (own code), copied (upstream's code, changed), extended, relied on
+    where: str  # the engine's class or function
+    why: str
+    fingerprint: str
+
+
+_INDEX = "speed: the task index (traversal.py) answers instead of a tree walk"
+
+OVERRIDES: tuple[Override, ...] = (
+    # ---- the task index and the walk (traversal.py, workflow.py) ----
+    Override(
+        "SpiffWorkflow.task:Task.__init__",
+        "extended",
+        "traversal.IndexedTask.__init__",
+        _INDEX + "; a new task enters its workflow's index (ids from the workflow)",
+        "5d98d6df6c602dfb",
+    ),
+    Override(
+        "SpiffWorkflow.task:Task._set_state",
+        "copied",
+        "traversal.IndexedTask._set_state",
+        _INDEX + "; a state change moves the task between index buckets, and the log record "
+        "is built only when the logger emits it",
+        "86c4c1d22dc9b70f",
+    ),
+    Override(
+        "SpiffWorkflow.task:Task._add_child",
+        "copied",
+        "traversal.IndexedTask._add_child",
+        "new child tasks must be of the service's task class (upstream hard-codes Task)",
+        "05ec96e943da475e",
+    ),
+    Override(
+        "SpiffWorkflow.task:Task.is_descendant_of",
+        "replaced",
+        "traversal.IndexedTask.is_descendant_of",
+        "speed: a look-up in the cached ancestor chain instead of a recursion per level",
+        "e3322602ff369793",
+    ),
+    Override(
+        "SpiffWorkflow.task:Task._inherit_data",
+        "replaced",
+        "inheritance.inherit_data",
+        "speed: a new task (no variables yet) copies its parent's without a deep merge",
+        "881f3fbdcf64c763",
+    ),
+    Override(
+        "SpiffWorkflow.util.deep_merge:DeepMerge.merge",
+        "relied on",
+        "inheritance.inherit_data",
+        "the shallow copy for a new task must equal this merge into an empty dict",
+        "b629957b3d77fa37",
+    ),
+    Override(
+        "SpiffWorkflow.task:Task.__iter__",
+        "replaced",
+        "traversal.IndexedTask.__iter__",
+        "speed: iterating a task's subtree uses the plain walk",
+        "f57ba5ed8693021a",
+    ),
+    Override(
+        "SpiffWorkflow.util.task:TaskIterator.__init__",
+        "relied on",
+        "traversal._walk",
+        "the walk reads the iterator's task_list, min_state, depth limit and filter",
+        "86cd5292d76b19c4",
+    ),
+    Override(
+        "SpiffWorkflow.util.task:TaskIterator.__next__",
+        "replaced",
+        "traversal._FastIteration.__next__",
+        _INDEX + ", else the plain walk over an explicit stack",
+        "e022469d2efe5d1c",
+    ),
+    Override(
+        "SpiffWorkflow.util.task:TaskIterator._next",
+        "copied",
+        "traversal._walk",
+        "speed: the same pre-order with the depth on a stack (upstream re-slices lists and "
+        "recomputes depths per node)",
+        "55dbe46635bd176b",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.util.task:BpmnTaskIterator._next",
+        "copied",
+        "traversal._walk",
+        "speed: as TaskIterator._next, descending into subprocesses as upstream does",
+        "344c7da965a176ec",
+    ),
+    Override(
+        "SpiffWorkflow.util.task:TaskFilter.matches",
+        "copied",
+        "traversal._matcher",
+        "speed: the filter inlined for SpiffWorkflow's own filter classes",
+        "a495446080b6cf4e",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.util.task:BpmnTaskFilter.matches",
+        "relied on",
+        "traversal._matcher",
+        "inlined only when lane and catches_event are unset (then it equals TaskFilter's)",
+        "08e50e44d4836004",
+    ),
+    Override(
+        "SpiffWorkflow.workflow:Workflow.__init__",
+        "copied",
+        "traversal.IndexedWorkflowMixin._plant_tree",
+        "the root task of a new instance must be of the service's task class",
+        "a179a75739481275",
+    ),
+    Override(
+        "SpiffWorkflow.workflow:Workflow._remove_task",
+        "extended",
+        "traversal.IndexedWorkflowMixin._remove_task",
+        _INDEX + "; a removed task leaves the index",
+        "3be421d7182884f3",
+    ),
+    Override(
+        "SpiffWorkflow.workflow:Workflow.is_completed",
+        "extended",
+        "traversal.IndexedWorkflowMixin.is_completed",
+        _INDEX + ": any open task attached to the tree answers no",
+        "4f7a3c15bec818e9",
+    ),
+    Override(
+        "SpiffWorkflow.workflow:Workflow.collect_log_extras",
+        "copied",
+        "traversal.IndexedWorkflowMixin.collect_log_extras",
+        "speed: upstream lists every task id (a full walk) whenever its logger's level is "
+        "unset, whether or not the record is emitted",
+        "888ba42a9b91ba27",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.util.subworkflow:BpmnSubWorkflow.collect_log_extras",
+        "copied",
+        "workflow.ServiceSubWorkflow.collect_log_extras",
+        "as Workflow.collect_log_extras, plus the parent task id",
+        "88ba8bf3377bcdee",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.util.subworkflow:BpmnBaseWorkflow.get_tasks_iterator",
+        "replaced",
+        "traversal.IndexedWorkflowMixin.get_tasks_iterator",
+        _INDEX,
+        "d238edf6a8b16727",
+    ),
+    Override(
+        "SpiffWorkflow.workflow:Workflow.update_waiting_tasks",
+        "replaced",
+        "waiting.update_waiting_tasks",
+        "speed: timer and message catches that cannot have fired are not updated again",
+        "258ee4cb217fa709",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.workflow:BpmnWorkflow.refresh_timers",
+        "replaced",
+        "waiting.refresh_timers",
+        "speed: as update_waiting_tasks, for timers",
+        "e1995bf4ce4f0ff0",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.workflow:BpmnWorkflow.__init__",
+        "relied on",
+        "workflow.ServiceWorkflow.__init__",
+        "the service plants the task tree itself (deserializing=True, then _plant_tree)",
+        "3a81d03cfd844e1a",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.workflow:BpmnWorkflow.create_subprocess",
+        "copied",
+        "workflow.ServiceWorkflow.create_subprocess",
+        "subprocesses must be of the service's subprocess class (upstream hard-codes it)",
+        "d29d0ee4716cc3ba",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.util.subworkflow:BpmnSubWorkflow.__init__",
+        "relied on",
+        "workflow.ServiceSubWorkflow.__init__",
+        "as BpmnWorkflow.__init__",
+        "db2b701bf21b28a0",
+    ),
+    # ---- joins (joins.py) ----
+    Override(
+        "SpiffWorkflow.bpmn.specs.mixins.unstructured_join:UnstructuredJoin._update_hook",
+        "copied",
+        "joins.join_update",
+        _INDEX + " (the join's other tasks, instead of a scan of every task)",
+        "dbaba6701e234236",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.specs.mixins.unstructured_join:UnstructuredJoin._run_hook",
+        "replaced",
+        "joins.join_run",
+        "wrong: a deep merge of whole branch copies lets a branch that changed nothing "
+        "revert what the others changed; each branch contributes only its changes",
+        "2618569c760d44db",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway:InclusiveGateway._run_hook",
+        "copied",
+        "joins.MergingInclusiveGateway._run_hook",
+        "calls UnstructuredJoin._run_hook by name; the copy calls the merging join",
+        "a2c4b3bf4d78dee4",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.specs.control:_EndJoin._check_threshold_unstructured",
+        "replaced",
+        "traversal.end_join_satisfied",
+        _INDEX + " (upstream walks every unfinished task, predicted ones included)",
+        "e466d541083a5bf8",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.specs.control:_EndJoin._run_hook",
+        "copied",
+        "joins.MergingEndJoin._run_hook",
+        "the end join with the merging join",
+        "2d9846da16740c8e",
+    ),
+    # ---- event subprocesses (event_subprocesses.py, specs.py) ----
+    Override(
+        "SpiffWorkflow.specs.base:TaskSpec._predict_hook",
+        "copied",
+        "event_subprocesses.EventStartTask._predict_hook",
+        "wrong: a triggered event subprocess is connected to the shared spec's start task, "
+        "so every later instance started it; the start task's prediction leaves them out",
+        "8ab02e385bce239a",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.specs.control:BpmnStartTask.trigger_wf",
+        "relied on",
+        "event_subprocesses.EventStartTask",
+        "the leak worked around: trigger_wf connects the event subprocess to the spec",
+        "6f1a0430eb3a0986",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.specs.bpmn_task_spec:BpmnTaskSpec._on_complete_hook",
+        "extended",
+        "event_subprocesses.InterruptingStartEvent._on_complete_hook",
+        "wrong: an interrupting event subprocess let the rest of its process go on",
+        "39e47e85a77b2ffc",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.specs.bpmn_process_spec:BpmnProcessSpec.__init__",
+        "copied",
+        "specs.ServiceProcessSpec.__init__",
+        "a process's start task and end join must be the service's classes",
+        "4c0511ce1defb2f1",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.parser.ProcessParser:ProcessParser.create_spec",
+        "extended",
+        "specs.ServiceProcessParser.create_spec",
+        "the parser builds the service's process spec",
+        "7019c5ea092ae801",
+    ),
+    # ---- timers on the engine clock (clock.py, camunda_ext.py) ----
+    Override(
+        "SpiffWorkflow.bpmn.specs.event_definitions.timer:TimeDateEventDefinition.has_fired",
+        "copied",
+        "clock.TimeDateEventDefinition.has_fired",
+        "no clock hook upstream: the time is read from the engine clock",
+        "919a32f7b56f51c0",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.specs.event_definitions.timer:DurationTimerEventDefinition.has_fired",
+        "copied",
+        "clock.DurationTimerEventDefinition.has_fired",
+        "no clock hook upstream: the time is read from the engine clock",
+        "c78bee4e63b01fbc",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.specs.event_definitions.timer:CycleTimerEventDefinition.cycle_complete",
+        "copied",
+        "clock.CycleTimerEventDefinition.cycle_complete",
+        "no clock hook upstream: the time is read from the engine clock",
+        "14378cef17d05489",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.specs.event_definitions.timer:"
+        "TimerEventDefinition.parse_iso_recurring_interval",
+        "copied",
+        "clock.recurring_interval",
+        "no clock hook upstream: a bare interval starts at the engine clock's now",
+        "a6cd84f8353b1abc",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.parser.event_parsers:EventDefinitionParser.parse_timer_event",
+        "extended",
+        "camunda_ext._ExtensionsMixin.parse_timer_event",
+        "the parser builds the service's timer definitions",
+        "d94f2ab212940de0",
+    ),
+    # ---- the safe expression language (script_engine.py) ----
+    Override(
+        "SpiffWorkflow.bpmn.script_engine.python_environment:"
+        "BasePythonScriptEngineEnvironment.evaluate",
+        "replaced",
+        "script_engine.SafeEnvironment.evaluate",
+        "security: upstream eval()s BPMN text with full builtins; the sandbox evaluates it",
+        "d2581447f54f9422",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.script_engine.python_environment:"
+        "BasePythonScriptEngineEnvironment.execute",
+        "replaced",
+        "script_engine.SafeEnvironment.execute",
+        "security: upstream exec()s script tasks; the sandbox runs them",
+        "d67faee4da3ba32e",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.script_engine.python_environment:"
+        "BasePythonScriptEngineEnvironment.call_service",
+        "replaced",
+        "script_engine.SafeEnvironment.call_service",
+        "service tasks are done by external workers, never inside the engine",
+        "4e3c2d81a7c30bf6",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.script_engine.python_environment:"
+        "BasePythonScriptEngineEnvironment.__init__",
+        "relied on",
+        "script_engine.SafeEnvironment.__init__",
+        "the environment keeps no Python globals of its own",
+        "81b8d9de31845706",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.script_engine.python_engine:PythonScriptEngine.__init__",
+        "relied on",
+        "script_engine.SafeScriptEngine.__init__",
+        "every evaluation goes through the given environment",
+        "5b87a8599c230acd",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.script_engine.python_engine:PythonScriptEngine.validate",
+        "replaced",
+        "script_engine.SafeScriptEngine.validate",
+        "an expression is checked against the sandbox's rules, not compiled as Python",
+        "48cbde2d656e63fa",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.parser.BpmnParser:BpmnParser.__init__",
+        "relied on",
+        "camunda_ext.ServiceBpmnParser.__init__",
+        "the parser is given the camunda namespace",
+        "49e7bb80b165ecf2",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.serializer.helpers.bpmn_converter:BpmnConverter.__init__",
+        "relied on",
+        "serialization._make_serializer",
+        "converters register the service's classes under SpiffWorkflow's type names",
+        "22f71115720c6f6c",
+    ),
+    # ---- parsing and serialization ----
+    Override(
+        "SpiffWorkflow.bpmn.parser.event_parsers:StartEventParser.create_task",
+        "copied",
+        "camunda_ext._StartEventParser.create_task",
+        "wrong: error and escalation start events were read as plain starts",
+        "b8924dd9e92f995a",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.serializer.default.workflow:BpmnWorkflowConverter.to_dict",
+        "copied",
+        "serialization.StateOnlyWorkflowConverter.to_dict",
+        "size and speed: the stored state names its spec instead of embedding it",
+        "abffc47d1be39616",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.serializer.default.workflow:BpmnWorkflowConverter.from_dict",
+        "copied",
+        "serialization.StateOnlyWorkflowConverter.from_dict",
+        "size and speed: the spec comes from the service's cache",
+        "7515b23286170925",
+    ),
+)
+
+
+def _resolve(target: str) -> Any:
+    module_name, _, path = target.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    *owners, name = path.split(".")
+    for owner in owners:
+        obj = getattr(obj, owner)
+    # The attribute as the class itself defines it (not inherited); unwrap static methods.
+    found = obj.__dict__[name] if isinstance(obj, type) else getattr(obj, name)
+    return getattr(found, "__func__", found)
+
+
+def fingerprint(target: str) -> str:
+    """sha256 (first 16 hex digits) of the source of the upstream function `target`."""
+    source = inspect.getsource(_resolve(target))
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+def installed_version() -> str:
+    return version("SpiffWorkflow")
+
+
+def drift() -> list[str]:
+    """What differs from the pinned SpiffWorkflow: its version, and each overridden function
+    whose source changed (or is gone)."""
+    problems = []
+    if installed_version() != PINNED_VERSION:
+        problems.append(
+            f"SpiffWorkflow {installed_version()} is installed; the engine is pinned to "
+            f"{PINNED_VERSION}"
+        )
+    for entry in OVERRIDES:
+        try:
+            current = fingerprint(entry.target)
+        except (AttributeError, ImportError, KeyError, OSError, TypeError) as exc:
+            problems.append(f"{entry.target}: not found upstream ({exc}); used by {entry.where}")
+            continue
+        if current != entry.fingerprint:
+            problems.append(
+                f"{entry.target} changed upstream (fingerprint {current}, recorded "
+                f"{entry.fingerprint}); {entry.how} by {entry.where}: {entry.why}"
+            )
+    return problems
+
+
+def _print_fingerprints() -> None:
+    for entry in OVERRIDES:
+        mark = "" if fingerprint(entry.target) == entry.fingerprint else "   <- changed"
+        sys.stdout.write(f"{fingerprint(entry.target)}  {entry.target}{mark}\n")
+
+
+if __name__ == "__main__":
+    _print_fingerprints()
