@@ -99,6 +99,8 @@ class ProcessInstance(Base):
     business_key: Mapped[str] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(Text)
+    # The format version of `state` (engine/state_format.py); older states upgrade on load.
+    state_format: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     variables: Mapped[dict[str, Any]]
     started_at: Mapped[datetime]
     started_by: Mapped[str] = mapped_column(String(128))

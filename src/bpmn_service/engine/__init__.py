@@ -8,6 +8,7 @@ from .layout import DiagramSize, diagram_size, layout_bpmn
 from .parsing import CompiledProcess, compile_bpmn, message_contracts, thrown_messages
 from .runner import ProcessRunner, SpecCache
 from .script_engine import register_functions
+from .state_format import STATE_FORMAT
 from .stepping import NotWaiting
 from .views import EngineStep, ExternalWork, MessageWait, ReadyTask, RunResult, ThrownMessage
 
@@ -24,6 +25,7 @@ __all__ = [
     "ProcessRunner",
     "ReadyTask",
     "RunResult",
+    "STATE_FORMAT",
     "SpecCache",
     "ThrownMessage",
     "compile_bpmn",

@@ -27,11 +27,9 @@ from SpiffWorkflow.task import Task
 
 from .script_engine import SAFE_ENGINE
 from .specs import REPLACED
+from .state_format import KEY, STATE_FORMAT, StateFormatError, upgrade
 from .traversal import IndexedTask
 from .workflow import ServiceSubWorkflow, ServiceWorkflow
-
-# Bump when the stored state format changes; stored rows then need a data migration.
-STATE_FORMAT = "spiff-1.5/state-only-1"
 
 
 class StateOnlyWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]
@@ -65,6 +63,16 @@ class StateOnlyWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]
         return workflow
 
 
+class StateSerializer(BpmnWorkflowSerializer):  # type: ignore[misc]
+    """SpiffWorkflow's serializer; a serialized workflow also records the state format."""
+
+    def to_dict(self, obj: Any, **kwargs: Any) -> Any:
+        dct = super().to_dict(obj, **kwargs)
+        if isinstance(obj, ServiceWorkflow):
+            dct[KEY] = STATE_FORMAT
+        return dct
+
+
 def _make_serializer() -> Any:
     # SpiffWorkflow's configuration, with each replaced class's converter registered for the
     # service's class under SpiffWorkflow's type name.
@@ -84,7 +92,7 @@ def _make_serializer() -> Any:
     }
     for upstream, ours in replaced.items():
         converters[upstream](ours, registry, typename=upstream.__name__)
-    return BpmnWorkflowSerializer(registry)
+    return StateSerializer(registry)
 
 
 SERIALIZER = _make_serializer()
@@ -110,14 +118,20 @@ def spec_from_json(spec_json: str) -> tuple[Any, dict[str, Any]]:
 
 
 def dump_state(workflow: Any) -> str:
+    """The stored text of `workflow`, in the current state format (state_format.py)."""
     return str(SERIALIZER.serialize_json(workflow))
 
 
 def load_state(state_json: str, spec: Any, subprocess_specs: dict[str, Any]) -> Any:
-    dct = json.loads(state_json)
-    version = dct.pop("serializer_version")
+    """A stored state of any known format, upgraded (state_format.py) and restored."""
+    dct = upgrade(json.loads(state_json))
+    del dct[KEY]
+    version = dct.pop(SERIALIZER.VERSION_KEY, None)
     if version != SERIALIZER.VERSION:
-        raise ValueError(f"state written by serializer {version}, expected {SERIALIZER.VERSION}")
+        raise StateFormatError(
+            f"the stored state was written by SpiffWorkflow serializer {version}; format "
+            f"{STATE_FORMAT} is serializer {SERIALIZER.VERSION}"
+        )
     workflow = SERIALIZER.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
     workflow.script_engine = SAFE_ENGINE
     return workflow

@@ -392,6 +392,20 @@ OVERRIDES: tuple[Override, ...] = (
         "b8924dd9e92f995a",
     ),
     Override(
+        "SpiffWorkflow.bpmn.serializer.workflow:BpmnWorkflowSerializer.to_dict",
+        "extended",
+        "serialization.StateSerializer.to_dict",
+        "a stored state records the service's state format (state_format.py)",
+        "0da2b355d59eadaa",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.serializer.workflow:BpmnWorkflowSerializer.serialize_json",
+        "relied on",
+        "serialization.dump_state",
+        "serialize_json builds the stored text from to_dict",
+        "65fcb5c26239167b",
+    ),
+    Override(
         "SpiffWorkflow.bpmn.serializer.default.workflow:BpmnWorkflowConverter.to_dict",
         "copied",
         "serialization.StateOnlyWorkflowConverter.to_dict",

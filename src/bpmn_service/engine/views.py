@@ -70,7 +70,7 @@ class ThrownMessage:
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
-    state: str
+    state: str  # in the current state format, STATE_FORMAT (state_format.py)
     completed: bool
     ready_tasks: list[ReadyTask]
     variables: dict[str, Any]

@@ -18,7 +18,7 @@ from bpmn_service.db.models import (
     Task,
     TaskCandidate,
 )
-from bpmn_service.engine import ExternalWork, ReadyTask, RunResult
+from bpmn_service.engine import STATE_FORMAT, ExternalWork, ReadyTask, RunResult
 from bpmn_service.lanes import LaneGroups
 from bpmn_service.timeutil import resolve_due
 
@@ -138,6 +138,7 @@ def apply(
     _sync_external_tasks(session, instance, result.external_tasks, at)
     _sync_subscriptions(session, instance, result, lanes, at)
     instance.state = result.state
+    instance.state_format = STATE_FORMAT
     instance.variables = result.variables
     instance.next_timer_at = None if result.completed else result.next_timer_at
     category = result.variables.get(category_variable)

@@ -25,7 +25,7 @@ from bpmn_service.db.models import (
     ProcessInstance,
     Task,
 )
-from bpmn_service.engine import FormField, RunResult, validate
+from bpmn_service.engine import STATE_FORMAT, FormField, RunResult, validate
 from bpmn_service.errors import Conflict, DuplicateBusinessKey, Invalid, InvalidState, NotFound
 
 from . import projection, telemetry
@@ -123,6 +123,7 @@ def create_instance(
         business_key=business_key,
         status="active",
         state=result.state,
+        state_format=STATE_FORMAT,
         variables=result.variables,
         started_at=now,
         started_by=actor,
