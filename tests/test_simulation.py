@@ -11,6 +11,7 @@ import pytest
 
 from bpmn_service.cli import main
 from bpmn_service.config import Settings
+from bpmn_service.engine import traversal
 from bpmn_service.services.metrics import compute
 from bpmn_service.simulation import Environment, ScenarioError, parse, report, run
 from bpmn_service.simulation.distributions import Choice
@@ -35,6 +36,10 @@ def env() -> Environment:
 @pytest.fixture(autouse=True)
 def _at_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)  # the scenario's default paths are relative, like the service's
+    # The simulation runs thousands of engine steps (in worker processes forked from this one);
+    # comparing each with SpiffWorkflow's own walk doubled its time. The engine tests
+    # (tests/engine) check the index on the same models with the comparison on.
+    monkeypatch.setattr(traversal, "VERIFY", False)
 
 
 def shipped(applications: int, *, uniform_mix: bool = False) -> object:

@@ -24,9 +24,9 @@ from bpmn_service.engine import compile_bpmn
 
 # process, path, the numbers of steps after which the state is kept
 STOPS = [
-    ("yekuo_current", "HV_D_all_loops", (2, 9, 16, 35, 60)),
+    ("yekuo_current", "HV_D_all_loops", (9, 35, 60)),
     ("yekuo_current", "LV_happy_no_concealed_works", (1, 12, 24)),
-    ("yekuo_streamlined", "HV_S_cosign_one_rejects", (3, 8, 12, 20, 28)),
+    ("yekuo_streamlined", "HV_S_cosign_one_rejects", (8, 12, 20, 28)),
     ("yekuo_streamlined", "LV_external_works", (1, 7, 14)),
 ]
 
