@@ -16,7 +16,7 @@ six sequential user tasks, each with a form and camunda:candidateGroups):
   C1. The engine facade in-process, no database: ProcessRunner start/complete, with the state
       dumped and loaded at every step as the service does.
   C2. Pure SpiffWorkflow in-process: parse once; per instance create the workflow and run every user
-      task; no persistence.
+      task; no persistence. Stock SpiffWorkflow: the engine's classes are not used here.
 The measurements take turns in 3 rounds (A, B, A4, C0, C1, C2; again; again) so that a slow spell
 of a shared machine hits all of them; each figure is the median of its rounds and each ratio the
 median of the per-round ratios. Prints markdown tables on stdout (progress on stderr). The server
@@ -181,9 +181,11 @@ def fresh_database(url: str | None, workdir: Path) -> Iterator[Database]:
 
 
 @contextlib.contextmanager
-def running_server(db: Database, workdir: Path, log_level: str) -> Iterator[str]:
-    """Start `bpmn-service serve` on a free local port; always stop it."""
-    port = free_port()
+def running_server(
+    db: Database, workdir: Path, log_level: str, port: int | None = None
+) -> Iterator[str]:
+    """Start `bpmn-service serve` on `port` (a free local port by default); always stop it."""
+    port = port or free_port()
     processes_dir = workdir / "processes"  # empty: deploy-on-start has nothing to do
     processes_dir.mkdir(exist_ok=True)
     env = {
@@ -645,6 +647,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--log-level", default="INFO", help="the server's BPMN_LOG_LEVEL (INFO logs each request)"
     )
+    parser.add_argument("--port", type=int, default=None, help="the server's port (default: free)")
     args = parser.parse_args(argv)
     if args.instances < args.rounds or args.rounds < 1:
         parser.error("--instances must be at least --rounds, and --rounds at least 1")
@@ -674,7 +677,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bpmn-bench-")))
         db = stack.enter_context(fresh_database(args.database_url, tmp))
         progress(f"database: {db.label}; starting the server")
-        base = stack.enter_context(running_server(db, tmp, args.log_level))
+        base = stack.enter_context(running_server(db, tmp, args.log_level, args.port))
         key = deploy(base, users, BENCH_BPMN)
         client = LifecycleClient(base, users, key)
         stack.callback(client.close)
