@@ -251,21 +251,29 @@ def _chain(task: Any) -> list[Any]:
 
 
 def attached(task: Any) -> bool:
-    """Whether the walk from the workflow's root reaches `task`: every ancestor up to the root is
-    in the workflow and lists its child. Cached: a task in the tree leaves the workflow with its
-    ancestors (SpiffWorkflow removes a task's descendants with it), never alone."""
+    """Whether the walk from the workflow's root reaches `task`: its parent is attached, is in
+    the workflow and lists it as a child. Cached per task, each from its parent's answer: a task
+    in the tree leaves the workflow with its descendants (SpiffWorkflow removes them with it),
+    so an answer never goes stale while the task is in the workflow."""
     try:
         return task._attached  # type: ignore[no-any-return]
     except AttributeError:
         pass
     workflow = task.workflow
     tasks = workflow.tasks
-    chain = _chain(task)
-    found = chain[0] is workflow.task_tree and all(
-        tasks.get(link.id) is link and link.id in parent._children
-        for parent, link in zip(chain, chain[1:], strict=False)
-    )
-    task._attached = found
+    pending = []
+    node = task
+    while node is not None and not hasattr(node, "_attached"):
+        pending.append(node)
+        node = tasks.get(node._parent)
+    found = node is not None and node._attached
+    for link in reversed(pending):
+        parent = tasks.get(link._parent)
+        if parent is None:
+            found = link is workflow.task_tree
+        else:
+            found = found and link.id in parent._children
+        link._attached = found
     return found
 
 
