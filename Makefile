@@ -23,7 +23,13 @@ COMPILE = CUSTOM_COMPILE_COMMAND='make lock' $(BIN)/pip-compile --quiet --genera
 UI_BUILD := src/bpmn_service/webui/index.html
 UI_SOURCES := $(shell find ui/src ui/public -type f 2>/dev/null) ui/index.html ui/vite.config.js
 
-install: $(VENV)/.installed $(UI_BUILD)
+# tools/moddle opens and saves BPMN files as Camunda Modeler does (the round-trip test uses it).
+MODDLE := tools/moddle/node_modules/.package-lock.json
+
+install: $(VENV)/.installed $(UI_BUILD) $(MODDLE)
+
+$(MODDLE): tools/moddle/package.json tools/moddle/package-lock.json
+	cd tools/moddle && npm ci --ignore-scripts --no-audit --no-fund
 
 ui/node_modules/.package-lock.json: ui/package.json ui/package-lock.json
 	cd ui && npm ci --ignore-scripts --no-audit --no-fund

@@ -362,24 +362,15 @@ def test_multi_instance_tasks_go_to_their_own_group_and_collect_the_forms(deploy
     assert [t["id"] for t in inbox(api, "leader")] == [review["id"]]
 
 
-MODELER_LOOP = (
-    b'<bpmn:multiInstanceLoopCharacteristics camunda:collection="${signers}" '
-    b'camunda:elementVariable="signer" />'
-)
-
-
-def test_a_countersign_drawn_in_camunda_modeler_runs(api: Api) -> None:
-    """Camunda Modeler writes the collection and element variable as camunda:collection and
-    camunda:elementVariable; they work like loopDataInputRef and inputDataItem. Without an output
-    collection each signer's form values are process variables, the last signer's winning."""
+def test_a_countersign_without_an_output_collection_runs(api: Api) -> None:
+    """The co-sign as Camunda Modeler writes it (camunda:collection, camunda:elementVariable), but
+    without the outputCollection property: each signer's form values are process variables, the
+    last signer's winning."""
     xml = COUNTERSIGN.read_bytes()
-    start, end = (
-        xml.index(b"<bpmn:multiInstanceLoopCharacteristics>"),
-        xml.index(b"</bpmn:multiInstanceLoopCharacteristics>")
-        + len(b"</bpmn:multiInstanceLoopCharacteristics>"),
-    )
-    modeler = xml[:start] + MODELER_LOOP + xml[end:]
-    assert b"loopDataInputRef" not in modeler
+    start = xml.index(b"<camunda:properties>")
+    end = xml.index(b"</camunda:properties>") + len(b"</camunda:properties>")
+    modeler = xml[:start] + xml[end:]
+    assert b"camunda:elementVariable" in modeler and b"outputCollection" not in modeler
     assert api.deploy_bytes("countersign.bpmn", modeler).status_code == 201
     signers = {"om_dept": "om", "metering": "meterman"}
     started = api.start("countersign", "MI-MODELER", {"signers": list(signers)}, user="clerk")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,16 +30,19 @@ LANES = LaneGroups.load(ROOT / "processes" / "lane-groups.toml")
 
 
 @cache
-def _deployed(key: str) -> tuple[str, list[dict[str, Any]]]:
+def _deployed(key: str, directory: Path) -> tuple[str, list[dict[str, Any]]]:
     register_domain_functions()
-    data = (ROOT / "processes" / f"{key}.bpmn").read_bytes()
+    data = (directory / f"{key}.bpmn").read_bytes()
     compiled = compile_bpmn(data, f"{key}.bpmn", lambda _key, _lane: True)
     return compiled.spec_json, [f.to_dict() for f in compiled.start_form]
 
 
-def run_path(key: str, path_name: str) -> tuple[Replay, list[str], list[str]]:
-    """Replay the path; the user tasks offered and the engine steps taken, in order."""
-    spec_json, start_form = _deployed(key)
+def run_path(
+    key: str, path_name: str, directory: Path = ROOT / "processes"
+) -> tuple[Replay, list[str], list[str]]:
+    """Replay the path of the model in `directory`; the user tasks offered and the engine steps
+    taken, in order."""
+    spec_json, start_form = _deployed(key, directory)
     replay = Replay(key, spec_json, start_form)
     result = replay.start(path_name, f"YK-{path_name}")
     offered: list[str] = []

@@ -1,5 +1,7 @@
 """SpiffWorkflow parser classes that read the camunda:* attributes this service supports.
 
+Multi-instance tasks are read as the Modeler writes them (multi_instance.py).
+
 The stock CamundaParser ignores candidate groups and assignees, parses forms only when a formKey is
 set, and builds Camunda-style multi-instance tasks that mutate the shared spec. We keep the plain
 BPMN parser (standard multi-instance) and put what we need into `task_spec.extensions`, which the
@@ -21,16 +23,14 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (
     TIMER_EVENT_XPATH,
     StartEventParser,
 )
-from SpiffWorkflow.bpmn.parser.node_parser import DEFAULT_NSMAP
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.specs.defaults import ManualTask
 
 from .clock import CLOCKED_TIMERS
 from .event_subprocesses import INTERRUPTS
+from .multi_instance import CAMUNDA_NS as CAMUNDA_NS, NSMAP as NSMAP, MultiInstanceParserMixin
 from .specs import ELEMENT_SPECS, ServiceProcessParser
 
-CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
-NSMAP = {**DEFAULT_NSMAP, "camunda": CAMUNDA_NS}
 TASK_ATTRIBUTES = (
     "candidateGroups",
     "candidateUsers",
@@ -158,7 +158,9 @@ def _with_extensions() -> dict[str, tuple[type, type]]:
             parser_class = _StartEventParser
         if issubclass(parser_class, TaskParser):
             parser_class = type(
-                f"Extension{parser_class.__name__}", (_ExtensionsMixin, parser_class), {}
+                f"Extension{parser_class.__name__}",
+                (_ExtensionsMixin, MultiInstanceParserMixin, parser_class),
+                {},
             )
         classes[tag] = (parser_class, ELEMENT_SPECS.get(spec_class, spec_class))
     # External service tasks wait, like manual tasks, until a worker completes them.

@@ -18,6 +18,7 @@ from bpmn_service.errors import BpmnProblem
 from . import forms
 from .bpmn_xml import BPMN_NS, IDENTIFIER, is_due_value, local_name, owner_of
 from .camunda_ext import CAMUNDA_NS, NSMAP, listed_names, read_extensions
+from .multi_instance import multi_instance_problems
 from .script_engine import EVALUATOR
 
 FLOW_NODE_TAGS = frozenset(
@@ -241,9 +242,8 @@ def _check_expressions(process: etree._Element, problem: Callable[..., None]) ->
             for node in mi.xpath(f"./bpmn:{tag}", namespaces=NSMAP):
                 for reason in EVALUATOR.check(node.text or ""):
                     problem(f"{tag}: {reason}", owner)
-        for node in mi.xpath("./bpmn:loopDataInputRef|./bpmn:loopDataOutputRef", namespaces=NSMAP):
-            if not IDENTIFIER.match((node.text or "").strip()):
-                problem(f"{local_name(node.tag)} {node.text!r} must be a variable name", owner)
+        for reason in multi_instance_problems(owner, mi):
+            problem(reason, owner)
     for loop in process.xpath(".//bpmn:standardLoopCharacteristics", namespaces=NSMAP):
         for node in loop.xpath("./bpmn:loopCondition", namespaces=NSMAP):
             for reason in EVALUATOR.check(node.text or ""):

@@ -3,8 +3,8 @@
 Order matters: the hardened XML parse (bpmn_xml.py) and the XSD come first, so that nothing later
 ever sees entities, DTDs or structurally broken documents; the deploy rules (deploy_rules.py) and
 SpiffWorkflow's parser then run and every problem found is reported at once. Compiling also
-rewrites what Camunda Modeler writes into what SpiffWorkflow reads (timer literals, multi-instance
-attributes), and reads the messages a file starts with, throws and catches.
+rewrites the timer literals Camunda Modeler writes into what SpiffWorkflow reads, and reads the
+messages a file starts with, throws and catches.
 """
 
 from __future__ import annotations
@@ -22,15 +22,13 @@ from bpmn_service.errors import BpmnProblem, InvalidBpmn
 
 from . import forms
 from .bpmn_xml import (
-    BPMN_NS,
-    IDENTIFIER,
     ISO_DURATION,
     is_due_value,
     local_name,
     owner_of,
     parse_xml,
 )
-from .camunda_ext import CAMUNDA_NS, NSMAP, ServiceBpmnParser, listed_names, read_extensions
+from .camunda_ext import NSMAP, ServiceBpmnParser, listed_names, read_extensions
 from .deploy_rules import LaneCheck, check_rules
 from .script_engine import EVALUATOR
 from .serialization import spec_to_json
@@ -70,7 +68,6 @@ def compile_bpmn(data: bytes, filename: str, lane_has_groups: LaneCheck) -> Comp
     if process is None:
         raise InvalidBpmn(problems)
     problems.extend(_prepare_timers(root, filename))
-    problems.extend(_prepare_multi_instance(root, filename))
     key = process.get("id")
     spec = subprocess_specs = None
     if not problems:
@@ -95,71 +92,6 @@ def compile_bpmn(data: bytes, filename: str, lane_has_groups: LaneCheck) -> Comp
         start_form=start_fields,
         message_starts=_message_starts(root, process),
     )
-
-
-# The children of multiInstanceLoopCharacteristics in the order the BPMN schema gives them.
-_LOOP_ORDER = ("loopCardinality", "loopDataInputRef", "loopDataOutputRef", "inputDataItem")
-
-
-def _prepare_multi_instance(root: etree._Element, filename: str) -> list[BpmnProblem]:
-    """Camunda Modeler writes a multi-instance collection and element variable as the attributes
-    camunda:collection and camunda:elementVariable; SpiffWorkflow reads the standard
-    loopDataInputRef and inputDataItem. Translate the one into the other (in the compiled copy;
-    the stored file keeps what the analyst wrote)."""
-    problems: list[BpmnProblem] = []
-    for loop in root.xpath(".//bpmn:multiInstanceLoopCharacteristics", namespaces=NSMAP):
-        owner = owner_of(loop)
-        collection = loop.attrib.pop(f"{{{CAMUNDA_NS}}}collection", None)
-        element_variable = loop.attrib.pop(f"{{{CAMUNDA_NS}}}elementVariable", None)
-
-        def refuse(message: str, owner: etree._Element = owner) -> None:
-            problems.append(BpmnProblem(message, filename, owner.sourceline, owner.get("id")))
-
-        if collection is not None:
-            name = collection.strip()
-            if name.startswith("${") and name.endswith("}"):
-                name = name[2:-1].strip()
-            if not IDENTIFIER.match(name):
-                refuse(
-                    f"camunda:collection {collection!r} must name a variable holding the "
-                    f"collection (e.g. ${{signers}}); compute it in a script task before"
-                )
-            elif loop.find("bpmn:loopDataInputRef", NSMAP) is not None:
-                refuse("give the collection either as camunda:collection or as loopDataInputRef")
-            else:
-                _insert_loop_child(loop, "loopDataInputRef").text = name
-        if element_variable is not None:
-            name = element_variable.strip()
-            if not IDENTIFIER.match(name):
-                refuse(f"camunda:elementVariable {element_variable!r} must be a variable name")
-            elif loop.find("bpmn:inputDataItem", NSMAP) is not None:
-                refuse(
-                    "give the element variable either as camunda:elementVariable or as "
-                    "inputDataItem"
-                )
-            else:
-                item = _insert_loop_child(loop, "inputDataItem")
-                item.set("id", name)  # SpiffWorkflow names the item variable by the id
-                item.set("name", name)
-    return problems
-
-
-def _insert_loop_child(loop: etree._Element, local: str) -> etree._Element:
-    """A new child of a multiInstanceLoopCharacteristics, placed where the schema wants it."""
-    later = set(_LOOP_ORDER[_LOOP_ORDER.index(local) + 1 :]) | {
-        "outputDataItem",
-        "complexBehaviorDefinition",
-        "completionCondition",
-        "oneBehaviorEventRef",
-        "noneBehaviorEventRef",
-    }
-    child = etree.Element(f"{{{BPMN_NS}}}{local}")
-    for index, existing in enumerate(loop):
-        if isinstance(existing.tag, str) and etree.QName(existing.tag).localname in later:
-            loop.insert(index, child)
-            return child
-    loop.append(child)
-    return child
 
 
 def _prepare_timers(root: etree._Element, filename: str) -> list[BpmnProblem]:

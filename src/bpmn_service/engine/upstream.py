@@ -385,6 +385,14 @@ OVERRIDES: tuple[Override, ...] = (
     ),
     # ---- parsing and serialization ----
     Override(
+        "SpiffWorkflow.bpmn.parser.TaskParser:TaskParser._add_multiinstance_task",
+        "copied",
+        "multi_instance.MultiInstanceParserMixin._add_multiinstance_task",
+        "Camunda Modeler writes camunda:collection / camunda:elementVariable and the task's "
+        "outputCollection property; upstream reads only loopDataInputRef, which a save drops",
+        "5b0e68f97230b6f1",
+    ),
+    Override(
         "SpiffWorkflow.bpmn.parser.event_parsers:StartEventParser.create_task",
         "copied",
         "camunda_ext._StartEventParser.create_task",

@@ -1,0 +1,195 @@
+"""Multi-instance tasks as Camunda Modeler writes them, read by the parser itself.
+
+The Modeler's panel writes the collection and the element variable as attributes,
+`camunda:collection="${signers}"` and `camunda:elementVariable="signer"`; the standard
+`loopDataInputRef` / `loopDataOutputRef` are references to data inputs, which bpmn-moddle cannot
+resolve to a variable and drops on every save. What each instance hands back is named by two
+extension properties of the task, which the Modeler's "Extension properties" group edits and every
+save keeps: `outputCollection` (the variable that receives the list) and, optionally,
+`outputElement` (each instance's item; by default its submitted form, stepping.set_output_item).
+The standard elements are still read when they are present (files written by other tools).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.node_parser import DEFAULT_NSMAP
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
+
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+NSMAP = {**DEFAULT_NSMAP, "camunda": CAMUNDA_NS}
+
+OUTPUT_COLLECTION = "outputCollection"
+OUTPUT_ELEMENT = "outputElement"
+
+
+@dataclass(frozen=True, slots=True)
+class LoopData:
+    """What a multiInstanceLoopCharacteristics names, from either spelling."""
+
+    cardinality: str | None
+    collection: str | None
+    element_variable: str | None
+    output_collection: str | None
+    output_element: str | None
+    condition: str | None
+    sequential: bool
+
+
+def _text(loop: etree._Element, local: str) -> str | None:
+    node = loop.find(f"bpmn:{local}", NSMAP)
+    if node is None:
+        return None
+    return (node.text or "").strip()
+
+
+def variable_name(value: str) -> str:
+    """`${signers}` or `signers` → `signers` (the collection attribute allows both)."""
+    name = value.strip()
+    if name.startswith("${") and name.endswith("}"):
+        name = name[2:-1].strip()
+    return name
+
+
+def task_properties(task: etree._Element) -> dict[str, str]:
+    return {
+        p.get("name") or "": (p.get("value") or "").strip()
+        for p in task.xpath(
+            "./bpmn:extensionElements/camunda:properties/camunda:property", namespaces=NSMAP
+        )
+        if p.get("name")
+    }
+
+
+def read_loop(task: etree._Element, loop: etree._Element) -> LoopData:
+    """The multi-instance data of `task`; the camunda spelling wins where both are given (the
+    deploy rules refuse that, deploy_rules.py)."""
+    collection = loop.get(f"{{{CAMUNDA_NS}}}collection")
+    element = loop.get(f"{{{CAMUNDA_NS}}}elementVariable")
+    item = loop.find("bpmn:inputDataItem", NSMAP)
+    out_item = loop.find("bpmn:outputDataItem", NSMAP)
+    props = task_properties(task)
+    output_collection = props.get(OUTPUT_COLLECTION) or _text(loop, "loopDataOutputRef")
+    output_element = props.get(OUTPUT_ELEMENT) or (
+        (out_item.get("id") or out_item.get("name")) if out_item is not None else None
+    )
+    if output_collection and not output_element:
+        output_element = f"{output_collection}Item"
+    return LoopData(
+        cardinality=_text(loop, "loopCardinality"),
+        collection=variable_name(collection) if collection else _text(loop, "loopDataInputRef"),
+        element_variable=(element or "").strip()
+        or ((item.get("id") or item.get("name")) if item is not None else None),
+        output_collection=output_collection or None,
+        output_element=output_element or None,
+        condition=_text(loop, "completionCondition"),
+        sequential=loop.get("isSequential") == "true",
+    )
+
+
+class MultiInstanceParserMixin:
+    """Replaces TaskParser._add_multiinstance_task (upstream.py fingerprints it): the same task
+    spec, built from LoopData instead of the standard elements only."""
+
+    node: Any
+    spec: Any
+    task: Any
+    PARALLEL_MI_CLASS: Any
+    SEQUENTIAL_MI_CLASS: Any
+    raise_validation_exception: Any
+    _copy_task_attrs: Any
+
+    def _add_multiinstance_task(self, loop_characteristics: Any) -> None:
+        data = read_loop(self.node, loop_characteristics)
+        if data.cardinality is None and data.collection is None:
+            self.raise_validation_exception(
+                "a multi-instance task needs a collection (camunda:collection, the Modeler's "
+                "'Collection' field) or a loop cardinality"
+            )
+        elif data.cardinality is not None and data.collection is not None:
+            self.raise_validation_exception(
+                "a multi-instance task takes either a collection or a loop cardinality, not both"
+            )
+
+        def ref(name: str | None) -> Any:
+            return TaskDataReference(name, name) if name else None
+
+        def declared(name: str | None, *kinds: str) -> Any:
+            # As upstream: with an ioSpecification, the collections are its data inputs/outputs.
+            io = self.task.io_specification
+            if name is None or io is None:
+                return ref(name)
+            found = [v for kind in kinds for v in getattr(io, kind) if v.name == name]
+            if not found:
+                self.raise_validation_exception(
+                    f"the loop collection {name!r} is missing from the ioSpecification"
+                )
+            return found[0]
+
+        original = self.spec.task_specs.pop(self.task.name)
+        params = {
+            "task_spec": "",
+            "cardinality": data.cardinality,
+            "data_input": declared(data.collection, "data_inputs"),
+            "data_output": declared(data.output_collection, "data_inputs", "data_outputs"),
+            "input_item": ref(data.element_variable),
+            "output_item": ref(data.output_element),
+            "condition": data.condition,
+        }
+        if data.sequential:
+            self.task = self.SEQUENTIAL_MI_CLASS(
+                self.spec, original.name, description="Sequential MultiInstance", **params
+            )
+        else:
+            self.task = self.PARALLEL_MI_CLASS(
+                self.spec, original.name, description="Parallel MultiInstance", **params
+            )
+        self._copy_task_attrs(original, loop_characteristics)
+
+
+def multi_instance_problems(task: etree._Element, loop: etree._Element) -> list[str]:
+    """What is wrong with a multi-instance task's collection, element and output names."""
+    from .bpmn_xml import IDENTIFIER  # bpmn_xml imports the parser classes, which import us
+
+    problems = []
+    collection = loop.get(f"{{{CAMUNDA_NS}}}collection")
+    element = loop.get(f"{{{CAMUNDA_NS}}}elementVariable")
+    props = task_properties(task)
+    if collection is not None:
+        if not IDENTIFIER.match(variable_name(collection)):
+            problems.append(
+                f"camunda:collection {collection!r} must name a variable holding the collection "
+                f"(e.g. ${{signers}}); compute it in a script task before"
+            )
+        if loop.find("bpmn:loopDataInputRef", NSMAP) is not None:
+            problems.append(
+                "give the collection either as camunda:collection or as loopDataInputRef"
+            )
+    if element is not None:
+        if not IDENTIFIER.match(element.strip()):
+            problems.append(f"camunda:elementVariable {element!r} must be a variable name")
+        if loop.find("bpmn:inputDataItem", NSMAP) is not None:
+            problems.append(
+                "give the element variable either as camunda:elementVariable or as inputDataItem"
+            )
+    for local in ("loopDataInputRef", "loopDataOutputRef"):
+        text = _text(loop, local)
+        if text is not None and not IDENTIFIER.match(text):
+            problems.append(f"{local} {text!r} must be a variable name")
+    for name in (OUTPUT_COLLECTION, OUTPUT_ELEMENT):
+        value = props.get(name)
+        if value is not None and not IDENTIFIER.match(value):
+            problems.append(f"the {name} property {value!r} must be a variable name")
+    if OUTPUT_COLLECTION in props and loop.find("bpmn:loopDataOutputRef", NSMAP) is not None:
+        problems.append(
+            f"give the output collection either as the {OUTPUT_COLLECTION} property or as "
+            f"loopDataOutputRef"
+        )
+    if OUTPUT_ELEMENT in props and OUTPUT_COLLECTION not in props:
+        problems.append(
+            f"the {OUTPUT_ELEMENT} property needs an {OUTPUT_COLLECTION} property to collect into"
+        )
+    return problems
