@@ -10,15 +10,21 @@ import { useTranslation } from 'react-i18next';
 // flows: {from: ids, to: ids, marker}: sequence flows from one of `from` to one of `to` get the
 // marker (the path a case took between elements it passed).
 // focus: element ids to centre on at reading size (the first one found), instead of the whole diagram.
-export default function BpmnDiagram({ xml, markers = {}, notes = [], flows, focus, className = 'diagram', label, onReady }) {
+// onElementClick(id): an element was clicked (pointer users' shortcut for a choice a form also offers).
+export default function BpmnDiagram({
+  xml, markers = {}, notes = [], flows, focus, className = 'diagram', label, onReady, onElementClick,
+}) {
   const { t } = useTranslation();
   const container = useRef(null);
   const viewer = useRef(null);
   const [loaded, setLoaded] = useState(0);
   const [error, setError] = useState(null);
+  const clicked = useRef(onElementClick);
+  clicked.current = onElementClick;
 
   useEffect(() => {
     viewer.current = new NavigatedViewer({ container: container.current });
+    viewer.current.on('element.click', (event) => clicked.current?.(event.element.businessObject?.id || event.element.id));
     return () => viewer.current.destroy();
   }, []);
 

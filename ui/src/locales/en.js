@@ -38,7 +38,7 @@ export default {
     statuses: { active: 'Active', completed: 'Completed', cancelled: 'Cancelled' },
     diagram: 'Diagram', history: 'History', variables: 'Variables', openTasks: 'Open tasks',
     waitsFor: 'Waiting for', timeLimits: 'Time limits', repair: 'Repair', empty: 'No case matches.',
-    legend: { active: 'Current position', done: 'Done', limit: 'Time limit' },
+    legend: { active: 'Current position', done: 'Done', limit: 'Time limit', failed: 'Failed' },
     procedures: 'Customer procedures', hallVisits: 'Hall visits', handoffs: 'Hand-offs',
   },
   events: {
@@ -59,6 +59,8 @@ export default {
     checking: 'Checking…', valid: 'No problems found', problems: 'Problems', warnings: 'Warnings', doDeploy: 'Deploy',
     deployed: 'Deployed: {{key}} version {{version}}', unchanged: '{{key}} is unchanged; no new version',
     added: 'Added', removed: 'Removed', changed: 'Changed', layout: 'Layout', noChanges: 'The two versions do not differ.',
+    showOnDiagram: 'Show on the diagram', checked: 'Checked: no problem found.', wouldDeploy: 'Deploying makes it {{key}} version {{version}}.',
+    fixFirst: 'Fix the problems above and drop the file again; nothing is deployed before.', confirmDeploy: 'Confirm and deploy',
     whatIf: 'What-if before deploy',
   },
   whatif: {
@@ -73,6 +75,34 @@ export default {
     element: 'Element', deployed: 'Deployed', candidate: 'Draft',
     noDuration: { deployed: 'Deployed steps without a scenario duration (taken as no time)', candidate: 'Draft steps without a scenario duration (taken as no time)' },
     failed: { deployed: '{{count}} simulated application(s) failed on the deployed version', candidate: '{{count}} simulated application(s) failed on the draft' },
+  },
+  waits: {
+    nothing: 'The case waits for nothing right now.', since: 'since', openTask: 'Open', heldBy: 'held by {{user}}', offeredTo: 'offered to {{groups}}',
+    topic: 'Topic', lockedBy: 'locked by {{worker}}', lockUntil: 'until', unlocked: 'not locked (waiting for a worker to fetch it)', retries: 'Retries left',
+    message: 'Message', carries: 'May carry', fires: 'Fires at',
+    kinds: { user_task: 'User task', external_task: 'External task', message_wait: 'Message', timer: 'Timer',
+      multi_instance: 'Multi-instance', subprocess: 'Subprocess', event_subprocess: 'Event subprocess', call_activity: 'Call activity', failed: 'Failed' },
+  },
+  limits: {
+    none: 'This case has no time limit.', name: 'Time limit', started: 'Started', due: 'Due', ended: 'Ended', warnAt: 'reminder at', breachedAt: 'breached at',
+    states: { running: 'Running', warning: 'Due soon', paused: 'Paused', met: 'Met', breached: 'Breached' },
+  },
+  incidents: {
+    title: 'Incidents', none: 'No incident.',
+    kinds: { failed_job: 'Step failed', external_task: 'External task failed', timer: 'Timer failed', message: 'Message failed' },
+  },
+  repair: {
+    reason: 'Reason', reasonHint: 'Required; recorded in the history with your name.', reasonMissing: 'Please give a reason.', remove: 'Remove',
+    variables: { open: 'Set variables', title: 'Set variables', hint: 'A text variable takes the typed text as it is; other values are read as JSON (123, true, ["a"]), as text if they are not JSON.',
+      name: 'Variable', value: 'New value', current: 'now', add: 'Another variable', submit: 'Save variables', done: 'The variables were changed.' },
+    move: { open: 'Move the token', title: 'Move the token', hint: 'Cancel where the case stands and start it before another step; you can also click the target on the diagram.',
+      from: 'Cancel', keep: '(cancel nothing)', to: 'Start before', none: '(start nothing)', submit: 'Move', done: 'The token was moved.' },
+    retry: { open: 'Retry', title: 'Retry a failed step', hint: 'Runs the failed step again (an external task gets its retries back).', element: 'Step', all: 'All failed steps',
+      submit: 'Retry', done: 'Retried.' },
+    migrate: { open: 'Migrate', title: 'Migrate to another version', hint: 'The case runs on version {{version}}. Preview first: where each position goes in the target and what cannot be migrated.',
+      target: 'Target version', preview: 'Preview', ok: 'Can be migrated to version {{version}}', notOk: 'Cannot be migrated to version {{version}}',
+      stale: 'The choice changed; preview again.', previewFirst: 'Preview first.', mapped: 'Mapping', mapTo: 'map to',
+      submit: 'Migrate to version {{version}}', done: 'The case was migrated.', noOther: 'The process has no other version.' },
   },
   diagram: { zoom: 'Zoom', zoomIn: 'Zoom in', zoomOut: 'Zoom out', fit: 'Fit' },
 };

@@ -38,7 +38,7 @@ export default {
     statuses: { active: '办理中', completed: '已办结', cancelled: '已撤销' },
     diagram: '流程图', history: '办理记录', variables: '变量', openTasks: '当前任务',
     waitsFor: '等待事项', timeLimits: '时限', repair: '修复操作', empty: '没有符合条件的案件。',
-    legend: { active: '当前位置', done: '已完成', limit: '时限' },
+    legend: { active: '当前位置', done: '已完成', limit: '时限', failed: '故障' },
     procedures: '客户办理环节', hallVisits: '到厅次数', handoffs: '部门交接',
   },
   events: {
@@ -59,6 +59,8 @@ export default {
     checking: '检查中…', valid: '检查通过', problems: '问题', warnings: '警告', doDeploy: '正式部署',
     deployed: '已部署：{{key}} 版本 {{version}}', unchanged: '{{key}} 内容未变，未部署新版本',
     added: '新增', removed: '删除', changed: '修改', layout: '布局', noChanges: '两个版本没有差异。',
+    showOnDiagram: '在流程图上显示', checked: '检查通过，未发现问题。', wouldDeploy: '确认后将部署为 {{key}} 版本 {{version}}。',
+    fixFirst: '请修正上述问题后重新拖入文件；在此之前不会部署。', confirmDeploy: '确认部署',
     whatIf: '上线前模拟',
   },
   whatif: {
@@ -73,6 +75,34 @@ export default {
     element: '环节', deployed: '已部署', candidate: '草稿',
     noDuration: { deployed: '已部署版本中没有仿真时长的环节（按零耗时计）', candidate: '草稿中没有仿真时长的环节（按零耗时计）' },
     failed: { deployed: '已部署版本有 {{count}} 件模拟申请出错', candidate: '草稿有 {{count}} 件模拟申请出错' },
+  },
+  waits: {
+    nothing: '当前没有等待事项。', since: '自', openTask: '办理', heldBy: '{{user}} 办理中', offeredTo: '待 {{groups}} 认领',
+    topic: '主题', lockedBy: '由 {{worker}} 锁定', lockUntil: '锁定至', unlocked: '未被锁定（等待外部系统领取）', retries: '剩余重试次数',
+    message: '等待消息', carries: '消息可带变量', fires: '定时触发于',
+    kinds: { user_task: '人工任务', external_task: '外部任务', message_wait: '等待消息', timer: '定时器',
+      multi_instance: '多实例', subprocess: '子流程', event_subprocess: '事件子流程', call_activity: '调用活动', failed: '故障' },
+  },
+  limits: {
+    none: '此案件没有时限。', name: '时限', started: '开始', due: '到期', ended: '结束', warnAt: '提醒于', breachedAt: '超期于',
+    states: { running: '计时中', warning: '即将到期', paused: '暂停', met: '已达标', breached: '已超期' },
+  },
+  incidents: {
+    title: '故障', none: '没有故障。',
+    kinds: { failed_job: '执行失败', external_task: '外部任务失败', timer: '定时失败', message: '消息失败' },
+  },
+  repair: {
+    reason: '原因', reasonHint: '必填，记入办理记录并注明操作人。', reasonMissing: '请填写原因。', remove: '删除',
+    variables: { open: '修改变量', title: '修改变量', hint: '文本变量按输入原样保存；其他值按 JSON 读取（如 123、true、["a"]），不是 JSON 则按文本保存。',
+      name: '变量名', value: '新值', current: '当前值', add: '再加一个变量', submit: '保存变量', done: '变量已修改。' },
+    move: { open: '移动令牌', title: '移动令牌', hint: '取消当前位置，并从另一个环节之前重新开始；可在流程图上点击目标环节。',
+      from: '取消', keep: '（不取消）', to: '在此环节之前开始', none: '（不开始）', submit: '移动', done: '令牌已移动。' },
+    retry: { open: '重试', title: '重试失败的环节', hint: '重新执行失败的环节（外部任务恢复重试次数）。', element: '环节', all: '全部失败的环节',
+      submit: '重试', done: '已重试。' },
+    migrate: { open: '迁移版本', title: '迁移到其他版本', hint: '案件当前在版本 {{version}}。先预览：显示各位置在目标版本中的对应环节及无法迁移的原因。',
+      target: '目标版本', preview: '预览迁移', ok: '可以迁移到版本 {{version}}', notOk: '无法迁移到版本 {{version}}',
+      stale: '选择已改变，请重新预览。', previewFirst: '请先预览。', mapped: '对应关系', mapTo: '对应到',
+      submit: '迁移到版本 {{version}}', done: '案件已迁移。', noOther: '该流程没有其他版本。' },
   },
   diagram: { zoom: '缩放', zoomIn: '放大', zoomOut: '缩小', fit: '适应窗口' },
 };

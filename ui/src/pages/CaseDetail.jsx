@@ -1,40 +1,68 @@
-// One case: where it stands on its diagram (open tasks highlighted, the path so far shaded), its
-// open tasks, figures, variables and history.
-import { useMemo } from 'react';
+// One case: where it stands on its diagram (the elements it waits in highlighted, the path so far
+// shaded, each time limit's state on the steps it covers), what it waits for, its time limits,
+// incidents, figures, variables and history; repairs for supervisors. Parts the server does not
+// offer (an older server answers 404) are left out.
+import { useCallback, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router-dom';
-import { get, request } from '../api.js';
+import { get, getOptional, request } from '../api.js';
+import { activityMarkers, walk } from '../activities.js';
+import { useAuth } from '../auth.jsx';
+import { loadCapabilities } from '../capabilities.js';
 import BpmnDiagram from '../components/BpmnDiagram.jsx';
 import DueBadge from '../components/DueBadge.jsx';
 import ErrorNote from '../components/ErrorNote.jsx';
+import IncidentList from '../components/IncidentList.jsx';
+import Repair from '../components/Repair.jsx';
+import TimeLimitList from '../components/TimeLimitList.jsx';
+import WaitsFor from '../components/WaitsFor.jsx';
+import { stepsOf } from '../elements.js';
 import { formatTime } from '../format.js';
+import { limitLayers, mergeMarkers } from '../timelimits.js';
 import { useLoad } from '../useLoad.js';
 
 // History events that mean the element was passed.
 const PASSED = new Set(['task_completed', 'engine_step', 'external_task_completed']);
 
+const items = (answer) => (answer == null ? null : Array.isArray(answer) ? answer : answer.items || []);
+
 async function loadCase(id) {
   const instance = await get(`/process-instances/${id}`);
-  const [xml, metrics] = await Promise.all([
+  const [xml, metrics, standing, limits, incidents, caps] = await Promise.all([
     request(`/process-definitions/${instance.definition_key}/xml`, {
       params: { version: instance.version }, raw: true,
     }),
     get(`/process-instances/${id}/metrics`),
+    getOptional(`/process-instances/${id}/activities`),
+    getOptional(`/process-instances/${id}/time-limits`),
+    getOptional('/incidents', { process_instance_id: id }),
+    loadCapabilities(),
   ]);
-  return { instance, xml, metrics };
+  return {
+    instance, xml, metrics, caps,
+    activities: standing ? standing.activities : null,
+    limits: items(limits),
+    incidents: items(incidents),
+  };
 }
 
-function positions(instance) {
+// Without GET .../activities (an older server): the open user tasks and the external tasks the
+// history shows created and not completed.
+function positionsFromHistory(instance) {
   const active = new Set(instance.tasks.map((task) => task.element_id));
-  const done = new Set();
   for (const event of instance.history) {
-    if (event.element_id && PASSED.has(event.type)) done.add(event.element_id);
     if (event.element_id && event.type === 'external_task_created') active.add(event.element_id);
     if (event.element_id && event.type === 'external_task_completed') active.delete(event.element_id);
   }
-  if (instance.status !== 'active') active.clear();
-  for (const id of active) done.delete(id);
-  return { active, done };
+  return { active, failed: new Set() };
+}
+
+function passed(instance) {
+  const done = new Set();
+  for (const event of instance.history) {
+    if (event.element_id && PASSED.has(event.type)) done.add(event.element_id);
+  }
+  return done;
 }
 
 function History({ events }) {
@@ -54,27 +82,73 @@ function History({ events }) {
   );
 }
 
+function OpenTasks({ tasks }) {
+  const { t } = useTranslation();
+  if (tasks.length === 0) return <p className="muted">{t('common.none')}</p>;
+  return (
+    <ul data-testid="open-tasks">
+      {tasks.map((task) => (
+        <li key={task.id}>
+          <Link to={`/tasks/${task.id}`}>{task.name}</Link>{' '}
+          <span className="muted">{task.lane} · {task.assignee || task.candidate_groups.join(', ')}</span>{' '}
+          <DueBadge task={task} />
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 export default function CaseDetail() {
   const { instanceId } = useParams();
   const { t, i18n } = useTranslation();
+  const { me } = useAuth();
+  const [picked, setPicked] = useState(null);
   const loaded = useLoad(() => loadCase(instanceId), [instanceId]);
-  const where = useMemo(() => (loaded.data ? positions(loaded.data.instance) : null), [loaded.data]);
+  const data = loaded.data;
+
+  const where = useMemo(() => {
+    if (!data) return null;
+    const { instance, activities } = data;
+    const at = instance.status !== 'active'
+      ? { active: new Set(), failed: new Set() }
+      : activities ? activityMarkers(activities) : positionsFromHistory(instance);
+    const done = passed(instance);
+    for (const id of [...at.active, ...at.failed]) done.delete(id);
+    return { ...at, done };
+  }, [data]);
+
+  const limitLabel = useCallback((state) => t(`limits.states.${state}`, state), [t]);
+  const limitLayer = useMemo(
+    () => (data?.limits ? limitLayers(data.limits, limitLabel) : { markers: {}, notes: [] }),
+    [data, limitLabel],
+  );
   const markers = useMemo(() => {
     if (!where) return {};
-    const m = {};
-    for (const id of where.done) m[id] = ['m-done'];
-    for (const id of where.active) m[id] = ['m-active'];
-    return m;
-  }, [where]);
+    const position = {};
+    for (const id of where.done) position[id] = ['m-done'];
+    for (const id of where.active) position[id] = ['m-active'];
+    for (const id of where.failed) position[id] = ['m-failed'];
+    return mergeMarkers(position, limitLayer.markers);
+  }, [where, limitLayer]);
   const flows = useMemo(() => where && {
-    from: where.done, to: new Set([...where.done, ...where.active]), marker: 'm-done',
+    from: where.done, to: new Set([...where.done, ...where.active, ...where.failed]), marker: 'm-done',
   }, [where]);
-
-  const focusIds = useMemo(() => (where ? [...where.active] : []), [where]);
+  const focusIds = useMemo(() => (where ? [...where.failed, ...where.active] : []), [where]);
+  const steps = useMemo(() => stepsOf(data?.xml), [data]);
 
   if (loaded.error) return <ErrorNote error={loaded.error} />;
-  if (!loaded.data) return <p className="muted">{t('common.loading')}</p>;
-  const { instance, xml, metrics } = loaded.data;
+  if (!data) return <p className="muted">{t('common.loading')}</p>;
+  const { instance, xml, metrics, activities, limits, incidents, caps } = data;
+
+  const stepById = new Map(steps.map((s) => [s.id, s]));
+  const asStep = (id) => stepById.get(id) || { id, name: '' };
+  const failedIds = new Set(where.failed);
+  for (const incident of incidents || []) if (incident.element_id) failedIds.add(incident.element_id);
+  if (activities) {
+    walk(activities, (node) => {
+      if (node.kind === 'external_task' && node.retries === 0) failedIds.add(node.element_id);
+    });
+  }
 
   return (
     <section>
@@ -82,42 +156,54 @@ export default function CaseDetail() {
       <h1>{instance.business_key}</h1>
       <dl className="facts">
         <div><dt>{t('inbox.process')}</dt><dd>{instance.definition_key}</dd></div>
-        <div><dt>{t('cases.version')}</dt><dd>{instance.version}</dd></div>
+        <div><dt>{t('cases.version')}</dt><dd data-testid="case-version">{instance.version}</dd></div>
         <div><dt>{t('cases.status')}</dt><dd><span className={`badge badge-${instance.status}`}>{t(`cases.statuses.${instance.status}`, instance.status)}</span></dd></div>
         <div><dt>{t('cases.started')}</dt><dd>{formatTime(instance.started_at, i18n.language)} · {instance.started_by}</dd></div>
         <div><dt>{t('cases.procedures')}</dt><dd>{metrics.customer_procedures.length}</dd></div>
         <div><dt>{t('cases.hallVisits')}</dt><dd>{metrics.hall_visits}</dd></div>
         <div><dt>{t('cases.handoffs')}</dt><dd>{metrics.handoffs}</dd></div>
       </dl>
+      {incidents && incidents.length > 0 && (
+        <>
+          <h2>{t('incidents.title')}</h2>
+          <IncidentList incidents={incidents} />
+        </>
+      )}
       <h2>{t('cases.diagram')}</h2>
       <div className="legend">
-        <span><span className="swatch" style={{ background: '#dbe9fb', borderColor: '#0b5cab' }} />{t('cases.legend.active')}</span>
-        <span><span className="swatch" style={{ background: '#e3e7ec' }} />{t('cases.legend.done')}</span>
+        <span><span className="swatch sw-active" />{t('cases.legend.active')}</span>
+        <span><span className="swatch sw-done" />{t('cases.legend.done')}</span>
+        {where.failed.size > 0 && <span><span className="swatch sw-failed" />{t('cases.legend.failed')}</span>}
+        {limits && limits.length > 0 && ['warning', 'breached', 'paused', 'met'].map((s) => (
+          <span key={s}><span className={`swatch sw-lim-${s}`} />⏱ {t(`limits.states.${s}`)}</span>
+        ))}
       </div>
-      <BpmnDiagram xml={xml} markers={markers} flows={flows} focus={focusIds} label={t('cases.diagram')} />
+      <BpmnDiagram xml={xml} markers={markers} notes={limitLayer.notes} flows={flows} focus={focusIds}
+        label={t('cases.diagram')} onElementClick={me.roles.supervisor ? setPicked : undefined} />
+      {me.roles.supervisor && (
+        <Repair instance={instance} caps={caps} steps={steps} picked={picked}
+          active={[...where.active, ...where.failed].map(asStep)} failed={[...failedIds].map(asStep)}
+          onDone={loaded.reload} />
+      )}
       <div className="two">
         <div>
-          <h2>{t('cases.openTasks')}</h2>
-          {instance.tasks.length === 0 ? <p className="muted">{t('common.none')}</p> : (
-            <ul data-testid="open-tasks">
-              {instance.tasks.map((task) => (
-                <li key={task.id}>
-                  <Link to={`/tasks/${task.id}`}>{task.name}</Link>{' '}
-                  <span className="muted">{task.lane} · {task.assignee || task.candidate_groups.join(', ')}</span>{' '}
-                  <DueBadge task={task} />
-                </li>
-              ))}
-            </ul>
+          <h2>{activities ? t('cases.waitsFor') : t('cases.openTasks')}</h2>
+          {activities ? <WaitsFor activities={activities} /> : <OpenTasks tasks={instance.tasks} />}
+          {limits && (
+            <>
+              <h2>{t('cases.timeLimits')}</h2>
+              <TimeLimitList limits={limits} />
+            </>
           )}
           <details>
-          <summary><h2 className="inline">{t('cases.variables')}</h2></summary>
-          <table className="grid">
-            <tbody>
-              {Object.entries(instance.variables).map(([name, value]) => (
-                <tr key={name}><th scope="row">{name}</th><td>{typeof value === 'object' ? JSON.stringify(value) : String(value)}</td></tr>
-              ))}
-            </tbody>
-          </table>
+            <summary><h2 className="inline">{t('cases.variables')}</h2></summary>
+            <table className="grid" data-testid="variables">
+              <tbody>
+                {Object.entries(instance.variables).map(([name, value]) => (
+                  <tr key={name}><th scope="row">{name}</th><td>{typeof value === 'object' ? JSON.stringify(value) : String(value)}</td></tr>
+                ))}
+              </tbody>
+            </table>
           </details>
         </div>
         <div>

@@ -1,5 +1,6 @@
-// Deploy a .bpmn file: the draft is shown as a diagram; whatever the service refuses is listed
-// with file, line and element, and marked on the diagram. A refused upload stores nothing.
+// Deploy a .bpmn file: a dropped draft is checked first by the service's dry run (nothing is
+// stored) and its problems and warnings are listed and marked on its diagram; the analyst deploys
+// it when it is clean and they confirm. Whatever a deploy refuses is shown the same way.
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router-dom';
@@ -9,8 +10,9 @@ import DropFile from '../components/DropFile.jsx';
 import ErrorNote from '../components/ErrorNote.jsx';
 import WhatIf from '../components/WhatIf.jsx';
 import { useAuth } from '../auth.jsx';
+import { loadCapabilities, offers } from '../capabilities.js';
 import { loadDefinitions } from '../definitions.js';
-import { findingLayers } from '../findings.js';
+import { findingLayers, refusedFindings } from '../findings.js';
 
 function upload(file, params) {
   const form = new FormData();
@@ -18,15 +20,22 @@ function upload(file, params) {
   return request('/deployments', { method: 'POST', form, params });
 }
 
-function Findings({ title, items, kind }) {
+function Findings({ title, items, kind, onShow }) {
+  const { t } = useTranslation();
   if (!items?.length) return null;
   return (
-    <div className={kind === 'error' ? 'error' : 'notice'} data-testid={`findings-${kind}`}>
+    <div className={kind === 'error' ? 'error' : 'notice warning'} data-testid={`findings-${kind}`}>
       <strong>{title} ({items.length})</strong>
       <ul className="findings">
         {items.map((f, i) => (
-          <li key={i}>
-            <code>{f.file}{f.line ? `:${f.line}` : ''}</code>{f.element ? <> [<code>{f.element}</code>]</> : null}: {f.message}
+          <li key={i} data-element={f.element || undefined} data-code={f.code || undefined}>
+            <code>{f.file}{f.line ? `:${f.line}` : ''}</code>
+            {f.element ? (
+              <> [<button type="button" className="link" onClick={() => onShow(f.element)}
+                title={t('processes.showOnDiagram')}><code>{f.element}</code></button>]</>
+            ) : null}
+            : {f.message}
+            {f.code && <span className="muted"> ({f.code})</span>}
             {f.hint && <div className="muted">{f.hint}</div>}
           </li>
         ))}
@@ -39,11 +48,15 @@ export default function Deploy() {
   const { t } = useTranslation();
   const { me } = useAuth();
   const [draft, setDraft] = useState(null);
+  const [check, setCheck] = useState(null);
+  const [checking, setChecking] = useState(false);
   const [problems, setProblems] = useState([]);
   const [warnings, setWarnings] = useState([]);
   const [deployed, setDeployed] = useState(null);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  const [shown, setShown] = useState([]);
+  const [dryRun, setDryRun] = useState(false);
   const layers = useMemo(() => findingLayers(problems, warnings), [problems, warnings]);
 
   async function take(file) {
@@ -51,7 +64,36 @@ export default function Deploy() {
     setError(null);
     setProblems([]);
     setWarnings([]);
-    setDraft({ file, xml: await file.text() });
+    setCheck(null);
+    const xml = await file.text();
+    setDraft({ file, xml });
+    setShown([]);
+    // An older server has no dry run: the deploy itself then says what it refuses.
+    const offered = offers(await loadCapabilities(), 'POST', '/deployments', 'dry_run');
+    setDryRun(offered);
+    if (!offered) return;
+    setChecking(true);
+    try {
+      const answer = await upload(file, { dry_run: 'true' });
+      setCheck(answer);
+      setProblems(answer.problems || []);
+      setWarnings(answer.warnings || []);
+      setShown((answer.problems || []).map((p) => p.element).filter(Boolean));
+    } catch (e) {
+      refuse(e);
+    } finally {
+      setChecking(false);
+    }
+  }
+
+  function refuse(e) {
+    const found = e instanceof ApiError && e.status === 422 ? refusedFindings(e.details) : null;
+    if (found) {
+      setProblems(found);
+      setShown(found.map((p) => p.element).filter(Boolean));
+    } else {
+      setError(e);
+    }
   }
 
   async function deploy() {
@@ -64,16 +106,13 @@ export default function Deploy() {
       setDeployed(result);
       loadDefinitions(true);
     } catch (e) {
-      if (e instanceof ApiError && e.status === 422 && Array.isArray(e.details)) {
-        setProblems(e.details);
-      } else {
-        setError(e);
-      }
+      refuse(e);
     } finally {
       setBusy(false);
     }
   }
 
+  const clean = problems.length === 0 && (!dryRun || check?.valid);
   return (
     <section className="card" aria-labelledby="deploy-title">
       <h2 id="deploy-title">{t('processes.deploy')}</h2>
@@ -82,8 +121,18 @@ export default function Deploy() {
       {draft && (
         <>
           <p><strong>{draft.file.name}</strong></p>
-          <Findings title={t('processes.problems')} items={problems} kind="error" />
-          <Findings title={t('processes.warnings')} items={warnings} kind="warning" />
+          {checking && <p className="muted" role="status">{t('processes.checking')}</p>}
+          <Findings title={t('processes.problems')} items={problems} kind="error" onShow={(id) => setShown([id])} />
+          <Findings title={t('processes.warnings')} items={warnings} kind="warning" onShow={(id) => setShown([id])} />
+          {check && !deployed && (
+            <div className={check.valid ? 'notice' : 'muted'} role="status" data-testid="dry-run" data-valid={String(!!check.valid)}>
+              {check.valid
+                ? <p>{t('processes.checked')}{(check.processes || []).map((p) => (
+                  <span key={p.key} className="will"> {t('processes.wouldDeploy', { key: p.key, version: p.version })}</span>
+                ))}</p>
+                : <p>{t('processes.fixFirst')}</p>}
+            </div>
+          )}
           {deployed && (
             <div className="notice" role="status" data-testid="deployed">
               {deployed.definitions.map((d) => (
@@ -96,12 +145,16 @@ export default function Deploy() {
               ))}
             </div>
           )}
-          <div className="actions">
-            <button type="button" className="primary" disabled={busy || !!deployed} onClick={deploy}>{t('processes.doDeploy')}</button>
-          </div>
-          <BpmnDiagram xml={draft.xml} markers={layers.markers} notes={layers.notes} focus={problems.map((p) => p.element)}
+          {!deployed && (!dryRun || check) && clean && (
+            <div className="actions">
+              <button type="button" className="primary" disabled={busy} onClick={deploy}>
+                {dryRun ? t('processes.confirmDeploy') : t('processes.doDeploy')}
+              </button>
+            </div>
+          )}
+          <BpmnDiagram xml={draft.xml} markers={layers.markers} notes={layers.notes} focus={shown}
             label={draft.file.name} />
-          {me.roles.analytics && problems.length === 0 && !deployed && <WhatIf file={draft.file} xml={draft.xml} />}
+          {me.roles.analytics && clean && !deployed && <WhatIf file={draft.file} xml={draft.xml} />}
         </>
       )}
     </section>

@@ -1,0 +1,115 @@
+// Migrate a case to another version of its process (POST /migrations): first a dry run shows what
+// maps where and what cannot; steps that do not exist in the target can be mapped to one that
+// does; the migration itself runs only on the previewed choice.
+import { useMemo, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { get, post, request } from '../../api.js';
+import { stepLabel, stepsOf } from '../../elements.js';
+import { useLoad } from '../../useLoad.js';
+import ErrorNote from '../ErrorNote.jsx';
+import Reason from './Reason.jsx';
+import { useAction } from './useAction.js';
+
+function Mapped({ item }) {
+  if (typeof item === 'string') return <code>{item}</code>;
+  const from = item.from ?? item.source ?? item.element_id;
+  const to = item.to ?? item.target;
+  if (from && to) return <><code>{from}</code> → <code>{to}</code></>;
+  return <code>{JSON.stringify(item)}</code>;
+}
+
+export default function MigrateForm({ instance, onDone }) {
+  const { t } = useTranslation();
+  const definition = useLoad(() => get(`/process-definitions/${instance.definition_key}`), [instance.definition_key]);
+  const others = (definition.data?.versions || []).map((v) => v.version).filter((v) => v !== instance.version);
+  const [chosen, setChosen] = useState(null);
+  const target = chosen ?? (others.length ? Math.max(...others) : null);
+  const targetXml = useLoad(
+    () => (target ? request(`/process-definitions/${instance.definition_key}/xml`, { params: { version: target }, raw: true }) : Promise.resolve(null)),
+    [instance.definition_key, target],
+  );
+  const targetSteps = useMemo(() => stepsOf(targetXml.data), [targetXml.data]);
+  const [mapping, setMapping] = useState({});
+  const [reason, setReason] = useState('');
+  const [preview, setPreview] = useState(null);
+  const previewAction = useAction('reason-migrate', (answer) => setPreview({ answer, target, mapping }));
+  // A migration the service refused for this case shows why, like a preview.
+  const migrateAction = useAction('reason-migrate', (answer) => {
+    if ((answer.results || []).every((r) => r.ok)) onDone(answer);
+    else setPreview({ answer, target, mapping });
+  });
+
+  function body(dryRun) {
+    const json = {
+      source: { key: instance.definition_key, version: instance.version },
+      target: { key: instance.definition_key, version: target },
+      instance_ids: [instance.id], dry_run: dryRun, reason: reason.trim(),
+    };
+    const chosenMapping = Object.fromEntries(Object.entries(mapping).filter(([, v]) => v));
+    if (Object.keys(chosenMapping).length) json.mapping = chosenMapping;
+    return json;
+  }
+
+  const result = preview?.answer?.results?.find((r) => r.instance_id === instance.id) || preview?.answer?.results?.[0];
+  const current = preview && preview.target === target && preview.mapping === mapping;
+
+  function changeMapping(element, value) {
+    setMapping((m) => ({ ...m, [element]: value }));
+  }
+
+  if (definition.error) return <ErrorNote error={definition.error} />;
+  if (!definition.data) return <p className="muted">{t('common.loading')}</p>;
+  if (others.length === 0) return <p className="muted" data-testid="repair-migrate">{t('repair.migrate.noOther')}</p>;
+
+  return (
+    <form onSubmit={(e) => { e.preventDefault(); previewAction.run(reason, () => post('/migrations', body(true))); }}
+      aria-labelledby="repair-migrate-title" data-testid="repair-migrate">
+      <h3 id="repair-migrate-title" tabIndex={-1}>{t('repair.migrate.title')}</h3>
+      <p className="muted">{t('repair.migrate.hint', { version: instance.version })}</p>
+      <label>{t('repair.migrate.target')}
+        <select value={target ?? ''} onChange={(e) => { setChosen(Number(e.target.value)); setMapping({}); }}>
+          {others.map((v) => <option key={v} value={v}>{t('processes.versionN', { version: v })}</option>)}
+        </select>
+      </label>
+      <Reason id="reason-migrate" value={reason} onChange={setReason}
+        errors={previewAction.fieldErrors.reason || migrateAction.fieldErrors.reason} />
+      <ErrorNote error={previewAction.error || migrateAction.error} />
+      <div className="actions">
+        <button type="submit" disabled={previewAction.busy || !target}>{t('repair.migrate.preview')}</button>
+      </div>
+      {result && (
+        <div className={result.ok ? 'notice' : 'error'} data-testid="migration-preview" data-ok={String(!!result.ok)}>
+          <strong>{result.ok ? t('repair.migrate.ok', { version: preview.target }) : t('repair.migrate.notOk', { version: preview.target })}</strong>
+          {!current && <div className="muted">{t('repair.migrate.stale')}</div>}
+          {result.mapped?.length > 0 && (
+            <div>{t('repair.migrate.mapped')}: {result.mapped.map((m, i) => <span key={i} className="mapped"><Mapped item={m} /></span>)}</div>
+          )}
+          {result.problems?.length > 0 && (
+            <ul className="findings">
+              {result.problems.map((p, i) => (
+                <li key={i}>
+                  {p.element_id && <code>{p.element_id}</code>} {p.message}
+                  {p.element_id && (
+                    <label className="inline-field">{t('repair.migrate.mapTo')}
+                      <select value={mapping[p.element_id] || ''} onChange={(e) => changeMapping(p.element_id, e.target.value)}>
+                        <option value="">–</option>
+                        {targetSteps.map((s) => <option key={s.id} value={s.id}>{stepLabel(s)}</option>)}
+                      </select>
+                    </label>
+                  )}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+      <div className="actions">
+        {!current && <span className="muted">{t('repair.migrate.previewFirst')}</span>}
+        <button type="button" className="primary" disabled={migrateAction.busy || !current || !result?.ok}
+          onClick={() => migrateAction.run(reason, () => post('/migrations', body(false)))}>
+          {t('repair.migrate.submit', { version: target })}
+        </button>
+      </div>
+    </form>
+  );
+}
