@@ -3,6 +3,8 @@ const ZONE = 'Asia/Shanghai';
 
 export function formatTime(value, lang) {
   if (!value) return '';
+  // A moment the service could not resolve (a timer's expression) is shown as it is.
+  if (Number.isNaN(Date.parse(value))) return String(value);
   return new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : 'zh-CN', {
     timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
   }).format(new Date(value));

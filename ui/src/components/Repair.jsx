@@ -19,14 +19,15 @@ export function repairsOffered(caps) {
   return { offered, variablesMethod: variables };
 }
 
-export default function Repair({ instance, caps, steps, active, failed, picked, onDone }) {
+export default function Repair({ instance, caps, steps, versions, active, failed, picked, onDone }) {
   const { t } = useTranslation();
   const [open, setOpen] = useState(null);
   const [done, setDone] = useState(null);
   const panel = useRef(null);
   const { offered: all, variablesMethod } = repairsOffered(caps);
-  // Retry is for a failed step; with none there is nothing to retry.
-  const offered = all.filter((kind) => kind !== 'retry' || failed.length > 0);
+  // Retry is for a failed step, migration for a process with another version.
+  const offered = all.filter((kind) => (kind !== 'retry' || failed.length > 0)
+    && (kind !== 'migrate' || versions.some((v) => v !== instance.version)));
 
   useEffect(() => {
     if (open) panel.current?.querySelector('h3')?.focus();

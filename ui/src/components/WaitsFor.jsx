@@ -45,15 +45,19 @@ function Detail({ node }) {
       return (
         <>
           <div>{t('waits.message')}: <code>{node.message_name}</code></div>
-          {variableNames(node.variables).length > 0 && (
-            <div>{t('waits.carries')}: {variableNames(node.variables).map((v) => <code key={v} className="chip-code">{v}</code>)}</div>
-          )}
+          {node.variables == null
+            ? <div className="muted">{t('waits.carriesAny')}</div>
+            : variableNames(node.variables).length > 0 && (
+              <div>{t('waits.carries')}: {variableNames(node.variables).map((v) => <code key={v} className="chip-code">{v}</code>)}</div>
+            )}
         </>
       );
     case 'timer':
       return <div>{t('waits.fires')} {time(node.due)}</div>;
     case 'failed':
       return <div className="field-error">{node.error}</div>;
+    case 'join':
+      return <div className="muted">{t('waits.joinHint')}</div>;
     default:
       return null;
   }

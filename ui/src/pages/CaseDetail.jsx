@@ -28,10 +28,11 @@ const items = (answer) => (answer == null ? null : Array.isArray(answer) ? answe
 
 async function loadCase(id) {
   const instance = await get(`/process-instances/${id}`);
-  const [xml, metrics, standing, limits, incidents, caps] = await Promise.all([
+  const [xml, definition, metrics, standing, limits, incidents, caps] = await Promise.all([
     request(`/process-definitions/${instance.definition_key}/xml`, {
       params: { version: instance.version }, raw: true,
     }),
+    get(`/process-definitions/${instance.definition_key}`),
     get(`/process-instances/${id}/metrics`),
     getOptional(`/process-instances/${id}/activities`),
     getOptional(`/process-instances/${id}/time-limits`),
@@ -40,6 +41,7 @@ async function loadCase(id) {
   ]);
   return {
     instance, xml, metrics, caps,
+    versions: definition.versions.map((v) => v.version),
     activities: standing ? standing.activities : null,
     limits: items(limits),
     incidents: items(incidents),
@@ -108,10 +110,16 @@ export default function CaseDetail() {
 
   const where = useMemo(() => {
     if (!data) return null;
-    const { instance, activities } = data;
+    const { instance, activities, incidents } = data;
     const at = instance.status !== 'active'
       ? { active: new Set(), failed: new Set() }
       : activities ? activityMarkers(activities) : positionsFromHistory(instance);
+    // A step with an open incident is shown failed, wherever the token waits.
+    for (const incident of instance.status === 'active' ? incidents || [] : []) {
+      if (!incident.element_id) continue;
+      at.active.delete(incident.element_id);
+      at.failed.add(incident.element_id);
+    }
     const done = passed(instance);
     for (const id of [...at.active, ...at.failed]) done.delete(id);
     return { ...at, done };
@@ -138,12 +146,11 @@ export default function CaseDetail() {
 
   if (loaded.error) return <ErrorNote error={loaded.error} />;
   if (!data) return <p className="muted">{t('common.loading')}</p>;
-  const { instance, xml, metrics, activities, limits, incidents, caps } = data;
+  const { instance, xml, metrics, activities, limits, incidents, caps, versions } = data;
 
   const stepById = new Map(steps.map((s) => [s.id, s]));
   const asStep = (id) => stepById.get(id) || { id, name: '' };
   const failedIds = new Set(where.failed);
-  for (const incident of incidents || []) if (incident.element_id) failedIds.add(incident.element_id);
   if (activities) {
     walk(activities, (node) => {
       if (node.kind === 'external_task' && node.retries === 0) failedIds.add(node.element_id);
@@ -181,7 +188,7 @@ export default function CaseDetail() {
       <BpmnDiagram xml={xml} markers={markers} notes={limitLayer.notes} flows={flows} focus={focusIds}
         label={t('cases.diagram')} onElementClick={me.roles.supervisor ? setPicked : undefined} />
       {me.roles.supervisor && (
-        <Repair instance={instance} caps={caps} steps={steps} picked={picked}
+        <Repair instance={instance} caps={caps} steps={steps} picked={picked} versions={versions}
           active={[...where.active, ...where.failed].map(asStep)} failed={[...failedIds].map(asStep)}
           onDone={loaded.reload} />
       )}
