@@ -2,16 +2,18 @@
 simulation drives thousands of engine instances and tunes the garbage collector, which must not
 happen inside the process that serves requests. One job runs at a time per server; another is
 refused (503) until it is done. Progress and the result go to the job's row, where any server
-reads them."""
+reads them. The server owns its job's process: on shutdown it terminates and reaps it, and a job
+process whose server died without a shutdown stops at its next progress report."""
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import tempfile
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +27,24 @@ from .scenario import load
 
 log = logging.getLogger("bpmn_service.simulation")
 REPORT_EVERY_SECONDS = 0.5
+# How long a job process gets to end after SIGTERM before it is killed.
+TERMINATE_SECONDS = 10.0
+STOPPED = "the server stopped while the simulation ran; submit it again"
 
 
 class WhatIfLauncher:
-    """One job at a time in a one-process pool started on first use (a SimulationLauncher)."""
+    """One job at a time, each in a process of its own (a SimulationLauncher)."""
 
     def __init__(self, ctx: AppContext) -> None:
         self._ctx = ctx
-        self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._busy = False
+        self._stopping = False
+        self._running: tuple[BaseProcess, str] | None = None
 
     def reserve(self) -> bool:
         with self._lock:
-            if self._busy:
+            if self._busy or self._stopping:
                 return False
             self._busy = True
             return True
@@ -48,45 +54,81 @@ class WhatIfLauncher:
             self._busy = False
 
     def start(self, job_id: str) -> None:
+        # daemon: should the server exit without shutdown(), multiprocessing still ends it.
+        process = multiprocessing.get_context("spawn").Process(
+            target=run_job,
+            args=(self._ctx.settings.model_dump(), job_id, os.getpid()),
+            name=f"what-if {job_id}",
+            daemon=True,
+        )
         with self._lock:
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(
-                    max_workers=1, mp_context=multiprocessing.get_context("spawn")
-                )
-            future = self._pool.submit(run_job, self._ctx.settings.model_dump(), job_id)
-        future.add_done_callback(lambda f: self._ended(job_id, f))
+            if self._stopping:
+                self._busy = False
+                stopping = True
+            else:
+                process.start()
+                self._running = (process, job_id)
+                stopping = False
+        if stopping:
+            simulation_jobs.fail(self._ctx, job_id, STOPPED)
+            return
+        threading.Thread(
+            target=self._watch, args=(process, job_id), name=f"what-if watch {job_id}", daemon=True
+        ).start()
 
-    def _ended(self, job_id: str, future: Future[None]) -> None:
-        self.release()
-        # run_job records its own outcome; this catches a worker process that died.
-        if future.cancelled() or future.exception() is not None:
-            reason = "cancelled" if future.cancelled() else repr(future.exception())
-            log.error("what-if simulation %s ended abnormally: %s", job_id, reason)
-            simulation_jobs.fail(self._ctx, job_id, f"the simulation process ended: {reason}")
+    def _watch(self, process: BaseProcess, job_id: str) -> None:
+        process.join()
+        with self._lock:
+            self._running = None
+            self._busy = False
+            stopping = self._stopping
+        # run_job records its own outcome; this catches a job process that died. A job ended
+        # by shutdown() is recorded there.
+        if process.exitcode != 0 and not stopping:
+            log.error("what-if simulation %s ended with exit code %s", job_id, process.exitcode)
+            simulation_jobs.fail(
+                self._ctx, job_id, f"the simulation process ended with exit code {process.exitcode}"
+            )
 
     def shutdown(self) -> None:
+        """Stop taking jobs, end the running one's process and wait until it is reaped."""
         with self._lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
+            self._stopping = True
+            running = self._running
+        if running is None:
+            return
+        process, job_id = running
+        process.terminate()
+        process.join(TERMINATE_SECONDS)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        log.info("what-if simulation %s stopped with the server", job_id)
+        simulation_jobs.fail(self._ctx, job_id, STOPPED)
 
 
-def run_job(settings_data: dict[str, Any], job_id: str) -> None:
-    """In the pool's process: run one job and record its progress and outcome."""
+class ServerGone(Exception):
+    """The server that started this job process is no longer its parent."""
+
+
+def run_job(settings_data: dict[str, Any], job_id: str, server_pid: int | None = None) -> None:
+    """In the job's process: run one job and record its progress and outcome."""
     settings = Settings(**settings_data)
     ctx = AppContext.create(settings)
     try:
-        _run(ctx, settings, job_id)
+        _run(ctx, settings, job_id, server_pid)
     finally:
         ctx.engine.dispose()
 
 
-def _run(ctx: AppContext, settings: Settings, job_id: str) -> None:
+def _run(ctx: AppContext, settings: Settings, job_id: str, server_pid: int | None) -> None:
     job, deployed_xml = simulation_jobs.for_run(ctx, job_id)
     last = 0.0
 
     def progress(done: int, total: int) -> None:
         nonlocal last
+        if server_pid is not None and os.getppid() != server_pid:
+            raise ServerGone(f"server process {server_pid} is gone")
         now = time.monotonic()
         if now - last >= REPORT_EVERY_SECONDS or done == total:
             last = now
@@ -109,6 +151,9 @@ def _run(ctx: AppContext, settings: Settings, job_id: str) -> None:
                 applications=job.applications,
                 on_progress=progress,
             )
+        except ServerGone:
+            simulation_jobs.fail(ctx, job_id, STOPPED)
+            return
         except ValueError as exc:
             simulation_jobs.fail(ctx, job_id, str(exc).replace(str(candidate), job.candidate_name))
             return

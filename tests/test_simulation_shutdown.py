@@ -1,0 +1,116 @@
+"""A server that shuts down while a what-if job runs ends the job's process and reaps it (no
+orphan keeps simulating after the server is gone), and the job reads as failed, not running."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from conftest import ROOT, TOKENS
+from workspace_browser import free_port
+
+SOURCE = (ROOT / "processes" / "yekuo_streamlined.bpmn").read_bytes()
+
+
+def children(pid: int) -> set[int]:
+    """The live child processes of ``pid`` (Linux /proc)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found |= {int(c) for c in (task / "children").read_text().split()}
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads child processes from /proc")
+def test_a_server_shutting_down_ends_and_reaps_its_what_if_process(tmp_path: Path) -> None:
+    database = tmp_path / "whatif.db"
+    env = {
+        **os.environ,
+        "BPMN_MODE": "development",
+        "BPMN_DATABASE_URL": f"sqlite:///{database}",
+        "BPMN_REFERENCE_WORKERS": "false",
+        "BPMN_SMS_OUTBOX_FILE": str(tmp_path / "outbox.jsonl"),
+    }
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bpmn_service.cli", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{url}/api/v1/health/ready").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.3)
+        before = children(server.pid)
+        answer = httpx.post(
+            f"{url}/api/v1/simulations",
+            headers={"Authorization": f"Bearer {TOKENS['analyst']}"},
+            files={"candidate": ("draft.bpmn", SOURCE, "application/xml")},
+            data={"applications": "2000"},
+            timeout=30,
+        )
+        assert answer.status_code == 202, answer.text
+        job = answer.json()["id"]
+        deadline = time.monotonic() + 120
+        while True:
+            state = httpx.get(
+                f"{url}/api/v1/simulations/{job}",
+                headers={"Authorization": f"Bearer {TOKENS['analyst']}"},
+            ).json()
+            if state["status"] == "running" and state["done"] > 0:
+                break
+            assert state["status"] in ("queued", "running"), state
+            assert time.monotonic() < deadline, "the job did not start simulating"
+            time.sleep(0.3)
+        spawned = children(server.pid) - before
+        assert spawned, "the job runs in a process of its own"
+
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+    # The job's process ended with the server (multiprocessing's resource tracker, if one was
+    # started, ends when its pipe from the server closes).
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in spawned) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in spawned if alive(pid)], log.read_text()[-3000:]
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.connect() as conn:
+        status, error = conn.execute(
+            text("SELECT status, error FROM simulation_job WHERE id = :id"), {"id": job}
+        ).one()
+    engine.dispose()
+    assert status == "failed" and "server stopped" in error
