@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from conftest import ROOT, TOKENS
-from workspace_browser import free_port
+from workspace_browser import serve
 
 SOURCE = (ROOT / "processes" / "yekuo_streamlined.bpmn").read_bytes()
 
@@ -49,27 +47,9 @@ def test_a_server_shutting_down_ends_and_reaps_its_what_if_process(tmp_path: Pat
         "BPMN_REFERENCE_WORKERS": "false",
         "BPMN_SMS_OUTBOX_FILE": str(tmp_path / "outbox.jsonl"),
     }
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    server, url = serve(env, tmp_path / "server.log")
     log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "bpmn_service.cli", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v1/health/ready").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.3)
         before = children(server.pid)
         answer = httpx.post(
             f"{url}/api/v1/simulations",

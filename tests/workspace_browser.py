@@ -6,8 +6,8 @@ to test-artifacts/workspace/."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -39,21 +39,39 @@ CHROMIUM_ARGS = [
 ARTIFACTS = ROOT / "test-artifacts" / "workspace"
 BUILD = ROOT / "src" / "bpmn_service" / "webui" / "index.html"
 CLIENT_ERROR_LOG = "Failed to load resource: the server responded with a status of 4"
-# The ports this suite's servers prefer; any free port if all are taken.
-PORTS = range(8120, 8130)
+LISTENING = re.compile(rb"Uvicorn running on http://127\.0\.0\.1:(\d+)")
 
 
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as s:
+def serve(
+    env: dict[str, str], log: Path, timeout: float = 90
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`bpmn-service serve` on a port the system picks (a port chosen here could be taken by
+    another server before this one binds it): its process and base URL once it is ready."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bpmn_service.cli", "serve", "--port", "0"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + timeout
+    url = None
+    while True:
+        if url is None:
+            found = LISTENING.search(log.read_bytes())
+            url = f"http://127.0.0.1:{found.group(1).decode()}" if found else None
+        if url is not None:
             try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+                if httpx.get(f"{url}/api/v1/health/ready").status_code == 200:
+                    return proc, url
+            except httpx.HTTPError:
+                pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            raise AssertionError(f"server did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.3)
 
 
 @dataclass
@@ -95,37 +113,19 @@ def server(
         env["BPMN_DATABASE_URL"] = POSTGRES_URL
         env["BPMN_DATABASE_SCHEMA"] = schema
     env["BPMN_SMS_OUTBOX_FILE"] = str(tmp_path_factory.mktemp("ui-sms") / "outbox.jsonl")
-    port = free_port()
-    log = tmp_path_factory.mktemp("ui-log") / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bpmn_service.cli", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
+    proc = None
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v1/health/ready").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"server did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
+        proc, url = serve(env, tmp_path_factory.mktemp("ui-log") / "server.log")
         with httpx.Client(base_url=url, timeout=30) as http:
             yield Server(url, http)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         if admin is not None:
             with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
