@@ -8,13 +8,16 @@ export function walk(nodes, visit, depth = 0) {
   }
 }
 
+// A step that failed: an error, or an external task whose retries ran out (an incident).
+export const hasFailed = (node) => node.kind === 'failed' || (node.kind === 'external_task' && node.retries === 0);
+
 // Diagram markers: every element a token waits in is active; a failed one is marked failed.
 export function activityMarkers(nodes) {
   const active = new Set();
   const failed = new Set();
   walk(nodes, (node) => {
     if (!node.element_id) return;
-    (node.kind === 'failed' ? failed : active).add(node.element_id);
+    (hasFailed(node) ? failed : active).add(node.element_id);
   });
   for (const id of failed) active.delete(id);
   return { active, failed };

@@ -1,10 +1,12 @@
 // Time limits of a case (GET /process-instances/{id}/time-limits) on its diagram: the steps each
 // limit covers are marked with the limit's state and carry a note; a step under several limits
 // shows the most urgent one.
-const URGENCY = { breached: 4, running: 3, paused: 2, met: 1 };
+const URGENCY = { breached: 5, warning: 4, running: 3, paused: 2, met: 1, cancelled: 0 };
 
+// running past its reminder (80 %) reads as warning.
 export function limitState(limit, now = Date.now()) {
-  if (limit.status === 'running' && limit.warn_at && Date.parse(limit.warn_at) <= now) return 'warning';
+  const warned = limit.warned_at || (limit.warn_at && Date.parse(limit.warn_at) <= now);
+  if (limit.status === 'running' && warned) return 'warning';
   return limit.status;
 }
 
@@ -13,7 +15,7 @@ export function limitLayers(limits, label, now = Date.now()) {
   for (const limit of limits) {
     for (const id of limit.element_ids || []) {
       const current = worst.get(id);
-      if (!current || URGENCY[limit.status] > URGENCY[current.status]) worst.set(id, limit);
+      if (!current || URGENCY[limitState(limit, now)] > URGENCY[limitState(current, now)]) worst.set(id, limit);
     }
   }
   const markers = {};

@@ -1,5 +1,6 @@
 // The time limits of a case with their state (running, warning, paused, met, breached) and moments.
 import { useTranslation } from 'react-i18next';
+import { Link } from 'react-router-dom';
 import { formatTime } from '../format.js';
 import { limitState } from '../timelimits.js';
 
@@ -17,15 +18,27 @@ export default function TimeLimitList({ limits }) {
         </tr>
       </thead>
       <tbody>
-        {limits.map((limit) => {
+        {limits.map((limit, i) => {
           const state = limitState(limit);
           return (
-            <tr key={limit.limit_id} data-limit={limit.limit_id} data-state={state}>
-              <td>{limit.name} <code className="muted">{limit.limit_id}</code></td>
+            <tr key={`${limit.limit_id}-${i}`} data-limit={limit.limit_id} data-state={state}>
+              <td>
+                {limit.name} <code className="muted">{limit.limit_id}</code>
+                {limit.limit_days != null && <div className="muted">{t('limits.days', { count: limit.limit_days })}</div>}
+              </td>
               <td><span className={`badge lim-badge-${state}`}>{t(`limits.states.${state}`, state)}</span></td>
               <td>{time(limit.started_at)}</td>
               <td>{time(limit.due_at)}{limit.warn_at && <div className="muted">{t('limits.warnAt')} {time(limit.warn_at)}</div>}</td>
-              <td>{limit.breached_at ? <>{t('limits.breachedAt')} {time(limit.breached_at)}</> : time(limit.stopped_at)}</td>
+              <td>
+                {limit.breached_at ? <>{t('limits.breachedAt')} {time(limit.breached_at)}</> : time(limit.stopped_at)}
+                {limit.status === 'paused' && limit.paused_at && <div className="muted">{t('limits.pausedAt')} {time(limit.paused_at)}</div>}
+                {limit.escalated_to?.length > 0 && (
+                  <div>
+                    {t('limits.escalatedTo', { groups: limit.escalated_to.join(', ') })}
+                    {limit.escalation_task_id && <> · <Link to={`/tasks/${limit.escalation_task_id}`}>{t('limits.escalationTask')}</Link></>}
+                  </div>
+                )}
+              </td>
             </tr>
           );
         })}

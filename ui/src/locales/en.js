@@ -85,8 +85,9 @@ export default {
       multi_instance: 'Multi-instance', subprocess: 'Subprocess', event_subprocess: 'Event subprocess', call_activity: 'Call activity', failed: 'Failed' },
   },
   limits: {
+    days: '{{count}} working days', pausedAt: 'paused at', escalatedTo: 'escalated to {{groups}}', escalationTask: 'escalation task',
     none: 'This case has no time limit.', name: 'Time limit', started: 'Started', due: 'Due', ended: 'Ended', warnAt: 'reminder at', breachedAt: 'breached at',
-    states: { running: 'Running', warning: 'Due soon', paused: 'Paused', met: 'Met', breached: 'Breached' },
+    states: { running: 'Running', warning: 'Due soon', paused: 'Paused', met: 'Met', breached: 'Breached', cancelled: 'Cancelled' },
   },
   incidents: {
     title: 'Incidents', none: 'No incident.',

@@ -85,8 +85,9 @@ export default {
       multi_instance: '多实例', subprocess: '子流程', event_subprocess: '事件子流程', call_activity: '调用活动', failed: '故障' },
   },
   limits: {
+    days: '{{count}} 个工作日', pausedAt: '暂停于', escalatedTo: '已督办：{{groups}}', escalationTask: '督办任务',
     none: '此案件没有时限。', name: '时限', started: '开始', due: '到期', ended: '结束', warnAt: '提醒于', breachedAt: '超期于',
-    states: { running: '计时中', warning: '即将到期', paused: '暂停', met: '已达标', breached: '已超期' },
+    states: { running: '计时中', warning: '即将到期', paused: '暂停', met: '已达标', breached: '已超期', cancelled: '已终止' },
   },
   incidents: {
     title: '故障', none: '没有故障。',

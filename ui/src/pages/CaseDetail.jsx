@@ -6,9 +6,9 @@ import { useCallback, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router-dom';
 import { get, getOptional, request } from '../api.js';
-import { activityMarkers, walk } from '../activities.js';
+import { activityMarkers } from '../activities.js';
 import { useAuth } from '../auth.jsx';
-import { loadCapabilities } from '../capabilities.js';
+import { loadCapabilities, offers } from '../capabilities.js';
 import BpmnDiagram from '../components/BpmnDiagram.jsx';
 import DueBadge from '../components/DueBadge.jsx';
 import ErrorNote from '../components/ErrorNote.jsx';
@@ -27,8 +27,11 @@ const PASSED = new Set(['task_completed', 'engine_step', 'external_task_complete
 const items = (answer) => (answer == null ? null : Array.isArray(answer) ? answer : answer.items || []);
 
 async function loadCase(id) {
-  const instance = await get(`/process-instances/${id}`);
-  const [xml, definition, metrics, standing, limits, incidents, caps] = await Promise.all([
+  const [instance, caps] = await Promise.all([get(`/process-instances/${id}`), loadCapabilities()]);
+  // An older GET /incidents lists every case's failed external tasks and takes no case filter:
+  // only a server that filters by case is asked.
+  const byCase = offers(caps, 'GET', '/incidents', 'process_instance_id');
+  const [xml, definition, metrics, standing, limits, incidents] = await Promise.all([
     request(`/process-definitions/${instance.definition_key}/xml`, {
       params: { version: instance.version }, raw: true,
     }),
@@ -36,15 +39,14 @@ async function loadCase(id) {
     get(`/process-instances/${id}/metrics`),
     getOptional(`/process-instances/${id}/activities`),
     getOptional(`/process-instances/${id}/time-limits`),
-    getOptional('/incidents', { process_instance_id: id }),
-    loadCapabilities(),
+    byCase ? getOptional('/incidents', { process_instance_id: id }) : null,
   ]);
   return {
     instance, xml, metrics, caps,
     versions: definition.versions.map((v) => v.version),
     activities: standing ? standing.activities : null,
     limits: items(limits),
-    incidents: items(incidents),
+    incidents: items(incidents)?.filter((i) => (i.instance_id ?? i.process_instance_id) === id) ?? null,
   };
 }
 
@@ -151,11 +153,6 @@ export default function CaseDetail() {
   const stepById = new Map(steps.map((s) => [s.id, s]));
   const asStep = (id) => stepById.get(id) || { id, name: '' };
   const failedIds = new Set(where.failed);
-  if (activities) {
-    walk(activities, (node) => {
-      if (node.kind === 'external_task' && node.retries === 0) failedIds.add(node.element_id);
-    });
-  }
 
   return (
     <section>
@@ -181,7 +178,7 @@ export default function CaseDetail() {
         <span><span className="swatch sw-active" />{t('cases.legend.active')}</span>
         <span><span className="swatch sw-done" />{t('cases.legend.done')}</span>
         {where.failed.size > 0 && <span><span className="swatch sw-failed" />{t('cases.legend.failed')}</span>}
-        {limits && limits.length > 0 && ['warning', 'breached', 'paused', 'met'].map((s) => (
+        {limits && limits.length > 0 && ['running', 'warning', 'breached', 'paused', 'met'].map((s) => (
           <span key={s}><span className={`swatch sw-lim-${s}`} />⏱ {t(`limits.states.${s}`)}</span>
         ))}
       </div>
