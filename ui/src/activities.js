@@ -11,14 +11,19 @@ export function walk(nodes, visit, depth = 0) {
 // A step that failed: an error, or an external task whose retries ran out (an incident).
 export const hasFailed = (node) => node.kind === 'failed' || (node.kind === 'external_task' && node.retries === 0);
 
-// Diagram markers: every element a token waits in is active; a failed one is marked failed.
+// Diagram markers: every element a token waits in is active; a failed one is marked failed; the
+// start event of an event subprocess only listens (the case goes on elsewhere until it fires).
 export function activityMarkers(nodes) {
   const active = new Set();
   const failed = new Set();
+  const listening = new Set();
   walk(nodes, (node) => {
     if (!node.element_id) return;
-    (hasFailed(node) ? failed : active).add(node.element_id);
+    if (hasFailed(node)) failed.add(node.element_id);
+    else if (node.event_subprocess && node.kind === 'message_wait') listening.add(node.element_id);
+    else active.add(node.element_id);
   });
   for (const id of failed) active.delete(id);
-  return { active, failed };
+  for (const id of active) listening.delete(id);
+  return { active, failed, listening };
 }

@@ -67,13 +67,13 @@ export async function request(path, { method = 'GET', params, json, form, token,
 export const get = (path, params) => request(path, { params });
 export const post = (path, json, params) => request(path, { method: 'POST', json, params });
 
-// A read the service may not offer yet (an older server answers 404 for the whole route): null
-// then, so a view can leave that part out instead of failing.
+// A part of a view the service may not offer yet (an older server answers 404 for the whole
+// route) or not to this user (403): null then, so the view leaves that part out.
 export async function getOptional(path, params) {
   try {
     return await get(path, params);
   } catch (error) {
-    if (error instanceof ApiError && error.status === 404) return null;
+    if (error instanceof ApiError && (error.status === 404 || error.status === 403)) return null;
     throw error;
   }
 }

@@ -1,6 +1,9 @@
-// Open incidents of a case (GET /incidents?process_instance_id=): where, what failed, since when.
+// Open incidents of a case (GET /incidents?process_instance_id=): where, what failed, since when,
+// and which repairs apply.
 import { useTranslation } from 'react-i18next';
 import { formatTime } from '../format.js';
+
+const REPAIR = { retry: 'retry', set_variables: 'variables', modification: 'move', migration: 'migrate' };
 
 export default function IncidentList({ incidents }) {
   const { t, i18n } = useTranslation();
@@ -14,6 +17,11 @@ export default function IncidentList({ incidents }) {
           <span className="badge badge-error">{t(`incidents.kinds.${incident.kind}`, incident.kind)}</span>
           <span className="muted"> · {t('waits.since')} {formatTime(incident.since, i18n.language)}</span>
           <div>{incident.message}</div>
+          {incident.actions?.length > 0 && (
+            <div className="muted">
+              {t('incidents.repairs')}: {incident.actions.map((a) => (REPAIR[a] ? t(`repair.${REPAIR[a]}.open`) : a)).join(' · ')}
+            </div>
+          )}
         </li>
       ))}
     </ul>

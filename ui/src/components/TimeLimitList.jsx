@@ -32,12 +32,12 @@ export default function TimeLimitList({ limits }) {
               <td>
                 {limit.breached_at ? <>{t('limits.breachedAt')} {time(limit.breached_at)}</> : time(limit.stopped_at)}
                 {limit.status === 'paused' && limit.paused_at && <div className="muted">{t('limits.pausedAt')} {time(limit.paused_at)}</div>}
-                {limit.escalated_to?.length > 0 && (
+                {limit.escalated_to?.length > 0 && (limit.breached_at || limit.escalation_task_id ? (
                   <div>
                     {t('limits.escalatedTo', { groups: limit.escalated_to.join(', ') })}
                     {limit.escalation_task_id && <> · <Link to={`/tasks/${limit.escalation_task_id}`}>{t('limits.escalationTask')}</Link></>}
                   </div>
-                )}
+                ) : <div className="muted">{t('limits.escalatesTo', { groups: limit.escalated_to.join(', ') })}</div>)}
               </td>
             </tr>
           );

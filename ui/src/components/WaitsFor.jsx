@@ -69,6 +69,7 @@ function Node({ node }) {
     <li data-element={node.element_id} data-kind={node.kind}>
       <div className="activity">
         <span className={`badge kind-${node.kind}`}>{t(`waits.kinds.${node.kind}`, node.kind)}</span>{' '}
+        {node.event_subprocess && <span className="badge kind-event_subprocess">{t('waits.kinds.event_subprocess')}</span>}{' '}
         <strong>{node.name || node.element_id}</strong> <code className="muted">{node.element_id}</code>
         {node.lane && <span className="muted"> · {node.lane}</span>}
         {node.since && <span className="muted"> · {t('waits.since')} {formatTime(node.since, i18n.language)}</span>}

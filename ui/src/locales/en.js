@@ -38,10 +38,13 @@ export default {
     statuses: { active: 'Active', completed: 'Completed', cancelled: 'Cancelled' },
     diagram: 'Diagram', history: 'History', variables: 'Variables', openTasks: 'Open tasks',
     waitsFor: 'Waiting for', timeLimits: 'Time limits', repair: 'Repair', empty: 'No case matches.',
-    legend: { active: 'Current position', done: 'Done', limit: 'Time limit', failed: 'Failed' },
+    legend: { active: 'Current position', done: 'Done', limit: 'Time limit', failed: 'Failed', listening: 'Listening (event subprocess)' },
     procedures: 'Customer procedures', hallVisits: 'Hall visits', handoffs: 'Hand-offs',
   },
   events: {
+    time_limit_started: 'Time limit started', time_limit_warned: 'Time limit reminder', time_limit_breached: 'Time limit breached', time_limit_stopped: 'Time limit stopped',
+    time_limit_paused: 'Time limit paused', time_limit_resumed: 'Time limit resumed', time_limit_skipped: 'Time limit not applicable', task_assigned: 'Assigned',
+    variables_repaired: 'Variables set', instance_modified: 'Token moved', instance_retried: 'Retried', instance_migrated: 'Migrated',
     instance_started: 'Started', task_created: 'Task created', task_claimed: 'Claimed', task_unclaimed: 'Unclaimed',
     task_completed: 'Completed', task_cancelled: 'Task cancelled', engine_step: 'Step', instance_completed: 'Case completed',
     instance_cancelled: 'Case cancelled', external_task_created: 'External task', external_task_completed: 'External task done',
@@ -85,13 +88,13 @@ export default {
       multi_instance: 'Multi-instance', subprocess: 'Subprocess', event_subprocess: 'Event subprocess', call_activity: 'Call activity', failed: 'Failed' },
   },
   limits: {
-    days: '{{count}} working days', pausedAt: 'paused at', escalatedTo: 'escalated to {{groups}}', escalationTask: 'escalation task',
+    days: '{{count}} working days', pausedAt: 'paused at', escalatesTo: 'a breach escalates to {{groups}}', escalatedTo: 'escalated to {{groups}}', escalationTask: 'escalation task',
     none: 'This case has no time limit.', name: 'Time limit', started: 'Started', due: 'Due', ended: 'Ended', warnAt: 'reminder at', breachedAt: 'breached at',
     states: { running: 'Running', warning: 'Due soon', paused: 'Paused', met: 'Met', breached: 'Breached', cancelled: 'Cancelled' },
   },
   incidents: {
-    title: 'Incidents', none: 'No incident.',
-    kinds: { failed_job: 'Step failed', external_task: 'External task failed', timer: 'Timer failed', message: 'Message failed' },
+    repairs: 'Repairs that apply', title: 'Incidents', none: 'No incident.',
+    kinds: { step: 'Completion failed', failed_job: 'Step failed', external_task: 'External task failed', timer: 'Timer failed', message: 'Message failed' },
   },
   repair: {
     reason: 'Reason', reasonHint: 'Required; recorded in the history with your name.', reasonMissing: 'Please give a reason.', remove: 'Remove',

@@ -38,10 +38,13 @@ export default {
     statuses: { active: '办理中', completed: '已办结', cancelled: '已撤销' },
     diagram: '流程图', history: '办理记录', variables: '变量', openTasks: '当前任务',
     waitsFor: '等待事项', timeLimits: '时限', repair: '修复操作', empty: '没有符合条件的案件。',
-    legend: { active: '当前位置', done: '已完成', limit: '时限', failed: '故障' },
+    legend: { active: '当前位置', done: '已完成', limit: '时限', failed: '故障', listening: '监听中（事件子流程）' },
     procedures: '客户办理环节', hallVisits: '到厅次数', handoffs: '部门交接',
   },
   events: {
+    time_limit_started: '时限开始', time_limit_warned: '时限预警', time_limit_breached: '时限超期', time_limit_stopped: '时限停止',
+    time_limit_paused: '时限暂停', time_limit_resumed: '时限恢复', time_limit_skipped: '时限不适用', task_assigned: '指派',
+    variables_repaired: '修改变量', instance_modified: '移动令牌', instance_retried: '重试', instance_migrated: '迁移版本',
     instance_started: '受理', task_created: '生成任务', task_claimed: '认领', task_unclaimed: '退回',
     task_completed: '完成', task_cancelled: '取消任务', engine_step: '流转', instance_completed: '办结',
     instance_cancelled: '撤销', external_task_created: '外部任务', external_task_completed: '外部任务完成',
@@ -85,13 +88,13 @@ export default {
       multi_instance: '多实例', subprocess: '子流程', event_subprocess: '事件子流程', call_activity: '调用活动', failed: '故障' },
   },
   limits: {
-    days: '{{count}} 个工作日', pausedAt: '暂停于', escalatedTo: '已督办：{{groups}}', escalationTask: '督办任务',
+    days: '{{count}} 个工作日', pausedAt: '暂停于', escalatesTo: '超期将督办：{{groups}}', escalatedTo: '已督办：{{groups}}', escalationTask: '督办任务',
     none: '此案件没有时限。', name: '时限', started: '开始', due: '到期', ended: '结束', warnAt: '提醒于', breachedAt: '超期于',
     states: { running: '计时中', warning: '即将到期', paused: '暂停', met: '已达标', breached: '已超期', cancelled: '已终止' },
   },
   incidents: {
-    title: '故障', none: '没有故障。',
-    kinds: { failed_job: '执行失败', external_task: '外部任务失败', timer: '定时失败', message: '消息失败' },
+    repairs: '可用修复', title: '故障', none: '没有故障。',
+    kinds: { step: '办理后流转失败', failed_job: '执行失败', external_task: '外部任务失败', timer: '定时失败', message: '消息失败' },
   },
   repair: {
     reason: '原因', reasonHint: '必填，记入办理记录并注明操作人。', reasonMissing: '请填写原因。', remove: '删除',

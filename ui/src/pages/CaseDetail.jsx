@@ -58,7 +58,7 @@ function positionsFromHistory(instance) {
     if (event.element_id && event.type === 'external_task_created') active.add(event.element_id);
     if (event.element_id && event.type === 'external_task_completed') active.delete(event.element_id);
   }
-  return { active, failed: new Set() };
+  return { active, failed: new Set(), listening: new Set() };
 }
 
 function passed(instance) {
@@ -114,7 +114,7 @@ export default function CaseDetail() {
     if (!data) return null;
     const { instance, activities, incidents } = data;
     const at = instance.status !== 'active'
-      ? { active: new Set(), failed: new Set() }
+      ? { active: new Set(), failed: new Set(), listening: new Set() }
       : activities ? activityMarkers(activities) : positionsFromHistory(instance);
     // A step with an open incident is shown failed, wherever the token waits.
     for (const incident of instance.status === 'active' ? incidents || [] : []) {
@@ -138,6 +138,7 @@ export default function CaseDetail() {
     for (const id of where.done) position[id] = ['m-done'];
     for (const id of where.active) position[id] = ['m-active'];
     for (const id of where.failed) position[id] = ['m-failed'];
+    for (const id of where.listening) position[id] = ['m-listening'];
     return mergeMarkers(position, limitLayer.markers);
   }, [where, limitLayer]);
   const flows = useMemo(() => where && {
@@ -178,6 +179,7 @@ export default function CaseDetail() {
         <span><span className="swatch sw-active" />{t('cases.legend.active')}</span>
         <span><span className="swatch sw-done" />{t('cases.legend.done')}</span>
         {where.failed.size > 0 && <span><span className="swatch sw-failed" />{t('cases.legend.failed')}</span>}
+        {where.listening.size > 0 && <span><span className="swatch sw-listening" />{t('cases.legend.listening')}</span>}
         {limits && limits.length > 0 && ['running', 'warning', 'breached', 'paused', 'met'].map((s) => (
           <span key={s}><span className={`swatch sw-lim-${s}`} />⏱ {t(`limits.states.${s}`)}</span>
         ))}

@@ -1,7 +1,7 @@
 // Deploy a .bpmn file: a dropped draft is checked first by the service's dry run (nothing is
 // stored) and its problems and warnings are listed and marked on its diagram; the analyst deploys
 // it when it is clean and they confirm. Whatever a deploy refuses is shown the same way.
-import { useMemo, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router-dom';
 import { ApiError, request } from '../api.js';
@@ -57,9 +57,12 @@ export default function Deploy() {
   const [busy, setBusy] = useState(false);
   const [shown, setShown] = useState([]);
   const [dryRun, setDryRun] = useState(false);
+  // A file dropped while an older one is being checked: only the newest answer counts.
+  const dropped = useRef(0);
   const layers = useMemo(() => findingLayers(problems, warnings), [problems, warnings]);
 
   async function take(file) {
+    const mine = ++dropped.current;
     setDeployed(null);
     setError(null);
     setProblems([]);
@@ -71,18 +74,19 @@ export default function Deploy() {
     // An older server has no dry run: the deploy itself then says what it refuses.
     const offered = offers(await loadCapabilities(), 'POST', '/deployments', 'dry_run');
     setDryRun(offered);
-    if (!offered) return;
+    if (!offered || mine !== dropped.current) return;
     setChecking(true);
     try {
       const answer = await upload(file, { dry_run: 'true' });
+      if (mine !== dropped.current) return;
       setCheck(answer);
       setProblems(answer.problems || []);
       setWarnings(answer.warnings || []);
       setShown((answer.problems || []).map((p) => p.element).filter(Boolean));
     } catch (e) {
-      refuse(e);
+      if (mine === dropped.current) refuse(e);
     } finally {
-      setChecking(false);
+      if (mine === dropped.current) setChecking(false);
     }
   }
 

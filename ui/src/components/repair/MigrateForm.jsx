@@ -62,7 +62,7 @@ export default function MigrateForm({ instance, onDone }) {
   if (others.length === 0) return <p className="muted" data-testid="repair-migrate">{t('repair.migrate.noOther')}</p>;
 
   return (
-    <form onSubmit={(e) => { e.preventDefault(); previewAction.run(reason, () => post('/migrations', body(true))); }}
+    <form noValidate onSubmit={(e) => { e.preventDefault(); previewAction.run(reason, () => post('/migrations', body(true))); }}
       aria-labelledby="repair-migrate-title" data-testid="repair-migrate">
       <h3 id="repair-migrate-title" tabIndex={-1}>{t('repair.migrate.title')}</h3>
       <p className="muted">{t('repair.migrate.hint', { version: instance.version })}</p>

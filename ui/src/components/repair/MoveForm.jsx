@@ -30,7 +30,7 @@ export default function MoveForm({ instance, steps, active, picked, onDone }) {
   }
 
   return (
-    <form onSubmit={submit} aria-labelledby="repair-move-title" data-testid="repair-move">
+    <form noValidate onSubmit={submit} aria-labelledby="repair-move-title" data-testid="repair-move">
       <h3 id="repair-move-title" tabIndex={-1}>{t('repair.move.title')}</h3>
       <p className="muted">{t('repair.move.hint')}</p>
       <div className="row">

@@ -21,7 +21,7 @@ export default function RetryForm({ instance, failed, onDone }) {
   }
 
   return (
-    <form onSubmit={submit} aria-labelledby="repair-retry-title" data-testid="repair-retry">
+    <form noValidate onSubmit={submit} aria-labelledby="repair-retry-title" data-testid="repair-retry">
       <h3 id="repair-retry-title" tabIndex={-1}>{t('repair.retry.title')}</h3>
       <p className="muted">{t('repair.retry.hint')}</p>
       <label>{t('repair.retry.element')}

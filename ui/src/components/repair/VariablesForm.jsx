@@ -50,7 +50,7 @@ export default function VariablesForm({ instance, method, onDone }) {
 
   const names = Object.keys(changesOf(rows));
   return (
-    <form onSubmit={submit} aria-labelledby="repair-variables-title" data-testid="repair-variables">
+    <form noValidate onSubmit={submit} aria-labelledby="repair-variables-title" data-testid="repair-variables">
       <h3 id="repair-variables-title" tabIndex={-1}>{t('repair.variables.title')}</h3>
       <p className="muted">{t('repair.variables.hint')}</p>
       <datalist id="variable-names">{Object.keys(existing).map((n) => <option key={n} value={n} />)}</datalist>
