@@ -6,7 +6,13 @@ from __future__ import annotations
 from workspace_browser import ROOT, Server, Ui
 
 SOURCE = (ROOT / "processes" / "yekuo_streamlined.bpmn").read_text(encoding="utf-8")
-RENAMED = SOURCE.replace('name="一站式受理"', 'name="一站式受理（容缺）"', 1)
+# The acceptance step renamed, with a Camunda attribute the service does not act on (the dry run
+# warns about it on that step; it may be deployed all the same).
+RENAMED = SOURCE.replace(
+    'name="一站式受理"',
+    'name="一站式受理（容缺）" camunda:formKey="embedded:app:forms/accept.html"',
+    1,
+)
 BROKEN = RENAMED.replace(
     'customerCategory in ["RES", "LV"]</bpmn:conditionExpression>',
     'customerCategory in ["RES", "LV"</bpmn:conditionExpression>',
@@ -37,22 +43,44 @@ def test_analyst_sees_a_mistake_on_the_diagram_fixes_it_deploys_and_compares(
     page.get_by_role("link", name="流程", exact=True).click()
     page.locator("[data-testid=definitions]").get_by_text("yekuo_streamlined").wait_for()
 
+    # With the dry run the draft is checked as it is dropped and cannot be deployed with a
+    # problem; a server without it refuses the deploy, with the same findings.
+    dry_run = server.offers("post", "/api/v1/deployments", "dry_run")
     drop(ui, "yekuo_streamlined.bpmn", BROKEN)
-    page.locator("[data-testid=diagram][data-loaded=true]").wait_for()
-    page.get_by_role("button", name="正式部署").click()
+    if dry_run:
+        page.locator("[data-testid=dry-run][data-valid=false]").wait_for()
+        assert page.get_by_role("button", name="确认部署").count() == 0
+    else:
+        page.locator("[data-testid=diagram][data-loaded=true]").wait_for()
+        page.get_by_role("button", name="正式部署").click()
     problems = page.get_by_test_id("findings-error")
     problems.wait_for()
     assert "Flow_BGW03_BUT02" in problems.inner_text()
     page.locator('.djs-connection.m-error[data-element-id="Flow_BGW03_BUT02"]').wait_for(
         state="attached"
     )
+    assert page.locator(".overlay-note.error").count() >= 1
     ui.shot("01-mistake-on-diagram")
     assert server.api("GET", "/process-definitions/yekuo_streamlined")["latest_version"] == before
 
     drop(ui, "yekuo_streamlined.bpmn", RENAMED)
-    page.get_by_role("button", name="正式部署").click()
+    if dry_run:
+        clean = page.locator("[data-testid=dry-run][data-valid=true]")
+        clean.wait_for()
+        assert f"yekuo_streamlined 版本 {before + 1}" in clean.inner_text()
+        assert page.get_by_test_id("findings-error").count() == 0
+        warning = page.get_by_test_id("findings-warning").locator("li[data-element=B-UT01]")
+        assert "camunda:formKey" in warning.inner_text()
+        page.locator('.djs-element.m-warning[data-element-id="B-UT01"]').wait_for(state="attached")
+        ui.shot("02-checked-with-a-warning")
+        # Checked is not deployed: only the analyst's confirmation deploys.
+        latest = server.api("GET", "/process-definitions/yekuo_streamlined")["latest_version"]
+        assert latest == before
+        page.get_by_role("button", name="确认部署").click()
+    else:
+        page.get_by_role("button", name="正式部署").click()
     page.get_by_test_id("deployed").get_by_text(f"版本 {before + 1}").wait_for()
-    ui.shot("02-deployed")
+    ui.shot("03-deployed")
 
     page.get_by_test_id("deployed").get_by_role("link").click()
     changes = page.get_by_test_id("changes")
@@ -61,7 +89,7 @@ def test_analyst_sees_a_mistake_on_the_diagram_fixes_it_deploys_and_compares(
     assert changed.count() == 1
     assert "B-UT01" in changed.inner_text()
     page.locator('.djs-element.m-changed[data-element-id="B-UT01"]').wait_for(state="attached")
-    ui.shot("03-version-diff")
+    ui.shot("04-version-diff")
 
 
 def test_analyst_runs_a_what_if_of_a_draft_before_deploying_it(ui: Ui, server: Server) -> None:

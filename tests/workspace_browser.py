@@ -86,6 +86,16 @@ class Server:
         assert response.status_code < 400, response.text
         return response.json() if response.content else None
 
+    def offers(self, method: str, path: str, parameter: str | None = None) -> bool:
+        """Whether this server's OpenAPI description has the operation (and query parameter):
+        the workspace offers an action only then, and so do the tests that drive it."""
+        operation = self.http.get("/openapi.json").json()["paths"].get(path, {}).get(method)
+        if operation is None:
+            return False
+        return parameter is None or any(
+            p["name"] == parameter for p in operation.get("parameters", [])
+        )
+
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def server(

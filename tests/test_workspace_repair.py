@@ -1,0 +1,196 @@
+"""The supervisor in the browser: what a case waits for, its time limits on the diagram, and the
+repairs (move the token, set variables, migrate with a preview), each with a reason that the
+history keeps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from test_workspace_clerk import apply, fits
+from workspace_browser import ROOT, Server, Ui
+
+CASE = "/api/v1/process-instances/{instance_id}"
+
+
+def needs(server: Server, method: str, path: str) -> None:
+    """The workspace shows a repair only when the server offers it; a server without it has
+    nothing here to test."""
+    if not server.offers(method, path):
+        pytest.skip(f"this server does not offer {method.upper()} {path}")
+
+
+def active_elements(ui: Ui) -> list[str]:
+    active = ui.page.locator(".djs-element.m-active")
+    active.first.wait_for(state="attached")
+    return sorted(
+        str(active.nth(i).get_attribute("data-element-id")) for i in range(active.count())
+    )
+
+
+def open_case(ui: Ui, key: str) -> None:
+    page = ui.page
+    page.get_by_role("link", name="案件").click()
+    page.get_by_label("申请编号").fill(key)
+    page.get_by_role("button", name="查询").click()
+    page.locator("[data-testid=cases]").get_by_role("link", name=key).click()
+    page.locator("[data-testid=diagram][data-loaded=true]").wait_for()
+
+
+def accept(server: Server, started: dict[str, Any]) -> None:
+    """The window clerk accepts the application with complete documents."""
+    task = started["tasks"][0]["id"]
+    server.api("POST", f"/tasks/{task}/claim", "clerk")
+    server.api(
+        "POST",
+        f"/tasks/{task}/complete",
+        "clerk",
+        json={"variables": {"docsComplete": True, "acceptedAt": "2026-11-30"}},
+    )
+
+
+def shows_time_limits(ui: Ui, server: Server, case: str) -> None:
+    """The plan-reply time limit runs: listed with its state, its steps marked on the diagram."""
+    page = ui.page
+    [scheme] = [
+        limit
+        for limit in server.api("GET", f"/process-instances/{case}/time-limits")
+        if limit["limit_id"] == "A-T-SCHEME"
+    ]
+    assert scheme["status"] == "running"
+    row = page.locator('[data-testid=time-limits] tr[data-limit="A-T-SCHEME"]')
+    assert row.get_attribute("data-state") == "running"
+    assert "供电方案答复" in row.inner_text()
+    for element in scheme["element_ids"]:
+        shape = page.locator(f'.djs-element[data-element-id="{element}"]')
+        if shape.count():
+            assert "lim-running" in str(shape.get_attribute("class")), element
+    assert page.locator(".overlay-note.limit-running").count() >= 1
+
+
+def test_supervisor_sees_where_the_case_stands_and_moves_the_token(ui: Ui, server: Server) -> None:
+    needs(server, "get", f"{CASE}/activities")
+    needs(server, "post", f"{CASE}/modification")
+    limits_offered = server.offers("get", f"{CASE}/time-limits")
+    key, started = apply(server)
+    case = started["id"]
+    accept(server, started)
+    page = ui.page
+    ui.sign_in("leader")
+    open_case(ui, key)
+
+    # The token is on the survey to organise.
+    assert "A-UT02" in active_elements(ui)
+    waiting = page.get_by_test_id("waits-for")
+    survey = waiting.locator("li[data-element=A-UT02]")
+    assert survey.get_attribute("data-kind") == "user_task"
+    standing = server.api("GET", f"/process-instances/{case}/activities", "leader")
+    [node] = [a for a in standing["activities"] if a["element_id"] == "A-UT02"]
+    assert node["candidate_groups"] and all(
+        g in survey.inner_text() for g in node["candidate_groups"]
+    )
+
+    if limits_offered:
+        # The 督办 event subprocess only listens for a breach: outlined, not taken for the token.
+        page.locator('.djs-element.m-listening[data-element-id="A-ES-SE1"]').wait_for(
+            state="attached"
+        )
+        assert "A-ES-SE1" not in active_elements(ui)
+        shows_time_limits(ui, server, case)
+    assert fits(ui)
+    ui.shot("01-case-where-it-stands")
+
+    page.get_by_role("button", name="移动令牌").click()
+    # The form takes the focus, so a keyboard user continues in it.
+    assert page.evaluate("document.activeElement.id") == "repair-move-title"
+    form = page.get_by_test_id("repair-move")
+    assert form.get_by_label("取消").input_value() == "A-UT02"
+    # A step clicked on the diagram becomes the target, as choosing it in the list does.
+    form.get_by_label("在此环节之前开始").select_option("A-UT01")
+    page.locator('.djs-element[data-element-id="A-UT03"]').click()
+    assert form.get_by_label("在此环节之前开始").input_value() == "A-UT03"
+    # Without a reason nothing is sent: the reason field says so and has the focus.
+    form.get_by_role("button", name="移动", exact=True).click()
+    form.get_by_text("请填写原因。").wait_for()
+    assert page.evaluate("document.activeElement.id") == "reason-move"
+    page.keyboard.type("客户已自行完成勘查准备，直接转现场勘查")
+    ui.shot("02-move-form")
+    form.get_by_role("button", name="移动", exact=True).click()
+    page.get_by_test_id("repair-done").wait_for()
+    page.locator('.djs-element.m-active[data-element-id="A-UT03"]').wait_for(state="attached")
+    assert "A-UT03" in active_elements(ui) and "A-UT02" not in active_elements(ui)
+    assert "客户已自行完成勘查准备" in page.get_by_test_id("history").inner_text()
+    ui.shot("03-token-moved")
+
+    tasks = server.api("GET", f"/process-instances/{case}")["tasks"]
+    assert [t["element_id"] for t in tasks] == ["A-UT03"]
+
+
+def test_supervisor_sets_a_variable_and_a_clerk_is_offered_no_repair(
+    ui: Ui, server: Server
+) -> None:
+    needs(server, "patch", f"{CASE}/variables")
+    key, started = apply(server)
+    page = ui.page
+    ui.sign_in("leader")
+    open_case(ui, key)
+    page.get_by_role("button", name="修改变量").click()
+    form = page.get_by_test_id("repair-variables")
+    form.get_by_label("变量名").fill("appliedCapacityKVA")
+    # The current value is offered for editing.
+    assert form.get_by_label("新值").input_value() in ("80", "80.0")
+    form.get_by_label("新值").fill("120")
+    form.get_by_label("原因").fill("客户书面申请增容")
+    form.get_by_role("button", name="保存变量").click()
+    page.get_by_test_id("repair-done").wait_for()
+    variables: dict[str, Any] = server.api("GET", f"/process-instances/{started['id']}")[
+        "variables"
+    ]
+    assert variables["appliedCapacityKVA"] == 120
+    ui.sign_out()
+    ui.sign_in("clerk")
+    ui.goto(f"/ui/cases/{started['id']}")
+    page.locator("[data-testid=diagram][data-loaded=true]").wait_for()
+    assert page.get_by_test_id("repair").count() == 0
+
+
+def test_supervisor_previews_a_migration_then_migrates_the_case(ui: Ui, server: Server) -> None:
+    """Runs last in this module: it deploys a new version of yekuo_current."""
+    needs(server, "post", "/api/v1/migrations")
+    key, started = apply(server)
+    case = started["id"]
+    source = (ROOT / "processes" / "yekuo_current.bpmn").read_text(encoding="utf-8")
+    edited = source.replace('name="受理用电申请"', 'name="受理用电申请（线上预审）"', 1)
+    assert edited != source
+    deployed = server.api(
+        "POST",
+        "/deployments",
+        files={"files": ("yekuo_current.bpmn", edited.encode(), "application/xml")},
+    )
+    [definition] = [d for d in deployed["definitions"] if d["key"] == "yekuo_current"]
+    target = definition["version"]
+    assert target == started["version"] + 1
+
+    page = ui.page
+    ui.sign_in("leader")
+    open_case(ui, key)
+    page.get_by_role("button", name="迁移版本").click()
+    form = page.get_by_test_id("repair-migrate")
+    assert form.get_by_label("目标版本").input_value() == str(target)
+    # Only a previewed choice can be migrated.
+    assert form.get_by_role("button", name=f"迁移到版本 {target}").is_disabled()
+    form.get_by_label("原因").fill("新版本受理环节改为线上预审")
+    form.get_by_role("button", name="预览迁移").click()
+    preview = page.locator("[data-testid=migration-preview][data-ok=true]")
+    preview.wait_for()
+    assert "A-UT01" in preview.inner_text()
+    # A preview stores nothing.
+    assert server.api("GET", f"/process-instances/{case}")["version"] == started["version"]
+    ui.shot("01-migration-preview")
+    form.get_by_role("button", name=f"迁移到版本 {target}").click()
+    page.get_by_test_id("repair-done").wait_for()
+    page.get_by_test_id("case-version").get_by_text(str(target), exact=True).wait_for()
+    assert server.api("GET", f"/process-instances/{case}")["version"] == target
+    assert "A-UT01" in active_elements(ui)
+    ui.shot("02-migrated")
