@@ -13,7 +13,7 @@ import { useAction } from './useAction.js';
 function Mapped({ item }) {
   if (typeof item === 'string') return <code>{item}</code>;
   const from = item.from ?? item.source ?? item.element_id;
-  const to = item.to ?? item.target;
+  const to = item.to ?? item.target ?? item.target_element_id;
   if (from && to) return <><code>{from}</code> → <code>{to}</code></>;
   return <code>{JSON.stringify(item)}</code>;
 }
