@@ -56,6 +56,17 @@ class Settings(BaseSettings):
     timer_poll_seconds: float = Field(
         5.0, description="How often each server process looks for due timers; 0 disables"
     )
+    run_max_steps: int = Field(
+        10_000,
+        ge=1,
+        description="Most engine steps one run (a start, a completion, a message, a timer) may "
+        "take before it is rolled back as a loop that never waits",
+    )
+    run_max_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Longest time one engine run may take before it is rolled back",
+    )
     config_check_seconds: float = Field(
         2.0,
         ge=0,

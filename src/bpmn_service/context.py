@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bpmn_service.config import Settings
 from bpmn_service.db.connect import make_engine
-from bpmn_service.engine import ProcessRunner, register_functions
+from bpmn_service.engine import ProcessRunner, RunBudget, register_functions
 from bpmn_service.functions import build
 from bpmn_service.identity import UserDirectory
 from bpmn_service.lanes import LaneGroups
@@ -107,4 +107,7 @@ class AppContext:
                 every=settings.config_check_seconds,
             ),
             calendar=calendar,
+            runner=ProcessRunner(
+                budget=RunBudget(settings.run_max_steps, settings.run_max_seconds)
+            ),
         )

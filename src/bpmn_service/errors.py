@@ -128,3 +128,5 @@ class WorkflowFailed(Invalid):
     """The engine could not advance (e.g. a gateway expression failed); nothing was saved."""
 
     code = "workflow_failed"
+    # The instance whose run failed, when a service knows it (for its incident, run_incidents.py).
+    instance_id: str | None = None

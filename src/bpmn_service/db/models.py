@@ -329,3 +329,28 @@ class SimulationJob(Base):
     finished_at: Mapped[datetime | None]
     result: Mapped[dict[str, Any] | None]
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class RunIncident(Base):
+    """An engine run that failed without a caller to answer: a timer that could not fire, a
+    run over its budget (engine/budget.py), a worker's answer the process could not take. The
+    run was rolled back; the row says where and why until someone resolves it. (An external
+    task whose retries ran out is an incident of its own, on external_task.)"""
+
+    __tablename__ = "run_incident"
+    __table_args__ = (
+        Index("ix_run_incident_instance", "instance_id"),
+        Index("ix_run_incident_open", "resolved_at", "definition_key"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("process_instance.id"))
+    definition_key: Mapped[str] = mapped_column(String(128))
+    business_key: Mapped[str] = mapped_column(String(128))
+    element_id: Mapped[str | None] = mapped_column(String(255))
+    element_name: Mapped[str | None] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))  # timer | message | worker | budget
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(128))

@@ -1,5 +1,6 @@
 """The only package that imports SpiffWorkflow and lxml; everything else sees plain values."""
 
+from .budget import BudgetExceeded, RunBudget
 from .camunda_ext import listed_names
 from .diagram_checks import LayoutFinding, layout_warnings
 from .expressions import ExpressionError
@@ -13,6 +14,7 @@ from .stepping import NotWaiting
 from .views import EngineStep, ExternalWork, MessageWait, ReadyTask, RunResult, ThrownMessage
 
 __all__ = [
+    "BudgetExceeded",
     "CompiledProcess",
     "DiagramSize",
     "EngineStep",
@@ -24,6 +26,7 @@ __all__ = [
     "NotWaiting",
     "ProcessRunner",
     "ReadyTask",
+    "RunBudget",
     "RunResult",
     "STATE_FORMAT",
     "SpecCache",

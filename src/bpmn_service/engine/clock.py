@@ -17,7 +17,11 @@ from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
+
+# A timer cycle repeating faster than this would fire without end inside one engine run.
+MIN_CYCLE_SECONDS = 1.0
 
 _CURRENT: ContextVar[datetime | None] = ContextVar("bpmn_engine_now", default=None)
 
@@ -47,6 +51,10 @@ class TimeDateEventDefinition(spiff_timer.TimeDateEventDefinition):  # type: ign
     """A timer at a date and time, on the engine clock."""
 
     def has_fired(self, my_task: Any) -> bool:
+        with _timer_value(my_task, "timeDate"):
+            return self._has_fired(my_task)
+
+    def _has_fired(self, my_task: Any) -> bool:
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
             event_value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
@@ -60,6 +68,10 @@ class DurationTimerEventDefinition(spiff_timer.DurationTimerEventDefinition):  #
     """A timer after a duration, counted from the engine clock."""
 
     def has_fired(self, my_task: Any) -> bool:
+        with _timer_value(my_task, "timeDuration"):
+            return self._has_fired(my_task)
+
+    def _has_fired(self, my_task: Any) -> bool:
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
             expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
@@ -77,6 +89,10 @@ class CycleTimerEventDefinition(spiff_timer.CycleTimerEventDefinition):  # type:
     """A repeating timer, on the engine clock."""
 
     def cycle_complete(self, my_task: Any) -> bool:
+        with _timer_value(my_task, "timeCycle"):
+            return self._cycle_complete(my_task)
+
+    def _cycle_complete(self, my_task: Any) -> bool:
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
             expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
@@ -124,7 +140,26 @@ def recurring_interval(expression: str) -> tuple[int, datetime, timedelta]:
         start = current + duration
     else:
         raise ValueError("Invalid recurring interval")
+    if duration.total_seconds() < MIN_CYCLE_SECONDS:
+        raise ValueError(
+            f"a timer cycle must repeat at most once a second (got {expression!r}); a zero or "
+            f"sub-second period would fire without end"
+        )
     return cycles, start, duration
+
+
+@contextmanager
+def _timer_value(my_task: Any, kind: str) -> Iterator[None]:
+    """A timer value that is not a valid ISO 8601 date, duration or cycle fails the run at the
+    timer's element (SpiffWorkflow lets the ValueError through without naming the task)."""
+    try:
+        yield
+    except WorkflowTaskException:
+        raise
+    except (ValueError, TypeError, OverflowError, AttributeError, KeyError) as exc:
+        raise WorkflowTaskException(
+            f"the {kind} value is not a valid ISO 8601 {kind[4:].lower()}: {exc}", task=my_task
+        ) from None
 
 
 # SpiffWorkflow's timer classes and the service's, for the parser and the serializer.

@@ -443,12 +443,16 @@ class ExpressionEvaluator:
             result = evaluator.eval(expression, previously_parsed=_parse(expression).body)
         except InvalidExpression as exc:
             raise ExpressionError(f"{expression!r}: {exc}") from exc
-        except (TypeError, ValueError, KeyError, IndexError, ZeroDivisionError) as exc:
+        except (TypeError, ValueError, KeyError, IndexError, ArithmeticError) as exc:
             raise ExpressionError(f"{expression!r}: {type(exc).__name__}: {exc}") from exc
+        except RecursionError:
+            raise ExpressionError(f"{expression!r}: nested too deeply to evaluate") from None
         finally:
             self._release(evaluator)
         if isinstance(result, int) and not isinstance(result, bool) and abs(result) > MAX_INTEGER:
             raise ExpressionError(f"{expression!r}: the result has more than 100 digits")
+        if callable(result):
+            raise ExpressionError(f"{expression!r}: a function is not a value; call it")
         return result
 
 

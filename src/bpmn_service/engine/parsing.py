@@ -20,7 +20,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from bpmn_service.errors import BpmnProblem, InvalidBpmn
 
-from . import forms
+from . import clock, forms
 from .bpmn_xml import (
     ISO_DURATION,
     is_due_value,
@@ -109,7 +109,7 @@ def _prepare_timers(root: etree._Element, filename: str) -> list[BpmnProblem]:
             reasons = EVALUATOR.check(node.text)
         elif _is_timer_literal(local_name(node.tag), text):
             node.text = repr(text)
-            reasons = []
+            reasons = _cycle_problems(text) if local_name(node.tag) == "timeCycle" else []
         else:
             reasons = [
                 f"{local_name(node.tag)} {text!r} must be an ISO-8601 literal (P5D, "
@@ -119,6 +119,16 @@ def _prepare_timers(root: etree._Element, filename: str) -> list[BpmnProblem]:
             BpmnProblem(f"timer: {r}", filename, node.sourceline, owner.get("id")) for r in reasons
         )
     return problems
+
+
+def _cycle_problems(text: str) -> list[str]:
+    """What the engine would refuse when the cycle starts (clock.recurring_interval): a zero or
+    sub-second period, or an interval it cannot read."""
+    try:
+        clock.recurring_interval(text)
+    except (ValueError, TypeError, OverflowError) as exc:
+        return [f"timeCycle {text!r}: {exc}"]
+    return []
 
 
 def _is_timer_literal(kind: str, text: str) -> bool:

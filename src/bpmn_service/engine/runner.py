@@ -12,7 +12,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -20,10 +21,11 @@ from uuid import UUID
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from bpmn_service.errors import Invalid, InvalidState, NotFound, WorkflowFailed
+from bpmn_service.errors import Invalid, InvalidState, NotFound, ServiceError, WorkflowFailed
 
 from . import clock, forms
 from .bpmn_errors import catch_error
+from .budget import BudgetExceeded, RunBudget, RunMeter, element_of
 from .expressions import ExpressionError
 from .instance_view import (
     FULL_DEPTH,
@@ -77,8 +79,9 @@ class SpecCache:
 
 
 class ProcessRunner:
-    def __init__(self, cache: SpecCache | None = None) -> None:
+    def __init__(self, cache: SpecCache | None = None, budget: RunBudget | None = None) -> None:
         self.cache = cache or SpecCache()
+        self.budget = budget or RunBudget()
 
     def task_form(
         self, definition_id: str, load: SpecLoader, spec_name: str
@@ -100,6 +103,15 @@ class ProcessRunner:
             if getattr(ts, "bpmn_id", None) and getattr(ts, "extensions", None)
         }
 
+    def element_name(self, definition_id: str, load: SpecLoader, element_id: str) -> str | None:
+        """The name the model gives an element (None when it has none or is not there)."""
+        spec, subs = self.cache.get(definition_id, load)
+        for process in (spec, *subs.values()):
+            for task_spec in process.task_specs.values():
+                if getattr(task_spec, "bpmn_id", None) == element_id:
+                    return getattr(task_spec, "bpmn_name", None) or None
+        return None
+
     def start(
         self, definition_id: str, load: SpecLoader, variables: dict[str, Any], *, now: datetime
     ) -> RunResult:
@@ -110,7 +122,8 @@ class ProcessRunner:
             start = workflow.get_tasks(state=TaskState.READY)
             target = start[0] if start else workflow.task_tree
             target.data.update(variables)
-            self._advance(workflow)
+            meter = self.budget.start()
+            self._advance(workflow, meter)
             return self._result(workflow, since)
 
     def complete(
@@ -137,11 +150,10 @@ class ProcessRunner:
             since = time.time()
             task.data.update(values)
             set_output_item(task, values, actor, now)
-            try:
+            meter = self.budget.start()
+            with _engine_errors(meter, task):
                 task.run()
-            except (SpiffWorkflowException, ExpressionError) as exc:
-                raise workflow_failed(exc) from None
-            self._advance(workflow)
+            self._advance(workflow, meter)
             return self._result(workflow, since)
 
     def inspect(self, definition_id: str, load: SpecLoader, state: str) -> RunResult:
@@ -158,11 +170,10 @@ class ProcessRunner:
         with clock.frozen_at(now):
             workflow = load_state(state, spec, subs)
             since = time.time()
-            try:
+            meter = self.budget.start()
+            with _engine_errors(meter, None):
                 workflow.refresh_timers()
-            except (SpiffWorkflowException, ExpressionError) as exc:
-                raise workflow_failed(exc) from None
-            self._advance(workflow)
+            self._advance(workflow, meter)
             return self._result(workflow, since)
 
     def deliver_message(
@@ -180,8 +191,10 @@ class ProcessRunner:
         with clock.frozen_at(now):
             workflow = load_state(state, spec, subs)
             since = time.time()
-            deliver_message(workflow, name, payload)
-            self._advance(workflow)
+            meter = self.budget.start()
+            with _engine_errors(meter, None):
+                deliver_message(workflow, name, payload)
+            self._advance(workflow, meter)
             return self._result(workflow, since)
 
     def throw_error(
@@ -205,10 +218,9 @@ class ProcessRunner:
             if task.state != TaskState.READY or not is_external(task):
                 raise InvalidState(f"task {task_id} is not a ready external task")
             since = time.time()
-            try:
+            meter = self.budget.start()
+            with _engine_errors(meter, task):
                 caught = catch_error(task, code, dict(variables))
-            except (SpiffWorkflowException, ExpressionError) as exc:
-                raise workflow_failed(exc) from None
             if not caught:
                 raise ErrorNotCaught(
                     f"nothing catches error code {code!r} raised at {task.task_spec.bpmn_id} (no "
@@ -216,7 +228,7 @@ class ProcessRunner:
                     f"complete the task or report a failure instead",
                     details={"element_id": task.task_spec.bpmn_id, "error_code": code},
                 )
-            self._advance(workflow)
+            self._advance(workflow, meter)
             return self._result(workflow, since)
 
     def _find(self, workflow: Any, task_id: str) -> Any:
@@ -228,11 +240,9 @@ class ProcessRunner:
             raise NotFound(f"task {task_id} is not part of this instance")
         return task
 
-    def _advance(self, workflow: Any) -> None:
-        try:
-            workflow.do_engine_steps()
-        except (SpiffWorkflowException, ExpressionError) as exc:
-            raise workflow_failed(exc) from None
+    def _advance(self, workflow: Any, meter: RunMeter) -> None:
+        with _engine_errors(meter, None):
+            workflow.do_engine_steps(will_complete_task=meter.step)
         if len(workflow.tasks) > MAX_TASKS:
             raise WorkflowFailed(
                 f"the instance grew beyond {MAX_TASKS} engine tasks; a rework loop is not bounded"
@@ -247,14 +257,20 @@ class ProcessRunner:
             state=TaskState.READY, manual=False, max_depth=FULL_DEPTH
         )
         if waiting_automatic:
-            names = ", ".join(
-                sorted({t.task_spec.bpmn_id or t.task_spec.name for t in waiting_automatic})
+            # SpiffWorkflow stops seeing READY tasks deep in its task tree: a loop that never
+            # waits gets there within a few hundred passes, before the step budget.
+            names = sorted({t.task_spec.bpmn_id or t.task_spec.name for t in waiting_automatic})
+            raise BudgetExceeded(
+                f"the engine stopped with automatic steps still ready at {', '.join(names)}: a "
+                f"loop that never waits went deeper than the engine follows; it was rolled back",
+                names[0],
+                "depth",
             )
-            raise WorkflowFailed(f"the engine stopped with automatic steps still ready: {names}")
-        waits, next_timer = open_waits(workflow)
+        with _engine_errors(self.budget.start(), None):
+            waits, next_timer = open_waits(workflow)
         try:
             state = dump_state(workflow)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             raise WorkflowFailed(f"the instance's variables cannot be stored: {exc}") from None
         return RunResult(
             state=state,
@@ -267,6 +283,28 @@ class ProcessRunner:
             next_timer_at=next_timer,
             thrown=thrown_since(workflow, since),
         )
+
+
+@contextmanager
+def _engine_errors(meter: RunMeter, task: Any) -> Iterator[None]:
+    """Engine steps as domain errors: an engine or expression error, and any other error a
+    model's or a variable's value causes inside the engine (an overflow, a recursion limit, a
+    value of the wrong type), becomes WorkflowFailed naming the element; a run over its budget
+    is BudgetExceeded (budget.py). Nothing of the run is kept by the caller then."""
+    try:
+        yield
+    except ServiceError:
+        raise
+    except (SpiffWorkflowException, ExpressionError) as exc:
+        raise workflow_failed(exc) from None
+    except (ArithmeticError, RecursionError, MemoryError, TypeError, ValueError) as exc:
+        # Not SpiffWorkflow's error type, so it names no task: the one running when it happened.
+        element = element_of(meter.current) or element_of(task)
+        where = f" at element {element}" if element else ""
+        kind = type(exc).__name__
+        raise WorkflowFailed(
+            f"the process could not advance{where}: {kind}: {exc}", details={"element": element}
+        ) from None
 
 
 def _find_spec(spec: Any, subprocess_specs: dict[str, Any], name: str) -> Any:

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from bpmn_service.context import AppContext
 from bpmn_service.db.models import ExternalTask, ProcessInstance
 from bpmn_service.engine import RunResult
-from bpmn_service.errors import Forbidden, InvalidState, NotFound
+from bpmn_service.errors import Forbidden, InvalidState, NotFound, ServiceError
 from bpmn_service.identity import Principal
 
-from . import projection, runtime, telemetry
+from . import projection, run_incidents, runtime, telemetry
 from .external_locks import (
     MAX_LOCK,
     WORKER_GROUPS,
@@ -104,6 +104,23 @@ def _end(
     step changes nothing."""
     require_worker(principal)
     check_variables(details.get("variables") or {})
+    try:
+        return _end_run(ctx, principal, task_id, worker_id, run, kind, details)
+    except ServiceError as exc:
+        # The worker cannot change the model: a run its answer could not make is an incident.
+        run_incidents.after_failed_run(ctx, exc, kind="worker", actor=principal.user_id)
+        raise
+
+
+def _end_run(
+    ctx: AppContext,
+    principal: Principal,
+    task_id: str,
+    worker_id: str,
+    run: Run,
+    kind: str,
+    details: dict[str, Any],
+) -> str:
     now = ctx.clock()
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session
@@ -111,7 +128,8 @@ def _end(
         instance = runtime.lock_instance(session, task.instance_id)
         if instance.status != "active":
             raise InvalidState(f"the instance is {instance.status}")
-        result = run(session, task, instance.state, now)
+        with runtime.run_of(instance):
+            result = run(session, task, instance.state, now)
         projection.record(
             session,
             instance,

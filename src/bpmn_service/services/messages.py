@@ -13,10 +13,10 @@ from sqlalchemy.exc import IntegrityError
 
 from bpmn_service.context import AppContext
 from bpmn_service.db.models import Message
-from bpmn_service.errors import IdempotencyMismatch
+from bpmn_service.errors import IdempotencyMismatch, ServiceError
 from bpmn_service.identity import Principal
 
-from . import runtime
+from . import run_incidents, runtime
 from .contracts import refuse_internal
 from .instances import check_variables
 from .uow import UnitOfWork
@@ -56,6 +56,23 @@ def send_message(
     }
     request_hash = _hash(body)
     message_id = message_id or str(uuid.uuid4())
+    try:
+        return _send(ctx, principal, body, request_hash, message_id, ttl_seconds)
+    except ServiceError as exc:
+        run_incidents.after_failed_run(ctx, exc, kind=None, actor=principal.user_id)
+        raise
+
+
+def _send(
+    ctx: AppContext,
+    principal: Principal,
+    body: dict[str, Any],
+    request_hash: str,
+    message_id: str,
+    ttl_seconds: int,
+) -> MessageResult:
+    name, business_key, definition_key = body["name"], body["business_key"], body["definition_key"]
+    correlation, variables = body["correlation"], body["variables"]
     now = ctx.clock()
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session

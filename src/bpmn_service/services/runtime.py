@@ -9,6 +9,8 @@ correlated (to a waiting instance, a process started by that message, or the buf
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +28,14 @@ from bpmn_service.db.models import (
     Task,
 )
 from bpmn_service.engine import STATE_FORMAT, FormField, RunResult, validate
-from bpmn_service.errors import Conflict, DuplicateBusinessKey, Invalid, InvalidState, NotFound
+from bpmn_service.errors import (
+    Conflict,
+    DuplicateBusinessKey,
+    Invalid,
+    InvalidState,
+    NotFound,
+    WorkflowFailed,
+)
 
 from . import projection, telemetry
 from .contracts import check_message_variables
@@ -74,6 +83,16 @@ def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
     if instance is None:
         raise NotFound(f"process instance {instance_id} does not exist")
     return instance
+
+
+@contextmanager
+def run_of(instance: ProcessInstance) -> Iterator[None]:
+    """An engine run of `instance`: a failure says which instance it was (for its incident)."""
+    try:
+        yield
+    except WorkflowFailed as exc:
+        exc.instance_id = exc.instance_id or instance.id
+        raise
 
 
 def duplicate(key: str, business_key: str, existing: str | None) -> DuplicateBusinessKey:
@@ -163,14 +182,15 @@ def settle(
         pending = _buffered_for(session, instance, at)
         if pending is None:
             break
-        result = ctx.runner.deliver_message(
-            instance.definition_id,
-            lambda: _spec_json(session, instance.definition_id),
-            instance.state,
-            pending.message_name,
-            pending.variables,
-            now=at,
-        )
+        with run_of(instance):
+            result = ctx.runner.deliver_message(
+                instance.definition_id,
+                lambda: _spec_json(session, instance.definition_id),
+                instance.state,
+                pending.message_name,
+                pending.variables,
+                now=at,
+            )
         pending.status, pending.instance_id, pending.delivered_at = "delivered", instance.id, at
         projection.record(
             session,
@@ -298,14 +318,15 @@ def correlate(
         if instance.status != "active":
             raise InvalidState(f"the instance is {instance.status}")
         check_message_variables(session, instance.definition_id, name, variables)
-        result = ctx.runner.deliver_message(
-            instance.definition_id,
-            lambda: _spec_json(session, instance.definition_id),
-            instance.state,
-            name,
-            variables,
-            now=now,
-        )
+        with run_of(instance):
+            result = ctx.runner.deliver_message(
+                instance.definition_id,
+                lambda: _spec_json(session, instance.definition_id),
+                instance.state,
+                name,
+                variables,
+                now=now,
+            )
         projection.record(
             session,
             instance,

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from bpmn_service.context import AppContext
 from bpmn_service.db.connect import is_sqlite
 from bpmn_service.db.models import ProcessInstance
-from bpmn_service.errors import ServiceError
+from bpmn_service.engine import BudgetExceeded
+from bpmn_service.errors import ServiceError, WorkflowFailed
 
-from . import projection, runtime, telemetry
+from . import projection, run_incidents, runtime, telemetry
 from .instances import spec_loader
 from .uow import UnitOfWork
 
@@ -64,17 +65,29 @@ def _claim_one(ctx: AppContext, now: datetime) -> str | None:
                 instance.state,
                 now=now,
             )
-        except ServiceError as exc:
-            # A broken timer expression must not block the others: park the instance's timer.
-            log.error("timer of instance %s failed: %s", instance.id, exc.message)
+        except Exception as exc:
+            # A timer that cannot fire (a broken expression, a run over its budget, an error
+            # nobody foresaw) must not block the others: its run is not kept, the instance's
+            # timer is parked and an incident names the element; the poller moves on.
+            error = exc if isinstance(exc, ServiceError) else _unforeseen(exc)
+            if not isinstance(exc, ServiceError):
+                log.exception("timer of instance %s failed unexpectedly", instance.id)
             instance.next_timer_at = None
+            run_incidents.record(
+                ctx,
+                session,
+                instance,
+                kind="budget" if isinstance(error, BudgetExceeded) else "timer",
+                error=error,
+                at=now,
+            )
             projection.record(
                 session,
                 instance,
                 "timer_failed",
                 at=now,
                 actor=None,
-                details={"error": exc.message},
+                details={"error": error.message},
             )
             uow.commit()
             return instance.id
@@ -89,6 +102,10 @@ def _claim_one(ctx: AppContext, now: datetime) -> str | None:
         runtime.settle(ctx, session, instance, result, at=now, actor=None)
         uow.commit()
         return instance.id
+
+
+def _unforeseen(exc: Exception) -> WorkflowFailed:
+    return WorkflowFailed(f"the timer could not fire: {type(exc).__name__}: {exc}")
 
 
 class TimerPoller:

@@ -28,7 +28,7 @@ from bpmn_service.errors import (
 )
 from bpmn_service.identity import Principal
 
-from . import projection, runtime
+from . import projection, run_incidents, runtime
 from .idempotency import Idempotency, Replay, lookup, remember, replay_after_race
 from .instances import spec_loader
 from .uow import UnitOfWork
@@ -307,7 +307,8 @@ def complete_task(
     """Complete a claimed task; with an Idempotency-Key a retry answers the first response."""
     try:
         return _complete(ctx, task_id, principal, variables, idempotency, render)
-    except (ServiceError, IntegrityError):
+    except (ServiceError, IntegrityError) as exc:
+        run_incidents.after_failed_run(ctx, exc, kind=None, actor=principal.user_id)
         replay = replay_after_race(ctx.sessions, idempotency)
         if replay is not None:
             return replay
@@ -339,9 +340,16 @@ def _complete(
         instance = runtime.lock_instance(session, task.instance_id)
         if instance.status != "active":
             raise InvalidState(f"the instance is {instance.status}")
-        result = ctx.runner.complete(
-            task.definition_id, load, instance.state, task.id, values, principal.user_id, now=now
-        )
+        with runtime.run_of(instance):
+            result = ctx.runner.complete(
+                task.definition_id,
+                load,
+                instance.state,
+                task.id,
+                values,
+                principal.user_id,
+                now=now,
+            )
         projection.record(
             session,
             instance,

@@ -1,0 +1,89 @@
+"""How much one engine run may do: a number of engine steps and a wall-clock time.
+
+Every ProcessRunner call that advances an instance (a start, a completion, a message, a timer,
+a worker's answer) runs its engine steps under a `RunBudget`. A case that loops without waiting
+(a zero-period timer cycle, a gateway loop whose condition never changes) exceeds it and the run
+stops with `BudgetExceeded` naming the element it spent most of its steps on; the caller rolls the
+run back (nothing is stored) and the scheduler records an incident instead of firing the timer
+again, so one case never holds a server process, a database lock or the timer poller.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from bpmn_service.errors import WorkflowFailed
+
+DEFAULT_MAX_STEPS = 10_000
+DEFAULT_MAX_SECONDS = 10.0
+
+
+class BudgetExceeded(WorkflowFailed):
+    """An engine run did more steps or took longer than its budget; nothing was saved."""
+
+    code = "run_budget_exceeded"
+
+    def __init__(self, message: str, element: str | None, limit: str) -> None:
+        super().__init__(message, details={"element": element, "limit": limit})
+        self.element = element
+        self.limit = limit
+
+
+@dataclass(frozen=True, slots=True)
+class RunBudget:
+    max_steps: int = DEFAULT_MAX_STEPS
+    max_seconds: float = DEFAULT_MAX_SECONDS
+
+    def start(self) -> RunMeter:
+        return RunMeter(self)
+
+
+class RunMeter:
+    """Counts the engine steps of one run; `step` is SpiffWorkflow's `will_complete_task` hook."""
+
+    def __init__(self, budget: RunBudget) -> None:
+        self.budget = budget
+        self.steps = 0
+        self.started = time.monotonic()
+        self.current: Any = None
+        self._elements: Counter[str] = Counter()
+
+    def step(self, task: Any) -> None:
+        self.steps += 1
+        self.current = task
+        element = element_of(task)
+        if element:
+            self._elements[element] += 1
+        if self.steps > self.budget.max_steps:
+            self._exceeded(f"more than {self.budget.max_steps} engine steps", "steps")
+        if time.monotonic() - self.started > self.budget.max_seconds:
+            self._exceeded(f"longer than {self.budget.max_seconds:g} s", "seconds")
+
+    def check_time(self) -> None:
+        """Between steps that SpiffWorkflow does not report (timer refreshes)."""
+        if time.monotonic() - self.started > self.budget.max_seconds:
+            self._exceeded(f"longer than {self.budget.max_seconds:g} s", "seconds")
+
+    def busiest(self) -> str | None:
+        """The element this run ran most often (the loop's), else the one it ran last."""
+        if self._elements:
+            return self._elements.most_common(1)[0][0]
+        return element_of(self.current)
+
+    def _exceeded(self, what: str, limit: str) -> None:
+        element = self.busiest()
+        where = f" (most steps at element {element})" if element else ""
+        raise BudgetExceeded(
+            f"the engine run took {what} without reaching a wait state{where}; it was rolled "
+            f"back. A loop that never waits (a timer cycle, a gateway loop) is the usual cause",
+            element,
+            limit,
+        )
+
+
+def element_of(task: Any) -> str | None:
+    spec = getattr(task, "task_spec", None)
+    return getattr(spec, "bpmn_id", None) or None

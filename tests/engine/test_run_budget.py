@@ -1,0 +1,85 @@
+"""Every engine run has a budget of steps and time; a timer cycle repeats at most once a second;
+errors a value causes inside the engine are WorkflowFailed naming the element (no other error
+type escapes the facade)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from kit import BPMN, Case
+
+from bpmn_service.engine import BudgetExceeded, ProcessRunner, RunBudget, SpecCache, compile_bpmn
+from bpmn_service.errors import InvalidBpmn, WorkflowFailed
+
+
+def small(max_steps: int = 200, max_seconds: float = 30.0) -> ProcessRunner:
+    return ProcessRunner(SpecCache(), RunBudget(max_steps, max_seconds))
+
+
+def test_a_loop_that_never_waits_stops_at_the_step_budget_naming_its_element() -> None:
+    case = Case("endless_loop", runner=small(max_steps=200))
+    with pytest.raises(BudgetExceeded) as raised:
+        case.start(n=0, limit=10**9)
+    assert raised.value.element in {"count", "again"}
+    assert raised.value.details == {"element": raised.value.element, "limit": "steps"}
+    assert "200 engine steps" in raised.value.message
+
+
+def test_the_same_loop_within_its_budget_runs_to_its_wait() -> None:
+    case = Case("endless_loop", runner=small(max_steps=200))
+    result = case.start(n=0, limit=20)
+    assert result.variables["n"] == 20 and case.open_elements == ["review"]
+
+
+def test_a_run_over_its_time_budget_stops() -> None:
+    case = Case("endless_loop", runner=small(max_steps=10**7, max_seconds=0.2))
+    with pytest.raises(BudgetExceeded) as raised:
+        case.start(n=0, limit=10**9)
+    assert raised.value.limit == "seconds"
+
+
+@pytest.mark.parametrize("cycle", ["R/PT0S", "R99999999/PT0S", "R5/PT0.5S", "R/P0D"])
+def test_a_zero_or_sub_second_cycle_from_a_variable_fails_at_its_timer(cycle: str) -> None:
+    case = Case("cycle_timer")
+    with pytest.raises(WorkflowFailed) as raised:
+        case.start(cycle=cycle, reminders=0)
+    assert raised.value.details == {"element": "remind"}
+    assert "at most once a second" in raised.value.message
+
+
+def test_a_cycle_value_that_is_not_iso_8601_fails_at_its_timer() -> None:
+    case = Case("cycle_timer")
+    with pytest.raises(WorkflowFailed) as raised:
+        case.start(cycle="every day", reminders=0)
+    assert raised.value.details == {"element": "remind"}
+    assert "ISO 8601" in raised.value.message
+
+
+def test_a_one_hour_cycle_from_a_variable_is_accepted_and_moves_on_by_the_hour() -> None:
+    case = Case("cycle_timer")
+    result = case.start(cycle="R3/PT1H", reminders=0)
+    assert result.next_timer_at == case.now + timedelta(hours=1)
+    result = case.wait(hours=1, minutes=1)
+    assert result.next_timer_at == case.now.replace(minute=0) + timedelta(hours=1)
+
+
+@pytest.mark.parametrize("cycle", ["R/PT0S", "R99999999/PT0S", "R/PT0.1S"])
+def test_a_literal_zero_or_sub_second_cycle_is_refused_at_deploy(cycle: str) -> None:
+    text = (BPMN / "cycle_timer.bpmn").read_text().replace("${cycle}", cycle)
+    with pytest.raises(InvalidBpmn) as raised:
+        compile_bpmn(text.encode(), "cycle.bpmn", lambda _key, _lane: True)
+    [problem] = raised.value.problems
+    assert problem.element == "remind_def" and "at most once a second" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("script", "kind"),
+    [("reminders = 10.0 ** 999", "Overflow"), ("reminders = len", "a function is not a value")],
+)
+def test_a_script_value_the_engine_cannot_keep_is_workflow_failed(script: str, kind: str) -> None:
+    text = (BPMN / "endless_loop.bpmn").read_text().replace("n = n + 1", script)
+    runner = ProcessRunner(SpecCache())
+    spec = compile_bpmn(text.encode(), "x.bpmn", lambda _key, _lane: True).spec_json
+    with pytest.raises(WorkflowFailed, match=kind):
+        runner.start("x", lambda: spec, {"n": 0, "limit": 0}, now=Case("endless_loop").now)

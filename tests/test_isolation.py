@@ -1,0 +1,83 @@
+"""One bad case never stops the others: a run over its budget is rolled back and becomes an
+incident naming the element, the timer poller moves on, and writes keep being answered."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from bpmn_service.db.models import HistoryEvent, ProcessInstance, RunIncident
+from bpmn_service.engine import RunBudget
+from bpmn_service.services import run_incidents
+from bpmn_service.services.scheduler import run_due_timers
+from conftest import DATA, ROOT, Api
+
+ENGINE_BPMN = ROOT / "tests" / "engine" / "bpmn"
+
+
+def _open_incidents(api: Api, instance_id: str) -> list[RunIncident]:
+    with api.ctx.sessions() as session:
+        return run_incidents.open_for(session, instance_id=instance_id)
+
+
+def test_a_poison_timer_gets_an_incident_and_the_healthy_timer_fires(api: Api) -> None:
+    api.ctx.runner.budget = RunBudget(max_steps=300, max_seconds=10)
+    files = (DATA / "poison_loop.bpmn", DATA / "timer_once.bpmn")
+    assert api.deploy(*files).status_code == 201
+    api.ctx.clock = lambda: datetime.now(UTC) - timedelta(days=1)
+    poison = api.start("poison_loop", "P-1", {"n": 0, "limit": 10**9}).json()["id"]
+    healthy = api.start("timer_once", "H-1", {}).json()["id"]
+    api.ctx.clock = lambda: datetime.now(UTC)
+
+    assert run_due_timers(api.ctx) == 2
+
+    [task] = api.open_tasks(healthy)
+    assert task["element_id"] == "after"
+    [incident] = _open_incidents(api, poison)
+    assert incident.kind == "budget"
+    assert incident.element_id in {"count", "again"}
+    assert incident.element_name in {"Count", "Again?"}
+    assert incident.business_key == "P-1" and incident.definition_key == "poison_loop"
+    assert "300 engine steps" in incident.message
+    with api.ctx.sessions() as session:
+        stored = session.get(ProcessInstance, poison)
+        assert stored is not None
+        assert stored.status == "active" and stored.next_timer_at is None
+        assert stored.variables["n"] == 0  # the run was rolled back
+        kinds = session.scalars(
+            select(HistoryEvent.type).where(HistoryEvent.instance_id == poison)
+        ).all()
+    assert "timer_failed" in kinds and "incident_opened" in kinds
+    # The poller does not pick the poison case again, and other work goes on.
+    assert run_due_timers(api.ctx) == 0
+    assert api.start("timer_once", "H-2", {}).status_code == 201
+    assert api.get(f"/process-instances/{poison}").status_code == 200
+
+
+def test_a_start_whose_run_loops_is_refused_with_nothing_stored(api: Api) -> None:
+    api.ctx.runner.budget = RunBudget(max_steps=300, max_seconds=10)
+    assert api.deploy(ENGINE_BPMN / "endless_loop.bpmn").status_code == 201
+    refused = api.start("endless_loop", "L-1", {"n": 0, "limit": 10**9})
+    assert refused.status_code == 422, refused.text
+    body = refused.json()
+    assert body["code"] == "run_budget_exceeded"
+    assert body["details"]["element"] in {"count", "again"}
+    assert body["details"]["limit"] == "steps"
+    with api.ctx.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 0
+    assert api.start("endless_loop", "L-2", {"n": 0, "limit": 5}).status_code == 201
+
+
+def test_a_zero_cycle_a_clerk_fills_in_is_refused_at_start_naming_the_timer(api: Api) -> None:
+    assert api.deploy(DATA / "poison_cycle.bpmn").status_code == 201
+    for cycle in ("R/PT0S", "R99999999/PT0S", "R/PT0.2S"):
+        response = api.start("poison_cycle", f"C-{cycle}", {"cycle": cycle})
+        assert response.status_code == 422, response.text
+        body = response.json()
+        assert body["code"] == "workflow_failed"
+        assert body["details"] == {"element": "remind"}
+        assert "at most once a second" in body["message"]
+    with api.ctx.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 0
+    assert api.start("poison_cycle", "C-ok", {"cycle": "R3/PT1H"}).status_code == 201
