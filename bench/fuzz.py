@@ -16,7 +16,8 @@ What one run does:
 3. Loads /openapi.json from the server and, for every token (--tokens; default the admin and the
    low-privilege hall clerk), every generation mode (positive and negative) and every operation,
    generates cases with Hypothesis (seeded, so a run is reproducible on a fresh database). About
-   half of the path parameters, and some query and body fields, are replaced by ids that exist.
+   half of the path parameters, and some query and body fields, are replaced by ids that exist;
+   some variables and string fields get lone surrogates, NaN or Infinity (which must be 422).
    Each case is sent with `Authorization: Bearer <token>` and every check of --checks runs on its
    own.
    Batches are topped up until at least --cases cases have been sent (default 10,000).
@@ -411,6 +412,19 @@ BODY_POOLS: dict[str, Callable[[Pools], list[Any]]] = {
 }
 
 
+# Values Python's JSON writer sends and strict JSON or the databases do not take.
+UNSTORABLE_VALUES: list[Any] = [
+    "\ud800",
+    "a\udfffb",
+    "\udc80 trailing",
+    math.nan,
+    math.inf,
+    -math.inf,
+    [1, math.nan],
+    {"nested": "\ud83d"},
+]
+
+
 def with_real_ids(case: Any, pools: Pools, draw: Callable[[Any], Any]) -> None:
     """Replace, by Hypothesis draws, some generated values with values that exist on the server."""
     from hypothesis import strategies as st
@@ -442,6 +456,15 @@ def with_real_ids(case: Any, pools: Pools, draw: Callable[[Any], Any]) -> None:
             valid = TASK_VALUES.get(pools.task_elements.get(str(params.get("task_id")), ""))
         if valid is not None:
             body["variables"] = dict(valid)
+    # And now and then a value no database stores faithfully (a lone surrogate, NaN, Infinity,
+    # 1e400 as a float): it must be answered 422, never 5xx, and never stored.
+    if isinstance(body.get("variables"), dict) and draw(st.integers(0, 4)) == 0:
+        name = draw(st.sampled_from(sorted(body["variables"]) or ["comment"]))
+        body["variables"][name] = draw(st.sampled_from(UNSTORABLE_VALUES))
+    elif draw(st.integers(0, 9)) == 0:
+        strings = [k for k, v in body.items() if isinstance(v, str)]
+        if strings:
+            body[draw(st.sampled_from(strings))] = draw(st.sampled_from(UNSTORABLE_VALUES[:3]))
 
 
 # --------------------------------------------------------------------------- findings

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from bpmn_service.db.models import HistoryEvent, ProcessInstance, RunIncident
@@ -81,3 +82,29 @@ def test_a_zero_cycle_a_clerk_fills_in_is_refused_at_start_naming_the_timer(api:
     with api.ctx.sessions() as session:
         assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 0
     assert api.start("poison_cycle", "C-ok", {"cycle": "R3/PT1H"}).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "n = round(1, -10**7)",
+        "n = ('x' * 99999).join(['a'] * 99999)",
+        "n = ('a' * 99999).replace('a', 'b' * 99999)",
+        "n = '%0100000000d' % 1",
+        "n = [[1] * 99999] * 99999",
+        "n = 10.0 ** 999",
+        "n = float('nan')",
+        "n = len",
+    ],
+)
+def test_a_script_value_that_would_exhaust_or_not_store_is_422_naming_the_task(
+    api: Api, script: str
+) -> None:
+    text = (ENGINE_BPMN / "endless_loop.bpmn").read_text().replace("n = n + 1", script)
+    assert api.deploy_bytes("script.bpmn", text.encode()).status_code == 201
+    response = api.start("endless_loop", "S-1", {"n": 0, "limit": 0})
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["code"] == "workflow_failed" and body["details"] == {"element": "count"}
+    with api.ctx.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 0

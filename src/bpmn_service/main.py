@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from bpmn_service import __version__
 from bpmn_service.api import errors as api_errors, metrics, web
 from bpmn_service.api.compat import PREFIX as ENGINE_REST, create_engine_rest
+from bpmn_service.api.json_values import JsonValuesMiddleware
 from bpmn_service.api.middleware import BodyLimitMiddleware, GuardMiddleware, RequestIdMiddleware
 from bpmn_service.api.routes import (
     analytics,
@@ -127,6 +128,8 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     app.mount(ENGINE_REST, create_engine_rest(ctx))
     app.add_middleware(metrics.RequestMetricsMiddleware)
     app.add_middleware(GuardMiddleware)
+    # Outside the guard, so that a body over the limit while it is read is still a 413.
+    app.add_middleware(JsonValuesMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,
         default_limit=ctx.settings.max_body_bytes,

@@ -182,7 +182,14 @@ CAMUNDA_TYPES = {
 
 
 async def _json(scope: Scope, send: Send, status: int, code: str, message: str) -> None:
-    payload: dict[str, Any] = {"code": code, "message": message, "details": None}
+    await _json_details(scope, send, status, code, message, None)
+
+
+async def _json_details(
+    scope: Scope, send: Send, status: int, code: str, message: str, details: Any
+) -> None:
+    """An error answer in the service's shape (Camunda's under /engine-rest)."""
+    payload: dict[str, Any] = {"code": code, "message": message, "details": details}
     if scope["path"].startswith("/engine-rest/"):
         payload = {"type": CAMUNDA_TYPES[status], "message": message}
         status = 400 if status == 422 else status

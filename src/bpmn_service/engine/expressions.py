@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import io
+import math
 import operator
 import threading
 import tokenize
@@ -17,9 +18,10 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from simpleeval import EvalWithCompoundTypes, InvalidExpression, NumberTooHigh
+from simpleeval import InvalidExpression, NumberTooHigh
 
 from . import clock
+from .bounded_eval import BoundedEval, safe_mod, safe_round
 
 MAX_EXPRESSION_LENGTH = 10_000
 MAX_POWER_EXPONENT = 1_000
@@ -28,6 +30,8 @@ MAX_INTEGER = 10**100
 # Intermediate integers are capped too, before they are computed where possible.
 MAX_INTEGER_BITS = 1_400
 MAX_SCRIPT_LINES = 200
+# Nesting of an expression's syntax tree: the evaluator and ast.unparse recurse once per level.
+MAX_DEPTH = 100
 
 # Methods callable on values; everything else reached through "." is refused.
 ALLOWED_METHODS = frozenset(
@@ -158,7 +162,7 @@ BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "max": max,
     "sum": sum,
     "abs": abs,
-    "round": round,
+    "round": safe_round,
     "int": int,
     "float": float,
     "str": str,
@@ -318,12 +322,33 @@ def _checked(text: str, function_names: frozenset[str]) -> list[str]:
         return ["the expression is empty"]
     try:
         tree = _parse(expression)
+        depth = _depth(tree)
     except SyntaxError as exc:
         return [f"syntax error: {exc.msg} (column {exc.offset})"]
+    except (RecursionError, MemoryError):
+        depth = MAX_DEPTH + 1
+    if depth > MAX_DEPTH:
+        return [
+            f"the expression nests deeper than {MAX_DEPTH} levels (a sum of many terms is "
+            f"sum([a, b, c, ...]))"
+        ]
     problems: list[str] = []
     for node in ast.walk(tree):
         problems.extend(_check_node(node, function_names))
     return problems
+
+
+def _depth(tree: ast.AST) -> int:
+    """How deep the syntax tree nests, without recursion (a 3,000-term sum nests 3,000 deep)."""
+    deepest = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            break
+        stack.extend((child, level + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _check_node(node: ast.AST, function_names: frozenset[str]) -> list[str]:
@@ -331,6 +356,8 @@ def _check_node(node: ast.AST, function_names: frozenset[str]) -> list[str]:
         return [f"{type(node).__name__} is not allowed in expressions"]
     if isinstance(node, ast.Name) and node.id.startswith("_"):
         return [f"name {node.id!r} starts with '_'"]
+    if isinstance(node, ast.comprehension) and node.is_async:
+        return ["async comprehensions are not allowed"]
     if isinstance(node, ast.Attribute):
         if node.attr.startswith("_") or node.attr not in ALLOWED_METHODS:
             return [f"attribute {node.attr!r} is not allowed"]
@@ -355,6 +382,13 @@ def check_script(text: str, function_names: frozenset[str]) -> list[str]:
         module = ast.parse(text)
     except SyntaxError as exc:
         return [f"syntax error on line {exc.lineno}: {exc.msg}"]
+    except (RecursionError, MemoryError):
+        return [f"the script nests deeper than {MAX_DEPTH} levels"]
+    if _depth(module) > MAX_DEPTH + 2:
+        return [
+            f"the script nests deeper than {MAX_DEPTH} levels (a sum of many terms is "
+            f"sum([a, b, c, ...]))"
+        ]
     problems: list[str] = []
     for stmt in module.body:
         if not (
@@ -367,6 +401,11 @@ def check_script(text: str, function_names: frozenset[str]) -> list[str]:
         name = stmt.targets[0].id
         if name.startswith("_"):
             problems.append(f"line {stmt.lineno}: names starting with '_' are not allowed")
+        elif name in CONSTANT_NAMES or name in function_names:
+            problems.append(
+                f"line {stmt.lineno}: {name!r} is a name of the expression language; choose "
+                f"another variable name"
+            )
         for reason in check_expression(ast.unparse(stmt.value), function_names):
             problems.append(f"line {stmt.lineno}: {reason}")
     return problems
@@ -398,13 +437,13 @@ class ExpressionEvaluator:
         self.function_names = frozenset(self.functions)
         self._idle = threading.local()  # evaluators built before know only the old functions
 
-    def _evaluator(self) -> EvalWithCompoundTypes:
-        idle: list[EvalWithCompoundTypes] | None = getattr(self._idle, "evaluators", None)
+    def _evaluator(self) -> BoundedEval:
+        idle: list[BoundedEval] | None = getattr(self._idle, "evaluators", None)
         if idle:
             return idle.pop()
-        return EvalWithCompoundTypes(operators=self._operators, functions=dict(self.functions))
+        return BoundedEval(operators=self._operators, functions=dict(self.functions))
 
-    def _release(self, evaluator: EvalWithCompoundTypes) -> None:
+    def _release(self, evaluator: BoundedEval) -> None:
         evaluator.names = {}
         idle = getattr(self._idle, "evaluators", None)
         if idle is None:
@@ -422,18 +461,26 @@ class ExpressionEvaluator:
         problems = self.check(expression)
         if problems:
             raise ExpressionError(f"{expression!r}: {'; '.join(problems)}")
-        return self._run(expression, {**CONSTANT_NAMES, **variables})
+        return self._run(expression, self._names(variables))
 
     def execute(self, script: str, variables: dict[str, Any]) -> None:
         """Run `name = expression` lines; all lines are checked before any runs."""
         problems = self.check_script(script)
         if problems:
             raise ExpressionError("; ".join(problems))
-        names = {**CONSTANT_NAMES, **variables}  # each line sees the lines before it
+        names = self._names(variables)  # each line sees the lines before it
         results: dict[str, Any] = {}
         for name, expression in _assignments(script):
             results[name] = names[name] = self._run(expression, names)
         variables.update(results)
+
+    def _names(self, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """The variables as the expression sees them: the language's own names (true, null,
+        len, now…) cannot be shadowed by a variable of the same name."""
+        names = {**variables, **CONSTANT_NAMES}
+        for reserved in self.function_names.intersection(names):
+            del names[reserved]
+        return names
 
     def _run(self, expression: str, names: dict[str, Any]) -> Any:
         """Evaluate a checked expression."""
@@ -453,6 +500,8 @@ class ExpressionEvaluator:
             raise ExpressionError(f"{expression!r}: the result has more than 100 digits")
         if callable(result):
             raise ExpressionError(f"{expression!r}: a function is not a value; call it")
+        if isinstance(result, float) and not math.isfinite(result):
+            raise ExpressionError(f"{expression!r}: the result is not a finite number")
         return result
 
 
@@ -461,8 +510,9 @@ def _operators() -> dict[type[ast.AST], Callable[..., Any]]:
 
     ops: dict[type[ast.AST], Callable[..., Any]] = dict(DEFAULT_OPERATORS)
     ops[ast.Pow] = _safe_pow
-    for node in (ast.Add, ast.Sub, ast.FloorDiv, ast.Mod):
+    for node in (ast.Add, ast.Sub, ast.FloorDiv):
         ops[node] = _sized(ops[node])
+    ops[ast.Mod] = _sized(safe_mod)
     mult = ops[ast.Mult]  # simpleeval's safe_mult bounds string repetition; keep it
     ops[ast.Mult] = lambda a, b: _check_size(
         _sized(operator.mul)(a, b) if isinstance(a, int) and isinstance(b, int) else mult(a, b)
