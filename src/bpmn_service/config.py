@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     timer_poll_seconds: float = Field(
         5.0, description="How often each server process looks for due timers; 0 disables"
     )
+    default_starter_groups: str = Field(
+        # The demo's staff and the customer portal; not contractors or worker accounts.
+        "analyst,hall_clerk,yk_specialist,plan_engineer,dev_planning,om_dept,dispatch,leadership,"
+        "supervisor,inspection,metering,archive,customer_manager,project_manager,service_center,"
+        "customer",
+        description="comma-separated groups that may start a process declaring no "
+        "camunda:candidateStarterGroups/Users (admin may start any)",
+    )
     run_max_steps: int = Field(
         10_000,
         ge=1,
@@ -93,6 +101,10 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def default_starter_group_set(self) -> frozenset[str]:
+        return frozenset(g.strip() for g in self.default_starter_groups.split(",") if g.strip())
 
     @property
     def lane_groups_path(self) -> Path:

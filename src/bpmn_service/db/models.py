@@ -80,6 +80,8 @@ class ProcessDefinition(Base):
     spec_json: Mapped[str] = mapped_column(Text)
     start_form: Mapped[list[Any]] = mapped_column(JsonType)
     message_starts: Mapped[list[Any]] = mapped_column(JsonType, default=list)
+    # Who may start it (camunda:candidateStarterGroups/Users); null: the default starter groups.
+    starters: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
     deployment_id: Mapped[str] = mapped_column(ForeignKey("deployment.id"))
     deployed_at: Mapped[datetime]
 

@@ -43,6 +43,9 @@ class CompiledProcess:
     spec_json: str
     start_form: list[forms.FormField]
     message_starts: list[str]
+    # camunda:candidateStarterGroups / candidateStarterUsers: {"groups": [...], "users": [...]},
+    # None when the process declares neither (then the service's default groups may start it).
+    starters: dict[str, list[str]] | None = None
 
 
 @lru_cache(maxsize=1)
@@ -68,6 +71,9 @@ def compile_bpmn(data: bytes, filename: str, lane_has_groups: LaneCheck) -> Comp
     if process is None:
         raise InvalidBpmn(problems)
     problems.extend(_prepare_timers(root, filename))
+    problems.extend(_prepare_multi_instance(root, filename))
+    starters, starter_problems = _starters(process, filename)
+    problems.extend(starter_problems)
     key = process.get("id")
     spec = subprocess_specs = None
     if not problems:
@@ -91,7 +97,102 @@ def compile_bpmn(data: bytes, filename: str, lane_has_groups: LaneCheck) -> Comp
         spec_json=spec_to_json(spec, subprocess_specs),
         start_form=start_fields,
         message_starts=_message_starts(root, process),
+        starters=starters,
     )
+
+
+def _starters(
+    process: etree._Element, filename: str
+) -> tuple[dict[str, list[str]] | None, list[BpmnProblem]]:
+    """Who may start the process, as Camunda Modeler writes it on the process element."""
+    found: dict[str, list[str]] = {}
+    problems: list[BpmnProblem] = []
+    for kind, attribute in (
+        ("groups", "candidateStarterGroups"),
+        ("users", "candidateStarterUsers"),
+    ):
+        value = process.get(f"{{{CAMUNDA_NS}}}{attribute}")
+        if value is None:
+            continue
+        if "${" in value or "#{" in value:
+            problems.append(
+                BpmnProblem(
+                    f"camunda:{attribute} must list {kind} separated by commas; expressions "
+                    f"are not supported there",
+                    filename,
+                    process.sourceline,
+                    process.get("id"),
+                )
+            )
+        found[kind] = listed_names(value)
+    if not found:
+        return None, problems
+    return {"groups": found.get("groups", []), "users": found.get("users", [])}, problems
+
+
+# The children of multiInstanceLoopCharacteristics in the order the BPMN schema gives them.
+_LOOP_ORDER = ("loopCardinality", "loopDataInputRef", "loopDataOutputRef", "inputDataItem")
+
+
+def _prepare_multi_instance(root: etree._Element, filename: str) -> list[BpmnProblem]:
+    """Camunda Modeler writes a multi-instance collection and element variable as the attributes
+    camunda:collection and camunda:elementVariable; SpiffWorkflow reads the standard
+    loopDataInputRef and inputDataItem. Translate the one into the other (in the compiled copy;
+    the stored file keeps what the analyst wrote)."""
+    problems: list[BpmnProblem] = []
+    for loop in root.xpath(".//bpmn:multiInstanceLoopCharacteristics", namespaces=NSMAP):
+        owner = owner_of(loop)
+        collection = loop.attrib.pop(f"{{{CAMUNDA_NS}}}collection", None)
+        element_variable = loop.attrib.pop(f"{{{CAMUNDA_NS}}}elementVariable", None)
+
+        def refuse(message: str, owner: etree._Element = owner) -> None:
+            problems.append(BpmnProblem(message, filename, owner.sourceline, owner.get("id")))
+
+        if collection is not None:
+            name = collection.strip()
+            if name.startswith("${") and name.endswith("}"):
+                name = name[2:-1].strip()
+            if not IDENTIFIER.match(name):
+                refuse(
+                    f"camunda:collection {collection!r} must name a variable holding the "
+                    f"collection (e.g. ${{signers}}); compute it in a script task before"
+                )
+            elif loop.find("bpmn:loopDataInputRef", NSMAP) is not None:
+                refuse("give the collection either as camunda:collection or as loopDataInputRef")
+            else:
+                _insert_loop_child(loop, "loopDataInputRef").text = name
+        if element_variable is not None:
+            name = element_variable.strip()
+            if not IDENTIFIER.match(name):
+                refuse(f"camunda:elementVariable {element_variable!r} must be a variable name")
+            elif loop.find("bpmn:inputDataItem", NSMAP) is not None:
+                refuse(
+                    "give the element variable either as camunda:elementVariable or as "
+                    "inputDataItem"
+                )
+            else:
+                item = _insert_loop_child(loop, "inputDataItem")
+                item.set("id", name)  # SpiffWorkflow names the item variable by the id
+                item.set("name", name)
+    return problems
+
+
+def _insert_loop_child(loop: etree._Element, local: str) -> etree._Element:
+    """A new child of a multiInstanceLoopCharacteristics, placed where the schema wants it."""
+    later = set(_LOOP_ORDER[_LOOP_ORDER.index(local) + 1 :]) | {
+        "outputDataItem",
+        "complexBehaviorDefinition",
+        "completionCondition",
+        "oneBehaviorEventRef",
+        "noneBehaviorEventRef",
+    }
+    child = etree.Element(f"{{{BPMN_NS}}}{local}")
+    for index, existing in enumerate(loop):
+        if isinstance(existing.tag, str) and etree.QName(existing.tag).localname in later:
+            loop.insert(index, child)
+            return child
+    loop.append(child)
+    return child
 
 
 def _prepare_timers(root: etree._Element, filename: str) -> list[BpmnProblem]:

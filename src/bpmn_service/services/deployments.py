@@ -153,6 +153,7 @@ def _store(
                 spec_json=process.spec_json,
                 start_form=[field.to_dict() for field in process.start_form],
                 message_starts=process.message_starts,
+                starters=process.starters,
                 deployment_id=deployment_id,
                 deployed_at=now,
             )

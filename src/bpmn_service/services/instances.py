@@ -16,6 +16,7 @@ from bpmn_service.db import queries
 from bpmn_service.db.models import HistoryEvent, ProcessDefinition, ProcessInstance, Task
 from bpmn_service.engine import FormField, validate
 from bpmn_service.errors import (
+    DuplicateBusinessKey,
     FieldError,
     Forbidden,
     InvalidState,
@@ -25,7 +26,7 @@ from bpmn_service.errors import (
 )
 from bpmn_service.identity import Principal
 
-from . import projection, runtime, telemetry
+from . import projection, runtime, starters, telemetry
 from .idempotency import Idempotency, Replay, lookup, remember, replay_after_race
 from .uow import UnitOfWork
 
@@ -126,11 +127,15 @@ def _start(
             if definition_id is None
             else runtime.definition_version(session, definition_id)
         )
+        starters.require_starter(definition, principal, ctx.settings.default_starter_group_set)
         fields = [FormField.from_dict(f) for f in definition.start_form]
         values = validate(fields, variables) if fields else dict(variables)
-        instance, settled = runtime.create_instance(
-            ctx, session, definition, business_key, values, actor=principal.user_id, now=now
-        )
+        try:
+            instance, settled = runtime.create_instance(
+                ctx, session, definition, business_key, values, actor=principal.user_id, now=now
+            )
+        except DuplicateBusinessKey as exc:
+            raise _as_seen_by(session, exc, principal) from None
         tasks = [t for t in settled.created_tasks if t.instance_id == instance.id]
         result = StartResult(instance, tasks, queries.candidates_of(session, [t.id for t in tasks]))
         if render is not None:
@@ -140,6 +145,24 @@ def _start(
         except IntegrityError:
             raise runtime.duplicate(key, business_key, None) from None
         return result
+
+
+def _as_seen_by(
+    session: Session, exc: DuplicateBusinessKey, principal: Principal
+) -> DuplicateBusinessKey:
+    """The duplicate, naming the existing instance only to a caller who may see it."""
+    details = exc.details if isinstance(exc.details, dict) else {}
+    existing = details.get("instance_id")
+    if existing is None:
+        return exc
+    visible = session.scalar(
+        select(ProcessInstance.id).where(
+            ProcessInstance.id == existing, queries.instance_visible(principal)
+        )
+    )
+    if visible is not None:
+        return exc
+    return DuplicateBusinessKey(exc.message, details={**details, "instance_id": None})
 
 
 def visible_instance(session: Session, instance_id: str, principal: Principal) -> ProcessInstance:

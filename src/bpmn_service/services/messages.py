@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bpmn_service.context import AppContext
 from bpmn_service.db.models import Message
-from bpmn_service.errors import IdempotencyMismatch, ServiceError
+from bpmn_service.errors import DuplicateBusinessKey, IdempotencyMismatch, ServiceError
 from bpmn_service.identity import Principal
 
 from . import run_incidents, runtime
@@ -58,6 +58,12 @@ def send_message(
     message_id = message_id or str(uuid.uuid4())
     try:
         return _send(ctx, principal, body, request_hash, message_id, ttl_seconds)
+    except DuplicateBusinessKey as exc:
+        # A message starting a second case with a taken business key: the existing case is
+        # named only to an admin (the sender may not be allowed to see it).
+        if principal.is_admin or not isinstance(exc.details, dict):
+            raise
+        raise DuplicateBusinessKey(exc.message, {**exc.details, "instance_id": None}) from None
     except ServiceError as exc:
         run_incidents.after_failed_run(ctx, exc, kind=None, actor=principal.user_id)
         raise
