@@ -33,6 +33,8 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> E
             url,
             echo=echo,
             pool_pre_ping=True,
+            # An error's log line must not carry the statement's parameters (form values).
+            hide_parameters=True,
             pool_size=10,
             max_overflow=10,
             connect_args={"options": options},
@@ -45,7 +47,12 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> E
 def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(
+        url,
+        echo=echo,
+        hide_parameters=True,
+        connect_args={"check_same_thread": False, "timeout": 30},
+    )
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -13,6 +13,7 @@ import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -29,6 +30,9 @@ from .bpmn_xml import (
     parse_xml,
 )
 from .camunda_ext import NSMAP, ServiceBpmnParser, listed_names, read_extensions
+from .camunda_ext import CAMUNDA_NS, NSMAP, ServiceBpmnParser, listed_names, read_extensions
+from .column_limits import length_problems
+from .deep_stack import call_deep
 from .deploy_rules import LaneCheck, check_rules
 from .script_engine import EVALUATOR
 from .serialization import spec_to_json
@@ -70,6 +74,7 @@ def compile_bpmn(data: bytes, filename: str, lane_has_groups: LaneCheck) -> Comp
     problems, process = check_rules(root, filename, lane_has_groups)
     if process is None:
         raise InvalidBpmn(problems)
+    problems.extend(length_problems(root, process, filename))
     problems.extend(_prepare_timers(root, filename))
     problems.extend(_prepare_multi_instance(root, filename))
     starters, starter_problems = _starters(process, filename)
@@ -78,10 +83,9 @@ def compile_bpmn(data: bytes, filename: str, lane_has_groups: LaneCheck) -> Comp
     spec = subprocess_specs = None
     if not problems:
         try:
-            parser = ServiceBpmnParser()
-            parser.add_bpmn_xml(root, filename=filename)
-            spec = parser.get_spec(key)
-            subprocess_specs = parser.get_subprocess_specs(key)
+            spec, subprocess_specs = call_deep(
+                _element_count(process), lambda: _parse_specs(root, filename, key)
+            )
         except ValidationException as exc:
             line = exc.line_number if isinstance(exc.line_number, int) else None
             problems.append(BpmnProblem(str(exc), filename, line, exc.id or None))
@@ -91,14 +95,25 @@ def compile_bpmn(data: bytes, filename: str, lane_has_groups: LaneCheck) -> Comp
         raise InvalidBpmn(problems)
     assert spec is not None and subprocess_specs is not None
     start_fields = _start_form(process)
+    spec_json = call_deep(_element_count(process), lambda: spec_to_json(spec, subprocess_specs))
     return CompiledProcess(
         key=key,
         name=process.get("name"),
-        spec_json=spec_to_json(spec, subprocess_specs),
+        spec_json=spec_json,
         start_form=start_fields,
         message_starts=_message_starts(root, process),
         starters=starters,
     )
+
+
+def _parse_specs(root: etree._Element, filename: str, key: str) -> tuple[Any, Any]:
+    parser = ServiceBpmnParser()
+    parser.add_bpmn_xml(root, filename=filename)
+    return parser.get_spec(key), parser.get_subprocess_specs(key)
+
+
+def _element_count(process: etree._Element) -> int:
+    return sum(1 for _ in process.iter())
 
 
 def _starters(

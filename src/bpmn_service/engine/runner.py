@@ -9,6 +9,7 @@ them and dumps.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import OrderedDict
@@ -26,6 +27,7 @@ from bpmn_service.errors import Invalid, InvalidState, NotFound, ServiceError, W
 from . import clock, forms
 from .bpmn_errors import catch_error
 from .budget import BudgetExceeded, RunBudget, RunMeter, element_of
+from .deep_stack import call_deep
 from .expressions import ExpressionError
 from .instance_view import (
     FULL_DEPTH,
@@ -64,6 +66,11 @@ class SpecCache:
         self._items: OrderedDict[str, tuple[Any, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def size(self, definition_id: str, load: SpecLoader) -> int:
+        """How many task specs the process and its subprocesses have."""
+        spec, subs = self.get(definition_id, load)
+        return sum(len(process.task_specs) for process in (spec, *subs.values()))
+
     def get(self, definition_id: str, load: SpecLoader) -> tuple[Any, dict[str, Any]]:
         """The restored spec; `load` is only called (to read the spec JSON) on a miss."""
         with self._lock:
@@ -76,6 +83,20 @@ class SpecCache:
             if len(self._items) > self._size:
                 self._items.popitem(last=False)
         return specs
+
+
+def _room_for_long_models(method: Callable[..., RunResult]) -> Callable[..., RunResult]:
+    """SpiffWorkflow recurses along a process's flows (predicting tasks, loading and dumping
+    states): a run of a model with many elements gets room for that (deep_stack.py)."""
+
+    @functools.wraps(method)
+    def run(
+        self: ProcessRunner, definition_id: str, load: SpecLoader, *args: Any, **kw: Any
+    ) -> Any:
+        size = self.cache.size(definition_id, load)
+        return call_deep(size, lambda: method(self, definition_id, load, *args, **kw))
+
+    return run
 
 
 class ProcessRunner:
@@ -112,6 +133,7 @@ class ProcessRunner:
                     return getattr(task_spec, "bpmn_name", None) or None
         return None
 
+    @_room_for_long_models
     def start(
         self, definition_id: str, load: SpecLoader, variables: dict[str, Any], *, now: datetime
     ) -> RunResult:
@@ -126,6 +148,7 @@ class ProcessRunner:
             self._advance(workflow, meter)
             return self._result(workflow, since)
 
+    @_room_for_long_models
     def complete(
         self,
         definition_id: str,
@@ -156,12 +179,14 @@ class ProcessRunner:
             self._advance(workflow, meter)
             return self._result(workflow, since)
 
+    @_room_for_long_models
     def inspect(self, definition_id: str, load: SpecLoader, state: str) -> RunResult:
         """The stored state as a RunResult, without advancing anything (for consistency checks)."""
         spec, subs = self.cache.get(definition_id, load)
         workflow = load_state(state, spec, subs)
         return self._result(workflow, time.time())
 
+    @_room_for_long_models
     def fire_timers(
         self, definition_id: str, load: SpecLoader, state: str, *, now: datetime
     ) -> RunResult:
@@ -176,6 +201,7 @@ class ProcessRunner:
             self._advance(workflow, meter)
             return self._result(workflow, since)
 
+    @_room_for_long_models
     def deliver_message(
         self,
         definition_id: str,
@@ -197,6 +223,7 @@ class ProcessRunner:
             self._advance(workflow, meter)
             return self._result(workflow, since)
 
+    @_room_for_long_models
     def throw_error(
         self,
         definition_id: str,

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from bpmn_service.api.deps import ContextDep, PrincipalDep
 from bpmn_service.api.errors import ERROR_RESPONSES
@@ -28,5 +29,9 @@ async def create_deployment(
         if len(content) > limit:
             raise PayloadTooLarge(f"{upload.filename} is larger than {limit} bytes")
         loaded.append(deployments.BpmnFile(upload.filename or "upload.bpmn", content))
-    result = deployments.deploy(ctx, loaded, principal, name=name, source="api")
+    # Compiling is CPU work (seconds for a large model): off the event loop, so other requests
+    # are answered meanwhile.
+    result = await run_in_threadpool(
+        deployments.deploy, ctx, loaded, principal, name=name, source="api"
+    )
     return DeploymentRead.model_validate(result, from_attributes=True)

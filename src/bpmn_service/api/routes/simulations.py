@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from bpmn_service.api.deps import ContextDep, PrincipalDep
 from bpmn_service.api.errors import ERROR_RESPONSES
@@ -67,7 +68,9 @@ async def start_simulation(
     content = await candidate.read(limit + 1)
     if len(content) > limit:
         raise PayloadTooLarge(f"{candidate.filename} is larger than {limit} bytes")
-    job = simulation_jobs.submit(
+    # Checking the candidate compiles it: off the event loop.
+    job = await run_in_threadpool(
+        simulation_jobs.submit,
         ctx,
         principal,
         BpmnFile(candidate.filename or "candidate.bpmn", content),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from bpmn_service.api.compat import params
@@ -172,7 +173,10 @@ async def create_deployment(
             fields[part_name] = value
     name, source = _fields(fields)
     _only_bpmn(files)
-    result = deployments.deploy(ctx, files, principal, name=name, source=source)
+    # Compiling is CPU work: off the event loop (see api/routes/deployments.py).
+    result = await run_in_threadpool(
+        deployments.deploy, ctx, files, principal, name=name, source=source
+    )
     if result.id is not None:
         info = DeploymentInfo(
             result.id, result.name, source, result.definitions[0].deployed_at, principal.user_id
