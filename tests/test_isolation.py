@@ -108,3 +108,47 @@ def test_a_script_value_that_would_exhaust_or_not_store_is_422_naming_the_task(
     assert body["code"] == "workflow_failed" and body["details"] == {"element": "count"}
     with api.ctx.sessions() as session:
         assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 0
+
+
+APPROVAL = (DATA / "approval.bpmn").read_text()
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "says"),
+    [
+        ('camunda:dueDate="${purpose}"', "next week", "is not an ISO 8601"),
+        ('camunda:dueDate="${purpose}"', "P99999999Y", "is not an ISO 8601"),
+        ('camunda:dueDate="${purpose}"', "2026-01-01T09:00:00", "is not an ISO 8601"),
+        ('camunda:candidateGroups="${purpose}"', "g" * 200, "at most 128"),
+        ('camunda:candidateGroups="${purpose}"', "x" * 5 + "${", None),
+    ],
+)
+def test_a_task_value_from_a_variable_that_cannot_be_kept_is_422_naming_the_task(
+    api: Api, attribute: str, value: str, says: str | None
+) -> None:
+    text = APPROVAL.replace('camunda:dueDate="P2D"', attribute, 1)
+    if attribute.startswith("camunda:candidateGroups"):
+        text = APPROVAL.replace(
+            'camunda:candidateGroups="reviewers" camunda:dueDate="P2D"', attribute, 1
+        )
+    assert text != APPROVAL
+    assert api.deploy_bytes("approval.bpmn", text.encode()).status_code == 201
+    response = api.start("approval", "V-1", {"amount": 1, "purpose": value})
+    if says is None:  # an ordinary value: the start works
+        assert response.status_code == 201, response.text
+        return
+    assert response.status_code == 422, response.text
+    assert response.json()["details"] == {"element": "review"}
+    assert says in response.json()["message"]
+    with api.ctx.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 0
+
+
+@pytest.mark.parametrize("signers", [None, 42])
+def test_a_multi_instance_collection_that_is_not_a_list_is_422(api: Api, signers: object) -> None:
+    assert api.deploy(DATA / "countersign.bpmn").status_code == 201
+    response = api.start("countersign", "M-1", {"signers": signers})
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "workflow_failed"
+    # Named at the step the engine was taking when the collection was read.
+    assert response.json()["details"]["element"] in {"prepare", "sign"}

@@ -29,7 +29,6 @@ from .bpmn_xml import (
     owner_of,
     parse_xml,
 )
-from .camunda_ext import NSMAP, ServiceBpmnParser, listed_names, read_extensions
 from .camunda_ext import CAMUNDA_NS, NSMAP, ServiceBpmnParser, listed_names, read_extensions
 from .column_limits import length_problems
 from .deep_stack import call_deep
@@ -76,7 +75,6 @@ def compile_bpmn(data: bytes, filename: str, lane_has_groups: LaneCheck) -> Comp
         raise InvalidBpmn(problems)
     problems.extend(length_problems(root, process, filename))
     problems.extend(_prepare_timers(root, filename))
-    problems.extend(_prepare_multi_instance(root, filename))
     starters, starter_problems = _starters(process, filename)
     problems.extend(starter_problems)
     key = process.get("id")
@@ -143,71 +141,6 @@ def _starters(
     if not found:
         return None, problems
     return {"groups": found.get("groups", []), "users": found.get("users", [])}, problems
-
-
-# The children of multiInstanceLoopCharacteristics in the order the BPMN schema gives them.
-_LOOP_ORDER = ("loopCardinality", "loopDataInputRef", "loopDataOutputRef", "inputDataItem")
-
-
-def _prepare_multi_instance(root: etree._Element, filename: str) -> list[BpmnProblem]:
-    """Camunda Modeler writes a multi-instance collection and element variable as the attributes
-    camunda:collection and camunda:elementVariable; SpiffWorkflow reads the standard
-    loopDataInputRef and inputDataItem. Translate the one into the other (in the compiled copy;
-    the stored file keeps what the analyst wrote)."""
-    problems: list[BpmnProblem] = []
-    for loop in root.xpath(".//bpmn:multiInstanceLoopCharacteristics", namespaces=NSMAP):
-        owner = owner_of(loop)
-        collection = loop.attrib.pop(f"{{{CAMUNDA_NS}}}collection", None)
-        element_variable = loop.attrib.pop(f"{{{CAMUNDA_NS}}}elementVariable", None)
-
-        def refuse(message: str, owner: etree._Element = owner) -> None:
-            problems.append(BpmnProblem(message, filename, owner.sourceline, owner.get("id")))
-
-        if collection is not None:
-            name = collection.strip()
-            if name.startswith("${") and name.endswith("}"):
-                name = name[2:-1].strip()
-            if not IDENTIFIER.match(name):
-                refuse(
-                    f"camunda:collection {collection!r} must name a variable holding the "
-                    f"collection (e.g. ${{signers}}); compute it in a script task before"
-                )
-            elif loop.find("bpmn:loopDataInputRef", NSMAP) is not None:
-                refuse("give the collection either as camunda:collection or as loopDataInputRef")
-            else:
-                _insert_loop_child(loop, "loopDataInputRef").text = name
-        if element_variable is not None:
-            name = element_variable.strip()
-            if not IDENTIFIER.match(name):
-                refuse(f"camunda:elementVariable {element_variable!r} must be a variable name")
-            elif loop.find("bpmn:inputDataItem", NSMAP) is not None:
-                refuse(
-                    "give the element variable either as camunda:elementVariable or as "
-                    "inputDataItem"
-                )
-            else:
-                item = _insert_loop_child(loop, "inputDataItem")
-                item.set("id", name)  # SpiffWorkflow names the item variable by the id
-                item.set("name", name)
-    return problems
-
-
-def _insert_loop_child(loop: etree._Element, local: str) -> etree._Element:
-    """A new child of a multiInstanceLoopCharacteristics, placed where the schema wants it."""
-    later = set(_LOOP_ORDER[_LOOP_ORDER.index(local) + 1 :]) | {
-        "outputDataItem",
-        "complexBehaviorDefinition",
-        "completionCondition",
-        "oneBehaviorEventRef",
-        "noneBehaviorEventRef",
-    }
-    child = etree.Element(f"{{{BPMN_NS}}}{local}")
-    for index, existing in enumerate(loop):
-        if isinstance(existing.tag, str) and etree.QName(existing.tag).localname in later:
-            loop.insert(index, child)
-            return child
-    loop.append(child)
-    return child
 
 
 def _prepare_timers(root: etree._Element, filename: str) -> list[BpmnProblem]:

@@ -19,6 +19,7 @@ from bpmn_service.db.models import (
     TaskCandidate,
 )
 from bpmn_service.engine import STATE_FORMAT, ExternalWork, ReadyTask, RunResult
+from bpmn_service.errors import WorkflowFailed
 from bpmn_service.lanes import LaneGroups
 from bpmn_service.timeutil import resolve_due
 
@@ -152,12 +153,38 @@ def apply(
     return created
 
 
+def _moment(value: str | None, at: datetime, element: str, what: str) -> datetime | None:
+    """A task's due or follow-up moment; a value that is none (an expression's result that is
+    not ISO 8601, a duration beyond the calendar) fails the run at the task, never a 500."""
+    try:
+        return resolve_due(value, at)
+    except (ValueError, OverflowError, TypeError) as exc:
+        raise WorkflowFailed(
+            f"the process could not advance at element {element}: the {what} {value!r} is not "
+            f"an ISO 8601 duration or a date-time with an offset ({exc})",
+            details={"element": element},
+        ) from None
+
+
+def _fits_columns(ready: ReadyTask, groups: list[str]) -> None:
+    """Assignees and candidates computed by expressions must fit their columns (128)."""
+    names = [*groups, *(ready.candidate_users or []), *([ready.assignee] if ready.assignee else [])]
+    long = [n for n in names if len(n) > 128]
+    if long:
+        raise WorkflowFailed(
+            f"the process could not advance at element {ready.element_id}: a user or group "
+            f"name computed for it is {len(long[0])} characters long (at most 128)",
+            details={"element": ready.element_id},
+        )
+
+
 def _create_task(
     session: Session, instance: ProcessInstance, ready: ReadyTask, lanes: LaneGroups, at: datetime
 ) -> Task:
     groups = ready.candidate_groups
     if groups is None:
         groups = lanes.groups_for(instance.definition_key, ready.lane)
+    _fits_columns(ready, groups)
     row = Task(
         id=ready.id,
         instance_id=instance.id,
@@ -170,8 +197,8 @@ def _create_task(
         lane=ready.lane,
         assignee=ready.assignee,
         priority=ready.priority,
-        due_at=resolve_due(ready.due, at),
-        follow_up_at=resolve_due(ready.follow_up, at),
+        due_at=_moment(ready.due, at, ready.element_id, "due date"),
+        follow_up_at=_moment(ready.follow_up, at, ready.element_id, "follow-up date"),
         created_at=at,
         claimed_at=at if ready.assignee else None,
         form_values=ready.form_values,
