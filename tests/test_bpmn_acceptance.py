@@ -125,3 +125,14 @@ def test_a_chain_of_2000_tasks_deploys_and_starts(api: Api) -> None:
     started = api.start("chain", "CH-1", {})
     assert started.status_code == 201, started.text
     assert [t["element_id"] for t in started.json()["tasks"]] == ["t0"]
+
+
+def test_a_throw_events_business_key_expression_is_checked_at_deploy(api: Api) -> None:
+    source = (DATA / "linked_complaint.bpmn").read_text()
+    [line] = [x for x in source.splitlines() if 'name="businessKey"' in x]
+    broken = line.replace('value="${', "value=\"${__import__('os') or ")
+    assert broken != line
+    response = api.deploy_bytes("linked_complaint.bpmn", source.replace(line, broken).encode())
+    assert response.status_code == 422, response.text
+    assert "businessKey:" in response.text
+    assert api.deploy(DATA / "linked_complaint.bpmn").status_code == 201

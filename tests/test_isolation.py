@@ -152,3 +152,34 @@ def test_a_multi_instance_collection_that_is_not_a_list_is_422(api: Api, signers
     assert response.json()["code"] == "workflow_failed"
     # Named at the step the engine was taking when the collection was read.
     assert response.json()["details"]["element"] in {"prepare", "sign"}
+
+
+def test_a_worker_answer_the_process_cannot_take_is_422_and_an_incident(api: Api) -> None:
+    source = (DATA / "external_error.bpmn").read_text()
+    old = '<bpmn:userTask id="ok" name="Continue" camunda:candidateGroups="hall_clerk">'
+    assert old in source
+    text = source.replace(
+        old,
+        '<bpmn:userTask id="ok" name="Continue" camunda:candidateGroups="hall_clerk" '
+        'camunda:dueDate="${due}">',
+    )
+    assert api.deploy_bytes("external_error.bpmn", text.encode()).status_code == 201
+    instance_id = api.start("registry_check", "W-1", {}).json()["id"]
+    fetch = {"worker_id": "registry-1", "topics": ["construction_registry"], "lock_seconds": 60}
+    [task] = api.post("/external-tasks/fetch-and-lock", "worker", json=fetch).json()
+    response = api.post(
+        f"/external-tasks/{task['id']}/complete",
+        "worker",
+        json={"worker_id": "registry-1", "variables": {"due": "when it suits"}},
+    )
+    assert response.status_code == 422, response.text
+    [incident] = _open_incidents(api, instance_id)
+    assert incident.kind == "worker" and incident.element_id == "ok"
+    assert "when it suits" in incident.message
+    # Nothing of the answer was kept: the task is still the worker's to complete properly.
+    again = api.post(
+        f"/external-tasks/{task['id']}/complete",
+        "worker",
+        json={"worker_id": "registry-1", "variables": {"due": "P1D"}},
+    )
+    assert again.status_code in (200, 204), again.text

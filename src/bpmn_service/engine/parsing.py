@@ -74,6 +74,7 @@ def compile_bpmn(data: bytes, filename: str, lane_has_groups: LaneCheck) -> Comp
     if process is None:
         raise InvalidBpmn(problems)
     problems.extend(length_problems(root, process, filename))
+    problems.extend(_property_expression_problems(process, filename))
     problems.extend(_prepare_timers(root, filename))
     starters, starter_problems = _starters(process, filename)
     problems.extend(starter_problems)
@@ -102,6 +103,21 @@ def compile_bpmn(data: bytes, filename: str, lane_has_groups: LaneCheck) -> Comp
         message_starts=_message_starts(root, process),
         starters=starters,
     )
+
+
+def _property_expression_problems(process: etree._Element, filename: str) -> list[BpmnProblem]:
+    """A throw event's `businessKey` property given as ${...} is checked like every other
+    expression at deploy (it used to fail only when the event was thrown)."""
+    problems: list[BpmnProblem] = []
+    for element in process.xpath(".//*[bpmn:extensionElements]", namespaces=NSMAP):
+        value = read_extensions(element).get("properties", {}).get("businessKey")
+        if not isinstance(value, str) or not value.strip().startswith("${"):
+            continue
+        problems.extend(
+            BpmnProblem(f"businessKey: {reason}", filename, element.sourceline, element.get("id"))
+            for reason in EVALUATOR.check(value)
+        )
+    return problems
 
 
 def _parse_specs(root: etree._Element, filename: str, key: str) -> tuple[Any, Any]:

@@ -130,19 +130,19 @@ def _end_run(
             raise InvalidState(f"the instance is {instance.status}")
         with runtime.run_of(instance):
             result = run(session, task, instance.state, now)
-        projection.record(
-            session,
-            instance,
-            kind,
-            at=now,
-            actor=f"{principal.user_id}/{worker_id}",
-            task_id=task.id,
-            element_id=task.element_id,
-            details={"topic": task.topic, **details},
-        )
-        session.delete(task)
-        session.flush()
-        runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
+            projection.record(
+                session,
+                instance,
+                kind,
+                at=now,
+                actor=f"{principal.user_id}/{worker_id}",
+                task_id=task.id,
+                element_id=task.element_id,
+                details={"topic": task.topic, **details},
+            )
+            session.delete(task)
+            session.flush()
+            runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
         uow.commit()
         return instance.status
 

@@ -350,21 +350,21 @@ def _complete(
                 principal.user_id,
                 now=now,
             )
-        projection.record(
-            session,
-            instance,
-            "task_completed",
-            at=now,
-            actor=principal.user_id,
-            task_id=task.id,
-            element_id=task.element_id,
-            details={"name": task.name, "variables": values},
-        )
-        projection.close_task(session, task, at=now, reason="completed", by=principal.user_id)
-        session.flush()
-        created = runtime.settle(
-            ctx, session, instance, result, at=now, actor=principal.user_id
-        ).created_tasks
+            projection.record(
+                session,
+                instance,
+                "task_completed",
+                at=now,
+                actor=principal.user_id,
+                task_id=task.id,
+                element_id=task.element_id,
+                details={"name": task.name, "variables": values},
+            )
+            projection.close_task(session, task, at=now, reason="completed", by=principal.user_id)
+            session.flush()
+            created = runtime.settle(
+                ctx, session, instance, result, at=now, actor=principal.user_id
+            ).created_tasks
         candidates = queries.candidates_of(session, [t.id for t in created])
         completion = CompletionResult(
             task.id, instance.id, instance.status, created, candidates, dict(instance.variables)
