@@ -86,7 +86,9 @@ def bearer(token: str) -> dict[str, str]:
 def test_hashed_tokens_authenticate(
     client_with: ClientFactory, hashed_users: Path, tokens: dict[str, str]
 ) -> None:
-    with client_with(users_file=hashed_users, mode="production") as client:
+    with client_with(
+        users_file=hashed_users, mode="production", default_starter_groups="requesters"
+    ) as client:
         # Each plain token authenticates as its user, with that user's groups.
         files = [("files", (APPROVAL.name, APPROVAL.read_bytes(), "application/xml"))]
         deployed = client.post("/api/v1/deployments", headers=bearer(tokens["ops"]), files=files)
@@ -213,6 +215,7 @@ def test_cli_serve_starts_in_production_with_hashed_tokens_and_logs_no_secrets(
     env = cli_env(
         BPMN_MODE="production",
         BPMN_USERS_FILE=str(hashed_users),
+        BPMN_DEFAULT_STARTER_GROUPS="requesters",
         BPMN_DATABASE_URL=settings.database_url,
         BPMN_PROCESSES_DIR=str(processes),
         BPMN_TIMER_POLL_SECONDS="0",
@@ -328,7 +331,9 @@ def test_no_token_or_form_value_in_the_logs(
 ) -> None:
     values = secret_form_values()
     caplog.set_level(logging.DEBUG, logger="bpmn_service")
-    with client_with(users_file=hashed_users, mode="production") as client:
+    with client_with(
+        users_file=hashed_users, mode="production", default_starter_groups="requesters"
+    ) as client:
 
         class Prefixed:
             def request(self, method: str, path: str, **kw: Any) -> Any:
