@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .middleware import _json_details
+from .middleware import error_response
 
 _MAX_FINDINGS = 20
 
@@ -46,7 +46,7 @@ class JsonValuesMiddleware:
         findings = bad_values(bytes(body))
         if findings:
             text = "; ".join(f"{field}: {problem}" for field, problem in findings)
-            await _json_details(
+            await error_response(
                 scope,
                 send,
                 422,

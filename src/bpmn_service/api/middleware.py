@@ -182,10 +182,10 @@ CAMUNDA_TYPES = {
 
 
 async def _json(scope: Scope, send: Send, status: int, code: str, message: str) -> None:
-    await _json_details(scope, send, status, code, message, None)
+    await error_response(scope, send, status, code, message, None)
 
 
-async def _json_details(
+async def error_response(
     scope: Scope, send: Send, status: int, code: str, message: str, details: Any
 ) -> None:
     """An error answer in the service's shape (Camunda's under /engine-rest)."""
