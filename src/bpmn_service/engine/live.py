@@ -100,6 +100,7 @@ class LiveInstance:
             self.workflow.do_engine_steps()
         except (SpiffWorkflowException, ExpressionError) as exc:
             raise workflow_failed(exc) from None
+        self.workflow.compact()  # a live instance that loops stays as small as a stored one
         return self.view()
 
     def view(self) -> LiveView:

@@ -44,8 +44,8 @@ from .stepping import deliver_message, set_output_item, workflow_failed
 from .views import RunResult
 from .workflow import ServiceWorkflow
 
-# A rework loop adds about four levels to SpiffWorkflow's task tree per pass, and at depth 1000 the
-# engine silently stops seeing READY tasks; refuse to go anywhere near that.
+# Compaction (compaction.py) keeps loops from growing the task tree; an instance that grows this
+# large anyway (a cycle timer that fired thousands of times) is refused rather than stored.
 MAX_TASKS = 20_000
 
 
@@ -184,7 +184,7 @@ class ProcessRunner:
         """The stored state as a RunResult, without advancing anything (for consistency checks)."""
         spec, subs = self.cache.get(definition_id, load)
         workflow = load_state(state, spec, subs)
-        return self._result(workflow, time.time())
+        return self._result(workflow, time.time(), compact=False)
 
     @_room_for_long_models
     def fire_timers(
@@ -275,7 +275,7 @@ class ProcessRunner:
                 f"the instance grew beyond {MAX_TASKS} engine tasks; a rework loop is not bounded"
             )
 
-    def _result(self, workflow: Any, since: float) -> RunResult:
+    def _result(self, workflow: Any, since: float, *, compact: bool = True) -> RunResult:
         manual = workflow.get_tasks(state=TaskState.READY, manual=True, max_depth=FULL_DEPTH)
         ready = [t for t in manual if not is_external(t)]
         external = [t for t in manual if is_external(t)]
@@ -295,6 +295,12 @@ class ProcessRunner:
             )
         with _engine_errors(self.budget.start(), None):
             waits, next_timer = open_waits(workflow)
+        # Everything read from this step's finished tasks is read before they are compacted.
+        variables = variables_of(workflow, completed)
+        steps = steps_since(workflow, since)
+        thrown = thrown_since(workflow, since)
+        if compact:
+            workflow.compact()
         try:
             state = dump_state(workflow)
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
@@ -303,12 +309,12 @@ class ProcessRunner:
             state=state,
             completed=completed,
             ready_tasks=[ready_view(t) for t in ready],
-            variables=variables_of(workflow, completed),
-            steps=steps_since(workflow, since),
+            variables=variables,
+            steps=steps,
             external_tasks=[external_view(t) for t in external],
             waits=waits,
             next_timer_at=next_timer,
-            thrown=thrown_since(workflow, since),
+            thrown=thrown,
         )
 
 

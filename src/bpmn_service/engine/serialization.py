@@ -27,7 +27,7 @@ from SpiffWorkflow.task import Task
 
 from .script_engine import SAFE_ENGINE
 from .specs import REPLACED
-from .state_format import KEY, STATE_FORMAT, StateFormatError, upgrade
+from .state_format import COMPACTED, KEY, STATE_FORMAT, StateFormatError, upgrade
 from .traversal import IndexedTask
 from .workflow import ServiceSubWorkflow, ServiceWorkflow
 
@@ -44,6 +44,7 @@ class StateOnlyWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]
         dct["subprocess_specs"] = sorted(workflow.subprocess_specs)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        dct[COMPACTED] = workflow.compacted
         return dct
 
     def from_dict(self, dct: dict[str, Any], spec: Any = None, subprocess_specs: Any = None) -> Any:
@@ -55,6 +56,7 @@ class StateOnlyWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]
         if missing:
             raise ValueError(f"subprocess specs missing: {sorted(missing)}")
         workflow = self.target_class(spec, subprocess_specs or {}, deserializing=True)
+        workflow.compacted = dct.pop(COMPACTED, 0)
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
         self.set_default_attributes(workflow, dct)

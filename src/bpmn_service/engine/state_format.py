@@ -14,6 +14,11 @@ The versions:
    name, no `state_format` key. Always SpiffWorkflow serializer 1.5.
 2. The same content, restored into the engine's own classes (workflow.py, specs.py) under
    SpiffWorkflow's type names, with `state_format: 2`.
+3. Compacted task trees (compaction.py): finished tasks nothing reads again are dropped, so a
+   task's parent is its nearest kept ancestor and the root's child may be any task; `compacted`
+   counts the engine tasks dropped so far. An engine of format 2 must not read such a state.
+   The upgrade from 2 adds `compacted: 0`; the tree is compacted the next time the instance
+   advances.
 
 To change the format: bump STATE_FORMAT, add the function that upgrades a dict of the previous
 version in place to MIGRATIONS, write fixtures with the old engine (make_state_fixtures.py) and
@@ -28,8 +33,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-STATE_FORMAT = 2
+STATE_FORMAT = 3
 KEY = "state_format"
+COMPACTED = "compacted"
 SPIFF_SERIALIZER_VERSION = "1.5"
 
 
@@ -46,8 +52,12 @@ def _from_1(dct: dict[str, Any]) -> None:
         )
 
 
+def _from_2(dct: dict[str, Any]) -> None:
+    dct[COMPACTED] = 0
+
+
 # version N → the function that upgrades a dict of version N to N + 1, in place
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], None]] = {1: _from_1}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], None]] = {1: _from_1, 2: _from_2}
 
 
 def version_of(dct: dict[str, Any]) -> int:

@@ -40,6 +40,8 @@ def set_output_item(task: Any, values: Mapping[str, Any], actor: str, at: dateti
     parent_spec = parent.task_spec if parent is not None else None
     if not isinstance(parent_spec, MultiInstanceTask) or parent_spec.output_item is None:
         return
+    if task.task_spec.name != parent_spec.task_spec:
+        return  # the task after the multi-instance task (its child too), not one of its instances
     name = parent_spec.output_item.bpmn_id
     if name in values:
         return

@@ -225,6 +225,24 @@ class IndexedWorkflowMixin:
         return extra
 
 
+def forget(workflow: Any, dropped: Iterable[Any]) -> None:
+    """Take tasks out of `workflow` and its index, each alone (SpiffWorkflow's _remove_task
+    takes a task's descendants too), after the caller has relinked the tree around them;
+    every cached ancestor chain and attachment answer of the workflow is dropped."""
+    tasks = workflow.tasks
+    buckets = _buckets(workflow)
+    by_spec = _by_spec(workflow)
+    for task in dropped:
+        tasks.pop(task.id, None)
+        key = _ident(task)
+        if task._state & _INDEXED:
+            buckets[task._state].pop(key, None)
+        by_spec.get(task.task_spec.name, {}).pop(key, None)
+    for task in tasks.values():
+        task.__dict__.pop("_ancestry", None)
+        task.__dict__.pop("_attached", None)
+
+
 # ---- attachment and order -----------------------------------------------------------------------
 
 

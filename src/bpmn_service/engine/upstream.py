@@ -383,6 +383,52 @@ OVERRIDES: tuple[Override, ...] = (
         "converters register the service's classes under SpiffWorkflow's type names",
         "22f71115720c6f6c",
     ),
+    # ---- compaction (compaction.py) ----
+    Override(
+        "SpiffWorkflow.bpmn.specs.mixins.parallel_gateway:ParallelGateway."
+        "_check_threshold_unstructured",
+        "relied on",
+        "compaction._nearest_of_each_spec",
+        "a gateway in a loop climbs to an ancestor of each input's spec; compaction keeps the "
+        "nearest of every spec above each open task, and the parent of every finished leaf",
+        "f362324db9fe6791",
+    ),
+    Override(
+        "SpiffWorkflow.task:Task.find_ancestor",
+        "relied on",
+        "compaction._nearest_of_each_spec",
+        "split tasks are found as the nearest ancestor of their spec, which compaction keeps",
+        "2c421b50e170644c",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.specs.control:BoundaryEventJoin._check_threshold_structured",
+        "relied on",
+        "compaction._shorten_runs",
+        "reads the children of the boundary-event split; tasks with several children are kept",
+        "658e76eef8dfd828",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.specs.mixins.multiinstance_task:LoopTask._instances",
+        "relied on",
+        "compaction._shorten_runs",
+        "a multi-instance task reads its instances as its children; never shortened while open",
+        "2875179728ccd045",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.workflow:BpmnWorkflow.delete_subprocess",
+        "copied",
+        "compaction._drop_orphaned_subprocesses",
+        "subprocesses are kept by their owning task's id, nested ones too; a dropped task's "
+        "subprocess goes with it",
+        "26a037abac4b944a",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.serializer.default.workflow:TaskConverter.to_dict",
+        "relied on",
+        "compaction._link",
+        "a task's variables are stored relative to its parent's, whichever task that is",
+        "57df7a1f9901725a",
+    ),
     # ---- parsing and serialization ----
     Override(
         "SpiffWorkflow.bpmn.parser.TaskParser:TaskParser._add_multiinstance_task",

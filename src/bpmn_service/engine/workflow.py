@@ -14,13 +14,16 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 
-from . import waiting
+from . import compaction, waiting
 from .script_engine import SAFE_ENGINE
 from .traversal import IndexedWorkflowMixin
 
 
 class ServiceWorkflow(IndexedWorkflowMixin, BpmnWorkflow):  # type: ignore[misc]
     """A BPMN instance; the safe script engine unless another is given (also when restored)."""
+
+    # engine tasks dropped from this instance's trees so far (compaction.py); stored with it
+    compacted = 0
 
     def __init__(
         self,
@@ -53,6 +56,10 @@ class ServiceWorkflow(IndexedWorkflowMixin, BpmnWorkflow):  # type: ignore[misc]
 
     def refresh_timers(self) -> None:
         waiting.refresh_timers(self)
+
+    def compact(self) -> int:
+        """Drop the finished tasks nothing will read again (compaction.py); how many."""
+        return compaction.compact(self)
 
 
 class ServiceSubWorkflow(IndexedWorkflowMixin, BpmnSubWorkflow):  # type: ignore[misc]

@@ -1,0 +1,183 @@
+"""Compaction: a stored instance keeps only the part of its task trees that can still matter.
+
+SpiffWorkflow never forgets a task: every pass of a loop appends its tasks below the previous
+pass, so a rework loop makes the tree deeper and the stored state larger on every iteration, and
+at depth 1000 SpiffWorkflow's ready-task search silently stops (the 500th pass of a one-task loop
+left the instance stuck). The service records every finished task in its own history tables, so
+the engine state only needs what the engine will still read. After each call, once the call's
+steps and variables are read and before the state is stored, every workflow of the instance (the
+process and each subprocess) is compacted:
+
+* **Cut above the open part.** Let T be the nearest common ancestor of all unfinished tasks
+  (definite or predicted). Finished branches hanging off T's ancestors (earlier passes of a
+  loop, a multi-instance task's finished instances, the other branches of a parallel block that
+  has joined) are dropped, and of T's ancestors only the root and the nearest task of each spec
+  stay, as a chain.
+* **Shorten finished runs below T.** A run of finished tasks that each have one child (a loop
+  inside one branch of a parallel block while another branch waits) keeps only the nearest task
+  of each spec and its last task, the parent of what follows it.
+
+What the engine reads through the tree stays as it was for every unfinished task: its parent
+(variables are inherited from it), its nearest ancestor of every spec (SpiffWorkflow finds a split
+task, and a parallel gateway in a loop finds its entry, by climbing to an ancestor of a spec), the
+children of every task with several (boundary-event splits, event-based gateways, multi-instance
+tasks) and every task below T, so the common ancestor of parallel branches, where a join's merge
+starts, is never removed. The root's other children (the starts of event subprocesses, whose
+variables stay visible) are kept. A dropped subprocess task takes its subprocess with it.
+
+Task ids of kept tasks never change. Detached tasks (not reachable from the root; older stored
+states can hold some) are left as they are. `compacted` counts the engine tasks dropped from an
+instance so far and is stored with it (state format 3, state_format.py).
+
+Not bounded yet: a non-interrupting boundary event that fires again and again (a cycle timer)
+keeps each firing's finished branch, because the process's end merges their variables.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.util.task import TaskState
+
+from .traversal import ancestry, attached, forget
+
+_FINISHED = TaskState.FINISHED_MASK
+
+
+def compact(workflow: Any) -> int:
+    """Compact every task tree of `workflow` (a top-level workflow) in place; the number of
+    tasks dropped (also added to `workflow.compacted`)."""
+    dropped = sum(_compact_tree(sub) for sub in [workflow, *workflow.subprocesses.values()])
+    dropped += _drop_orphaned_subprocesses(workflow)
+    workflow.compacted = getattr(workflow, "compacted", 0) + dropped
+    return dropped
+
+
+def _live_subprocess_owners(workflow: Any) -> set[UUID]:
+    owners: set[UUID] = set()
+    for sub in (workflow, *workflow.subprocesses.values()):
+        owners.update(sub.tasks)
+    return owners
+
+
+def _compact_tree(workflow: Any) -> int:
+    tasks = workflow.tasks
+    root = workflow.task_tree
+    if root is None or len(tasks) < 3:
+        return 0
+    unfinished = [t for t in tasks.values() if not t._state & _FINISHED and attached(t)]
+    if not unfinished:
+        return 0  # a finished workflow: nothing will read it again, nothing grows either
+    top = _common_ancestor(unfinished)
+    drop = _cut_above(workflow, top)
+    drop.extend(_shorten_runs(top, tasks))
+    if not drop:
+        return 0
+    forget(workflow, drop)
+    last = workflow.last_task
+    if last is not None and workflow.tasks.get(last.id) is not last:
+        workflow.last_task = None  # read only when nothing is open and the process is not done
+    return len(drop)
+
+
+def _cut_above(workflow: Any, top: Any) -> list[Any]:
+    """Everything outside `top`'s subtree but the root, the nearest of each spec on the way down
+    to `top`, and the root's other children (starts of event subprocesses, whose variables stay
+    visible) with their subtrees; the dropped tasks."""
+    tasks = workflow.tasks
+    root = workflow.task_tree
+    path = ancestry(top)
+    if len(path) < 3:
+        return []
+    chain = [root, *_nearest_of_each_spec(path[1:-1]), top]
+    keep = {t.id for t in chain}
+    for child_id in root._children:
+        child = top if child_id == path[1].id else tasks.get(child_id)
+        if child is not None:
+            keep |= _subtree_ids(child, tasks)
+    drop = [t for t in tasks.values() if t.id not in keep and attached(t)]
+    if not drop:
+        return []
+    root._children = [chain[1].id if c == path[1].id else c for c in root._children]
+    _link(chain[1:])
+    chain[1]._parent = root.id
+    return drop
+
+
+def _shorten_runs(top: Any, tasks: dict[UUID, Any]) -> list[Any]:
+    """Runs of finished single-child tasks below `top` shortened to the nearest of each spec; the
+    dropped tasks. A run's last task, the parent of what follows it, is always kept."""
+    removed: list[Any] = []
+    stack = [top]
+    while stack:
+        task = stack.pop()
+        for index, child_id in enumerate(task._children):
+            node = tasks.get(child_id)
+            run = []
+            while node is not None and _in_run(node, tasks):
+                run.append(node)
+                node = tasks[node._children[0]]
+            if run:
+                kept = _nearest_of_each_spec(run)
+                if len(kept) < len(run):
+                    kept_ids = {id(t) for t in kept}
+                    removed.extend(t for t in run if id(t) not in kept_ids)
+                    task._children[index] = kept[0].id
+                    kept[0]._parent = task.id
+                    _link(kept)
+            if node is not None:
+                stack.append(node)
+    return removed
+
+
+def _in_run(task: Any, tasks: dict[UUID, Any]) -> bool:
+    return bool(task._state & _FINISHED) and len(task._children) == 1 and task._children[0] in tasks
+
+
+def _nearest_of_each_spec(chain: list[Any]) -> list[Any]:
+    """Of a chain of tasks (each the parent of the next), the last task of each spec, in order:
+    every task below the chain keeps the same nearest ancestor of every spec (SpiffWorkflow finds
+    split tasks and a parallel gateway's loop entry by climbing to an ancestor of a spec)."""
+    last = {task.task_spec.name: index for index, task in enumerate(chain)}
+    return [task for index, task in enumerate(chain) if last[task.task_spec.name] == index]
+
+
+def _link(chain: list[Any]) -> None:
+    for parent, child in zip(chain, chain[1:], strict=False):
+        parent._children = [child.id]
+        child._parent = parent.id
+
+
+def _common_ancestor(tasks: list[Any]) -> Any:
+    chains = [ancestry(t) for t in tasks]
+    shortest = min(len(c) for c in chains)
+    first = chains[0]
+    depth = 0
+    while depth < shortest and all(c[depth] is first[depth] for c in chains):
+        depth += 1
+    return first[depth - 1]
+
+
+def _subtree_ids(top: Any, tasks: dict[UUID, Any]) -> set[UUID]:
+    found = {top.id}
+    stack = list(top._children)
+    while stack:
+        task_id = stack.pop()
+        if task_id in found or task_id not in tasks:
+            continue
+        found.add(task_id)
+        stack.extend(tasks[task_id]._children)
+    return found
+
+
+def _drop_orphaned_subprocesses(workflow: Any) -> int:
+    """Subprocesses whose owning task was dropped go with it (and theirs with them)."""
+    dropped = 0
+    while True:
+        owners = _live_subprocess_owners(workflow)
+        orphans = [tid for tid in workflow.subprocesses if tid not in owners]
+        if not orphans:
+            return dropped
+        for task_id in orphans:
+            dropped += len(workflow.subprocesses.pop(task_id).tasks)

@@ -1,0 +1,176 @@
+"""Loops without limit: the stored task tree stays bounded (engine/compaction.py).
+
+Every case goes through kit.Case, which loads each returned state again and checks it shows the
+same; the task index's VERIFY mode (tests/conftest.py) checks every answer against
+SpiffWorkflow's own walk on the compacted trees.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from kit import Case
+
+from bpmn_service.engine import traversal
+from bpmn_service.engine.serialization import dump_state, load_state, spec_from_json
+from bpmn_service.engine.state_format import COMPACTED, KEY, STATE_FORMAT
+from bpmn_service.engine.workflow import ServiceWorkflow
+
+
+def _stored(case: Case) -> dict[str, Any]:
+    return json.loads(case.state)  # type: ignore[no-any-return]
+
+
+def _tasks(case: Case) -> int:
+    stored = _stored(case)
+    return len(stored["tasks"]) + sum(len(s["tasks"]) for s in stored["subprocesses"].values())
+
+
+def _complete_one(case: Case, element_id: str, **values: Any) -> None:
+    """Complete the first of several ready tasks of one element (multi-instance)."""
+    assert case.result is not None
+    task = next(t for t in case.result.ready_tasks if t.element_id == element_id)
+    case._checked(
+        case.runner.complete(case.name, case.load, case.state, task.id, values, "x", now=case.now)
+    )
+
+
+def test_a_one_task_loop_passes_the_old_limit_with_a_bounded_state() -> None:
+    # Before compaction the 500th pass failed: SpiffWorkflow's ready-task search stops at depth
+    # 1000 and every pass added two levels.
+    case = Case("rework_loop")
+    case.start(count=0)
+    sizes = []
+    for done in range(1, 521):
+        case.complete("work", redo=True, count=done)
+        assert case.open_elements == ["work"]
+        sizes.append((_tasks(case), len(case.state)))
+    assert sizes[-1][0] == sizes[9][0]  # as many tasks after 520 passes as after 10
+    assert sizes[-1][1] < 1.2 * sizes[9][1]
+    assert _stored(case)[COMPACTED] > 1000
+    result = case.complete("work", redo=False)
+    assert result.completed and result.variables["count"] == 520
+
+
+def test_multi_instance_rework_keeps_each_round_apart() -> None:
+    case = Case("signers_rework")
+    case.start(signer_list=["a", "b", "c"])
+    sizes = []
+    for round_ in range(12):
+        for _ in range(3):
+            _complete_one(case, "sign", note=f"round {round_}")
+        assert case.open_elements == ["check"]
+        case.complete("check", redo=True)
+        assert case.open_elements == ["sign", "sign", "sign"]
+        sizes.append(_tasks(case))
+    assert sizes[-1] == sizes[2]
+    for _ in range(3):
+        _complete_one(case, "sign", note="last")
+    result = case.complete("check", redo=False)
+    assert result.completed
+    assert [s["note"] for s in result.variables["signatures"]] == ["last"] * 3
+
+
+def test_a_parallel_block_in_a_loop_still_waits_for_every_branch() -> None:
+    case = Case("parallel_rework")
+    case.start()
+    sizes = []
+    for _ in range(15):
+        case.complete("survey")
+        case.complete("design")
+        assert case.open_elements == ["quote"]  # the join waits for the third branch
+        case.complete("quote", redo=True)
+        assert case.open_elements == ["design", "quote", "survey"]
+        sizes.append(_tasks(case))
+    assert sizes[-1] == sizes[2]
+    case.complete("quote", redo=False)
+    case.complete("survey")
+    assert not case.result.completed  # type: ignore[union-attr]
+    assert case.complete("design").completed
+
+
+def test_a_loop_in_one_branch_while_the_other_waits() -> None:
+    case = Case("branch_loop")
+    case.start()
+    sizes = []
+    for _ in range(60):
+        case.complete("work", redo=True)
+        assert case.open_elements == ["approve", "work"]
+        sizes.append(_tasks(case))
+    assert sizes[-1] == sizes[9]
+    case.complete("work", redo=False)
+    assert case.open_elements == ["approve"]
+    assert case.complete("approve").completed
+
+
+def test_a_subprocess_in_a_loop_does_not_pile_up_subprocesses() -> None:
+    case = Case("subprocess_loop")
+    case.start()
+    sizes = []
+    for _ in range(40):
+        case.complete("visit", redo=True)
+        assert case.open_elements == ["visit"]
+        sizes.append((_tasks(case), len(_stored(case)["subprocesses"])))
+    assert sizes[-1] == sizes[4]
+    assert sizes[-1][1] <= 2
+    assert case.complete("visit", redo=False).completed
+
+
+def test_compaction_is_idempotent_and_keeps_open_task_ids() -> None:
+    case = Case("branch_loop")
+    case.start()
+    for _ in range(5):
+        case.complete("work", redo=True)
+    before = {t.id for t in case.result.ready_tasks}  # type: ignore[union-attr]
+    spec, subs = spec_from_json(case.spec_json)
+    workflow = load_state(case.state, spec, subs)
+    assert workflow.compact() == 0
+    assert dump_state(workflow) == case.state
+    assert {str(t.id) for t in workflow.get_tasks(state=16)} == before
+
+
+def test_a_format_2_state_of_a_long_loop_upgrades_and_is_compacted_at_its_next_step(
+    monkeypatch: Any,
+) -> None:
+    # Format 2 is format 3 without compaction: an instance run with compaction switched off,
+    # written without the `compacted` count and with state_format 2.
+    monkeypatch.setattr(ServiceWorkflow, "compact", lambda self: 0)
+    monkeypatch.setattr(traversal, "VERIFY", False)  # the long uncompacted tree walks slowly
+    case = Case("rework_loop")
+    case.start()
+    for _ in range(120):
+        case.complete("work", redo=True)
+    old = _stored(case)
+    del old[COMPACTED]
+    old[KEY] = 2
+    assert len(old["tasks"]) > 240
+    monkeypatch.undo()
+
+    spec, subs = spec_from_json(case.spec_json)
+    upgraded = json.loads(dump_state(load_state(json.dumps(old), spec, subs)))
+    assert upgraded[KEY] == STATE_FORMAT and upgraded[COMPACTED] == 0
+    assert upgraded["tasks"] == old["tasks"]  # the upgrade alone changes no task
+
+    assert case.result is not None
+    case.result = replace(case.result, state=json.dumps(old))
+    case.complete("work", redo=True)
+    stored = _stored(case)
+    assert stored[KEY] == STATE_FORMAT
+    assert len(stored["tasks"]) < 20 and stored[COMPACTED] > 230
+    assert case.complete("work", redo=False).completed
+
+
+def test_a_repeating_timer_keeps_firing_on_a_compacted_instance() -> None:
+    # Each firing's finished branch is kept (the process end merges their variables), so this
+    # one grows by a few tasks per firing; compaction must not stop the timer or lose the task.
+    case = Case("repeating_timer")
+    case.start(reminders=0)
+    review = case.ready("review").id
+    for _ in range(30):
+        result = case.wait(hours=1)
+        assert result.next_timer_at is not None and result.next_timer_at >= case.now
+        assert case.ready("review").id == review
+    assert _tasks(case) < 5 * 30
+    assert case.complete("review").completed
