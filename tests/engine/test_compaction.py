@@ -174,3 +174,18 @@ def test_a_repeating_timer_keeps_firing_on_a_compacted_instance() -> None:
         assert case.ready("review").id == review
     assert _tasks(case) < 5 * 30
     assert case.complete("review").completed
+
+
+def test_a_branch_that_ended_keeps_its_variables_for_the_end_of_the_process() -> None:
+    # The process's end merges what every ended branch changed (a reminder that set a flag);
+    # such a branch is kept while the loop around it is compacted.
+    case = Case("reminder_loop")
+    case.start(reminded=False)
+    case.wait(hours=2)  # the non-interrupting reminder fires and its branch ends
+    sizes = []
+    for _ in range(30):
+        case.complete("work", redo=True)
+        sizes.append(_tasks(case))
+    assert sizes[-1] == sizes[4]
+    result = case.complete("work", redo=False)
+    assert result.completed and result.variables["reminded"] is True

@@ -38,6 +38,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.control import _EndJoin
 from SpiffWorkflow.util.task import TaskState
 
 from .traversal import ancestry, attached, forget
@@ -66,7 +67,11 @@ def _compact_tree(workflow: Any) -> int:
     root = workflow.task_tree
     if root is None or len(tasks) < 3:
         return 0
-    unfinished = [t for t in tasks.values() if not t._state & _FINISHED and attached(t)]
+    # A branch waiting at the process's end join only waits for the rest to end; it is kept
+    # (_cut_above) without holding the cut above the open part back.
+    unfinished = [
+        t for t in tasks.values() if not t._state & _FINISHED and attached(t) and not _at_the_end(t)
+    ]
     if not unfinished:
         return 0  # a finished workflow: nothing will read it again, nothing grows either
     top = _common_ancestor(unfinished)
@@ -81,27 +86,54 @@ def _compact_tree(workflow: Any) -> int:
     return len(drop)
 
 
+def _at_the_end(task: Any) -> bool:
+    return any(isinstance(t.task_spec, _EndJoin) for t in ancestry(task))
+
+
 def _cut_above(workflow: Any, top: Any) -> list[Any]:
-    """Everything outside `top`'s subtree but the root, the nearest of each spec on the way down
-    to `top`, and the root's other children (starts of event subprocesses, whose variables stay
-    visible) with their subtrees; the dropped tasks."""
+    """Drop what lies outside `top`'s subtree, keeping the root, the nearest task of each spec
+    on the way down to `top`, the root's other children (starts of event subprocesses, whose
+    variables stay visible) with their subtrees, and every branch that reached the process's
+    end join (waiting there, or ended: the end merges the variables of each) with its way up to
+    that path; the dropped tasks."""
     tasks = workflow.tasks
     root = workflow.task_tree
     path = ancestry(top)
     if len(path) < 3:
         return []
-    chain = [root, *_nearest_of_each_spec(path[1:-1]), top]
-    keep = {t.id for t in chain}
+    keep = _subtree_ids(top, tasks)
     for child_id in root._children:
-        child = top if child_id == path[1].id else tasks.get(child_id)
-        if child is not None:
+        child = tasks.get(child_id)
+        if child is not None and child_id != path[1].id:
             keep |= _subtree_ids(child, tasks)
+    on_path = {id(t): i for i, t in enumerate(path)}
+    branch_points = set()
+    for end in tasks.values():
+        if not isinstance(end.task_spec, _EndJoin) or end.id in keep or not attached(end):
+            continue
+        keep |= _subtree_ids(end, tasks)
+        for node in reversed(ancestry(end)):
+            if id(node) in on_path:
+                branch_points.add(id(node))
+                break
+            keep.add(node.id)
+    nearest = {id(t) for t in _nearest_of_each_spec(path[1:-1])}
+    chain = [root, *(t for t in path[1:-1] if id(t) in nearest | branch_points), top]
+    keep |= {t.id for t in chain}
     drop = [t for t in tasks.values() if t.id not in keep and attached(t)]
     if not drop:
         return []
-    root._children = [chain[1].id if c == path[1].id else c for c in root._children]
-    _link(chain[1:])
-    chain[1]._parent = root.id
+    for parent, child in zip(chain, chain[1:], strict=False):
+        on_the_way = path[on_path[id(parent)] + 1].id
+        parent._children = [
+            child.id if c == on_the_way else c
+            for c in parent._children
+            if c == on_the_way or c in keep
+        ]
+        child._parent = parent.id
+    for task in tasks.values():
+        if task.id in keep and id(task) not in on_path:
+            task._children = [c for c in task._children if c in keep]
     return drop
 
 
