@@ -390,3 +390,68 @@ def test_a_countersign_without_an_output_collection_runs(api: Api) -> None:
     # The stored file is what the analyst wrote.
     stored = api.get("/process-definitions/countersign/xml")
     assert stored.status_code == 200 and b"camunda:collection" in stored.content
+
+
+def _pages_by_cursor(api: Api, user: str, **params: Any) -> list[str]:
+    ids: list[str] = []
+    after = None
+    while True:
+        query = {**params, "limit": 3, **({"after": after} if after else {})}
+        response = api.tasks(user, **query)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        ids += [t["id"] for t in page["items"]]
+        after = page["next_after"]
+        if after is None:
+            assert len(page["items"]) < 3
+            return ids
+        assert len(page["items"]) == 3
+
+
+@pytest.mark.parametrize("sort", ["due", "-due", "priority,-created", "name,due", "created"])
+def test_cursor_pages_follow_the_sort_like_offset_pages(deployed: Api, sort: str) -> None:
+    api = deployed
+    for n in range(4):  # 20 tasks: ties in name, priority and due, and tasks without a due date
+        start_inbox(api, f"CUR-{n}")
+    whole = [t["id"] for t in inbox(api, "admin", sort=sort, limit=200)]
+    assert len(whole) == 20
+    assert _pages_by_cursor(api, "admin", sort=sort) == whole
+    # a cursor keeps the filters' meaning too
+    group = [t["id"] for t in inbox(api, "clerk", sort=sort, limit=200, unassigned=True)]
+    assert _pages_by_cursor(api, "clerk", sort=sort, unassigned=True) == group
+
+
+def test_a_cursor_is_checked(deployed: Api) -> None:
+    api = deployed
+    start_inbox(api, "CUR-A")
+    first = api.tasks("admin", sort="due", limit=1).json()
+    cursor = first["next_after"]
+    assert cursor
+    for params, message in (
+        ({"after": cursor, "offset": 1, "sort": "due"}, "either offset or after"),
+        ({"after": cursor, "sort": "created"}, "made for sort 'due'"),
+        ({"after": "not-a-cursor", "sort": "due"}, "not a cursor"),
+    ):
+        response = api.tasks("admin", **params)
+        assert response.status_code == 422, response.text
+        assert message in response.text
+        assert "after" in response.text
+
+
+def test_a_big_inbox_says_its_total_is_a_lower_bound(
+    deployed: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bpmn_service.services import tasks
+
+    api = deployed
+    for n in range(3):
+        start_inbox(api, f"BIG-{n}")  # 15 tasks
+    exact = api.tasks("admin", limit=2).json()
+    assert (exact["total"], exact["total_is_lower_bound"]) == (15, False)
+    monkeypatch.setattr(tasks, "INBOX_COUNT_BOUND", 4)
+    page = api.tasks("admin", limit=2).json()
+    assert (page["total"], page["total_is_lower_bound"]) == (4, True)
+    page = api.tasks("admin", limit=2, offset=10).json()  # counted up to offset + bound
+    assert (page["total"], page["total_is_lower_bound"]) == (14, True)
+    page = api.tasks("admin", limit=2, offset=12).json()
+    assert (page["total"], page["total_is_lower_bound"]) == (15, False)

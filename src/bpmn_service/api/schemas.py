@@ -151,6 +151,21 @@ class StartedInstanceRead(InstanceRead):
     tasks: list[TaskRead] = Field(description="user tasks ready after the start")
 
 
+class TaskPageRead(Page[TaskRead]):
+    total: int = Field(
+        description="how many tasks match; exact unless total_is_lower_bound (then at least this "
+        "many: an inbox counts at most 1,000 matches beyond the offset)"
+    )
+    total_is_lower_bound: bool = Field(
+        False, description="true when more tasks match than were counted"
+    )
+    next_after: str | None = Field(
+        None,
+        description="pass as `after` for the next page in the same sort; null when this page "
+        "is not full (no more tasks)",
+    )
+
+
 class InboxTask(Protocol):
     """What task_read reads of an open task as the services return it (a task row)."""
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -114,6 +115,12 @@ class ProcessInstance(Base):
     __mapper_args__ = {"version_id_col": row_version}
 
 
+_UNASSIGNED: dict[str, Any] = {
+    "postgresql_where": text("assignee IS NULL"),
+    "sqlite_where": text("assignee IS NULL"),
+}
+
+
 class Task(Base):
     """One row per open user task."""
 
@@ -122,6 +129,9 @@ class Task(Base):
         Index("ix_task_assignee_created", "assignee", "created_at"),
         Index("ix_task_due", "due_at"),
         Index("ix_task_instance", "instance_id"),
+        # a group's inbox: unassigned tasks in due or creation order (migration 0007)
+        Index("ix_task_unassigned_due", "due_at", "id", **_UNASSIGNED),
+        Index("ix_task_unassigned_created", "created_at", "id", **_UNASSIGNED),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from bpmn_service.identity import Principal
@@ -128,18 +128,92 @@ class TaskFilter:
     max_priority: int | None = None
 
 
+def _sort_keys(sort: str, columns: dict[str, Any]) -> list[tuple[Any, bool]]:
+    """(column, descending) for each part of a sort string."""
+    return [
+        (columns[part.lstrip("-+")], part.startswith("-"))
+        for part in (p.strip() for p in sort.split(","))
+        if part
+    ]
+
+
 def _order(stmt: Select[Any], sort: str, columns: dict[str, Any], tie: Any) -> Select[Any]:
-    order = []
-    for part in [p.strip() for p in sort.split(",") if p.strip()]:
-        desc = part.startswith("-")
-        column = columns[part.lstrip("-+")]
-        order.append(column.desc().nulls_last() if desc else column.asc().nulls_last())
+    order = [
+        column.desc().nulls_last() if desc else column.asc().nulls_last()
+        for column, desc in _sort_keys(sort, columns)
+    ]
     return stmt.order_by(*order, tie)
 
 
+@dataclass(frozen=True, slots=True)
+class TaskCount:
+    """How many tasks match: exact up to the bound asked for; above it `total` is the bound and
+    `is_lower_bound` is set (counting every match of a big inbox would read all of them)."""
+
+    total: int
+    is_lower_bound: bool
+
+
+def after_condition(sort: str, values: Sequence[Any], last_id: str) -> ColumnElement[bool]:
+    """Tasks that come after the row with sort values `values` and id `last_id` in the order
+    of `sort` (each key ascending or descending, nulls last, then the id): keyset pagination.
+    ValueError when the values do not fit the sort."""
+    keys = _sort_keys(sort, ALL_TASK_SORTS)
+    if len(values) != len(keys):
+        raise ValueError("the cursor was made for another sort")
+    alternatives: list[ColumnElement[bool]] = []
+    equal: list[ColumnElement[bool]] = []
+    for (column, desc), value in zip(keys, values, strict=True):
+        if value is None:
+            # nulls come last: no non-null value follows a null, only equal (null) rows
+            equal.append(column.is_(None))
+            continue
+        beyond = column < value if desc else column > value
+        alternatives.append(and_(*equal, or_(beyond, column.is_(None))))
+        equal.append(column == value)
+    alternatives.append(and_(*equal, Task.id > last_id))
+    return or_(*alternatives)
+
+
+def sort_values(task: Task, sort: str) -> list[Any]:
+    """The values of `task` for the keys of `sort`, for a keyset cursor."""
+    return [getattr(task, column.key) for column, _ in _sort_keys(sort, ALL_TASK_SORTS)]
+
+
 def list_tasks(
-    session: Session, principal: Principal, flt: TaskFilter, *, sort: str, limit: int, offset: int
-) -> tuple[list[Task], int]:
+    session: Session,
+    principal: Principal,
+    flt: TaskFilter,
+    *,
+    sort: str,
+    limit: int,
+    offset: int,
+    after: ColumnElement[bool] | None = None,
+    count_bound: int | None = None,
+) -> tuple[list[Task], TaskCount]:
+    """A page of the visible tasks matching `flt`: `offset` rows skipped, or only the rows
+    `after` (after_condition) a cursor; counted exactly, or up to `count_bound` rows."""
+    where = and_(*_task_conditions(principal, flt))
+    count = _count(session, where, count_bound)
+    if limit == 0:
+        return [], count
+    if after is not None:
+        where = and_(where, after)
+    stmt = _order(select(Task).where(where), sort, ALL_TASK_SORTS, Task.id)
+    return list(session.scalars(stmt.limit(limit).offset(offset))), count
+
+
+def _count(session: Session, where: ColumnElement[bool], bound: int | None) -> TaskCount:
+    if bound is None:
+        total = session.scalar(select(func.count()).select_from(Task).where(where)) or 0
+        return TaskCount(total, False)
+    # Reads at most bound + 1 matching rows, however many there are.
+    matches = select(literal(1)).select_from(Task).where(where).limit(bound + 1).subquery()
+    found = session.scalar(select(func.count()).select_from(matches)) or 0
+    return TaskCount(min(found, bound), found > bound)
+
+
+def _task_conditions(principal: Principal, flt: TaskFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [task_visible(principal), *_candidate_conditions(flt)]
     if flt.assignee is not None:
         conditions.append(Task.assignee == flt.assignee)
@@ -171,12 +245,7 @@ def list_tasks(
     for column, pattern in ((Task.business_key, flt.business_key_like), (Task.name, flt.name_like)):
         if pattern is not None:
             conditions.append(column.like(pattern))
-    where = and_(*conditions)
-    total = session.scalar(select(func.count()).select_from(Task).where(where)) or 0
-    if limit == 0:
-        return [], total
-    stmt = _order(select(Task).where(where), sort, ALL_TASK_SORTS, Task.id)
-    return list(session.scalars(stmt.limit(limit).offset(offset))), total
+    return conditions
 
 
 def _candidate_conditions(flt: TaskFilter) -> list[ColumnElement[bool]]:

@@ -28,7 +28,7 @@ from bpmn_service.errors import (
 )
 from bpmn_service.identity import Principal
 
-from . import projection, run_incidents, runtime
+from . import cursors, projection, run_incidents, runtime
 from .idempotency import Idempotency, Replay, lookup, remember, replay_after_race
 from .instances import spec_loader
 from .uow import UnitOfWork
@@ -39,6 +39,7 @@ __all__ = [
     "CompletionResult",
     "TaskDetail",
     "TaskFilter",
+    "TaskPage",
     "assign_task",
     "claim_task",
     "complete_task",
@@ -68,6 +69,20 @@ class CompletionResult:
     variables: dict[str, Any]
 
 
+# An inbox page counts its matches exactly up to this many beyond its offset; above, `total` is a
+# lower bound (counting a million open tasks for a page of 50 read them all).
+INBOX_COUNT_BOUND = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPage:
+    tasks: list[Task]
+    total: int
+    total_is_lower_bound: bool
+    candidates: dict[str, dict[str, list[str]]]
+    next_after: str | None  # the cursor of the page after this one; None on a short page
+
+
 def list_tasks(
     ctx: AppContext,
     principal: Principal,
@@ -84,9 +99,11 @@ def list_tasks(
     sort: str,
     limit: int,
     offset: int,
-) -> tuple[list[Task], int, dict[str, dict[str, list[str]]]]:
+    after: str | None = None,
+) -> TaskPage:
     """The caller's inbox, filtered; `sort` is a comma-separated list of TASK_SORTS keys, each
-    optionally prefixed with - (descending) or +."""
+    optionally prefixed with - (descending) or +. A page starts at `offset`, or after the row a
+    cursor (`after`, a previous page's next_after) names."""
     flt = TaskFilter(
         candidate_group=candidate_group,
         assignee=assignee,
@@ -99,7 +116,23 @@ def list_tasks(
         due_after=due_after,
     )
     _check_sort(sort, TASK_SORTS)
-    return query_tasks(ctx, principal, flt, sort=sort, limit=limit, offset=offset)
+    if after is not None and offset:
+        raise InvalidVariables([FieldError("after", "give either offset or after, not both")])
+    condition = cursors.decode(after, sort) if after is not None else None
+    with UnitOfWork(ctx) as uow:
+        tasks, count = queries.list_tasks(
+            uow.session,
+            principal,
+            flt,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+            after=condition,
+            count_bound=offset + max(INBOX_COUNT_BOUND, limit),
+        )
+        candidates = queries.candidates_of(uow.session, [t.id for t in tasks])
+    next_after = cursors.encode(sort, tasks[-1]) if tasks and len(tasks) == limit else None
+    return TaskPage(tasks, count.total, count.is_lower_bound, candidates, next_after)
 
 
 def query_tasks(
@@ -111,14 +144,14 @@ def query_tasks(
     limit: int,
     offset: int,
 ) -> tuple[list[Task], int, dict[str, dict[str, list[str]]]]:
-    """The visible tasks matching every condition of `flt` (list_tasks with all the filters);
-    `sort` may also use ALL_TASK_SORTS' keys."""
+    """The visible tasks matching every condition of `flt` (list_tasks with all the filters),
+    counted exactly; `sort` may also use ALL_TASK_SORTS' keys."""
     _check_sort(sort, ALL_TASK_SORTS)
     with UnitOfWork(ctx) as uow:
-        tasks, total = queries.list_tasks(
+        tasks, count = queries.list_tasks(
             uow.session, principal, flt, sort=sort, limit=limit, offset=offset
         )
-        return tasks, total, queries.candidates_of(uow.session, [t.id for t in tasks])
+        return tasks, count.total, queries.candidates_of(uow.session, [t.id for t in tasks])
 
 
 def _check_sort(sort: str, allowed: dict[str, Any]) -> None:

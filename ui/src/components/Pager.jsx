@@ -9,8 +9,8 @@ export default function Pager({ page, onOffset }) {
     <nav className="pager" aria-label="pages">
       <button type="button" disabled={page.offset === 0}
         onClick={() => onOffset(Math.max(0, page.offset - page.limit))}>{t('common.previous')}</button>
-      <span>{t('common.pageOf', { from, to, total: page.total })}</span>
-      <button type="button" disabled={to >= page.total}
+      <span>{t(page.total_is_lower_bound ? 'common.pageOfMore' : 'common.pageOf', { from, to, total: page.total })}</span>
+      <button type="button" disabled={to >= page.total && !page.total_is_lower_bound}
         onClick={() => onOffset(page.offset + page.limit)}>{t('common.next')}</button>
     </nav>
   );

@@ -8,7 +8,7 @@ export default {
   },
   common: {
     loading: 'Loading…', none: 'None', error: 'Something went wrong', retry: 'Retry', close: 'Close', cancel: 'Cancel',
-    previous: 'Previous', next: 'Next', pageOf: '{{from}}–{{to}} of {{total}}',
+    previous: 'Previous', next: 'Next', pageOf: '{{from}}–{{to}} of {{total}}', pageOfMore: '{{from}}–{{to}} of more than {{total}}',
     apply: 'Filter', reset: 'Reset', all: 'All', yes: 'Yes', no: 'No', save: 'Save',
     language: 'Language', details: 'Details',
   },

@@ -8,7 +8,7 @@ export default {
   },
   common: {
     loading: '加载中…', none: '无', error: '出错了', retry: '重试', close: '关闭', cancel: '取消',
-    previous: '上一页', next: '下一页', pageOf: '第 {{from}}–{{to}} 条，共 {{total}} 条',
+    previous: '上一页', next: '下一页', pageOf: '第 {{from}}–{{to}} 条，共 {{total}} 条', pageOfMore: '第 {{from}}–{{to}} 条，共 {{total}} 条以上',
     apply: '筛选', reset: '重置', all: '全部', yes: '是', no: '否', save: '保存',
     language: '语言', details: '详情',
   },

@@ -1,0 +1,74 @@
+"""Keyset cursors for the inbox: where a page ended, as an opaque string the client sends back.
+
+A cursor names the sort it was made for, the last row's values of the sort keys and its id;
+the next page is the rows after that one in the same order (db/queries.after_condition), so a
+deep page costs what the first page costs, and rows added or removed meanwhile neither repeat nor
+skip other rows. The string is URL-safe base64 of JSON; it is not signed (it only narrows what the
+caller may see anyway) but every part is checked.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement
+
+from bpmn_service.db import queries
+from bpmn_service.db.models import Task
+from bpmn_service.errors import FieldError, InvalidVariables
+
+_DATETIME_KEYS = frozenset({"created", "due", "follow_up"})
+_INT_KEYS = frozenset({"priority"})
+
+
+def encode(sort: str, task: Task) -> str:
+    values = [
+        v.isoformat() if isinstance(v, datetime) else v for v in queries.sort_values(task, sort)
+    ]
+    text = json.dumps({"sort": sort, "values": values, "id": task.id}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode(cursor: str, sort: str) -> ColumnElement[bool]:
+    """The condition selecting the rows after `cursor`; InvalidVariables naming `after` when it
+    is not a cursor of this listing with this sort."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        made_for, values, last_id = data["sort"], data["values"], data["id"]
+        if not isinstance(values, list) or not isinstance(last_id, str):
+            raise ValueError
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise _bad("is not a cursor returned by this listing (next_after)") from None
+    if made_for != sort:
+        raise _bad(f"was made for sort {made_for!r}; ask again with that sort or without after")
+    keys = [part.strip().lstrip("-+") for part in sort.split(",") if part.strip()]
+    if len(values) != len(keys):
+        raise _bad("does not fit the sort")
+    try:
+        typed = [_typed(key, value) for key, value in zip(keys, values, strict=True)]
+    except (TypeError, ValueError):
+        raise _bad("holds a value of the wrong type") from None
+    return queries.after_condition(sort, typed, last_id)
+
+
+def _typed(key: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if key in _DATETIME_KEYS:
+        return datetime.fromisoformat(value)
+    if key in _INT_KEYS:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError
+        return value
+    if not isinstance(value, str):
+        raise TypeError
+    return value
+
+
+def _bad(message: str) -> InvalidVariables:
+    return InvalidVariables([FieldError("after", f"the cursor {message}")])
