@@ -116,9 +116,10 @@ def list_tasks(
         due_after=due_after,
     )
     _check_sort(sort, TASK_SORTS)
-    if after is not None and offset:
+    if after and offset:
         raise InvalidVariables([FieldError("after", "give either offset or after, not both")])
-    condition = cursors.decode(after, sort) if after is not None else None
+    # an empty `after` (no next_after to pass on) is the first page
+    condition = cursors.decode(after, sort) if after else None
     with UnitOfWork(ctx) as uow:
         tasks, count = queries.list_tasks(
             uow.session,
