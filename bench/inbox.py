@@ -1,7 +1,7 @@
 """The inbox at a million open tasks: its queries' p95 against the same queries at ten thousand.
 
     .venv/bin/python bench/inbox.py --database-url postgresql://postgres@127.0.0.1:5432/test \\
-        [--sizes 10000,1000000] [--repeat 40] [--keep]
+        [--sizes 10000,1000000] [--repeat 40]
     .venv/bin/python bench/inbox.py --sizes 2000,50000          # SQLite files (smaller sizes)
 
 For each size it builds a database of that many open user tasks in a new PostgreSQL schema (or a
@@ -23,7 +23,7 @@ page and the candidates, everything GET /api/v1/tasks does but HTTP) for each qu
 the sizes taking turns in --repeat rounds so that a slow spell of a shared machine hits all of
 them, and prints p50/p95 per query and size and the p95 ratio of the largest size to the smallest.
 Deep pages are asked for with a cursor taken at the same relative depth (`after`) and with an
-offset of 500. The schemas (or files) are removed at the end unless --keep.
+offset of 500. The schemas (or files) are removed at the end.
 """
 
 from __future__ import annotations
@@ -247,7 +247,7 @@ QUERIES = [
 
 
 @contextmanager
-def bench_database(url: str | None, size: int, workdir: Path, keep: bool) -> Iterator[Any]:
+def bench_database(url: str | None, size: int, workdir: Path) -> Iterator[Any]:
     from bpmn_service.config import Settings
     from bpmn_service.context import AppContext
     from bpmn_service.db import migrate
@@ -257,8 +257,6 @@ def bench_database(url: str | None, size: int, workdir: Path, keep: bool) -> Ite
     sub = workdir / f"size-{size}"
     (sub / "processes").mkdir(parents=True)
     with lifecycle.fresh_database(url, sub) as db:
-        if keep and db.schema:
-            lifecycle.progress(f"keeping schema {db.schema}")
         settings = Settings(
             database_url=db.url,
             database_schema=db.schema,
@@ -338,7 +336,6 @@ def main() -> int:
     parser.add_argument("--database-url", help="postgresql://… (default: SQLite files)")
     parser.add_argument("--sizes", default="10000,1000000")
     parser.add_argument("--repeat", type=int, default=40)
-    parser.add_argument("--keep", action="store_true", help="keep the schemas (PostgreSQL)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     lifecycle.progress("task kinds from the recorded paths of the shipped models")
@@ -350,9 +347,7 @@ def main() -> int:
         calls: dict[int, list[tuple[Query, Callable[[], float]]]] = {}
         labels = {}
         for size in sizes:
-            ctx, db = stack.enter_context(
-                bench_database(args.database_url, size, Path(tmp), args.keep)
-            )
+            ctx, db = stack.enter_context(bench_database(args.database_url, size, Path(tmp)))
             labels[size] = db.label
             lifecycle.progress(f"building {size} open tasks in {db.label}")
             started = time.perf_counter()
@@ -370,8 +365,6 @@ def main() -> int:
                     timings.setdefault((query.label, size), []).append(call())
             if round_ % 10 == 9:
                 lifecycle.progress(f"round {round_ + 1}/{args.repeat}")
-        if args.keep and args.database_url:
-            lifecycle.progress("--keep: the schemas are dropped anyway by fresh_database")
     small, large = min(sizes), max(sizes)
     print(f"{lifecycle.machine()}; {labels[large]}; {args.repeat} rounds\n")
     head = " | ".join(f"p50 / p95 ms at {s:,}" for s in sizes)
