@@ -129,7 +129,7 @@ class Task(Base):
         Index("ix_task_assignee_created", "assignee", "created_at"),
         Index("ix_task_due", "due_at"),
         Index("ix_task_instance", "instance_id"),
-        # a group's inbox: unassigned tasks in due or creation order (migration 0007)
+        # a group's inbox: unassigned tasks in due or creation order (migration 0009)
         Index("ix_task_unassigned_due", "due_at", "id", **_UNASSIGNED),
         Index("ix_task_unassigned_created", "created_at", "id", **_UNASSIGNED),
     )

@@ -49,7 +49,7 @@ def list_tasks(
         Query(
             max_length=2000,
             description="the next_after of the previous page: the page after it, in the same "
-            "sort (keyset pagination; as fast for page 1,000 as for page 1). Not with offset.",
+            "sort (keyset pagination: the rows before it are not counted off). Not with offset.",
         ),
     ] = None,
 ) -> TaskPageRead:
