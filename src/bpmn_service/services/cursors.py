@@ -3,8 +3,8 @@
 A cursor names the sort it was made for, the last row's values of the sort keys and its id;
 the next page is the rows after that one in the same order (db/queries.after_condition), so a
 deep page does not count off the rows before it, and rows added or removed meanwhile neither
-repeat nor skip other rows. The string is URL-safe base64 of JSON; it is not signed (it only narrows what the
-caller may see anyway) but every part is checked.
+repeat nor skip other rows. The string is URL-safe base64 of JSON; it is not signed (it only
+narrows what the caller may see anyway) but every part is checked.
 """
 
 from __future__ import annotations
