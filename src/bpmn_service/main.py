@@ -23,6 +23,7 @@ from bpmn_service.api.routes import (
     instances,
     me,
     messages,
+    operations,
     simulations,
     tasks,
 )
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         external_tasks,
         analytics,
         simulations,
+        operations,
     ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(external_tasks.incidents, prefix="/api/v1")

@@ -1,5 +1,6 @@
 """The only package that imports SpiffWorkflow and lxml; everything else sees plain values."""
 
+from .activities import ActivityNode
 from .budget import BudgetExceeded, RunBudget
 from .camunda_ext import listed_names
 from .diagram_checks import LayoutFinding, layout_warnings
@@ -15,6 +16,7 @@ from .views import EngineStep, ExternalWork, MessageWait, ReadyTask, RunResult, 
 
 __all__ = [
     "BudgetExceeded",
+    "ActivityNode",
     "CompiledProcess",
     "DiagramSize",
     "EngineStep",

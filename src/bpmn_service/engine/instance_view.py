@@ -15,6 +15,7 @@ from uuid import UUID, uuid5
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.util.task import TaskState
@@ -221,14 +222,17 @@ def variables_of(workflow: Any, completed: bool) -> dict[str, Any]:
         merged.update(workflow.data if workflow.data else workflow.last_task.data)
         return merged
     open_tasks = sorted(
-        (
-            t
-            for t in workflow.get_tasks(
-                state=TaskState.READY | TaskState.WAITING | TaskState.STARTED,
-                max_depth=FULL_DEPTH,
-            )
-            if not t.task_spec.name.endswith(" [child]")
-        ),
+        [
+            *(
+                t
+                for t in workflow.get_tasks(
+                    state=TaskState.READY | TaskState.WAITING | TaskState.STARTED,
+                    max_depth=FULL_DEPTH,
+                )
+                if not t.task_spec.name.endswith(" [child]")
+            ),
+            *_ended_branches(workflow),
+        ],
         key=lambda t: t.last_state_change,
     )
     if open_tasks:
@@ -237,6 +241,17 @@ def variables_of(workflow: Any, completed: bool) -> dict[str, Any]:
     elif workflow.last_task is not None:
         merged.update(workflow.last_task.data)
     return merged
+
+
+def _ended_branches(workflow: Any) -> list[Any]:
+    """End events a branch of the running process already reached (e.g. a non-interrupting
+    reminder's script): SpiffWorkflow merges their variables only when the process ends, but
+    they are the case's current values now."""
+    return [
+        t
+        for t in workflow.get_tasks(state=TaskState.COMPLETED, skip_subprocesses=True)
+        if isinstance(t.task_spec, EndEvent) and t.workflow is workflow
+    ]
 
 
 def steps_since(workflow: Any, since: float) -> list[EngineStep]:

@@ -25,6 +25,7 @@ from SpiffWorkflow.util.task import TaskState
 from bpmn_service.errors import Invalid, InvalidState, NotFound, ServiceError, WorkflowFailed
 
 from . import clock, forms
+from .activities import ActivityNode, activity_tree
 from .bpmn_errors import catch_error
 from .budget import BudgetExceeded, RunBudget, RunMeter, element_of
 from .deep_stack import call_deep
@@ -124,6 +125,16 @@ class ProcessRunner:
             if getattr(ts, "bpmn_id", None) and getattr(ts, "extensions", None)
         }
 
+    def element_names(self, definition_id: str, load: SpecLoader) -> dict[str, str | None]:
+        """The name of every element of a process version with a task, by element id."""
+        spec, subs = self.cache.get(definition_id, load)
+        return {
+            ts.bpmn_id: ts.bpmn_name
+            for process in (spec, *subs.values())
+            for ts in process.task_specs.values()
+            if getattr(ts, "bpmn_id", None)
+        }
+
     def element_name(self, definition_id: str, load: SpecLoader, element_id: str) -> str | None:
         """The name the model gives an element (None when it has none or is not there)."""
         spec, subs = self.cache.get(definition_id, load)
@@ -185,6 +196,11 @@ class ProcessRunner:
         spec, subs = self.cache.get(definition_id, load)
         workflow = load_state(state, spec, subs)
         return self._result(workflow, time.time(), compact=False)
+
+    def activities(self, definition_id: str, load: SpecLoader, state: str) -> list[ActivityNode]:
+        """Where the stored instance stands: its active elements as a tree (activities.py)."""
+        spec, subs = self.cache.get(definition_id, load)
+        return activity_tree(load_state(state, spec, subs))
 
     @_room_for_long_models
     def fire_timers(

@@ -87,3 +87,14 @@ def check_message_variables(
     ]
     if errors:
         raise InvalidVariables(errors)
+
+
+def carried_variables(session: Session, definition_id: str, name: str) -> list[str] | None:
+    """The variables message `name` may carry into an instance of the definition (None: any)."""
+    checksum = session.scalar(
+        select(ProcessDefinition.checksum).where(ProcessDefinition.id == definition_id)
+    )
+    if checksum is None:
+        return None
+    allowed = _messages(session, definition_id, checksum).carried.get(name)
+    return None if allowed is None else sorted(allowed)
