@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     sms_outbox_file: Path = Field(
         Path("var/sms-outbox.jsonl"), description="Where the reference SMS worker queues texts"
     )
+    supervisor_groups: str = Field(
+        "admin,supervisor",
+        description="comma-separated groups whose members oversee others' tasks and may repair "
+        "and migrate running cases",
+    )
     deploy_on_start: bool = Field(True, description="Deploy every *.bpmn in processes_dir at start")
     migrate_on_start: bool = Field(True, description="Apply database migrations at start")
     mode: Literal["development", "production"] = Field(
@@ -105,6 +110,10 @@ class Settings(BaseSettings):
     @property
     def default_starter_group_set(self) -> frozenset[str]:
         return frozenset(g.strip() for g in self.default_starter_groups.split(",") if g.strip())
+
+    @property
+    def supervisor_group_set(self) -> frozenset[str]:
+        return frozenset(g.strip() for g in self.supervisor_groups.split(",") if g.strip())
 
     @property
     def lane_groups_path(self) -> Path:

@@ -61,7 +61,7 @@ def _user_file(settings: Settings) -> Reloading[UserDirectory]:
 
     return Reloading(
         settings.users_file,
-        lambda: UserDirectory.load(settings.users_file),
+        lambda: UserDirectory.load(settings.users_file, settings.supervisor_group_set),
         every=settings.config_check_seconds,
         accept=accept,
     )

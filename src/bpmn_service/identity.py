@@ -45,6 +45,8 @@ SUPERVISOR_GROUPS = frozenset({"admin", "supervisor"})
 class Principal:
     user_id: str
     groups: frozenset[str]
+    # Who may oversee others' work and repair or migrate cases (BPMN_SUPERVISOR_GROUPS).
+    supervisor_groups: frozenset[str] = SUPERVISOR_GROUPS
 
     @property
     def is_admin(self) -> bool:
@@ -56,7 +58,7 @@ class Principal:
 
     @property
     def is_supervisor(self) -> bool:
-        return bool(self.groups & SUPERVISOR_GROUPS)
+        return bool(self.groups & self.supervisor_groups)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +70,16 @@ class _User:
 
 
 class UserDirectory:
-    def __init__(self, users: list[_User]) -> None:
+    def __init__(
+        self, users: list[_User], supervisor_groups: frozenset[str] = SUPERVISOR_GROUPS
+    ) -> None:
         self._users = users
+        self._supervisor_groups = supervisor_groups
 
     @classmethod
-    def load(cls, path: Path) -> UserDirectory:
+    def load(
+        cls, path: Path, supervisor_groups: frozenset[str] = SUPERVISOR_GROUPS
+    ) -> UserDirectory:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -94,7 +101,7 @@ class UserDirectory:
                 raise ValueError(f"users file {path}: users.{user_id} needs token or token_sha256")
             demo = str(entry.get("token", "")).startswith("demo-") or digest in _SHIPPED_DIGESTS
             users.append(_User(user_id, digest, frozenset(groups), demo))
-        return cls(users)
+        return cls(users, supervisor_groups)
 
     def groups_of(self, user_id: str) -> frozenset[str] | None:
         """The groups of a user of the file, or None for a user it does not know."""
@@ -118,4 +125,4 @@ class UserDirectory:
                 found = user
         if found is None:
             raise Unauthenticated("invalid bearer token")
-        return Principal(found.user_id, found.groups)
+        return Principal(found.user_id, found.groups, self._supervisor_groups)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -70,3 +70,76 @@ def activity_read(activity: Any) -> ActivityRead:
         children=[activity_read(c) for c in activity.children],
         **details,
     )
+
+
+class Reasoned(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, description="why; kept in the history")
+
+
+class VariablesRepair(Reasoned):
+    variables: dict[str, Any] = Field(
+        description="variables to set; the others stay as they are", min_length=1
+    )
+
+
+class ModificationInstruction(BaseModel):
+    type: Literal["cancel", "start_before"]
+    element_id: str = Field(min_length=1, max_length=255)
+
+
+class Modification(Reasoned):
+    instructions: list[ModificationInstruction] = Field(min_length=1, max_length=50)
+
+
+class Retry(Reasoned):
+    element_id: str | None = Field(None, max_length=255)
+
+
+class RepairRead(BaseModel):
+    instance_id: str
+    status: str
+    variables: dict[str, Any]
+    details: dict[str, Any] = Field(description="what the history recorded")
+
+
+class VersionRef(BaseModel):
+    key: str = Field(min_length=1, max_length=128)
+    version: int = Field(ge=1)
+
+
+class MigrationFilter(BaseModel):
+    business_key_like: str | None = Field(
+        None, max_length=128, description="SQL LIKE pattern, e.g. YK-2026-%"
+    )
+
+
+class MigrationRequest(Reasoned):
+    source: VersionRef
+    target: VersionRef
+    instance_ids: list[str] | None = Field(None, max_length=500)
+    filter: MigrationFilter | None = None
+    mapping: dict[str, str] = Field(
+        default_factory=dict, description="source element id -> target element id"
+    )
+    dry_run: bool = True
+
+
+class MigrationProblemRead(BaseModel):
+    element_id: str | None
+    message: str
+
+
+class InstanceMigrationRead(BaseModel):
+    instance_id: str
+    business_key: str | None
+    ok: bool
+    migrated: bool
+    mapped: list[dict[str, str]]
+    problems: list[MigrationProblemRead]
+
+
+class MigrationRead(BaseModel):
+    dry_run: bool
+    source: VersionRef
+    target: VersionRef
+    results: list[InstanceMigrationRead]

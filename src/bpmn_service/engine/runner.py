@@ -24,7 +24,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from bpmn_service.errors import Invalid, InvalidState, NotFound, ServiceError, WorkflowFailed
 
-from . import clock, forms
+from . import clock, forms, migration, repair
 from .activities import ActivityNode, activity_tree
 from .bpmn_errors import catch_error
 from .budget import BudgetExceeded, RunBudget, RunMeter, element_of
@@ -273,6 +273,71 @@ class ProcessRunner:
                 )
             self._advance(workflow, meter)
             return self._result(workflow, since)
+
+    def set_variables(
+        self,
+        definition_id: str,
+        load: SpecLoader,
+        state: str,
+        values: dict[str, Any],
+        *,
+        now: datetime,
+    ) -> tuple[RunResult, dict[str, Any]]:
+        """Set variables where the case's tokens are; the result and the previous values."""
+        spec, subs = self.cache.get(definition_id, load)
+        with clock.frozen_at(now):
+            workflow = load_state(state, spec, subs)
+            since = time.time()
+            before = repair.set_variables(workflow, values)
+            return self._result(workflow, since), before
+
+    def modify(
+        self,
+        definition_id: str,
+        load: SpecLoader,
+        state: str,
+        instructions: list[repair.Instruction],
+        *,
+        now: datetime,
+    ) -> RunResult:
+        """Cancel active elements and start before others (repair.py), then advance."""
+        spec, subs = self.cache.get(definition_id, load)
+        with clock.frozen_at(now):
+            workflow = load_state(state, spec, subs)
+            since = time.time()
+            try:
+                repair.modify(workflow, instructions)
+            except (SpiffWorkflowException, ExpressionError) as exc:
+                raise workflow_failed(exc) from None
+            self._advance(workflow)
+            return self._result(workflow, since)
+
+    def migrate(
+        self,
+        source: tuple[str, SpecLoader],
+        target: tuple[str, SpecLoader],
+        state: str,
+        mapping: dict[str, str],
+        *,
+        now: datetime,
+        dry_run: bool,
+    ) -> tuple[migration.MigrationPlan, RunResult | None]:
+        """The plan of migrating a stored instance to the target version and, unless this is a
+        dry run or the plan has problems, the migrated instance advanced on the target."""
+        spec, subs = self.cache.get(*source)
+        new_spec, new_subs = self.cache.get(*target)
+        with clock.frozen_at(now):
+            workflow = load_state(state, spec, subs)
+            if dry_run:
+                return migration.plan(workflow, new_spec, new_subs, mapping), None
+            since = time.time()
+            found = migration.migrate(workflow, new_spec, new_subs, mapping)
+            if not found.ok:
+                return found, None
+            # Loaded again so every index is built from the target's elements.
+            workflow = load_state(dump_state(workflow), new_spec, new_subs)
+            self._advance(workflow)
+            return found, self._result(workflow, since)
 
     def _find(self, workflow: Any, task_id: str) -> Any:
         try:

@@ -175,7 +175,9 @@ def _visible_task(
     if task is not None:
         return task
     done = session.get(HistoricTask, task_id)
-    if done is not None and (done.completed_by == principal.user_id or principal.is_admin):
+    if done is not None and (
+        principal.user_id in (done.completed_by, done.assignee) or principal.is_admin
+    ):
         raise InvalidState(
             f"task {task_id} already ended ({done.end_reason} at {done.ended_at.isoformat()})"
         )

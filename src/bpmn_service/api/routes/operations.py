@@ -11,10 +11,18 @@ from bpmn_service.api.errors import ERROR_RESPONSES, MAX_OFFSET
 from bpmn_service.api.ops_schemas import (
     EventSubscriptionRead,
     InstanceActivitiesRead,
+    InstanceMigrationRead,
+    MigrationRead,
+    MigrationRequest,
+    Modification,
+    RepairRead,
+    Retry,
+    VariablesRepair,
+    VersionRef,
     activity_read,
 )
 from bpmn_service.api.schemas import Page
-from bpmn_service.services import activities
+from bpmn_service.services import activities, migrations, repairs
 
 router = APIRouter(tags=["operations"])
 
@@ -70,4 +78,92 @@ def list_event_subscriptions(
         total=total,
         offset=offset,
         limit=limit,
+    )
+
+
+def _repair_read(done: repairs.Repaired) -> RepairRead:
+    return RepairRead(
+        instance_id=done.instance.id,
+        status=done.instance.status,
+        variables=done.instance.variables,
+        details=done.details,
+    )
+
+
+@router.patch(
+    "/process-instances/{instance_id}/variables",
+    response_model=RepairRead,
+    responses=ERROR_RESPONSES,
+)
+@router.put(
+    "/process-instances/{instance_id}/variables",
+    response_model=RepairRead,
+    responses=ERROR_RESPONSES,
+    include_in_schema=False,
+)
+def repair_variables(
+    ctx: ContextDep, principal: PrincipalDep, instance_id: str, body: VariablesRepair
+) -> RepairRead:
+    """Set or correct variables of a running case (supervisors). The history records the reason
+    and each variable's old and new value; PUT is the same as PATCH."""
+    done = repairs.set_variables(ctx, instance_id, principal, body.variables, body.reason)
+    return _repair_read(done)
+
+
+@router.post(
+    "/process-instances/{instance_id}/modification",
+    response_model=RepairRead,
+    responses=ERROR_RESPONSES,
+)
+def modify_instance(
+    ctx: ContextDep, principal: PrincipalDep, instance_id: str, body: Modification
+) -> RepairRead:
+    """Move a case (supervisors): cancel active elements and start before others, in order, as
+    one transaction; a start_before continues the token the preceding cancel removed."""
+    done = repairs.modify(
+        ctx,
+        instance_id,
+        principal,
+        [repairs.Instruction(i.type, i.element_id) for i in body.instructions],
+        body.reason,
+    )
+    return _repair_read(done)
+
+
+@router.post(
+    "/process-instances/{instance_id}/retry",
+    response_model=RepairRead,
+    responses=ERROR_RESPONSES,
+)
+def retry_instance(
+    ctx: ContextDep, principal: PrincipalDep, instance_id: str, body: Retry
+) -> RepairRead:
+    """Retry a failed step (supervisors): an external task without retries gets one more, a
+    failed timer runs again now."""
+    return _repair_read(repairs.retry(ctx, instance_id, principal, body.element_id, body.reason))
+
+
+@router.post("/migrations", response_model=MigrationRead, responses=ERROR_RESPONSES)
+def migrate(ctx: ContextDep, principal: PrincipalDep, body: MigrationRequest) -> MigrationRead:
+    """Move running cases to another version of their process (supervisors). A dry run (the
+    default) reports per instance what maps and what cannot and why; a real run migrates each
+    instance atomically and reports each."""
+    run = migrations.migrate_instances(
+        ctx,
+        principal,
+        source=(body.source.key, body.source.version),
+        target=(body.target.key, body.target.version),
+        instance_ids=body.instance_ids,
+        business_key_like=body.filter.business_key_like if body.filter else None,
+        mapping=body.mapping,
+        dry_run=body.dry_run,
+        reason=body.reason,
+    )
+    return MigrationRead(
+        dry_run=run.dry_run,
+        source=VersionRef(key=run.source.key, version=run.source.version),
+        target=VersionRef(key=run.target.key, version=run.target.version),
+        results=[
+            InstanceMigrationRead.model_validate(r, from_attributes=True) for r in run.results
+        ],
     )

@@ -1,0 +1,187 @@
+"""Moving a running instance to another version of its process (Camunda's migration plans).
+
+Elements are aligned with SpiffWorkflow's `SpecDiff` (same ids map; it also matches a renamed
+element by its neighbours), overridden by the caller's mapping {source id: target id}. A plan
+lists, per active element, where it maps or why it cannot: an active element the target lacks,
+an element whose kind changed, a changed multi-instance definition, a changed running timer or
+message. Applying keeps every task (and so its id and variables) whose element survives: the
+task is re-pointed at the target's element and what it predicted is predicted again from the
+target. Finished tasks of removed elements leave the engine's tree (the service keeps the
+history); nothing of SpiffWorkflow is replaced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.bpmn.util.diff import SpecDiff
+from SpiffWorkflow.util.task import TaskState
+
+from .activities import OPEN, kind_of
+from .serialization import SERIALIZER
+
+# Attributes of a multi-instance body whose change a running body cannot follow.
+LOOP_KEYS = frozenset(
+    {
+        "typename",
+        "cardinality",
+        "data_input",
+        "data_output",
+        "input_item",
+        "output_item",
+        "condition",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    element_id: str
+    message: str
+
+
+@dataclass
+class MigrationPlan:
+    mapped: list[dict[str, str]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def plan(workflow: Any, spec: Any, subs: dict[str, Any], mapping: dict[str, str]) -> MigrationPlan:
+    """What migrating `workflow` to (spec, subs) would do; changes nothing."""
+    result = MigrationPlan()
+    for owner, target in _pairs(workflow, spec, subs, result):
+        alignment = _alignment(owner.spec, target, mapping)
+        seen: set[str] = set()
+        for task in owner.tasks.values():
+            if not task.has_state(OPEN):
+                continue
+            old = task.task_spec
+            element = getattr(old, "bpmn_id", None)
+            if not element or old.name.endswith(" [child]") or element in seen:
+                continue
+            seen.add(element)
+            new = alignment.get(old)
+            if new is None:
+                result.problems.append(
+                    Problem(
+                        element,
+                        f"{element} is active and the target version has no element "
+                        f"{mapping.get(element, element)}; map it to an element of the target",
+                    )
+                )
+                continue
+            problem = _incompatible(task, old, new)
+            if problem is not None:
+                result.problems.append(Problem(element, problem))
+                continue
+            result.mapped.append(
+                {"element_id": element, "target_element_id": new.bpmn_id, "kind": kind_of(task)}
+            )
+    return result
+
+
+def migrate(
+    workflow: Any, spec: Any, subs: dict[str, Any], mapping: dict[str, str]
+) -> MigrationPlan:
+    """Migrate `workflow` in place when the plan has no problems (else leave it untouched).
+    The caller dumps the workflow and loads it again with the target specs before using it."""
+    result = plan(workflow, spec, subs, mapping)
+    if not result.ok:
+        return result
+    pairs = list(_pairs(workflow, spec, subs, MigrationPlan()))
+    for owner, target in pairs:
+        alignment = _alignment(owner.spec, target, mapping)
+        owner.spec = target
+        for task in list(owner.tasks.values()):
+            if task.id not in owner.tasks:
+                continue  # removed with a pruned branch
+            new = alignment.get(task.task_spec)
+            if new is not None:
+                task.task_spec = new
+            elif task.has_state(TaskState.PREDICTED_MASK):
+                owner._remove_task(task.id)
+            else:
+                _retire(owner, task)
+        for task in list(owner.tasks.values()):
+            if task.state in (TaskState.READY, TaskState.WAITING):
+                # What it predicted came from the source version.
+                task._drop_children()
+                mask = TaskState.PREDICTED_MASK | TaskState.FUTURE | task.state
+                task.task_spec._predict(task, mask=mask)
+        if owner.last_task is not None and owner.last_task.id not in owner.tasks:
+            owner.last_task = None
+    workflow.subprocess_specs = subs
+    return result
+
+
+def _pairs(workflow: Any, spec: Any, subs: dict[str, Any], result: MigrationPlan) -> Any:
+    yield workflow, spec
+    for sub in workflow.subprocesses.values():
+        target = subs.get(sub.spec.name)
+        if target is None:
+            result.problems.append(
+                Problem(
+                    sub.spec.name,
+                    f"subprocess {sub.spec.name} is running and the target "
+                    f"version does not have it",
+                )
+            )
+            continue
+        yield sub, target
+
+
+def _alignment(source: Any, target: Any, mapping: dict[str, str]) -> dict[Any, Any]:
+    alignment: dict[Any, Any] = dict(SpecDiff(SERIALIZER.registry, source, target).alignment)
+    for old in source.task_specs.values():
+        element = getattr(old, "bpmn_id", None)
+        if element in mapping:
+            alignment[old] = target.task_specs.get(old.name.replace(element, mapping[element], 1))
+        elif old not in alignment:
+            alignment[old] = target.task_specs.get(old.name)
+    return alignment
+
+
+def _incompatible(task: Any, old: Any, new: Any) -> str | None:
+    element = old.bpmn_id
+    if type(old).__name__ != type(new).__name__:
+        return (
+            f"{element} is a {type(old).__name__} in the source and {new.bpmn_id} a "
+            f"{type(new).__name__} in the target"
+        )
+    if isinstance(old, LoopTask):
+        changed = sorted(k for k in LOOP_KEYS if _dict(old).get(k) != _dict(new).get(k))
+        if changed:
+            return f"the multi-instance definition of {element} changed ({', '.join(changed)})"
+    definition = getattr(old, "event_definition", None)
+    if definition is not None and task.state == TaskState.WAITING:
+        before = SERIALIZER.registry.convert(definition)
+        after = SERIALIZER.registry.convert(getattr(new, "event_definition", None))
+        if before != after:
+            what = "timer" if "Timer" in before.get("typename", "") else "event"
+            return f"the {what} {element} waits for changed; a waiting {what} cannot be redefined"
+    return None
+
+
+def _dict(spec: Any) -> dict[str, Any]:
+    converted: dict[str, Any] = SERIALIZER.registry.convert(spec)
+    return converted
+
+
+def _retire(owner: Any, task: Any) -> None:
+    """A finished task whose element the target lacks: dropped with its finished branch, or,
+    when open tokens descend from it, spliced out of the chain (its parent adopts its children)."""
+    if not any(t.has_state(OPEN) for t in task):
+        owner._remove_task(task.id)
+        return
+    parent = task.parent
+    position = parent._children.index(task.id)
+    parent._children[position : position + 1] = list(task._children)
+    for child in task.children:
+        child._parent = parent.id
+    owner.tasks.pop(task.id)

@@ -1,0 +1,123 @@
+"""Repairs a supervisor makes to a running case, on a loaded workflow: setting variables and moving
+tokens (Camunda's process instance modification: cancel an active element, start before another).
+
+Only SpiffWorkflow's task API is used (removing a branch, adding a child, predicting and updating
+it); nothing of SpiffWorkflow is replaced. The caller advances the workflow afterwards and stores
+it only if that succeeds, so a repair either fully happens or changes nothing.
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from dataclasses import dataclass
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.util.task import TaskState
+
+from bpmn_service.errors import Invalid, InvalidState
+
+from .instance_view import FULL_DEPTH, variables_of
+
+OPEN = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
+
+
+@dataclass(frozen=True, slots=True)
+class Instruction:
+    type: str  # cancel | start_before
+    element_id: str
+
+
+def set_variables(workflow: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """Set variables where the case's tokens are (every open task carries its branch's data);
+    returns the previous values (None where a variable did not exist)."""
+    before = variables_of(workflow, workflow.is_completed())
+    for task in workflow.get_tasks(state=OPEN, max_depth=FULL_DEPTH):
+        task.data.update(deepcopy(values))
+    return {name: before.get(name) for name in values}
+
+
+def modify(workflow: Any, instructions: list[Instruction]) -> None:
+    """Apply cancel / start_before instructions in order. A start_before starts where the
+    preceding cancel in the same (sub)process left off, with that token's variables; without
+    one, it starts a new token in the main process with the case's current variables."""
+    anchors: dict[int, tuple[Any, dict[str, Any]]] = {}
+    current = variables_of(workflow, False)
+    for step in instructions:
+        if step.type == "cancel":
+            tasks = [
+                t
+                for t in workflow.get_tasks(state=OPEN, max_depth=FULL_DEPTH)
+                if getattr(t.task_spec, "bpmn_id", None) == step.element_id
+                and not t.task_spec.name.endswith(" [child]")
+            ]
+            if not tasks:
+                raise InvalidState(
+                    f"element {step.element_id} has no active token to cancel",
+                    details={"element_id": step.element_id},
+                )
+            for task in tasks:
+                anchor, data = _cancel(task)
+                anchors.setdefault(id(anchor.workflow), (anchor, data))
+        elif step.type == "start_before":
+            spec, owner = _spec(workflow, step.element_id)
+            if id(owner) in anchors:
+                anchor, data = anchors[id(owner)]
+            elif owner is workflow:
+                anchor, data = _start_task(workflow), current
+            else:
+                raise Invalid(
+                    f"element {step.element_id} is inside a subprocess; cancel an active element "
+                    f"of that subprocess in the same modification to start there",
+                    details={"element_id": step.element_id},
+                )
+            task = anchor._add_child(spec, TaskState.FUTURE)
+            task.data = deepcopy(data)
+            spec._predict(task, mask=TaskState.PREDICTED_MASK | TaskState.FUTURE)
+            spec._update(task)
+        else:
+            raise Invalid(f"unknown instruction type {step.type!r}")
+
+
+def _cancel(task: Any) -> tuple[Any, dict[str, Any]]:
+    """Remove an active token (with its boundary events); return where it hung and its data."""
+    data = dict(task.data)
+    doomed = task
+    if isinstance(task.parent.task_spec, BoundaryEventSplit):
+        doomed = task.parent  # the activity with its boundary events
+    anchor = doomed.parent
+    owner = task.workflow
+    top = owner.top_workflow
+    for t in list(doomed):
+        if t.id in getattr(top, "subprocesses", {}):
+            top.delete_subprocess(t)
+    owner._remove_task(doomed.id)
+    return anchor, data
+
+
+def _spec(workflow: Any, element_id: str) -> tuple[Any, Any]:
+    """The task spec of an element and the (sub)workflow that would run it."""
+    candidates = [(workflow.spec, workflow)] + [
+        (sub.spec, sub) for sub in workflow.subprocesses.values()
+    ]
+    for process, owner in candidates:
+        for ts in process.task_specs.values():
+            if getattr(ts, "bpmn_id", None) == element_id and not ts.name.endswith(" [child]"):
+                if isinstance(ts, BoundaryEvent):
+                    raise Invalid(
+                        f"element {element_id} is a boundary event; start before the activity "
+                        f"it is attached to",
+                        details={"element_id": element_id},
+                    )
+                return ts, owner
+    raise Invalid(
+        f"element {element_id} is not part of this process version (or of a running subprocess)",
+        details={"element_id": element_id},
+    )
+
+
+def _start_task(workflow: Any) -> Any:
+    for task in workflow.task_tree.children:
+        return task
+    return workflow.task_tree

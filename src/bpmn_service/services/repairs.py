@@ -1,0 +1,206 @@
+"""Supervisors' repairs of a running case: correct variables, move tokens (cancel an active element,
+start before another), retry a failed step. Each is one transaction under the instance's row lock
+and records its reason in the history; a repair that fails in the engine changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bpmn_service.context import AppContext
+from bpmn_service.db.models import ExternalTask, HistoryEvent, ProcessInstance
+from bpmn_service.engine.repair import Instruction
+from bpmn_service.errors import FieldError, Forbidden, Invalid, InvalidState, InvalidVariables
+from bpmn_service.identity import Principal
+
+from . import projection, runtime
+from .instances import check_variables, spec_loader
+from .uow import UnitOfWork
+
+MAX_REASON = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Repaired:
+    instance: ProcessInstance
+    details: dict[str, Any]
+
+
+def require_supervisor(principal: Principal) -> None:
+    if not principal.is_supervisor:
+        groups = ", ".join(sorted(principal.supervisor_groups))
+        raise Forbidden(f"repairs and migrations are for supervisors (groups: {groups})")
+
+
+def check_reason(reason: str) -> str:
+    text = reason.strip()
+    if not text:
+        raise InvalidVariables([FieldError("reason", "is required: say why the case is repaired")])
+    if len(text) > MAX_REASON:
+        raise InvalidVariables([FieldError("reason", f"is longer than {MAX_REASON} characters")])
+    return text
+
+
+def _active(session: Session, instance_id: str) -> ProcessInstance:
+    instance = runtime.lock_instance(session, instance_id)
+    if instance.status != "active":
+        raise InvalidState(
+            f"the instance is {instance.status}; only active instances can be repaired"
+        )
+    return instance
+
+
+def set_variables(
+    ctx: AppContext,
+    instance_id: str,
+    principal: Principal,
+    variables: dict[str, Any],
+    reason: str,
+) -> Repaired:
+    """Set (or correct) variables; the history keeps each old and new value."""
+    require_supervisor(principal)
+    text = check_reason(reason)
+    if not variables:
+        raise InvalidVariables([FieldError("variables", "give at least one variable to set")])
+    check_variables(variables)
+    now = ctx.clock()
+    with UnitOfWork(ctx, write=True) as uow:
+        session = uow.session
+        instance = _active(session, instance_id)
+        result, before = ctx.runner.set_variables(
+            instance.definition_id,
+            spec_loader(session, instance.definition_id),
+            instance.state,
+            variables,
+            now=now,
+        )
+        changes = [
+            {"name": name, "old": before.get(name), "new": value}
+            for name, value in variables.items()
+        ]
+        details = {"reason": text, "changes": changes}
+        projection.record(
+            session,
+            instance,
+            "variables_repaired",
+            at=now,
+            actor=principal.user_id,
+            details=details,
+        )
+        runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
+        uow.commit()
+        return Repaired(instance, details)
+
+
+def modify(
+    ctx: AppContext,
+    instance_id: str,
+    principal: Principal,
+    instructions: list[Instruction],
+    reason: str,
+) -> Repaired:
+    """Camunda's process instance modification: cancel active elements, start before others."""
+    require_supervisor(principal)
+    text = check_reason(reason)
+    if not instructions:
+        raise Invalid("give at least one instruction (cancel or start_before)")
+    now = ctx.clock()
+    with UnitOfWork(ctx, write=True) as uow:
+        session = uow.session
+        instance = _active(session, instance_id)
+        result = ctx.runner.modify(
+            instance.definition_id,
+            spec_loader(session, instance.definition_id),
+            instance.state,
+            instructions,
+            now=now,
+        )
+        details = {
+            "reason": text,
+            "instructions": [{"type": i.type, "element_id": i.element_id} for i in instructions],
+        }
+        projection.record(
+            session,
+            instance,
+            "instance_modified",
+            at=now,
+            actor=principal.user_id,
+            details=details,
+        )
+        runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
+        uow.commit()
+        return Repaired(instance, details)
+
+
+def retry(
+    ctx: AppContext,
+    instance_id: str,
+    principal: Principal,
+    element_id: str | None,
+    reason: str,
+) -> Repaired:
+    """Retry what failed: an external task whose retries ran out gets one more, a timer that
+    failed is run again now. Nothing to retry is 409."""
+    require_supervisor(principal)
+    text = check_reason(reason)
+    now = ctx.clock()
+    with UnitOfWork(ctx, write=True) as uow:
+        session = uow.session
+        instance = _active(session, instance_id)
+        retried: list[dict[str, Any]] = []
+        stmt = select(ExternalTask).where(
+            ExternalTask.instance_id == instance.id, ExternalTask.retries == 0
+        )
+        if element_id is not None:
+            stmt = stmt.where(ExternalTask.element_id == element_id)
+        for task in session.scalars(stmt):
+            task.retries, task.retry_at, task.incident_at = 1, None, None
+            task.lock_expires_at = task.worker_id = None
+            retried.append({"element_id": task.element_id, "external_task_id": task.id})
+        if instance.next_timer_at is None and _timer_failed(session, instance):
+            result = ctx.runner.fire_timers(
+                instance.definition_id,
+                spec_loader(session, instance.definition_id),
+                instance.state,
+                now=now,
+            )
+            retried.append({"element_id": element_id, "timers": "fired"})
+            runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
+        if not retried:
+            where = f" at element {element_id}" if element_id else ""
+            raise InvalidState(
+                f"nothing failed{where} in this instance: no external task without retries, "
+                f"no failed timer (a failed completion is repaired by setting variables, "
+                f"moving the case or migrating it, then completing again)"
+            )
+        details = {"reason": text, "retried": retried}
+        projection.record(
+            session,
+            instance,
+            "instance_retried",
+            at=now,
+            actor=principal.user_id,
+            details=details,
+        )
+        uow.commit()
+        return Repaired(instance, details)
+
+
+def _timer_failed(session: Session, instance: ProcessInstance) -> bool:
+    """Whether the instance's last timer run failed (the scheduler parked its timer)."""
+    last = session.scalars(
+        select(HistoryEvent.type)
+        .where(
+            HistoryEvent.instance_id == instance.id,
+            HistoryEvent.type.in_(("timer_failed", "timers_fired")),
+        )
+        .order_by(HistoryEvent.id.desc())
+        .limit(1)
+    ).first()
+    return last == "timer_failed"
+
+
+__all__ = ["Instruction", "Repaired", "modify", "retry", "set_variables"]

@@ -1,0 +1,96 @@
+"""Repairs and migrations on the engine: a case stranded by a faulty gateway is moved or migrated
+to a fixed version and completes; what cannot be migrated is reported and nothing changes."""
+
+from __future__ import annotations
+
+import pytest
+from kit import T0, Case, compiled
+
+from bpmn_service.engine.repair import Instruction
+from bpmn_service.errors import Invalid, InvalidState, WorkflowFailed
+
+
+def _stranded() -> Case:
+    case = Case("intake_faulty")
+    case.start()
+    with pytest.raises(WorkflowFailed, match="decide"):
+        case.complete("enter", verdict="yes")  # the gateway reads `decision`, never written
+    assert case.open_elements == ["enter"]  # nothing changed
+    return case
+
+
+def test_a_stranded_case_migrates_to_the_fixed_version_keeping_its_task() -> None:
+    case = _stranded()
+    fixed = compiled("intake_fixed")
+    enter = case.ready("enter").id
+    target = ("intake_fixed", lambda: fixed)
+    source = (case.name, case.load)
+    dry, none = case.runner.migrate(source, target, case.state, {}, now=T0, dry_run=True)
+    assert none is None and dry.ok
+    assert dry.mapped == [
+        {"element_id": "enter", "target_element_id": "enter", "kind": "user_task"}
+    ]
+    found, result = case.runner.migrate(source, target, case.state, {}, now=T0, dry_run=False)
+    assert found.ok and result is not None
+    assert [(t.element_id, t.id) for t in result.ready_tasks] == [("enter", enter)]
+    case.name, case.spec_json = "intake_fixed", fixed
+    case.result = result
+    assert case.complete("enter", verdict="yes").ready_tasks[0].element_id == "approve"
+    assert case.complete("approve").completed
+
+
+def test_a_renamed_element_aligns_and_what_cannot_migrate_is_reported() -> None:
+    case = _stranded()
+    renamed = compiled("intake_fixed").replace('"enter"', '"enter_v3"')
+    target = ("renamed", lambda: renamed)
+    source = (case.name, case.load)
+    found, result = case.runner.migrate(
+        source, target, case.state, {"enter": "nowhere"}, now=T0, dry_run=False
+    )
+    assert result is None and not found.ok
+    [problem] = found.problems
+    assert problem.element_id == "enter" and "no element nowhere" in problem.message
+    # SpiffWorkflow's SpecDiff aligns the renamed task by its neighbours.
+    found, result = case.runner.migrate(source, target, case.state, {}, now=T0, dry_run=False)
+    assert found.ok and result is not None
+    assert [t.element_id for t in result.ready_tasks] == ["enter_v3"]
+
+
+def test_a_modification_moves_a_case_past_the_failing_gateway() -> None:
+    case = _stranded()
+    result = case.runner.modify(
+        case.name,
+        case.load,
+        case.state,
+        [Instruction("cancel", "enter"), Instruction("start_before", "approve")],
+        now=T0,
+    )
+    assert [t.element_id for t in result.ready_tasks] == ["approve"]
+    case.result = result
+    assert case.complete("approve").completed
+
+
+def test_set_variables_reaches_the_gateway_and_records_old_values() -> None:
+    case = _stranded()
+    result, before = case.runner.set_variables(
+        case.name, case.load, case.state, {"decision": "yes"}, now=T0
+    )
+    assert before == {"decision": None} and result.variables["decision"] == "yes"
+    case.result = result
+    assert case.complete("enter", verdict="yes").ready_tasks[0].element_id == "approve"
+
+
+def test_bad_instructions_are_refused_naming_the_element() -> None:
+    case = _stranded()
+    with pytest.raises(InvalidState, match="approve has no active token"):
+        case.runner.modify(
+            case.name, case.load, case.state, [Instruction("cancel", "approve")], now=T0
+        )
+    with pytest.raises(Invalid, match="nowhere is not part"):
+        case.runner.modify(
+            case.name,
+            case.load,
+            case.state,
+            [Instruction("cancel", "enter"), Instruction("start_before", "nowhere")],
+            now=T0,
+        )

@@ -1,0 +1,198 @@
+"""Repairing and migrating running cases over HTTP: the stranded-case story (a faulty version,
+a case failing at its gateway, the fix deployed, a dry run, the migration, the case completing
+with its full history), variable corrections, moves, and who may do them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conftest import ROOT, Api
+
+TINY = ROOT / "tests" / "engine" / "bpmn"
+FAULTY = (TINY / "intake_faulty.bpmn").read_bytes()
+FIXED = (TINY / "intake_fixed.bpmn").read_bytes()
+
+
+def _stranded(api: Api, business_key: str = "IN-1") -> tuple[str, str]:
+    """A case on the faulty version 2 whose completion fails at the gateway: (instance, task)."""
+    v1 = FIXED.replace(b'name="Intake"', b'name="Intake (first)"')
+    assert api.deploy_bytes("intake.bpmn", v1).status_code == 201
+    deployed = api.deploy_bytes("intake.bpmn", FAULTY)
+    assert deployed.status_code == 201, deployed.text
+    case = api.start("intake", business_key, {}).json()
+    assert case["version"] == 2
+    [task] = case["tasks"]
+    assert api.claim(task["id"], "clerk").status_code == 200
+    failed = api.complete(task["id"], "clerk", {"verdict": "yes"})
+    assert failed.status_code == 422, failed.text
+    assert failed.json()["code"] == "workflow_failed" and "decide" in failed.json()["message"]
+    return case["id"], task["id"]
+
+
+def _migration(dry_run: bool, **extra: Any) -> dict[str, Any]:
+    return {
+        "source": {"key": "intake", "version": 2},
+        "target": {"key": "intake", "version": 3},
+        "dry_run": dry_run,
+        "reason": "v2's gateway reads a variable the form no longer writes",
+        **extra,
+    }
+
+
+def test_a_stranded_case_is_migrated_to_the_fix_and_completes_with_its_history(api: Api) -> None:
+    instance_id, task_id = _stranded(api)
+    assert api.deploy_bytes("intake.bpmn", FIXED).json()["definitions"][0]["version"] == 3
+
+    dry = api.post("/migrations", "leader", json=_migration(True))
+    assert dry.status_code == 200, dry.text
+    [plan] = dry.json()["results"]
+    assert plan == {
+        "instance_id": instance_id,
+        "business_key": "IN-1",
+        "ok": True,
+        "migrated": False,
+        "mapped": [{"element_id": "enter", "target_element_id": "enter", "kind": "user_task"}],
+        "problems": [],
+    }
+    assert api.get(f"/process-instances/{instance_id}").json()["version"] == 2  # nothing changed
+
+    run = api.post("/migrations", "leader", json=_migration(False))
+    assert run.status_code == 200, run.text
+    assert run.json()["results"][0]["migrated"] is True
+    case = api.get(f"/process-instances/{instance_id}").json()
+    assert case["version"] == 3
+    [task] = case["tasks"]
+    assert task["id"] == task_id and task["assignee"] == "clerk"  # the same task, still claimed
+    done = api.complete(task_id, "clerk", {"verdict": "yes"})
+    assert done.status_code == 200, done.text
+    [approve] = (
+        done.json()["next_tasks"] if "next_tasks" in done.json() else api.open_tasks(instance_id)
+    )
+    assert approve["element_id"] == "approve"
+    api.claim(approve["id"], "clerk")
+    assert api.complete(approve["id"], "clerk", {}).json()["instance_status"] == "completed"
+    history = api.get(f"/process-instances/{instance_id}").json()["history"]
+    types = [e["type"] for e in history]
+    assert types.index("instance_started") < types.index("instance_migrated")
+    assert types.index("instance_migrated") < types.index("task_completed")
+    assert types[-1] == "instance_completed"
+    [migrated] = [e for e in history if e["type"] == "instance_migrated"]
+    assert migrated["actor"] == "leader"
+    assert migrated["details"]["from_version"] == 2 and migrated["details"]["to_version"] == 3
+    assert migrated["details"]["reason"].startswith("v2's gateway")
+    # A second run finds the case no longer on version 2.
+    again = api.post("/migrations", "leader", json=_migration(False, instance_ids=[instance_id]))
+    [result] = again.json()["results"]
+    assert not result["ok"] and "completed" in result["problems"][0]["message"]
+
+
+def test_what_cannot_migrate_is_reported_and_that_case_stays(api: Api) -> None:
+    instance_id, task_id = _stranded(api)
+    without_enter = FIXED.replace(b'"enter"', b'"enter_again"').replace(
+        b'targetRef="enter_again"', b'targetRef="decide"'
+    )
+    assert api.deploy_bytes("intake.bpmn", without_enter).status_code == 201
+    body = _migration(False, mapping={"enter": "gone"})
+    [result] = api.post("/migrations", "leader", json=body).json()["results"]
+    assert result["ok"] is False and result["migrated"] is False
+    assert result["problems"][0]["element_id"] == "enter"
+    assert "gone" in result["problems"][0]["message"]
+    case = api.get(f"/process-instances/{instance_id}").json()
+    assert case["version"] == 2 and [t["id"] for t in case["tasks"]] == [task_id]
+    assert "instance_migrated" not in [e["type"] for e in case["history"]]
+
+
+def test_a_supervisor_corrects_a_variable_and_the_case_moves_on(api: Api) -> None:
+    instance_id, task_id = _stranded(api)
+    repaired = api.client.patch(
+        f"/api/v1/process-instances/{instance_id}/variables",
+        headers=api.headers("leader"),
+        json={"variables": {"decision": "yes"}, "reason": "the gateway reads decision"},
+    )
+    assert repaired.status_code == 200, repaired.text
+    assert repaired.json()["variables"]["decision"] == "yes"
+    assert repaired.json()["details"]["changes"] == [
+        {"name": "decision", "old": None, "new": "yes"}
+    ]
+    assert api.complete(task_id, "clerk", {"verdict": "yes"}).status_code == 200
+    assert [t["element_id"] for t in api.open_tasks(instance_id)] == ["approve"]
+    history = api.get(f"/process-instances/{instance_id}").json()["history"]
+    [event] = [e for e in history if e["type"] == "variables_repaired"]
+    assert event["actor"] == "leader" and event["details"]["reason"] == "the gateway reads decision"
+
+
+def test_a_supervisor_moves_a_case_past_its_failing_gateway(api: Api) -> None:
+    instance_id, task_id = _stranded(api)
+    moved = api.post(
+        f"/process-instances/{instance_id}/modification",
+        "leader",
+        json={
+            "reason": "approved by phone; the form cannot pass the gateway",
+            "instructions": [
+                {"type": "cancel", "element_id": "enter"},
+                {"type": "start_before", "element_id": "approve"},
+            ],
+        },
+    )
+    assert moved.status_code == 200, moved.text
+    [approve] = api.open_tasks(instance_id)
+    assert approve["element_id"] == "approve"
+    history = api.get(f"/process-instances/{instance_id}").json()["history"]
+    [cancelled] = [e for e in history if e["type"] == "task_cancelled"]
+    assert cancelled["task_id"] == task_id
+    [event] = [e for e in history if e["type"] == "instance_modified"]
+    assert event["details"]["instructions"][1] == {"type": "start_before", "element_id": "approve"}
+    # The clerk's task is gone: completing it now is a conflict, not a silent success.
+    late = api.complete(task_id, "clerk", {"verdict": "yes"})
+    assert late.status_code == 409, late.text
+
+
+def test_repairs_are_refused_to_non_supervisors_and_need_a_reason(api: Api) -> None:
+    instance_id, _ = _stranded(api)
+    assert api.deploy_bytes("intake.bpmn", FIXED).status_code == 201
+    move = {
+        "reason": "x",
+        "instructions": [{"type": "cancel", "element_id": "enter"}],
+    }
+    for user in ("clerk", "analyst", "portal"):
+        assert (
+            api.client.patch(
+                f"/api/v1/process-instances/{instance_id}/variables",
+                headers=api.headers(user),
+                json={"variables": {"decision": "yes"}, "reason": "x"},
+            ).status_code
+            == 403
+        )
+        assert (
+            api.post(f"/process-instances/{instance_id}/modification", user, json=move).status_code
+            == 403
+        )
+        assert (
+            api.post(
+                f"/process-instances/{instance_id}/retry", user, json={"reason": "x"}
+            ).status_code
+            == 403
+        )
+        assert api.post("/migrations", user, json=_migration(True)).status_code == 403
+    no_reason = api.post(
+        f"/process-instances/{instance_id}/modification",
+        "leader",
+        json={"instructions": move["instructions"]},
+    )
+    assert no_reason.status_code == 422 and "reason" in no_reason.text
+    blank = api.post(
+        f"/process-instances/{instance_id}/modification", "leader", json={**move, "reason": "  "}
+    )
+    assert blank.status_code == 422
+    unknown = api.post(
+        f"/process-instances/{instance_id}/modification",
+        "leader",
+        json={"reason": "x", "instructions": [{"type": "cancel", "element_id": "approve"}]},
+    )
+    assert unknown.status_code == 409 and "approve" in unknown.json()["message"]
+    nothing = api.post(f"/process-instances/{instance_id}/retry", "leader", json={"reason": "x"})
+    assert nothing.status_code == 409
+    history = api.get(f"/process-instances/{instance_id}").json()["history"]
+    assert not {"variables_repaired", "instance_modified", "instance_migrated"} & {
+        e["type"] for e in history
+    }
