@@ -103,8 +103,8 @@ def test_the_external_task_client_reports_bpmn_errors_and_failures(
 
     client.fetch_and_execute("construction_registry", broken)
     [incident] = api.get("/incidents", "admin").json()["items"]
-    assert incident["process_instance_id"] == second["id"]
-    assert incident["error_message"] == "registry unreachable"
+    assert incident["instance_id"] == second["id"] and incident["kind"] == "external_task"
+    assert incident["message"] == "registry unreachable"
     assert incident["retries"] == 0
 
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from bpmn_service.cli import main
 from conftest import ROOT, Api
 
 TINY = ROOT / "tests" / "engine" / "bpmn"
@@ -196,3 +199,87 @@ def test_repairs_are_refused_to_non_supervisors_and_need_a_reason(api: Api) -> N
     assert not {"variables_repaired", "instance_modified", "instance_migrated"} & {
         e["type"] for e in history
     }
+
+
+def test_a_failed_completion_is_an_incident_until_the_case_moves_on(api: Api) -> None:
+    instance_id, task_id = _stranded(api)
+    [incident] = api.get("/incidents", "leader").json()["items"]
+    assert incident["kind"] == "step" and incident["instance_id"] == instance_id
+    assert incident["element_id"] == "decide" and incident["element_name"] == "Approved?"
+    assert "decision" in incident["message"] and incident["task_id"] == task_id
+    assert incident["actions"] == ["set_variables", "modification", "migration"]
+    assert api.get("/incidents", "clerk").status_code == 403
+    body = api.get(f"/process-instances/{instance_id}/activities", "leader").json()
+    failed = [a for a in body["activities"] if a["kind"] == "failed"]
+    assert failed == [
+        {
+            **failed[0],
+            "element_id": "decide",
+            "incident_id": incident["id"],
+            "error": incident["message"],
+        }
+    ]
+    api.client.patch(
+        f"/api/v1/process-instances/{instance_id}/variables",
+        headers=api.headers("leader"),
+        json={"variables": {"decision": "yes"}, "reason": "the gateway reads decision"},
+    )
+    assert api.get("/incidents", "leader").json()["total"] == 0
+
+
+TIMED = (TINY / "timed_share.bpmn").read_bytes()
+
+
+def test_a_failed_timer_is_an_incident_and_retry_runs_it_again(api: Api) -> None:
+    from datetime import timedelta
+
+    from bpmn_service.services.scheduler import run_due_timers
+
+    assert api.deploy_bytes("timed_share.bpmn", TIMED).status_code == 201
+    case = api.start("timed_share", "TS-1", {"total": 10, "parts": 0}).json()
+    later = api.ctx.clock() + timedelta(hours=2)
+    api.ctx.clock = lambda: later  # the timer is due
+    run_due_timers(api.ctx)
+    [incident] = api.get("/incidents", "leader").json()["items"]
+    assert incident["kind"] == "timer" and incident["instance_id"] == case["id"]
+    assert "divide" in incident["message"] and incident["actions"][0] == "retry"
+    fixed = api.client.patch(
+        f"/api/v1/process-instances/{case['id']}/variables",
+        headers=api.headers("leader"),
+        json={"variables": {"parts": 2}, "reason": "two instalments were agreed"},
+    )
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.json()["details"]["changes"] == [{"name": "parts", "old": 0, "new": 2}]
+    retried = api.post(
+        f"/process-instances/{case['id']}/retry", "leader", json={"reason": "parts fixed"}
+    )
+    assert retried.status_code == 200, retried.text
+    [pay] = api.open_tasks(case["id"])
+    assert pay["element_id"] == "pay"
+    assert api.get(f"/process-instances/{case['id']}").json()["variables"]["share"] == 5
+    assert api.get("/incidents", "leader").json()["total"] == 0
+
+
+def test_the_cli_migrates_instances_after_a_dry_run(
+    api: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    instance_id, task_id = _stranded(api)
+    assert api.deploy_bytes("intake.bpmn", FIXED).status_code == 201
+    settings = api.ctx.settings
+    monkeypatch.setenv("BPMN_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("BPMN_DATABASE_SCHEMA", settings.database_schema or "")
+    monkeypatch.chdir(ROOT)
+    args = ["migrate-instances", "--from", "intake:2", "--to", "intake:3",
+            "--reason", "v2's gateway is broken"]  # fmt: skip
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    assert f"{instance_id} IN-1: can migrate (enter)" in out and "nothing changed" in err
+    assert api.get(f"/process-instances/{instance_id}").json()["version"] == 2
+    assert main([*args, "--execute", "--map", "enter=enter"]) == 0
+    assert f"{instance_id} IN-1: migrated (enter)" in capsys.readouterr().out
+    case = api.get(f"/process-instances/{instance_id}").json()
+    assert case["version"] == 3 and [t["id"] for t in case["tasks"]] == [task_id]
+    [event] = [e for e in case["history"] if e["type"] == "instance_migrated"]
+    assert event["actor"] == "cli" and event["details"]["mapping"] == {"enter": "enter"}
+    assert main([*args, "--execute", "--instance", instance_id]) == 1  # on version 3 now
+    assert "not an active instance of version 2" in capsys.readouterr().err

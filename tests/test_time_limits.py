@@ -177,7 +177,7 @@ def test_external_task_retries_incident_and_lock_expiry(api: Api, clock: Clock) 
         json={"worker_id": "w1", "error_message": "SMS gateway down", "retries": 0},
     )
     [incident] = api.get("/incidents", "admin").json()["items"]
-    assert incident["id"] == task["id"] and incident["error_message"] == "SMS gateway down"
+    assert incident["id"] == task["id"] and incident["message"] == "SMS gateway down"
     clock.now += timedelta(days=1)
     assert api.post("/external-tasks/fetch-and-lock", "worker", json=fetch).json() == []
     assert (

@@ -149,6 +149,81 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _version(text: str) -> tuple[str, int]:
+    key, sep, version = text.rpartition(":")
+    if not sep or not key or not version.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY:VERSION (e.g. yekuo_current:2)")
+    return key, int(version)
+
+
+def _mapping(text: str) -> tuple[str, str]:
+    old, sep, new = text.partition("=")
+    if not sep or not old or not new:
+        raise argparse.ArgumentTypeError(f"{text!r} is not OLD_ELEMENT=NEW_ELEMENT")
+    return old, new
+
+
+def cmd_migrate_instances(args: argparse.Namespace) -> int:
+    """Migrate running instances between versions, as POST /api/v1/migrations does; prints one
+    line per instance; exit status 1 when any instance could not be (or would not be) migrated."""
+    import json
+
+    from bpmn_service.context import AppContext
+    from bpmn_service.errors import ServiceError
+    from bpmn_service.identity import Principal
+    from bpmn_service.services.migrations import migrate_instances
+
+    ctx = AppContext.create(Settings())
+    principal = Principal(CLI_PRINCIPAL_ID, frozenset({"admin"}))
+    try:
+        run = migrate_instances(
+            ctx,
+            principal,
+            source=args.source,
+            target=args.target,
+            instance_ids=args.instance or None,
+            business_key_like=args.business_key_like,
+            mapping=dict(args.map or []),
+            dry_run=not args.execute,
+            reason=args.reason,
+        )
+    except ServiceError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    for r in run.results:
+        if args.format == "json":
+            print(
+                json.dumps(
+                    {
+                        "instance_id": r.instance_id,
+                        "business_key": r.business_key,
+                        "ok": r.ok,
+                        "migrated": r.migrated,
+                        "mapped": r.mapped,
+                        "problems": r.problems,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+            continue
+        state = "migrated" if r.migrated else ("can migrate" if r.ok else "cannot migrate")
+        mapped = ", ".join(
+            m["element_id"]
+            if m["element_id"] == m["target_element_id"]
+            else f"{m['element_id']}->{m['target_element_id']}"
+            for m in r.mapped
+        )
+        print(f"{r.instance_id} {r.business_key}: {state}" + (f" ({mapped})" if mapped else ""))
+        for problem in r.problems:
+            print(f"  {problem['element_id']}: {problem['message']}", file=sys.stderr)
+    if not args.execute:
+        print(
+            f"dry run: {len(run.results)} instances checked, nothing changed (--execute migrates)",
+            file=sys.stderr,
+        )
+    return 0 if all(r.ok for r in run.results) else 1
+
+
 def cmd_doctor(_args: argparse.Namespace) -> int:
     from bpmn_service.context import AppContext
     from bpmn_service.services.doctor import check_all
@@ -374,6 +449,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     worker.add_argument("--poll", type=float, default=2.0, help="seconds between empty fetches")
     worker.add_argument("--once", action="store_true", help="one fetch round, then exit")
     worker.set_defaults(func=cmd_worker)
+    instances = sub.add_parser(
+        "migrate-instances",
+        help="move running instances to another version of their process (a dry run unless "
+        "--execute); see docs/operations.md",
+    )
+    instances.add_argument(
+        "--from",
+        dest="source",
+        type=_version,
+        required=True,
+        metavar="KEY:VERSION",
+        help="the version the instances run on",
+    )
+    instances.add_argument(
+        "--to",
+        dest="target",
+        type=_version,
+        required=True,
+        metavar="KEY:VERSION",
+        help="the version to move them to",
+    )
+    instances.add_argument(
+        "--instance",
+        action="append",
+        metavar="ID",
+        help="only this instance (repeatable); default: all active ones",
+    )
+    instances.add_argument(
+        "--business-key-like",
+        metavar="PATTERN",
+        help="only instances whose business key matches (SQL LIKE, e.g. YK-%%)",
+    )
+    instances.add_argument(
+        "--map",
+        action="append",
+        type=_mapping,
+        metavar="OLD=NEW",
+        help="map an element of the source to one of the target (repeatable)",
+    )
+    instances.add_argument("--reason", required=True, help="why; kept in each instance's history")
+    instances.add_argument(
+        "--execute", action="store_true", help="migrate (default: only report what would happen)"
+    )
+    instances.add_argument("--format", choices=["text", "json"], default="text")
+    instances.set_defaults(func=cmd_migrate_instances)
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(func=cmd_migrate)
     report = sub.add_parser(

@@ -123,7 +123,6 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         operations,
     ):
         app.include_router(module.router, prefix="/api/v1")
-    app.include_router(external_tasks.incidents, prefix="/api/v1")
     app.include_router(metrics.router)
     app.state.open_work = metrics.open_work_registry(ctx)
     web.install(app)

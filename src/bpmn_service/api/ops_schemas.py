@@ -143,3 +143,41 @@ class MigrationRead(BaseModel):
     source: VersionRef
     target: VersionRef
     results: list[InstanceMigrationRead]
+
+
+class IncidentRead(BaseModel):
+    """Something that failed in a running case. kind: external_task (its retries ran out), timer
+    (a timer's run failed; the timer is parked), step (a user task's completion failed in the
+    engine at a gateway, script or expression after it). actions: the repairs that apply
+    (retry, set_variables, modification, migration)."""
+
+    id: str
+    instance_id: str
+    business_key: str
+    process_definition_key: str
+    element_id: str | None
+    element_name: str | None
+    kind: str
+    message: str
+    since: datetime
+    actions: list[str]
+    external_task_id: str | None = None
+    topic: str | None = None
+    retries: int | None = None
+    task_id: str | None = None
+
+
+def incident_read(incident: Any) -> IncidentRead:
+    return IncidentRead(
+        id=incident.id,
+        instance_id=incident.instance_id,
+        business_key=incident.business_key,
+        process_definition_key=incident.process_definition_key,
+        element_id=incident.element_id,
+        element_name=incident.element_name,
+        kind=incident.kind,
+        message=incident.message,
+        since=incident.since,
+        actions=incident.actions,
+        **incident.details,
+    )

@@ -30,11 +30,21 @@ class Instruction:
 
 
 def set_variables(workflow: Any, values: dict[str, Any]) -> dict[str, Any]:
-    """Set variables where the case's tokens are (every open task carries its branch's data);
-    returns the previous values (None where a variable did not exist)."""
+    """Set variables where the case's tokens are (every open task carries its branch's data, and
+    so does every task predicted after it); the previous values (None where a variable did not
+    exist)."""
     before = variables_of(workflow, workflow.is_completed())
-    for task in workflow.get_tasks(state=OPEN, max_depth=FULL_DEPTH):
+    # Tasks not yet run already hold a copy of their parent's variables (inheritance.py), and a
+    # waiting event copies its parent's again when it fires: both get the new values.
+    for task in workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK, max_depth=FULL_DEPTH):
         task.data.update(deepcopy(values))
+        parent = task.parent
+        if (
+            task.has_state(OPEN)
+            and parent is not None
+            and parent.has_state(TaskState.FINISHED_MASK)
+        ):
+            parent.data.update(deepcopy(values))
     return {name: before.get(name) for name in values}
 
 

@@ -21,6 +21,7 @@ from bpmn_service.db.models import (
 from bpmn_service.engine import ActivityNode
 from bpmn_service.identity import Principal
 
+from . import incidents
 from .contracts import carried_variables
 from .instances import spec_loader, visible_instance
 from .uow import UnitOfWork
@@ -56,6 +57,18 @@ def instance_activities(
         )
         known = _Known.read(session, instance)
         tree = [_activity(session, instance, known, n) for n in nodes]
+        tree += [
+            Activity(
+                element_id=i.element_id or "",
+                name=i.element_name,
+                kind="failed",
+                lane=None,
+                since=i.since,
+                details={"incident_id": i.id, "error": i.message},
+            )
+            for i in incidents.open_for_instance(ctx, session, instance.id)
+            if i.kind != "external_task"
+        ]
         return InstanceActivities(instance, tree)
 
 

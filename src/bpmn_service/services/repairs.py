@@ -160,7 +160,7 @@ def retry(
             task.retries, task.retry_at, task.incident_at = 1, None, None
             task.lock_expires_at = task.worker_id = None
             retried.append({"element_id": task.element_id, "external_task_id": task.id})
-        if instance.next_timer_at is None and _timer_failed(session, instance):
+        if _timer_failed(session, instance):
             result = ctx.runner.fire_timers(
                 instance.definition_id,
                 spec_loader(session, instance.definition_id),

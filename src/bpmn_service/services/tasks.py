@@ -25,10 +25,11 @@ from bpmn_service.errors import (
     ServiceError,
     TaskAlreadyClaimed,
     TaskNotClaimed,
+    WorkflowFailed,
 )
 from bpmn_service.identity import Principal
 
-from . import cursors, projection, run_incidents, runtime
+from . import cursors, incidents, projection, run_incidents, runtime
 from .idempotency import Idempotency, Replay, lookup, remember, replay_after_race
 from .instances import spec_loader
 from .uow import UnitOfWork
@@ -345,6 +346,8 @@ def complete_task(
         return _complete(ctx, task_id, principal, variables, idempotency, render)
     except (ServiceError, IntegrityError) as exc:
         run_incidents.after_failed_run(ctx, exc, kind=None, actor=principal.user_id)
+        if isinstance(exc, WorkflowFailed):
+            incidents.record_failed_step(ctx, task_id, exc, principal.user_id)
         replay = replay_after_race(ctx.sessions, idempotency)
         if replay is not None:
             return replay
@@ -376,6 +379,9 @@ def _complete(
         instance = runtime.lock_instance(session, task.instance_id)
         if instance.status != "active":
             raise InvalidState(f"the instance is {instance.status}")
+        if session.scalar(select(Task.id).where(Task.id == task.id)) is None:
+            # Another request ended it while this one waited for the instance's lock.
+            raise InvalidState(f"task {task_id} was ended by another request (completed or moved)")
         with runtime.run_of(instance):
             result = ctx.runner.complete(
                 task.definition_id,

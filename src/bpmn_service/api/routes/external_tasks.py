@@ -20,7 +20,6 @@ from bpmn_service.identity import Principal
 from bpmn_service.services import external_tasks
 
 router = APIRouter(prefix="/external-tasks", tags=["external-tasks"])
-incidents = APIRouter(prefix="/incidents", tags=["external-tasks"])
 
 
 @router.post("/fetch-and-lock", response_model=list[ExternalTaskRead], responses=ERROR_RESPONSES)
@@ -105,17 +104,6 @@ def set_external_task_retries(
     """Give a task (e.g. an incident) new retries so workers pick it up again (admin)."""
     task = external_tasks.set_retries(ctx, principal, task_id, body.retries)
     return ExternalTaskRead.model_validate(task, from_attributes=True)
-
-
-@incidents.get("", response_model=Page[ExternalTaskRead], responses=ERROR_RESPONSES)
-def list_incidents(
-    ctx: ContextDep,
-    principal: PrincipalDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> Page[ExternalTaskRead]:
-    """External tasks whose retries ran out; retry them with POST /external-tasks/{id}/retries."""
-    return _page(ctx, principal, None, True, None, limit, offset)
 
 
 def _page(

@@ -10,6 +10,7 @@ from bpmn_service.api.deps import ContextDep, PrincipalDep
 from bpmn_service.api.errors import ERROR_RESPONSES, MAX_OFFSET
 from bpmn_service.api.ops_schemas import (
     EventSubscriptionRead,
+    IncidentRead,
     InstanceActivitiesRead,
     InstanceMigrationRead,
     MigrationRead,
@@ -20,9 +21,10 @@ from bpmn_service.api.ops_schemas import (
     VariablesRepair,
     VersionRef,
     activity_read,
+    incident_read,
 )
 from bpmn_service.api.schemas import Page
-from bpmn_service.services import activities, migrations, repairs
+from bpmn_service.services import activities, incidents, migrations, repairs
 
 router = APIRouter(tags=["operations"])
 
@@ -166,4 +168,29 @@ def migrate(ctx: ContextDep, principal: PrincipalDep, body: MigrationRequest) ->
         results=[
             InstanceMigrationRead.model_validate(r, from_attributes=True) for r in run.results
         ],
+    )
+
+
+@router.get("/incidents", response_model=Page[IncidentRead], responses=ERROR_RESPONSES)
+def list_incidents(
+    ctx: ContextDep,
+    principal: PrincipalDep,
+    process_instance_id: str | None = None,
+    process_definition_key: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> Page[IncidentRead]:
+    """What failed in running cases, oldest first: external tasks without retries, failed
+    timers, completions that failed at a gateway, script or expression; each with the error,
+    the element and the repairs that apply (supervisors, analysts, workers, admins)."""
+    rows, total = incidents.list_incidents(
+        ctx,
+        principal,
+        instance_id=process_instance_id,
+        definition_key=process_definition_key,
+        limit=limit,
+        offset=offset,
+    )
+    return Page[IncidentRead](
+        items=[incident_read(r) for r in rows], total=total, offset=offset, limit=limit
     )

@@ -1,0 +1,179 @@
+"""Incidents in one place: what failed in a running case, where, and which repairs apply.
+
+Sources:
+* external tasks whose retries ran out (`external_task.incident_at`);
+* failed engine runs recorded in the history: a timer whose run failed (the scheduler parks the
+  instance's timer, `timer_failed`) and a user task whose completion failed in the engine at a
+  gateway, script or expression after it (`step_failed`, recorded apart from the rolled-back
+  completion). Such an incident stays open until the case moves on: a later completion, message,
+  timer, repair or migration of the instance closes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, aliased
+
+from bpmn_service.context import AppContext
+from bpmn_service.db.models import ExternalTask, HistoryEvent, ProcessInstance, Task
+from bpmn_service.errors import Forbidden, WorkflowFailed
+from bpmn_service.identity import Principal
+
+from . import projection
+from .instances import spec_loader
+from .uow import UnitOfWork
+
+FAILURES = ("timer_failed", "step_failed")
+# Events after which a recorded failure no longer describes where the case stands.
+PROGRESS = (
+    "task_completed",
+    "message_received",
+    "timers_fired",
+    "external_task_completed",
+    "variables_repaired",
+    "instance_modified",
+    "instance_migrated",
+    "instance_retried",
+)
+REPAIRS = ["set_variables", "modification", "migration"]
+LISTERS = frozenset({"admin", "analyst", "worker"})
+
+
+@dataclass
+class Incident:
+    id: str
+    instance_id: str
+    business_key: str
+    process_definition_key: str
+    element_id: str | None
+    element_name: str | None
+    kind: str  # external_task | timer | step
+    message: str
+    since: datetime
+    actions: list[str]
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def record_failed_step(ctx: AppContext, task_id: str, error: WorkflowFailed, actor: str) -> None:
+    """A completion that failed in the engine (and was rolled back), kept for supervisors."""
+    element = error.details.get("element") if isinstance(error.details, dict) else None
+    with UnitOfWork(ctx, write=True) as uow:
+        session = uow.session
+        task = session.get(Task, task_id)
+        if task is None:
+            return
+        instance = session.get(ProcessInstance, task.instance_id)
+        if instance is None or instance.status != "active":
+            return
+        projection.record(
+            session,
+            instance,
+            "step_failed",
+            at=ctx.clock(),
+            actor=actor,
+            task_id=task.id,
+            element_id=element,
+            details={"error": error.message, "task_element_id": task.element_id},
+        )
+        uow.commit()
+
+
+def list_incidents(
+    ctx: AppContext,
+    principal: Principal,
+    *,
+    instance_id: str | None,
+    definition_key: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Incident], int]:
+    if not (principal.is_supervisor or principal.groups & LISTERS):
+        raise Forbidden("incidents are for supervisors, analysts, workers and admins")
+    with UnitOfWork(ctx) as uow:
+        found = _external(uow.session, instance_id, definition_key) + _recorded(
+            ctx, uow.session, instance_id, definition_key
+        )
+    found.sort(key=lambda i: (i.since, i.id))
+    return found[offset : offset + limit], len(found)
+
+
+def open_for_instance(ctx: AppContext, session: Session, instance_id: str) -> list[Incident]:
+    return _external(session, instance_id, None) + _recorded(ctx, session, instance_id, None)
+
+
+def _external(
+    session: Session, instance_id: str | None, definition_key: str | None
+) -> list[Incident]:
+    stmt = select(ExternalTask).where(ExternalTask.incident_at.is_not(None))
+    if instance_id is not None:
+        stmt = stmt.where(ExternalTask.instance_id == instance_id)
+    if definition_key is not None:
+        stmt = stmt.where(ExternalTask.definition_key == definition_key)
+    return [
+        Incident(
+            id=t.id,
+            instance_id=t.instance_id,
+            business_key=t.business_key,
+            process_definition_key=t.definition_key,
+            element_id=t.element_id,
+            element_name=t.name,
+            kind="external_task",
+            message=t.error_message or "the external task's retries ran out",
+            since=t.incident_at or t.created_at,
+            actions=["retry", *REPAIRS],
+            details={"external_task_id": t.id, "topic": t.topic, "retries": t.retries},
+        )
+        for t in session.scalars(stmt)
+    ]
+
+
+def _recorded(
+    ctx: AppContext, session: Session, instance_id: str | None, definition_key: str | None
+) -> list[Incident]:
+    later = aliased(HistoryEvent)
+    moved_on = exists().where(
+        later.instance_id == HistoryEvent.instance_id,
+        later.id > HistoryEvent.id,
+        later.type.in_(PROGRESS + FAILURES),
+    )
+    stmt = (
+        select(HistoryEvent, ProcessInstance)
+        .join(ProcessInstance, ProcessInstance.id == HistoryEvent.instance_id)
+        .where(
+            HistoryEvent.type.in_(FAILURES),
+            ProcessInstance.status == "active",
+            ~moved_on,
+        )
+    )
+    if instance_id is not None:
+        stmt = stmt.where(HistoryEvent.instance_id == instance_id)
+    if definition_key is not None:
+        stmt = stmt.where(ProcessInstance.definition_key == definition_key)
+    found = []
+    for event, instance in session.execute(stmt).all():
+        timer = event.type == "timer_failed"
+        if timer and instance.next_timer_at is not None:
+            continue  # the timer runs again
+        names = ctx.runner.element_names(
+            instance.definition_id, spec_loader(session, instance.definition_id)
+        )
+        found.append(
+            Incident(
+                id=f"h{event.id}",
+                instance_id=instance.id,
+                business_key=instance.business_key,
+                process_definition_key=instance.definition_key,
+                element_id=event.element_id,
+                element_name=names.get(event.element_id or ""),
+                kind="timer" if timer else "step",
+                message=str(event.details.get("error", "")),
+                since=event.occurred_at,
+                actions=(["retry", *REPAIRS] if timer else REPAIRS),
+                details={"task_id": event.task_id} if event.task_id else {},
+            )
+        )
+    return found
