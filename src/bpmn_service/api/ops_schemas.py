@@ -104,7 +104,7 @@ class RepairRead(BaseModel):
 
 class VersionRef(BaseModel):
     key: str = Field(min_length=1, max_length=128)
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2**31 - 1)
 
 
 class MigrationFilter(BaseModel):
