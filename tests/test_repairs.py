@@ -95,11 +95,14 @@ def test_what_cannot_migrate_is_reported_and_that_case_stays(api: Api) -> None:
         b'targetRef="enter_again"', b'targetRef="decide"'
     )
     assert api.deploy_bytes("intake.bpmn", without_enter).status_code == 201
-    body = _migration(False, mapping={"enter": "gone"})
-    [result] = api.post("/migrations", "leader", json=body).json()["results"]
+    unknown = api.post("/migrations", "leader", json=_migration(False, mapping={"enter": "gone"}))
+    assert unknown.status_code == 422 and unknown.json()["details"] == [
+        {"field": "mapping.enter", "message": "gone is not an element of version 3"}
+    ]
+    [result] = api.post("/migrations", "leader", json=_migration(False)).json()["results"]
     assert result["ok"] is False and result["migrated"] is False
     assert result["problems"][0]["element_id"] == "enter"
-    assert "gone" in result["problems"][0]["message"]
+    assert "no element enter" in result["problems"][0]["message"]
     case = api.get(f"/process-instances/{instance_id}").json()
     assert case["version"] == 2 and [t["id"] for t in case["tasks"]] == [task_id]
     assert "instance_migrated" not in [e["type"] for e in case["history"]]

@@ -41,6 +41,8 @@ def test_a_multi_instance_body_holds_its_instances() -> None:
     case.start(signer_list=["a", "b"])
     [body] = _tree(case)
     assert body["kind"] == "multi_instance" and body["element_id"] == "sign"
+    [node] = case.runner.activities(case.name, case.load, case.state)
+    assert node.name == "Sign"
     assert [c["kind"] for c in body["children"]] == ["user_task", "user_task"]
 
 

@@ -85,9 +85,13 @@ def _details(task: Any, kind: str) -> dict[str, Any]:
 def _node(task: Any) -> ActivityNode:
     spec = task.task_spec
     kind = kind_of(task)
+    name = spec.bpmn_name
+    if name is None and isinstance(spec, LoopTask):  # the body is named by its task
+        inner = task.workflow.spec.task_specs.get(spec.task_spec)
+        name = getattr(inner, "bpmn_name", None)
     return ActivityNode(
         element_id=spec.bpmn_id,
-        name=spec.bpmn_name,
+        name=name,
         kind=kind,
         lane=getattr(spec, "lane", None),
         since=datetime.fromtimestamp(task.last_state_change, UTC),

@@ -23,7 +23,7 @@ from bpmn_service.db.models import (
     Task,
 )
 from bpmn_service.engine import RunResult
-from bpmn_service.errors import Invalid, NotFound, ServiceError
+from bpmn_service.errors import FieldError, Invalid, InvalidVariables, NotFound, ServiceError
 from bpmn_service.identity import Principal
 
 from . import projection, runtime
@@ -75,11 +75,36 @@ def migrate_instances(
                 f"instances move between versions of one process; {old.key!r} and {new.key!r} "
                 f"are different processes"
             )
+        _check_mapping(ctx, session, old, new, mapping)
         ids = _selected(session, old, instance_ids, business_key_like)
     results = [
         _one(ctx, principal, instance_id, old, new, mapping, dry_run, text) for instance_id in ids
     ]
     return MigrationRun(dry_run, old, new, results)
+
+
+def _check_mapping(
+    ctx: AppContext,
+    session: Session,
+    old: ProcessDefinition,
+    new: ProcessDefinition,
+    mapping: dict[str, str],
+) -> None:
+    """Every mapped element must exist: its source in the source version, its target in the
+    target version."""
+    source = ctx.runner.element_names(old.id, spec_loader(session, old.id))
+    target = ctx.runner.element_names(new.id, spec_loader(session, new.id))
+    errors = [
+        FieldError(f"mapping.{k}", f"{k} is not an element of version {old.version}")
+        for k in mapping
+        if k not in source
+    ] + [
+        FieldError(f"mapping.{k}", f"{v} is not an element of version {new.version}")
+        for k, v in mapping.items()
+        if v not in target
+    ]
+    if errors:
+        raise InvalidVariables(errors)
 
 
 def _definition(session: Session, key: str, version: int) -> ProcessDefinition:
