@@ -305,11 +305,10 @@ class ProcessRunner:
         with clock.frozen_at(now):
             workflow = load_state(state, spec, subs)
             since = time.time()
-            try:
+            meter = self.budget.start()
+            with _engine_errors(meter, None):
                 repair.modify(workflow, instructions)
-            except (SpiffWorkflowException, ExpressionError) as exc:
-                raise workflow_failed(exc) from None
-            self._advance(workflow)
+            self._advance(workflow, meter)
             return self._result(workflow, since)
 
     def migrate(
@@ -336,7 +335,7 @@ class ProcessRunner:
                 return found, None
             # Loaded again so every index is built from the target's elements.
             workflow = load_state(dump_state(workflow), new_spec, new_subs)
-            self._advance(workflow)
+            self._advance(workflow, self.budget.start())
             return found, self._result(workflow, since)
 
     def _find(self, workflow: Any, task_id: str) -> Any:
