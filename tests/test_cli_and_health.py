@@ -189,3 +189,17 @@ def test_chunked_json_body_over_the_limit_is_413(small_body_api: Api) -> None:
     assert response.status_code == 413, response.text
     assert response.json()["code"] == "payload_too_large"
     assert api.get("/process-instances").json()["total"] == 0
+
+
+def test_check_names_a_time_limit_the_table_does_not_have(tmp_path: Path) -> None:
+    model = (ROOT / "processes" / "yekuo_current.bpmn").read_text(encoding="utf-8")
+    typo = tmp_path / "yekuo_current.bpmn"
+    typo.write_text(model.replace('value="A-T-MID"', 'value="A-T-MIDD"'), encoding="utf-8")
+    result = check(typo)
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    match = PROBLEM_LINE.match(line)
+    assert match and match["element"] == "A-GW07m", line
+    assert "A-T-MIDD is not a row of SERC2009" in match["message"]
+    lines = typo.read_text(encoding="utf-8").splitlines()
+    assert 'value="A-T-MIDD"' in lines[int(match["line"]) - 1]

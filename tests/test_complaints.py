@@ -174,22 +174,32 @@ def test_first_contact_escalates_one_working_day_later_across_a_weekend(
     # Resolution: five working days after Friday are 11-17 … 11-21, ending 11-22 00:00.
     assert datetime.fromisoformat(variables["resolutionDue"]) == local("2025-11-22T00:00:00")
 
-    for moment in ("2025-11-15T12:00:00", "2025-11-16T23:00:00", "2025-11-17T23:59:00"):
+    for moment in ("2025-11-15T12:00:00", "2025-11-16T23:00:00", "2025-11-17T19:11:00"):
         clock.now = local(moment)
         assert run_due_timers(api.ctx) == 0
+    # The reminder at 80 % of the working day: Monday 19:12; nobody is assigned anything.
+    clock.now = local("2025-11-17T23:59:00")
+    assert run_due_timers(api.ctx) == 1
+    assert [e["type"] for e in history(api, instance_id) if e["type"].startswith("time_")] == [
+        "time_limit_started",
+        "time_limit_warned",
+    ]
     assert api.tasks("leader", process_instance_id=instance_id).json()["total"] == 0
 
     clock.now = local("2025-11-18T00:00:30")
     assert run_due_timers(api.ctx) == 1
     assert run_due_timers(api.ctx) == 0
     [escalation] = api.tasks("leader", process_instance_id=instance_id).json()["items"]
-    assert escalation["element_id"] == "CF-UT1x"
+    assert escalation["element_id"] == "CF-UT9"
     # Non-interrupting: the service centre still has the first contact to make.
-    assert open_elements(api, instance_id) == ["CF-UT1", "CF-UT1x"]
+    assert open_elements(api, instance_id) == ["CF-UT1", "CF-UT9"]
     fired = [e for e in history(api, instance_id) if e["type"] == "timers_fired"]
-    assert len(fired) == 1
+    assert len(fired) == 2
+    breached = [e for e in history(api, instance_id) if e["type"] == "time_limit_breached"]
+    assert [e["details"]["limit_id"] for e in breached] == ["CF-T-CONTACT"]
+    assert breached[0]["details"]["due_at"] == due.isoformat()
 
-    run_steps(api, instance_id, [["CF-UT1x", {"contactSuperviseNote": "请客服中心立即联系客户"}]])
+    run_steps(api, instance_id, [["CF-UT9", {"superviseNote": "请客服中心立即联系客户"}]])
     run_steps(api, instance_id, PATHS["paths"]["happy_confirmed"][:1])
     log = tracking(api, "TS-2025-WEEKEND")
     # 督办 is internal: the customer's log shows the late contact, not the supervision.
@@ -200,7 +210,7 @@ def test_first_contact_escalates_one_working_day_later_across_a_weekend(
     assert final["variables"]["complaintStatus"] == "CLOSED"
     assert len(final["variables"]["trackingLog"]) == 8
     supervised = [e for e in final["history"] if e["type"] == "task_completed"]
-    assert [e["element_id"] for e in supervised][:2] == ["CF-UT1x", "CF-UT1"]
+    assert [e["element_id"] for e in supervised][:2] == ["CF-UT9", "CF-UT1"]
 
 
 def test_handling_escalates_to_the_department_head_three_working_days_after_assignment(
@@ -220,25 +230,30 @@ def test_handling_escalates_to_the_department_head_three_working_days_after_assi
     ]
     assert handling["due_at"] == z(local("2025-10-12T00:00:00"))
 
-    clock.now = local("2025-10-11T23:59:00")
+    # The reminder at 80 % (2.4 working days: 10-11 09:36) assigns nobody anything.
+    clock.now = local("2025-10-11T09:35:00")
     assert run_due_timers(api.ctx) == 0
+    clock.now = local("2025-10-11T23:59:00")
+    assert run_due_timers(api.ctx) == 1
+    assert api.tasks("leader", process_instance_id=instance_id).json()["total"] == 0
     clock.now = local("2025-10-12T00:00:01")
     assert run_due_timers(api.ctx) == 1
-    assert open_elements(api, instance_id) == ["CF-UT3", "CF-UT3x"]
+    assert open_elements(api, instance_id) == ["CF-UT3", "CF-UT9"]
     [head] = api.tasks("leader", process_instance_id=instance_id).json()["items"]
-    assert head["element_id"] == "CF-UT3x"
+    assert head["element_id"] == "CF-UT9"
     shown = api.get(f"/tasks/{head['id']}", "leader").json()["variables"]
     assert shown["responsibleDept"] == "客户经理"
+    assert shown["timeLimitName"] == "投诉核查处理"
 
-    # The department finishes first; the supervision task is still open and the complaint runs on.
-    run_steps(api, instance_id, steps[2:4])
-    assert open_elements(api, instance_id) == ["CF-UT3x"]
-    run_steps(api, instance_id, steps[4:])
+    # The department finishes first: the handling clock stops and the supervision task, not
+    # done yet, is withdrawn; the complaint runs on.
+    run_steps(api, instance_id, steps[2:3])
+    assert open_elements(api, instance_id) == ["CF-UT4"]
+    run_steps(api, instance_id, steps[3:])
     final = find(api, "TS-2025-HOLIDAY")
-    # Closing the complaint withdraws the supervision task (terminate end CF-EE1).
     assert final["status"] == "completed" and final["tasks"] == []
     cancelled = [e for e in final["history"] if e["type"] == "task_cancelled"]
-    assert [e["element_id"] for e in cancelled] == ["CF-UT3x"]
+    assert [e["element_id"] for e in cancelled] == ["CF-UT9"]
     variables = final["variables"]
     assert variables["complaintStatus"] == "CLOSED"
     assert [e["action"] for e in variables["trackingLog"]][-2:] == ["回访满意度", "闭环归档"]

@@ -77,6 +77,19 @@ def leader_tasks(api: Api, instance_id: str) -> list[dict[str, Any]]:
     return items
 
 
+def time_limits(api: Api, instance_id: str) -> list[dict[str, Any]]:
+    body: list[dict[str, Any]] = api.get(f"/process-instances/{instance_id}/time-limits").json()
+    return body
+
+
+def clock_events(api: Api, instance_id: str) -> list[tuple[str, str]]:
+    return [
+        (e["type"], e["details"]["limit_id"])
+        for e in instance(api, instance_id)["history"]
+        if e["type"].startswith("time_limit_")
+    ]
+
+
 def test_late_plan_reply_is_reminded_at_80_and_escalated_at_100_percent(
     api: Api, clock: Clock
 ) -> None:
@@ -87,15 +100,21 @@ def test_late_plan_reply_is_reminded_at_80_and_escalated_at_100_percent(
     clock.now = local("2025-10-09T15:00:00")
     run_steps(api, hv, plan_stage[1:])  # survey, plan, development-planning review
     assert open_elements(api, hv) == ["A-UT05b"]
+    [scheme] = time_limits(api, hv)
+    assert scheme["limit_id"] == "A-T-SCHEME" and scheme["status"] == "running"
+    assert scheme["limit_days"] == 20 and scheme["regime"] == "SERC2009 v2009"
+    assert scheme["started_at"] == api_time(HV_ACCEPTED)
+    assert scheme["warn_at"] == api_time(HV_REMIND) and scheme["due_at"] == api_time(HV_DUE)
+    assert {"A-UT02", "A-UT05b", "A-UT07", "A-UT03r", "A-UT04r"} <= set(scheme["element_ids"])
+    assert not {"A-UT01", "A-UT07b", "C-UT02"} & set(scheme["element_ids"])
 
     # 80 %: nothing one second before the end of Fri 10-24, the reminder one second after.
     clock.now = local(HV_REMIND) - timedelta(seconds=1)
     assert run_due_timers(api.ctx) == 0
-    assert "A-ST11" not in engine_steps(api, hv)
+    assert clock_events(api, hv) == [("time_limit_started", "A-T-SCHEME")]
     clock.now = local(HV_REMIND) + timedelta(seconds=1)
     assert run_due_timers(api.ctx) == 1
-    fired = engine_steps(api, hv)
-    assert fired.count("A-T-SCHEME-80") == 1 and fired.count("A-ST11") == 1
+    assert clock_events(api, hv)[-1] == ("time_limit_warned", "A-T-SCHEME")
     assert leader_tasks(api, hv) == []
     assert open_elements(api, hv) == ["A-UT05b"]  # the reminder interrupts nothing
 
@@ -106,23 +125,25 @@ def test_late_plan_reply_is_reminded_at_80_and_escalated_at_100_percent(
     clock.now = local(HV_DUE) + timedelta(seconds=1)
     assert run_due_timers(api.ctx) == 1
     [escalation] = leader_tasks(api, hv)
-    assert escalation["element_id"] == "A-UT19a"
-    assert escalation["name"] == "方案答复超时督办"
+    assert escalation["element_id"] == "A-UT19"
+    assert escalation["name"] == "超时督办"
     assert escalation["candidate_groups"] == ["leadership"]
-    assert escalation["lane"] == "营销部主任/分管领导"
     assert escalation["due_at"] == api_time(HV_DUE)
-    assert open_elements(api, hv) == ["A-UT05b", "A-UT19a"]  # the late review is still open
-    assert engine_steps(api, hv).count("A-ST12") == 1
-    assert instance(api, hv)["variables"]["slaBreach"]["A-T-SCHEME"]["due"] == iso_utc(HV_DUE)
-    assert run_due_timers(api.ctx) == 0  # each timer fires once
+    assert open_elements(api, hv) == ["A-UT05b", "A-UT19"]  # the late review is still open
+    assert clock_events(api, hv)[-1] == ("time_limit_breached", "A-T-SCHEME")
+    [breached] = time_limits(api, hv)
+    assert breached["status"] == "breached" and breached["escalated_to"] == ["leadership"]
+    assert breached["breached_at"] == (local(HV_DUE) + timedelta(seconds=1)).isoformat().replace(
+        "+00:00", "Z"
+    )
+    assert run_due_timers(api.ctx) == 0  # each instant fires once
 
     detail = api.get(f"/tasks/{escalation['id']}", "leader").json()
-    assert detail["variables"]["schemeDue"] == iso_utc(HV_DUE)
-    assert detail["variables"]["schemeStart"] == iso_utc(HV_ACCEPTED)
+    assert detail["variables"]["timeLimitName"] == "供电方案答复"
+    assert detail["variables"]["timeLimitDue"] == iso_utc(HV_DUE)
+    assert detail["variables"]["timeLimitStart"] == iso_utc(HV_ACCEPTED)
     assert api.claim(escalation["id"], "leader").status_code == 200
-    done = api.complete(
-        escalation["id"], "leader", {"schemeEscalationAction": "责成运检部当日审核"}
-    )
+    done = api.complete(escalation["id"], "leader", {"escalationAction": "责成运检部当日审核"})
     assert done.status_code == 200, done.text
 
     # The case then runs to power-on; the record keeps the reminder and the breach.
@@ -130,30 +151,20 @@ def test_late_plan_reply_is_reminded_at_80_and_escalated_at_100_percent(
     run_steps(api, hv, rest)
     final = instance(api, hv)
     assert final["status"] == "completed" and final["tasks"] == []
-    variables = final["variables"]
-    assert variables["slaLog"] == {
-        "A-T-SCHEME": {
-            "level": "80%",
-            "limitDays": 20,
-            "clockStart": iso_utc(HV_ACCEPTED),
-            "remindAt": iso_utc(HV_REMIND),
-            "due": iso_utc(HV_DUE),
-            "recordedAt": (local(HV_REMIND) + timedelta(seconds=1)).isoformat(),
-        }
-    }
-    assert variables["slaBreach"] == {
-        "A-T-SCHEME": {
-            "limitDays": 20,
-            "clockStart": iso_utc(HV_ACCEPTED),
-            "due": iso_utc(HV_DUE),
-            "detectedAt": (local(HV_DUE) + timedelta(seconds=1)).isoformat(),
-            "escalatedTo": "leadership",
-        }
-    }
-    assert variables["schemeEscalationAction"] == "责成运检部当日审核"
+    assert final["variables"]["escalationAction"] == "责成运检部当日审核"
     # Values set after the escalation was created are not overwritten by its branch.
-    assert variables["approvalDecision"] == "APPROVE"
-    assert variables["omReviewDecision"] == "APPROVE"
+    assert final["variables"]["approvalDecision"] == "APPROVE"
+    assert final["variables"]["omReviewDecision"] == "APPROVE"
+    scheme = time_limits(api, hv)[0]
+    assert scheme["status"] == "breached"
+    assert scheme["stopped_at"] == api_time("2025-11-03T10:00:00")
+    assert {c["limit_id"] for c in time_limits(api, hv)} == {
+        "A-T-SCHEME",
+        "A-T-DESIGN",
+        "A-T-MID",
+        "A-T-COMPL",
+        "A-T-METER",
+    }
 
 
 def test_plan_reply_in_time_gets_neither_and_plan_tasks_are_due_at_the_scheme_deadline(
@@ -175,16 +186,19 @@ def test_plan_reply_in_time_gets_neither_and_plan_tasks_are_due_at_the_scheme_de
     assert list(due_dates) == [*plan_tasks, "A-UT07"]
     assert set(due_dates.values()) == {api_time(HV_DUE)}
     assert open_elements(api, hv) == ["C-UT02"]
-    assert "A-EE10" in engine_steps(api, hv)  # the scheme clock stopped at the reply
+    [scheme] = time_limits(api, hv)  # the scheme clock stopped at the reply
+    assert scheme["status"] == "met"
+    assert scheme["stopped_at"] == api_time("2025-10-24T17:00:00")
 
     # Long after both instants (but within the plan's one-year validity): nothing fires.
     clock.now = local("2026-03-31T12:00:00")
     assert run_due_timers(api.ctx) == 0
-    fired = engine_steps(api, hv)
-    assert not {"A-T-SCHEME-80", "A-T-SCHEME-100", "A-ST11", "A-ST12"} & set(fired)
+    assert clock_events(api, hv) == [
+        ("time_limit_started", "A-T-SCHEME"),
+        ("time_limit_stopped", "A-T-SCHEME"),
+    ]
     assert leader_tasks(api, hv) == []
-    body = instance(api, hv)
-    assert body["status"] == "active" and "slaBreach" not in body["variables"]
+    assert instance(api, hv)["status"] == "active"
 
 
 def test_escalation_closes_itself_when_the_late_reply_is_made(api: Api, clock: Clock) -> None:
@@ -195,8 +209,11 @@ def test_escalation_closes_itself_when_the_late_reply_is_made(api: Api, clock: C
     # LV: 8 working days after 09-30 are 10-09, 10-10, 10-11 (make-up), 10-13..10-17: the
     # limit ends at 10-18 00:00.
     clock.now = local("2025-10-18T00:00:01")
-    assert run_due_timers(api.ctx) == 1  # the 80 % and 100 % timers: one instance, one run
-    assert {"A-ST11", "A-ST12"} <= set(engine_steps(api, lv))
+    assert run_due_timers(api.ctx) == 1  # the 80 % and 100 % instants: one instance, one run
+    assert [t for t, _ in clock_events(api, lv)][-2:] == [
+        "time_limit_warned",
+        "time_limit_breached",
+    ]
     [escalation] = leader_tasks(api, lv)
     assert escalation["due_at"] == api_time("2025-10-18T00:00:00")
     run_steps(api, lv, plan_stage[2:])
@@ -204,10 +221,30 @@ def test_escalation_closes_itself_when_the_late_reply_is_made(api: Api, clock: C
     cancelled = [
         e
         for e in instance(api, lv)["history"]
-        if e["type"] == "task_cancelled" and e["element_id"] == "A-UT19a"
+        if e["type"] == "task_cancelled" and e["element_id"] == "A-UT19"
     ]
     assert len(cancelled) == 1
     assert open_elements(api, lv) == ["C-UT02"]
+
+
+def test_an_objection_starts_a_new_plan_reply_round(api: Api, clock: Clock) -> None:
+    """The reply stops A-T-SCHEME; the negotiated revision (协商修改) is a new round up to the
+    next reply, as in yekuo_streamlined (B-T-PLAN), so both measure the same thing."""
+    path = "LV_plan_objected_by_customer"
+    lv = start(api, KEY, path, "YK-SLA-LV-OBJECT")
+    steps = steps_of(path)
+    names = [s[0] for s in steps]
+    negotiation = names.index("A-UT07b")
+    clock.now = local("2025-09-30T10:00:00")
+    run_steps(api, lv, steps[:negotiation])  # accepted … first reply (the customer objects)
+    clock.now = local("2025-10-09T10:00:00")
+    run_steps(api, lv, steps[negotiation : negotiation + 1])
+    first, second = time_limits(api, lv)
+    assert first["status"] == "met" and first["stopped_at"] == api_time("2025-09-30T10:00:00")
+    assert second["status"] == "running"
+    assert second["started_at"] == api_time("2025-10-09T10:00:00")
+    # 8 working days after 10-09: 10-10, 10-11, 10-13 .. 10-17, 10-20: ends 10-21 00:00.
+    assert second["due_at"] == api_time("2025-10-21T00:00:00")
 
 
 def test_plan_validity_closes_an_abandoned_lv_application_after_three_months(
@@ -272,3 +309,35 @@ def test_documents_supplemented_before_the_instance_waits_is_delivered_when_it_d
     replay = api.post("/messages", "portal", json=message)
     assert replay.json()["replayed"] is True
     assert len([e for e in instance(api, lv)["history"] if e["type"] == "message_received"]) == 1
+
+
+def test_the_intermediate_inspection_limit_ends_when_the_inspection_starts(
+    api: Api, clock: Clock
+) -> None:
+    """《供电监管办法》 measures 中间检查 from the customer's request to the inspection's start-up:
+    A-T-MID stops when an inspector takes up A-UT11 (claims it), not when the result is in."""
+    path = "HV_S_happy_concealed_works"
+    hv = start(api, KEY, path, "YK-SLA-HV-MID")
+    before, rest = split_at(path, "A-UT11")
+    clock.now = local("2025-10-13T10:00:00")
+    run_steps(api, hv, before)  # … the customer asks for the intermediate inspection (C-UT06)
+    mid = [c for c in time_limits(api, hv) if c["limit_id"] == "A-T-MID"]
+    assert [c["status"] for c in mid] == ["running"]
+    [inspection] = api.open_tasks(hv)
+    assert inspection["element_id"] == "A-UT11"
+    # HV: 5 working days after Mon 10-13 are 10-14 .. 10-17 and 10-20: ends 10-21 00:00.
+    assert inspection["due_at"] == api_time("2025-10-21T00:00:00")
+
+    clock.now = local("2025-10-15T09:00:00")
+    assert api.claim(inspection["id"], "inspector").status_code == 200
+    [mid_clock] = [c for c in time_limits(api, hv) if c["limit_id"] == "A-T-MID"]
+    assert mid_clock["status"] == "met"
+    assert mid_clock["stopped_at"] == api_time("2025-10-15T09:00:00")
+
+    # The inspection itself takes longer than the limit: nothing is escalated for it.
+    clock.now = local("2025-10-22T10:00:00")
+    assert run_due_timers(api.ctx) == 0
+    run_steps(api, hv, rest[:1])
+    assert leader_tasks(api, hv) == []
+    [mid_clock] = [c for c in time_limits(api, hv) if c["limit_id"] == "A-T-MID"]
+    assert mid_clock["stopped_at"] == api_time("2025-10-15T09:00:00")

@@ -75,10 +75,24 @@ def complete(api: Api, task: dict[str, Any], user: str, values: dict[str, Any]) 
 # ------------------------------------------------------------------------------------------------
 
 
+def clock_events(api: Api, instance_id: str) -> list[tuple[str, str]]:
+    return [
+        (e["type"], e["details"]["limit_id"])
+        for e in instance(api, instance_id)["history"]
+        if e["type"].startswith("time_limit_")
+    ]
+
+
+def time_limits(api: Api, instance_id: str) -> dict[str, dict[str, Any]]:
+    """The latest clock of each limit."""
+    body = api.get(f"/process-instances/{instance_id}/time-limits").json()
+    return {c["limit_id"]: c for c in body}
+
+
 def test_plan_reminder_and_escalation_at_working_day_instants(api: Api, clock: Clock) -> None:
     steps = steps_of("HV_S_ordinary")
     instance_id = start(api, KEY, "HV_S_ordinary", "YK-TL-PLAN-1")
-    # Accepted on Friday 2025-09-26 10:00: the clock starts at B-ST02t.
+    # Accepted on Friday 2025-09-26 10:00: the clock starts when the documents pass (B-GW03).
     run_steps(api, instance_id, steps[: until(steps, "B-UT01") + 1])
     [survey] = open_tasks(api, instance_id)
     assert survey["element_id"] == "B-UT04"
@@ -86,14 +100,17 @@ def test_plan_reminder_and_escalation_at_working_day_instants(api: Api, clock: C
     # 10-09 4, 10-10 5, 10-11 (Sat, make-up) 6, [10-12 Sun], 10-13 7, 10-14 8, 10-15 9, 10-16 10.
     # Limit: end of 10-16; 80 % = 8 working days: end of 10-14.
     assert survey["due_at"] == api_time("2025-10-17T00:00:00")
+    plan = time_limits(api, instance_id)["B-T-PLAN"]
+    assert plan["warn_at"] == api_time("2025-10-15T00:00:00")
+    assert {"B-UT04", "B-UT05", "B-UT06", "B-UT07", "B-UT02"} <= set(plan["element_ids"])
 
     clock.now = local("2025-10-14T23:59:00")
     assert run_due_timers(api.ctx) == 0
-    assert "B-ST07r" not in engine_steps(api, instance_id)
+    assert clock_events(api, instance_id) == [("time_limit_started", "B-T-PLAN")]
 
     clock.now = local("2025-10-15T00:01:00")
     assert run_due_timers(api.ctx) == 1
-    assert engine_steps(api, instance_id).count("B-ST07r") == 1
+    assert clock_events(api, instance_id)[-1] == ("time_limit_warned", "B-T-PLAN")
     assert run_due_timers(api.ctx) == 0
     assert inbox(api, "service", instance_id) == []
 
@@ -103,22 +120,23 @@ def test_plan_reminder_and_escalation_at_working_day_instants(api: Api, clock: C
 
     clock.now = local("2025-10-17T00:01:00")
     assert run_due_timers(api.ctx) == 1
-    assert inbox(api, "service", instance_id) == ["B-UT07x"]
+    assert inbox(api, "service", instance_id) == ["B-UT19"]
     # The overdue survey is still open for the customer manager; the escalation runs beside it.
     assert inbox(api, "manager", instance_id) == ["B-UT04"]
 
     # The stage goes on late: the later steps of the stage do not remind or escalate again.
     run_steps(api, instance_id, steps[until(steps, "B-UT04") : until(steps, "B-UT05")])
-    assert sorted(t["element_id"] for t in open_tasks(api, instance_id)) == ["B-UT05", "B-UT07x"]
+    assert sorted(t["element_id"] for t in open_tasks(api, instance_id)) == ["B-UT05", "B-UT19"]
     clock.now = local("2025-10-24T00:00:00")
     assert run_due_timers(api.ctx) == 0
-    assert engine_steps(api, instance_id).count("B-ST07r") == 1
-    assert inbox(api, "service", instance_id) == ["B-UT07x"]
+    assert [t for t, _ in clock_events(api, instance_id)].count("time_limit_warned") == 1
+    assert inbox(api, "service", instance_id) == ["B-UT19"]
 
-    [escalation] = open_tasks(api, instance_id, "B-UT07x")
+    [escalation] = open_tasks(api, instance_id, "B-UT19")
     shown = api.get(f"/tasks/{escalation['id']}", "service").json()["variables"]
-    assert shown["planDue"].startswith("2025-10-16T16:00:00")
-    complete(api, escalation, "service", {"planEscalationAction": "已协调方案组当日出方案"})
+    assert shown["timeLimitName"] == "勘查答复"
+    assert shown["timeLimitDue"].startswith("2025-10-16T16:00:00")
+    complete(api, escalation, "service", {"escalationAction": "已协调方案组当日出方案"})
     assert inbox(api, "service", instance_id) == []
 
 
@@ -130,14 +148,19 @@ def test_plan_replied_in_time_neither_reminds_nor_escalates(api: Api, clock: Clo
     clock.now = local("2025-10-13T16:00:00")
     run_steps(api, instance_id, steps[until(steps, "B-UT04") : until(steps, "C-UT12")])
     assert [t["element_id"] for t in open_tasks(api, instance_id)] == ["C-UT12"]
+    assert time_limits(api, instance_id)["B-T-PLAN"]["status"] == "met"
     clock.now = local("2025-12-31T00:00:00")
     assert run_due_timers(api.ctx) == 0
-    assert not {"B-ST07r", "B-GW33"} & set(engine_steps(api, instance_id))
+    assert clock_events(api, instance_id) == [
+        ("time_limit_started", "B-T-PLAN"),
+        ("time_limit_stopped", "B-T-PLAN"),
+    ]
     assert api.tasks("service", process_instance_id=instance_id).json()["total"] == 0
 
 
 # ------------------------------------------------------------------------------------------------
-# The co-sign B-UT10: 1 WD reminder and 2 WD escalation per signer, B-T-COSIGN for the whole
+# The co-sign B-UT10: each round's signers (B-T-SIGN: reminded after 1 WD, escalated to the
+# leader after 2) and B-T-COSIGN for the whole acceptance (escalated to the service centre)
 # ------------------------------------------------------------------------------------------------
 
 
@@ -157,8 +180,12 @@ def test_cosign_reminder_escalation_and_whole_limit(api: Api, clock: Clock) -> N
         "metering",
         "om_dept",
     ]
-    # B-T-COSIGN HV_S = 3 WD from the completion report: Mon 10-20, Tue 10-21, Wed 10-22.
-    assert {t["due_at"] for t in signers} == {api_time("2025-10-23T00:00:00")}
+    # B-T-SIGN = 2 WD from the round's start: Mon 10-20, Tue 10-21; the signers are due then
+    # (B-T-COSIGN, 3 WD from the completion report, ends a day later).
+    assert {t["due_at"] for t in signers} == {api_time("2025-10-22T00:00:00")}
+    limits = time_limits(api, instance_id)
+    assert limits["B-T-COSIGN"]["due_at"] == api_time("2025-10-23T00:00:00")
+    assert limits["B-T-SIGN"]["warn_at"] == api_time("2025-10-21T00:00:00")
 
     # Two signers sign on Monday.
     clock.now = local("2025-10-20T15:00:00")
@@ -171,37 +198,44 @@ def test_cosign_reminder_escalation_and_whole_limit(api: Api, clock: Clock) -> N
     assert run_due_timers(api.ctx) == 0
     clock.now = local("2025-10-21T00:01:00")
     assert run_due_timers(api.ctx) == 1
-    assert engine_steps(api, instance_id).count("B-ST10r") == 1
+    assert clock_events(api, instance_id)[-1] == ("time_limit_warned", "B-T-SIGN")
     assert api.tasks("leader", process_instance_id=instance_id).json()["total"] == 0
 
     clock.now = local("2025-10-21T23:59:00")
     assert run_due_timers(api.ctx) == 0
     clock.now = local("2025-10-22T00:01:00")
     assert run_due_timers(api.ctx) == 1
-    assert inbox(api, "leader", instance_id) == ["B-UT10x"]
+    assert inbox(api, "leader", instance_id) == ["B-UT19"]
     assert len(open_tasks(api, instance_id, "B-UT10")) == 2  # still open for the late signers
     assert inbox(api, "service", instance_id) == []
 
-    # The whole co-sign limit (end of Wednesday 10-22) goes to the service centre.
+    # The whole co-sign limit: reminded at 80 % (10-22 09:36), over at the end of Wednesday.
     clock.now = local("2025-10-22T23:59:00")
-    assert run_due_timers(api.ctx) == 0
+    assert run_due_timers(api.ctx) == 1
+    assert clock_events(api, instance_id)[-1] == ("time_limit_warned", "B-T-COSIGN")
     clock.now = local("2025-10-23T00:01:00")
     assert run_due_timers(api.ctx) == 1
-    assert inbox(api, "service", instance_id) == ["B-UT10e"]
-    assert engine_steps(api, instance_id).count("B-ST10r") == 1
+    assert inbox(api, "service", instance_id) == ["B-UT19"]
+    assert [t for t, _ in clock_events(api, instance_id)].count("time_limit_warned") == 2
 
-    # The late signers sign, the escalations are closed and the case runs to the end.
+    # The late signers sign: both clocks stop and both open escalations are withdrawn.
     clock.now = local("2025-10-23T09:00:00")
     rest = steps[until(steps, "B-UT10") + 2 :]
     run_steps(api, instance_id, rest[:2])
-    [leader_task] = open_tasks(api, instance_id, "B-UT10x")
-    complete(api, leader_task, "leader", {"cosignEscalationAction": "已督促调控、计量当日签署"})
-    [service_task] = open_tasks(api, instance_id, "B-UT10e")
-    complete(api, service_task, "service", {"cosignOverdueAction": "已协调联合验收"})
+    assert open_tasks(api, instance_id, "B-UT19") == []
+    withdrawn = [
+        e
+        for e in instance(api, instance_id)["history"]
+        if e["type"] == "task_cancelled" and e["element_id"] == "B-UT19"
+    ]
+    assert len(withdrawn) == 2
+    limits = time_limits(api, instance_id)
+    assert limits["B-T-SIGN"]["status"] == limits["B-T-COSIGN"]["status"] == "breached"
     run_steps(api, instance_id, rest[2:])
     final = instance(api, instance_id)
     assert final["status"] == "completed", [t["element_id"] for t in final["tasks"]]
     assert engine_steps(api, instance_id).count("B-EE1") == 1
+    assert time_limits(api, instance_id)["B-T-ENERGISE"]["status"] == "met"
 
 
 # ------------------------------------------------------------------------------------------------

@@ -28,12 +28,14 @@ STREAMLINED: dict[str, Row] = {  # TOBE_TARGET
     "B-T-DESIGN": (None, None, 5, 5),
     "B-T-MID": (None, None, 2, 2),
     "B-T-COSIGN": (1, 1, 3, 3),
+    "B-T-SIGN": (2, 2, 2, 2),
     "B-T-ENERGISE": (1, 1, 1, 1),
     "B-T-UTILITY-TOTAL": (3, 15, 20, 30),
     "CF-T-CONTACT": (1, 1, 1, 1),
+    "CF-T-HANDLE": (3, 3, 3, 3),
     "CF-T-RESOLVE": (5, 5, 5, 5),
 }
-COMPLAINT = {key: STREAMLINED[key] for key in ("CF-T-CONTACT", "CF-T-RESOLVE")}
+COMPLAINT = {key: STREAMLINED[key] for key in ("CF-T-CONTACT", "CF-T-HANDLE", "CF-T-RESOLVE")}
 
 
 @pytest.fixture(scope="module")
@@ -251,6 +253,32 @@ def test_bad_files_are_refused(tmp_path: Path, parts: dict[str, str], message: s
     with pytest.raises(ValueError, match=message) as info:
         TimeLimits.load(path)
     assert str(path) in str(info.value)
+
+
+def test_rows_name_the_limit_its_escalation_and_its_reminder(limits: TimeLimits) -> None:
+    current = limits.regime_of("yekuo_current", at=TODAY)
+    assert current.name_of("A-T-SCHEME") == "供电方案答复"
+    assert current.escalate_to("A-T-MID") == ("leadership",)  # the regime's escalate_to
+    assert current.warn_share("A-T-MID") == 0.8
+    streamlined = limits.regime_of("yekuo_streamlined", at=TODAY)
+    assert streamlined.escalate_to("B-T-PLAN") == ("service_center",)
+    assert streamlined.escalate_to("B-T-SIGN") == ("leadership",)  # the row overrides it
+    assert streamlined.warn_share("B-T-SIGN") == 0.5
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ('{ RES = 3, name = "" }', r"A-T-SCHEME.name must be a non-empty string"),
+        ('{ RES = 3, escalate_to = "leadership" }', r"A-T-SCHEME.escalate_to = 'leadership'"),
+        ("{ RES = 3, warn = 1.5 }", r"A-T-SCHEME.warn = 1.5 must be a share between 0 and 1"),
+        ('{ name = "方案答复" }', r"limits.A-T-SCHEME must be a table like"),
+    ],
+)
+def test_bad_row_keys_are_refused(tmp_path: Path, row: str, message: str) -> None:
+    path = write(tmp_path, variant(limits=f"[regimes.limits]\nA-T-SCHEME = {row}\n"))
+    with pytest.raises(ValueError, match=message):
+        TimeLimits.load(path)
 
 
 def test_fractional_limits_are_allowed(tmp_path: Path) -> None:

@@ -60,14 +60,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     from bpmn_service.context import domain_functions
     from bpmn_service.engine import compile_bpmn, register_functions
     from bpmn_service.lanes import LaneGroups
+    from bpmn_service.services.limit_checks import declaration_problems
+    from bpmn_service.timelimits import TimeLimits
 
     settings = Settings()
     lanes = LaneGroups.load(settings.lane_groups_path)
+    limits = TimeLimits.load(settings.time_limits_file)
     register_functions(domain_functions(settings))
     failed = 0
     for path in _files(args.paths):
         try:
-            process = compile_bpmn(path.read_bytes(), str(path), lanes.has_groups)
+            data = path.read_bytes()
+            process = compile_bpmn(data, str(path), lanes.has_groups)
         except FileNotFoundError:
             print(f"{path}: no such file", file=sys.stderr)
             failed += 1
@@ -76,7 +80,13 @@ def cmd_check(args: argparse.Namespace) -> int:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
         else:
-            print(f"{path}: ok (process {process.key})")
+            declared = declaration_problems(limits, data, process.key, str(path))
+            for problem in declared:
+                print(problem, file=sys.stderr)
+            if declared:
+                failed += 1
+            else:
+                print(f"{path}: ok (process {process.key})")
         _print_layout_warnings(path)
     return 1 if failed else 0
 

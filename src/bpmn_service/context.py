@@ -75,6 +75,8 @@ class AppContext:
     user_file: Reloading[UserDirectory]
     lane_file: Reloading[LaneGroups]
     calendar: WorkCalendar
+    # The limit table of the time limits that processes declare (services/clocks.py).
+    time_limits: TimeLimits
     runner: ProcessRunner = field(default_factory=ProcessRunner)
     clock: Clock = utc_now
     # Runs stored what-if simulation jobs in the background; wired in by main.create_app.
@@ -110,4 +112,5 @@ class AppContext:
             runner=ProcessRunner(
                 budget=RunBudget(settings.run_max_steps, settings.run_max_seconds)
             ),
+            time_limits=TimeLimits.load(settings.time_limits_file),
         )

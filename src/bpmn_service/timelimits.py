@@ -36,6 +36,13 @@ CATEGORIES: tuple[str, ...] = ("RES", "LV", "HV_S", "HV_D")
 _REGIME_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 _LIMIT_ID = re.compile(r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*")
 _REGIME_KEYS = {"name", "version", "effective_from", "source", "limits"}
+_OPTIONAL_REGIME_KEYS = {"escalate_to"}
+# Keys of a limit row besides the categories: what the limit is called (shown to users), the
+# groups its breach is escalated to (督办), overriding the regime's escalate_to, and the share of
+# the limit at which the reminder comes (default 0.8).
+_ROW_KEYS = {"name", "escalate_to", "warn"}
+WARN_SHARE = 0.8
+_GROUP = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,9 @@ class Regime:
     effective_from: date
     source: str
     limits: Mapping[str, Mapping[str, float]] = field(default_factory=dict, hash=False)
+    names: Mapping[str, str] = field(default_factory=dict, hash=False)
+    escalations: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    warn_shares: Mapping[str, float] = field(default_factory=dict, hash=False)
 
     @property
     def label(self) -> str:
@@ -68,6 +78,18 @@ class Regime:
                 f"regime {self.label} has no limit id {limit_id!r}; known: {sorted(self.limits)}"
             ) from None
         return per_category.get(category)
+
+    def name_of(self, limit_id: str) -> str:
+        """What the limit is called (its row's ``name``), or its id when the row names none."""
+        return self.names.get(limit_id, limit_id)
+
+    def escalate_to(self, limit_id: str) -> tuple[str, ...]:
+        """The groups a breach of ``limit_id`` is escalated to (督办); may be empty."""
+        return self.escalations.get(limit_id, ())
+
+    def warn_share(self, limit_id: str) -> float:
+        """The share of the limit at which its reminder comes (the row's ``warn``, or 0.8)."""
+        return self.warn_shares.get(limit_id, WARN_SHARE)
 
 
 class TimeLimits:
@@ -171,7 +193,7 @@ def _parse_regime(index: int, raw: Any) -> Regime:
     name = raw.get("name")
     if isinstance(name, str):
         where = f"regimes[{index}] ({name})"
-    unknown = set(raw) - _REGIME_KEYS
+    unknown = set(raw) - _REGIME_KEYS - _OPTIONAL_REGIME_KEYS
     if unknown:
         raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}")
     missing = _REGIME_KEYS - set(raw)
@@ -189,13 +211,32 @@ def _parse_regime(index: int, raw: Any) -> Regime:
     limits = raw["limits"]
     if not isinstance(limits, dict) or not limits:
         raise ValueError(f"{where}.limits must be a non-empty table")
+    default_groups = _parse_groups(raw.get("escalate_to", []), f"{where}.escalate_to")
     parsed: dict[str, dict[str, float]] = {}
-    for limit_id, per_category in limits.items():
+    names: dict[str, str] = {}
+    escalations: dict[str, tuple[str, ...]] = {}
+    warn_shares: dict[str, float] = {}
+    for limit_id, row in limits.items():
         key = f"{where}.limits.{limit_id}"
         if not _LIMIT_ID.fullmatch(limit_id):
             raise ValueError(f"{key}: limit id must look like 'A-T-SCHEME'")
-        if not isinstance(per_category, dict) or not per_category:
+        if not isinstance(row, dict) or not set(row) - _ROW_KEYS:
             raise ValueError(f"{key} must be a table like {{ RES = 3, LV = 8 }}")
+        per_category = {k: v for k, v in row.items() if k not in _ROW_KEYS}
+        if "name" in row:
+            if not isinstance(row["name"], str) or not row["name"].strip():
+                raise ValueError(f"{key}.name must be a non-empty string")
+            names[limit_id] = row["name"].strip()
+        if "warn" in row:
+            share = row["warn"]
+            if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share < 1:
+                raise ValueError(f"{key}.warn = {share!r} must be a share between 0 and 1")
+            warn_shares[limit_id] = float(share)
+        escalations[limit_id] = (
+            _parse_groups(row["escalate_to"], f"{key}.escalate_to")
+            if "escalate_to" in row
+            else default_groups
+        )
         parsed[limit_id] = {}
         for category, days in per_category.items():
             if category not in CATEGORIES:
@@ -214,7 +255,18 @@ def _parse_regime(index: int, raw: Any) -> Regime:
         effective_from=effective_from,
         source=source.strip(),
         limits=MappingProxyType({k: MappingProxyType(v) for k, v in parsed.items()}),
+        names=MappingProxyType(names),
+        escalations=MappingProxyType(escalations),
+        warn_shares=MappingProxyType(warn_shares),
     )
+
+
+def _parse_groups(value: Any, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(g, str) and _GROUP.fullmatch(g) for g in value
+    ):
+        raise ValueError(f'{key} = {value!r} must be a list of group names like ["leadership"]')
+    return tuple(value)
 
 
 def _parse_date(value: Any, key: str) -> date:

@@ -10,6 +10,7 @@ open them or saves a different, harmless file.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,6 +20,7 @@ from replay import ROOT, register_domain_functions
 from test_shipped_paths import CASES, POWERED_ON, run_path
 
 from bpmn_service.engine import compile_bpmn
+from bpmn_service.engine.declared_limits import read_declarations
 from bpmn_service.errors import InvalidBpmn
 
 TOOL = ROOT / "tools" / "moddle" / "roundtrip.mjs"
@@ -90,3 +92,15 @@ def test_recorded_paths_run_on_the_saved_copies(
     copy, _warnings = saved[ROOT / "processes" / f"{key}.bpmn"]
     _replay, _offered, steps = run_path(key, path_name, copy.parent)
     assert POWERED_ON[key] in steps
+
+
+@pytest.mark.parametrize("model", MODELS, ids=[str(m.relative_to(ROOT)) for m in MODELS])
+def test_declared_time_limits_survive_a_modeler_save(
+    model: Path, saved: dict[Path, tuple[Path, list[str]]]
+) -> None:
+    """The timeLimit.* extension properties (on tasks, events and gateways alike) come back as
+    they were: the same limits, starts, stops, pauses and covered steps."""
+    copy, _warnings = saved[model]
+    for key in re.findall(r'<bpmn:process id="([^"]+)"', model.read_text(encoding="utf-8")):
+        before = read_declarations(model.read_bytes(), key)
+        assert read_declarations(copy.read_bytes(), key).limits == before.limits

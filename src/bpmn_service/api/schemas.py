@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -231,6 +231,33 @@ class InstanceMetricsRead(BaseModel):
     handoffs: int = Field(description="utility tasks offered to other groups than the task before")
     utility_tasks: int
     customer_tasks: int
+
+
+class TimeLimitRead(BaseModel):
+    """One run of a declared time limit's clock in a case (working days)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    limit_id: str = Field(description="the row of the limit table, e.g. A-T-SCHEME")
+    name: str = Field(description="what the limit measures, e.g. 供电方案答复")
+    regime: str = Field(description="the limit table version in force when the clock started")
+    category: str = Field(description="the customer category the limit was looked up for")
+    limit_days: float = Field(description="working days allowed")
+    status: Literal["running", "paused", "met", "breached", "cancelled"] = Field(
+        description="paused: waiting on the customer; breached: past its end (stopped or not); "
+        "cancelled: the case ended while the clock ran"
+    )
+    started_at: datetime
+    due_at: datetime = Field(description="100 %: the end of the limit (moves on after a pause)")
+    warn_at: datetime = Field(description="80 %: the reminder")
+    paused_at: datetime | None
+    warned_at: datetime | None
+    stopped_at: datetime | None
+    breached_at: datetime | None = Field(description="when the breach was detected")
+    escalated_to: list[str] = Field(description="the groups a breach is escalated to (督办)")
+    escalation_task_id: str | None = Field(description="the supervisors' task the breach opened")
+    element_ids: list[str] = Field(
+        description="the steps the limit covers (from its start to its stop), for the diagram"
+    )
 
 
 class MessageSend(BaseModel):

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -366,3 +367,35 @@ class RunIncident(Base):
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class TimeLimitClock(Base):
+    """One run of a declared time limit's clock in one case (services/clocks.py): from the
+    element that starts it to the one that stops it, on the working-day calendar."""
+
+    __tablename__ = "time_limit_clock"
+    __table_args__ = (
+        Index("ix_time_limit_clock_instance", "instance_id", "id"),
+        Index("ix_time_limit_clock_open", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    instance_id: Mapped[str] = mapped_column(String(36))
+    definition_key: Mapped[str] = mapped_column(String(128))
+    limit_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    regime: Mapped[str] = mapped_column(String(128))
+    category: Mapped[str] = mapped_column(String(16))
+    limit_days: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))  # running | paused | met | breached
+    started_at: Mapped[datetime]
+    warn_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    paused_at: Mapped[datetime | None]
+    warned_at: Mapped[datetime | None]
+    breached_at: Mapped[datetime | None]
+    stopped_at: Mapped[datetime | None]
+    escalate_to: Mapped[list[Any]] = mapped_column(JsonType)
+    escalation_task_id: Mapped[str | None] = mapped_column(String(36))

@@ -255,13 +255,23 @@ def _ended_branches(workflow: Any) -> list[Any]:
 
 
 def steps_since(workflow: Any, since: float) -> list[EngineStep]:
+    return completed_since(workflow, since)[0]
+
+
+def completed_since(workflow: Any, since: float) -> tuple[list[EngineStep], list[str]]:
+    """The automatic steps run since ``since`` and the ids of every element that completed
+    since then (user and external tasks included), both in the order they completed."""
     threshold = since
     steps = []
+    finished: list[tuple[float, str]] = []
     for task in workflow.get_tasks(state=TaskState.COMPLETED, max_depth=FULL_DEPTH):
         spec = task.task_spec
-        if task.last_state_change < threshold or spec.manual or spec.bpmn_id is None:
+        if task.last_state_change < threshold or spec.bpmn_id is None:
             continue
         if spec.name in INTERNAL_SPECS or spec.name.endswith(" [child]"):
+            continue
+        finished.append((task.last_state_change, spec.bpmn_id))
+        if spec.manual:
             continue
         steps.append(
             EngineStep(
@@ -272,4 +282,5 @@ def steps_since(workflow: Any, since: float) -> list[EngineStep]:
             )
         )
     steps.sort(key=lambda s: s.at)
-    return steps
+    finished.sort(key=lambda f: f[0])
+    return steps, [element for _, element in finished]

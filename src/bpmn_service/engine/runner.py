@@ -19,6 +19,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.defaults import StartEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -32,11 +34,11 @@ from .deep_stack import call_deep
 from .expressions import ExpressionError
 from .instance_view import (
     FULL_DEPTH,
+    completed_since,
     external_view,
     is_external,
     open_waits,
     ready_view,
-    steps_since,
     thrown_since,
     variables_of,
 )
@@ -240,6 +242,29 @@ class ProcessRunner:
             return self._result(workflow, since)
 
     @_room_for_long_models
+    def withdraw_event_subprocess(
+        self, definition_id: str, load: SpecLoader, state: str, task_id: str, *, now: datetime
+    ) -> RunResult:
+        """Cancel the event subprocess that holds the READY task ``task_id`` (a 督办 the service
+        started for a time limit whose clock has since stopped) and advance."""
+        spec, subs = self.cache.get(definition_id, load)
+        with clock.frozen_at(now):
+            workflow = load_state(state, spec, subs)
+            task = self._find(workflow, task_id)
+            owner = _event_subprocess_of(workflow, task)
+            if owner is None:
+                raise InvalidState(f"task {task_id} is not inside an event subprocess")
+            since = time.time()
+            meter = self.budget.start()
+            with _engine_errors(meter, task):
+                owner.cancel()
+                # What waited for the cancelled branch (the process's end) may go on now.
+                for waiting in workflow.get_tasks(state=TaskState.WAITING):
+                    waiting.task_spec._update(waiting)
+            self._advance(workflow, meter)
+            return self._result(workflow, since)
+
+    @_room_for_long_models
     def throw_error(
         self,
         definition_id: str,
@@ -377,7 +402,7 @@ class ProcessRunner:
             waits, next_timer = open_waits(workflow)
         # Everything read from this step's finished tasks is read before they are compacted.
         variables = variables_of(workflow, completed)
-        steps = steps_since(workflow, since)
+        steps, finished = completed_since(workflow, since)
         thrown = thrown_since(workflow, since)
         if compact:
             workflow.compact()
@@ -391,6 +416,7 @@ class ProcessRunner:
             ready_tasks=[ready_view(t) for t in ready],
             variables=variables,
             steps=steps,
+            finished=finished,
             external_tasks=[external_view(t) for t in external],
             waits=waits,
             next_timer_at=next_timer,
@@ -418,6 +444,21 @@ def _engine_errors(meter: RunMeter, task: Any) -> Iterator[None]:
         raise WorkflowFailed(
             f"the process could not advance{where}: {kind}: {exc}", details={"element": element}
         ) from None
+
+
+def _event_subprocess_of(workflow: Any, task: Any) -> Any:
+    """The task in the parent process that runs the event subprocess holding ``task``, if the
+    subprocess's start event is an event (not a plain start: then it is an embedded one)."""
+    parent_task_id = getattr(task.workflow, "parent_task_id", None)
+    if parent_task_id is None:
+        return None
+    starts = [t for t in task.workflow.get_tasks() if isinstance(t.task_spec, StartEvent)]
+    if not any(
+        not isinstance(getattr(t.task_spec, "event_definition", None), NoneEventDefinition)
+        for t in starts
+    ):
+        return None
+    return workflow.get_task_from_id(parent_task_id)
 
 
 def _find_spec(spec: Any, subprocess_specs: dict[str, Any], name: str) -> Any:

@@ -79,3 +79,5 @@ class RunResult:
     waits: list[MessageWait] = field(default_factory=list)
     next_timer_at: datetime | None = None
     thrown: list[ThrownMessage] = field(default_factory=list)
+    # Every element that completed in this run, user tasks included, in order (clocks.py).
+    finished: list[str] = field(default_factory=list)

@@ -33,6 +33,10 @@ class _Messages:
 _BY_CHECKSUM: dict[str, _Messages] = {}
 
 
+# Sent by services/clocks.py (which imports this value) when a declared time limit is breached.
+ESCALATION_MESSAGE = "time_limit_breached"
+
+
 def _messages(session: Session, definition_id: str, checksum: str) -> _Messages:
     found = _BY_CHECKSUM.get(checksum)
     if found is None:
@@ -47,7 +51,14 @@ def _messages(session: Session, definition_id: str, checksum: str) -> _Messages:
 
 
 def refuse_internal(session: Session, name: str) -> None:
-    """Forbidden when a deployed process throws message `name` itself."""
+    """Forbidden when a deployed process throws message `name` itself, or when the service sends
+    it (a time limit's breach: nobody outside may start an escalation)."""
+    if name == ESCALATION_MESSAGE:
+        raise Forbidden(
+            f"message {name!r} is sent by the service when a time limit runs out, not by API "
+            f"callers",
+            details={"message_name": name},
+        )
     rows = session.execute(
         select(ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.checksum)
     )

@@ -17,6 +17,7 @@ from bpmn_service.engine import CompiledProcess, LayoutFinding, compile_bpmn, la
 from bpmn_service.errors import BpmnProblem, Conflict, Forbidden, Invalid, InvalidBpmn, NotFound
 from bpmn_service.identity import Principal
 
+from .limit_checks import declaration_problems
 from .uow import UnitOfWork
 
 MAX_FILES = 50
@@ -79,6 +80,10 @@ def check_files(ctx: AppContext, files: list[BpmnFile]) -> list[CompiledProcess]
             process = compile_bpmn(f.content, f.filename, ctx.lanes.has_groups)
         except InvalidBpmn as exc:
             problems.extend(exc.problems)
+            continue
+        declared = declaration_problems(ctx.time_limits, f.content, process.key, f.filename)
+        if declared:
+            problems.extend(declared)
             continue
         if process.key in seen:
             problems.append(

@@ -27,7 +27,7 @@ from bpmn_service.db.models import (
     ProcessInstance,
     Task,
 )
-from bpmn_service.engine import STATE_FORMAT, FormField, RunResult, validate
+from bpmn_service.engine import STATE_FORMAT, FormField, NotWaiting, RunResult, validate
 from bpmn_service.errors import (
     Conflict,
     DuplicateBusinessKey,
@@ -37,8 +37,8 @@ from bpmn_service.errors import (
     WorkflowFailed,
 )
 
-from . import projection, telemetry
-from .contracts import check_message_variables
+from . import clocks, projection, telemetry
+from .contracts import ESCALATION_MESSAGE, check_message_variables
 
 # A message chain (deliver → the process throws → deliver …) longer than this is a modelling loop.
 MAX_CHAIN = 20
@@ -178,6 +178,7 @@ def settle(
         raise Conflict("messages between instances loop; check the models' message flows")
     settled = Settled(projection.apply(session, instance, result, ctx.lanes, at=at, actor=actor))
     thrown = list(result.thrown)
+    finished = list(result.finished)
     while instance.status == "active":
         pending = _buffered_for(session, instance, at)
         if pending is None:
@@ -208,6 +209,8 @@ def settle(
             session, instance, result, ctx.lanes, at=at, actor=actor
         )
         thrown += result.thrown
+        finished += result.finished
+    settled.created_tasks += _run_clocks(ctx, session, instance, finished, result, at=at)
     for message in thrown:
         projection.record(
             session,
@@ -251,6 +254,63 @@ def settle(
         settled.created_tasks += outcome.settled.created_tasks
         settled.started += outcome.settled.started
     return settled
+
+
+def _run_clocks(
+    ctx: AppContext,
+    session: Session,
+    instance: ProcessInstance,
+    finished: list[str],
+    last: RunResult,
+    *,
+    at: datetime,
+) -> list[Task]:
+    """The declared time limits' clocks after this transaction's runs (clocks.py): withdraw the
+    escalations of stopped clocks, start those of breached ones; return the tasks created."""
+    actions = clocks.track(ctx, session, instance, finished, last, at=at)
+    return follow_clocks(ctx, session, instance, actions, at=at)
+
+
+def follow_clocks(
+    ctx: AppContext,
+    session: Session,
+    instance: ProcessInstance,
+    actions: clocks.Actions,
+    *,
+    at: datetime,
+) -> list[Task]:
+    """Do what the clocks ask of the engine and reschedule the instance's next instant."""
+    created: list[Task] = []
+    for task_id in actions.withdraw:
+        if instance.status != "active":
+            break
+        result = ctx.runner.withdraw_event_subprocess(
+            instance.definition_id,
+            lambda: _spec_json(session, instance.definition_id),
+            instance.state,
+            task_id,
+            now=at,
+        )
+        created += projection.apply(session, instance, result, ctx.lanes, at=at, actor=None)
+    for clock in actions.escalate:
+        if instance.status != "active":
+            break
+        try:
+            result = ctx.runner.deliver_message(
+                instance.definition_id,
+                lambda: _spec_json(session, instance.definition_id),
+                instance.state,
+                ESCALATION_MESSAGE,
+                clocks.escalation_payload(instance, clock),
+                now=at,
+            )
+        except NotWaiting:
+            continue  # the process draws no escalation: the breach is in the history only
+        escalation = projection.apply(session, instance, result, ctx.lanes, at=at, actor=None)
+        clocks.escalated(clock, escalation)
+        created += escalation
+    clocks.schedule(session, instance)
+    return created
 
 
 def _spec_json(session: Session, definition_id: str) -> str:

@@ -29,7 +29,7 @@ from bpmn_service.errors import (
 )
 from bpmn_service.identity import Principal
 
-from . import cursors, incidents, projection, run_incidents, runtime
+from . import clocks, cursors, incidents, projection, run_incidents, runtime
 from .idempotency import Idempotency, Replay, lookup, remember, replay_after_race
 from .instances import spec_loader
 from .uow import UnitOfWork
@@ -235,6 +235,17 @@ def claim_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDetai
             task_id=task.id,
             element_id=task.element_id,
         )
+        if clocks.stops_at_claim(session, instance, task.element_id):
+            # A limit measured to the start of this step (timeLimit.stopAtClaim) stops now,
+            # under the instance's lock, as the scheduler changes clocks.
+            instance = runtime.lock_instance(session, instance.id)
+            stopped = clocks.claimed(session, instance, task.element_id, at=now)
+            if stopped is not None:
+                # The next instant is the engine's own timer or another clock's: ask the engine.
+                load = spec_loader(session, task.definition_id)
+                engine = ctx.runner.inspect(instance.definition_id, load, instance.state)
+                instance.next_timer_at = engine.next_timer_at
+                runtime.follow_clocks(ctx, session, instance, stopped, at=now)
         uow.commit()
         session.refresh(task)
         return _detail_after(ctx, session, task)

@@ -13,9 +13,10 @@ from bpmn_service.api.schemas import (
     InstanceMetricsRead,
     InstanceRead,
     Page,
+    TimeLimitRead,
     task_read,
 )
-from bpmn_service.services import instances, metrics
+from bpmn_service.services import instances, metrics, time_limits
 
 router = APIRouter(prefix="/process-instances", tags=["process-instances"])
 
@@ -74,6 +75,18 @@ def cancel_process_instance(
     """Cancel an active instance (initiator or admin); its open tasks are withdrawn."""
     instance = instances.cancel_instance(ctx, instance_id, principal, body.reason if body else None)
     return InstanceRead.model_validate(instance, from_attributes=True)
+
+
+@router.get(
+    "/{instance_id}/time-limits", response_model=list[TimeLimitRead], responses=ERROR_RESPONSES
+)
+def get_process_instance_time_limits(
+    ctx: ContextDep, principal: PrincipalDep, instance_id: str
+) -> list[TimeLimitRead]:
+    """The case's time-limit clocks (declared on the process's elements), oldest first: status,
+    start, 80 % and 100 % instants, pauses, breach and escalation, and the steps each covers."""
+    views = time_limits.instance_time_limits(ctx, instance_id, principal)
+    return [TimeLimitRead.model_validate(v, from_attributes=True) for v in views]
 
 
 @router.get("/{instance_id}/metrics", response_model=InstanceMetricsRead, responses=ERROR_RESPONSES)

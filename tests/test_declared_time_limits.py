@@ -1,0 +1,221 @@
+"""Time limits declared with extension properties (timeLimit.start / stop / pause), run by the
+service on the working-day calendar: due dates, the 80 % reminder, the breach and its escalation
+task, pauses for the customer, and GET /process-instances/{id}/time-limits. On an injected clock.
+
+config/calendar.toml, 2025: 10-01..10-08 National Day holiday, Sat 10-11 a make-up working day.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from bpmn_service.services.scheduler import run_due_timers
+from bpmn_service.timelimits import Regime, TimeLimits
+from clock import Clock, api_time, local
+from conftest import DATA, Api
+
+KEY = "declared_limit_demo"
+
+
+@pytest.fixture
+def clock(api: Api) -> Clock:
+    clock = Clock(local("2025-09-30T10:00:00"))
+    api.ctx.clock = clock
+    api.ctx.time_limits = TimeLimits(
+        [
+            Regime(
+                name="DEMO",
+                version="1",
+                effective_from=date(2020, 1, 1),
+                source="test",
+                limits={"X-T-REPLY": {"LV": 8.0}},
+                names={"X-T-REPLY": "方案答复"},
+                escalations={"X-T-REPLY": ("leadership",)},
+            )
+        ],
+        {KEY: "DEMO"},
+    )
+    response = api.deploy(DATA / "declared_limit.bpmn")
+    assert response.status_code == 201, response.text
+    return clock
+
+
+def started(api: Api, category: str = "LV") -> str:
+    response = api.start(KEY, f"DL-{category}-{id(api)}", {"customerCategory": category})
+    assert response.status_code == 201, response.text
+    instance_id: str = response.json()["id"]
+    return instance_id
+
+
+def do(api: Api, instance_id: str, element: str, user: str, values: dict[str, Any]) -> None:
+    [task] = [t for t in api.open_tasks(instance_id) if t["element_id"] == element]
+    assert api.claim(task["id"], user).status_code == 200
+    response = api.complete(task["id"], user, values)
+    assert response.status_code == 200, response.text
+
+
+def limits(api: Api, instance_id: str) -> list[dict[str, Any]]:
+    response = api.get(f"/process-instances/{instance_id}/time-limits")
+    assert response.status_code == 200, response.text
+    body: list[dict[str, Any]] = response.json()
+    return body
+
+
+def events(api: Api, instance_id: str) -> list[str]:
+    history = api.get(f"/process-instances/{instance_id}").json()["history"]
+    return [e["type"] for e in history if e["type"].startswith("time_limit")]
+
+
+def test_a_declared_limit_reminds_breaches_escalates_and_withdraws(api: Api, clock: Clock) -> None:
+    case = started(api)
+    do(api, case, "accept", "clerk", {})  # the clock starts: Tue 09-30 10:00
+    # LV 8 working days: 10-09, 10-10, 10-11 (make-up), 10-13..10-17: ends 10-18 00:00.
+    # 80 % = 6.4 days: 10-09 .. 10-15 are 6, plus 0.4 of 10-16: 10-16 09:36.
+    [survey] = api.open_tasks(case)
+    assert survey["due_at"] == api_time("2025-10-18T00:00:00")
+    [running] = limits(api, case)
+    assert running["status"] == "running" and running["name"] == "方案答复"
+    assert running["due_at"] == api_time("2025-10-18T00:00:00")
+    assert running["warn_at"] == api_time("2025-10-16T09:36:00")
+    assert running["element_ids"] == ["customerAnswers", "objected", "reply", "survey"]
+
+    clock.now = local("2025-10-16T09:35:59")
+    assert run_due_timers(api.ctx) == 0
+    clock.now = local("2025-10-16T09:36:01")
+    assert run_due_timers(api.ctx) == 1
+    assert events(api, case) == ["time_limit_started", "time_limit_warned"]
+    assert api.tasks("leader", process_instance_id=case).json()["total"] == 0
+    assert run_due_timers(api.ctx) == 0  # the reminder fires once
+
+    clock.now = local("2025-10-17T23:59:59")
+    assert run_due_timers(api.ctx) == 0
+    clock.now = local("2025-10-18T00:00:01")
+    assert run_due_timers(api.ctx) == 1
+    [escalation] = api.tasks("leader", process_instance_id=case).json()["items"]
+    assert escalation["element_id"] == "supervise"
+    assert escalation["candidate_groups"] == ["leadership"]
+    assert escalation["due_at"] == api_time("2025-10-18T00:00:00")
+    shown = api.get(f"/tasks/{escalation['id']}", "leader").json()["variables"]
+    assert shown["timeLimitId"] == "X-T-REPLY" and shown["timeLimitDays"] == 8
+    [breached] = limits(api, case)
+    assert breached["status"] == "breached" and breached["stopped_at"] is None
+    assert breached["escalation_task_id"] == escalation["id"]
+    assert run_due_timers(api.ctx) == 0
+
+    # The late reply stops the clock; the open escalation is withdrawn.
+    clock.now = local("2025-10-20T10:00:00")
+    do(api, case, "survey", "clerk", {"objection": False})
+    do(api, case, "reply", "clerk", {})
+    body = api.get(f"/process-instances/{case}").json()
+    assert body["status"] == "completed"
+    assert [e["element_id"] for e in body["history"] if e["type"] == "task_cancelled"] == [
+        "supervise"
+    ]
+    [stopped] = limits(api, case)
+    assert stopped["status"] == "breached"
+    assert stopped["stopped_at"] == api_time("2025-10-20T10:00:00")
+
+
+def test_the_clock_stands_still_while_the_customer_answers(api: Api, clock: Clock) -> None:
+    case = started(api)
+    do(api, case, "accept", "clerk", {})
+    clock.now = local("2025-10-09T10:00:00")
+    do(api, case, "survey", "clerk", {"objection": True})
+    [paused] = limits(api, case)
+    assert paused["status"] == "paused"
+    assert paused["paused_at"] == api_time("2025-10-09T10:00:00")
+    [answer] = api.open_tasks(case)
+    assert answer["element_id"] == "customerAnswers" and answer["due_at"] is None
+
+    # Nothing fires while paused, however long the customer takes.
+    clock.now = local("2025-10-18T00:00:01")
+    assert run_due_timers(api.ctx) == 0
+    clock.now = local("2025-10-13T10:00:00")
+    do(api, case, "customerAnswers", "portal", {"objection": False})
+    # 7 working days were left when it paused (10-10, 10-11, 10-13 .. 10-17); from 10-13 they
+    # are 10-14 .. 10-17, 10-20 .. 10-22: the limit now ends 10-23 00:00.
+    [resumed] = limits(api, case)
+    assert resumed["status"] == "running" and resumed["paused_at"] is None
+    assert resumed["due_at"] == api_time("2025-10-23T00:00:00")
+    [survey] = api.open_tasks(case)
+    assert survey["due_at"] == api_time("2025-10-23T00:00:00")
+    assert events(api, case) == ["time_limit_started", "time_limit_paused", "time_limit_resumed"]
+
+    clock.now = local("2025-10-22T12:00:00")
+    do(api, case, "survey", "clerk", {"objection": False})
+    do(api, case, "reply", "clerk", {})
+    [met] = limits(api, case)
+    assert met["status"] == "met" and met["breached_at"] is None
+    assert api.tasks("leader", process_instance_id=case).json()["total"] == 0
+
+
+def test_a_category_the_table_sets_no_limit_for_runs_no_clock(api: Api, clock: Clock) -> None:
+    case = started(api, "RES")
+    do(api, case, "accept", "clerk", {})
+    assert limits(api, case) == []
+    [survey] = api.open_tasks(case)
+    assert survey["due_at"] is None
+    clock.now += timedelta(days=60)
+    assert run_due_timers(api.ctx) == 0
+
+
+@pytest.mark.usefixtures("clock")
+def test_time_limits_of_an_invisible_case_are_not_found(api: Api) -> None:
+    case = started(api)
+    assert api.get(f"/process-instances/{case}/time-limits", "portal").status_code == 404
+
+
+@pytest.mark.usefixtures("clock")
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'name="timeLimit.stop" value="X-T-REPLY"',
+            'name="timeLimit.stop" value="X-T-REPPLY"',
+            "time limit X-T-REPPLY has no element with timeLimit.start",
+        ),
+        (
+            'name="timeLimit.start" value="X-T-REPLY"',
+            'name="timeLimit.begin" value="X-T-REPLY"',
+            "extension property 'timeLimit.begin': expected one of timeLimit.start",
+        ),
+        (
+            'name="timeLimit.start" value="X-T-REPLY"',
+            'name="timeLimit.start" value="x-t-reply"',
+            "name a row of the limit table",
+        ),
+    ],
+)
+def test_malformed_declarations_are_refused_at_deploy(
+    api: Api, old: str, new: str, message: str
+) -> None:
+    xml = (DATA / "declared_limit.bpmn").read_text(encoding="utf-8")
+    assert old in xml
+    response = api.deploy_bytes("declared_limit.bpmn", xml.replace(old, new, 1).encode())
+    assert response.status_code == 422, response.text
+    assert any(message in p["message"] for p in response.json()["details"]), response.text
+
+
+@pytest.mark.usefixtures("clock")
+def test_a_limit_the_table_does_not_have_is_refused_at_deploy(api: Api) -> None:
+    xml = (DATA / "declared_limit.bpmn").read_text(encoding="utf-8")
+    changed = xml.replace("X-T-REPLY", "X-T-OTHER").encode()
+    response = api.deploy_bytes("declared_limit.bpmn", changed)
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["details"]
+    assert problem["element"] == "accept"
+    assert "X-T-OTHER is not a row of DEMO v1" in problem["message"]
+
+
+@pytest.mark.usefixtures("clock")
+def test_nobody_outside_may_send_the_breach_message(api: Api) -> None:
+    case = started(api)
+    do(api, case, "accept", "clerk", {})
+    business_key = api.get(f"/process-instances/{case}").json()["business_key"]
+    message = {"message_name": "time_limit_breached", "business_key": business_key}
+    refused = api.post("/messages", "portal", json=message)
+    assert refused.status_code == 403, refused.text
+    assert api.tasks("leader", process_instance_id=case).json()["total"] == 0
