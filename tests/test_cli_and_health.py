@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -26,14 +27,14 @@ SMALL_BODY_LIMIT = 1024
 
 
 def check(
-    *paths: Path | str, env: dict[str, str] | None = None
+    *paths: Path | str, env: dict[str, str] | None = None, cwd: Path = ROOT
 ) -> subprocess.CompletedProcess[str]:
     script = Path(sys.executable).parent / "bpmn-service"
     command = [str(script)] if script.exists() else [sys.executable, "-m", "bpmn_service.cli"]
     clean = {k: v for k, v in os.environ.items() if not k.startswith("BPMN_")}
     return subprocess.run(
         [*command, "check", *map(str, paths)],
-        cwd=ROOT,
+        cwd=cwd,
         env={**clean, **(env or {})},
         capture_output=True,
         text=True,
@@ -120,6 +121,50 @@ def test_check_refuses_entities_even_outside_utf8(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert str(path) in result.stderr
     assert "root:" not in result.stdout + result.stderr
+
+
+def test_check_works_from_any_directory(tmp_path: Path) -> None:
+    """Outside the repository the configuration is the project's the file lies in (a shipped
+    model's lane groups included), never the working directory's."""
+    shipped = ROOT / "processes" / "yekuo_streamlined.bpmn"
+    result = check(shipped, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"{shipped}: ok (process yekuo_streamlined)"]
+    assert ": error: " not in result.stderr
+
+
+def test_check_reads_the_lane_groups_beside_the_file_and_a_given_config(tmp_path: Path) -> None:
+    source = DATA / "check" / "small_connection_mistakes.bpmn"
+    copy = tmp_path / source.name
+    shutil.copy(source, copy)
+    # Without lane-groups.toml beside it, its lanes have no groups; no users file is known.
+    alone = check(copy, cwd=tmp_path)
+    assert alone.returncode == 1
+    assert "lanes.no-groups" not in alone.stderr  # text shows messages, not codes
+    assert "has no groups in lane-groups.toml" in alone.stderr
+    assert "no user of the users file" not in alone.stderr
+    shutil.copy(DATA / "check" / "lane-groups.toml", tmp_path / "lane-groups.toml")
+    beside = check("--config", ROOT, copy, cwd=tmp_path)
+    assert "has no groups in lane-groups.toml" not in beside.stderr
+    assert "'demo', which is no user of the users file" in beside.stderr  # config/users.toml
+
+
+def test_check_lists_every_finding_as_json(tmp_path: Path) -> None:
+    source = DATA / "check" / "small_connection_mistakes.bpmn"
+    result = check("--format", "json", source, APPROVAL, cwd=tmp_path)
+    assert result.returncode == 1
+    document = json.loads(result.stdout)
+    assert document["valid"] is False
+    assert document["files"] == [
+        {"file": str(source), "process": None, "valid": False},
+        {"file": str(APPROVAL), "process": "approval", "valid": True},
+    ]
+    codes = [(f["severity"], f["code"], f["element"]) for f in document["findings"]]
+    assert ("error", "data.unset-variable", "f_gw_plan") in codes
+    assert ("error", "structure.dangling-reference", "f_supplement_review") in codes
+    assert ("warning", "lanes.other-lane", "supplement") in codes
+    assert ("warning", "camunda.form-key", "rectify") in codes
+    assert all(f["line"] and f["hint"] for f in document["findings"])
 
 
 def test_health_endpoints(api: Api) -> None:

@@ -57,50 +57,60 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from bpmn_service.context import domain_functions
-    from bpmn_service.engine import compile_bpmn, register_functions
-    from bpmn_service.lanes import LaneGroups
+    import json
+
+    from bpmn_service.check_config import find_config
+    from bpmn_service.engine import check_bpmn
+    from bpmn_service.errors import BpmnProblem
     from bpmn_service.services.limit_checks import declaration_problems
-    from bpmn_service.timelimits import TimeLimits
 
-    settings = Settings()
-    lanes = LaneGroups.load(settings.lane_groups_path)
-    limits = TimeLimits.load(settings.time_limits_file)
-    register_functions(domain_functions(settings))
-    failed = 0
+    config = Path(args.config) if args.config else None
+    if config is not None and not config.is_dir():
+        print(f"{config}: --config must be a directory", file=sys.stderr)
+        return 2
+    files: list[dict[str, object]] = []
+    findings: list[BpmnProblem] = []
     for path in _files(args.paths):
+        if not path.is_file():
+            findings.append(
+                BpmnProblem("no such file", str(path), code="structure.file", hint="check the path")
+            )
+            files.append({"file": str(path), "process": None, "valid": False})
+            if args.format == "text":
+                print(f"{path}: no such file", file=sys.stderr)
+            continue
         try:
-            data = path.read_bytes()
-            process = compile_bpmn(data, str(path), lanes.has_groups)
-        except FileNotFoundError:
-            print(f"{path}: no such file", file=sys.stderr)
-            failed += 1
-        except InvalidBpmn as exc:
-            failed += 1
-            for problem in exc.problems:
-                print(problem, file=sys.stderr)
-        else:
-            declared = declaration_problems(limits, data, process.key, str(path))
-            for problem in declared:
-                print(problem, file=sys.stderr)
-            if declared:
-                failed += 1
-            else:
+            setup = find_config(path, config)
+            setup.register_functions()
+            context = setup.context()
+        except (OSError, ValueError) as exc:
+            print(f"{path}: the configuration cannot be read: {exc}", file=sys.stderr)
+            return 2
+        data = path.read_bytes()
+        process, found = check_bpmn(data, str(path), context)
+        if process is not None:
+            # Declared time limits must name a row of the limit table (services/limit_checks.py).
+            declared = declaration_problems(setup.time_limits(), data, process.key, str(path))
+            found = [*found, *declared]
+            if any(p.is_error for p in declared):
+                process = None
+        findings.extend(found)
+        files.append(
+            {"file": str(path), "process": process.key if process else None, "valid": bool(process)}
+        )
+        if args.format == "text":
+            if process is not None:
                 print(f"{path}: ok (process {process.key})")
-        _print_layout_warnings(path)
-    return 1 if failed else 0
-
-
-def _print_layout_warnings(path: Path) -> None:
-    """Layout warnings never fail a check: the engine runs the file all the same."""
-    from bpmn_service.engine import layout_warnings
-
-    try:
-        warnings = layout_warnings(path.read_bytes(), str(path))
-    except (OSError, InvalidBpmn):
-        return  # already reported above
-    for warning in warnings:
-        print(warning, file=sys.stderr)
+            for finding in found:
+                print(finding, file=sys.stderr)
+    if args.format == "json":
+        document = {
+            "valid": all(f["valid"] for f in files),
+            "files": files,
+            "findings": [f.to_dict() for f in findings],
+        }
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+    return 0 if all(f["valid"] for f in files) else 1
 
 
 def cmd_layout(args: argparse.Namespace) -> int:
@@ -429,8 +439,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(func=cmd_serve)
-    check = sub.add_parser("check", help="validate BPMN files offline; non-zero exit on problems")
+    check = sub.add_parser(
+        "check",
+        help="check BPMN files offline: every error and warning; exit 1 when any file has an error",
+    )
     check.add_argument("paths", nargs="+", help="files or directories of .bpmn files")
+    check.add_argument(
+        "--config",
+        help="the project root (or its config directory) whose users, calendar and time limits "
+        "to use; default: the project the file lies in",
+    )
+    check.add_argument("--format", choices=("text", "json"), default="text")
     check.set_defaults(func=cmd_check)
     layout = sub.add_parser(
         "layout",

@@ -75,17 +75,42 @@ class PayloadTooLarge(ServiceError):
 
 @dataclass(frozen=True, slots=True)
 class BpmnProblem:
-    """One reason a BPMN file is rejected, located as precisely as the parser allows."""
+    """One finding about a BPMN file, located as precisely as the file allows: an error refuses the
+    file, a warning does not. `code` is dotted (structure.*, data.*, camunda.*, script.*, lanes.*,
+    layout.*; docs/authoring.md lists them) and `hint` says what to do."""
 
     message: str
     file: str
     line: int | None = None
     element: str | None = None
+    code: str = "structure.invalid"
+    hint: str = ""
+    severity: str = "error"
 
-    def __str__(self) -> str:
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def located(self) -> str:
         where = self.file + (f":{self.line}" if self.line else "")
         element = f" [{self.element}]" if self.element else ""
-        return f"{where}{element}: {self.message}"
+        return f"{where}{element}"
+
+    def __str__(self) -> str:
+        """`file:line [element]: severity: message (hint)`, as `bpmn-service check` prints it."""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{self.located()}: {self.severity}: {self.message}{hint}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "element": self.element,
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+        }
 
 
 class InvalidBpmn(Invalid):
@@ -93,14 +118,11 @@ class InvalidBpmn(Invalid):
 
     def __init__(self, problems: list[BpmnProblem]) -> None:
         self.problems = problems
-        summary = "; ".join(str(p) for p in problems[:5])
+        summary = "; ".join(f"{p.located()}: {p.message}" for p in problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         super().__init__(
             f"the BPMN was rejected: {summary}{more}",
-            details=[
-                {"file": p.file, "line": p.line, "element": p.element, "message": p.message}
-                for p in problems
-            ],
+            details=[p.to_dict() for p in problems],
         )
 
 

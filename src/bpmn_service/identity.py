@@ -111,6 +111,10 @@ class UserDirectory:
         return None
 
     @property
+    def user_ids(self) -> frozenset[str]:
+        return frozenset(u.user_id for u in self._users)
+
+    @property
     def has_demo_tokens(self) -> bool:
         return any(u.demo for u in self._users)
 

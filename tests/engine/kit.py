@@ -83,6 +83,16 @@ class Case:
             )
         )
 
+    def complete_instance(self, element_id: str, actor: str = "tester", **values: Any) -> RunResult:
+        """Complete the first open instance of a multi-instance task."""
+        assert self.result is not None
+        task = next(t for t in self.result.ready_tasks if t.element_id == element_id)
+        return self._checked(
+            self.runner.complete(
+                self.name, self.load, self.state, task.id, values, actor, now=self.now
+            )
+        )
+
     def deliver(self, message: str, **payload: Any) -> RunResult:
         return self._checked(
             self.runner.deliver_message(

@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from kit import Case
 from replay import ROOT, register_domain_functions
 from test_shipped_paths import CASES, POWERED_ON, run_path
 
@@ -104,3 +105,26 @@ def test_declared_time_limits_survive_a_modeler_save(
     for key in re.findall(r'<bpmn:process id="([^"]+)"', model.read_text(encoding="utf-8")):
         before = read_declarations(model.read_bytes(), key)
         assert read_declarations(copy.read_bytes(), key).limits == before.limits
+
+
+def test_a_new_modeler_style_process_runs_after_a_save(
+    saved: dict[Path, tuple[Path, list[str]]],
+) -> None:
+    """A process drawn as an analyst would (lanes, forms, a co-sign, two rework loops), saved by
+    the Modeler's libraries, runs to its end: the co-sign's collection, element variable and
+    output collection survive the save."""
+    copy, _warnings = saved[ROOT / "tests" / "engine" / "bpmn" / "small_connection.bpmn"]
+    case = Case("small_connection")
+    case.spec_json, _refused = _compile(copy, "small_connection.bpmn")
+    assert case.spec_json is not None
+    case.start(customerName="孝感市晨光便利店", capacityKVA=150)
+    case.complete("review", docsComplete=False)
+    case.complete("supplement", missingDocs="产权证明")
+    case.complete("review", docsComplete=True)
+    assert case.open_elements == ["cosign", "cosign"]
+    for decision in ("APPROVE", "REJECT"):
+        case.complete_instance("cosign", decision=decision)
+    case.complete("rectify", rectification="更换计量箱")
+    for _signer in range(2):
+        case.complete_instance("cosign", decision="APPROVE")
+    assert case.result is not None and case.result.completed

@@ -27,15 +27,33 @@ class DeployedDefinitionRead(BaseModel):
     created: bool = Field(description="false when the content was unchanged and not redeployed")
 
 
-class DeployWarningRead(BaseModel):
+class FindingRead(BaseModel):
+    """One finding about a BPMN file (docs/authoring.md lists every code)."""
+
     model_config = ConfigDict(from_attributes=True)
     file: str
     line: int | None
     element: str | None
+    severity: str = Field(description="error (the file is refused) or warning")
+    code: str = Field(description="dotted, e.g. data.unset-variable, layout.flow-through-shape")
     message: str
     hint: str = Field(description="what to do about it")
-    code: str = Field(description="e.g. layout.flow-through-shape")
-    severity: str = Field(description="always warning: the files were deployed all the same")
+
+
+class PlannedDefinitionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    key: str
+    name: str | None
+    version: int = Field(description="the version a deployment now would give (or keep)")
+
+
+class DryRunRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    dry_run: bool = True
+    valid: bool = Field(description="true when a deployment would be accepted")
+    problems: list[FindingRead] = Field(description="the errors that refuse the files")
+    warnings: list[FindingRead]
+    processes: list[PlannedDefinitionRead] = Field(description="empty when not valid")
 
 
 class DeploymentRead(BaseModel):
@@ -43,8 +61,8 @@ class DeploymentRead(BaseModel):
     id: str | None = Field(description="null when every file was unchanged")
     name: str
     definitions: list[DeployedDefinitionRead]
-    warnings: list[DeployWarningRead] = Field(
-        default_factory=list, description="diagram problems that do not stop the deployment"
+    warnings: list[FindingRead] = Field(
+        default_factory=list, description="findings that do not stop the deployment"
     )
 
 

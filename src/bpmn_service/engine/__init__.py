@@ -1,13 +1,20 @@
 """The only package that imports SpiffWorkflow and lxml; everything else sees plain values."""
 
 from .activities import ActivityNode
+from .analyst_checks import CheckContext
 from .budget import BudgetExceeded, RunBudget
 from .camunda_ext import listed_names
-from .diagram_checks import LayoutFinding, layout_warnings
+from .diagram_checks import layout_warnings
 from .expressions import ExpressionError
 from .forms import FormField, json_schema, validate
 from .layout import DiagramSize, diagram_size, layout_bpmn
-from .parsing import CompiledProcess, compile_bpmn, message_contracts, thrown_messages
+from .parsing import (
+    CompiledProcess,
+    check_bpmn,
+    compile_bpmn,
+    message_contracts,
+    thrown_messages,
+)
 from .runner import ProcessRunner, SpecCache
 from .script_engine import register_functions
 from .state_format import STATE_FORMAT
@@ -17,13 +24,13 @@ from .views import EngineStep, ExternalWork, MessageWait, ReadyTask, RunResult, 
 __all__ = [
     "BudgetExceeded",
     "ActivityNode",
+    "CheckContext",
     "CompiledProcess",
     "DiagramSize",
     "EngineStep",
     "ExpressionError",
     "ExternalWork",
     "FormField",
-    "LayoutFinding",
     "MessageWait",
     "NotWaiting",
     "ProcessRunner",
@@ -33,6 +40,7 @@ __all__ = [
     "STATE_FORMAT",
     "SpecCache",
     "ThrownMessage",
+    "check_bpmn",
     "compile_bpmn",
     "diagram_size",
     "json_schema",

@@ -82,6 +82,34 @@ FORBIDDEN_CAMUNDA_ATTRIBUTES = {
     "variableMappingDelegateExpression": "variable mapping delegates are refused",
 }
 LaneCheck = Callable[[str, str | None], bool]
+# What to do, per finding code (docs/authoring.md has an example of each).
+HINTS = {
+    "structure.process": "tick 'Executable' on exactly one process (pool) of the file",
+    "structure.process-id": "give the process an id of letters, digits and _ (its 'ID' field)",
+    "structure.unsupported": "model it with the supported elements; docs/authoring.md says what "
+    "to use instead",
+    "structure.refused": "BPMN text never runs code here: compute values in a script task "
+    "(`name = expression` lines) or leave the work to an external service task",
+    "structure.message": "pick or create a message with a name in the element's 'Message' field",
+    "structure.event-subprocess": "start the event subprocess with a message, error or "
+    "escalation event, at the top level of the process",
+    "structure.escalation": "pick or create an escalation in the event's 'Escalation' field",
+    "structure.service-task": "set Implementation to 'External' and a Topic",
+    "structure.timer": "a timer needs exactly one of Date, Duration or Cycle",
+    "script.invalid": "write one `name = expression` line per variable",
+    "script.language": "write the condition as a plain expression (leave its language empty)",
+    "script.expression": "write an expression of the service's language (docs/authoring.md, "
+    "Expressions)",
+    "structure.multi-instance": "set Collection and Element variable in the Multi instance "
+    "panel; outputCollection in the task's Extension properties",
+    "structure.form": "fix the field in the task's Forms tab",
+    "structure.task": "fix the value in the task's panel",
+    "lanes.no-groups": "put the task into a lane listed in lane-groups.toml, or set Candidate "
+    "groups in the task's User assignment panel",
+    "structure.gateway": "give each outgoing flow a condition, or mark one as the default flow",
+    "structure.missing-shape": "draw it in a modeler, or run `bpmn-service layout FILE` to draw "
+    "the whole diagram",
+}
 
 
 def check_rules(
@@ -91,23 +119,25 @@ def check_rules(
     exactly one, and then nothing else is checked)."""
     problems: list[BpmnProblem] = []
 
-    def problem(message: str, el: etree._Element | None = None) -> None:
+    def problem(code: str, message: str, el: etree._Element | None = None) -> None:
         line = el.sourceline if el is not None else None
         element = el.get("id") if el is not None else None
-        problems.append(BpmnProblem(message, filename, line, element))
+        problems.append(BpmnProblem(message, filename, line, element, code, HINTS.get(code, "")))
 
     processes = root.xpath("./bpmn:process", namespaces=NSMAP)
     executable = [p for p in processes if p.get("isExecutable") == "true"]
     if len(executable) != 1:
         problem(
+            "structure.process",
             f'the file must contain exactly one process with isExecutable="true" '
-            f"(found {len(executable)} of {len(processes)} processes)"
+            f"(found {len(executable)} of {len(processes)} processes)",
         )
         return problems, None
     process = executable[0]
     key = process.get("id") or ""
     if not PROCESS_ID.match(key):
         problem(
+            "structure.process-id",
             f"process id {key!r} must be an XML id (xs:ID): a letter or _ first, then letters, "
             f"digits, _, - or .",
             process,
@@ -119,13 +149,18 @@ def check_rules(
         ns, local = etree.QName(el.tag).namespace, etree.QName(el.tag).localname
         if ns == BPMN_NS and local in UNSUPPORTED_ELEMENTS:
             target = el if el.get("id") else el.getparent()
-            problem(UNSUPPORTED_ELEMENTS[local], target)
+            problem("structure.unsupported", UNSUPPORTED_ELEMENTS[local], target)
         if ns == CAMUNDA_NS and local in FORBIDDEN_CAMUNDA_ELEMENTS:
-            problem(f"camunda:{local}: {FORBIDDEN_CAMUNDA_ELEMENTS[local]}", owner_of(el))
+            problem(
+                "structure.refused",
+                f"camunda:{local}: {FORBIDDEN_CAMUNDA_ELEMENTS[local]}",
+                owner_of(el),
+            )
         for attr in el.attrib:
             q = etree.QName(attr)
             if q.namespace == CAMUNDA_NS and q.localname in FORBIDDEN_CAMUNDA_ATTRIBUTES:
                 problem(
+                    "structure.refused",
                     f"camunda:{q.localname}: {FORBIDDEN_CAMUNDA_ATTRIBUTES[q.localname]}",
                     owner_of(el),
                 )
@@ -146,6 +181,7 @@ def _check_events(
         ref = definition.get("messageRef")
         if not ref or not messages.get(ref):
             problem(
+                "structure.message",
                 "message event needs a messageRef to a bpmn:message with a name",
                 owner_of(definition),
             )
@@ -155,6 +191,7 @@ def _check_events(
         if event_subprocess.getparent() is not process:
             # SpiffWorkflow triggers only the event subprocesses of the process itself.
             problem(
+                "structure.event-subprocess",
                 "an event subprocess must be placed in the process itself, not inside a "
                 "subprocess: there it would never start; put a boundary event on the subprocess",
                 event_subprocess,
@@ -167,6 +204,7 @@ def _check_events(
                 # the process waits for: the case would stay open until the timer fired and then
                 # run it anyway.
                 problem(
+                    "structure.event-subprocess",
                     "an event subprocess must start with one message, error or escalation "
                     "event; for a timer, put a boundary timer on the task or on a subprocess "
                     "around the steps (non-interrupting for a reminder)",
@@ -178,18 +216,32 @@ def _check_events(
         owner = owner_of(definition)
         throws = local_name(owner.tag) in ("intermediateThrowEvent", "endEvent")
         if ref is not None and ref not in escalations:
-            problem(f"escalationRef {ref!r} names no bpmn:escalation of this file", owner)
+            problem(
+                "structure.escalation",
+                f"escalationRef {ref!r} names no bpmn:escalation of this file",
+                owner,
+            )
         elif ref is None and throws:
-            problem("an escalation throw event needs an escalationRef to a bpmn:escalation", owner)
+            problem(
+                "structure.escalation",
+                "an escalation throw event needs an escalationRef to a bpmn:escalation",
+                owner,
+            )
     for task in process.xpath(".//bpmn:receiveTask", namespaces=NSMAP):
         if not messages.get(task.get("messageRef") or ""):
-            problem("receive task needs a messageRef to a bpmn:message with a name", task)
+            problem(
+                "structure.message",
+                "receive task needs a messageRef to a bpmn:message with a name",
+                task,
+            )
     for task in process.xpath(".//bpmn:serviceTask", namespaces=NSMAP):
         kind = task.get(f"{{{CAMUNDA_NS}}}type")
         topic = (task.get(f"{{{CAMUNDA_NS}}}topic") or "").strip()
         if kind != "external" or not topic:
             problem(
-                'service tasks must be external: camunda:type="external" and a camunda:topic', task
+                "structure.service-task",
+                'service tasks must be external: camunda:type="external" and a camunda:topic',
+                task,
             )
     carriers = process.xpath(
         ".//*[bpmn:messageEventDefinition] | .//bpmn:receiveTask | .//bpmn:sendTask",
@@ -202,6 +254,7 @@ def _check_events(
         bad = [n for n in listed_names(declared) if not IDENTIFIER.match(n)]
         if bad:
             problem(
+                "structure.message",
                 f"the variables property must list variable names separated by commas "
                 f"(not {', '.join(repr(n) for n in bad)})",
                 element,
@@ -209,6 +262,7 @@ def _check_events(
     for definition in process.xpath(".//bpmn:timerEventDefinition", namespaces=NSMAP):
         if len(definition) != 1:
             problem(
+                "structure.timer",
                 "a timer needs exactly one of timeDate, timeDuration or timeCycle",
                 owner_of(definition),
             )
@@ -230,32 +284,34 @@ def _check_expressions(process: etree._Element, problem: Callable[..., None]) ->
     definitions = process.getparent()
     default_language = definitions.get("expressionLanguage") if definitions is not None else None
     for script in process.xpath(".//bpmn:scriptTask", namespaces=NSMAP):
+        if (script.get("scriptFormat") or "").strip().lower() not in ("", "python", "expression"):
+            continue  # another language: analyst_checks.py says so (script.language)
         texts = script.xpath("./bpmn:script/text()", namespaces=NSMAP)
         if not texts or not "".join(texts).strip():
-            problem("script task has no script", script)
+            problem("script.invalid", "script task has no script", script)
             continue
         for reason in EVALUATOR.check_script("".join(texts)):
-            problem(f"script: {reason}", script)
+            problem("script.invalid", f"script: {reason}", script)
     for flow in process.xpath(".//bpmn:sequenceFlow", namespaces=NSMAP):
         for cond in flow.xpath("./bpmn:conditionExpression", namespaces=NSMAP):
             language = (cond.get("language") or default_language or "").strip()
             if language and language.lower() not in OUR_LANGUAGES:
-                problem(not_supported(language), flow)
+                problem("script.language", not_supported(language), flow)
                 continue
             for reason in EVALUATOR.check(cond.text or ""):
-                problem(f"condition: {reason}", flow)
+                problem("script.expression", f"condition: {reason}", flow)
     for mi in process.xpath(".//bpmn:multiInstanceLoopCharacteristics", namespaces=NSMAP):
         owner = mi.getparent()
         for tag in ("loopCardinality", "completionCondition"):
             for node in mi.xpath(f"./bpmn:{tag}", namespaces=NSMAP):
                 for reason in EVALUATOR.check(node.text or ""):
-                    problem(f"{tag}: {reason}", owner)
+                    problem("script.expression", f"{tag}: {reason}", owner)
         for reason in multi_instance_problems(owner, mi):
-            problem(reason, owner)
+            problem("structure.multi-instance", reason, owner)
     for loop in process.xpath(".//bpmn:standardLoopCharacteristics", namespaces=NSMAP):
         for node in loop.xpath("./bpmn:loopCondition", namespaces=NSMAP):
             for reason in EVALUATOR.check(node.text or ""):
-                problem(f"loopCondition: {reason}", loop.getparent())
+                problem("script.expression", f"loopCondition: {reason}", loop.getparent())
 
 
 # The names a model may declare for the service's own expression language.
@@ -284,7 +340,7 @@ def _check_user_tasks(
         ext = read_extensions(node)
         fields = [forms.FormField.from_dict(f) for f in ext.get("formFields", [])]
         for reason in forms.check_fields(fields):
-            problem(reason, node)
+            problem("structure.form", reason, node)
         if local_name(node.tag) == "startEvent":
             continue
         for attr in (
@@ -298,14 +354,19 @@ def _check_user_tasks(
             value = ext.get(attr)
             if value and value.startswith("${"):
                 for reason in EVALUATOR.check(value):
-                    problem(f"camunda:{attr}: {reason}", node)
+                    problem("script.expression", f"camunda:{attr}: {reason}", node)
         priority = ext.get("priority")
         if priority and not priority.startswith("${") and not priority.lstrip("-").isdigit():
-            problem(f"camunda:priority {priority!r} must be an integer or an expression", node)
+            problem(
+                "structure.task",
+                f"camunda:priority {priority!r} must be an integer or an expression",
+                node,
+            )
         for attr in ("dueDate", "followUpDate"):
             value = ext.get(attr)
             if value and not value.startswith("${") and not is_due_value(value):
                 problem(
+                    "structure.task",
                     f"camunda:{attr} {value!r} must be an ISO-8601 duration (P5D) or a date-time "
                     f"with offset",
                     node,
@@ -317,6 +378,7 @@ def _check_user_tasks(
                 f"its lane {lane!r} has no groups in lane-groups.toml" if lane else "it has no lane"
             )
             problem(
+                "lanes.no-groups",
                 "user task has no camunda:candidateGroups, candidateUsers or assignee, "
                 f"and {where}",
                 node,
@@ -338,6 +400,7 @@ def _check_gateways(process: etree._Element, problem: Callable[..., None]) -> No
             has_condition = bool(flow.xpath("./bpmn:conditionExpression", namespaces=NSMAP))
             if not has_condition and flow.get("id") != default:
                 problem(
+                    "structure.gateway",
                     f"outgoing flow {flow.get('id')!r} has no condition and is not the gateway's "
                     f"default flow",
                     gw,
@@ -361,9 +424,13 @@ def _check_diagram(
             missing.append(el)
     for el in missing[:20]:
         problem(
+            "structure.missing-shape",
             "element has no diagram shape or edge (BPMNDI); draw it in a modeler, or run "
             "`bpmn-service layout FILE` to draw the whole diagram",
             el,
         )
     if len(missing) > 20:
-        problem(f"{len(missing) - 20} more elements have no diagram shape or edge")
+        problem(
+            "structure.missing-shape",
+            f"{len(missing) - 20} more elements have no diagram shape or edge",
+        )

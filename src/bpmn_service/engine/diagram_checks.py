@@ -12,9 +12,9 @@ index, so the check is about linear in the size of the file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from lxml import etree
+
+from bpmn_service.errors import BpmnProblem
 
 from .bpmn_xml import parse_xml
 from .diagram import (
@@ -39,20 +39,11 @@ MARKER_WIDTH = 14.0
 MARKER_HEIGHT = 20.0  # bpmn-js draws markers in the bottom 20 px of an activity
 
 
-@dataclass(frozen=True, slots=True)
-class LayoutFinding:
-    file: str
-    line: int | None
-    element: str | None
-    message: str
-    hint: str
-    code: str
-    severity: str = "warning"
-
-    def __str__(self) -> str:
-        where = self.file + (f":{self.line}" if self.line else "")
-        element = f" [{self.element}]" if self.element else ""
-        return f"{where}{element}: warning: {self.message} ({self.hint})"
+def layout_warning(
+    file: str, line: int | None, element: str | None, message: str, hint: str, code: str
+) -> BpmnProblem:
+    """A layout warning: a finding of severity warning."""
+    return BpmnProblem(message, file, line, element, code, hint, "warning")
 
 
 def _describe(element: Element | None, fallback: str) -> str:
@@ -112,15 +103,15 @@ def _default_label(element: Element, box: Box) -> Box | None:
     return Box(box.cx - w / 2, box.bottom + 5, w, h)
 
 
-def layout_warnings(data: bytes, filename: str) -> list[LayoutFinding]:
+def layout_warnings(data: bytes, filename: str) -> list[BpmnProblem]:
     """The layout warnings of a BPMN file; raises InvalidBpmn if it is not even XML we accept."""
     return check_layout(parse_xml(data, filename), filename)
 
 
-def check_layout(root: etree._Element, filename: str) -> list[LayoutFinding]:
+def check_layout(root: etree._Element, filename: str) -> list[BpmnProblem]:
     """The layout warnings of a parsed BPMN document, in file order."""
     diagram = read_diagram(root)
-    findings: list[LayoutFinding] = []
+    findings: list[BpmnProblem] = []
     findings += _missing(root, diagram, filename)
     shapes: GridIndex[str] = GridIndex()
     for element_id, drawn in diagram.shapes.items():
@@ -133,7 +124,7 @@ def check_layout(root: etree._Element, filename: str) -> list[LayoutFinding]:
     return findings
 
 
-def _missing(root: etree._Element, diagram: Diagram, filename: str) -> list[LayoutFinding]:
+def _missing(root: etree._Element, diagram: Diagram, filename: str) -> list[BpmnProblem]:
     """Pools, lanes, data and annotations without a shape, message flows without a line.
 
     Flow nodes and sequence flows are left out: a file that does not draw those is refused on
@@ -146,13 +137,13 @@ def _missing(root: etree._Element, diagram: Diagram, filename: str) -> list[Layo
     planes = {p.get("bpmnElement") for p in root.iter(f"{{{DI_NS}}}BPMNPlane")}
     if not planes - {None}:
         return []
-    out: list[LayoutFinding] = []
+    out: list[BpmnProblem] = []
     for element in diagram.elements.values():
         wanted = element.kind in DATA_KINDS or element.kind == "textAnnotation"
         wanted = wanted or element.kind in ("lane", "participant")
         if wanted and element.id not in drawn and element.id not in planes:
             out.append(
-                LayoutFinding(
+                layout_warning(
                     filename,
                     element.line,
                     element.id,
@@ -165,7 +156,7 @@ def _missing(root: etree._Element, diagram: Diagram, filename: str) -> list[Layo
     for c in diagram.connections.values():
         if c.kind == "messageFlow" and c.id not in drawn:
             out.append(
-                LayoutFinding(
+                layout_warning(
                     filename,
                     c.line,
                     c.id,
@@ -180,8 +171,8 @@ def _missing(root: etree._Element, diagram: Diagram, filename: str) -> list[Layo
 
 def _flows_through_shapes(
     diagram: Diagram, shapes: GridIndex[str], filename: str
-) -> list[LayoutFinding]:
-    out: list[LayoutFinding] = []
+) -> list[BpmnProblem]:
+    out: list[BpmnProblem] = []
     elements = diagram.elements
     attached: dict[str, list[str]] = {}
     for e in elements.values():
@@ -211,7 +202,7 @@ def _flows_through_shapes(
         kind = "sequence flow" if c.kind == "sequenceFlow" else "message flow"
         for element_id in hit:
             out.append(
-                LayoutFinding(
+                layout_warning(
                     filename,
                     edge.line,
                     c.id,
@@ -230,8 +221,8 @@ def _marker_zone(host: Box, markers: int) -> Box:
     return Box(host.cx - width / 2, host.bottom - MARKER_HEIGHT, width, MARKER_HEIGHT - 4)
 
 
-def _covered_markers(diagram: Diagram, filename: str) -> list[LayoutFinding]:
-    out: list[LayoutFinding] = []
+def _covered_markers(diagram: Diagram, filename: str) -> list[BpmnProblem]:
+    out: list[BpmnProblem] = []
     for element in diagram.elements.values():
         if element.kind != "boundaryEvent" or not element.attached_to:
             continue
@@ -248,7 +239,7 @@ def _covered_markers(diagram: Diagram, filename: str) -> list[LayoutFinding]:
         if drawn.bounds.overlaps(_marker_zone(drawn_host.bounds, len(markers))):
             what = "multi-instance" if "multi-instance" in markers else markers[0]
             out.append(
-                LayoutFinding(
+                layout_warning(
                     filename,
                     drawn.line,
                     element.id,
@@ -263,7 +254,7 @@ def _covered_markers(diagram: Diagram, filename: str) -> list[LayoutFinding]:
 
 def _overlapping_labels(
     diagram: Diagram, shapes: GridIndex[str], filename: str
-) -> list[LayoutFinding]:
+) -> list[BpmnProblem]:
     labels: list[tuple[str, Box, int | None]] = []
     for element_id, drawn in diagram.shapes.items():
         element = diagram.elements.get(element_id)
@@ -279,7 +270,7 @@ def _overlapping_labels(
     index: GridIndex[int] = GridIndex()
     for i, (_owner, box, _line) in enumerate(labels):
         index.add(box, i)
-    out: list[LayoutFinding] = []
+    out: list[BpmnProblem] = []
     elements = diagram.elements
     for i, (owner, box, line) in enumerate(labels):
         own = elements.get(owner)
@@ -290,7 +281,7 @@ def _overlapping_labels(
             other = labels[j][0]
             other_what = _describe(elements.get(other), f"flow {other}")
             out.append(
-                LayoutFinding(
+                layout_warning(
                     filename,
                     line,
                     owner,
@@ -306,7 +297,7 @@ def _overlapping_labels(
             if shape_el is not None and shape_el.kind in DATA_KINDS and element_id == owner:
                 continue
             out.append(
-                LayoutFinding(
+                layout_warning(
                     filename,
                     line,
                     owner,

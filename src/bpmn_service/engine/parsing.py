@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -22,6 +22,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from bpmn_service.errors import BpmnProblem, InvalidBpmn
 
 from . import clock, forms
+from .analyst_checks import CheckContext, analyst_findings
 from .bpmn_xml import (
     ISO_DURATION,
     is_due_value,
@@ -31,8 +32,10 @@ from .bpmn_xml import (
 )
 from .camunda_ext import CAMUNDA_NS, NSMAP, ServiceBpmnParser, listed_names, read_extensions
 from .column_limits import length_problems
+from .data_flow import data_flow_findings
 from .deep_stack import call_deep
 from .deploy_rules import LaneCheck, check_rules
+from .diagram_checks import check_layout
 from .script_engine import EVALUATOR
 from .serialization import spec_to_json
 
@@ -60,49 +63,78 @@ def _xsd() -> etree.XMLSchema:
 
 
 def compile_bpmn(data: bytes, filename: str, lane_has_groups: LaneCheck) -> CompiledProcess:
-    """Validate and compile one BPMN file; raise InvalidBpmn listing every problem."""
-    root = parse_xml(data, filename)
+    """Validate and compile one BPMN file; raise InvalidBpmn listing every error."""
+    context = CheckContext(lambda key, lane: ["?"] if lane_has_groups(key, lane) else [])
+    compiled, findings = check_bpmn(data, filename, context)
+    if compiled is None:
+        raise InvalidBpmn([f for f in findings if f.is_error])
+    return compiled
+
+
+def check_bpmn(
+    data: bytes, filename: str, context: CheckContext
+) -> tuple[CompiledProcess | None, list[BpmnProblem]]:
+    """Every finding of one BPMN file, errors and warnings (BpmnProblem.severity), and the
+    compiled process when there is no error."""
+    try:
+        root = parse_xml(data, filename)
+    except InvalidBpmn as exc:
+        return None, [replace(p, code="structure.xml") for p in exc.problems]
     schema = _xsd()
     if not schema.validate(root):
-        raise InvalidBpmn(
-            [
-                BpmnProblem(f"BPMN 2.0 schema: {e.message}", filename, e.line)
-                for e in schema.error_log
-            ][:50]
-        )
-    problems, process = check_rules(root, filename, lane_has_groups)
-    if process is None:
-        raise InvalidBpmn(problems)
-    problems.extend(length_problems(root, process, filename))
-    problems.extend(_property_expression_problems(process, filename))
-    problems.extend(_prepare_timers(root, filename))
-    starters, starter_problems = _starters(process, filename)
-    problems.extend(starter_problems)
-    key = process.get("id")
-    spec = subprocess_specs = None
-    if not problems:
-        try:
-            spec, subprocess_specs = call_deep(
-                _element_count(process), lambda: _parse_specs(root, filename, key)
+        return None, [
+            BpmnProblem(
+                f"BPMN 2.0 schema: {e.message}",
+                filename,
+                e.line,
+                code="structure.schema",
+                hint="the file is not BPMN 2.0 as the standard defines it; open and save it in "
+                "Camunda Modeler, or fix the line",
             )
-        except ValidationException as exc:
-            line = exc.line_number if isinstance(exc.line_number, int) else None
-            problems.append(BpmnProblem(str(exc), filename, line, exc.id or None))
-        except (SpiffWorkflowException, ValueError, KeyError, AttributeError, IndexError) as exc:
-            problems.append(BpmnProblem(f"the engine could not parse the process: {exc}", filename))
-    if problems:
-        raise InvalidBpmn(problems)
-    assert spec is not None and subprocess_specs is not None
-    start_fields = _start_form(process)
+            for e in schema.error_log
+        ][:50]
+    findings = check_layout(root, filename)
+    problems, process = check_rules(root, filename, context.lane_has_groups)
+    starters: Any = None
+    if process is not None:
+        problems.extend(length_problems(root, process, filename))
+        problems.extend(_property_expression_problems(process, filename))
+        problems.extend(analyst_findings(root, process, filename, context))
+        problems.extend(data_flow_findings(root, process, filename))
+        problems.extend(_prepare_timers(root, filename))
+        starters, starter_problems = _starters(process, filename)
+        problems.extend(starter_problems)
+    findings = _ordered(problems + findings)
+    if process is None or any(f.is_error for f in findings):
+        return None, findings
+    key = process.get("id")
+    try:
+        spec, subprocess_specs = call_deep(
+            _element_count(process), lambda: _parse_specs(root, filename, key)
+        )
+    except ValidationException as exc:
+        line = exc.line_number if isinstance(exc.line_number, int) else None
+        return None, _ordered(
+            [*findings, BpmnProblem(str(exc), filename, line, exc.id or None, "structure.engine")]
+        )
+    except (SpiffWorkflowException, ValueError, KeyError, AttributeError, IndexError) as exc:
+        message = f"the engine could not parse the process: {exc}"
+        return None, _ordered([*findings, BpmnProblem(message, filename, code="structure.engine")])
     spec_json = call_deep(_element_count(process), lambda: spec_to_json(spec, subprocess_specs))
-    return CompiledProcess(
+    compiled = CompiledProcess(
         key=key,
         name=process.get("name"),
         spec_json=spec_json,
-        start_form=start_fields,
+        start_form=_start_form(process),
         message_starts=_message_starts(root, process),
         starters=starters,
     )
+    return compiled, findings
+
+
+def _ordered(findings: list[BpmnProblem]) -> list[BpmnProblem]:
+    """Errors first, then by line: what an analyst fixes first comes first."""
+    return sorted(findings, key=lambda f: (not f.is_error, f.line or 0, f.code, f.element or ""))
 
 
 def _property_expression_problems(process: etree._Element, filename: str) -> list[BpmnProblem]:
@@ -181,7 +213,16 @@ def _prepare_timers(root: etree._Element, filename: str) -> list[BpmnProblem]:
                 f"2026-01-01T09:00:00+08:00, R3/PT1H) or an expression ${{...}}"
             ]
         problems.extend(
-            BpmnProblem(f"timer: {r}", filename, node.sourceline, owner.get("id")) for r in reasons
+            BpmnProblem(
+                f"timer: {r}",
+                filename,
+                node.sourceline,
+                owner.get("id"),
+                "structure.timer",
+                "write an ISO-8601 literal (P5D, 2026-01-01T09:00:00+08:00, R3/PT1H) or "
+                "${expression}",
+            )
+            for r in reasons
         )
     return problems
 

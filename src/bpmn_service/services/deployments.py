@@ -10,10 +10,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bpmn_service.context import AppContext
 from bpmn_service.db.models import Deployment, ProcessDefinition
-from bpmn_service.engine import CompiledProcess, LayoutFinding, compile_bpmn, layout_warnings
+from bpmn_service.engine import CheckContext, CompiledProcess, check_bpmn
 from bpmn_service.errors import BpmnProblem, Conflict, Forbidden, Invalid, InvalidBpmn, NotFound
 from bpmn_service.identity import Principal
 
@@ -47,9 +48,33 @@ class DeploymentResult:
     id: str | None
     name: str
     definitions: list[DeployedDefinition]
-    # Diagram problems (flows through shapes, covered markers, overlapping labels): the files
-    # deploy all the same, the answer says what an analyst should redraw.
-    warnings: list[LayoutFinding] = field(default_factory=list)
+    # What the files deploy with all the same (layout, ignored Camunda attributes, lanes): the
+    # answer says what an analyst should change.
+    warnings: list[BpmnProblem] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """Every finding of a set of files: deployable when there is no error."""
+
+    compiled: list[CompiledProcess]
+    errors: list[BpmnProblem]
+    warnings: list[BpmnProblem]
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedDefinition:
+    key: str
+    name: str | None
+    version: int  # what a deployment now would give it (the current one when unchanged)
+
+
+@dataclass(frozen=True, slots=True)
+class DryRun:
+    valid: bool
+    problems: list[BpmnProblem]
+    warnings: list[BpmnProblem]
+    processes: list[PlannedDefinition]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,41 +86,95 @@ class DeploymentInfo:
     deployed_by: str
 
 
-def check_files(ctx: AppContext, files: list[BpmnFile]) -> list[CompiledProcess]:
-    """Compile every file; raise one InvalidBpmn listing the problems of all of them."""
+def check_context(ctx: AppContext) -> CheckContext:
+    """What the checks know of this installation: its lane groups and users."""
+    lanes = ctx.lanes
+    return CheckContext(lanes.groups_for, ctx.users.user_ids)
+
+
+def review_files(ctx: AppContext, files: list[BpmnFile]) -> Review:
+    """Check every file; the errors and warnings of all of them, and what compiled."""
     if not files:
         raise Invalid("no BPMN file was given")
     if len(files) > MAX_FILES:
         raise Invalid(f"at most {MAX_FILES} files may be deployed at once")
-    problems: list[BpmnProblem] = []
+    context = check_context(ctx)
+    errors: list[BpmnProblem] = []
+    warnings: list[BpmnProblem] = []
     compiled: list[CompiledProcess] = []
     seen: dict[str, str] = {}
     for f in files:
         try:
             f.content.decode("utf-8")
         except UnicodeDecodeError:
-            problems.append(BpmnProblem("the file is not UTF-8 encoded", f.filename))
+            errors.append(
+                BpmnProblem(
+                    "the file is not UTF-8 encoded",
+                    f.filename,
+                    code="structure.xml",
+                    hint="save it as UTF-8 (Camunda Modeler always does)",
+                )
+            )
             continue
-        try:
-            process = compile_bpmn(f.content, f.filename, ctx.lanes.has_groups)
-        except InvalidBpmn as exc:
-            problems.extend(exc.problems)
+        process, findings = check_bpmn(f.content, f.filename, context)
+        errors.extend(p for p in findings if p.is_error)
+        warnings.extend(p for p in findings if not p.is_error)
+        if process is None:
             continue
         declared = declaration_problems(ctx.time_limits, f.content, process.key, f.filename)
-        if declared:
-            problems.extend(declared)
+        if declared:  # declared time limits that name no row of the limit table
+            errors.extend(declared)
             continue
         if process.key in seen:
-            problems.append(
+            errors.append(
                 BpmnProblem(
-                    f"process {process.key!r} is also defined in {seen[process.key]}", f.filename
+                    f"process {process.key!r} is also defined in {seen[process.key]}",
+                    f.filename,
+                    code="structure.process",
+                    hint="deploy each process from one file only",
                 )
             )
         seen[process.key] = f.filename
         compiled.append(process)
-    if problems:
-        raise InvalidBpmn(problems)
-    return compiled
+    return Review(compiled, errors, warnings)
+
+
+def check_files(ctx: AppContext, files: list[BpmnFile]) -> list[CompiledProcess]:
+    """Compile every file; raise one InvalidBpmn listing the errors of all of them."""
+    review = review_files(ctx, files)
+    if review.errors:
+        raise InvalidBpmn(review.errors)
+    return review.compiled
+
+
+def dry_run(ctx: AppContext, files: list[BpmnFile], principal: Principal) -> DryRun:
+    """What deploying the files would do, without storing anything: every problem and warning,
+    and the version each process would get."""
+    if not principal.can_deploy:
+        raise Forbidden("deploying requires the analyst or admin group")
+    review = review_files(ctx, files)
+    planned: list[PlannedDefinition] = []
+    if not review.errors:
+        with UnitOfWork(ctx) as uow:
+            for f, process in zip(files, review.compiled, strict=True):
+                latest = _latest(uow.session, process.key)
+                unchanged = latest is not None and latest.checksum == _checksum(f)
+                version = (latest.version if latest else 0) + (0 if unchanged else 1)
+                planned.append(PlannedDefinition(process.key, process.name, version))
+    return DryRun(not review.errors, review.errors, review.warnings, planned)
+
+
+def _checksum(f: BpmnFile) -> str:
+    return hashlib.sha256(f.content).hexdigest()
+
+
+def _latest(session: Session, key: str) -> ProcessDefinition | None:
+    return session.scalars(
+        select(ProcessDefinition)
+        .where(ProcessDefinition.key == key)
+        .order_by(ProcessDefinition.version.desc())
+        .limit(1)
+    ).first()
 
 
 def deploy(
@@ -108,8 +187,10 @@ def deploy(
 ) -> DeploymentResult:
     if not principal.can_deploy:
         raise Forbidden("deploying requires the analyst or admin group")
-    compiled = check_files(ctx, files)
-    warnings = [w for f in files for w in layout_warnings(f.content, f.filename)]
+    review = review_files(ctx, files)
+    if review.errors:
+        raise InvalidBpmn(review.errors)
+    compiled, warnings = review.compiled, review.warnings
     for attempt in range(DEPLOY_ATTEMPTS):
         try:
             return replace(_store(ctx, files, compiled, principal, name, source), warnings=warnings)
@@ -136,13 +217,8 @@ def _store(
         results: list[DeployedDefinition] = []
         new_rows: list[ProcessDefinition] = []
         for f, process in zip(files, compiled, strict=True):
-            checksum = hashlib.sha256(f.content).hexdigest()
-            latest = session.scalars(
-                select(ProcessDefinition)
-                .where(ProcessDefinition.key == process.key)
-                .order_by(ProcessDefinition.version.desc())
-                .limit(1)
-            ).first()
+            checksum = _checksum(f)
+            latest = _latest(session, process.key)
             if latest is not None and latest.checksum == checksum:
                 results.append(_deployed(latest, created=False))
                 continue

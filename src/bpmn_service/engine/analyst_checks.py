@@ -1,0 +1,280 @@
+"""What an analyst gets wrong in Camunda Modeler that the engine would not say clearly, or at all.
+
+* a sequence flow, boundary event, default flow or lane reference naming an element that does not
+  exist (a deleted task): an error at the referring element, with its line;
+* Camunda attributes the service does not act on: `camunda:formKey` (forms are camunda:formData),
+  an assignee or candidate user that is no known user, and every other camunda:* attribute the
+  engine ignores: warnings, so that nothing is ignored silently;
+* scripts written for another language (Groovy, JavaScript): the service runs only its expression
+  language; a warning when the text happens to be valid there, an error saying so otherwise;
+* a user task drawn in one lane but given the groups of another lane: a warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lxml import etree
+
+from bpmn_service.errors import BpmnProblem
+
+from .bpmn_xml import BPMN_NS, local_name
+from .camunda_ext import CAMUNDA_NS, NSMAP
+from .script_engine import EVALUATOR
+
+LaneGroupsOf = Callable[[str, str | None], list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    """What a check knows beyond the file: the lane groups and, when the users file is at hand,
+    the known user ids (None: unknown, no assignee is questioned)."""
+
+    lane_groups: LaneGroupsOf
+    known_users: frozenset[str] | None = None
+
+    def lane_has_groups(self, key: str, lane: str | None) -> bool:
+        return bool(self.lane_groups(key, lane))
+
+
+# camunda:* attributes the engine reads, per element (everything else is ignored and said so).
+READ_ATTRIBUTES = {
+    "userTask": {
+        "candidateGroups",
+        "candidateUsers",
+        "assignee",
+        "dueDate",
+        "followUpDate",
+        "priority",
+    },
+    "serviceTask": {"type", "topic"},
+    "process": {"candidateStarterGroups", "candidateStarterUsers"},
+    "manualTask": {"candidateGroups", "candidateUsers", "assignee", "dueDate", "priority"},
+    "multiInstanceLoopCharacteristics": {"collection", "elementVariable"},
+}
+# Refused outright by the deploy rules (deploy_rules.py), so not repeated here.
+REFUSED_ATTRIBUTES = {
+    "class",
+    "delegateExpression",
+    "expression",
+    "resultVariable",
+    "resource",
+    "variableMappingClass",
+    "variableMappingDelegateExpression",
+}
+IGNORED_HINTS = {
+    "historyTimeToLive": "the service keeps every case's history; remove it or leave it",
+    "versionTag": "each deployment of a changed file gets the next version number",
+    "isStartableInTasklist": "who may start a process is decided by the users file's groups",
+    "asyncBefore": "every step is committed with the request that completes it",
+    "asyncAfter": "every step is committed with the request that completes it",
+    "exclusive": "every step is committed with the request that completes it",
+    "jobPriority": "timers and jobs have no priorities here",
+    "taskPriority": "external tasks are fetched oldest first",
+    "initiator": "the starting user is always in the variable `initiator`",
+    "formKey": "",
+}
+
+
+def analyst_findings(
+    root: etree._Element, process: etree._Element, filename: str, context: CheckContext
+) -> list[BpmnProblem]:
+    findings: list[BpmnProblem] = []
+
+    def add(
+        el: etree._Element, code: str, message: str, hint: str, severity: str = "warning"
+    ) -> None:
+        findings.append(
+            BpmnProblem(message, filename, el.sourceline, el.get("id"), code, hint, severity)
+        )
+
+    _dangling_references(process, add)
+    _camunda_attributes(root, add, context)
+    _script_languages(process, add)
+    _lane_groups(process, process.get("id") or "", add, context)
+    return findings
+
+
+Add = Callable[..., None]
+
+
+def _dangling_references(process: etree._Element, add: Add) -> None:
+    ids = {el.get("id") for el in process.iter() if isinstance(el.tag, str) and el.get("id")}
+    for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        for attr, side in (("sourceRef", "starts"), ("targetRef", "ends")):
+            ref = flow.get(attr)
+            if ref is None or ref in ids:
+                continue
+            add(
+                flow,
+                "structure.dangling-reference",
+                f"sequence flow {flow.get('id')} {side} at {ref!r} ({attr}), which is not an "
+                f"element of this process",
+                "reconnect the flow in the Modeler (the element it pointed to was deleted or "
+                "renamed), or delete the flow",
+                "error",
+            )
+    for event in process.iter(f"{{{BPMN_NS}}}boundaryEvent"):
+        ref = event.get("attachedToRef")
+        if ref and ref not in ids:
+            add(
+                event,
+                "structure.dangling-reference",
+                f"boundary event {event.get('id')} is attached to {ref!r}, which is not an "
+                f"element of this process",
+                "attach the event to a task again in the Modeler, or delete it",
+                "error",
+            )
+    for el in process.iter():
+        if not isinstance(el.tag, str) or not el.get("default"):
+            continue
+        if el.get("default") not in ids:
+            add(
+                el,
+                "structure.dangling-reference",
+                f"the default flow {el.get('default')!r} of {el.get('id')} does not exist",
+                "mark one of the outgoing flows as the default flow again",
+                "error",
+            )
+    for lane in process.iter(f"{{{BPMN_NS}}}lane"):
+        for ref in lane.iterfind("bpmn:flowNodeRef", NSMAP):
+            if (ref.text or "").strip() not in ids:
+                add(
+                    lane,
+                    "structure.dangling-reference",
+                    f"lane {lane.get('name') or lane.get('id')!r} lists {ref.text!r}, which is "
+                    f"not an element of this process",
+                    "move any shape in the lane once in the Modeler (it rewrites the list), or "
+                    "delete the flowNodeRef line",
+                    "error",
+                )
+
+
+def _camunda_attributes(root: etree._Element, add: Add, context: CheckContext) -> None:
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        kind = local_name(el.tag)
+        owner = el
+        while owner is not None and not owner.get("id"):
+            owner = owner.getparent()
+        for attr, value in el.attrib.items():
+            q = etree.QName(attr)
+            if q.namespace != CAMUNDA_NS or q.localname in REFUSED_ATTRIBUTES:
+                continue
+            name = q.localname
+            if name in READ_ATTRIBUTES.get(kind, ()):
+                if name in ("assignee", "candidateUsers"):
+                    _known_users(el, name, value, add, context)
+                continue
+            where = owner if owner is not None else el
+            if name == "formKey":
+                add(
+                    where,
+                    "camunda.form-key",
+                    f"camunda:formKey {value!r} is not supported: the service shows no embedded, "
+                    f"external or Camunda Forms form, so the task would have no fields",
+                    "define the fields in the Modeler's Forms tab as a 'Generated Task Form' "
+                    "(camunda:formData); the inbox renders them and validates the values",
+                )
+                continue
+            if name in READ_ATTRIBUTES["userTask"]:
+                add(
+                    where,
+                    "camunda.ignored-attribute",
+                    f"camunda:{name} has no effect on a {kind}",
+                    "assignment, due dates and priorities apply to user tasks only; remove it",
+                )
+                continue
+            add(
+                where,
+                "camunda.ignored-attribute",
+                f"camunda:{name}={value!r} is ignored by this service",
+                IGNORED_HINTS.get(name) or "remove it; docs/authoring.md lists what is supported",
+            )
+
+
+def _known_users(
+    el: etree._Element, name: str, value: str, add: Add, context: CheckContext
+) -> None:
+    if context.known_users is None or value.strip().startswith(("${", "#{")):
+        return
+    unknown = [u for u in (v.strip() for v in value.split(",")) if u]
+    unknown = [u for u in unknown if u not in context.known_users]
+    if unknown:
+        names = ", ".join(repr(u) for u in unknown)
+        add(
+            el,
+            "camunda.unknown-user",
+            f"camunda:{name} names {names}, which is no user of the users file: nobody would "
+            f"see the task",
+            "use a user id of the users file, or camunda:candidateGroups (a lane's groups) so "
+            "that anyone of the group can take it",
+        )
+
+
+# Names of languages analysts paste from Camunda examples.
+OTHER_LANGUAGES = {"groovy", "javascript", "js", "ecmascript", "nashorn", "graal.js", "juel"}
+OUR_LANGUAGES = {"", "python", "expression"}
+
+
+def _script_languages(process: etree._Element, add: Add) -> None:
+    for script in process.iter(f"{{{BPMN_NS}}}scriptTask"):
+        language = (script.get("scriptFormat") or "").strip().lower()
+        if language in OUR_LANGUAGES:
+            continue
+        text = "".join(script.xpath("./bpmn:script/text()", namespaces=NSMAP))
+        runs = bool(text.strip()) and not EVALUATOR.check_script(text)
+        hint = (
+            "write one `name = expression` line per variable: arithmetic, comparisons, "
+            "and/or/not, `a if cond else b`, lists, dicts, comprehensions and functions such "
+            "as len, sum, now() and add_working_days(); set scriptFormat to python"
+        )
+        if runs:
+            add(
+                script,
+                "script.language",
+                f"scriptFormat {language!r} is not run as such: the script is read as the "
+                f"service's expression language, where it happens to be valid",
+                hint,
+            )
+        else:
+            # deploy_rules.py reports the script's syntax; this says why it fails.
+            add(
+                script,
+                "script.language",
+                f"scripts in {language!r} cannot run here: the service runs only its own "
+                f"expression language",
+                hint,
+                "error",
+            )
+
+
+def _lane_groups(process: etree._Element, key: str, add: Add, context: CheckContext) -> None:
+    lanes: dict[str, str] = {}
+    names: list[str] = []
+    for lane in process.iter(f"{{{BPMN_NS}}}lane"):
+        name = lane.get("name") or ""
+        names.append(name)
+        for ref in lane.iterfind("bpmn:flowNodeRef", NSMAP):
+            lanes[(ref.text or "").strip()] = name
+    for task in process.iter(f"{{{BPMN_NS}}}userTask"):
+        value = (task.get(f"{{{CAMUNDA_NS}}}candidateGroups") or "").strip()
+        lane = lanes.get(task.get("id") or "")
+        if not value or value.startswith(("${", "#{")) or lane is None:
+            continue
+        own = set(context.lane_groups(key, lane))
+        given = {g.strip() for g in value.split(",") if g.strip()}
+        if not own or given & own:
+            continue
+        others = [n for n in names if n != lane and given & set(context.lane_groups(key, n))]
+        if others:
+            add(
+                task,
+                "lanes.other-lane",
+                f"the task is drawn in lane {lane!r} but given the groups of lane "
+                f"{others[0]!r} ({', '.join(sorted(given))})",
+                f"move the task into lane {others[0]!r}, or give it the groups of {lane!r} "
+                f"({', '.join(sorted(own))}) by removing camunda:candidateGroups",
+            )

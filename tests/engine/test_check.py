@@ -1,0 +1,227 @@
+"""The check an analyst runs before deploying (engine level, no HTTP): every finding of a file,
+each with file, line, element, code and a hint, on a Modeler-style process with lanes, forms, a
+co-sign and a rework loop, and on tiny processes for the data-flow rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from kit import BPMN
+
+from bpmn_service.engine import CheckContext, check_bpmn
+from bpmn_service.errors import BpmnProblem
+from bpmn_service.lanes import LaneGroups
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "check"
+LANES = LaneGroups.load(DATA / "lane-groups.toml")
+CONTEXT = CheckContext(LANES.groups_for, frozenset({"clerk", "manager", "meterman"}))
+
+
+def findings(path: Path) -> list[BpmnProblem]:
+    _compiled, found = check_bpmn(path.read_bytes(), path.name, CONTEXT)
+    return found
+
+
+def line_of(path: Path, element_id: str) -> int:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, 1) if f'id="{element_id}"' in line)
+
+
+def test_a_clean_modeler_style_process_has_no_finding() -> None:
+    compiled, found = check_bpmn(
+        (BPMN / "small_connection.bpmn").read_bytes(), "small_connection.bpmn", CONTEXT
+    )
+    assert found == []
+    assert compiled is not None and compiled.key == "small_connection"
+
+
+def test_every_mistake_of_a_file_is_listed_where_it_is() -> None:
+    path = DATA / "small_connection_mistakes.bpmn"
+    found = findings(path)
+    assert {(f.severity, f.code, f.element) for f in found} == {
+        ("error", "script.language", "tally"),
+        ("error", "data.unset-variable", "f_gw_plan"),
+        ("error", "data.unset-variable", "f_gw_powered"),
+        ("error", "structure.dangling-reference", "f_supplement_review"),
+        ("warning", "lanes.other-lane", "supplement"),
+        ("warning", "camunda.form-key", "rectify"),
+        ("warning", "camunda.unknown-user", "rectify"),
+    }
+    for finding in found:
+        assert finding.file == path.name and finding.hint
+        assert finding.line == line_of(path, finding.element or "")
+    errors = [f for f in found if f.is_error]
+    assert [f.severity for f in found[: len(errors)]] == ["error"] * len(errors)  # errors first
+    by_element = {f.element: f for f in found if f.code.startswith(("data.", "structure."))}
+    assert "'docsOk'" in by_element["f_gw_plan"].message
+    assert "no step of the process sets it" in by_element["f_gw_plan"].message
+    assert "'accepted'" in by_element["f_gw_powered"].message  # the Groovy script set nothing
+    assert "no step of the process sets it" in by_element["f_gw_powered"].message
+    assert "'Activity_0x1deleted'" in by_element["f_supplement_review"].message
+    assert "targetRef" in by_element["f_supplement_review"].message
+
+
+def test_a_flow_from_a_deleted_element_is_reported_at_the_flow() -> None:
+    text = (BPMN / "small_connection.bpmn").read_text(encoding="utf-8")
+    text = text.replace('sourceRef="rectify" targetRef="plan_signers"', 'sourceRef="gone"'
+                        ' targetRef="plan_signers"')  # fmt: skip
+    _compiled, found = check_bpmn(text.encode(), "f.bpmn", CONTEXT)
+    dangling = [f for f in found if f.code == "structure.dangling-reference"]
+    assert [(f.element, f.severity) for f in dangling] == [("f_rectify_plan", "error")]
+    assert "'gone' (sourceRef)" in dangling[0].message
+
+
+# ---- the data-flow rules, on tiny processes (no diagram: only data.* findings count) ----
+HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions '
+    'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+    'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="d" targetNamespace="t">'
+)
+START_FORM = (
+    '<bpmn:startEvent id="start"><bpmn:extensionElements><camunda:formData>'
+    '<camunda:formField id="amount" type="long"/></camunda:formData></bpmn:extensionElements>'
+    "</bpmn:startEvent>"
+)
+
+
+def data_errors(body: str, messages: str = "") -> list[BpmnProblem]:
+    xml = f'{HEAD}{messages}<bpmn:process id="p" isExecutable="true">{body}</bpmn:process>'
+    xml += "</bpmn:definitions>"
+    _compiled, found = check_bpmn(xml.encode(), "p.bpmn", CONTEXT)
+    return [f for f in found if f.code.startswith("data.")]
+
+
+def unset(body: str, messages: str = "") -> list[tuple[str, str | None]]:
+    """(variable, element) of each data-flow error of a process made of `body`."""
+    return [(f.message.split("'")[1], f.element) for f in data_errors(body, messages)]
+
+
+def flow(source: str, target: str, condition: str | None = None, fid: str | None = None) -> str:
+    fid = fid or f"{source}_{target}"
+    cond = (
+        f'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{condition}'
+        "</bpmn:conditionExpression>"
+        if condition
+        else ""
+    )
+    ends = f'sourceRef="{source}" targetRef="{target}"'
+    return f'<bpmn:sequenceFlow id="{fid}" {ends}>{cond}</bpmn:sequenceFlow>'
+
+
+def script(sid: str, text: str) -> str:
+    return f'<bpmn:scriptTask id="{sid}"><bpmn:script>{text}</bpmn:script></bpmn:scriptTask>'
+
+
+def test_a_variable_set_on_one_branch_only_is_an_error_at_the_reader() -> None:
+    body = (
+        START_FORM
+        + '<bpmn:exclusiveGateway id="split" default="split_b"/>'
+        + script("a", "level = 1")
+        + script("b", "other = 2")
+        + '<bpmn:exclusiveGateway id="merge"/>'
+        + script("use", "result = level + 1")
+        + '<bpmn:endEvent id="end"/>'
+        + flow("start", "split")
+        + flow("split", "a", "amount &gt; 5")
+        + flow("split", "b", fid="split_b")
+        + flow("a", "merge")
+        + flow("b", "merge")
+        + flow("merge", "use")
+        + flow("use", "end")
+    )
+    assert unset(body) == [("level", "use")]
+    [error] = data_errors(body)
+    assert "not on start → split → b → merge → use" in error.message  # the path without it
+    # Set on both branches, it is fine.
+    assert unset(body.replace("other = 2", "level = 2")) == []
+
+
+def test_a_parallel_join_has_what_every_branch_set() -> None:
+    body = (
+        START_FORM
+        + '<bpmn:parallelGateway id="fork"/>'
+        + script("a", "x = 1")
+        + script("b", "y = 2")
+        + '<bpmn:parallelGateway id="join"/>'
+        + script("use", "z = x + y")
+        + '<bpmn:endEvent id="end"/>'
+        + flow("start", "fork")
+        + flow("fork", "a")
+        + flow("fork", "b")
+        + flow("a", "join")
+        + flow("b", "join")
+        + flow("join", "use")
+        + flow("use", "end")
+    )
+    assert unset(body) == []
+    inclusive = body.replace("parallelGateway", "inclusiveGateway")
+    assert sorted(unset(inclusive)) == [("x", "use"), ("y", "use")]
+
+
+def test_script_lines_see_the_lines_before_them_and_loops_are_followed() -> None:
+    body = (
+        START_FORM
+        + script("s", "first = amount\nsecond = first + later\nlater = 1")
+        + '<bpmn:exclusiveGateway id="again" default="again_end"/>'
+        + '<bpmn:endEvent id="end"/>'
+        + flow("start", "s")
+        + flow("s", "again")
+        + flow("again", "s", "second &lt; 10", fid="again_s")
+        + flow("again", "end", fid="again_end")
+    )
+    assert unset(body) == [("later", "s")]
+
+
+def test_forms_messages_and_multi_instance_items_set_variables() -> None:
+    messages = '<bpmn:message id="m" name="paid"/>'
+    body = (
+        START_FORM
+        + '<bpmn:intermediateCatchEvent id="wait"><bpmn:extensionElements><camunda:properties>'
+        '<camunda:property name="variables" value="paidAt, receipt"/></camunda:properties>'
+        '</bpmn:extensionElements><bpmn:messageEventDefinition messageRef="m"/>'
+        "</bpmn:intermediateCatchEvent>"
+        + script("plan", 'signers = ["a", "b"]')
+        + '<bpmn:userTask id="sign" camunda:candidateGroups="${signer}"><bpmn:extensionElements>'
+        '<camunda:formData><camunda:formField id="ok" type="boolean"/></camunda:formData>'
+        '<camunda:properties><camunda:property name="outputCollection" value="votes"/>'
+        "</camunda:properties></bpmn:extensionElements>"
+        '<bpmn:multiInstanceLoopCharacteristics camunda:collection="${signers}" '
+        'camunda:elementVariable="signer"/></bpmn:userTask>'
+        + script("use", "n = len(votes) + len(receipt)\nm = ok")
+        + '<bpmn:endEvent id="end"/>'
+        + flow("start", "wait")
+        + flow("wait", "plan")
+        + flow("plan", "sign")
+        + flow("sign", "use")
+        + flow("use", "end")
+    )
+    messages_xml = messages
+    # `ok` is each signer's: after the co-sign only the output collection is set.
+    assert unset(body, messages_xml) == [("ok", "use")]
+    # Without a `variables` property a message may carry anything: nothing after it is certain
+    # to be missing.
+    open_message = body.replace('value="paidAt, receipt"', 'value=""').replace(
+        '<camunda:properties><camunda:property name="variables" value=""/></camunda:properties>',
+        "",
+    )
+    assert unset(open_message, messages_xml) == []
+
+
+@pytest.mark.parametrize(
+    ("attribute", "read"),
+    [
+        ('camunda:candidateGroups="${team}"', "team"),
+        ('camunda:dueDate="${deadline}"', "deadline"),
+    ],
+)
+def test_assignment_expressions_are_reads(attribute: str, read: str) -> None:
+    body = (
+        START_FORM
+        + f'<bpmn:userTask id="t" {attribute} camunda:candidateUsers="clerk"/>'
+        + '<bpmn:endEvent id="end"/>'
+        + flow("start", "t")
+        + flow("t", "end")
+    )
+    assert unset(body) == [(read, "t")]

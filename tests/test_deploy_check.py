@@ -1,0 +1,132 @@
+"""The check on deploy and its dry run over HTTP (SQLite and PostgreSQL): every error of every
+file in a refused deployment, warnings in accepted ones (both APIs), and
+`POST /deployments?dry_run=true`, which answers what a deployment would do and stores nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from conftest import DATA, ROOT, Api
+
+CHECK = DATA / "check"
+MISTAKES = CHECK / "small_connection_mistakes.bpmn"
+CLEAN = DATA.parent / "engine" / "bpmn" / "small_connection.bpmn"
+V1 = DATA / "versioned_v1.bpmn"
+V2 = DATA / "versioned_v2.bpmn"
+FINDING_FIELDS = {"file", "line", "element", "severity", "code", "message", "hint"}
+
+
+def assigned(path: Path) -> bytes:
+    """The file with groups on the tasks whose lanes only tests/data/check/lane-groups.toml maps
+    (the server reads processes/lane-groups.toml)."""
+    text = path.read_text(encoding="utf-8")
+    for task, group in (("review", "hall_clerk"), ("rectify", "customer_manager")):
+        text = text.replace(f'<bpmn:userTask id="{task}" ', f'<bpmn:userTask id="{task}" '
+                            f'camunda:candidateGroups="{group}" ')  # fmt: skip
+    plain = 'name="一次性告知补正">'
+    return text.replace(plain, 'camunda:candidateGroups="hall_clerk" ' + plain).encode()
+
+
+def dry_run(api: Api, *files: tuple[str, bytes], user: str = "analyst") -> Any:
+    parts = [("files", (name, content, "application/xml")) for name, content in files]
+    return api.post("/deployments?dry_run=true", user, files=parts)
+
+
+def stored(api: Api) -> int:
+    return sum(len(d["versions"]) for d in api.get("/process-definitions").json())
+
+
+def test_a_refused_deployment_lists_every_error_of_every_file(api: Api) -> None:
+    response = api.post(
+        "/deployments",
+        "analyst",
+        files=[
+            ("files", (MISTAKES.name, assigned(MISTAKES), "application/xml")),
+            ("files", ("bad_two_problems.bpmn", (DATA / "bad_two_problems.bpmn").read_bytes())),
+        ],
+    )
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["code"] == "invalid_bpmn"
+    problems = body["details"]
+    assert all(set(p) == FINDING_FIELDS and p["severity"] == "error" for p in problems)
+    assert {(p["file"], p["code"], p["element"]) for p in problems} == {
+        (MISTAKES.name, "script.language", "tally"),
+        (MISTAKES.name, "data.unset-variable", "f_gw_plan"),
+        (MISTAKES.name, "data.unset-variable", "f_gw_powered"),
+        (MISTAKES.name, "structure.dangling-reference", "f_supplement_review"),
+        ("bad_two_problems.bpmn", "script.invalid", "sneaky"),
+        ("bad_two_problems.bpmn", "lanes.no-groups", "orphan"),
+    }
+    assert stored(api) == 0
+
+
+def test_the_dry_run_answers_like_a_deployment_and_stores_nothing(api: Api) -> None:
+    refused = dry_run(api, (MISTAKES.name, assigned(MISTAKES)))
+    assert refused.status_code == 200, refused.text
+    body = refused.json()
+    assert body["dry_run"] is True and body["valid"] is False and body["processes"] == []
+    assert len(body["problems"]) == 4 and all(p["severity"] == "error" for p in body["problems"])
+    warned = {(w["code"], w["element"]) for w in body["warnings"]}
+    assert ("camunda.form-key", "rectify") in warned
+    assert ("camunda.unknown-user", "rectify") in warned  # `demo` is no user of the users file
+
+    accepted = dry_run(api, (CLEAN.name, assigned(CLEAN)), (V1.name, V1.read_bytes()))
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["valid"] is True
+    assert accepted.json()["problems"] == []
+    assert {(p["key"], p["version"]) for p in accepted.json()["processes"]} == {
+        ("small_connection", 1),
+        ("versioned", 1),
+    }
+    assert stored(api) == 0
+
+    # After a deployment the dry run names the version a changed file would get.
+    assert api.deploy(V1).status_code == 201
+    unchanged = dry_run(api, (V1.name, V1.read_bytes())).json()["processes"]
+    changed = dry_run(api, (V1.name, V2.read_bytes())).json()["processes"]
+    assert [p["version"] for p in unchanged] == [1] and [p["version"] for p in changed] == [2]
+    assert stored(api) == 1
+
+
+def test_the_dry_run_needs_the_analyst_group(api: Api) -> None:
+    response = dry_run(api, (V1.name, V1.read_bytes()), user="clerk")
+    assert response.status_code == 403, response.text
+
+
+def test_warnings_come_with_an_accepted_deployment_on_both_apis(api: Api) -> None:
+    text = (
+        assigned(CLEAN)
+        .decode()
+        .replace('name="组织整改">', 'name="组织整改" camunda:formKey="camunda-forms:app:x.form">')
+    )
+    response = api.deploy_bytes("small_connection.bpmn", text.encode())
+    assert response.status_code == 201, response.text
+    [warning] = response.json()["warnings"]
+    assert warning["code"] == "camunda.form-key" and warning["element"] == "rectify"
+    assert set(warning) == FINDING_FIELDS and "formData" in warning["hint"]
+
+    camunda = api.client.post(
+        "/engine-rest/deployment/create",
+        headers=api.headers("analyst"),
+        data={"deployment-name": "small"},
+        files=[("data", ("small_connection.bpmn", text.replace("x.form", "y.form").encode()))],
+    )
+    assert camunda.status_code == 200, camunda.text
+    assert [w["code"] for w in camunda.json()["warnings"]] == ["camunda.form-key"]
+
+
+def test_the_documented_dry_run_answers_as_documented(api: Api) -> None:
+    """docs/authoring.md's dry-run example: the same request gives the answer it shows."""
+    doc = (ROOT / "docs" / "authoring.md").read_text(encoding="utf-8")
+    block = doc[doc.index("curl -s -X POST 'http://127.0.0.1:8000/api/v1/deployments?dry_run") :]
+    block = block[: block.index("```")]
+    upload = re.search(r"-F files=@(\S+)", block)
+    assert upload is not None and "Bearer demo-analyst" in block
+    shown = json.loads("".join(line.lstrip("# ") for line in block.splitlines()[2:]))
+    path = ROOT / upload[1]
+    response = dry_run(api, (path.name, path.read_bytes()))
+    assert response.status_code == 200 and response.json() == shown
