@@ -28,6 +28,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
 from lxml import etree
 
@@ -93,28 +95,30 @@ ANYTHING = Vars(anything=True)
 NOTHING = Vars()
 
 
-def names_read(text: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def names_read(text: str) -> frozenset[str]:
     """The variable names an expression reads (not functions, constants or loop variables)."""
     try:
         tree = ast.parse(strip_wrapper(text), mode="eval")
     except SyntaxError:
-        return set()  # reported by the expression check
-    return _free_names(tree)
+        return frozenset()  # reported by the expression check
+    return frozenset(_free_names(tree))
 
 
-def _script_lines(text: str) -> list[tuple[str, set[str]]]:
+@lru_cache(maxsize=1024)
+def _script_lines(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
     """(name written, names read) per `name = expression` line."""
     try:
         module = ast.parse(text)
     except SyntaxError:
-        return []
+        return ()
     lines = []
     for stmt in module.body:
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
             target = stmt.targets[0]
             if isinstance(target, ast.Name):
-                lines.append((target.id, _free_names(stmt.value)))
-    return lines
+                lines.append((target.id, frozenset(_free_names(stmt.value))))
+    return tuple(lines)
 
 
 def _free_names(tree: ast.AST) -> set[str]:
@@ -185,6 +189,9 @@ class _Analysis:
             if name
         )
         self.reported: set[tuple[str, str | None, str]] = set()
+        self._writes: dict[tuple[int, bool], Vars] = {}
+        self._extensions: dict[int, dict[str, Any]] = {}
+        self._subprocesses: dict[tuple[int, Vars], Vars] = {}
         self.written = Vars()
         for node in process.iter():
             if isinstance(node.tag, str) and local_name(node.tag) in FLOW_NODES:
@@ -194,18 +201,31 @@ class _Analysis:
                     item = read_loop(node, loop).element_variable
                     self.written = self.written | Vars(frozenset({item} if item else ()))
 
+    def ext(self, node: etree._Element) -> dict[str, Any]:
+        found = self._extensions.get(id(node))
+        if found is None:
+            found = self._extensions[id(node)] = read_extensions(node)
+        return found
+
     # ---- what a step writes ----
     def form_fields(self, node: etree._Element) -> Vars:
-        fields = read_extensions(node).get("formFields", [])
+        fields = self.ext(node).get("formFields", [])
         return Vars(
             frozenset(f["id"] for f in fields if f["id"] and "readonly" not in f["constraints"])
         )
 
     def message_vars(self, node: etree._Element) -> Vars:
-        declared = read_extensions(node).get("properties", {}).get("variables")
+        declared = self.ext(node).get("properties", {}).get("variables")
         return ANYTHING if declared is None else Vars(frozenset(listed_names(declared)))
 
     def writes(self, node: etree._Element, start_of_process: bool) -> Vars:
+        key = (id(node), start_of_process)
+        found = self._writes.get(key)
+        if found is None:
+            found = self._writes[key] = self._read_writes(node, start_of_process)
+        return found
+
+    def _read_writes(self, node: etree._Element, start_of_process: bool) -> Vars:
         kind = local_name(node.tag)
         definitions = {local_name(c.tag) for c in node if isinstance(c.tag, str)}
         if kind == "startEvent":
@@ -227,7 +247,7 @@ class _Analysis:
             text = "".join(node.xpath("./bpmn:script/text()", namespaces=NSMAP))
             return Vars(frozenset(name for name, _reads in _script_lines(text)))
         if kind == "serviceTask":
-            declared = read_extensions(node).get("properties", {}).get("variables")
+            declared = self.ext(node).get("properties", {}).get("variables")
             return ANYTHING if declared is None else Vars(frozenset(listed_names(declared)))
         if kind in ("callActivity", "businessRuleTask"):
             return ANYTHING
@@ -243,7 +263,7 @@ class _Analysis:
     # ---- what a step reads ----
     def reads(self, node: etree._Element) -> Iterator[_Read]:
         kind = local_name(node.tag)
-        ext = read_extensions(node)
+        ext = self.ext(node)
         item: frozenset[str] = frozenset()
         loop = node.find("bpmn:multiInstanceLoopCharacteristics", NSMAP)
         if loop is not None:
@@ -353,7 +373,10 @@ class _Analysis:
 
     def _effect(self, node: etree._Element, before: Vars, is_process: bool) -> Vars:
         if local_name(node.tag) in ("subProcess", "transaction"):
-            return self.run(node, before, is_process=False)
+            key = (id(node), before)
+            if key not in self._subprocesses:
+                self._subprocesses[key] = self.run(node, before, is_process=False)
+            return self._subprocesses[key]
         return self.writes(node, start_of_process=is_process)
 
     def _check(
