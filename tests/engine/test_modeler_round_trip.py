@@ -3,8 +3,9 @@ saved by bpmn-moddle with the Camunda descriptor (tools/moddle, the libraries th
 bpmn.io use), reads without a warning, compiles to the very same engine spec, and the recorded
 paths of both 业扩 processes run to power-on on the saved copies.
 
-tests/data/hostile is left out: its files are built to be refused, and a Modeler either cannot
-open them or saves a different, harmless file.
+tests/data/hostile and tests/data/check are left out: their files are built to be refused (a
+flow to a deleted task, entities, …), and a Modeler either cannot open them, warns, or saves a
+different file.
 """
 
 from __future__ import annotations
