@@ -130,3 +130,32 @@ def test_the_documented_dry_run_answers_as_documented(api: Api) -> None:
     path = ROOT / upload[1]
     response = dry_run(api, (path.name, path.read_bytes()))
     assert response.status_code == 200 and response.json() == shown
+
+
+def test_an_external_task_takes_only_the_variables_it_declares(api: Api) -> None:
+    """The data-flow check follows what a worker returns when the task lists it; the service
+    then refuses anything else (422, nothing changed)."""
+    text = (
+        (DATA / "external_error.bpmn")
+        .read_text(encoding="utf-8")
+        .replace(
+            'camunda:topic="construction_registry">',
+            'camunda:topic="construction_registry"><bpmn:extensionElements><camunda:properties>'
+            '<camunda:property name="variables" value="unitName, licenceNo"/></camunda:properties>'
+            "</bpmn:extensionElements>",
+        )
+    )
+    assert api.deploy_bytes("external_error.bpmn", text.encode()).status_code == 201
+    started = api.start("registry_check", "DECLARED-1", {})
+    assert started.status_code == 201, started.text
+    fetch = {"worker_id": "w", "topics": ["construction_registry"], "lock_seconds": 60}
+    [task] = api.post("/external-tasks/fetch-and-lock", "worker", json=fetch).json()
+    url = f"/external-tasks/{task['id']}/complete"
+    refused = api.post(url, "worker", json={"worker_id": "w", "variables": {"approved": True}})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["details"][0]["field"] == "approved"
+    done = api.post(url, "worker", json={"worker_id": "w", "variables": {"unitName": "甲"}})
+    assert done.status_code == 204, done.text
+    instance = api.get(f"/process-instances/{started.json()['id']}").json()
+    assert [t["element_id"] for t in instance["tasks"]] == ["ok"]
+    assert "approved" not in instance["variables"]

@@ -11,8 +11,15 @@ from sqlalchemy.orm import Session
 
 from bpmn_service.context import AppContext
 from bpmn_service.db.models import ExternalTask, ProcessInstance
-from bpmn_service.engine import RunResult
-from bpmn_service.errors import Forbidden, InvalidState, NotFound, ServiceError
+from bpmn_service.engine import RunResult, listed_names
+from bpmn_service.errors import (
+    FieldError,
+    Forbidden,
+    InvalidState,
+    InvalidVariables,
+    NotFound,
+    ServiceError,
+)
 from bpmn_service.identity import Principal
 
 from . import projection, run_incidents, runtime, telemetry
@@ -55,6 +62,7 @@ def complete(
 ) -> str:
     def run(session: Session, task: ExternalTask, state: str, now: datetime) -> RunResult:
         loader = spec_loader(session, task.definition_id)
+        _check_declared(ctx, task, loader, variables)
         return ctx.runner.complete(
             task.definition_id, loader, state, task.id, variables, worker_id, now=now
         )
@@ -62,6 +70,27 @@ def complete(
     return _end(
         ctx, principal, task_id, worker_id, run, "external_task_completed", {"variables": variables}
     )
+
+
+def _check_declared(
+    ctx: AppContext, task: ExternalTask, loader: Any, variables: dict[str, Any]
+) -> None:
+    """A task whose `variables` property lists what its worker returns (the data-flow check
+    relies on it, docs/authoring.md) takes only those."""
+    properties = ctx.runner.element_properties(task.definition_id, loader)
+    declared = properties.get(task.element_id, {}).get("variables")
+    if declared is None:
+        return
+    allowed = set(listed_names(declared))
+    extra = sorted(set(variables) - allowed)
+    if extra:
+        listed = ", ".join(sorted(allowed)) or "none"
+        raise InvalidVariables(
+            [
+                FieldError(name, f"is not returned by this task (its variables: {listed})")
+                for name in extra
+            ]
+        )
 
 
 def raise_error(
