@@ -189,9 +189,9 @@ class _Analysis:
             if name
         )
         self.reported: set[tuple[str, str | None, str]] = set()
-        self._writes: dict[tuple[int, bool], Vars] = {}
-        self._extensions: dict[int, dict[str, Any]] = {}
-        self._subprocesses: dict[tuple[int, Vars], Vars] = {}
+        self._writes: dict[tuple[etree._Element, bool], Vars] = {}
+        self._extensions: dict[etree._Element, dict[str, Any]] = {}
+        self._subprocesses: dict[tuple[etree._Element, Vars], Vars] = {}
         self.written = Vars()
         for node in process.iter():
             if isinstance(node.tag, str) and local_name(node.tag) in FLOW_NODES:
@@ -202,9 +202,9 @@ class _Analysis:
                     self.written = self.written | Vars(frozenset({item} if item else ()))
 
     def ext(self, node: etree._Element) -> dict[str, Any]:
-        found = self._extensions.get(id(node))
+        found = self._extensions.get(node)
         if found is None:
-            found = self._extensions[id(node)] = read_extensions(node)
+            found = self._extensions[node] = read_extensions(node)
         return found
 
     # ---- what a step writes ----
@@ -219,7 +219,7 @@ class _Analysis:
         return ANYTHING if declared is None else Vars(frozenset(listed_names(declared)))
 
     def writes(self, node: etree._Element, start_of_process: bool) -> Vars:
-        key = (id(node), start_of_process)
+        key = (node, start_of_process)  # the element itself: keeps its proxy, so its id, alive
         found = self._writes.get(key)
         if found is None:
             found = self._writes[key] = self._read_writes(node, start_of_process)
@@ -373,7 +373,7 @@ class _Analysis:
 
     def _effect(self, node: etree._Element, before: Vars, is_process: bool) -> Vars:
         if local_name(node.tag) in ("subProcess", "transaction"):
-            key = (id(node), before)
+            key = (node, before)
             if key not in self._subprocesses:
                 self._subprocesses[key] = self.run(node, before, is_process=False)
             return self._subprocesses[key]
