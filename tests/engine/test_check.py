@@ -225,3 +225,34 @@ def test_assignment_expressions_are_reads(attribute: str, read: str) -> None:
         + flow("t", "end")
     )
     assert unset(body) == [(read, "t")]
+
+
+def test_a_co_sign_a_modeler_save_would_break_is_warned_and_a_broken_one_refused() -> None:
+    standard = (
+        START_FORM
+        + script("plan", 'signers = ["a"]')
+        + '<bpmn:userTask id="sign" camunda:candidateGroups="${signer}">'
+        "<bpmn:multiInstanceLoopCharacteristics>"
+        "<bpmn:loopDataInputRef>signers</bpmn:loopDataInputRef>"
+        "<bpmn:loopDataOutputRef>votes</bpmn:loopDataOutputRef>"
+        '<bpmn:inputDataItem id="signer" name="signer"/>'
+        '<bpmn:outputDataItem id="vote" name="vote"/>'
+        "</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>"
+        + '<bpmn:endEvent id="end"/>'
+        + flow("start", "plan")
+        + flow("plan", "sign")
+        + flow("sign", "end")
+    )
+    xml = f'{HEAD}<bpmn:process id="p" isExecutable="true">{standard}</bpmn:process>'
+    _compiled, found = check_bpmn((xml + "</bpmn:definitions>").encode(), "p.bpmn", CONTEXT)
+    [warning] = [f for f in found if f.code == "structure.modeler-save"]
+    assert warning.element == "sign" and warning.severity == "warning"
+    assert "loopDataInputRef and loopDataOutputRef" in warning.message
+    # What the Modeler's save leaves: no collection any more.
+    saved = xml.replace("<bpmn:loopDataInputRef>signers</bpmn:loopDataInputRef>", "").replace(
+        "<bpmn:loopDataOutputRef>votes</bpmn:loopDataOutputRef>", ""
+    )
+    _compiled, found = check_bpmn((saved + "</bpmn:definitions>").encode(), "p.bpmn", CONTEXT)
+    [error] = [f for f in found if f.code == "structure.multi-instance"]
+    assert error.element == "sign" and error.line == 1 and error.is_error
+    assert "the collection was lost" in error.message

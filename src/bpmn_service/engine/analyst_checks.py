@@ -94,6 +94,7 @@ def analyst_findings(
         )
 
     _dangling_references(process, add)
+    _lost_on_save(process, add)
     _camunda_attributes(root, add, context)
     _script_languages(process, add)
     _lane_groups(process, process.get("id") or "", add, context)
@@ -153,6 +154,28 @@ def _dangling_references(process: etree._Element, add: Add) -> None:
                     "delete the flowNodeRef line",
                     "error",
                 )
+
+
+def _lost_on_save(process: etree._Element, add: Add) -> None:
+    """loopDataInputRef / loopDataOutputRef name variables, but BPMN types them as references to
+    data inputs: Camunda Modeler and bpmn.io cannot resolve them and drop them on save."""
+    for loop in process.iter(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics"):
+        refs = [
+            local_name(child.tag)
+            for child in loop
+            if local_name(child.tag) in ("loopDataInputRef", "loopDataOutputRef")
+        ]
+        if refs:
+            task = loop.getparent()
+            add(
+                task,
+                "structure.modeler-save",
+                f"{' and '.join(refs)} will be dropped the next time the file is saved in "
+                f"Camunda Modeler or bpmn.io (they cannot resolve them), and the task will no "
+                f"longer deploy",
+                "set Collection and Element variable in the Multi instance panel and the "
+                "outputCollection extension property instead (docs/authoring.md, Multi-instance)",
+            )
 
 
 def _camunda_attributes(root: etree._Element, add: Add, context: CheckContext) -> None:

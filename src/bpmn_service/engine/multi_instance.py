@@ -156,6 +156,18 @@ def multi_instance_problems(task: etree._Element, loop: etree._Element) -> list[
 
     problems = []
     collection = loop.get(f"{{{CAMUNDA_NS}}}collection")
+    given = collection is not None or loop.find("bpmn:loopDataInputRef", NSMAP) is not None
+    if not given and loop.find("bpmn:loopCardinality", NSMAP) is None:
+        problems.append(
+            "a multi-instance task needs a Collection (with an Element variable) or a Loop "
+            "cardinality in the Modeler's Multi instance panel"
+            + (
+                ": its output collection is there, but the collection was lost (a Modeler "
+                "save drops loopDataInputRef)"
+                if loop.find("bpmn:outputDataItem", NSMAP) is not None
+                else ""
+            )
+        )
     element = loop.get(f"{{{CAMUNDA_NS}}}elementVariable")
     props = task_properties(task)
     if collection is not None:
