@@ -10,6 +10,7 @@ The service's own parts form layers, each importing only the layers below it:
       reference_workers
     services                       use cases
     context                        the per-process composition of settings, database and engine
+    check_config                   the offline check's configuration (engine only, no database)
     engine, db                     SpiffWorkflow and the database; neither imports the other
     everything else (config,       foundation: plain modules that import only each other
       errors, timelimits, ...)
@@ -124,6 +125,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "reference_workers": frozenset({"services", "context"}),
     "services": frozenset({"context", "engine", "db"}),
     "context": frozenset({"engine", "db"}),
+    "check_config": frozenset({"engine"}),
     "engine": frozenset(),
     "db": frozenset(),
 }
