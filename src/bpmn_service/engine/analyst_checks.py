@@ -67,8 +67,6 @@ IGNORED_HINTS = {
     "historyTimeToLive": "the service keeps every case's history; remove it or leave it",
     "versionTag": "each deployment of a changed file gets the next version number",
     "isStartableInTasklist": "who may start a process is decided by the users file's groups",
-    "candidateStarterGroups": "who may start a process is decided by the users file's groups",
-    "candidateStarterUsers": "who may start a process is decided by the users file's groups",
     "errorCodeVariable": "the variables the worker sends with the error reach the path",
     "errorMessageVariable": "the variables the worker sends with the error reach the path",
     "asyncBefore": "every step is committed with the request that completes it",
