@@ -100,8 +100,8 @@ def names_read(text: str) -> frozenset[str]:
     """The variable names an expression reads (not functions, constants or loop variables)."""
     try:
         tree = ast.parse(strip_wrapper(text), mode="eval")
-    except SyntaxError:
-        return frozenset()  # reported by the expression check
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return frozenset()  # refused by the expression check, which says why
     return frozenset(_free_names(tree))
 
 
@@ -110,7 +110,7 @@ def _script_lines(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
     """(name written, names read) per `name = expression` line."""
     try:
         module = ast.parse(text)
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
         return ()
     lines = []
     for stmt in module.body:
