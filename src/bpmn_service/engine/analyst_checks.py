@@ -150,8 +150,7 @@ def _dangling_references(process: etree._Element, add: Add) -> None:
                     f"not an element of this process",
                     "move any shape in the lane once in the Modeler (it rewrites the list), or "
                     "delete the flowNodeRef line",
-                    "error",
-                )
+                )  # a warning: the engine ignores the stale entry
 
 
 def _lost_on_save(process: etree._Element, add: Add) -> None:
