@@ -54,6 +54,23 @@ def test_a_poison_timer_gets_an_incident_and_the_healthy_timer_fires(api: Api) -
     assert run_due_timers(api.ctx) == 0
     assert api.start("timer_once", "H-2", {}).status_code == 201
     assert api.get(f"/process-instances/{poison}").status_code == 200
+    # In the supervisors' list with a retry; correcting the limit and retrying resolves it.
+    [listed] = api.get("/incidents", "leader", params={"process_instance_id": poison}).json()[
+        "items"
+    ]
+    assert (listed["id"], listed["kind"]) == (incident.id, "budget")
+    assert listed["actions"][0] == "retry"
+    fixed = api.client.patch(
+        f"/api/v1/process-instances/{poison}/variables",
+        headers=api.headers("leader"),
+        json={"variables": {"limit": 3}, "reason": "the loop's limit was mistyped"},
+    )
+    assert fixed.status_code == 200, fixed.text
+    assert _open_incidents(api, poison) == []
+    assert (
+        api.get("/incidents", "leader", params={"process_instance_id": poison}).json()["items"]
+        == []
+    )
 
 
 def test_a_start_whose_run_loops_is_refused_with_nothing_stored(api: Api) -> None:
@@ -176,6 +193,12 @@ def test_a_worker_answer_the_process_cannot_take_is_422_and_an_incident(api: Api
     [incident] = _open_incidents(api, instance_id)
     assert incident.kind == "worker" and incident.element_id == "ok"
     assert "when it suits" in incident.message
+    # Supervisors find it where they find every incident.
+    [listed] = api.get("/incidents", "leader", params={"process_instance_id": instance_id}).json()[
+        "items"
+    ]
+    assert listed["id"] == incident.id and listed["kind"] == "worker"
+    assert listed["element_id"] == "ok" and "retry" not in listed["actions"]
     # Nothing of the answer was kept: the task is still the worker's to complete properly.
     again = api.post(
         f"/external-tasks/{task['id']}/complete",
@@ -183,3 +206,5 @@ def test_a_worker_answer_the_process_cannot_take_is_422_and_an_incident(api: Api
         json={"worker_id": "registry-1", "variables": {"due": "P1D"}},
     )
     assert again.status_code in (200, 204), again.text
+    # The proper answer went through: the incident no longer describes the case.
+    assert _open_incidents(api, instance_id) == []

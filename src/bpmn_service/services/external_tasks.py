@@ -117,6 +117,7 @@ def raise_error(
 
 
 Run = Callable[[Session, ExternalTask, str, datetime], RunResult]
+WORKER_RUNS = frozenset({"worker"})
 
 
 def _end(
@@ -172,6 +173,9 @@ def _end_run(
             session.delete(task)
             session.flush()
             runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
+            run_incidents.resolve_open(
+                session, instance.id, at=now, by=principal.user_id, kinds=WORKER_RUNS
+            )
         uow.commit()
         return instance.status
 

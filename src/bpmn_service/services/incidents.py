@@ -2,11 +2,12 @@
 
 Sources:
 * external tasks whose retries ran out (`external_task.incident_at`);
-* failed engine runs recorded in the history: a timer whose run failed (the scheduler parks the
-  instance's timer, `timer_failed`) and a user task whose completion failed in the engine at a
-  gateway, script or expression after it (`step_failed`, recorded apart from the rolled-back
-  completion). Such an incident stays open until the case moves on: a later completion, message,
-  timer, repair or migration of the instance closes it.
+* failed runs kept in `run_incident` (services/run_incidents.py): a timer that could not fire
+  (the scheduler parks the instance's timer), a run over its budget, a worker's answer or a
+  message the process could not take; open until a repair or migration of the instance;
+* a user task whose completion failed in the engine at a gateway, script or expression after it
+  (`step_failed` in the history, recorded apart from the rolled-back completion). It stays open
+  until the case moves on: a later completion, message, timer, repair or migration closes it.
 """
 
 from __future__ import annotations
@@ -19,15 +20,19 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, aliased
 
 from bpmn_service.context import AppContext
-from bpmn_service.db.models import ExternalTask, HistoryEvent, ProcessInstance, Task
+from bpmn_service.db.models import ExternalTask, HistoryEvent, ProcessInstance, RunIncident, Task
 from bpmn_service.errors import Forbidden, WorkflowFailed
 from bpmn_service.identity import Principal
 
-from . import projection
+from . import projection, run_incidents
 from .instances import spec_loader
 from .uow import UnitOfWork
 
 FAILURES = ("timer_failed", "step_failed")
+# A failed timer is listed from its run_incident row, which names the element.
+LISTED = ("step_failed",)
+# Retrying helps where the failed run was the poller's (the timer is parked until then).
+RETRYABLE_RUNS = frozenset({"timer", "budget"})
 # Events after which a recorded failure no longer describes where the case stands.
 PROGRESS = (
     "task_completed",
@@ -51,7 +56,7 @@ class Incident:
     process_definition_key: str
     element_id: str | None
     element_name: str | None
-    kind: str  # external_task | timer | step
+    kind: str  # external_task | step | timer | budget | message | worker
     message: str
     since: datetime
     actions: list[str]
@@ -94,15 +99,22 @@ def list_incidents(
     if not (principal.is_supervisor or principal.groups & LISTERS):
         raise Forbidden("incidents are for supervisors, analysts, workers and admins")
     with UnitOfWork(ctx) as uow:
-        found = _external(uow.session, instance_id, definition_key) + _recorded(
-            ctx, uow.session, instance_id, definition_key
+        session = uow.session
+        found = (
+            _external(session, instance_id, definition_key)
+            + _recorded(ctx, session, instance_id, definition_key)
+            + _runs(session, instance_id, definition_key)
         )
     found.sort(key=lambda i: (i.since, i.id))
     return found[offset : offset + limit], len(found)
 
 
 def open_for_instance(ctx: AppContext, session: Session, instance_id: str) -> list[Incident]:
-    return _external(session, instance_id, None) + _recorded(ctx, session, instance_id, None)
+    return (
+        _external(session, instance_id, None)
+        + _recorded(ctx, session, instance_id, None)
+        + _runs(session, instance_id, None)
+    )
 
 
 def _external(
@@ -144,7 +156,7 @@ def _recorded(
         select(HistoryEvent, ProcessInstance)
         .join(ProcessInstance, ProcessInstance.id == HistoryEvent.instance_id)
         .where(
-            HistoryEvent.type.in_(FAILURES),
+            HistoryEvent.type.in_(LISTED),
             ProcessInstance.status == "active",
             ~moved_on,
         )
@@ -155,9 +167,6 @@ def _recorded(
         stmt = stmt.where(ProcessInstance.definition_key == definition_key)
     found = []
     for event, instance in session.execute(stmt).all():
-        timer = event.type == "timer_failed"
-        if timer and instance.next_timer_at is not None:
-            continue  # the timer runs again
         names = ctx.runner.element_names(
             instance.definition_id, spec_loader(session, instance.definition_id)
         )
@@ -169,11 +178,35 @@ def _recorded(
                 process_definition_key=instance.definition_key,
                 element_id=event.element_id,
                 element_name=names.get(event.element_id or ""),
-                kind="timer" if timer else "step",
+                kind="step",
                 message=str(event.details.get("error", "")),
                 since=event.occurred_at,
-                actions=(["retry", *REPAIRS] if timer else REPAIRS),
+                actions=REPAIRS,
                 details={"task_id": event.task_id} if event.task_id else {},
             )
         )
     return found
+
+
+def _runs(session: Session, instance_id: str | None, definition_key: str | None) -> list[Incident]:
+    return [
+        _from_run(r)
+        for r in run_incidents.open_for(
+            session, instance_id=instance_id, definition_key=definition_key
+        )
+    ]
+
+
+def _from_run(run: RunIncident) -> Incident:
+    return Incident(
+        id=run.id,
+        instance_id=run.instance_id,
+        business_key=run.business_key,
+        process_definition_key=run.definition_key,
+        element_id=run.element_id,
+        element_name=run.element_name,
+        kind=run.kind,
+        message=run.message,
+        since=run.created_at,
+        actions=(["retry", *REPAIRS] if run.kind in RETRYABLE_RUNS else REPAIRS),
+    )

@@ -26,7 +26,7 @@ from bpmn_service.engine import RunResult
 from bpmn_service.errors import FieldError, Invalid, InvalidVariables, NotFound, ServiceError
 from bpmn_service.identity import Principal
 
-from . import projection, runtime
+from . import projection, run_incidents, runtime
 from .instances import spec_loader
 from .repairs import check_reason, require_supervisor
 from .uow import UnitOfWork
@@ -199,6 +199,7 @@ def _one(
                 },
             )
             runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
+            run_incidents.resolve_open(session, instance.id, at=now, by=principal.user_id)
             uow.commit()
             report.migrated = True
             return report

@@ -16,7 +16,7 @@ from bpmn_service.engine.repair import Instruction
 from bpmn_service.errors import FieldError, Forbidden, Invalid, InvalidState, InvalidVariables
 from bpmn_service.identity import Principal
 
-from . import projection, runtime
+from . import projection, run_incidents, runtime
 from .instances import check_variables, spec_loader
 from .uow import UnitOfWork
 
@@ -91,6 +91,7 @@ def set_variables(
             details=details,
         )
         runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
+        run_incidents.resolve_open(session, instance.id, at=now, by=principal.user_id)
         uow.commit()
         return Repaired(instance, details)
 
@@ -131,6 +132,7 @@ def modify(
             details=details,
         )
         runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
+        run_incidents.resolve_open(session, instance.id, at=now, by=principal.user_id)
         uow.commit()
         return Repaired(instance, details)
 
@@ -185,6 +187,7 @@ def retry(
             actor=principal.user_id,
             details=details,
         )
+        run_incidents.resolve_open(session, instance.id, at=now, by=principal.user_id)
         uow.commit()
         return Repaired(instance, details)
 

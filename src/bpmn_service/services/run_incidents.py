@@ -126,6 +126,25 @@ def resolve(incident: RunIncident, *, at: datetime, by: str) -> None:
     incident.resolved_by = by
 
 
+def resolve_open(
+    session: Session,
+    instance_id: str,
+    *,
+    at: datetime,
+    by: str,
+    kinds: frozenset[str] | None = None,
+) -> int:
+    """A repair or migration that went through settles the instance again (its timer is due
+    again if it has one), so what failed before is no longer where the case stands; a worker's
+    answer that went through closes the worker incidents (`kinds`) its earlier answer left."""
+    found = [
+        i for i in open_for(session, instance_id=instance_id) if kinds is None or i.kind in kinds
+    ]
+    for incident in found:
+        resolve(incident, at=at, by=by)
+    return len(found)
+
+
 def _element(error: ServiceError) -> str | None:
     details = error.details if isinstance(error.details, dict) else {}
     element = details.get("element")
