@@ -3,9 +3,6 @@ cases end as incidents, a healthy PT3S timer fires, and both servers keep answer
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,60 +12,22 @@ import pytest
 from sqlalchemy import func, select
 
 from bpmn_service.db.models import HistoryEvent, RunIncident
-from conftest import DATA, ROOT, TOKENS, Api
-from test_multiprocess_timers import free_port
+from conftest import DATA, TOKENS, Api
+from served import server_processes
 
 POISON = 3
 
 
 @pytest.fixture
-def looping_servers(api: Api) -> Iterator[list[int]]:
-    settings = api.ctx.settings
-    if not settings.database_url.startswith("postgresql"):
-        pytest.skip("several server processes share PostgreSQL, not SQLite")
+def looping_servers(api: Api) -> Iterator[list[str]]:
     env = {
-        **os.environ,
-        "BPMN_DATABASE_URL": settings.database_url,
-        "BPMN_DATABASE_SCHEMA": settings.database_schema or "",
-        "BPMN_DEPLOY_ON_START": "false",
         "BPMN_TIMER_POLL_SECONDS": "0.2",
         # The loop is stopped by time, not steps: the case a CPU-heavy loop would be.
         "BPMN_RUN_MAX_STEPS": str(10**9),
         "BPMN_RUN_MAX_SECONDS": "2",
-        "BPMN_LOG_LEVEL": "WARNING",
     }
-    ports = [free_port(), free_port()]
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "bpmn_service.cli", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for port in ports
-    ]
-    try:
-        for port in ports:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/api/v1/health/ready").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.1)
-            else:
-                raise AssertionError(f"server on port {port} did not become ready")
-        yield ports
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with server_processes(api.ctx.settings, env) as urls:
+        yield urls
 
 
 def test_looping_cases_do_not_stop_timers_or_writes_on_two_servers(
@@ -85,16 +44,16 @@ def test_looping_cases_do_not_stop_timers_or_writes_on_two_servers(
     ]
     api.ctx.clock = lambda: datetime.now(UTC)
     healthy = api.start("healthy_timer", "H-1", {}).json()["id"]
-    ports = request.getfixturevalue("looping_servers")
+    urls = request.getfixturevalue("looping_servers")
 
     auth = {"Authorization": f"Bearer {TOKENS['clerk']}"}
     written = 0
     deadline = time.monotonic() + 120
     with api.ctx.sessions() as session:
         while time.monotonic() < deadline:
-            port = ports[written % 2]
+            url = urls[written % 2]
             response = httpx.post(
-                f"http://127.0.0.1:{port}/api/v1/process-definitions/healthy_timer/instances",
+                f"{url}/api/v1/process-definitions/healthy_timer/instances",
                 headers=auth,
                 json={"business_key": f"W-{written}", "variables": {}},
                 timeout=30,

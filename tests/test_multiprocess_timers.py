@@ -7,76 +7,24 @@ The test waits for the servers to finish the work; it does not wait for time to 
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
 from bpmn_service.db.models import HistoryEvent, ProcessInstance
-from conftest import DATA, ROOT, Api
+from conftest import DATA, Api
+from served import server_processes
 
 INSTANCES = 40
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def servers(api: Api) -> Iterator[list[subprocess.Popen[bytes]]]:
-    settings = api.ctx.settings
-    if not settings.database_url.startswith("postgresql"):
-        pytest.skip("several server processes share PostgreSQL, not SQLite")
-    env = {
-        **os.environ,
-        "BPMN_DATABASE_URL": settings.database_url,
-        "BPMN_DATABASE_SCHEMA": settings.database_schema or "",
-        "BPMN_DEPLOY_ON_START": "false",
-        "BPMN_TIMER_POLL_SECONDS": "0.05",
-        "BPMN_LOG_LEVEL": "WARNING",
-    }
-    procs = []
-    ports = [free_port(), free_port()]
-    for port in ports:
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "bpmn_service.cli", "serve", "--port", str(port)],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
-        )
-    try:
-        for port in ports:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/api/v1/health/ready").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.1)
-            else:
-                raise AssertionError(f"server on port {port} did not become ready")
-        yield procs
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+def servers(api: Api) -> Iterator[list[str]]:
+    with server_processes(api.ctx.settings, {"BPMN_TIMER_POLL_SECONDS": "0.05"}) as urls:
+        yield urls
 
 
 def test_every_timer_fires_exactly_once_with_two_servers(

@@ -4,12 +4,7 @@ processes sharing PostgreSQL."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -18,6 +13,7 @@ import httpx
 import pytest
 
 from conftest import ROOT, TOKENS, Api
+from served import server_processes
 
 CASES = 8
 FIXED = ROOT / "tests" / "engine" / "bpmn" / "intake_fixed.bpmn"
@@ -105,58 +101,10 @@ def test_a_move_racing_a_completion_in_one_process(api: Api) -> None:
     _check(api, cases, _race(cases, complete, move))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def two_servers(api: Api) -> Iterator[list[str]]:
-    settings = api.ctx.settings
-    if not settings.database_url.startswith("postgresql"):
-        pytest.skip("several server processes share PostgreSQL, not SQLite")
-    env = {
-        **os.environ,
-        "BPMN_DATABASE_URL": settings.database_url,
-        "BPMN_DATABASE_SCHEMA": settings.database_schema or "",
-        "BPMN_DEPLOY_ON_START": "false",
-        "BPMN_TIMER_POLL_SECONDS": "0",
-        "BPMN_LOG_LEVEL": "WARNING",
-    }
-    ports = [_free_port(), _free_port()]
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "bpmn_service.cli", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for port in ports
-    ]
-    urls = [f"http://127.0.0.1:{port}" for port in ports]
-    try:
-        for url in urls:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"{url}/api/v1/health/ready").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.1)
-            else:
-                raise AssertionError(f"server {url} did not become ready")
+    with server_processes(api.ctx.settings, {"BPMN_TIMER_POLL_SECONDS": "0"}) as urls:
         yield urls
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def test_a_move_racing_a_completion_across_two_server_processes(

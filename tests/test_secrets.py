@@ -7,7 +7,6 @@ import hashlib
 import logging
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from bpmn_service.config import Settings
 from bpmn_service.context import AppContext
 from bpmn_service.main import create_app, prepare
 from conftest import DATA, ROOT, empty
+from served import free_port
 
 APPROVAL = DATA / "approval.bpmn"
 DEMO_USERS = ROOT / "config" / "users.toml"
@@ -191,12 +191,6 @@ def test_cli_serve_refuses_the_demo_tokens_in_production(tmp_path: Path) -> None
     assert "production" in lines[0]
     assert result.stdout == ""
     assert not (tmp_path / "never.db").exists()  # refused before touching the database
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_cli_serve_starts_in_production_with_hashed_tokens_and_logs_no_secrets(
