@@ -37,35 +37,11 @@ from bpmn_service.errors import BpmnProblem
 
 from .bpmn_xml import BPMN_NS, local_name
 from .camunda_ext import NSMAP, listed_names, read_extensions
+from .deploy_rules import FLOW_NODE_TAGS
 from .expressions import CONSTANT_NAMES, strip_wrapper
 from .multi_instance import read_loop
 
 ALWAYS = frozenset({"businessKey", "initiator"})
-FLOW_NODES = frozenset(
-    {
-        "task",
-        "userTask",
-        "manualTask",
-        "scriptTask",
-        "serviceTask",
-        "sendTask",
-        "receiveTask",
-        "businessRuleTask",
-        "callActivity",
-        "subProcess",
-        "transaction",
-        "startEvent",
-        "endEvent",
-        "intermediateCatchEvent",
-        "intermediateThrowEvent",
-        "boundaryEvent",
-        "exclusiveGateway",
-        "parallelGateway",
-        "inclusiveGateway",
-        "eventBasedGateway",
-        "complexGateway",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +137,7 @@ def _scope(container: etree._Element) -> _Scope:
     scope = _Scope()
     for child in container:
         kind = local_name(child.tag)
-        if kind in FLOW_NODES and child.get("id"):
+        if kind in FLOW_NODE_TAGS and child.get("id"):
             if kind == "subProcess" and child.get("triggeredByEvent") == "true":
                 continue
             scope.nodes[child.get("id")] = child
@@ -194,7 +170,7 @@ class _Analysis:
         self._subprocesses: dict[tuple[etree._Element, Vars], Vars] = {}
         self.written = Vars()
         for node in process.iter():
-            if isinstance(node.tag, str) and local_name(node.tag) in FLOW_NODES:
+            if isinstance(node.tag, str) and local_name(node.tag) in FLOW_NODE_TAGS:
                 self.written = self.written | self.writes(node, start_of_process=False)
                 loop = node.find("bpmn:multiInstanceLoopCharacteristics", NSMAP)
                 if loop is not None:
