@@ -4,7 +4,8 @@
 
 Run it with the engine of the checkout whose stored format the fixtures should keep (an older
 commit's `src/` on PYTHONPATH); each fixture records the deployed spec JSON, the stored state as
-that engine wrote it, the path and the number of its steps already done; the deployed spec JSON
+that engine wrote it, the path (its name and its steps as recorded then: a later model may take
+the steps in another order) and the number of its steps already done; the deployed spec JSON
 is kept once per process (<label>-<process>.spec.json), as a deployment keeps it.
 tests/engine/test_stored_states.py loads every fixture with today's engine and runs it to the end.
 """
@@ -61,6 +62,7 @@ def main() -> int:
                     "now": replay.now.isoformat(),
                     "spec": spec_file.name,
                     "state": replay.result.state,
+                    "steps": steps,
                 }
                 target = STATES / f"{args.label}-{key}-{name}-{done}.json"
                 target.write_text(json.dumps(fixture, ensure_ascii=False) + "\n")

@@ -11,6 +11,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from kit import Case
 
 from bpmn_service.engine import traversal
@@ -189,3 +190,79 @@ def test_a_branch_that_ended_keeps_its_variables_for_the_end_of_the_process() ->
     assert sizes[-1] == sizes[4]
     result = case.complete("work", redo=False)
     assert result.completed and result.variables["reminded"] is True
+
+
+# The meter beside a rework loop (meter_beside_rework.bpmn): the meter's branch forks off long
+# before the acceptance's, runs one task and waits at the power-on join, while the acceptance
+# forks again (papers, and an inspection that fails and is reworked) into the same join.
+_REWORKS = 6
+_METER_FIRST = [
+    ("meter", {}),
+    ("build", {}),
+    ("papers", {}),
+    *[step for _ in range(_REWORKS) for step in (("inspect", {"ok": False}), ("rework", {}))],
+    ("inspect", {"ok": True}),
+]
+_METER_DURING_REWORK = [
+    ("build", {}),
+    ("inspect", {"ok": False}),
+    ("rework", {}),
+    ("papers", {}),
+    ("meter", {}),
+    *[step for _ in range(_REWORKS) for step in (("inspect", {"ok": False}), ("rework", {}))],
+    ("inspect", {"ok": True}),
+]
+_METER_LAST = [
+    ("build", {}),
+    *[step for _ in range(_REWORKS) for step in (("inspect", {"ok": False}), ("rework", {}))],
+    ("papers", {}),
+    ("inspect", {"ok": True}),
+    ("meter", {}),
+]
+
+
+def _meter_run(steps: list[tuple[str, dict[str, Any]]], high: bool) -> list[Any]:
+    """Open tasks after each step, then power-on and the end; the power-on join fires once."""
+    case = Case("meter_beside_rework")
+    case.start(high=high)
+    seen = [case.open_elements]
+    if high:
+        case.complete("design")
+        seen.append(case.open_elements)
+    for element, values in steps:
+        assert "power" not in case.open_elements
+        case.complete(element, **values)
+        seen.append(case.open_elements)
+    assert case.open_elements == ["power"]  # the join fired, and only once
+    result = case.complete("power")
+    assert result.completed and not result.ready_tasks
+    return seen
+
+
+@pytest.mark.parametrize("high", [False, True], ids=["low", "high"])
+@pytest.mark.parametrize(
+    "steps",
+    [_METER_FIRST, _METER_DURING_REWORK, _METER_LAST],
+    ids=["meter first", "meter during rework", "meter last"],
+)
+def test_a_branch_waiting_at_a_join_while_another_reworks_and_a_third_arrives(
+    steps: list[tuple[str, dict[str, Any]]], high: bool, monkeypatch: Any
+) -> None:
+    compacted = _meter_run(steps, high)
+    monkeypatch.setattr(ServiceWorkflow, "compact", lambda self: 0)
+    assert _meter_run(steps, high) == compacted  # the same path as without compaction
+
+
+def test_a_branch_waiting_at_a_join_keeps_the_state_bounded_while_another_reworks() -> None:
+    case = Case("meter_beside_rework")
+    case.start(high=False)
+    for element in ("meter", "build", "papers"):
+        case.complete(element)
+    sizes = []
+    for _ in range(40):
+        case.complete("inspect", ok=False)
+        case.complete("rework")
+        sizes.append(_tasks(case))
+    assert sizes[-1] == sizes[4]
+    case.complete("inspect", ok=True)
+    assert case.complete("power").completed

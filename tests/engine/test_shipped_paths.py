@@ -98,3 +98,34 @@ def test_ready_and_waiting_questions_never_walk_the_tree(monkeypatch: pytest.Mon
     ready, waiting = 16, 8
     assert answers["index"] > 100
     assert walks[(ready, True)] == 0 and walks[(waiting, True)] == 0, walks
+
+
+@pytest.mark.parametrize(
+    ("path_name", "reply", "works"),
+    [
+        ("LV_external_works", "B-UT02", {"B-UT03", "C-UT10"}),
+        ("HV_S_ordinary", "C-UT12", {"B-UT03h"}),
+    ],
+)
+def test_the_meter_is_offered_with_the_works_and_holds_up_power_on(
+    path_name: str, reply: str, works: set[str]
+) -> None:
+    """Seed 004 §4.1: the meter (B-UT11) is installed beside the construction, from the plan
+    reply on, and power-on (B-UT14) waits for it however late it comes."""
+    spec_json, start_form = _deployed("yekuo_streamlined", ROOT / "processes")
+    steps = paths("yekuo_streamlined")["paths"][path_name]
+    meter = next(values for element, values in steps if element == "B-UT11")
+    without_meter = [(e, v) for e, v in steps if e != "B-UT11"]
+    replay = Replay("yekuo_streamlined", spec_json, start_form)
+    result = replay.start(path_name, f"YK-METER-{path_name}")
+    offered_with_reply: set[str] = set()
+    for element, values in without_meter:
+        if element == "B-UT14":
+            break
+        result = replay.step(element, values)
+        if element == reply:
+            offered_with_reply = {t.element_id for t in result.ready_tasks}
+    assert {"B-UT11", *works} <= offered_with_reply
+    assert [t.element_id for t in result.ready_tasks] == ["B-UT11"]  # power-on waits
+    result = replay.step("B-UT11", meter)
+    assert [t.element_id for t in result.ready_tasks] == ["B-UT14"]

@@ -53,7 +53,8 @@ def test_a_stored_state_upgrades_and_runs_to_the_end(path: Path) -> None:
     result = replay.resume(fixture["state"], datetime.fromisoformat(fixture["now"]))
     assert not result.completed
     assert json.loads(result.state)[KEY] == STATE_FORMAT  # saved again in today's format
-    steps = paths(fixture["process"])["paths"][fixture["path"]]
+    # The path as recorded for the model the fixture ran (older fixtures: the path of today).
+    steps = fixture.get("steps") or paths(fixture["process"])["paths"][fixture["path"]]
     for element, values in steps[fixture["steps_done"] :]:
         result = replay.step(element, values)
     assert result.completed, [t.element_id for t in result.ready_tasks]

@@ -12,7 +12,10 @@ process and each subprocess) is compacted:
   (definite or predicted). Finished branches hanging off T's ancestors (earlier passes of a
   loop, a multi-instance task's finished instances, the other branches of a parallel block that
   has joined) are dropped, and of T's ancestors only the root and the nearest task of each spec
-  stay, as a chain.
+  stay, as a chain. Kept with their way up to that chain: every branch that reached the
+  process's end join, and every branch that arrived at a parallel or inclusive join that has not
+  fired for it yet (a meter branch forked long before the acceptance waits at the power-on join
+  while the acceptance forks again and reworks: the join counts that arrival when it fires).
 * **Shorten finished runs below T.** A run of finished tasks that each have one child (a loop
   inside one branch of a parallel block while another branch waits) keeps only the nearest task
   of each spec and its last task, the parent of what follows it.
@@ -39,6 +42,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.control import _EndJoin
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.util.task import TaskState
 
 from .traversal import ancestry, attached, forget
@@ -94,8 +98,8 @@ def _cut_above(workflow: Any, top: Any) -> list[Any]:
     """Drop what lies outside `top`'s subtree, keeping the root, the nearest task of each spec
     on the way down to `top`, the root's other children (starts of event subprocesses, whose
     variables stay visible) with their subtrees, and every branch that reached the process's
-    end join (waiting there, or ended: the end merges the variables of each) with its way up to
-    that path; the dropped tasks."""
+    end join (waiting there, or ended: the end merges the variables of each) or a join that has
+    not fired for it yet, with its way up to that path; the dropped tasks."""
     tasks = workflow.tasks
     root = workflow.task_tree
     path = ancestry(top)
@@ -108,8 +112,8 @@ def _cut_above(workflow: Any, top: Any) -> list[Any]:
             keep |= _subtree_ids(child, tasks)
     on_path = {id(t): i for i, t in enumerate(path)}
     branch_points = set()
-    for end in tasks.values():
-        if not isinstance(end.task_spec, _EndJoin) or end.id in keep or not attached(end):
+    for end in [*_end_join_tasks(tasks), *_pending_arrivals(tasks)]:
+        if end.id in keep or not attached(end):
             continue
         keep |= _subtree_ids(end, tasks)
         for node in reversed(ancestry(end)):
@@ -135,6 +139,37 @@ def _cut_above(workflow: Any, top: Any) -> list[Any]:
         if task.id in keep and id(task) not in on_path:
             task._children = [c for c in task._children if c in keep]
     return drop
+
+
+def _end_join_tasks(tasks: dict[UUID, Any]) -> list[Any]:
+    return [t for t in tasks.values() if isinstance(t.task_spec, _EndJoin)]
+
+
+def _pending_arrivals(tasks: dict[UUID, Any]) -> list[Any]:
+    """Branches that reached a parallel or inclusive join which has not fired for them yet.
+
+    A branch that arrives at a join waits there; the next one to arrive cancels it (only the
+    latest arrival waits) and the join, when it runs, counts every arrival whose parent
+    completed. So a cancelled arrival is still a token at the join until a task of the join
+    completes (fires) that the arrival does not descend from: an arrival after a firing, in a
+    later pass of a loop, lies below that firing. Such a branch may hang off an ancestor of the
+    open part (a meter branch forked before the acceptance, waiting while the acceptance forks
+    again and reworks); dropping it would leave the join waiting for it for ever."""
+    fired: dict[str, list[Any]] = {}
+    arrived: list[Any] = []
+    for task in tasks.values():
+        spec = task.task_spec
+        if not isinstance(spec, UnstructuredJoin) or isinstance(spec, _EndJoin):
+            continue
+        if task._state == TaskState.COMPLETED:
+            fired.setdefault(spec.name, []).append(task)
+        elif task._state == TaskState.CANCELLED:
+            arrived.append(task)
+    return [
+        task
+        for task in arrived
+        if all(task.is_descendant_of(f) for f in fired.get(task.task_spec.name, ()))
+    ]
 
 
 def _shorten_runs(top: Any, tasks: dict[UUID, Any]) -> list[Any]:
