@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conftest import ROOT, Api
+if TYPE_CHECKING:  # the test client; bench/footprint.py drives a real server with its own
+    from conftest import Api
 
-PATHS = Path(__file__).resolve().parent / "data" / "paths"
+ROOT = Path(__file__).resolve().parents[1]
+PATHS = ROOT / "tests" / "data" / "paths"
 PROCESSES = ROOT / "processes"
 
 # The demo user that acts for each group (config/users.toml).
