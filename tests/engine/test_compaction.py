@@ -163,18 +163,87 @@ def test_a_format_2_state_of_a_long_loop_upgrades_and_is_compacted_at_its_next_s
     assert case.complete("work", redo=False).completed
 
 
-def test_a_repeating_timer_keeps_firing_on_a_compacted_instance() -> None:
-    # Each firing's finished branch is kept (the process end merges their variables), so this
-    # one grows by a few tasks per firing; compaction must not stop the timer or lose the task.
+def test_a_repeating_timer_keeps_firing_with_a_bounded_state() -> None:
+    # Each firing's branch ends at the process's end, which merges what it did: the branches are
+    # folded into the latest one, and a firing adds no second waiting boundary join.
     case = Case("repeating_timer")
     case.start(reminders=0)
+    case.wait(minutes=1)  # the timer fires when its moment has passed: one firing per wait below
     review = case.ready("review").id
-    for _ in range(30):
+    sizes = []
+    for _ in range(60):
         result = case.wait(hours=1)
+        assert [s.element_id for s in result.steps] == ["count", "counted"]
         assert result.next_timer_at is not None and result.next_timer_at >= case.now
         assert case.ready("review").id == review
-    assert _tasks(case) < 5 * 30
+        assert result.variables["reminders"] == 1  # each firing counts from the task's start
+        sizes.append((_tasks(case), len(case.state)))
+    assert sizes[-1][0] == sizes[4][0]
+    assert sizes[-1][1] < 1.2 * sizes[4][1]
+    result = case.complete("review")
+    assert result.completed and result.variables["reminders"] == 1
+
+
+def test_what_a_timer_firing_did_reaches_the_end_when_its_host_completes() -> None:
+    # The host's completion cancels the waiting cycle timer; the last firing's branch, waiting at
+    # the end, used to be removed with it, and its variables never reached the end.
+    case = Case("repeating_timer")
+    case.start(reminders=0)
+    assert case.wait(hours=1, minutes=1).variables["reminders"] == 1
+    result = case.complete("review")
+    assert result.completed and result.variables["reminders"] == 1
+
+
+def test_a_timer_repeating_three_times_runs_its_path_at_every_firing() -> None:
+    case = Case("three_reminders")
+    case.start(reminders=0)
+    case.wait(minutes=1)
+    ran = []
+    for _ in range(5):
+        result = case.wait(hours=1)
+        ran.append([s.element_id for s in result.steps if s.element_id == "count"])
+    assert ran == [["count"], ["count"], ["count"], [], []]
+    assert result.next_timer_at is None
     assert case.complete("review").completed
+
+
+def _reminder_rounds(rounds: int, sizes: list[int]) -> dict[str, Any]:
+    case = Case("cycle_reminder_loop")
+    case.start(round_no=0)
+    for done in range(1, rounds + 1):
+        case.wait(hours=1)
+        if done % 3:
+            case.wait(hours=1)  # two reminders in most rounds, one in every third
+        case.complete("work", redo=True, round_no=done)
+        sizes.append(_tasks(case))
+    result = case.complete("work", redo=False)
+    assert result.completed
+    return result.variables  # type: ignore[no-any-return]
+
+
+def test_an_hourly_reminder_in_a_loop_keeps_a_bounded_state_and_the_same_variables(
+    monkeypatch: Any,
+) -> None:
+    sizes: list[int] = []
+    compacted = _reminder_rounds(40, sizes)
+    assert sizes[-1] == sizes[4]
+    assert compacted["reminded_in_round"] == 39  # the last reminder's round (before the update)
+    monkeypatch.setattr(ServiceWorkflow, "compact", lambda self: 0)
+    monkeypatch.setattr(traversal, "VERIFY", False)  # the long uncompacted tree walks slowly
+    assert _reminder_rounds(40, []) == compacted
+
+
+def test_a_timer_wait_in_a_loop_keeps_a_bounded_state() -> None:
+    case = Case("polling_loop")
+    case.start(polls=0, limit=300)
+    sizes = []
+    for done in range(1, 300):
+        result = case.wait(hours=1, minutes=1)  # each wait starts the next hour's timer
+        assert not result.completed and result.variables["polls"] == done
+        sizes.append(_tasks(case))
+    assert sizes[-1] == sizes[4]
+    result = case.wait(hours=1, minutes=1)
+    assert result.completed and result.variables["polls"] == 300
 
 
 def test_a_branch_that_ended_keeps_its_variables_for_the_end_of_the_process() -> None:

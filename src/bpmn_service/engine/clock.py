@@ -18,7 +18,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
+from SpiffWorkflow.util.task import TaskState
 
 # A timer cycle repeating faster than this would fire without end inside one engine run.
 MIN_CYCLE_SECONDS = 1.0
@@ -120,6 +122,21 @@ class CycleTimerEventDefinition(spiff_timer.CycleTimerEventDefinition):  # type:
 
         my_task._set_internal_data(event_value=event_value)
         return ready
+
+    def update_task(self, my_task: Any) -> None:
+        # SpiffWorkflow's, adding no second waiting join: a firing adds a child for each of the
+        # timer's outputs, the boundary join among them, and the joins piled up, one per firing,
+        # all waiting for the same host (the first to fire cancels the others).
+        if self.cycle_complete(my_task):
+            for output in my_task.task_spec.outputs:
+                if isinstance(output, BoundaryEventJoin) and any(
+                    c.task_spec is output and not c.has_state(TaskState.FINISHED_MASK)
+                    for c in my_task.children
+                ):
+                    continue
+                child = my_task._add_child(output, TaskState.FUTURE)
+                child.task_spec._predict(child, mask=TaskState.NOT_FINISHED_MASK)
+                child.task_spec._update(child)
 
 
 def recurring_interval(expression: str) -> tuple[int, datetime, timedelta]:

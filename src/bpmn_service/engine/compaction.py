@@ -16,6 +16,10 @@ process and each subprocess) is compacted:
   process's end join, and every branch that arrived at a parallel or inclusive join that has not
   fired for it yet (a meter branch forked long before the acceptance waits at the power-on join
   while the acceptance forks again and reworks: the join counts that arrival when it fires).
+* **Fold ended branches.** Branches that reached the process's end join while the rest runs (a
+  repeating timer's firings, a reminder in every pass of a loop) are reduced to what each
+  changed, folded into the branch that ended last (_fold_ended_branches): the end merges the
+  same changes, and the state no longer grows by one branch per firing.
 * **Shorten finished runs below T.** A run of finished tasks that each have one child (a loop
   inside one branch of a parallel block while another branch waits) keeps only the nearest task
   of each spec and its last task, the parent of what follows it.
@@ -31,13 +35,11 @@ variables stay visible) are kept. A dropped subprocess task takes its subprocess
 Task ids of kept tasks never change. Detached tasks (not reachable from the root; older stored
 states can hold some) are left as they are. `compacted` counts the engine tasks dropped from an
 instance so far and is stored with it (state format 3, state_format.py).
-
-Not bounded yet: a non-interrupting boundary event that fires again and again (a cycle timer)
-keeps each firing's finished branch, because the process's end merges their variables.
 """
 
 from __future__ import annotations
 
+from copy import deepcopy
 from typing import Any
 from uuid import UUID
 
@@ -78,16 +80,20 @@ def _compact_tree(workflow: Any) -> int:
     ]
     if not unfinished:
         return 0  # a finished workflow: nothing will read it again, nothing grows either
+    folded = _fold_ended_branches(tasks, unfinished)
+    if folded:
+        forget(workflow, folded)
     top = _common_ancestor(unfinished)
     drop = _cut_above(workflow, top)
     drop.extend(_shorten_runs(top, tasks))
-    if not drop:
+    if drop:
+        forget(workflow, drop)
+    if not folded and not drop:
         return 0
-    forget(workflow, drop)
     last = workflow.last_task
     if last is not None and workflow.tasks.get(last.id) is not last:
         workflow.last_task = None  # read only when nothing is open and the process is not done
-    return len(drop)
+    return len(folded) + len(drop)
 
 
 def _at_the_end(task: Any) -> bool:
@@ -139,6 +145,76 @@ def _cut_above(workflow: Any, top: Any) -> list[Any]:
         if task.id in keep and id(task) not in on_path:
             task._children = [c for c in task._children if c in keep]
     return drop
+
+
+def _fold_ended_branches(tasks: dict[UUID, Any], unfinished: list[Any]) -> list[Any]:
+    """Branches that ended while the process runs, folded into the one that ended last; the
+    dropped tasks (already unlinked from the tree).
+
+    The end of the process merges what each ended branch changed, in the order they ended, so
+    every such branch used to be kept (_cut_above): a repeating timer's firings, or a reminder on
+    a task in a loop, added one branch each. Here each branch but the last is reduced to what it
+    changed since it left the open part of the tree (its fork: the nearest ancestor of an
+    unfinished task), and those changes, in the order the branches ended, go beneath the last
+    branch's own changes into that branch's end event, which the end join and the instance's
+    variables read. A branch whose tree still holds another branch's arrival at a join that has
+    not fired, or the last branch's end, is left as it is."""
+    ends = sorted(
+        (
+            t
+            for t in _end_join_tasks(tasks)
+            if t._state in (TaskState.CANCELLED, TaskState.WAITING) and attached(t)
+        ),
+        key=lambda t: t.last_state_change,
+    )
+    if len(ends) < 2:
+        return []
+    live = {t.id for task in unfinished for t in ancestry(task)}
+    latest = ends[-1]
+    latest_branch = _branch(latest, live)
+    if latest_branch is None:
+        return []
+    keep = {t.id for t in _pending_arrivals(tasks)}
+    branches: dict[UUID, tuple[Any, Any]] = {}
+    changes: list[dict[str, Any]] = []
+    for end in ends[:-1]:
+        found = _branch(end, live)
+        if found is None or found[1] is latest_branch[1]:
+            continue
+        fork, top = found
+        if top.id not in branches:
+            subtree = _subtree_ids(top, tasks)
+            if subtree & keep:
+                continue
+            branches[top.id] = (top, subtree)
+        changes.append(_changed(fork.data, end.parent.data))
+    if not branches:
+        return []
+    end_event = latest.parent
+    folded = dict(end_event.data)
+    for changed in changes:
+        folded.update(changed)
+    folded.update(_changed(latest_branch[0].data, end_event.data))
+    end_event.data = deepcopy(folded)
+    dropped: list[Any] = []
+    for top, subtree in branches.values():
+        parent = tasks[top._parent]
+        parent._children = [c for c in parent._children if c != top.id]
+        dropped.extend(tasks[i] for i in subtree)
+    return dropped
+
+
+def _branch(end: Any, live: set[UUID]) -> tuple[Any, Any] | None:
+    """Where the branch of `end` leaves the open part of the tree: (fork, first task below)."""
+    chain = ancestry(end)
+    for index in range(len(chain) - 2, -1, -1):
+        if chain[index].id in live:
+            return chain[index], chain[index + 1]
+    return None
+
+
+def _changed(base: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in base or base[k] != v}
 
 
 def _end_join_tasks(tasks: dict[UUID, Any]) -> list[Any]:

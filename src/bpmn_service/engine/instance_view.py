@@ -74,6 +74,20 @@ def external_view(task: Any) -> ExternalWork:
     )
 
 
+def completed_tasks(workflow: Any, *, skip_subprocesses: bool = False) -> list[Any]:
+    """The completed tasks of `workflow` (and of its subprocesses unless skipped), in the walk's
+    order, including those below a task that is still open: SpiffWorkflow's walk for completed
+    tasks does not look below an unfinished task, but a repeating (cycle) timer stays waiting
+    while the branch each firing starts runs and ends below it. Asking for waiting tasks too
+    makes the walk descend below every definite task."""
+    found = workflow.get_tasks(
+        state=TaskState.COMPLETED | TaskState.WAITING,
+        max_depth=FULL_DEPTH,
+        skip_subprocesses=skip_subprocesses,
+    )
+    return [t for t in found if t.state == TaskState.COMPLETED]
+
+
 def thrown_since(workflow: Any, since: float) -> list[ThrownMessage]:
     """Messages thrown and not caught inside the instance, addressed by the throw event's
     `businessKey` property and carrying only the variables its `variables` property names."""
@@ -84,7 +98,7 @@ def thrown_since(workflow: Any, since: float) -> list[ThrownMessage]:
         return []
     throwers = [
         t
-        for t in workflow.get_tasks(state=TaskState.COMPLETED, max_depth=FULL_DEPTH)
+        for t in completed_tasks(workflow)
         if t.last_state_change >= since
         and isinstance(t.task_spec, ThrowingEvent)
         and isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
@@ -211,11 +225,7 @@ def variables_of(workflow: Any, completed: bool) -> dict[str, Any]:
     """
     merged: dict[str, Any] = {}
     triggered = set(workflow.spec.start.trigger_specs)
-    finished = [
-        t
-        for t in workflow.get_tasks(state=TaskState.COMPLETED, max_depth=FULL_DEPTH)
-        if t.task_spec.name in triggered
-    ]
+    finished = [t for t in completed_tasks(workflow) if t.task_spec.name in triggered]
     for task in sorted(finished, key=lambda t: t.last_state_change):
         merged.update(task.data)
     if completed:
@@ -249,7 +259,7 @@ def _ended_branches(workflow: Any) -> list[Any]:
     they are the case's current values now."""
     return [
         t
-        for t in workflow.get_tasks(state=TaskState.COMPLETED, skip_subprocesses=True)
+        for t in completed_tasks(workflow, skip_subprocesses=True)
         if isinstance(t.task_spec, EndEvent) and t.workflow is workflow
     ]
 
@@ -264,7 +274,7 @@ def completed_since(workflow: Any, since: float) -> tuple[list[EngineStep], list
     threshold = since
     steps = []
     finished: list[tuple[float, str]] = []
-    for task in workflow.get_tasks(state=TaskState.COMPLETED, max_depth=FULL_DEPTH):
+    for task in completed_tasks(workflow):
         spec = task.task_spec
         if task.last_state_change < threshold or spec.bpmn_id is None:
             continue

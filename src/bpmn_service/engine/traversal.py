@@ -45,7 +45,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskFilter, TaskIterator, TaskState
 from SpiffWorkflow.workflow import Workflow
 
-from . import inheritance
+from . import ended_branches, inheritance
 
 # Compare every answer with SpiffWorkflow's own iterator (slow; for tests).
 VERIFY = False
@@ -150,6 +150,10 @@ class IndexedTask(Task):  # type: ignore[misc]
 
     def _inherit_data(self) -> None:
         inheritance.inherit_data(self)
+
+    def cancel(self) -> None:
+        ended_branches.keep_ended_arrivals(self)  # before SpiffWorkflow removes them
+        super().cancel()
 
     def __iter__(self) -> TaskIterator:
         return TaskWalk(self)

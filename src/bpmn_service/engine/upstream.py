@@ -63,6 +63,22 @@ OVERRIDES: tuple[Override, ...] = (
         "05ec96e943da475e",
     ),
     Override(
+        "SpiffWorkflow.task:Task.cancel",
+        "extended",
+        "traversal.IndexedTask.cancel",
+        "an arrival waiting at the end join below a cancelled cycle timer is cancelled, not "
+        "removed, so the end still merges what its branch did (ended_branches.py)",
+        "16a6cc6f7ea48468",
+    ),
+    Override(
+        "SpiffWorkflow.task:Task._drop_children",
+        "relied on",
+        "ended_branches.keep_ended_arrivals",
+        "cancel removes the unfinished tasks below finished children; a cancelled arrival is "
+        "finished and stays",
+        "eca5081a4b520d8d",
+    ),
+    Override(
         "SpiffWorkflow.task:Task.is_descendant_of",
         "replaced",
         "traversal.IndexedTask.is_descendant_of",
@@ -306,6 +322,13 @@ OVERRIDES: tuple[Override, ...] = (
         "clock.CycleTimerEventDefinition.cycle_complete",
         "no clock hook upstream: the time is read from the engine clock",
         "14378cef17d05489",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.specs.event_definitions.timer:CycleTimerEventDefinition.update_task",
+        "copied",
+        "clock.CycleTimerEventDefinition.update_task",
+        "bounded state: a firing adds no second waiting boundary join (one per firing piled up)",
+        "6cd859500eddae74",
     ),
     Override(
         "SpiffWorkflow.bpmn.specs.event_definitions.timer:"
