@@ -5,9 +5,10 @@ a run reports, and withdrawing an escalation event subprocess."""
 from __future__ import annotations
 
 import pytest
-from kit import BPMN, Case
+from kit import BPMN, T0, Case, compiled
 
 from bpmn_service.engine.declared_limits import read_declarations
+from bpmn_service.engine.live import LiveProcess
 from bpmn_service.errors import InvalidState
 
 XML = (BPMN / "declared_limit_escalation.bpmn").read_bytes()
@@ -78,3 +79,55 @@ def test_withdrawing_an_escalation_lets_the_case_end() -> None:
         )
     )
     assert result.completed and result.ready_tasks == []
+
+
+# -- the completions a live (simulated) instance reports -----------------------------------------
+
+SIMULATED = [
+    ("accept", {}),
+    ("survey", {"objection": True}),
+    ("customerAnswers", {}),
+    ("survey", {"objection": False}),
+    ("reply", {}),
+    ("visit", {}),
+]
+
+
+def test_a_live_instance_reports_the_completions_a_service_run_reports() -> None:
+    """The simulation's clocks follow live instances; with every element watched, each step
+    reports the same completions, in the same order, as the service's runner on its stored
+    state (a different walk: through the task index by element)."""
+    case = Case("simulated_limits")
+    every = {
+        "start",
+        "accept",
+        "survey",
+        "objected",
+        "customerAnswers",
+        "reply",
+        "visit",
+        "end",
+    }
+    instance, view = LiveProcess(case.spec_json, frozenset(every)).start({}, now=T0)
+    assert view.finished == case.start().finished
+    for element, values in SIMULATED:
+        expected = case.complete(element, **values).finished
+        task = next(t for t in view.ready if t.element_id == element)
+        view = instance.complete(task.id, values, actor="tester", now=T0)
+        assert view.finished == expected, element
+    assert view.completed and "end" in view.finished
+
+
+def test_a_live_instance_reports_only_the_watched_completions() -> None:
+    live = LiveProcess(compiled("simulated_limits"), frozenset({"objected", "visit"}))
+    instance, view = live.start({}, now=T0)
+    seen = [view.finished]
+    for element, values in SIMULATED:
+        task = next(t for t in view.ready if t.element_id == element)
+        view = instance.complete(task.id, values, actor="tester", now=T0)
+        seen.append(view.finished)
+    assert seen == [[], [], ["objected"], [], ["objected"], [], ["visit"]]
+    # Nothing watched (a process that declares no limits): nothing reported.
+    instance, view = LiveProcess(compiled("simulated_limits")).start({}, now=T0)
+    task = next(t for t in view.ready if t.element_id == "accept")
+    assert instance.complete(task.id, {}, actor="tester", now=T0).finished == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +25,7 @@ from . import clock
 from .expressions import ExpressionError
 from .instance_view import (
     FULL_DEPTH,
+    completed_among,
     external_view,
     is_external,
     open_waits,
@@ -71,23 +73,29 @@ class LiveView:
     waits: list[MessageWait] = field(default_factory=list)
     next_timer_at: datetime | None = None
     completed: bool = False
+    # The watched elements (LiveProcess) that completed in the step, in order: the service's
+    # RunResult.finished, narrowed to the elements on which declared time limits start and stop.
+    finished: list[str] = field(default_factory=list)
 
 
 class LiveProcess:
-    """One deployed process version, parsed once, from which live instances are started."""
+    """One deployed process version, parsed once, from which live instances are started; each
+    view of its instances lists which of the ``watched`` elements completed in the step."""
 
-    def __init__(self, spec_json: str) -> None:
+    def __init__(self, spec_json: str, watched: frozenset[str] = frozenset()) -> None:
         self.spec, self.subprocess_specs = spec_from_json(spec_json)
+        self.watched = watched
 
     def start(
         self, variables: Mapping[str, Any], *, now: datetime
     ) -> tuple[LiveInstance, LiveView]:
         with clock.frozen_at(now):
+            since = time.time()
             workflow = LiveWorkflow(self.spec, self.subprocess_specs)
             ready = workflow.get_tasks(state=TaskState.READY)
             (ready[0] if ready else workflow.task_tree).data.update(variables)
             instance = LiveInstance(self, workflow)
-            return instance, instance.advance()
+            return instance, instance.advance(since)
 
 
 class LiveInstance:
@@ -95,13 +103,18 @@ class LiveInstance:
         self.process = process
         self.workflow = workflow
 
-    def advance(self) -> LiveView:
+    def advance(self, since: float) -> LiveView:
+        """Run the engine steps; the view lists what completed since ``since`` (time.time())."""
         try:
             self.workflow.do_engine_steps()
         except (SpiffWorkflowException, ExpressionError) as exc:
             raise workflow_failed(exc) from None
+        # Read before compaction drops them.
+        finished = completed_among(self.workflow, since, self.process.watched)
         self.workflow.compact()  # a live instance that loops stays as small as a stored one
-        return self.view()
+        view = self.view()
+        view.finished = finished
+        return view
 
     def view(self) -> LiveView:
         manual = self.workflow.get_tasks(state=TaskState.READY, manual=True, max_depth=FULL_DEPTH)
@@ -119,6 +132,7 @@ class LiveInstance:
         self, task_id: str, values: Mapping[str, Any], *, actor: str, now: datetime
     ) -> LiveView:
         with clock.frozen_at(now):
+            since = time.time()
             task = self.workflow.get_task_from_id(UUID(task_id))
             task.data.update(values)
             set_output_item(task, values, actor, now)
@@ -126,17 +140,19 @@ class LiveInstance:
                 task.run()
             except (SpiffWorkflowException, ExpressionError) as exc:
                 raise workflow_failed(exc) from None
-            return self.advance()
+            return self.advance(since)
 
     def deliver(self, name: str, payload: Mapping[str, Any], *, now: datetime) -> LiveView:
         with clock.frozen_at(now):
+            since = time.time()
             deliver_message(self.workflow, name, dict(payload))
-            return self.advance()
+            return self.advance(since)
 
     def fire_timers(self, *, now: datetime) -> LiveView:
         with clock.frozen_at(now):
+            since = time.time()
             self.workflow.refresh_timers()
-            return self.advance()
+            return self.advance(since)
 
     def variables(self) -> dict[str, Any]:
         return variables_of(self.workflow, self.workflow.is_completed())

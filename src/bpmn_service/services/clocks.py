@@ -10,6 +10,9 @@ the breach at 100 %; both are history events. A breach also starts the process's
 (督办) event subprocess, if it has one, by the internal message ``time_limit_breached``: the
 supervisors' inbox task. When the clock stops before that task is done, the service withdraws
 it. Tasks inside a running limit's span without a due date of their own are due when it ends.
+
+How one clock moves (deadlines, pause, resume, reminder, breach, stop) is limitclock.py's, which
+the simulation shares; this module decides when, on the case's table rows, and records it.
 """
 
 from __future__ import annotations
@@ -27,12 +30,20 @@ from bpmn_service.context import AppContext
 from bpmn_service.db.models import ProcessDefinition, ProcessInstance, Task, TimeLimitClock
 from bpmn_service.engine import RunResult
 from bpmn_service.engine.declared_limits import Declarations, read_declarations
-from bpmn_service.timelimits import CATEGORIES, Regime
+from bpmn_service.limitclock import (
+    ALL,
+    breach_due,
+    deadlines,
+    limit_days,
+    pause,
+    resume,
+    stop,
+    warn_due,
+)
 
 from . import projection, telemetry
 
 OPEN = ("running", "paused", "breached")
-ALL = "ALL"  # the category of a clock whose case has none (the row is the same for all)
 
 _cache: OrderedDict[str, Declarations] = OrderedDict()
 _cache_lock = threading.Lock()
@@ -195,7 +206,7 @@ def _start(
     try:
         regime = ctx.time_limits.regime_of(instance.definition_key, at=ctx.calendar.local_date(at))
         category = instance.category or ALL
-        days = _days(regime, limit_id, category)
+        days = limit_days(regime, limit_id, category)
     except ValueError as exc:
         # Deploy refuses unknown rows; a table edited since then must not stop the case.
         projection.record(
@@ -210,6 +221,7 @@ def _start(
         return None
     if days is None:
         return None  # the regime sets no limit for this category
+    warn_at, due_at = deadlines(ctx.calendar, regime, limit_id, days, at)
     clock = TimeLimitClock(
         instance_id=instance.id,
         definition_key=instance.definition_key,
@@ -220,8 +232,8 @@ def _start(
         limit_days=days,
         status="running",
         started_at=at,
-        warn_at=ctx.calendar.add_working_days(at, regime.warn_share(limit_id) * days),
-        due_at=ctx.calendar.add_working_days(at, days),
+        warn_at=warn_at,
+        due_at=due_at,
         escalate_to=list(regime.escalate_to(limit_id)),
     )
     session.add(clock)
@@ -246,12 +258,7 @@ def _stop(
     at: datetime,
     actions: Actions,
 ) -> None:
-    if clock.status == "paused":
-        clock.paused_at = None
-    clock.stopped_at = at
-    if clock.breached_at is None and at >= clock.due_at:
-        clock.breached_at = clock.due_at  # stopped late before the scheduler noticed
-    clock.status = "breached" if clock.breached_at is not None else "met"
+    stop(clock, at)
     escalation = clock.escalation_task_id
     if escalation is not None and session.get(Task, escalation) is not None:
         actions.withdraw.append(escalation)
@@ -266,20 +273,6 @@ def _stop(
     )
 
 
-def _days(regime: Regime, limit_id: str, category: str) -> float | None:
-    """The row's working days for the category; a case without a customer category (a
-    complaint) takes a row that is the same for every category."""
-    if category != ALL:
-        return regime.limit(limit_id, category)
-    values = {regime.limit(limit_id, c) for c in CATEGORIES}
-    if len(values) != 1:
-        raise ValueError(
-            f"the case has no customer category (variable customerCategory) and {limit_id} "
-            f"differs by category"
-        )
-    return values.pop()
-
-
 def _pause_or_resume(
     ctx: AppContext,
     session: Session,
@@ -288,20 +281,13 @@ def _pause_or_resume(
     waiting: bool,
     at: datetime,
 ) -> None:
-    if clock.breached_at is not None:
-        return  # past its end a clock no longer stands still
-    if waiting and clock.status == "running":
-        clock.status, clock.paused_at = "paused", at
+    if waiting and pause(clock, at):
         projection.record(
             session, instance, "time_limit_paused", at=at, actor=None, details=_details(clock)
         )
-    elif not waiting and clock.status == "paused" and clock.paused_at is not None:
-        calendar, since = ctx.calendar, clock.paused_at
-        old_due = clock.due_at
-        clock.due_at = calendar.add_working_days(at, _left(ctx, since, clock.due_at))
-        if clock.warned_at is None:
-            clock.warn_at = calendar.add_working_days(at, _left(ctx, since, clock.warn_at))
-        clock.status, clock.paused_at = "running", None
+        return
+    old_due = clock.due_at
+    if not waiting and resume(ctx.calendar, clock, at):
         for task in session.scalars(
             select(Task).where(Task.instance_id == instance.id, Task.due_at == old_due)
         ):
@@ -311,10 +297,6 @@ def _pause_or_resume(
         )
 
 
-def _left(ctx: AppContext, since: datetime, until: datetime) -> float:
-    return ctx.calendar.working_days_between(since, until) if until > since else 0.0
-
-
 def _fire(
     session: Session,
     instance: ProcessInstance,
@@ -322,15 +304,11 @@ def _fire(
     at: datetime,
     actions: Actions,
 ) -> None:
-    if clock.status != "running":
-        return
-    if clock.warned_at is None and clock.warn_at <= at:
-        clock.warned_at = at
+    if warn_due(clock, at):
         projection.record(
             session, instance, "time_limit_warned", at=at, actor=None, details=_details(clock)
         )
-    if clock.breached_at is None and clock.due_at <= at:
-        clock.breached_at, clock.status = at, "breached"
+    if breach_due(clock, at):
         telemetry.count(
             session, telemetry.TIME_LIMIT_BREACHES, instance.definition_key, clock.limit_id
         )

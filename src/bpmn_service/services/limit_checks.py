@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from bpmn_service.engine.declared_limits import read_declarations
 from bpmn_service.errors import BpmnProblem
 from bpmn_service.timelimits import TimeLimits
 
 
 def declaration_problems(
-    limits: TimeLimits, content: bytes, key: str, filename: str
+    limits: TimeLimits, content: bytes, key: str, filename: str, at: date | None = None
 ) -> list[BpmnProblem]:
     """Malformed declarations, and limits that name no row of the process's limit table (in the
-    version in force today): a typo would otherwise run no clock at all."""
+    version in force on ``at``, default today): a typo would otherwise run no clock at all."""
     found = read_declarations(content, key, filename)
     problems = list(found.problems)
     if not found.limits:
         return problems
     first = next(iter(found.limits.values()))
     try:
-        regime = limits.regime_of(key)
+        regime = limits.regime_of(key, at)
     except ValueError as exc:
         problems.append(
             BpmnProblem(

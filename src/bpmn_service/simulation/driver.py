@@ -34,6 +34,7 @@ from bpmn_service.timeutil import resolve_due
 
 from .clock import WorkClock
 from .distributions import Duration
+from .limits import CaseClocks, Measured
 from .model import (
     START_EVENT,
     Element,
@@ -109,8 +110,8 @@ class InstanceResult:
     hall_visits: int = 0
     handoffs: int = 0
     rework_loops: int = 0
-    # limit id -> (elapsed WD, limit WD, met: finished before the service's due moment)
-    sla: dict[str, tuple[float, float, bool]] = field(default_factory=dict)
+    # every run of a declared limit's clock that stopped (simulation/limits.py)
+    sla: list[Measured] = field(default_factory=list)
     step_wd: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     tasks: list[TaskRecord] = field(default_factory=list)
@@ -150,6 +151,7 @@ class _Run:
     in_service: dict[str, str] = field(default_factory=dict)
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
     actions: int = 0
+    clocks: CaseClocks | None = None
 
     def drop_live(self) -> None:
         """Take the engine instance apart and let it go (memory, GC time); the records stay."""
@@ -190,7 +192,7 @@ class Driver:
         self.lanes = lanes
         self.limits = limits
         self.keep_history = keep_history
-        self.live = live or LiveProcess(model.spec_json)
+        self.live = live or model.live()
         self.submissions = submissions or Submissions(model)
         self.lane_state = {lane: LaneState(count) for lane, count in proc.staff.items()}
         self.start_element = next(
@@ -273,6 +275,10 @@ class Driver:
                 probe = _Run(app=app, start=app.arrival, known=dict(app.attributes))
                 prepare = self.duration(step, probe, 1, rng, step.party or "customer")
             run = _Run(app=app, start=app.arrival + prepare, known=dict(app.attributes))
+            if self.model.time_limits is not None and self.model.time_limits.limit_ids:
+                run.clocks = CaseClocks(
+                    self.model.time_limits, self.limits, self.clock, app.category
+                )
             runs.append(run)
             self.push(run.start, START, run, None)
         while self.heap:
@@ -375,6 +381,8 @@ class Driver:
         state.busy_wd += work
         record = run.open_tasks[task_id]
         record.claimed = w
+        if run.clocks is not None:
+            run.clocks.claim(task_id, record.element, w)
         run.in_service[task_id] = lane
         self.push(w + work, COMPLETE, run, (task_id, run.pending.pop(task_id, {})))
 
@@ -395,10 +403,17 @@ class Driver:
 
     def _sync(self, run: _Run, view: LiveView, w: float) -> None:
         run.view = view
+        if run.clocks is not None:
+            open_elements = {t.element_id for t in view.ready}
+            open_elements.update(t.element_id for t in view.external)
+            open_elements.update(x.element_id for x in view.waits)
+            run.clocks.after_run(w, view.finished, open_elements, active=not view.completed)
         ready_ids = {t.id for t in view.ready}
         for task_id in [t for t in run.open_tasks if t not in ready_ids]:
             record = run.open_tasks.pop(task_id)
             record.ended, record.reason = w, "cancelled"
+            if run.clocks is not None:
+                run.clocks.withdraw(task_id, w)
             run.pending.pop(task_id, None)
             if task_id in run.in_service:
                 self._release(run, task_id, w)
@@ -491,6 +506,8 @@ class Driver:
             self.push(w + handoff, ARRIVE, run, (ready.id, lane, work))
             return
         record.claimed = w + handoff
+        if run.clocks is not None:
+            run.clocks.claim(ready.id, element.id, w + handoff)
         self.push(w + handoff + work, COMPLETE, run, (ready.id, values))
 
     def _schedule_external(self, run: _Run, task_id: str, element_id: str, w: float) -> None:
@@ -692,26 +709,8 @@ def compute_kpis(
         if x.ended is not None and x.external:
             steps[x.element] = steps.get(x.element, 0.0) + (min(x.ended, high) - x.started)
     result.step_wd = {k: max(0.0, v) for k, v in steps.items()}
-    day = clock.date_of(result.start)
-    for span in driver.proc.time_limits:
-        stops = sorted(t.ended for t in completed if t.element in span.stop and t.ended is not None)
-        if not stops:
-            continue
-        stop = stops[0]
-        starts = [
-            t.ended for t in completed if t.element == span.start and (t.ended or 0.0) <= stop
-        ]
-        if not starts:
-            continue
-        try:
-            limit = driver.limits.limit(driver.proc.key, span.limit_id, result.category, at=day)
-        except ValueError:
-            limit = None
-        if limit is not None:
-            begin = max(s for s in starts if s is not None)
-            due = clock.calendar.add_working_days(clock.moment(begin), limit)
-            result.sla[span.limit_id] = (stop - begin, limit, clock.moment(stop) < due)
-    del run
+    if run.clocks is not None:
+        result.sla = run.clocks.measured()
 
 
 def arrival_moment(clock: WorkClock, w: float) -> datetime:

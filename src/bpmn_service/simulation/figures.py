@@ -103,13 +103,22 @@ def _category(done: list[InstanceResult], rows: list[InstanceResult], wd_to_cd: 
     ]
     sla: dict[str, Any] = {}
     for r in done:
-        for limit_id, (elapsed, limit, met) in r.sla.items():
-            entry = sla.setdefault(limit_id, {"limit_wd": limit, "n": 0, "met": 0, "elapsed": []})
+        kept: dict[str, bool] = {}  # limit -> every run of the case met
+        for limit_id, elapsed, limit, met in r.sla:
+            entry = sla.setdefault(
+                limit_id,
+                {"limit_wd": limit, "n": 0, "met": 0, "cases": 0, "cases_met": 0, "elapsed": []},
+            )
             entry["n"] += 1
             entry["met"] += int(met)
             entry["elapsed"].append(elapsed)
+            kept[limit_id] = kept.get(limit_id, True) and met
+        for limit_id, met in kept.items():
+            sla[limit_id]["cases"] += 1
+            sla[limit_id]["cases_met"] += int(met)
     for entry in sla.values():
         entry["share_met"] = entry["met"] / entry["n"] if entry["n"] else None
+        entry["share_cases_met"] = entry["cases_met"] / entry["cases"] if entry["cases"] else None
         entry["elapsed_p50"] = quantile(entry.pop("elapsed"), 0.5)
     proc_p50 = quantile(procedures, 0.5)
     cd_p50 = quantile(cd, 0.5)
@@ -161,7 +170,8 @@ def calibration(summary: dict[str, Any]) -> list[dict[str, Any]]:
                 "target_utility_p50": util,
                 "utility_p50": cell["utility_wd"]["p50"],
                 "target_plan_reply_met": sla,
-                "plan_reply_met": limits.get("share_met") if key == CURRENT else None,
+                # Per application, as §10.5 counts (a reply after an objection is a second run).
+                "plan_reply_met": limits.get("share_cases_met") if key == CURRENT else None,
             }
         )
     return rows

@@ -18,10 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from bpmn_service.engine import FormField, compile_bpmn, validate
+from bpmn_service.engine.live import LiveProcess
 from bpmn_service.errors import InvalidBpmn
 from bpmn_service.lanes import LaneGroups
 from bpmn_service.services.projection import EXTERNAL_GROUPS
 from bpmn_service.timelimits import CATEGORIES
+
+from .limits import ProcessLimits
 
 USER_TASK = "UserTask"
 EXTERNAL_TASK = "ExternalTask"
@@ -59,6 +62,13 @@ class SimModel:
     recorded: dict[str, dict[str, list[dict[str, Any]]]]  # element -> category -> values
     bpmn: bytes = b""
     filename: str = ""
+    # The time limits the model declares (timeLimit.* extension properties).
+    time_limits: ProcessLimits | None = None
+
+    def live(self) -> LiveProcess:
+        """A live process of the model, reporting the completions its time limits follow."""
+        watched = self.time_limits.watched if self.time_limits is not None else frozenset()
+        return LiveProcess(self.spec_json, watched)
 
     def field_ids(self) -> set[str]:
         ids = {f.id for f in self.start_form}
@@ -106,6 +116,7 @@ def load_model(key: str, bpmn_file: Path, values_file: Path | None, lanes: LaneG
         recorded=recorded,
         bpmn=data,
         filename=bpmn_file.name,
+        time_limits=ProcessLimits.read(key, data, str(bpmn_file)),
     )
 
 

@@ -71,7 +71,7 @@ def to_csv(sim: Simulation) -> str:
                     r.hall_visits,
                     r.handoffs,
                     r.rework_loops,
-                    ";".join(f"{k}={'yes' if m else 'no'}" for k, (_, _, m) in r.sla.items()),
+                    ";".join(f"{m.limit_id}={'yes' if m.met else 'no'}" for m in r.sla),
                 ]
             )
     return out.getvalue()

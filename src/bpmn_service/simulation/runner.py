@@ -26,8 +26,8 @@ from typing import Any, TextIO
 from bpmn_service.config import Settings
 from bpmn_service.context import domain_functions
 from bpmn_service.engine import FormField, listed_names, register_functions
-from bpmn_service.engine.live import LiveProcess
 from bpmn_service.lanes import LaneGroups
+from bpmn_service.services.limit_checks import declaration_problems
 from bpmn_service.timelimits import TimeLimits
 from bpmn_service.workcalendar import WorkCalendar
 
@@ -92,14 +92,16 @@ def load_models(scenario: Scenario, env: Environment) -> dict[str, SimModel]:
     lanes = LaneGroups.load(env.lane_groups_file)
     register_functions(domain_functions_for(env))
     models = {}
+    files: dict[str, Path] = {}
     for key, proc in scenario.processes.items():
-        bpmn = proc.file or env.processes_dir / f"{key}.bpmn"
+        bpmn = files[key] = proc.file or env.processes_dir / f"{key}.bpmn"
         values = proc.values or DEFAULT_VALUES_DIR / f"{key}.json"
         try:
             models[key] = load_model(key, bpmn, values if values.exists() else None, lanes)
         except ValueError as exc:
             raise scenario.error(proc.path, f"process {key}: {exc}") from None
     check_models(scenario, models)
+    check_time_limits(scenario, models, files, TimeLimits.load(env.time_limits_file))
     return models
 
 
@@ -158,10 +160,6 @@ def check_models(scenario: Scenario, models: dict[str, SimModel]) -> None:
 
         for end in proc.lead_time_end:
             known(end, (*proc.path, "lead_time_end"))
-        for span in proc.time_limits:
-            known(span.start, (*proc.path, "time_limits", span.limit_id, "from"))
-            for stop in span.stop:
-                known(stop, (*proc.path, "time_limits", span.limit_id, "to"))
         for lane in proc.staff:
             if lane not in model.lanes:
                 raise scenario.error(
@@ -198,6 +196,24 @@ def check_models(scenario: Scenario, models: dict[str, SimModel]) -> None:
                                 coerce_option(f, value)
                             except ValueError as exc:
                                 raise scenario.error((*where, category), str(exc)) from None
+
+
+def check_time_limits(
+    scenario: Scenario, models: dict[str, SimModel], files: dict[str, Path], table: TimeLimits
+) -> None:
+    """The limits a model declares must name rows of its process's limit table, in the version
+    in force when the simulation starts, as a deployment requires (the service refuses the file
+    otherwise); the problem is named in the model, at its line."""
+    for key, proc in scenario.processes.items():
+        model = models[key]
+        found = declaration_problems(table, model.bpmn, key, str(files[key]), scenario.start_date)
+        errors = [p for p in found if p.is_error]
+        if errors:
+            raise scenario.error(
+                proc.path,
+                f"process {key} declares time limits the service would refuse: "
+                + "; ".join(str(p) for p in errors),
+            )
 
 
 def _check_message_variables(scenario: Scenario, step: Step, element: Element) -> None:
@@ -265,7 +281,7 @@ def _init_worker(
         clock=WorkClock(calendar, scenario.start_date),
         lanes=LaneGroups.load(env.lane_groups_file),
         limits=TimeLimits.load(env.time_limits_file),
-        live={key: LiveProcess(model.spec_json) for key, model in models.items()},
+        live={key: model.live() for key, model in models.items()},
         submissions={key: Submissions(model) for key, model in models.items()},
     )
     gc.collect()

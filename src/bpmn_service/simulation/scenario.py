@@ -88,13 +88,6 @@ class Step:
 
 
 @dataclass
-class TimeLimitSpan:
-    limit_id: str
-    start: str
-    stop: tuple[str, ...]
-
-
-@dataclass
 class ProcessScenario:
     key: str
     path: tuple[str, ...]
@@ -102,7 +95,6 @@ class ProcessScenario:
     values: Path | None = None
     lead_time_end: tuple[str, ...] = ()
     handoff_delay: Duration | None = None
-    time_limits: list[TimeLimitSpan] = field(default_factory=list)
     staff: dict[str, int] = field(default_factory=dict)
     steps: dict[str, Step] = field(default_factory=dict)
 
@@ -234,7 +226,7 @@ class _Reader:
                 "values",
                 "lead_time_end",
                 "handoff_delay",
-                "time_limits",
+                "time_limits",  # refused below with a pointer to the model's declarations
                 "staff",
                 "steps",
             },
@@ -250,18 +242,15 @@ class _Reader:
             proc.lead_time_end = self.names(data["lead_time_end"], (*path, "lead_time_end"))
         if "handoff_delay" in data:
             proc.handoff_delay = self.duration(data["handoff_delay"], (*path, "handoff_delay"))
-        limits = self.table(data.get("time_limits", {}), (*path, "time_limits"))
-        for limit_id, span in limits.items():
-            span_path = (*path, "time_limits", limit_id)
-            span = self.table(span, span_path)
-            self.unknown(span, {"from", "to"}, span_path)
-            if "from" not in span or "to" not in span:
-                raise self.fail(span_path, f"time limit {limit_id} needs from and to")
-            start = self.names(span["from"], (*span_path, "from"))
-            if len(start) != 1:
-                raise self.fail((*span_path, "from"), "from names one element")
-            stop = self.names(span["to"], (*span_path, "to"))
-            proc.time_limits.append(TimeLimitSpan(limit_id, start[0], stop))
+        if "time_limits" in data:
+            # Before the spans came from the model, scenarios measured them from user tasks.
+            raise self.fail(
+                (*path, "time_limits"),
+                f"[{'.'.join(path)}.time_limits] is no longer read: the simulation measures the "
+                "time limits the model declares (timeLimit.start / stop / stopAtClaim / pause "
+                "extension properties, docs/authoring.md) as the service does; remove the table "
+                "and move a start or stop in the model instead",
+            )
         staff = self.table(data.get("staff", {}), (*path, "staff"))
         for lane, count in staff.items():
             proc.staff[lane] = self.integer(count, (*path, "staff", lane), minimum=1)
