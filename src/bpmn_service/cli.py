@@ -7,11 +7,15 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from bpmn_service.config import Settings
 from bpmn_service.errors import InvalidBpmn
 
 CLI_PRINCIPAL_ID = "cli"
+# How `serve` runs uvicorn (the request log is the service's own, so uvicorn's access log is off);
+# bench/floor_app.py serves its comparison endpoint with the same options.
+SERVE_OPTIONS: dict[str, Any] = {"access_log": False, "timeout_graceful_shutdown": 30}
 
 
 def _files(paths: Sequence[str]) -> list[Path]:
@@ -50,8 +54,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         factory=True,
         host=args.host,
         port=args.port,
-        access_log=False,
-        timeout_graceful_shutdown=30,
+        **SERVE_OPTIONS,
     )
     return 0
 
