@@ -43,7 +43,7 @@ from bpmn_service.limitclock import (
 
 from . import projection, telemetry
 
-OPEN = ("running", "paused", "breached")
+OPEN = projection.OPEN_CLOCKS
 
 _cache: OrderedDict[str, Declarations] = OrderedDict()
 _cache_lock = threading.Lock()
@@ -76,6 +76,8 @@ class Actions:
 
 
 def open_clocks(session: Session, instance_id: str) -> list[TimeLimitClock]:
+    if instance_id in session.info.get(projection.NO_OPEN_CLOCKS, ()):
+        return []  # this transaction's projection found none, and started none since
     return list(
         session.scalars(
             select(TimeLimitClock)
@@ -131,9 +133,9 @@ def track(
     return actions
 
 
-def stops_at_claim(session: Session, instance: ProcessInstance, element: str) -> bool:
+def stops_at_claim(session: Session, definition_id: str, element: str) -> bool:
     """Whether claiming a task of ``element`` stops a limit (``timeLimit.stopAtClaim``)."""
-    return element in declarations(session, instance.definition_id).by_element("claim_stop")
+    return element in declarations(session, definition_id).by_element("claim_stop")
 
 
 def claimed(
@@ -237,6 +239,7 @@ def _start(
         escalate_to=list(regime.escalate_to(limit_id)),
     )
     session.add(clock)
+    session.info.get(projection.NO_OPEN_CLOCKS, set()).discard(instance.id)
     session.flush()
     projection.record(
         session,

@@ -137,7 +137,9 @@ def _start(
         except DuplicateBusinessKey as exc:
             raise _as_seen_by(session, exc, principal) from None
         tasks = [t for t in settled.created_tasks if t.instance_id == instance.id]
-        result = StartResult(instance, tasks, queries.candidates_of(session, [t.id for t in tasks]))
+        result = StartResult(
+            instance, tasks, projection.candidates_created(session, [t.id for t in tasks])
+        )
         if render is not None:
             remember(session, idempotency, 201, render(result), now)
         try:

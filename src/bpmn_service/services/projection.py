@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import (
+    CompoundSelect,
+    String,
+    bindparam,
+    cast,
+    delete,
+    insert,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
+from bpmn_service.db import queries
 from bpmn_service.db.models import (
     ExternalTask,
     HistoricTask,
@@ -17,6 +29,7 @@ from bpmn_service.db.models import (
     ProcessInstance,
     Task,
     TaskCandidate,
+    TimeLimitClock,
 )
 from bpmn_service.engine import STATE_FORMAT, ExternalWork, ReadyTask, RunResult
 from bpmn_service.errors import WorkflowFailed
@@ -27,6 +40,11 @@ from . import telemetry
 
 # Groups that act for the customer and its contractors: their tasks and waits are not utility time.
 EXTERNAL_GROUPS = frozenset({"customer", "contractor"})
+_CREATED_CANDIDATES = "bpmn_service.created_candidates"
+# session.info: ids of instances this transaction found without open time-limit clocks.
+NO_OPEN_CLOCKS = "bpmn_service.no_open_clocks"
+# The states of a clock that is still open (clocks.OPEN; here to avoid an import cycle).
+OPEN_CLOCKS = ("running", "paused", "breached")
 
 
 def record(
@@ -40,9 +58,33 @@ def record(
     element_id: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
+    record_event(
+        session,
+        instance.id,
+        event_type,
+        at=at,
+        actor=actor,
+        task_id=task_id,
+        element_id=element_id,
+        details=details,
+    )
+
+
+def record_event(
+    session: Session,
+    instance_id: str,
+    event_type: str,
+    *,
+    at: datetime,
+    actor: str | None,
+    task_id: str | None = None,
+    element_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """A history row of an instance known by id (no need to load the instance row)."""
     session.add(
         HistoryEvent(
-            instance_id=instance.id,
+            instance_id=instance_id,
             task_id=task_id,
             element_id=element_id,
             type=event_type,
@@ -55,13 +97,13 @@ def record(
 
 def close_task(session: Session, task: Task, *, at: datetime, reason: str, by: str | None) -> None:
     """Move an open task to history (completed or cancelled) and delete its inbox row."""
-    groups = list(
-        session.scalars(
-            select(TaskCandidate.ref).where(
-                TaskCandidate.task_id == task.id, TaskCandidate.kind == "group"
-            )
-        )
-    )
+    # The candidate rows go with the task; their groups stay in its history (one statement).
+    removed = session.execute(
+        delete(TaskCandidate)
+        .where(TaskCandidate.task_id == task.id)
+        .returning(TaskCandidate.kind, TaskCandidate.ref)
+    ).all()
+    groups = [ref for kind, ref in removed if kind == "group"]
     properties = task.properties or {}
     telemetry.count(session, telemetry.TASKS_ENDED, task.definition_key, reason)
     if task.due_at is not None and at > task.due_at:
@@ -89,7 +131,6 @@ def close_task(session: Session, task: Task, *, at: datetime, reason: str, by: s
             completed_by=by,
         )
     )
-    session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == task.id))
     session.delete(task)
 
 
@@ -116,28 +157,31 @@ def apply(
             details={"name": step.name, "kind": step.kind},
         )
     ready_ids = {t.id for t in result.ready_tasks}
-    open_rows = {
-        t.id: t for t in session.scalars(select(Task).where(Task.instance_id == instance.id))
-    }
-    for task_id, row in open_rows.items():
-        if task_id not in ready_ids:
-            record(
-                session,
-                instance,
-                "task_cancelled",
-                at=at,
-                actor=actor,
-                task_id=task_id,
-                element_id=row.element_id,
-                details={"reason": "withdrawn by the engine"},
-            )
-            close_task(session, row, at=at, reason="cancelled", by=None)
+    open_work = _open_work(session, instance.id)
+    withdrawn = sorted(open_work.tasks - ready_ids)
+    rows = (
+        list(session.scalars(select(Task).where(Task.id.in_(withdrawn)).order_by(Task.id)))
+        if withdrawn
+        else []
+    )
+    for row in rows:
+        record(
+            session,
+            instance,
+            "task_cancelled",
+            at=at,
+            actor=actor,
+            task_id=row.id,
+            element_id=row.element_id,
+            details={"reason": "withdrawn by the engine"},
+        )
+        close_task(session, row, at=at, reason="cancelled", by=None)
     created = []
     for ready in result.ready_tasks:
-        if ready.id not in open_rows:
+        if ready.id not in open_work.tasks:
             created.append(_create_task(session, instance, ready, lanes, at))
-    _sync_external_tasks(session, instance, result.external_tasks, at)
-    _sync_subscriptions(session, instance, result, lanes, at)
+    _sync_external_tasks(session, instance, result.external_tasks, at, open_work.external)
+    _sync_subscriptions(session, instance, result, lanes, at, bool(open_work.subscriptions))
     instance.state = result.state
     instance.state_format = STATE_FORMAT
     instance.variables = result.variables
@@ -151,6 +195,49 @@ def apply(
         telemetry.count(session, telemetry.INSTANCES_ENDED, instance.definition_key, "completed")
         record(session, instance, "instance_completed", at=at, actor=actor)
     return created
+
+
+@dataclass(frozen=True, slots=True)
+class OpenWork:
+    """The ids of what an instance has open in the projection, read in one statement."""
+
+    tasks: set[str]
+    external: set[str]
+    subscriptions: set[str]
+    clocks: set[str]
+
+
+def _open_work_statement() -> CompoundSelect[str, str]:
+    instance_id = bindparam("instance_id", type_=String)
+    return union_all(
+        select(literal("t"), Task.id).where(Task.instance_id == instance_id),
+        select(literal("x"), ExternalTask.id).where(ExternalTask.instance_id == instance_id),
+        select(literal("s"), MessageSubscription.task_id).where(
+            MessageSubscription.instance_id == instance_id
+        ),
+        select(literal("c"), cast(TimeLimitClock.id, String)).where(
+            TimeLimitClock.instance_id == instance_id,
+            TimeLimitClock.stopped_at.is_(None),
+            TimeLimitClock.status.in_(OPEN_CLOCKS),
+        ),
+    )
+
+
+_OPEN_WORK = _open_work_statement()  # built once: building it costs more than running it
+
+
+def _open_work(session: Session, instance_id: str) -> OpenWork:
+    found: dict[str, set[str]] = {"t": set(), "x": set(), "s": set(), "c": set()}
+    for kind, ref in session.execute(_OPEN_WORK, {"instance_id": instance_id}):
+        found[kind].add(ref)
+    # Nothing else is needed to know that the clocks of the instance (clocks.py) have nothing
+    # to do; the instance is locked, so only this transaction could start one.
+    known_none = session.info.setdefault(NO_OPEN_CLOCKS, set())
+    if found["c"]:
+        known_none.discard(instance_id)
+    else:
+        known_none.add(instance_id)
+    return OpenWork(found["t"], found["x"], found["s"], found["c"])
 
 
 def _moment(value: str | None, at: datetime, element: str, what: str) -> datetime | None:
@@ -206,11 +293,20 @@ def _create_task(
         row_version=1,
     )
     session.add(row)
-    session.flush()
-    for group in dict.fromkeys(groups):
-        session.add(TaskCandidate(task_id=row.id, kind="group", ref=group))
-    for user in dict.fromkeys(ready.candidate_users or []):
-        session.add(TaskCandidate(task_id=row.id, kind="user", ref=user))
+    session.flush()  # the task row first: its candidates refer to it
+    offered = {
+        "group": list(dict.fromkeys(groups)),
+        "user": list(dict.fromkeys(ready.candidate_users or [])),
+    }
+    rows = [
+        {"task_id": row.id, "kind": k, "ref": ref} for k, refs in offered.items() for ref in refs
+    ]
+    if rows:
+        session.execute(insert(TaskCandidate), rows)
+    # Remembered for the answer, in the order queries.candidates_of reads them back (by ref).
+    session.info.setdefault(_CREATED_CANDIDATES, {})[row.id] = {
+        kind: sorted(refs) for kind, refs in offered.items()
+    }
     record(
         session,
         instance,
@@ -230,29 +326,36 @@ def _create_task(
 
 
 def _sync_external_tasks(
-    session: Session, instance: ProcessInstance, ready: list[ExternalWork], at: datetime
+    session: Session,
+    instance: ProcessInstance,
+    ready: list[ExternalWork],
+    at: datetime,
+    open_ids: set[str],
 ) -> None:
     ready_ids = {w.id for w in ready}
-    rows = {
-        t.id: t
-        for t in session.scalars(
-            select(ExternalTask).where(ExternalTask.instance_id == instance.id)
-        )
-    }
-    for task_id, row in rows.items():
-        if task_id not in ready_ids:
-            record(
-                session,
-                instance,
-                "external_task_withdrawn",
-                at=at,
-                actor=None,
-                task_id=task_id,
-                element_id=row.element_id,
+    withdrawn = sorted(open_ids - ready_ids)
+    rows = (
+        list(
+            session.scalars(
+                select(ExternalTask).where(ExternalTask.id.in_(withdrawn)).order_by(ExternalTask.id)
             )
-            session.delete(row)
+        )
+        if withdrawn
+        else []
+    )
+    for row in rows:
+        record(
+            session,
+            instance,
+            "external_task_withdrawn",
+            at=at,
+            actor=None,
+            task_id=row.id,
+            element_id=row.element_id,
+        )
+        session.delete(row)
     for work in ready:
-        if work.id in rows:
+        if work.id in open_ids:
             continue
         session.add(
             ExternalTask(
@@ -282,14 +385,23 @@ def _sync_external_tasks(
 
 
 def _sync_subscriptions(
-    session: Session, instance: ProcessInstance, result: RunResult, lanes: LaneGroups, at: datetime
+    session: Session,
+    instance: ProcessInstance,
+    result: RunResult,
+    lanes: LaneGroups,
+    at: datetime,
+    any_open: bool,
 ) -> None:
-    existing = {
-        s.task_id: s
-        for s in session.scalars(
-            select(MessageSubscription).where(MessageSubscription.instance_id == instance.id)
-        )
-    }
+    existing = (
+        {
+            s.task_id: s
+            for s in session.scalars(
+                select(MessageSubscription).where(MessageSubscription.instance_id == instance.id)
+            )
+        }
+        if any_open
+        else {}
+    )
     waiting = {w.task_id: w for w in ([] if result.completed else result.waits)}
     for task_id, row in existing.items():
         if task_id not in waiting and not row.event_subprocess:
@@ -325,3 +437,14 @@ def _sync_subscriptions(
                     created_at=at,
                 )
             )
+
+
+def candidates_created(session: Session, task_ids: list[str]) -> dict[str, dict[str, list[str]]]:
+    """The candidates of tasks this session created, as queries.candidates_of answers them,
+    without reading them back; tasks it did not create are read."""
+    known: dict[str, dict[str, list[str]]] = session.info.get(_CREATED_CANDIDATES, {})
+    found = {t: known[t] for t in task_ids if t in known}
+    missing = [t for t in task_ids if t not in known]
+    if missing:
+        found.update(queries.candidates_of(session, missing))
+    return found

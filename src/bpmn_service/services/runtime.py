@@ -179,7 +179,9 @@ def settle(
     settled = Settled(projection.apply(session, instance, result, ctx.lanes, at=at, actor=actor))
     thrown = list(result.thrown)
     finished = list(result.finished)
-    while instance.status == "active":
+    # The instance's subscriptions are now its run's waits: without any, no buffered message
+    # can be for it (and the query is skipped).
+    while instance.status == "active" and result.waits:
         pending = _buffered_for(session, instance, at)
         if pending is None:
             break

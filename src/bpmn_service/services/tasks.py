@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Result, select, update
+from sqlalchemy import CursorResult, Result, Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bpmn_service.context import AppContext
 from bpmn_service.db import queries
@@ -164,15 +166,24 @@ def _check_sort(sort: str, allowed: dict[str, Any]) -> None:
             )
 
 
+@functools.lru_cache(maxsize=512)
+def _visible_statement(principal: Principal, everyone: bool) -> Select[Task]:
+    """The task by id if the caller sees it, built once per caller (building the statement costs
+    more than running it); the task id is bound at execution."""
+    by_id = Task.id == bindparam("task_id")
+    if everyone:
+        return select(Task).where(by_id)
+    return select(Task).where(by_id, queries.task_visible(principal))
+
+
 def _visible_task(
     session: Session, task_id: str, principal: Principal, *, oversee: bool = False
 ) -> Task:
     """The task if the caller may see it; supervisors may look at (and unclaim) any task
     without it filling their inbox (oversee=True)."""
-    visible = queries.task_visible(principal)
-    if oversee and principal.is_supervisor:
-        visible = Task.id.is_not(None)
-    task = session.scalars(select(Task).where(Task.id == task_id, visible)).first()
+    everyone = oversee and principal.is_supervisor
+    statement = _visible_statement(principal, everyone)
+    task = session.scalars(statement, {"task_id": task_id}).first()
     if task is not None:
         return task
     done = session.get(HistoricTask, task_id)
@@ -201,44 +212,45 @@ def claim_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDetai
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session
         task = _visible_task(session, task_id, principal)
+        # One read of the candidates decides whether the caller may claim and answers them.
+        candidates = queries.candidates_of(session, [task.id])[task.id]
         if task.assignee == principal.user_id:
-            return _detail_after(ctx, session, task)
-        if not (principal.is_admin or queries.is_candidate(session, task.id, principal)):
+            return _detail(ctx, session, task, candidates)
+        if not (principal.is_admin or _offered_to(candidates, principal)):
             if task.assignee is not None:
                 raise _claimed(task)
             raise Forbidden("you are not a candidate for this task")
         # The conditional UPDATE is the arbiter: of concurrent claimers exactly one matches a row.
-        claimed = _rowcount(
-            session.execute(
-                update(Task)
-                .where(Task.id == task.id, Task.assignee.is_(None))
-                .values(
-                    assignee=principal.user_id, claimed_at=now, row_version=Task.row_version + 1
-                )
-                .execution_options(synchronize_session=False)
-            )
-        )
-        if claimed != 1:
+        won = session.execute(
+            update(Task)
+            .where(Task.id == task.id, Task.assignee.is_(None))
+            .values(assignee=principal.user_id, claimed_at=now, row_version=Task.row_version + 1)
+            .returning(Task.row_version)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if won is None:
             session.rollback()
             holder = session.scalar(select(Task.assignee).where(Task.id == task_id))
             raise TaskAlreadyClaimed(
                 f"task {task_id} is already claimed by {holder}", details={"assignee": holder}
             )
-        instance = session.get(ProcessInstance, task.instance_id)
-        assert instance is not None
-        projection.record(
+        # The row as the UPDATE left it, without reading it again (and without marking it dirty).
+        set_committed_value(task, "assignee", principal.user_id)
+        set_committed_value(task, "claimed_at", now)
+        set_committed_value(task, "row_version", won[0])
+        projection.record_event(
             session,
-            instance,
+            task.instance_id,
             "task_claimed",
             at=now,
             actor=principal.user_id,
             task_id=task.id,
             element_id=task.element_id,
         )
-        if clocks.stops_at_claim(session, instance, task.element_id):
+        if clocks.stops_at_claim(session, task.definition_id, task.element_id):
             # A limit measured to the start of this step (timeLimit.stopAtClaim) stops now,
             # under the instance's lock, as the scheduler changes clocks.
-            instance = runtime.lock_instance(session, instance.id)
+            instance = runtime.lock_instance(session, task.instance_id)
             stopped = clocks.claimed(session, instance, task.element_id, at=now)
             if stopped is not None:
                 # The next instant is the engine's own timer or another clock's: ask the engine.
@@ -247,8 +259,13 @@ def claim_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDetai
                 instance.next_timer_at = engine.next_timer_at
                 runtime.follow_clocks(ctx, session, instance, stopped, at=now)
         uow.commit()
-        session.refresh(task)
-        return _detail_after(ctx, session, task)
+        return _detail(ctx, session, task, candidates)
+
+
+def _offered_to(candidates: dict[str, list[str]], principal: Principal) -> bool:
+    return principal.user_id in candidates["user"] or any(
+        group in principal.groups for group in candidates["group"]
+    )
 
 
 def _claimed(task: Task) -> TaskAlreadyClaimed:
@@ -418,7 +435,7 @@ def _complete(
             created = runtime.settle(
                 ctx, session, instance, result, at=now, actor=principal.user_id
             ).created_tasks
-        candidates = queries.candidates_of(session, [t.id for t in created])
+        candidates = projection.candidates_created(session, [t.id for t in created])
         completion = CompletionResult(
             task.id, instance.id, instance.status, created, candidates, dict(instance.variables)
         )
@@ -429,10 +446,15 @@ def _complete(
 
 
 def _detail_after(ctx: AppContext, session: Session, task: Task) -> TaskDetail:
+    return _detail(ctx, session, task, queries.candidates_of(session, [task.id])[task.id])
+
+
+def _detail(
+    ctx: AppContext, session: Session, task: Task, candidates: dict[str, list[str]]
+) -> TaskDetail:
     form = ctx.runner.task_form(
         task.definition_id, spec_loader(session, task.definition_id), task.spec_name
     )
-    candidates = queries.candidates_of(session, [task.id])[task.id]
     return TaskDetail(task, candidates["group"], candidates["user"], form, json_schema(form))
 
 
