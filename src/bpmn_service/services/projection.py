@@ -58,19 +58,20 @@ def record(
     element_id: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    record_event(
-        session,
-        instance.id,
-        event_type,
-        at=at,
-        actor=actor,
-        task_id=task_id,
-        element_id=element_id,
-        details=details,
+    session.add(
+        HistoryEvent(
+            instance_id=instance.id,
+            task_id=task_id,
+            element_id=element_id,
+            type=event_type,
+            actor=actor,
+            occurred_at=at,
+            details=details or {},
+        )
     )
 
 
-def record_event(
+def record_now(
     session: Session,
     instance_id: str,
     event_type: str,
@@ -81,9 +82,10 @@ def record_event(
     element_id: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """A history row of an instance known by id (no need to load the instance row)."""
-    session.add(
-        HistoryEvent(
+    """A history row written at once as one Core INSERT, without an ORM object to flush: for a
+    call whose only other write is a statement of its own (a claim)."""
+    session.connection().execute(
+        insert(HistoryEvent.metadata.tables[HistoryEvent.__tablename__]).values(
             instance_id=instance_id,
             task_id=task_id,
             element_id=element_id,

@@ -238,7 +238,7 @@ def claim_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDetai
         set_committed_value(task, "assignee", principal.user_id)
         set_committed_value(task, "claimed_at", now)
         set_committed_value(task, "row_version", won[0])
-        projection.record_event(
+        projection.record_now(
             session,
             task.instance_id,
             "task_claimed",

@@ -1,0 +1,109 @@
+"""Claim and complete over HTTP: one transaction each, the statements they run, and answers that
+match what is stored (the candidates are answered without being read back)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from conftest import DATA, Api
+
+
+class Counted:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self.commits = 0
+
+    def reset(self) -> None:
+        self.statements.clear()
+        self.commits = 0
+
+
+@pytest.fixture
+def counted(api: Api) -> Iterator[Counted]:
+    seen = Counted()
+    engine = api.ctx.engine
+
+    def statement(_conn: Any, _cursor: Any, text: str, *_args: Any) -> None:
+        seen.statements.append(text.split(None, 1)[0].upper())
+
+    def commit(_conn: Any) -> None:
+        seen.commits += 1
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    yield seen
+    event.remove(engine, "before_cursor_execute", statement)
+    event.remove(engine, "commit", commit)
+
+
+def test_claim_is_one_transaction_and_answers_the_stored_task(api: Api, counted: Counted) -> None:
+    assert api.deploy(DATA / "parallel_candidates.bpmn").status_code == 201
+    started = api.start("parallel_candidates", "PC-1", {}).json()
+    task = started["tasks"][0]
+    assert task["candidate_groups"] == ["hall_clerk", "yk_specialist"]
+
+    counted.reset()
+    claimed = api.claim(task["id"], "clerk")
+    assert claimed.status_code == 200, claimed.text
+    # Read the task and its candidates, the conditional UPDATE, the history row; one commit,
+    # and nothing read again after it.
+    assert counted.statements == ["SELECT", "SELECT", "UPDATE", "INSERT"]
+    assert counted.commits == 1
+    body = claimed.json()
+    assert body["assignee"] == "clerk" and body["claimed_at"] is not None
+    assert body["candidate_groups"] == ["hall_clerk", "yk_specialist"]
+    stored = api.get(f"/tasks/{task['id']}", "clerk").json()
+    for key in ("assignee", "claimed_at", "candidate_groups", "candidate_users", "form"):
+        assert body[key] == stored[key], key
+
+    # Claiming one's own task again changes nothing and writes nothing.
+    counted.reset()
+    assert api.claim(task["id"], "clerk").json()["claimed_at"] == body["claimed_at"]
+    assert (
+        counted.commits == 0
+        and "UPDATE" not in counted.statements
+        and "INSERT" not in (counted.statements)
+    )
+    # Someone else gets 409 naming the holder.
+    refused = api.claim(task["id"], "clerk2")
+    assert refused.status_code == 409
+    assert "clerk" in refused.text
+
+    history = api.get(f"/process-instances/{started['id']}", "admin").json()["history"]
+    assert [h["type"] for h in history].count("task_claimed") == 1
+
+
+def test_complete_answers_the_candidates_that_were_stored(api: Api, counted: Counted) -> None:
+    assert api.deploy(DATA / "parallel_candidates.bpmn").status_code == 201
+    started = api.start("parallel_candidates", "PC-2", {}).json()
+    task = started["tasks"][0]
+    api.claim(task["id"], "clerk")
+
+    counted.reset()
+    done = api.complete(task["id"], "clerk", {"ok": True})
+    assert done.status_code == 200, done.text
+    assert counted.commits == 1
+    next_tasks = {t["element_id"]: t for t in done.json()["next_tasks"]}
+    assert set(next_tasks) == {"survey", "plan"}
+    assert next_tasks["survey"]["candidate_groups"] == ["hall_clerk", "yk_specialist"]
+    assert next_tasks["survey"]["candidate_users"] == ["clerk2", "planner"]
+    assert next_tasks["plan"]["candidate_groups"] == []
+    assert next_tasks["plan"]["candidate_users"] == ["planner"]
+    for answered in next_tasks.values():
+        stored = api.get(f"/tasks/{answered['id']}", "admin").json()
+        assert answered["candidate_groups"] == stored["candidate_groups"]
+        assert answered["candidate_users"] == stored["candidate_users"]
+
+    # The completed task is history with its candidate groups; the parallel tasks finish it.
+    for element, user in (("survey", "clerk2"), ("plan", "planner")):
+        api.claim(next_tasks[element]["id"], user)
+        result = api.complete(next_tasks[element]["id"], user, {}).json()
+    assert result["instance_status"] == "completed"
+    instance = api.get(f"/process-instances/{started['id']}", "admin").json()
+    assert instance["tasks"] == []
+    types = [h["type"] for h in instance["history"]]
+    assert types.count("task_completed") == 3 and types[-1] == "instance_completed"
