@@ -1,7 +1,7 @@
 """The inbox at a million open tasks: its queries' p95 against the same queries at ten thousand.
 
     .venv/bin/python bench/inbox.py --database-url postgresql://postgres@127.0.0.1:5432/test \\
-        [--sizes 10000,1000000] [--repeat 40]
+        [--sizes 10000,1000000] [--repeat 40] [--keep] [--explain]
     .venv/bin/python bench/inbox.py --sizes 2000,50000          # SQLite files (smaller sizes)
 
 For each size it builds a database of that many open user tasks in a new PostgreSQL schema (or a
@@ -14,7 +14,7 @@ fresh SQLite file), with the service's own migrations and tables:
   (one instance row per 1.5 tasks), created over the last 120 days, due 1–20 working days after
   (some with no due date), 25 % claimed by a member of its first candidate group
   (config/users.toml), its candidate rows as the projection writes them.
-* Rows go in with bulk inserts in batches (COPY-like executemany), then ANALYZE. The instance
+* Rows go in with bulk inserts in batches (COPY-like executemany), then VACUUM ANALYZE. The instance
   rows carry a placeholder engine state: the inbox never reads it (do not run the doctor on a
   bench database).
 
@@ -23,7 +23,14 @@ page and the candidates, everything GET /api/v1/tasks does but HTTP) for each qu
 the sizes taking turns in --repeat rounds so that a slow spell of a shared machine hits all of
 them, and prints p50/p95 per query and size and the p95 ratio of the largest size to the smallest.
 Deep pages are asked for with a cursor taken at the same relative depth (`after`) and with an
-offset of 500. The schemas (or files) are removed at the end.
+offset of 500. The schemas (or files) are removed at the end, unless --keep is given: then each
+size lives in a schema named bench_inbox_<size> (SQLite: var/bench-inbox/<size>.db) that is kept,
+and a later run with --keep reuses it when it holds that many open tasks, after applying any newer
+migrations to it (so a migration's backfill is timed on a million rows too). Remove kept data with
+`DROP SCHEMA bench_inbox_1000000 CASCADE` (or by deleting the file). With --explain (PostgreSQL)
+it also runs each call's statements once under EXPLAIN (ANALYZE, BUFFERS) and prints the pages
+they touched and their execution time per size: the database's own work, which a busy machine
+disturbs far less than the wall time.
 """
 
 from __future__ import annotations
@@ -212,7 +219,7 @@ def build(ctx: Any, size: int, kinds: list[Kind], seed: int) -> None:
     flush(final=True)
     with ctx.engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        conn.execute(text("ANALYZE"))
+        conn.execute(text("VACUUM ANALYZE"))  # as autovacuum leaves it: index-only scans work
 
 
 @dataclass
@@ -247,7 +254,42 @@ QUERIES = [
 
 
 @contextmanager
-def bench_database(url: str | None, size: int, workdir: Path) -> Iterator[Any]:
+def kept_database(url: str | None, size: int) -> Iterator[lifecycle.Database]:
+    """The schema bench_inbox_<size> (or SQLite file var/bench-inbox/<size>.db), created when
+    missing and never dropped."""
+    if url is None or url.startswith("sqlite"):
+        path = ROOT / "var" / "bench-inbox" / f"{size}.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield lifecycle.Database(f"sqlite:///{path}", None, f"SQLite (kept file {path.name})")
+        return
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    schema = f"bench_inbox_{size}"
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            version = conn.execute(text("SHOW server_version")).scalar()
+    finally:
+        admin.dispose()
+    yield lifecycle.Database(url, schema, f"PostgreSQL {version} (schema {schema}, kept)")
+
+
+def open_tasks(ctx: Any) -> int:
+    from sqlalchemy import func, inspect, select
+
+    from bpmn_service.db.models import Task
+
+    if not inspect(ctx.engine).has_table("task"):
+        return 0
+    with ctx.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Task)) or 0
+
+
+@contextmanager
+def bench_database(url: str | None, size: int, workdir: Path, keep: bool) -> Iterator[Any]:
+    """(context, database, reused): a database of the service's schema with the shipped models
+    deployed; reused (and not to be built again) when a kept one holds `size` open tasks."""
     from bpmn_service.config import Settings
     from bpmn_service.context import AppContext
     from bpmn_service.db import migrate
@@ -256,7 +298,8 @@ def bench_database(url: str | None, size: int, workdir: Path) -> Iterator[Any]:
 
     sub = workdir / f"size-{size}"
     (sub / "processes").mkdir(parents=True)
-    with lifecycle.fresh_database(url, sub) as db:
+    database = kept_database(url, size) if keep else lifecycle.fresh_database(url, sub)
+    with database as db:
         settings = Settings(
             database_url=db.url,
             database_schema=db.schema,
@@ -267,7 +310,15 @@ def bench_database(url: str | None, size: int, workdir: Path) -> Iterator[Any]:
         )
         ctx = AppContext.create(settings)
         try:
+            existing = open_tasks(ctx) if keep else 0
+            if existing not in (0, size):
+                raise SystemExit(f"{db.label} holds {existing} open tasks, not {size}: drop it")
+            started = time.perf_counter()
             migrate.upgrade(ctx.engine)
+            if existing:
+                lifecycle.progress(f"  migrated in {time.perf_counter() - started:.0f} s")
+                yield ctx, db, True
+                return
             users = lifecycle.group_users(lifecycle.USERS_FILE)
             analyst = users["analyst"]
             files = [
@@ -275,7 +326,7 @@ def bench_database(url: str | None, size: int, workdir: Path) -> Iterator[Any]:
                 for k in PROCESSES
             ]
             deployments.deploy(ctx, files, Principal(analyst.user_id, analyst.groups), source="api")
-            yield ctx, db
+            yield ctx, db, False
         finally:
             ctx.engine.dispose()
 
@@ -331,11 +382,55 @@ def timed_call(ctx: Any, query: Query, after: str | None) -> Callable[[], float]
     return call
 
 
+def database_work(ctx: Any, query: Query, after: str | None) -> tuple[int, float]:
+    """(buffers, ms): what PostgreSQL's EXPLAIN (ANALYZE, BUFFERS) reports for the statements of
+    one inbox call, summed: pages of 8 KiB touched (in its cache or read) and execution time. A
+    steadier measure than wall time on a shared machine."""
+    import json
+
+    from sqlalchemy import event
+
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "SET")):
+            statements.append((statement, parameters))
+
+    event.listen(ctx.engine, "before_cursor_execute", capture)
+    try:
+        timed_call(ctx, query, after)()
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", capture)
+    buffers, ms = 0, 0.0
+    with ctx.engine.begin() as conn:
+        for statement, parameters in statements:
+            if statement.lstrip().upper().startswith("SET"):
+                conn.exec_driver_sql(statement, parameters)
+                continue
+            explain = "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement
+            [plan] = conn.exec_driver_sql(explain, parameters).scalar_one()
+            plan = plan if isinstance(plan, dict) else json.loads(plan)
+            top = plan["Plan"]
+            buffers += top["Shared Hit Blocks"] + top["Shared Read Blocks"]
+            ms += plan["Execution Time"]
+    return buffers, ms
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="postgresql://… (default: SQLite files)")
     parser.add_argument("--sizes", default="10000,1000000")
     parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep each size's database (schema bench_inbox_<size>) and reuse it on later runs",
+    )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="PostgreSQL: also print each call's database work (EXPLAIN ANALYZE BUFFERS)",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     lifecycle.progress("task kinds from the recorded paths of the shipped models")
@@ -345,17 +440,26 @@ def main() -> int:
     timings: dict[tuple[str, int], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         calls: dict[int, list[tuple[Query, Callable[[], float]]]] = {}
+        afters: dict[tuple[str, int], str | None] = {}
+        contexts: dict[int, Any] = {}
         labels = {}
         for size in sizes:
-            ctx, db = stack.enter_context(bench_database(args.database_url, size, Path(tmp)))
+            ctx, db, reused = stack.enter_context(
+                bench_database(args.database_url, size, Path(tmp), args.keep)
+            )
             labels[size] = db.label
-            lifecycle.progress(f"building {size} open tasks in {db.label}")
-            started = time.perf_counter()
-            build(ctx, size, kinds, seed=size)
-            lifecycle.progress(f"  built in {time.perf_counter() - started:.0f} s")
+            if reused:
+                lifecycle.progress(f"reusing {size} open tasks in {db.label}")
+            else:
+                lifecycle.progress(f"building {size} open tasks in {db.label}")
+                started = time.perf_counter()
+                build(ctx, size, kinds, seed=size)
+                lifecycle.progress(f"  built in {time.perf_counter() - started:.0f} s")
             calls[size] = []
+            contexts[size] = ctx
             for query in QUERIES:
                 after = cursor_at(ctx, query, query.depth) if query.depth else None
+                afters[(query.label, size)] = after
                 call = timed_call(ctx, query, after)
                 call()  # warm up
                 calls[size].append((query, call))
@@ -365,6 +469,12 @@ def main() -> int:
                     timings.setdefault((query.label, size), []).append(call())
             if round_ % 10 == 9:
                 lifecycle.progress(f"round {round_ + 1}/{args.repeat}")
+        work = {}
+        if args.explain and args.database_url and args.database_url.startswith("postgresql"):
+            for size in sizes:
+                for query, _call in calls[size]:
+                    after = afters[(query.label, size)]
+                    work[(query.label, size)] = database_work(contexts[size], query, after)
     small, large = min(sizes), max(sizes)
     print(f"{lifecycle.machine()}; {labels[large]}; {args.repeat} rounds\n")
     head = " | ".join(f"p50 / p95 ms at {s:,}" for s in sizes)
@@ -381,6 +491,16 @@ def main() -> int:
             values = sorted(timings[(query.label, size)])
             p95s[size] = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
         print(f"| {query.label} | {' | '.join(cells)} | {p95s[large] / p95s[small]:.2f} |")
+    if work:
+        head = " | ".join(f"buffers / ms at {s:,}" for s in sizes)
+        print(f"\n| database work of one call (EXPLAIN ANALYZE) | {head} | buffer ratio |")
+        print("|---|" + "---|" * len(sizes) + "---|")
+        for query in QUERIES:
+            cells = [
+                f"{work[(query.label, s)][0]:,} / {work[(query.label, s)][1]:.1f}" for s in sizes
+            ]
+            ratio = work[(query.label, large)][0] / max(1, work[(query.label, small)][0])
+            print(f"| {query.label} | {' | '.join(cells)} | {ratio:.2f} |")
     return 0
 
 

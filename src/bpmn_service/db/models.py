@@ -133,6 +133,9 @@ class Task(Base):
         # a group's inbox: unassigned tasks in due or creation order (migration 0009)
         Index("ix_task_unassigned_due", "due_at", "id", **_UNASSIGNED),
         Index("ix_task_unassigned_created", "created_at", "id", **_UNASSIGNED),
+        # everything a user may see in creation order; claimed by someone in due order (0011)
+        Index("ix_task_created", "created_at", "id"),
+        Index("ix_task_assignee_due", "assignee", "due_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

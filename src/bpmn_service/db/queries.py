@@ -7,8 +7,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    distinct,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.orm import Session, aliased
 
 from bpmn_service.identity import Principal
 
@@ -154,25 +169,13 @@ class TaskCount:
     is_lower_bound: bool
 
 
-def after_condition(sort: str, values: Sequence[Any], last_id: str) -> ColumnElement[bool]:
-    """Tasks that come after the row with sort values `values` and id `last_id` in the order
-    of `sort` (each key ascending or descending, nulls last, then the id): keyset pagination.
-    ValueError when the values do not fit the sort."""
-    keys = _sort_keys(sort, ALL_TASK_SORTS)
-    if len(values) != len(keys):
-        raise ValueError("the cursor was made for another sort")
-    alternatives: list[ColumnElement[bool]] = []
-    equal: list[ColumnElement[bool]] = []
-    for (column, desc), value in zip(keys, values, strict=True):
-        if value is None:
-            # nulls come last: no non-null value follows a null, only equal (null) rows
-            equal.append(column.is_(None))
-            continue
-        beyond = column < value if desc else column > value
-        alternatives.append(and_(*equal, or_(beyond, column.is_(None))))
-        equal.append(column == value)
-    alternatives.append(and_(*equal, Task.id > last_id))
-    return or_(*alternatives)
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a page ended (keyset pagination): the last row's values of the sort keys and its
+    id; the next page is the rows after that one in the sort's order."""
+
+    values: tuple[Any, ...]
+    last_id: str
 
 
 def sort_values(task: Task, sort: str) -> list[Any]:
@@ -188,33 +191,269 @@ def list_tasks(
     sort: str,
     limit: int,
     offset: int,
-    after: ColumnElement[bool] | None = None,
+    after: Cursor | None = None,
     count_bound: int | None = None,
 ) -> tuple[list[Task], TaskCount]:
     """A page of the visible tasks matching `flt`: `offset` rows skipped, or only the rows
-    `after` (after_condition) a cursor; counted exactly, or up to `count_bound` rows."""
-    where = and_(*_task_conditions(principal, flt))
-    count = _count(session, where, count_bound)
+    `after` a cursor; counted exactly, or up to `count_bound` rows.
+
+    So that a page costs the same at a million open tasks as at ten thousand, the query is cut
+    into parts each of which the database can read from an index in the sort's order, stopping
+    after the page (see _reach and _stretches); the page is the first rows of their union."""
+    keys = _sort_keys(sort, ALL_TASK_SORTS)
+    if after is not None and len(after.values) != len(keys):
+        raise ValueError("the cursor was made for another sort")
+    where, offers = _task_conditions(flt)
+    parts = [
+        _Part((*where, *reach_where), (*offers, *reach_offers))
+        for reach_where, reach_offers in _reach(principal, flt)
+    ]
+    if count_bound is not None:
+        _serial(session)
+    count = _count(session, parts, count_bound)
     if limit == 0:
         return [], count
-    if after is not None:
-        where = and_(where, after)
-    stmt = _order(select(Task).where(where), sort, ALL_TASK_SORTS, Task.id)
+    _serial(session)
+    pieces = [
+        (and_(part.condition(), *stretch), order)
+        for part in parts
+        for stretch, order in _stretches(keys, after)
+    ]
+    # Each piece's ids are read from an index in order (its first rows hold the union's first
+    # rows); only the page's rows are then fetched whole.
+    window = offset + limit
+    ids = union_all(
+        *(
+            select(piece.c.id)
+            for piece in (
+                select(Task.id).where(condition).order_by(*order).limit(window).subquery()
+                for condition, order in pieces
+            )
+        )
+    ).subquery()
+    stmt = (
+        select(Task)
+        .join(ids, ids.c.id == Task.id)
+        .order_by(*(_ordered(column, desc) for column, desc in keys), Task.id)
+    )
     return list(session.scalars(stmt.limit(limit).offset(offset))), count
 
 
-def _count(session: Session, where: ColumnElement[bool], bound: int | None) -> TaskCount:
+def _serial(session: Session) -> None:
+    """No parallel workers for the rest of the transaction (PostgreSQL): a page or a bounded count
+    reads a few hundred index entries, which workers would split at the price of starting
+    them, and PostgreSQL plans a deep page that way (Gather Merge) when it thinks it cheaper."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Offer:
+    """Tasks offered to any of `refs` ((kind, ref) pairs: "user" or "group"): one of their
+    candidate rows names one of them. A task has at most `fanout` such rows."""
+
+    refs: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def to(cls, users: Sequence[str] = (), groups: Sequence[str] = ()) -> _Offer:
+        refs = {("user", u) for u in users} | {("group", g) for g in groups}
+        return cls(tuple(sorted(refs)))
+
+    @property
+    def fanout(self) -> int:
+        return len(self.refs)
+
+    def rows(self, candidate: Any = TaskCandidate) -> ColumnElement[bool]:
+        """The condition on a candidate row."""
+        alternatives = []
+        for kind in ("user", "group"):
+            refs = [ref for k, ref in self.refs if k == kind]
+            if refs:
+                alternatives.append(and_(candidate.kind == kind, candidate.ref.in_(refs)))
+        return or_(*alternatives) if alternatives else false()
+
+    def exists(self) -> ColumnElement[bool]:
+        return exists().where(TaskCandidate.task_id == Task.id, self.rows())
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """Tasks matching every condition of `where` and offered as each of `offers` says."""
+
+    where: tuple[ColumnElement[bool], ...]
+    offers: tuple[_Offer, ...]
+
+    def condition(self) -> ColumnElement[bool]:
+        return and_(true(), *self.where, *(offer.exists() for offer in self.offers))
+
+
+def _reach(
+    principal: Principal, flt: TaskFilter
+) -> list[tuple[tuple[ColumnElement[bool], ...], tuple[_Offer, ...]]]:
+    """The caller's visibility (task_visible) as disjoint parts, each plain conditions and
+    offers: an OR of "assigned to me" and "offered to me" cannot be read from one index in order
+    (PostgreSQL reads every candidate row of the user's groups for it), so it becomes two parts;
+    a part the filter already implies or excludes is left out."""
+    everything: list[tuple[tuple[ColumnElement[bool], ...], tuple[_Offer, ...]]] = [((), ())]
+    if principal.is_admin or _candidates_imply_visible(principal, flt):
+        return everything
+    if flt.assignee == principal.user_id or (
+        flt.assignees is not None and set(flt.assignees) == {principal.user_id}
+    ):
+        return everything  # only tasks assigned to the caller match
+    offered = _Offer.to([principal.user_id], sorted(principal.groups))
+    if (
+        flt.unassigned is True
+        or (flt.assignee is not None)
+        or (flt.assignees is not None and principal.user_id not in flt.assignees)
+        or (not flt.include_assigned and _has_candidate_filter(flt))
+    ):
+        return [((), (offered,))]  # no task assigned to the caller matches
+    not_mine = or_(Task.assignee.is_(None), Task.assignee != principal.user_id)
+    return [((Task.assignee == principal.user_id,), ()), ((not_mine,), (offered,))]
+
+
+def _has_candidate_filter(flt: TaskFilter) -> bool:
+    return (
+        flt.candidate_group is not None
+        or flt.candidate_groups is not None
+        or flt.candidate_user is not None
+    )
+
+
+def _candidates_imply_visible(principal: Principal, flt: TaskFilter) -> bool:
+    """True when every task the candidate filters match is offered to the caller."""
+    groups = [flt.candidate_group] if flt.candidate_group is not None else []
+    groups += list(flt.candidate_groups or [])
+    if groups:
+        return set(groups) <= principal.groups
+    if flt.candidate_user is not None:
+        own_groups = set(flt.candidate_user_groups) <= principal.groups
+        return flt.candidate_user == principal.user_id and own_groups
+    return False
+
+
+def _nullable(column: Any) -> bool:
+    return bool(column.property.columns[0].nullable)
+
+
+def _ordered(column: Any, desc: bool, may_be_null: bool | None = None) -> Any:
+    """ORDER BY term with nulls last; the NULLS clause is left out where no null can occur, so
+    that PostgreSQL may read an ascending index backwards for a descending sort."""
+    term = column.desc() if desc else column.asc()
+    if may_be_null if may_be_null is not None else _nullable(column):
+        term = term.nulls_last()
+    return term
+
+
+def _stretches(
+    keys: list[tuple[Any, bool]], after: Cursor | None
+) -> list[tuple[list[ColumnElement[bool]], list[Any]]]:
+    """The sort's order as stretches of rows, each a condition and its ORDER BY, that follow
+    each other: one stretch when an index on the sort keys is read in that order as it is; for
+    a first key that may be null, the rows with a value and then those without, where the
+    order or the cursor would otherwise be an OR that no index range serves (a cursor's rows
+    after (v, id) are the range (key, id) > (v, id) and then the rows without a value)."""
+    (first, desc), rest_keys = keys[0], keys[1:]
+    rest = [*(_ordered(column, d) for column, d in rest_keys), Task.id]
+    full = [_ordered(first, desc), *rest]
+    if not _nullable(first):
+        return [([_after(keys, after)] if after else [], full)]
+    with_value = [_ordered(first, desc, may_be_null=False), *rest]
+    # all null: ordered as an ascending index on (key, id) holds them, to be read from it
+    without_value = [_ordered(first, False), *rest]
+    if after is None:
+        if not desc:
+            return [([], full)]  # ascending, nulls last: the index's own order
+        return [([first.is_not(None)], with_value), ([first.is_(None)], without_value)]
+    if after.values[0] is None:
+        later = _after(rest_keys, Cursor(after.values[1:], after.last_id), first_has_value=False)
+        return [([first.is_(None), later], without_value)]
+    return [([_after(keys, after)], with_value), ([first.is_(None)], without_value)]
+
+
+def _after(
+    keys: list[tuple[Any, bool]], cursor: Cursor, *, first_has_value: bool = True
+) -> ColumnElement[bool]:
+    """Rows after the cursor's row in the order of `keys` (each ascending or descending, nulls
+    last, then the id); `first_has_value`: only rows with a value of the first key are asked
+    about (those without are another stretch)."""
+    if not keys:
+        return Task.id > cursor.last_id
+    values = cursor.values
+    nullable = [_nullable(column) for column, _ in keys]
+    if first_has_value:
+        nullable[0] = False
+    if (
+        all(not desc for _, desc in keys)
+        and all(v is not None for v in values)
+        and not any(nullable)
+    ):
+        # one range of an index on (keys…, id)
+        columns = [column for column, _ in keys]
+        bound = [literal(v, column.type) for column, v in zip(columns, values, strict=True)]
+        return tuple_(*columns, Task.id) > tuple_(*bound, literal(cursor.last_id, Task.id.type))
+    condition: ColumnElement[bool] = Task.id > cursor.last_id
+    for index in range(len(keys) - 1, -1, -1):
+        column, desc = keys[index]
+        value = values[index]
+        if value is None:
+            # nulls come last: no value follows a null, only equal (null) rows
+            condition = and_(column.is_(None), condition)
+            continue
+        beyond = column < value if desc else column > value
+        if nullable[index]:
+            beyond = or_(beyond, column.is_(None))
+        condition = or_(beyond, and_(column == value, condition))
+        if index == 0 and not nullable[0]:
+            # the leading bound is an index range; the rest only sorts out ties
+            condition = and_(column <= value if desc else column >= value, condition)
+    return condition
+
+
+def _count(session: Session, parts: Sequence[_Part], bound: int | None) -> TaskCount:
+    """The matches of the disjoint `parts`, counted exactly or up to `bound`."""
     if bound is None:
-        total = session.scalar(select(func.count()).select_from(Task).where(where)) or 0
+        total = sum(
+            session.scalar(select(func.count()).select_from(Task).where(part.condition())) or 0
+            for part in parts
+        )
         return TaskCount(total, False)
-    # Reads at most bound + 1 matching rows, however many there are.
-    matches = select(literal(1)).select_from(Task).where(where).limit(bound + 1).subquery()
-    found = session.scalar(select(func.count()).select_from(matches)) or 0
+    found = 0
+    for part in parts:
+        found += _count_up_to(session, part, bound + 1 - found)
+        if found > bound:
+            break
     return TaskCount(min(found, bound), found > bound)
 
 
-def _task_conditions(principal: Principal, flt: TaskFilter) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [task_visible(principal), *_candidate_conditions(flt)]
+def _count_up_to(session: Session, part: _Part, most: int) -> int:
+    """The matches of `part`, reading at most `most` of them (however many there are).
+
+    A part offered to someone is counted from its candidate rows (an index on kind, ref), each
+    task looked up by id: the database stops after `most` matches. (Joined the other way round,
+    PostgreSQL reads the tasks in id order until it has them, several times as many.) The
+    OFFSET 0 keeps the look-up a look-up."""
+    if not part.offers:
+        matches = select(literal(1)).select_from(Task).where(part.condition()).limit(most)
+        return session.scalar(select(func.count()).select_from(matches.subquery())) or 0
+    driver = min(part.offers, key=lambda offer: offer.fanout)
+    others = [offer.exists() for offer in part.offers if offer is not driver]
+    row = aliased(TaskCandidate)
+    task = select(literal(1)).where(Task.id == row.task_id, *part.where, *others).offset(0)
+    # a task offered to several of the driver's refs has that many rows: read enough rows
+    ids = select(row.task_id).where(driver.rows(row), exists(task)).limit(most * driver.fanout)
+    rows = ids.subquery()
+    counted = func.count(distinct(rows.c.task_id)) if driver.fanout > 1 else func.count()
+    return min(session.scalar(select(counted).select_from(rows)) or 0, most)
+
+
+def _task_conditions(flt: TaskFilter) -> tuple[list[ColumnElement[bool]], list[_Offer]]:
+    """The filter's conditions on the task row and on its candidates (visibility is _reach's)."""
+    offers = _candidate_offers(flt)
+    conditions: list[ColumnElement[bool]] = []
+    if offers and not flt.include_assigned:
+        conditions.append(Task.assignee.is_(None))
     if flt.assignee is not None:
         conditions.append(Task.assignee == flt.assignee)
     if flt.unassigned is True:
@@ -245,37 +484,17 @@ def _task_conditions(principal: Principal, flt: TaskFilter) -> list[ColumnElemen
     for column, pattern in ((Task.business_key, flt.business_key_like), (Task.name, flt.name_like)):
         if pattern is not None:
             conditions.append(column.like(pattern))
-    return conditions
+    return conditions, offers
 
 
-def _candidate_conditions(flt: TaskFilter) -> list[ColumnElement[bool]]:
-    groups = [flt.candidate_group] if flt.candidate_group is not None else []
-    groups += list(flt.candidate_groups or [])
-    conditions: list[ColumnElement[bool]] = []
+def _candidate_offers(flt: TaskFilter) -> list[_Offer]:
+    offers = []
     if flt.candidate_group is not None or flt.candidate_groups is not None:
-        conditions.append(
-            exists().where(
-                TaskCandidate.task_id == Task.id,
-                TaskCandidate.kind == "group",
-                TaskCandidate.ref.in_(groups),
-            )
-        )
+        groups = [flt.candidate_group] if flt.candidate_group is not None else []
+        offers.append(_Offer.to(groups=[*groups, *(flt.candidate_groups or [])]))
     if flt.candidate_user is not None:
-        conditions.append(
-            exists().where(
-                TaskCandidate.task_id == Task.id,
-                or_(
-                    and_(TaskCandidate.kind == "user", TaskCandidate.ref == flt.candidate_user),
-                    and_(
-                        TaskCandidate.kind == "group",
-                        TaskCandidate.ref.in_(list(flt.candidate_user_groups)),
-                    ),
-                ),
-            )
-        )
-    if conditions and not flt.include_assigned:
-        conditions.append(Task.assignee.is_(None))
-    return conditions
+        offers.append(_Offer.to([flt.candidate_user], list(flt.candidate_user_groups)))
+    return offers
 
 
 def _range_conditions(flt: TaskFilter) -> list[ColumnElement[bool]]:

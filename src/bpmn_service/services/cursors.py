@@ -1,8 +1,8 @@
 """Keyset cursors for the inbox: where a page ended, as an opaque string the client sends back.
 
 A cursor names the sort it was made for, the last row's values of the sort keys and its id;
-the next page is the rows after that one in the same order (db/queries.after_condition), so a
-deep page does not count off the rows before it, and rows added or removed meanwhile neither
+the next page is the rows after that one in the same order (db/queries.Cursor), so a deep page
+does not count off the rows before it, and rows added or removed meanwhile neither
 repeat nor skip other rows. The string is URL-safe base64 of JSON; it is not signed (it only
 narrows what the caller may see anyway) but every part is checked.
 """
@@ -14,8 +14,6 @@ import binascii
 import json
 from datetime import datetime
 from typing import Any
-
-from sqlalchemy import ColumnElement
 
 from bpmn_service.db import queries
 from bpmn_service.db.models import Task
@@ -33,9 +31,9 @@ def encode(sort: str, task: Task) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def decode(cursor: str, sort: str) -> ColumnElement[bool]:
-    """The condition selecting the rows after `cursor`; InvalidVariables naming `after` when it
-    is not a cursor of this listing with this sort."""
+def decode(cursor: str, sort: str) -> queries.Cursor:
+    """Where the page of `cursor` ended; InvalidVariables naming `after` when it is not a cursor
+    of this listing with this sort."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -53,7 +51,7 @@ def decode(cursor: str, sort: str) -> ColumnElement[bool]:
         typed = [_typed(key, value) for key, value in zip(keys, values, strict=True)]
     except (TypeError, ValueError):
         raise _bad("holds a value of the wrong type") from None
-    return queries.after_condition(sort, typed, last_id)
+    return queries.Cursor(tuple(typed), last_id)
 
 
 def _typed(key: str, value: Any) -> Any:

@@ -122,7 +122,7 @@ def list_tasks(
     if after and offset:
         raise InvalidVariables([FieldError("after", "give either offset or after, not both")])
     # an empty `after` (no next_after to pass on) is the first page
-    condition = cursors.decode(after, sort) if after else None
+    cursor = cursors.decode(after, sort) if after else None
     with UnitOfWork(ctx) as uow:
         tasks, count = queries.list_tasks(
             uow.session,
@@ -131,7 +131,7 @@ def list_tasks(
             sort=sort,
             limit=limit,
             offset=offset,
-            after=condition,
+            after=cursor,
             count_bound=offset + max(INBOX_COUNT_BOUND, limit),
         )
         candidates = queries.candidates_of(uow.session, [t.id for t in tasks])
