@@ -1,6 +1,6 @@
 """Loops without limit: the cost of one pass of a rework loop, early and after thousands of passes.
 
-    .venv/bin/python bench/loops.py [--passes 5000] [--layer engine|service|both]
+    .venv/bin/python bench/loops.py [--passes 5000] [--layer engine|service|both|timer]
                                     [--database-url URL]
 
 bench/rework_loop.bpmn is a one-task loop (a user task, then an exclusive gateway back to it).
@@ -11,6 +11,9 @@ Each pass completes the task with `redo = true`:
   service  the service layer in-process (services.tasks claim + complete) on a fresh SQLite file
            or a new schema of the given PostgreSQL database (dropped after): engine, task
            projection, history and commit, minus HTTP.
+  timer    the engine facade on bench/hourly_reminder.bpmn instead: a user task with a
+           non-interrupting boundary timer `R/PT1H` whose path runs a script and ends; a pass
+           is one firing (ProcessRunner.fire_timers an hour later), the task stays open.
 
 For each layer it prints the CPU time (time.process_time) and the wall time of a pass, as the
 median over passes 1–20 ("pass 10") and over the last 20 passes, their ratio, and the stored
@@ -40,6 +43,7 @@ import lifecycle  # noqa: E402
 from bpmn_service.engine import ProcessRunner, SpecCache, compile_bpmn  # noqa: E402
 
 BPMN = Path(__file__).resolve().with_name("rework_loop.bpmn")
+TIMER_BPMN = Path(__file__).resolve().with_name("hourly_reminder.bpmn")
 WINDOW = 20
 
 # one pass; the stored state now; what to do at the end
@@ -64,6 +68,25 @@ def engine_passes() -> Layer:
         result = runner.complete(
             "rework_loop", load, result.state, task.id, values, "bench", now=now + timedelta(i)
         )
+
+    return one, lambda: result.state, lambda: None
+
+
+def timer_passes() -> Layer:
+    compiled = compile_bpmn(TIMER_BPMN.read_bytes(), TIMER_BPMN.name, lambda _key, _lane: True)
+    runner = ProcessRunner(SpecCache())
+
+    def load() -> str:
+        return compiled.spec_json
+
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    result = runner.start("hourly_reminder", load, {"reminders": 0}, now=start)
+
+    def one(i: int) -> None:
+        nonlocal result
+        now = start + timedelta(hours=i, minutes=1)
+        result = runner.fire_timers("hourly_reminder", load, result.state, now=now)
+        assert [s.element_id for s in result.steps] == ["count", "counted"], result.steps
 
     return one, lambda: result.state, lambda: None
 
@@ -153,12 +176,14 @@ def measure(label: str, layer: Layer, passes: int) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--passes", type=int, default=5000)
-    parser.add_argument("--layer", choices=["engine", "service", "both"], default="both")
+    parser.add_argument("--layer", choices=["engine", "service", "both", "timer"], default="both")
     parser.add_argument("--database-url", help="postgresql://… (default: a fresh SQLite file)")
     args = parser.parse_args()
     if args.passes < 2 * WINDOW:
         parser.error(f"--passes must be at least {2 * WINDOW}")
     rows = []
+    if args.layer == "timer":
+        rows.append(measure("engine facade, hourly timer", timer_passes(), args.passes))
     if args.layer in ("engine", "both"):
         rows.append(measure("engine facade", engine_passes(), args.passes))
     if args.layer in ("service", "both"):
@@ -171,7 +196,8 @@ def main() -> int:
                 finally:
                     layer[2]()
     n = args.passes
-    print(f"{lifecycle.machine()}; {n} passes of bench/rework_loop.bpmn\n")
+    model = TIMER_BPMN.name if args.layer == "timer" else BPMN.name
+    print(f"{lifecycle.machine()}; {n} passes of bench/{model}\n")
     print(
         f"| layer | CPU ms, pass 10 | CPU ms, pass {n} | ratio | wall ms, pass 10 | "
         f"wall ms, pass {n} | ratio | state at 10 | state at {n} | tasks compacted |"
