@@ -464,3 +464,22 @@ def test_a_schema_difference_would_be_noticed(fresh: tuple[Engine, Settings]) ->
     diffs = schema_differences(engine)
     assert [d[0] for d in diffs] == ["remove_column"], diffs
     assert diffs[0][2] == "task" and diffs[0][3].name == "stray_column"
+
+
+def test_the_inbox_indexes_an_operator_built_beforehand_are_left_alone(
+    fresh: tuple[Engine, Settings],
+) -> None:
+    """0011's indexes block writes to task while they are built; an operator of a big database
+    creates them first (CREATE INDEX CONCURRENTLY on PostgreSQL) and the migration goes on."""
+    engine, _settings = fresh
+    migrate(engine, "upgrade", "0010")
+    concurrently = "CONCURRENTLY " if engine.dialect.name == "postgresql" else ""
+    with engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        connection.execute(
+            text(f"CREATE INDEX {concurrently}ix_task_created ON task (created_at, id)")
+        )
+    migrate(engine, "upgrade", "head")
+    indexes = {i["name"] for i in inspect(engine).get_indexes("task")}
+    assert {"ix_task_created", "ix_task_assignee_due"} <= indexes
+    assert schema_differences(engine) == []
