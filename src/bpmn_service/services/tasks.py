@@ -407,19 +407,23 @@ def _complete(
         instance = runtime.lock_instance(session, task.instance_id)
         if instance.status != "active":
             raise InvalidState(f"the instance is {instance.status}")
-        if session.scalar(select(Task.id).where(Task.id == task.id)) is None:
-            # Another request ended it while this one waited for the instance's lock.
-            raise InvalidState(f"task {task_id} was ended by another request (completed or moved)")
         with runtime.run_of(instance):
-            result = ctx.runner.complete(
-                task.definition_id,
-                load,
-                instance.state,
-                task.id,
-                values,
-                principal.user_id,
-                now=now,
-            )
+            try:
+                # The state read under the lock is the arbiter: a task another request ended
+                # while this one waited for the lock is no longer ready in it (or is gone).
+                result = ctx.runner.complete(
+                    task.definition_id,
+                    load,
+                    instance.state,
+                    task.id,
+                    values,
+                    principal.user_id,
+                    now=now,
+                )
+            except NotFound:
+                raise InvalidState(
+                    f"task {task_id} was ended by another request (completed or moved)"
+                ) from None
             projection.record(
                 session,
                 instance,
