@@ -82,17 +82,6 @@ def instance_visible(principal: Principal) -> ColumnElement[bool]:
     return or_(ProcessInstance.started_by == principal.user_id, open_task, worked)
 
 
-def is_candidate(session: Session, task_id: str, principal: Principal) -> bool:
-    rows = session.execute(
-        select(TaskCandidate.kind, TaskCandidate.ref).where(TaskCandidate.task_id == task_id)
-    ).all()
-    return any(
-        (kind == "user" and ref == principal.user_id)
-        or (kind == "group" and ref in principal.groups)
-        for kind, ref in rows
-    )
-
-
 def candidates_of(session: Session, task_ids: Sequence[str]) -> dict[str, dict[str, list[str]]]:
     result: dict[str, dict[str, list[str]]] = {t: {"group": [], "user": []} for t in task_ids}
     if not task_ids:
