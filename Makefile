@@ -1,5 +1,6 @@
 # make run   - start the service on 127.0.0.1:8000 (SQLite under var/, processes/ deployed)
 # make test  - run the whole test suite (SQLite; PostgreSQL too when BPMN_TEST_POSTGRES_URL is set)
+#              on one pytest-xdist worker per CPU core (WORKERS=0: in one process, no xdist)
 # make check - ruff and mypy
 # make lock  - regenerate the lock files after a change of dependencies in pyproject.toml
 #              (make lock-upgrade: every package to its newest allowed version)
@@ -57,8 +58,13 @@ lock-upgrade: install
 run: install
 	$(BIN)/bpmn-service serve
 
+# Tests run in WORKERS parallel processes (pytest-xdist; auto: one per CPU core). loadgroup keeps
+# the tests that share a module's server or browser on one worker (tests/conftest.py,
+# SHARED_PER_MODULE) and hands out every other test singly, so the two cores stay busy to the end.
+WORKERS ?= auto
+
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup
 
 check: install
 	$(BIN)/ruff format --check src tests bench

@@ -56,18 +56,35 @@ TOKENS = {
 }
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+# Module-scoped fixtures that are dear to build: a `bpmn-service serve` process and Chromium
+# (workspace_browser), the fuzzers' seeded apps and schemas, the Modeler round trip of every model.
+# Under xdist (`make test`: --dist loadgroup) the tests that use one run on one worker, so it is
+# built once, and these groups are handed out first, the long ones before the single tests.
+SHARED_PER_MODULE = {"server", "browser", "harness", "fuzzed", "saved"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SHARED_PER_MODULE & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
+@pytest.fixture(scope="session")
+def sqlite_database(
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[str, str | None, Engine]]:
-    """A migrated database per backend, shared by the session and emptied before each test."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-        engine = make_engine(url)
-        upgrade(engine)
-        yield url, None, engine
-        engine.dispose()
-        return
+    """A migrated SQLite file in this session's temporary directory (one per xdist worker)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    yield url, None, engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[tuple[str, str | None, Engine]]:
+    """A migrated schema of its own on BPMN_TEST_POSTGRES_URL (one per xdist worker)."""
     if not POSTGRES_URL:
         if os.environ.get("BPMN_REQUIRE_POSTGRES"):
             pytest.fail("BPMN_REQUIRE_POSTGRES is set but BPMN_TEST_POSTGRES_URL is not")
@@ -83,6 +100,15 @@ def database(
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database(request: pytest.FixtureRequest) -> tuple[str, str | None, Engine]:
+    """A migrated database per backend, shared by the session and emptied before each test. The
+    backends' own fixtures outlive a switch of parameter, so a worker that runs a module's SQLite
+    tests, then its PostgreSQL tests, then the next module's migrates each database once."""
+    backend: tuple[str, str | None, Engine] = request.getfixturevalue(f"{request.param}_database")
+    return backend
 
 
 def empty(engine: Engine) -> None:

@@ -9,7 +9,6 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -24,7 +23,7 @@ from bpmn_service.config import Settings
 from bpmn_service.context import AppContext
 from bpmn_service.main import create_app, prepare
 from conftest import DATA, ROOT, empty
-from served import free_port
+from served import free_port, serve, stop
 
 APPROVAL = DATA / "approval.bpmn"
 DEMO_USERS = ROOT / "config" / "users.toml"
@@ -203,7 +202,6 @@ def test_cli_serve_starts_in_production_with_hashed_tokens_and_logs_no_secrets(
     """The real server, configured as in production, on the test database: it starts, answers
     the hashed tokens, and its whole output (access log included) holds no token or form value."""
     empty(database[2])
-    port = free_port()
     processes = tmp_path / "processes"
     processes.mkdir()
     env = cli_env(
@@ -217,46 +215,19 @@ def test_cli_serve_starts_in_production_with_hashed_tokens_and_logs_no_secrets(
     )
     if settings.database_schema:
         env["BPMN_DATABASE_SCHEMA"] = settings.database_schema
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bpmn_service.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = tmp_path / "server.log"
+    server, url = serve(env, log)
     secret_values = secret_form_values()
     try:
-        base = f"http://127.0.0.1:{port}/api/v1"
-        wait_ready(server, f"{base}/health/ready")
-        with httpx.Client(base_url=base, timeout=30) as client:
+        with httpx.Client(base_url=f"{url}/api/v1", timeout=30) as client:
             exercise(client, tokens, secret_values)
     finally:
-        server.terminate()
-        try:
-            output, _ = server.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            output, _ = server.communicate()
+        stop(server)
+    output = log.read_text(encoding="utf-8")
     assert '"event": "request"' in output, output[-2000:]
     assert '"user": "ops"' in output and '"user": "rev"' in output
     leaked = [s for s in [*tokens.values(), *secret_values.values()] if s in output]
     assert leaked == [], output[-4000:]
-
-
-def wait_ready(server: subprocess.Popen[str], url: str) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            output = server.stdout.read() if server.stdout else ""
-            pytest.fail(f"the server exited with {server.returncode}:\n{output}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail("the server did not become ready")
 
 
 # ---------------------------------------------------------------- logs

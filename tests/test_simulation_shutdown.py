@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from conftest import ROOT, TOKENS
-from workspace_browser import serve
+from served import serve
 
 SOURCE = (ROOT / "processes" / "yekuo_streamlined.bpmn").read_bytes()
 

@@ -6,11 +6,8 @@ to test-artifacts/workspace/."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +20,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from conftest import POSTGRES_URL, ROOT, TOKENS
+from served import serve
 
 # Playwright drives Debian's chromium; browsers are never downloaded.
 CHROMIUM = os.environ.get("BPMN_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -39,39 +37,6 @@ CHROMIUM_ARGS = [
 ARTIFACTS = ROOT / "test-artifacts" / "workspace"
 BUILD = ROOT / "src" / "bpmn_service" / "webui" / "index.html"
 CLIENT_ERROR_LOG = "Failed to load resource: the server responded with a status of 4"
-LISTENING = re.compile(rb"Uvicorn running on http://127\.0\.0\.1:(\d+)")
-
-
-def serve(
-    env: dict[str, str], log: Path, timeout: float = 90
-) -> tuple[subprocess.Popen[bytes], str]:
-    """`bpmn-service serve` on a port the system picks (a port chosen here could be taken by
-    another server before this one binds it): its process and base URL once it is ready."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bpmn_service.cli", "serve", "--port", "0"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + timeout
-    url = None
-    while True:
-        if url is None:
-            found = LISTENING.search(log.read_bytes())
-            url = f"http://127.0.0.1:{found.group(1).decode()}" if found else None
-        if url is not None:
-            try:
-                if httpx.get(f"{url}/api/v1/health/ready").status_code == 200:
-                    return proc, url
-            except httpx.HTTPError:
-                pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            proc.wait()
-            raise AssertionError(f"server did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.3)
 
 
 @dataclass

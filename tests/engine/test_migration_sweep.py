@@ -5,9 +5,11 @@ reported by the dry run; the supervisor moves it to the step's successor, then m
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 from typing import Any
 
+import pytest
 from replay import ROOT, Replay, paths, register_domain_functions
 
 from bpmn_service.engine import RunResult, compile_bpmn
@@ -69,36 +71,45 @@ def _finish(
     assert result.completed, sorted(_open(result))
 
 
+# A case waiting at one point: its path, the steps done, and the engine's answer and clock there.
+Point = tuple[str, int, RunResult, datetime]
+# The waiting points are shared out between this many tests, so that parallel workers (xdist)
+# can take them; together they cover every point once.
+SHARDS = 4
+
+
 @cache
-def _waiting_points() -> list[tuple[str, int]]:
-    """One (path, steps done) per distinct waiting point: the set of open elements a case can
-    stand at on the recorded paths (the same point reached on several paths counts once)."""
+def _waiting_points() -> list[Point]:
+    """One case per distinct waiting point: the set of open elements a case can stand at on the
+    recorded paths (the same point reached on several paths counts once), kept as the replay
+    left it there, so that each migration starts from it instead of replaying the path again."""
     source_json, _, start_form, _ = _specs()
-    points: dict[frozenset[str], tuple[str, int]] = {}
+    points: dict[frozenset[str], Point] = {}
     for name, steps in sorted(PATHS.items()):
         replay = Replay(KEY, source_json, start_form)
         result = replay.start(name, f"YK-{name}")
         for done, (element, values) in enumerate(steps):
-            points.setdefault(frozenset(_open(result)), (name, done))
+            points.setdefault(frozenset(_open(result)), (name, done, result, replay.now))
             result = replay.step(element, values)
-    return sorted(points.values())
+    return sorted(points.values(), key=lambda point: point[:2])
 
 
-def test_a_case_at_every_waiting_point_migrates_to_the_edited_copy_and_completes() -> None:
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_a_case_at_every_waiting_point_migrates_to_the_edited_copy_and_completes(
+    shard: int,
+) -> None:
     points = _waiting_points()
     assert len(points) > 20
-    for path_name, done in points:
-        _migrate_and_finish(path_name, done)
+    for point in points[shard::SHARDS]:
+        _migrate_and_finish(*point)
 
 
-def _migrate_and_finish(path_name: str, done: int) -> None:
+def _migrate_and_finish(path_name: str, done: int, waiting: RunResult, now: datetime) -> None:
     source_json, target_json, start_form, edit = _specs()
     steps = PATHS[path_name]
     before = Replay(KEY, source_json, start_form)
-    before.start(path_name, f"YK-{path_name}-{done}")
-    for element, values in steps[:done]:
-        before.step(element, values)
-    assert before.result is not None and not before.result.completed
+    before.result, before.now = waiting, now
+    assert not before.result.completed
     target = ("edited", lambda: target_json)
     source = (KEY, before.load)
     state = before.result.state
