@@ -122,9 +122,11 @@ def empty(engine: Engine) -> None:
                 conn.execute(text(f"DELETE FROM {table}"))
 
 
-def app_settings(url: str, schema: str | None = None) -> Settings:
+def app_settings(url: str, schema: str | None = None, *, migrate: bool = True) -> Settings:
     """The service's settings for an in-process test app: the repository's configuration, nothing
-    deployed at start, and no background work (timers and external tasks are driven by the test)."""
+    deployed at start, and no background work (timers and external tasks are driven by the test).
+    migrate=False: the database is already at the newest migration, and the app does not check
+    again at each start (real servers and tests/test_migrations.py cover migrating at start)."""
     return Settings(
         database_url=url,
         database_schema=schema,
@@ -135,7 +137,7 @@ def app_settings(url: str, schema: str | None = None) -> Settings:
         time_limits_file=ROOT / "config" / "time-limits.toml",
         simulation_scenario_file=ROOT / "config" / "simulation.toml",
         deploy_on_start=False,
-        migrate_on_start=True,
+        migrate_on_start=migrate,
         timer_poll_seconds=0,
         reference_workers=False,
     )
@@ -144,7 +146,7 @@ def app_settings(url: str, schema: str | None = None) -> Settings:
 @pytest.fixture
 def settings(database: tuple[str, str | None, Engine]) -> Settings:
     url, schema, _engine = database
-    return app_settings(url, schema)
+    return app_settings(url, schema, migrate=False)  # the database fixture has migrated it
 
 
 class Api:

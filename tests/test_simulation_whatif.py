@@ -117,7 +117,7 @@ def _wait(api: Api, job_id: str) -> dict[str, Any]:
         body = api.get(f"/simulations/{job_id}", "analyst").json()
         if body["status"] in ("done", "failed") or time.monotonic() > deadline:
             return dict(body)
-        time.sleep(0.5)
+        time.sleep(0.1)
 
 
 def test_a_what_if_job_runs_in_the_background_and_any_reader_sees_it(api: Api) -> None:
