@@ -24,7 +24,7 @@ from schemathesis.core.failures import Failure, FailureGroup
 from bpmn_service.context import AppContext
 from bpmn_service.main import create_app
 from conftest import DATA, TOKENS, app_settings
-from test_schemathesis import CHECKS, as_served
+from test_schemathesis import CHECKS, RESPONSE_TIMEOUT, as_served
 
 EXAMPLES_PER_OPERATION = 6
 
@@ -118,7 +118,9 @@ def fuzz_operation(
         nonlocal sent
         case = data.draw(strategy)
         _real_ids(case, pools, data.draw)
-        response = case.call(headers=headers)
+        # The transport's default 10 s read timeout is about hung servers, not slow machines:
+        # with the suite's workers and other work sharing the cores a request can take longer.
+        response = case.call(headers=headers, timeout=RESPONSE_TIMEOUT)
         sent += 1
         for check in CHECKS:
             try:

@@ -50,6 +50,9 @@ BODY_OPERATIONS = (
     "POST /api/v1/external-tasks/{task_id}/retries",
 )
 
+# Seconds an answer may take before the fuzz test calls the server hung.
+RESPONSE_TIMEOUT = 120
+
 
 # --------------------------------------------------------------------------- known findings
 
@@ -271,7 +274,9 @@ def fuzz_operation(
         nonlocal sent
         case = data.draw(strategy)
         _real_ids(case, harness.pools, data.draw)
-        response = case.call(headers=headers)
+        # The transport's default 10 s read timeout is about hung servers, not slow machines:
+        # with the suite's workers and other work sharing the cores a request can take longer.
+        response = case.call(headers=headers, timeout=RESPONSE_TIMEOUT)
         sent += 1
         for check in CHECKS:
             try:
