@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -56,18 +57,34 @@ TOKENS = {
 }
 
 
-# Module-scoped fixtures that are dear to build: a `bpmn-service serve` process and Chromium
-# (workspace_browser), the fuzzers' seeded apps and schemas, the Modeler round trip of every model.
-# Under xdist (`make test`: --dist loadgroup) the tests that use one run on one worker, so it is
-# built once, and these groups are handed out first, the long ones before the single tests.
-SHARED_PER_MODULE = {"server", "browser", "harness", "fuzzed", "saved"}
+# Modules whose tests share a module-scoped fixture that is dear to build: a `bpmn-service serve`
+# process with Chromium (workspace_browser), the fuzzers' seeded apps and schemas, the Modeler
+# round trip of every model. Under xdist (`make test`: --dist loadgroup) each runs on one worker,
+# so the fixture is built once; these groups are handed out first, then every other test singly.
+SHARED_PER_MODULE = (
+    "tests/test_workspace_*.py",
+    "tests/test_schemathesis.py",
+    "tests/test_engine_rest_fuzz.py",
+    "tests/engine/test_modeler_round_trip.py",
+)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if SHARED_PER_MODULE & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, absent with -p no:xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """--dist loadgroup, grouping the SHARED_PER_MODULE modules by module. (xdist's own grouping
+    by xdist_group marks rewrites the test ids in a way pytest 9.2 no longer takes.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class SharedModules(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            if any(fnmatch(module, pattern) for pattern in SHARED_PER_MODULE):
+                return module
+            return str(super()._split_scope(nodeid))
+
+    return SharedModules(config, log)
 
 
 @pytest.fixture(scope="session")
