@@ -469,3 +469,38 @@ def test_the_shipped_models_are_drawn_without_layout_warnings(path: Path) -> Non
     # What an analyst opens in the Modeler: no flow through a shape, no covered 会签 marker,
     # no label over another; an edit that breaks this is redrawn with `bpmn-service layout`.
     assert [str(w) for w in layout_warnings(path.read_bytes(), path.name)] == []
+
+
+BARE = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"{extra} id="d" targetNamespace="x">
+  <process id="bare" isExecutable="true">
+    <startEvent id="s" />
+    <sequenceFlow id="f1" sourceRef="s" targetRef="t" />
+    <userTask id="t" name="办理" />
+    <sequenceFlow id="f2" sourceRef="t" targetRef="e" />
+    <endEvent id="e" />
+  </process>
+</definitions>
+"""
+
+
+@pytest.mark.parametrize(
+    "extra",
+    ["", ' xmlns:dc="urn:example:not-the-dc-namespace"'],
+    ids=["no-diagram-namespaces", "dc-prefix-taken"],
+)
+def test_a_file_that_declares_no_diagram_namespaces_is_laid_out(tmp_path: Path, extra: str) -> None:
+    """Files from tools that draw nothing often declare only the BPMN namespace: the diagram
+    carries its own declarations (a free prefix where the file uses the usual one otherwise),
+    and the file is written only once the result reads back."""
+    source = tmp_path / "bare.bpmn"
+    source.write_text(BARE.format(extra=extra), encoding="utf-8")
+    assert main(["layout", str(source)]) == 0
+    laid_out = source.read_bytes()
+    size = diagram_size(laid_out, "bare.bpmn")
+    assert (size.shapes, size.edges) == (3, 2)
+    assert layout_warnings(laid_out, "bare.bpmn") == []
+    assert layout_bpmn(laid_out, "bare.bpmn") == laid_out
+    before_diagram = laid_out.decode().split("<bpmndi:BPMNDiagram")[0].rstrip()
+    assert before_diagram == BARE.format(extra=extra).split("</definitions>")[0].rstrip()
+    compile_bpmn(laid_out, "bare.bpmn", lambda _lane, _groups: True)

@@ -471,14 +471,22 @@ def layout_bpmn(data: bytes, filename: str) -> bytes:
         indent = data[line_start : match.start()].decode("utf-8")
         indent = indent if indent.strip() == "" else "  "
         text = render_plane(root, diagram, drawing, indent).encode("utf-8")
-        return data[: match.start()] + text.replace(b"\n", newline) + data[match.end() :]
-    end = _DEFINITIONS_END.search(data)
-    if end is None:
-        raise InvalidBpmn([BpmnProblem("the file has no closing definitions tag", filename)])
-    text = render_plane(root, diagram, drawing, "  ").encode("utf-8")
-    return (
-        data[: end.start()] + b"  " + text.replace(b"\n", newline) + newline + data[end.start() :]
-    )
+        result = data[: match.start()] + text.replace(b"\n", newline) + data[match.end() :]
+    else:
+        end = _DEFINITIONS_END.search(data)
+        if end is None:
+            raise InvalidBpmn([BpmnProblem("the file has no closing definitions tag", filename)])
+        text = render_plane(root, diagram, drawing, "  ").encode("utf-8")
+        result = (
+            data[: end.start()]
+            + b"  "
+            + text.replace(b"\n", newline)
+            + newline
+            + data[end.start() :]
+        )
+    # The caller replaces the analyst's file with this: it must at least read back.
+    parse_xml(result, filename)
+    return result
 
 
 @dataclass(frozen=True, slots=True)

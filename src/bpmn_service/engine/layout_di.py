@@ -60,11 +60,32 @@ def _attrs(el: etree._Element | None, skip: set[str], nsmap: dict[str, str]) -> 
     return "".join(out)
 
 
+def _di_prefixes(nsmap: dict[str, str]) -> tuple[dict[str, str], str]:
+    """The prefix of each diagram namespace, and the declarations the diagram element must carry
+    for those the file does not declare at its root (a file written by a tool that draws
+    nothing, say): the usual prefix, or a numbered one where the file uses it for another
+    namespace."""
+    declared = {v: k for k, v in nsmap.items() if k}
+    prefixes: dict[str, str] = {}
+    declare = []
+    for namespace, usual in ((DI_NS, "bpmndi"), (DC_NS, "dc"), (DD_DI_NS, "di")):
+        if namespace in declared:
+            prefixes[namespace] = declared[namespace]
+            continue
+        prefix, n = usual, 1
+        while prefix in nsmap:
+            n += 1
+            prefix = f"{usual}{n}"
+        prefixes[namespace] = prefix
+        declare.append(f" xmlns:{prefix}={quoteattr(namespace)}")
+    return prefixes, "".join(declare)
+
+
 def render_plane(root: etree._Element, diagram: Diagram, drawing: Drawing, indent: str) -> str:
     """The text of the new first BPMNDiagram element."""
     nsmap = {k or "": v for k, v in root.nsmap.items()}
-    prefix = {v: k for k, v in nsmap.items()}
-    di, dc, dd = prefix.get(DI_NS, "bpmndi"), prefix.get(DC_NS, "dc"), prefix.get(DD_DI_NS, "di")
+    prefixes, declare = _di_prefixes(nsmap)
+    di, dc, dd = prefixes[DI_NS], prefixes[DC_NS], prefixes[DD_DI_NS]
     old_plane = main_plane(root)
     old_diagram = old_plane.getparent() if old_plane is not None else None
     old: dict[str, etree._Element] = {}
@@ -82,7 +103,7 @@ def render_plane(root: etree._Element, diagram: Diagram, drawing: Drawing, inden
         or (diagram.pools[0].process or "" if diagram.pools else "")
     )
     lines = [
-        f"<{di}:BPMNDiagram id={quoteattr(diagram_id or 'BPMNDiagram_1')}"
+        f"<{di}:BPMNDiagram{declare} id={quoteattr(diagram_id or 'BPMNDiagram_1')}"
         f"{_attrs(old_diagram, {'id'}, nsmap)}>",
         f"{i1}<{di}:BPMNPlane id={quoteattr(plane_id or 'BPMNPlane_1')} "
         f"bpmnElement={quoteattr(plane_ref)}"
