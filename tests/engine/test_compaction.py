@@ -335,3 +335,94 @@ def test_a_branch_waiting_at_a_join_keeps_the_state_bounded_while_another_rework
     assert sizes[-1] == sizes[4]
     case.complete("inspect", ok=True)
     assert case.complete("power").completed
+
+
+def _complaints(firings: int, sizes: list[tuple[int, int]]) -> dict[str, Any]:
+    """A non-interrupting message event subprocess (two scripts) fired `firings` times; each
+    complaint also carries a note of its own, so every run leaves something the others do not."""
+    case = Case("complaint_log")
+    case.start(opened=True)
+    for number in range(1, firings + 1):
+        result = case.deliver(
+            "complaint", complaintId=f"C{number}", **{f"note{number % 7}": number}
+        )
+        assert [s.element_id for s in result.steps] == [
+            "complaintStart",
+            "note",
+            "record",
+            "complaintEnd",
+            "complaint",
+        ]
+        assert result.variables["lastComplaint"] == f"C{number}"
+        sizes.append((_tasks(case), len(case.state)))
+    result = case.complete("work")
+    assert result.completed
+    return result.variables  # type: ignore[no-any-return]
+
+
+def test_a_message_event_subprocess_firing_again_and_again_keeps_a_bounded_state(
+    monkeypatch: Any,
+) -> None:
+    # Each firing's run of the event subprocess is kept only as the variables it left, folded
+    # into the latest run; the instance's variables are those of the run without compaction.
+    sizes: list[tuple[int, int]] = []
+    compacted = _complaints(300, sizes)
+    assert sizes[-1][0] == sizes[9][0]
+    assert sizes[-1][1] < 1.2 * sizes[9][1]
+    assert compacted["lastComplaint"] == "C300" and compacted["note1"] == 295
+    # Without compaction every step stores and reloads the whole history: compared over 50.
+    short: list[tuple[int, int]] = []
+    compacted = _complaints(50, short)
+    monkeypatch.setattr(ServiceWorkflow, "compact", lambda self: 0)
+    monkeypatch.setattr(traversal, "VERIFY", False)  # the long uncompacted tree walks slowly
+    uncompacted: list[tuple[int, int]] = []
+    assert _complaints(50, uncompacted) == compacted
+    assert uncompacted[-1][0] > 10 * short[-1][0] and short[-1][0] == sizes[-1][0]
+
+
+def _reviews() -> list[Any]:
+    """Complaints whose runs wait at a review while more arrive, answered out of order."""
+    case = Case("complaint_review")
+    case.start(opened=True)
+    seen: list[Any] = []
+
+    def review(complaint: str, verdict: str) -> None:
+        assert case.result is not None
+        task = next(t for t in case.result.ready_tasks if t.assignee == complaint)
+        result = case._checked(
+            case.runner.complete(
+                case.name,
+                case.load,
+                case.state,
+                task.id,
+                {f"verdict_{complaint}": verdict, "verdict": verdict},
+                "x",
+                now=case.now,
+            )
+        )
+        seen.append((case.open_elements, result.variables))
+
+    for number in (1, 2, 3):
+        case.deliver("complaint", complaintId=f"C{number}")
+        seen.append((case.open_elements, case.result.variables))  # type: ignore[union-attr]
+    review("C2", "upheld")
+    review("C3", "rejected")
+    case.deliver("complaint", complaintId="C4")
+    review("C4", "upheld")
+    case.deliver("complaint", complaintId="C5")
+    review("C1", "withdrawn")
+    case.complete("work")
+    assert not case.result.completed  # type: ignore[union-attr]  # the fifth waits
+    review("C5", "rejected")
+    assert case.result is not None and case.result.completed
+    return seen
+
+
+def test_event_subprocess_runs_still_open_stay_whole_and_finish_as_without_compaction(
+    monkeypatch: Any,
+) -> None:
+    compacted = _reviews()
+    assert compacted[-1][1]["verdict"] == "rejected" and compacted[-1][1]["answered"] == "C5"
+    assert {f"verdict_C{n}" for n in range(1, 6)} <= set(compacted[-1][1])
+    monkeypatch.setattr(ServiceWorkflow, "compact", lambda self: 0)
+    assert _reviews() == compacted

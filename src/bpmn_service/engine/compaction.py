@@ -20,6 +20,9 @@ process and each subprocess) is compacted:
   repeating timer's firings, a reminder in every pass of a loop) are reduced to what each
   changed, folded into the branch that ended last (_fold_ended_branches): the end merges the
   same changes, and the state no longer grows by one branch per firing.
+* **Fold finished event subprocess runs.** Each firing of a non-interrupting event subprocess
+  leaves a run below the root; the finished ones are folded into the one that finished last
+  (_fold_event_subprocess_runs), which the instance's variables merge the same way.
 * **Shorten finished runs below T.** A run of finished tasks that each have one child (a loop
   inside one branch of a parallel block while another branch waits) keeps only the nearest task
   of each spec and its last task, the parent of what follows it.
@@ -55,7 +58,8 @@ _FINISHED = TaskState.FINISHED_MASK
 def compact(workflow: Any) -> int:
     """Compact every task tree of `workflow` (a top-level workflow) in place; the number of
     tasks dropped (also added to `workflow.compacted`)."""
-    dropped = sum(_compact_tree(sub) for sub in [workflow, *workflow.subprocesses.values()])
+    dropped = _fold_event_subprocess_runs(workflow)
+    dropped += sum(_compact_tree(sub) for sub in [workflow, *workflow.subprocesses.values()])
     dropped += _drop_orphaned_subprocesses(workflow)
     workflow.compacted = getattr(workflow, "compacted", 0) + dropped
     return dropped
@@ -94,6 +98,50 @@ def _compact_tree(workflow: Any) -> int:
     if last is not None and workflow.tasks.get(last.id) is not last:
         workflow.last_task = None  # read only when nothing is open and the process is not done
     return len(folded) + len(drop)
+
+
+def _fold_event_subprocess_runs(workflow: Any) -> int:
+    """Finished runs of the process's event subprocesses, folded into the one that finished
+    last; the number of tasks dropped (with their subprocesses, _drop_orphaned_subprocesses).
+
+    Each run of an event subprocess is a child of the root holding, once finished, all the
+    variables its subprocess ended with, and the instance's variables merge those of every
+    finished run in the order they finished (instance_view.variables_of): a non-interrupting
+    message start that fires again and again added a run each time. The finished runs of every
+    event subprocess of the process (merged in one order, as the variables are) are reduced to
+    one: the last, holding the data of all merged in that order, so the merge reads the same. A
+    run still open (its subprocess waits at a user task) is kept whole and merged after them
+    when it finishes, as before."""
+    root = workflow.task_tree
+    triggered = set(workflow.spec.start.trigger_specs)
+    if root is None or not triggered:
+        return 0
+    tasks = workflow.tasks
+    runs = sorted(
+        (
+            task
+            for task in (tasks.get(child_id) for child_id in root._children)
+            if task is not None
+            and task.task_spec.name in triggered
+            and task._state == TaskState.COMPLETED
+        ),
+        key=lambda t: t.last_state_change,
+    )
+    if len(runs) < 2:
+        return 0
+    folded: dict[str, Any] = {}
+    for run in runs:
+        folded.update(run.data)
+    latest = runs[-1]
+    latest.data = deepcopy(folded)
+    gone = {run.id for run in runs[:-1]}
+    root._children = [c for c in root._children if c not in gone]
+    dropped = [tasks[i] for run in runs[:-1] for i in _subtree_ids(run, tasks)]
+    forget(workflow, dropped)
+    last = workflow.last_task
+    if last is not None and workflow.tasks.get(last.id) is not last:
+        workflow.last_task = None  # read only when nothing is open and the process is not done
+    return len(dropped)
 
 
 def _at_the_end(task: Any) -> bool:
