@@ -125,15 +125,23 @@ class Watch:
 
     host: str
     problems: list[str] = field(default_factory=list)
+    # Answers a test made up itself (page.route) to play a failing server: not the page's fault.
+    faked: set[str] = field(default_factory=set)
 
 
 class Ui:
     """One browser tab on the workspace, speaking as one user at a time."""
 
-    def __init__(self, page: Any, url: str, shots: Path) -> None:
+    def __init__(self, page: Any, url: str, shots: Path, faked: set[str]) -> None:
         self.page = page
         self.url = url
         self.shots = shots
+        self.faked = faked
+
+    def fake_answer(self, route: Any, status: int, body: dict[str, Any]) -> None:
+        """Answer a request as a failing server would, without counting it as a problem."""
+        self.faked.add(route.request.url)
+        route.fulfill(status=status, json=body)
 
     def goto(self, path: str) -> None:
         self.page.goto(f"{self.url}{path}")
@@ -182,11 +190,13 @@ def ui(browser: Any, server: Server, request: pytest.FixtureRequest) -> Iterator
     def console(message: Any) -> None:
         # Chromium logs every 4xx answer as "Failed to load resource"; refusals (a lost claim, a
         # 422 on a form) are part of the flows under test. 5xx answers are caught below.
+        if message.location.get("url") in watch.faked:
+            return
         if message.type == "error" and not message.text.startswith(CLIENT_ERROR_LOG):
             watch.problems.append(f"console error: {message.text}")
 
     def response(answer: Any) -> None:
-        if answer.status >= 500:
+        if answer.status >= 500 and answer.url not in watch.faked:
             watch.problems.append(f"{answer.status} from {answer.url}")
 
     context.route("**/*", guard)
@@ -196,6 +206,6 @@ def ui(browser: Any, server: Server, request: pytest.FixtureRequest) -> Iterator
     page.on("pageerror", lambda e: watch.problems.append(f"page error: {e}"))
     page.set_default_timeout(15_000)
     name = request.node.name.replace("/", "_").replace("[", "-").rstrip("]")
-    yield Ui(page, server.url, ARTIFACTS / name)
+    yield Ui(page, server.url, ARTIFACTS / name, watch.faked)
     context.close()
     assert watch.problems == [], "\n".join(watch.problems)

@@ -100,14 +100,24 @@ export default function WhatIf({ file, xml }) {
   const [applications, setApplications] = useState(200);
   const [job, setJob] = useState(null);
   const [error, setError] = useState(null);
+  // Failed polls in a row: a busy or restarting server must not end the wait for good.
+  const [misses, setMisses] = useState(0);
 
-  useEffect(() => { setJob(null); setError(null); }, [file]);
+  useEffect(() => { setJob(null); setError(null); setMisses(0); }, [file]);
 
   useEffect(() => {
     if (!job || job.status === 'done' || job.status === 'failed') return undefined;
-    const timer = setTimeout(() => get(`/simulations/${job.id}`).then(setJob, setError), 1000);
+    const delay = Math.min(1000 * 2 ** misses, 15000);
+    const timer = setTimeout(() => get(`/simulations/${job.id}`).then(
+      (next) => { setError(null); setMisses(0); setJob(next); },
+      (e) => {
+        setError(e);
+        // The job is gone or no longer ours: asking again cannot help.
+        if (![401, 403, 404].includes(e.status)) setMisses((n) => n + 1);
+      },
+    ), delay);
     return () => clearTimeout(timer);
-  }, [job]);
+  }, [job, misses]);
 
   async function start(event) {
     event.preventDefault();
