@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     CompoundSelect,
@@ -37,6 +37,9 @@ from bpmn_service.lanes import LaneGroups
 from bpmn_service.timeutil import resolve_due
 
 from . import telemetry
+
+# A table of open work the engine may withdraw.
+Open = TypeVar("Open", Task, ExternalTask)
 
 # Groups that act for the customer and its contractors: their tasks and waits are not utility time.
 EXTERNAL_GROUPS = frozenset({"customer", "contractor"})
@@ -160,13 +163,7 @@ def apply(
         )
     ready_ids = {t.id for t in result.ready_tasks}
     open_work = _open_work(session, instance.id)
-    withdrawn = sorted(open_work.tasks - ready_ids)
-    rows = (
-        list(session.scalars(select(Task).where(Task.id.in_(withdrawn)).order_by(Task.id)))
-        if withdrawn
-        else []
-    )
-    for row in rows:
+    for row in _rows_by_id(session, Task, open_work.tasks - ready_ids):
         record(
             session,
             instance,
@@ -327,6 +324,13 @@ def _create_task(
     return row
 
 
+def _rows_by_id(session: Session, model: type[Open], ids: set[str]) -> list[Open]:
+    """The open rows with these ids, in id order; nothing is read when there are none."""
+    if not ids:
+        return []
+    return list(session.scalars(select(model).where(model.id.in_(ids)).order_by(model.id)))
+
+
 def _sync_external_tasks(
     session: Session,
     instance: ProcessInstance,
@@ -335,17 +339,7 @@ def _sync_external_tasks(
     open_ids: set[str],
 ) -> None:
     ready_ids = {w.id for w in ready}
-    withdrawn = sorted(open_ids - ready_ids)
-    rows = (
-        list(
-            session.scalars(
-                select(ExternalTask).where(ExternalTask.id.in_(withdrawn)).order_by(ExternalTask.id)
-            )
-        )
-        if withdrawn
-        else []
-    )
-    for row in rows:
+    for row in _rows_by_id(session, ExternalTask, open_ids - ready_ids):
         record(
             session,
             instance,

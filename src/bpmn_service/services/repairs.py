@@ -5,6 +5,7 @@ and records its reason in the history; a repair that fails in the engine changes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bpmn_service.context import AppContext
 from bpmn_service.db.models import ExternalTask, HistoryEvent, ProcessInstance
+from bpmn_service.engine import RunResult
 from bpmn_service.engine.repair import Instruction
 from bpmn_service.errors import FieldError, Forbidden, Invalid, InvalidState, InvalidVariables
 from bpmn_service.identity import Principal
@@ -82,18 +84,9 @@ def set_variables(
             for name, value in variables.items()
         ]
         details = {"reason": text, "changes": changes}
-        projection.record(
-            session,
-            instance,
-            "variables_repaired",
-            at=now,
-            actor=principal.user_id,
-            details=details,
+        return _settle_repair(
+            ctx, uow, instance, result, "variables_repaired", details, principal, now
         )
-        runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
-        run_incidents.resolve_open(session, instance.id, at=now, by=principal.user_id)
-        uow.commit()
-        return Repaired(instance, details)
 
 
 def modify(
@@ -123,18 +116,28 @@ def modify(
             "reason": text,
             "instructions": [{"type": i.type, "element_id": i.element_id} for i in instructions],
         }
-        projection.record(
-            session,
-            instance,
-            "instance_modified",
-            at=now,
-            actor=principal.user_id,
-            details=details,
+        return _settle_repair(
+            ctx, uow, instance, result, "instance_modified", details, principal, now
         )
-        runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
-        run_incidents.resolve_open(session, instance.id, at=now, by=principal.user_id)
-        uow.commit()
-        return Repaired(instance, details)
+
+
+def _settle_repair(
+    ctx: AppContext,
+    uow: UnitOfWork,
+    instance: ProcessInstance,
+    result: RunResult,
+    event: str,
+    details: dict[str, Any],
+    principal: Principal,
+    now: datetime,
+) -> Repaired:
+    """Record the repair, project the engine's answer, close the case's failed runs, commit."""
+    session = uow.session
+    projection.record(session, instance, event, at=now, actor=principal.user_id, details=details)
+    runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
+    run_incidents.resolve_open(session, instance.id, at=now, by=principal.user_id)
+    uow.commit()
+    return Repaired(instance, details)
 
 
 def retry(
