@@ -555,7 +555,7 @@ def test_hostile_bodies_get_camunda_shaped_4xx(rest: Rest) -> None:
     definition_id = deployed_id(rest.deploy("race.bpmn", RACE.read_bytes()))
     deep = "[" * 100_000 + "]" * 100_000
     nested = rest.start(definition_id, "DEEP-1", variables={"x": {"value": deep, "type": "Json"}})
-    assert nested.status_code == 400 and "nested too deeply" in nested.json()["message"]
+    assert nested.status_code == 400 and "nested deeper than 64 levels" in nested.json()["message"]
     nul = rest.client.post(
         f"/engine-rest/process-definition/{definition_id}/start",
         headers={**basic("clerk"), "Content-Type": "application/json"},

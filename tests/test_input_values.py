@@ -92,3 +92,87 @@ def test_engine_rest_answers_such_a_value_in_camundas_shape(api: Api) -> None:
     body = response.json()
     assert body["type"] == "InvalidRequestException"
     assert "processVariables.v.value" in body["message"]
+
+
+DEEP = 300  # deeper than the service keeps (64) and than answers can be written (255)
+BEYOND_THE_READER = 5000  # deeper than Python's JSON reader goes at all
+
+
+def _nested(depth: int) -> str:
+    return '{"a": ' * depth + "1" + "}" * depth
+
+
+def test_deep_nesting_and_big_integers_name_the_field() -> None:
+    [(field, problem)] = bad_values(b'{"variables": {"d": ' + _nested(DEEP).encode() + b"}}")
+    assert field.startswith("variables.d.a.a") and "nested deeper than 64 levels" in problem
+    [(field, problem)] = bad_values(b'{"variables": {"n": 18446744073709551616}}')
+    assert (field, problem) == ("variables.n", "the integer is out of the 64-bit range")
+    [(field, problem)] = bad_values(b'{"variables": {"n": -' + b"9" * 5000 + b"}}")
+    assert (field, problem) == ("variables.n", "the integer is out of the 64-bit range")
+    deepest = "[" * BEYOND_THE_READER + "]" * BEYOND_THE_READER
+    [(field, problem)] = bad_values(b'{"variables": {"d": ' + deepest.encode() + b"}}")
+    assert field == "body" and "nested deeper than 64 levels" in problem
+    # What a real form holds passes: 64 levels, and the 64-bit bounds themselves.
+    body = f'{{"a": {{"v": {_nested(62)}, "m": {2**63 - 1}, "n": {-(2**63)}}}}}'
+    assert bad_values(body.encode()) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (_nested(DEEP), "nested deeper than 64 levels"),
+        ("[" * BEYOND_THE_READER + "]" * BEYOND_THE_READER, "nested deeper than 64 levels"),
+        ("18446744073709551616", "out of the 64-bit range"),
+    ],
+    ids=["deep", "beyond-the-reader", "big-integer"],
+)
+def test_a_start_over_api_v1_is_422_and_the_service_stays_readable(
+    api: Api, value: str, problem: str
+) -> None:
+    """Such a start used to be a 500 (deep nesting: the answer could not be written; a 5,000-level
+    list or a 5,000-digit integer: a 400 that did not say what was wrong)."""
+    assert api.deploy(DATA / "timer_once.bpmn").status_code == 201
+    response = api.client.post(
+        "/api/v1/process-definitions/timer_once/instances",
+        content=b'{"business_key": "A-1", "variables": {"comment": ' + value.encode() + b"}}",
+        headers={**api.headers("clerk"), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["details"][0]["field"].startswith(("variables.comment", "body"))
+    assert problem in response.json()["details"][0]["message"]
+    with api.ctx.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('["\\ud800"]', "lone surrogate"),
+        ("[NaN]", "NaN is not a number JSON allows"),
+        ('{"x": 1e400}', "too large for a double"),
+        (_nested(DEEP), "nested deeper than 64 levels"),
+        ("[18446744073709551616]", "out of the 64-bit range"),
+    ],
+    ids=["surrogate", "nan", "overflow", "deep", "big-integer"],
+)
+def test_a_camunda_json_value_is_checked_like_a_body(api: Api, text: str, problem: str) -> None:
+    """A Json-typed variable is JSON text inside the body: the body's check cannot see into it,
+    so the same check runs on the text. Such values used to answer 500 (a surrogate; NaN on
+    PostgreSQL) or be stored and make every later read of the instance a 500 (deep nesting)."""
+    assert api.deploy(DATA / "timer_once.bpmn").status_code == 201
+    for kind in ("Json", "Object"):
+        typed = {"value": text, "type": kind}
+        if kind == "Object":
+            typed["valueInfo"] = {"serializationDataFormat": "application/json"}
+        response = api.client.post(
+            "/engine-rest/process-definition/key/timer_once/start",
+            json={"businessKey": "A-1", "variables": {"comment": typed}},
+            headers=api.headers("clerk"),
+        )
+        assert response.status_code == 400, response.text
+        body = response.json()
+        assert body["type"] == "InvalidRequestException"
+        [detail] = body["details"]
+        assert detail["field"] == "variables.comment" and problem in detail["message"], detail
+    with api.ctx.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 0

@@ -2,8 +2,12 @@
 
 Python's JSON reader accepts what strict JSON does not: lone surrogates (`"\\ud800"`, not Unicode
 text: SQLite stores them and every later read of the row fails, PostgreSQL refuses the write) and
-`NaN`, `Infinity` and numbers beyond a double (`1e400`; PostgreSQL's JSONB cannot hold them). Such
-a body is answered 422 naming each field, and the handler never sees it, so nothing is written.
+`NaN`, `Infinity` and numbers beyond a double (`1e400`; PostgreSQL's JSONB cannot hold them).
+Nor does it stop at what the service can answer: values nested hundreds of levels deep are stored
+but no answer showing them can be written, and integers beyond 64 bits are no Long to a Camunda
+client (nor an integer to a form). Such a body is answered 422 naming each field, and the handler
+never sees it, so nothing is written. Camunda's Json-typed variables are JSON text inside the body;
+`json_text_problems` checks them the same way.
 """
 
 from __future__ import annotations
@@ -17,11 +21,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .middleware import error_response
 
 _MAX_FINDINGS = 20
+# Far deeper than any form or message holds, and well short of the 255 levels beyond which
+# pydantic cannot write an answer (the variables are answered inside an object or two).
+MAX_DEPTH = 64
+_TOO_DEEP = f"is nested deeper than {MAX_DEPTH} levels"
+_INT64 = 2**63
 
 
 class _NonFinite:
     def __init__(self, token: str) -> None:
         self.token = token
+
+
+class _BigInteger:
+    """An integer literal beyond 64 bits (kept as a marker: Python would read 5,000 digits)."""
 
 
 class JsonValuesMiddleware:
@@ -75,39 +88,77 @@ def _is_json(scope: Scope) -> bool:
 
 
 def bad_values(body: bytes) -> list[tuple[str, str]]:
-    """(field, problem) for every lone surrogate and non-finite number in a JSON body; empty
-    when the body is fine or is not JSON at all (the handler answers that)."""
+    """(field, problem) for every lone surrogate, non-finite number, integer beyond 64 bits and
+    value nested too deeply in a JSON body; empty when the body is fine or is not JSON at all (the
+    handler answers that)."""
     if not body:
         return []
     try:
-        value = json.loads(body, parse_constant=_NonFinite, parse_float=_number)
-    except (ValueError, RecursionError):
+        value = _read(body)
+    except RecursionError:  # deeper than the interpreter's stack: far beyond MAX_DEPTH
+        return [("body", _TOO_DEEP)]
+    except ValueError:
         return []
+    return _problems(value)
+
+
+def json_text_problems(text: str) -> list[tuple[str, str]] | None:
+    """The same check for JSON text inside a value (a Camunda Json variable), with fields relative
+    to it ("" for the value itself); None when the text is not JSON."""
+    try:
+        value = _read(text)
+    except RecursionError:
+        return [("", _TOO_DEEP)]
+    except ValueError:
+        return None
+    return _problems(value, root="")
+
+
+def _read(text: str | bytes) -> Any:
+    return json.loads(text, parse_constant=_NonFinite, parse_float=_number, parse_int=_integer)
+
+
+def _problems(value: Any, root: str = "body") -> list[tuple[str, str]]:
     findings: list[tuple[str, str]] = []
-    stack: list[tuple[str, Any]] = [("", value)]
+    stack: list[tuple[str, Any, int]] = [("", value, 0)]
     while stack and len(findings) < _MAX_FINDINGS:
-        path, item = stack.pop()
+        path, item, depth = stack.pop()
+        where = path or root
         if isinstance(item, str):
             if not _is_text(item):
-                findings.append((path or "body", "contains a lone surrogate, which is not text"))
+                findings.append((where, "contains a lone surrogate, which is not text"))
         elif isinstance(item, _NonFinite):
-            findings.append((path or "body", f"{item.token} is not a number JSON allows"))
+            findings.append((where, f"{item.token} is not a number JSON allows"))
+        elif isinstance(item, _BigInteger):
+            findings.append((where, "the integer is out of the 64-bit range"))
         elif isinstance(item, float) and not math.isfinite(item):
-            findings.append((path or "body", "the number is too large for a double"))
+            findings.append((where, "the number is too large for a double"))
+        elif isinstance(item, dict | list) and depth >= MAX_DEPTH:
+            findings.append((where, _TOO_DEEP))
         elif isinstance(item, dict):
             for key, child in reversed(list(item.items())):
                 field = f"{path}.{key}" if path else str(key)
                 if not _is_text(key):
-                    findings.append((path or "body", "a key contains a lone surrogate"))
+                    findings.append((where, "a key contains a lone surrogate"))
                     continue
-                stack.append((field, child))
+                stack.append((field, child, depth + 1))
         elif isinstance(item, list):
-            stack.extend((f"{path}[{i}]", child) for i, child in reversed(list(enumerate(item))))
+            stack.extend(
+                (f"{path}[{i}]", child, depth + 1) for i, child in reversed(list(enumerate(item)))
+            )
     return findings
 
 
 def _number(text: str) -> float:
     return float(text)
+
+
+def _integer(text: str) -> int | _BigInteger:
+    # Longer than any 64-bit integer: not read at all (int() of 5,000 digits raises).
+    if len(text.lstrip("-")) > 19:
+        return _BigInteger()
+    number = int(text)
+    return number if -_INT64 <= number < _INT64 else _BigInteger()
 
 
 def _is_text(value: str) -> bool:

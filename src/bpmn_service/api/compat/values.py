@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
 from bpmn_service.api.compat.errors import bad_request
+from bpmn_service.api.json_values import json_text_problems
 from bpmn_service.errors import FieldError, InvalidVariables
 
 INT_RANGE = {"Short": 2**15, "Integer": 2**31, "Long": 2**63}
@@ -148,14 +149,20 @@ def _date(value: Any) -> str:
 
 
 def _json(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            raise ValueError("a Json value must be JSON text") from None
-        except RecursionError:  # nesting deeper than the interpreter's stack
-            raise ValueError("a Json value is nested too deeply") from None
-    return value
+    """A Json value given as text is read with the checks a request body gets (a JSON value in
+    place of the text was checked with the body)."""
+    if not isinstance(value, str):
+        return value
+    problems = json_text_problems(value)
+    if problems is None:
+        raise ValueError("a Json value must be JSON text")
+    if problems:
+        raise ValueError(
+            "; ".join(
+                f"a Json value at {where or 'its top'}: {problem}" for where, problem in problems
+            )
+        )
+    return json.loads(value)
 
 
 def _object(value: Any, info: Any) -> Any:
