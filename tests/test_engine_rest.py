@@ -5,7 +5,9 @@ error bodies, typed variables, and the same rules as /api/v1 (permissions, forms
 from __future__ import annotations
 
 import base64
+import json
 import re
+import socket
 import threading
 from dataclasses import replace
 from typing import Any
@@ -15,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from bpmn_service.main import create_app
 from conftest import DATA, ROOT, TOKENS, Api
+from served import served
 
 RACE = DATA / "race.bpmn"
 
@@ -143,6 +146,58 @@ def test_basic_auth_needs_the_tokens_user_and_bearer_works(rest: Rest) -> None:
     assert garbage.status_code == 401
     bearer = client.get("/engine-rest/task", headers={"Authorization": "Bearer demo-clerk"})
     assert bearer.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [b"Basic \xc3\xa9\xc3\xa9", b"Basic " + base64.b64encode("clérk:démo".encode("latin-1"))],
+    ids=["not-ascii", "latin-1-inside"],
+)
+def test_basic_credentials_that_are_not_ascii_are_401(api: Api, credentials: bytes) -> None:
+    """A header with bytes beyond ASCII (a misconfigured client) was a plain-text 500."""
+    with served(api.ctx) as url:
+        response = _raw_get(url, "/engine-rest/task", b"Authorization: " + credentials)
+    assert response.startswith(b"HTTP/1.1 401 "), response
+    body = json.loads(response.split(b"\r\n\r\n", 1)[1])
+    assert body["type"] == "AuthenticationException"
+    assert "base64 of 'user:token'" in body["message"]
+
+
+def _raw_get(url: str, path: str, header: bytes) -> bytes:
+    """A GET with a header as raw bytes (HTTP clients refuse to send such a header)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(
+            b"GET "
+            + path.encode()
+            + b" HTTP/1.1\r\nHost: x\r\n"
+            + header
+            + b"\r\nConnection: close\r\n\r\n"
+        )
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_an_unexpected_error_is_a_camunda_shaped_500(api: Api) -> None:
+    """Camunda clients read every error as JSON `{type, message}`; the mounted /engine-rest app
+    answered an unexpected error with Starlette's plain-text 500."""
+    app = create_app(ctx=api.ctx)
+    [mount] = [route for route in app.routes if getattr(route, "path", "") == "/engine-rest"]
+
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    mount.app.add_api_route("/qa-broken", broken)  # type: ignore[attr-defined]
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/engine-rest/qa-broken", headers=basic("clerk"))
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {
+        "type": "ProcessEngineException",
+        "message": "internal server error; see the log",
+    }
 
 
 # -- tasks ----------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ Bearer carries the token alone, exactly as on /api/v1.
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 from typing import Annotated
 
@@ -51,7 +50,7 @@ def camunda_principal(
 def _basic_credentials(credentials: str) -> tuple[str, str]:
     try:
         decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (binascii.Error), not ASCII, or not UTF-8 inside
         raise Unauthenticated("the Basic credentials are not base64 of 'user:token'") from None
     user_id, colon, token = decoded.partition(":")
     if not colon or not user_id or not token:

@@ -139,7 +139,15 @@ async def http_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     return _response(exc.status_code, CamundaError(type=kind, message=str(exc.detail)))
 
 
+async def unexpected_error_handler(_request: Request, _exc: Exception) -> JSONResponse:
+    # The mounted app's own ServerErrorMiddleware answers with this and re-raises, so the
+    # service's GuardMiddleware still logs the error once; Camunda clients read JSON only.
+    body = CamundaError(type="ProcessEngineException", message="internal server error; see the log")
+    return _response(500, body)
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, unexpected_error_handler)
     app.add_exception_handler(errors.ServiceError, service_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
