@@ -315,3 +315,65 @@ def test_an_event_subprocess_inside_a_subprocess_is_refused(api: Api) -> None:
     assert refused.status_code == 422, refused.text
     messages = {d["element"]: d["message"] for d in refused.json()["details"]}
     assert "inside a subprocess" in messages["withdraw"], messages
+
+
+def _multipart(parts: list[tuple[str, str | None, bytes]]) -> tuple[bytes, str]:
+    """A multipart body written by hand: HTTP clients escape what a careless one sends as is."""
+    boundary = "qa-boundary-7f3c"
+    body = b""
+    for name, filename, content in parts:
+        disposition = f'form-data; name="{name}"'
+        if filename is not None:
+            disposition += f'; filename="{filename}"'
+        body += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + content
+        body += b"\r\n"
+    return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.mark.parametrize(
+    ("path", "parts", "field"),
+    [
+        ("/api/v1/deployments", [("name", None, b"a\x00b")], "name"),
+        ("/api/v1/deployments?dry_run=true", [], "files[0]"),
+        ("/api/v1/deployments", [], "files[0]"),
+        (
+            "/engine-rest/deployment/create",
+            [("deployment-name", None, b"a\x00b")],
+            "deployment-name",
+        ),
+        (
+            "/engine-rest/deployment/create",
+            [("deployment-source", None, b"a\x00b")],
+            "deployment-source",
+        ),
+        ("/engine-rest/deployment/create", [], "files[0]"),
+        ("/api/v1/simulations", [("applications", None, b"1")], "candidate[0]"),
+    ],
+    ids=[
+        "name",
+        "dry-run-filename",
+        "filename",
+        "camunda-name",
+        "camunda-source",
+        "camunda-file",
+        "simulation-candidate",
+    ],
+)
+def test_nul_in_a_deployment_name_or_file_name_is_refused_naming_it(
+    api: Api, path: str, parts: list[tuple[str, str | None, bytes]], field: str
+) -> None:
+    """The NUL check of JSON bodies skips uploads (files are binary), and these texts were
+    stored as sent: a 500 on PostgreSQL, which cannot hold NUL in text."""
+    filename = "approval.bpmn" if parts else "appro\x00val.bpmn"
+    upload = "files"
+    if path.endswith("simulations"):
+        assert api.deploy(APPROVAL).status_code == 201  # what the candidate is compared with
+        filename, upload = "appro\x00val.bpmn", "candidate"
+    definitions = api.get("/process-definitions").json()
+    body, content_type = _multipart([*parts, (upload, filename, APPROVAL.read_bytes())])
+    headers = {**api.headers("analyst"), "Content-Type": content_type}
+    response = api.client.post(path, content=body, headers=headers)
+    assert response.status_code in (400, 422), response.text
+    answer = response.json()
+    assert "NUL" in answer["message"] and field in answer["message"], answer
+    assert api.get("/process-definitions").json() == definitions

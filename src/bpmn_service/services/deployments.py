@@ -22,6 +22,17 @@ from .limit_checks import declaration_problems
 from .uow import UnitOfWork
 
 MAX_FILES = 50
+NUL_IN_TEXT = "contains a NUL character (PostgreSQL cannot store one in text)"
+
+
+def nul_refused(fields: list[str]) -> Invalid:
+    """422 naming each upload field (a file name, the deployment's name) with a NUL in it."""
+    return Invalid(
+        "; ".join(f"{field} {NUL_IN_TEXT}" for field in fields),
+        details=[{"field": field, "message": NUL_IN_TEXT} for field in fields],
+    )
+
+
 DEPLOY_ATTEMPTS = 3
 
 
@@ -92,12 +103,17 @@ def check_context(ctx: AppContext) -> CheckContext:
     return CheckContext(lanes.groups_for, ctx.users.user_ids)
 
 
-def review_files(ctx: AppContext, files: list[BpmnFile]) -> Review:
-    """Check every file; the errors and warnings of all of them, and what compiled."""
+def review_files(ctx: AppContext, files: list[BpmnFile], part: str = "files") -> Review:
+    """Check every file; the errors and warnings of all of them, and what compiled. `part` is
+    the upload's field, to name a file whose name is refused."""
     if not files:
         raise Invalid("no BPMN file was given")
     if len(files) > MAX_FILES:
         raise Invalid(f"at most {MAX_FILES} files may be deployed at once")
+    # Upload bodies are binary and skip the request's NUL check; the names are stored as text.
+    named = [f"{part}[{i}]" for i, f in enumerate(files) if "\x00" in f.filename]
+    if named:
+        raise nul_refused(named)
     context = check_context(ctx)
     errors: list[BpmnProblem] = []
     warnings: list[BpmnProblem] = []
@@ -139,9 +155,11 @@ def review_files(ctx: AppContext, files: list[BpmnFile]) -> Review:
     return Review(compiled, errors, warnings)
 
 
-def check_files(ctx: AppContext, files: list[BpmnFile]) -> list[CompiledProcess]:
+def check_files(
+    ctx: AppContext, files: list[BpmnFile], part: str = "files"
+) -> list[CompiledProcess]:
     """Compile every file; raise one InvalidBpmn listing the errors of all of them."""
-    review = review_files(ctx, files)
+    review = review_files(ctx, files, part)
     if review.errors:
         raise InvalidBpmn(review.errors)
     return review.compiled

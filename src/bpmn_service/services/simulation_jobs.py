@@ -44,7 +44,7 @@ def submit(
         raise Invalid(f"applications must be between 1 and {MAX_APPLICATIONS}")
     if launch is None:
         raise Busy("this server process does not run simulations")
-    compiled = check_files(ctx, [candidate])[0]
+    compiled = check_files(ctx, [candidate], part="candidate")[0]
     if not launch.reserve():
         raise Busy("a what-if simulation is running on this server process; retry when it is done")
     try:

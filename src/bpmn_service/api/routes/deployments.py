@@ -37,6 +37,8 @@ async def create_deployment(
     Refused files answer 422 with every error of every file in `details`; accepted ones carry
     their `warnings`. With `dry_run=true` the answer is 200 with the problems, the warnings and
     the version each process would get, and nothing is stored."""
+    if name is not None and "\x00" in name:
+        raise deployments.nul_refused(["name"])
     limit = ctx.settings.max_upload_bytes
     loaded = []
     for upload in files:

@@ -218,6 +218,11 @@ def _fields(fields: dict[str, str]) -> tuple[str | None, str]:
         problems.append(FieldError("deployment-name", "must be at most 255 characters"))
     if len(source) > 64:
         problems.append(FieldError("deployment-source", "must be at most 64 characters"))
+    problems += [
+        FieldError(field, deployments.NUL_IN_TEXT)
+        for field in ("deployment-name", "deployment-source")
+        if "\x00" in fields.get(field, "")
+    ]
     if problems:
         raise bad_request(problems)
     return name, source
