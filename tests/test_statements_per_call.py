@@ -77,6 +77,20 @@ def test_claim_is_one_transaction_and_answers_the_stored_task(api: Api, counted:
     assert [h["type"] for h in history].count("task_claimed") == 1
 
 
+def test_start_writes_each_table_once(api: Api, counted: Counted) -> None:
+    assert api.deploy(DATA / "parallel_candidates.bpmn").status_code == 201
+    counted.reset()
+    started = api.start("parallel_candidates", "PC-3", {})
+    assert started.status_code == 201, started.text
+    # The latest version, the business key's uniqueness; the instance row (as the run left it:
+    # no UPDATE follows), its first task and candidates; the history rows in one statement.
+    # Nothing of a new instance is read back.
+    assert counted.statements == ["SELECT", "SELECT", "INSERT", "INSERT", "INSERT", "INSERT"]
+    assert counted.commits == 1
+    history = api.get(f"/process-instances/{started.json()['id']}", "admin").json()["history"]
+    assert [h["type"] for h in history] == ["instance_started", "engine_step", "task_created"]
+
+
 def test_complete_answers_the_candidates_that_were_stored(api: Api, counted: Counted) -> None:
     assert api.deploy(DATA / "parallel_candidates.bpmn").status_code == 201
     started = api.start("parallel_candidates", "PC-2", {}).json()
@@ -87,6 +101,21 @@ def test_complete_answers_the_candidates_that_were_stored(api: Api, counted: Cou
     done = api.complete(task["id"], "clerk", {"ok": True})
     assert done.status_code == 200, done.text
     assert counted.commits == 1
+    # The task; the instance, locked; the task's candidates (deleted, their groups kept for its
+    # history), its history row, its inbox row; what the instance has open; the two new tasks
+    # and their candidates (one statement each); the history rows; the instance's new state.
+    assert counted.statements == [
+        "SELECT",
+        "SELECT",
+        "DELETE",
+        "INSERT",
+        "DELETE",
+        "SELECT",
+        "INSERT",
+        "INSERT",
+        "INSERT",
+        "UPDATE",
+    ]
     next_tasks = {t["element_id"]: t for t in done.json()["next_tasks"]}
     assert set(next_tasks) == {"survey", "plan"}
     assert next_tasks["survey"]["candidate_groups"] == ["hall_clerk", "yk_specialist"]
@@ -107,3 +136,14 @@ def test_complete_answers_the_candidates_that_were_stored(api: Api, counted: Cou
     assert instance["tasks"] == []
     types = [h["type"] for h in instance["history"]]
     assert types.count("task_completed") == 3 and types[-1] == "instance_completed"
+    # History in the order it happened: each completion before the tasks it created.
+    assert types[:8] == [
+        "instance_started",
+        "engine_step",
+        "task_created",
+        "task_claimed",
+        "task_completed",
+        "engine_step",
+        "task_created",
+        "task_created",
+    ]

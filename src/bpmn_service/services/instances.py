@@ -140,7 +140,7 @@ def _start(
         result = StartResult(
             instance, tasks, projection.candidates_created(session, [t.id for t in tasks])
         )
-        if render is not None:
+        if render is not None and idempotency is not None:  # the body is stored for retries
             remember(session, idempotency, 201, render(result), now)
         try:
             uow.commit()

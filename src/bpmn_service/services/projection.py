@@ -8,16 +8,18 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     CompoundSelect,
+    CursorResult,
     String,
     bindparam,
     cast,
     delete,
+    event,
     insert,
     literal,
     select,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 
 from bpmn_service.db import queries
 from bpmn_service.db.models import (
@@ -32,7 +34,7 @@ from bpmn_service.db.models import (
     TimeLimitClock,
 )
 from bpmn_service.engine import STATE_FORMAT, ExternalWork, ReadyTask, RunResult
-from bpmn_service.errors import WorkflowFailed
+from bpmn_service.errors import StaleVersion, WorkflowFailed
 from bpmn_service.lanes import LaneGroups
 from bpmn_service.timeutil import resolve_due
 
@@ -48,6 +50,26 @@ _CREATED_CANDIDATES = "bpmn_service.created_candidates"
 NO_OPEN_CLOCKS = "bpmn_service.no_open_clocks"
 # The states of a clock that is still open (clocks.OPEN; here to avoid an import cycle).
 OPEN_CLOCKS = ("running", "paused", "breached")
+# session.info: ids of instances this transaction inserted and has not projected yet.
+NEW_INSTANCES = "bpmn_service.new_instances"
+
+_HISTORY = "bpmn_service.history"  # session.info: history rows not yet written, in order
+_SAVEPOINTS = "bpmn_service.history_savepoints"  # session.info: savepoint -> rows before it
+_history_table = HistoryEvent.metadata.tables[HistoryEvent.__tablename__]
+_task_table = Task.metadata.tables[Task.__tablename__]
+_candidate_table = TaskCandidate.metadata.tables[TaskCandidate.__tablename__]
+_historic_task_table = HistoricTask.metadata.tables[HistoricTask.__tablename__]
+# Built once (building a statement costs more than running it), executed with parameters.
+_INSERT_HISTORY = insert(_history_table)
+_INSERT_TASK = insert(_task_table)
+_INSERT_CANDIDATE = insert(_candidate_table)
+_INSERT_HISTORIC_TASK = insert(_historic_task_table)
+_DELETE_CANDIDATES = (
+    delete(_candidate_table)
+    .where(_candidate_table.c.task_id == bindparam("task_id"))
+    .returning(_candidate_table.c.kind, _candidate_table.c.ref)
+)
+_DELETE_TASK = delete(_task_table).where(_task_table.c.id == bindparam("task_id"))
 
 
 def record(
@@ -61,16 +83,20 @@ def record(
     element_id: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
-        HistoryEvent(
-            instance_id=instance.id,
-            task_id=task_id,
-            element_id=element_id,
-            type=event_type,
-            actor=actor,
-            occurred_at=at,
-            details=details or {},
-        )
+    """Note a history row; the transaction's rows are written in the order noted, in one
+    INSERT just before it commits (see write_history)."""
+    if session.get_transaction() is None:
+        session.begin()  # the rows belong to a transaction: its rollback drops them
+    session.info.setdefault(_HISTORY, []).append(
+        {
+            "instance_id": instance.id,
+            "task_id": task_id,
+            "element_id": element_id,
+            "type": event_type,
+            "actor": actor,
+            "occurred_at": at,
+            "details": details or {},
+        }
     )
 
 
@@ -88,7 +114,7 @@ def record_now(
     """A history row written at once as one Core INSERT, without an ORM object to flush: for a
     call whose only other write is a statement of its own (a claim)."""
     session.connection().execute(
-        insert(HistoryEvent.metadata.tables[HistoryEvent.__tablename__]).values(
+        insert(_history_table).values(
             instance_id=instance_id,
             task_id=task_id,
             element_id=element_id,
@@ -100,14 +126,58 @@ def record_now(
     )
 
 
+def write_history(session: Session) -> None:
+    """Write the history rows noted so far in one executemany INSERT: the ids follow the order
+    noted; psycopg sends the rows in one pipeline, SQLite runs them in one call. (A multi-VALUES
+    INSERT would be compiled again for every call: SQLAlchemy caches no such statement.)"""
+    rows = session.info.get(_HISTORY)
+    if rows:
+        session.connection().execute(_INSERT_HISTORY, rows)
+        rows.clear()
+
+
+# The noted rows follow the transaction: a commit writes them, a rollback (of the transaction, or
+# of a savepoint: only the rows noted since it began) drops them, as it would have dropped rows
+# flushed inside it.
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    if not session.in_nested_transaction():  # a savepoint's rows wait for the outer commit
+        write_history(session)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _savepoint_began(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        noted = len(session.info.get(_HISTORY, ()))
+        session.info.setdefault(_SAVEPOINTS, {})[transaction] = noted
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, previous: SessionTransaction) -> None:
+    rows = session.info.get(_HISTORY)
+    if not rows:
+        return
+    if previous.nested:
+        del rows[session.info.get(_SAVEPOINTS, {}).get(previous, 0) :]
+    else:
+        rows.clear()
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
+    # (a savepoint ends before its soft rollback is reported: its mark stays until here)
+    if not transaction.nested and transaction.parent is None:
+        session.info.pop(_HISTORY, None)  # closed without a commit: nothing noted survives
+        session.info.pop(_SAVEPOINTS, None)
+
+
 def close_task(session: Session, task: Task, *, at: datetime, reason: str, by: str | None) -> None:
     """Move an open task to history (completed or cancelled) and delete its inbox row."""
+    connection = session.connection()
     # The candidate rows go with the task; their groups stay in its history (one statement).
-    removed = session.execute(
-        delete(TaskCandidate)
-        .where(TaskCandidate.task_id == task.id)
-        .returning(TaskCandidate.kind, TaskCandidate.ref)
-    ).all()
+    removed = connection.execute(_DELETE_CANDIDATES, {"task_id": task.id}).all()
     groups = [ref for kind, ref in removed if kind == "group"]
     properties = task.properties or {}
     telemetry.count(session, telemetry.TASKS_ENDED, task.definition_key, reason)
@@ -115,28 +185,35 @@ def close_task(session: Session, task: Task, *, at: datetime, reason: str, by: s
         telemetry.count(
             session, telemetry.TIME_LIMIT_BREACHES, task.definition_key, task.element_id
         )
-    session.add(
-        HistoricTask(
-            customer_procedure=properties.get("customerProcedure") or None,
-            hall_visit=properties.get("hallVisit") == "true",
-            external_party=bool(groups) and set(groups) <= EXTERNAL_GROUPS,
-            id=task.id,
-            instance_id=task.instance_id,
-            definition_key=task.definition_key,
-            element_id=task.element_id,
-            name=task.name,
-            lane=task.lane,
-            candidate_groups=groups,
-            assignee=task.assignee,
-            created_at=task.created_at,
-            claimed_at=task.claimed_at,
-            due_at=task.due_at,
-            ended_at=at,
-            end_reason=reason,
-            completed_by=by,
-        )
+    # Core statements, not ORM objects to flush: the rows are final.
+    connection.execute(
+        _INSERT_HISTORIC_TASK,
+        {
+            "customer_procedure": properties.get("customerProcedure") or None,
+            "hall_visit": properties.get("hallVisit") == "true",
+            "external_party": bool(groups) and set(groups) <= EXTERNAL_GROUPS,
+            "id": task.id,
+            "instance_id": task.instance_id,
+            "definition_key": task.definition_key,
+            "element_id": task.element_id,
+            "name": task.name,
+            "lane": task.lane,
+            "candidate_groups": groups,
+            "assignee": task.assignee,
+            "created_at": task.created_at,
+            "claimed_at": task.claimed_at,
+            "due_at": task.due_at,
+            "ended_at": at,
+            "end_reason": reason,
+            "completed_by": by,
+        },
     )
-    session.delete(task)
+    deleted = connection.execute(_DELETE_TASK, {"task_id": task.id})
+    assert isinstance(deleted, CursorResult)
+    if deleted.rowcount != 1:  # the instance's lock keeps others out; as the ORM's check did
+        raise StaleVersion("the task was changed by another request; retry")
+    # The object no longer has a row: out of the session, so that no flush writes it again.
+    session.expunge(task)
 
 
 def apply(
@@ -175,25 +252,32 @@ def apply(
             details={"reason": "withdrawn by the engine"},
         )
         close_task(session, row, at=at, reason="cancelled", by=None)
-    created = []
-    for ready in result.ready_tasks:
-        if ready.id not in open_work.tasks:
-            created.append(_create_task(session, instance, ready, lanes, at))
+    new_ready = [t for t in result.ready_tasks if t.id not in open_work.tasks]
+    created = _create_tasks(session, instance, new_ready, lanes, at)
     _sync_external_tasks(session, instance, result.external_tasks, at, open_work.external)
     _sync_subscriptions(session, instance, result, lanes, at, bool(open_work.subscriptions))
-    instance.state = result.state
-    instance.state_format = STATE_FORMAT
-    instance.variables = result.variables
-    instance.next_timer_at = None if result.completed else result.next_timer_at
-    category = result.variables.get(category_variable)
-    if isinstance(category, str) and category:
-        instance.category = category[:64]
+    for column, value in run_columns(result, category_variable).items():
+        setattr(instance, column, value)
     if result.completed:
         instance.status = "completed"
         instance.ended_at = at
         telemetry.count(session, telemetry.INSTANCES_ENDED, instance.definition_key, "completed")
         record(session, instance, "instance_completed", at=at, actor=actor)
     return created
+
+
+def run_columns(result: RunResult, category_variable: str = "customerCategory") -> dict[str, Any]:
+    """The instance row's columns a run sets (a new row starts with them: no update follows)."""
+    columns: dict[str, Any] = {
+        "state": result.state,
+        "state_format": STATE_FORMAT,
+        "variables": result.variables,
+        "next_timer_at": None if result.completed else result.next_timer_at,
+    }
+    category = result.variables.get(category_variable)
+    if isinstance(category, str) and category:
+        columns["category"] = category[:64]
+    return columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,16 +292,17 @@ class OpenWork:
 
 def _open_work_statement() -> CompoundSelect[str, str]:
     instance_id = bindparam("instance_id", type_=String)
+    task, external = _task_table.c, ExternalTask.metadata.tables[ExternalTask.__tablename__].c
+    waits = MessageSubscription.metadata.tables[MessageSubscription.__tablename__].c
+    clock = TimeLimitClock.metadata.tables[TimeLimitClock.__tablename__].c
     return union_all(
-        select(literal("t"), Task.id).where(Task.instance_id == instance_id),
-        select(literal("x"), ExternalTask.id).where(ExternalTask.instance_id == instance_id),
-        select(literal("s"), MessageSubscription.task_id).where(
-            MessageSubscription.instance_id == instance_id
-        ),
-        select(literal("c"), cast(TimeLimitClock.id, String)).where(
-            TimeLimitClock.instance_id == instance_id,
-            TimeLimitClock.stopped_at.is_(None),
-            TimeLimitClock.status.in_(OPEN_CLOCKS),
+        select(literal("t"), task.id).where(task.instance_id == instance_id),
+        select(literal("x"), external.id).where(external.instance_id == instance_id),
+        select(literal("s"), waits.task_id).where(waits.instance_id == instance_id),
+        select(literal("c"), cast(clock.id, String)).where(
+            clock.instance_id == instance_id,
+            clock.stopped_at.is_(None),
+            clock.status.in_(OPEN_CLOCKS),
         ),
     )
 
@@ -227,8 +312,13 @@ _OPEN_WORK = _open_work_statement()  # built once: building it costs more than r
 
 def _open_work(session: Session, instance_id: str) -> OpenWork:
     found: dict[str, set[str]] = {"t": set(), "x": set(), "s": set(), "c": set()}
-    for kind, ref in session.execute(_OPEN_WORK, {"instance_id": instance_id}):
-        found[kind].add(ref)
+    new: set[str] = session.info.get(NEW_INSTANCES, set())
+    if instance_id in new:
+        new.discard(instance_id)  # its first projection: nothing is open yet
+    else:
+        session.flush()  # rows an earlier run of this transaction added count (a Core read)
+        for kind, ref in session.connection().execute(_OPEN_WORK, {"instance_id": instance_id}):
+            found[kind].add(ref)
     # Nothing else is needed to know that the clocks of the instance (clocks.py) have nothing
     # to do; the instance is locked, so only this transaction could start one.
     known_none = session.info.setdefault(NO_OPEN_CLOCKS, set())
@@ -264,64 +354,84 @@ def _fits_columns(ready: ReadyTask, groups: list[str]) -> None:
         )
 
 
-def _create_task(
-    session: Session, instance: ProcessInstance, ready: ReadyTask, lanes: LaneGroups, at: datetime
-) -> Task:
-    groups = ready.candidate_groups
-    if groups is None:
-        groups = lanes.groups_for(instance.definition_key, ready.lane)
-    _fits_columns(ready, groups)
-    row = Task(
-        id=ready.id,
-        instance_id=instance.id,
-        definition_id=instance.definition_id,
-        definition_key=instance.definition_key,
-        business_key=instance.business_key,
-        element_id=ready.element_id,
-        spec_name=ready.spec_name,
-        name=ready.name,
-        lane=ready.lane,
-        assignee=ready.assignee,
-        priority=ready.priority,
-        due_at=_moment(ready.due, at, ready.element_id, "due date"),
-        follow_up_at=_moment(ready.follow_up, at, ready.element_id, "follow-up date"),
-        created_at=at,
-        claimed_at=at if ready.assignee else None,
-        form_values=ready.form_values,
-        properties=ready.properties,
-        row_version=1,
-    )
-    session.add(row)
-    session.flush()  # the task row first: its candidates refer to it
-    offered = {
-        "group": list(dict.fromkeys(groups)),
-        "user": list(dict.fromkeys(ready.candidate_users or [])),
-    }
-    rows = [
-        {"task_id": row.id, "kind": k, "ref": ref} for k, refs in offered.items() for ref in refs
-    ]
-    if rows:
-        session.execute(insert(TaskCandidate), rows)
-    # Remembered for the answer, in the order queries.candidates_of reads them back (by ref).
-    session.info.setdefault(_CREATED_CANDIDATES, {})[row.id] = {
-        kind: sorted(refs) for kind, refs in offered.items()
-    }
-    record(
-        session,
-        instance,
-        "task_created",
-        at=at,
-        actor=None,
-        task_id=row.id,
-        element_id=row.element_id,
-        details={
-            "name": row.name,
-            "lane": row.lane,
-            "candidate_groups": list(groups),
-            "assignee": row.assignee,
-        },
-    )
-    return row
+def _create_tasks(
+    session: Session,
+    instance: ProcessInstance,
+    ready: list[ReadyTask],
+    lanes: LaneGroups,
+    at: datetime,
+) -> list[Task]:
+    """The task rows and their candidates, each in one executemany INSERT (the ids are the
+    engine's; see write_history), then the rows as loaded objects of the session, so that later
+    changes (a clock's due date) are written as updates."""
+    rows: list[Task] = []
+    candidates: list[dict[str, str]] = []
+    created: dict[str, dict[str, list[str]]] = session.info.setdefault(_CREATED_CANDIDATES, {})
+    for one in ready:
+        groups = one.candidate_groups
+        if groups is None:
+            groups = lanes.groups_for(instance.definition_key, one.lane)
+        _fits_columns(one, groups)
+        row = Task(
+            id=one.id,
+            instance_id=instance.id,
+            definition_id=instance.definition_id,
+            definition_key=instance.definition_key,
+            business_key=instance.business_key,
+            element_id=one.element_id,
+            spec_name=one.spec_name,
+            name=one.name,
+            lane=one.lane,
+            assignee=one.assignee,
+            priority=one.priority,
+            due_at=_moment(one.due, at, one.element_id, "due date"),
+            follow_up_at=_moment(one.follow_up, at, one.element_id, "follow-up date"),
+            created_at=at,
+            claimed_at=at if one.assignee else None,
+            form_values=one.form_values,
+            properties=one.properties,
+            row_version=1,
+        )
+        rows.append(row)
+        offered = {
+            "group": list(dict.fromkeys(groups)),
+            "user": list(dict.fromkeys(one.candidate_users or [])),
+        }
+        candidates += [
+            {"task_id": row.id, "kind": k, "ref": ref}
+            for k, refs in offered.items()
+            for ref in refs
+        ]
+        # Remembered for the answer, in the order queries.candidates_of reads them back (by ref).
+        created[row.id] = {kind: sorted(refs) for kind, refs in offered.items()}
+        record(
+            session,
+            instance,
+            "task_created",
+            at=at,
+            actor=None,
+            task_id=row.id,
+            element_id=row.element_id,
+            details={
+                "name": row.name,
+                "lane": row.lane,
+                "candidate_groups": list(groups),
+                "assignee": row.assignee,
+            },
+        )
+    if not rows:
+        return rows
+    connection = session.connection()
+    connection.execute(_INSERT_TASK, [{c: getattr(r, c) for c in _TASK_COLUMNS} for r in rows])
+    if candidates:  # after the tasks they refer to
+        connection.execute(_INSERT_CANDIDATE, candidates)
+    for row in rows:
+        make_transient_to_detached(row)
+        session.add(row)
+    return rows
+
+
+_TASK_COLUMNS = tuple(_task_table.c.keys())
 
 
 def _rows_by_id(session: Session, model: type[Open], ids: set[str]) -> list[Open]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,7 @@ from bpmn_service.db.models import (
     ProcessInstance,
     Task,
 )
-from bpmn_service.engine import STATE_FORMAT, FormField, NotWaiting, RunResult, validate
+from bpmn_service.engine import FormField, NotWaiting, RunResult, validate
 from bpmn_service.errors import (
     Conflict,
     DuplicateBusinessKey,
@@ -72,14 +72,17 @@ def definition_version(session: Session, definition_id: str) -> ProcessDefinitio
     return definition
 
 
+_LOCK_INSTANCE = (  # built once: building it costs more than running it
+    select(ProcessInstance)
+    .where(ProcessInstance.id == bindparam("instance_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
 def lock_instance(session: Session, instance_id: str) -> ProcessInstance:
     """The instance row, locked for this transaction (one writer per instance)."""
-    instance = session.scalars(
-        select(ProcessInstance)
-        .where(ProcessInstance.id == instance_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
+    instance = session.scalars(_LOCK_INSTANCE, {"instance_id": instance_id}).first()
     if instance is None:
         raise NotFound(f"process instance {instance_id} does not exist")
     return instance
@@ -134,6 +137,8 @@ def create_instance(
         result = ctx.runner.deliver_message(
             definition.id, load, result.state, message[0], message[1], now=now
         )
+    # The row starts with what the projection would set, so that no UPDATE follows its INSERT.
+    columns = {"category": None, **projection.run_columns(result)}
     instance = ProcessInstance(
         id=str(uuid.uuid4()),
         definition_id=definition.id,
@@ -141,12 +146,10 @@ def create_instance(
         version=definition.version,
         business_key=business_key,
         status="active",
-        state=result.state,
-        state_format=STATE_FORMAT,
-        variables=result.variables,
         started_at=now,
         started_by=actor,
         ended_at=None,
+        **columns,
     )
     session.add(instance)
     details: dict[str, Any] = {"version": definition.version, "variables": values}
@@ -159,6 +162,7 @@ def create_instance(
         session.flush()
     except IntegrityError:
         raise duplicate(key, business_key, None) from None
+    session.info.setdefault(projection.NEW_INSTANCES, set()).add(instance.id)
     settled = settle(ctx, session, instance, result, at=now, actor=actor, depth=depth)
     settled.started.insert(0, instance)
     return instance, settled

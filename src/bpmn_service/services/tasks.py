@@ -435,7 +435,6 @@ def _complete(
                 details={"name": task.name, "variables": values},
             )
             projection.close_task(session, task, at=now, reason="completed", by=principal.user_id)
-            session.flush()
             created = runtime.settle(
                 ctx, session, instance, result, at=now, actor=principal.user_id
             ).created_tasks
@@ -443,7 +442,7 @@ def _complete(
         completion = CompletionResult(
             task.id, instance.id, instance.status, created, candidates, dict(instance.variables)
         )
-        if render is not None:
+        if render is not None and idempotency is not None:  # the body is stored for retries
             remember(session, idempotency, 200, render(completion), now)
         uow.commit()
         return completion
