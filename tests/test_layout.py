@@ -435,7 +435,19 @@ def test_layout_command_writes_the_file_and_reports_sizes(
 
 def test_check_prints_layout_warnings_without_failing(tmp_path: Path) -> None:
     source = tmp_path / "bad.bpmn"
-    source.write_text(BAD.replace('<bpmn:endEvent id="lost" name="丢失" />', ""), "utf-8")
+    # The reminder leads to the middle step (a step no path reaches would be an error).
+    reached = BAD.replace('<bpmn:endEvent id="lost" name="丢失" />', "").replace(
+        '<bpmn:sequenceFlow id="f2"',
+        '<bpmn:sequenceFlow id="f3" sourceRef="late" targetRef="middle" />'
+        '<bpmn:sequenceFlow id="f2"',
+    )
+    reached = reached.replace(
+        "</bpmndi:BPMNPlane>",
+        '<bpmndi:BPMNEdge id="f3_di" bpmnElement="f3"><di:waypoint x="250" y="176" />'
+        '<di:waypoint x="250" y="200" /><di:waypoint x="410" y="200" />'
+        '<di:waypoint x="410" y="158" /></bpmndi:BPMNEdge></bpmndi:BPMNPlane>',
+    )
+    source.write_text(reached, "utf-8")
     script = Path(sys.executable).parent / "bpmn-service"
     result = subprocess.run(
         [str(script), "check", str(source)],
@@ -447,8 +459,16 @@ def test_check_prints_layout_warnings_without_failing(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     warnings = result.stderr.splitlines()
-    assert len(warnings) == 4, result.stderr  # through a shape, marker, two label overlaps
     assert all(": warning: " in w and w.startswith(f"{source}:") for w in warnings)
+    layout = [w for w in warnings if "bpmn-service layout FILE" in w]
+    assert len(layout) == 4, result.stderr  # through a shape, marker, two label overlaps
+    # and the middle step, where the reminder's path ends without an end event
+    line = next(i for i, text in enumerate(reached.splitlines(), 1) if 'id="middle"' in text)
+    assert [w for w in warnings if w not in layout] == [
+        f"{source}:{line} [middle]: warning: no sequence flow leaves the user task '中间': this"
+        " path of the case ends there without an end event (draw a sequence flow from it to the"
+        " next step or to an end event)"
+    ]
 
 
 def test_deploy_answer_lists_layout_warnings_and_deploys_anyway(api: Api) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from lxml import etree
 
 from bpmn_service.cli import main
 from conftest import ROOT, Api
@@ -91,9 +92,15 @@ def test_a_stranded_case_is_migrated_to_the_fix_and_completes_with_its_history(a
 
 def test_what_cannot_migrate_is_reported_and_that_case_stays(api: Api) -> None:
     instance_id, task_id = _stranded(api)
-    without_enter = FIXED.replace(b'"enter"', b'"enter_again"').replace(
-        b'targetRef="enter_again"', b'targetRef="decide"'
-    )
+    # Version 3 without the step: start leads straight to the gateway.
+    root = etree.fromstring(FIXED)
+    for gone in root.xpath(
+        "//*[@id='enter' or @id='f2' or @bpmnElement='enter' or @bpmnElement='f2']"
+    ):
+        gone.getparent().remove(gone)
+    [first] = root.xpath("//*[@id='f1']")
+    first.set("targetRef", "decide")
+    without_enter = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     assert api.deploy_bytes("intake.bpmn", without_enter).status_code == 201
     unknown = api.post("/migrations", "leader", json=_migration(False, mapping={"enter": "gone"}))
     assert unknown.status_code == 422 and unknown.json()["details"] == [

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from kit import BPMN
+from lxml import etree
 
 from bpmn_service.engine import CheckContext, check_bpmn
 from bpmn_service.errors import BpmnProblem
@@ -16,6 +17,11 @@ from bpmn_service.lanes import LaneGroups
 DATA = Path(__file__).resolve().parents[1] / "data" / "check"
 LANES = LaneGroups.load(DATA / "lane-groups.toml")
 CONTEXT = CheckContext(LANES.groups_for, frozenset({"clerk", "manager", "meterman"}))
+CONTEXT_SHIPPED = CheckContext(
+    LaneGroups.load(
+        Path(__file__).resolve().parents[2] / "processes" / "lane-groups.toml"
+    ).groups_for
+)
 
 
 def findings(path: Path) -> list[BpmnProblem]:
@@ -256,3 +262,125 @@ def test_a_co_sign_a_modeler_save_would_break_is_warned_and_a_broken_one_refused
     [error] = [f for f in found if f.code == "structure.multi-instance"]
     assert error.element == "sign" and error.line == 1 and error.is_error
     assert "the collection was lost" in error.message
+
+
+# ---- mistakes an edit in the Modeler leaves in a valid file ----
+SHIPPED = Path(__file__).resolve().parents[2] / "processes" / "yekuo_current.bpmn"
+
+
+def without_flow(xml: bytes, flow_id: str) -> bytes:
+    """The file as the Modeler saves it after the flow is deleted: the flow, its edge and the
+    incoming/outgoing references to it are gone."""
+    root = etree.fromstring(xml)
+    found = root.xpath(f"//*[@id='{flow_id}' or @bpmnElement='{flow_id}']")
+    ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
+    refs = root.xpath(
+        f"//bpmn:incoming[.='{flow_id}']|//bpmn:outgoing[.='{flow_id}']", namespaces=ns
+    )
+    assert len(found) == 2
+    for el in [*found, *refs]:
+        el.getparent().remove(el)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def test_a_deleted_flow_in_a_shipped_model_is_refused_where_the_case_would_stop() -> None:
+    """Deleting the flow after 受理用电申请 leaves valid BPMN in which every case ends after the
+    first task: the check names the step nobody reaches (once, not the 77 after it) and the step
+    that now ends the case."""
+    edited = without_flow(SHIPPED.read_bytes(), "Flow_A_UT01_A_GW01")
+    compiled, found = check_bpmn(edited, "yekuo_current.bpmn", CONTEXT_SHIPPED)
+    assert compiled is None
+    reach = [f for f in found if f.code in ("structure.unreachable", "structure.dead-end")]
+    assert [(f.severity, f.code, f.element) for f in reach] == [
+        ("error", "structure.unreachable", "A-GW01"),
+        ("warning", "structure.dead-end", "A-UT01"),
+    ]
+    lines = edited.decode().splitlines()
+    for finding in reach:
+        assert f'id="{finding.element}"' in lines[(finding.line or 0) - 1]
+        assert finding.hint
+    assert "'资料是否齐全?'" in reach[0].message and "77 steps after it" in reach[0].message
+    assert "'受理用电申请'" in reach[1].message
+    assert [f for f in found if f.is_error] == reach[:1]
+
+
+def tiny(body: str) -> list[BpmnProblem]:
+    xml = f'{HEAD}<bpmn:process id="p" isExecutable="true">{body}</bpmn:process></bpmn:definitions>'
+    return check_bpmn(xml.encode(), "p.bpmn", CONTEXT)[1]
+
+
+def structural(found: list[BpmnProblem]) -> list[tuple[str, str, str | None]]:
+    """(severity, code, element) of each finding but the diagram's (the tiny files have none)."""
+    return [(f.severity, f.code, f.element) for f in found if f.code != "structure.missing-shape"]
+
+
+def test_a_loop_nothing_enters_and_a_gateway_nothing_leaves_are_errors() -> None:
+    body = (
+        '<bpmn:startEvent id="start"/><bpmn:exclusiveGateway id="stuck"/>'
+        + script("a", "x = 1")
+        + script("b", "y = 2")
+        + flow("start", "stuck")
+        + flow("a", "b")
+        + flow("b", "a")
+    )
+    assert structural(tiny(body)) == [
+        ("error", "structure.dead-end", "stuck"),
+        ("error", "structure.unreachable", "a"),
+    ]
+    [loop] = [f for f in tiny(body) if f.code == "structure.unreachable"]
+    assert "only from steps that are unreachable themselves" in loop.message
+
+
+def test_a_process_without_a_start_event_says_so_at_the_process() -> None:
+    body = script("a", "x = 1") + '<bpmn:endEvent id="end"/>' + flow("a", "end")
+    [finding] = [f for f in tiny(body) if f.code != "structure.missing-shape"]
+    assert (finding.code, finding.element, finding.line) == ("structure.no-start", "p", 1)
+    assert "no start event" in finding.message and finding.hint
+
+
+def test_steps_reached_through_boundary_events_links_and_event_subprocesses_are_reachable() -> None:
+    body = (
+        '<bpmn:startEvent id="start"/>'
+        '<bpmn:userTask id="t" camunda:candidateUsers="clerk"/>'
+        '<bpmn:boundaryEvent id="late" attachedToRef="t"><bpmn:timerEventDefinition>'
+        "<bpmn:timeDuration>P1D</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>"
+        '<bpmn:intermediateThrowEvent id="go"><bpmn:linkEventDefinition name="L"/>'
+        "</bpmn:intermediateThrowEvent>"
+        '<bpmn:intermediateCatchEvent id="land"><bpmn:linkEventDefinition name="L"/>'
+        "</bpmn:intermediateCatchEvent>"
+        + script("after_link", "x = 1")
+        + '<bpmn:endEvent id="end"/>'
+        + flow("start", "t")
+        + flow("t", "go")
+        + flow("land", "after_link")
+        + flow("after_link", "end")
+        + flow("late", "end")
+    )
+    assert structural(tiny(body)) == []
+
+
+def test_call_activities_and_misplaced_events_are_refused_at_their_line() -> None:
+    body = (
+        '<bpmn:startEvent id="start"/>'
+        '<bpmn:callActivity id="call" calledElement="approval"/>'
+        '<bpmn:eventBasedGateway id="wait"/>'
+        '<bpmn:userTask id="t" camunda:candidateUsers="clerk"/>'
+        '<bpmn:boundaryEvent id="on_start" attachedToRef="start"><bpmn:timerEventDefinition>'
+        "<bpmn:timeDuration>P1D</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>"
+        '<bpmn:endEvent id="end"/>'
+        + flow("start", "call")
+        + flow("call", "wait")
+        + flow("wait", "t")
+        + flow("t", "end")
+        + flow("on_start", "end")
+    )
+    found = {f.element: f for f in tiny(body) if f.code != "structure.missing-shape"}
+    assert {(e, f.code) for e, f in found.items()} == {
+        ("call", "structure.unsupported"),
+        ("wait", "structure.event-gateway"),
+        ("on_start", "structure.dangling-reference"),
+    }
+    assert all(f.is_error and f.line == 1 and f.hint for f in found.values())
+    assert "subprocess" in found["call"].message
+    assert "userTask 't'" in found["wait"].message
+    assert "startEvent 'start'" in found["on_start"].message

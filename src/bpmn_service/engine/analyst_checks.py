@@ -100,6 +100,23 @@ def analyst_findings(
 
 
 Add = Callable[..., None]
+# What a boundary event can be attached to.
+ACTIVITIES = frozenset(
+    {
+        "task",
+        "userTask",
+        "manualTask",
+        "scriptTask",
+        "serviceTask",
+        "sendTask",
+        "receiveTask",
+        "businessRuleTask",
+        "callActivity",
+        "subProcess",
+        "transaction",
+        "adHocSubProcess",
+    }
+)
 
 
 def _dangling_references(process: etree._Element, add: Add) -> None:
@@ -118,8 +135,20 @@ def _dangling_references(process: etree._Element, add: Add) -> None:
                 "renamed), or delete the flow",
                 "error",
             )
+    kinds = {
+        el.get("id"): etree.QName(el).localname for el in process.iter() if isinstance(el.tag, str)
+    }
     for event in process.iter(f"{{{BPMN_NS}}}boundaryEvent"):
         ref = event.get("attachedToRef")
+        if ref in ids and kinds.get(ref) not in ACTIVITIES:
+            add(
+                event,
+                "structure.dangling-reference",
+                f"boundary event {event.get('id')} is attached to {kinds.get(ref)} {ref!r}; "
+                f"boundary events belong on a task or a subprocess",
+                "drag the event onto the border of the task or subprocess it watches",
+                "error",
+            )
         if ref and ref not in ids:
             add(
                 event,

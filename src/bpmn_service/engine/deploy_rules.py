@@ -61,6 +61,9 @@ UNSUPPORTED_ELEMENTS = {
     "conditionalEventDefinition": "conditional events are not supported",
     "compensateEventDefinition": "compensation is not supported",
     "dataStoreReference": "data stores are not supported",
+    # A file holds one executable process, and a case cannot call a process deployed apart.
+    "callActivity": "call activities are not supported: draw the called steps as a subprocess "
+    "here, or start the other process with a message throw event",
 }
 FORBIDDEN_CAMUNDA_ELEMENTS = {
     "executionListener": "listeners run code and are refused",
@@ -106,6 +109,8 @@ HINTS = {
     "structure.task": "fix the value in the task's panel",
     "lanes.no-groups": "put the task into a lane listed in lane-groups.toml, or set Candidate "
     "groups in the task's User assignment panel",
+    "structure.event-gateway": "put an intermediate message or timer event between the gateway "
+    "and the step, so that the first event to arrive decides the path",
     "structure.gateway": "give each outgoing flow a condition, or mark one as the default flow",
     "structure.missing-shape": "draw it in a modeler, or run `bpmn-service layout FILE` to draw "
     "the whole diagram",
@@ -391,6 +396,19 @@ def _check_gateways(process: etree._Element, problem: Callable[..., None]) -> No
     by_source: dict[str | None, list[etree._Element]] = {}
     for flow in process.xpath(".//bpmn:sequenceFlow", namespaces=NSMAP):
         by_source.setdefault(flow.get("sourceRef"), []).append(flow)
+    kinds = {el.get("id"): local_name(el.tag) for el in process.iter() if isinstance(el.tag, str)}
+    for gw in process.xpath(".//bpmn:eventBasedGateway", namespaces=NSMAP):
+        for flow in by_source.get(gw.get("id"), []):
+            target = flow.get("targetRef")
+            kind = kinds.get(target)
+            if kind is not None and kind not in ("intermediateCatchEvent", "receiveTask"):
+                problem(
+                    "structure.event-gateway",
+                    f"outgoing flow {flow.get('id')!r} of an event-based gateway leads to "
+                    f"{kind} {target!r}; it must lead to an event the case waits for (an "
+                    f"intermediate message or timer event, or a receive task)",
+                    gw,
+                )
     for gw in process.xpath(".//bpmn:exclusiveGateway|.//bpmn:inclusiveGateway", namespaces=NSMAP):
         outgoing = by_source.get(gw.get("id"), [])
         if len(outgoing) < 2:

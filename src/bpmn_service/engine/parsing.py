@@ -36,6 +36,7 @@ from .data_flow import data_flow_findings
 from .deep_stack import call_deep
 from .deploy_rules import LaneCheck, check_rules
 from .diagram_checks import check_layout
+from .reachability import reachability_findings
 from .script_engine import EVALUATOR
 from .serialization import spec_to_json
 
@@ -101,6 +102,7 @@ def check_bpmn(
         problems.extend(_property_expression_problems(process, filename))
         problems.extend(analyst_findings(root, process, filename, context))
         problems.extend(data_flow_findings(root, process, filename))
+        problems.extend(reachability_findings(process, filename))
         problems.extend(_prepare_timers(root, filename))
         starters, starter_problems = _starters(process, filename)
         problems.extend(starter_problems)
@@ -114,8 +116,13 @@ def check_bpmn(
         )
     except ValidationException as exc:
         line = exc.line_number if isinstance(exc.line_number, int) else None
+        if not line and exc.id:
+            # SpiffWorkflow names the element but not always its line: the analyst needs both.
+            found = root.xpath("//*[@id=$id]", id=exc.id)
+            line = found[0].sourceline if found else None
+        message = re.sub(r"\.+(\s*\.)*\s*$", "", str(exc).strip()) or str(exc)
         return None, _ordered(
-            [*findings, BpmnProblem(str(exc), filename, line, exc.id or None, "structure.engine")]
+            [*findings, BpmnProblem(message, filename, line, exc.id or None, "structure.engine")]
         )
     except (SpiffWorkflowException, ValueError, KeyError, AttributeError, IndexError) as exc:
         message = f"the engine could not parse the process: {exc}"
