@@ -147,3 +147,86 @@ def test_a_new_application_shows_the_services_refusal_at_its_field(ui: Ui) -> No
     page.get_by_role("button", name="提交申请").click()
     page.get_by_text(f"申请 {key} 已受理").wait_for()
     ui.shot("02-started")
+
+
+def test_an_expired_session_keeps_the_filled_form_until_the_clerk_signs_in_again(
+    ui: Ui, server: Server
+) -> None:
+    """The token ends while a clerk fills a form (revoked, rotated): the completion's 401 asks
+    for the token again over the page instead of throwing the page away, so what was typed is
+    still there and is sent once the clerk is back."""
+    key, _ = apply(server)
+    ui.sign_in("clerk")
+    page = ui.page
+    ui.inbox(key).first.get_by_role("button", name="认领").click()
+    page.get_by_test_id("assignee").get_by_text("clerk").wait_for()
+    page.locator("#root_docsComplete-0").check()
+    page.locator("#root_docIdProof").check()
+    page.locator("#root_acceptedAt").fill("2026-11-30")
+    note = "资料齐全；客户另需加急办理，已电话告知所需材料"
+    page.locator("#root_acceptanceNote").fill(note)
+
+    expired = {"body": {"code": "unauthenticated", "message": "invalid bearer token"}}
+    page.route(
+        "**/api/v1/tasks/*/complete",
+        lambda route: ui.fake_answer(route, 401, expired["body"]),
+        times=1,
+    )
+    page.get_by_role("button", name="提交办理").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("登录已失效").wait_for()
+    # The form is still there behind the dialog, and the keyboard is in the token field.
+    assert page.locator("#root_acceptanceNote").input_value() == note
+    assert page.evaluate("document.activeElement.id") == "token"
+    assert page.get_by_role("alert").count() == 0  # the dialog says it; no 401 on the page
+    ui.shot("01-session-expired")
+
+    dialog.locator("#token").fill("demo-clerk")
+    page.keyboard.press("Enter")
+    dialog.wait_for(state="detached")
+    assert page.locator("#root_acceptanceNote").input_value() == note
+    page.get_by_role("button", name="提交办理").click()
+    page.get_by_test_id("next-tasks").get_by_text("组织现场勘查").wait_for()
+    ui.shot("02-completed-after-signing-in-again")
+
+    # A page that could not load because the session had ended loads once the clerk is back.
+    page.route(
+        "**/api/v1/tasks?*",
+        lambda route: ui.fake_answer(route, 401, expired["body"]),
+        times=1,
+    )
+    page.get_by_test_id("next-tasks").get_by_role("link", name="返回待办").click()
+    page.get_by_role("dialog").locator("#token").fill("demo-clerk")
+    page.keyboard.press("Enter")
+    page.locator("[data-testid=inbox], [data-testid=inbox-empty]").first.wait_for()
+
+
+def test_signing_in_as_someone_else_after_an_expired_session_starts_afresh(
+    ui: Ui, server: Server
+) -> None:
+    """Another user at the expired session's dialog gets their own workspace, not the page
+    (and the typed values) of the user before them."""
+    key, started = apply(server)
+    ui.sign_in("clerk")
+    page = ui.page
+    ui.inbox(key).first.get_by_role("button", name="认领").click()
+    page.get_by_test_id("assignee").get_by_text("clerk").wait_for()
+    page.locator("#root_acceptanceNote").fill("只给 clerk 看的备注")
+    page.route(
+        "**/api/v1/tasks/*/complete",
+        lambda route: ui.fake_answer(route, 401, {"code": "unauthenticated", "message": "x"}),
+        times=1,
+    )
+    page.locator("#root_docsComplete-0").check()
+    page.locator("#root_docIdProof").check()
+    page.locator("#root_acceptedAt").fill("2026-11-30")
+    page.get_by_role("button", name="提交办理").click()
+    dialog = page.get_by_role("dialog")
+    dialog.locator("#token").fill("demo-clerk2")
+    page.keyboard.press("Enter")
+    page.get_by_test_id("who").locator("strong", has_text="clerk2").wait_for()
+    dialog.wait_for(state="detached")
+    page.get_by_role("heading", name="待办任务").wait_for()
+    assert page.locator("#root_acceptanceNote").count() == 0
+    task = server.api("GET", f"/tasks/{started['tasks'][0]['id']}")
+    assert task["assignee"] == "clerk"

@@ -1,5 +1,6 @@
+import { useEffect, useRef } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Navigate, NavLink, Route, Routes } from 'react-router-dom';
+import { Navigate, NavLink, Route, Routes, useNavigate } from 'react-router-dom';
 import { useAuth } from './auth.jsx';
 import { LANGUAGES } from './i18n.js';
 import CaseDetail from './pages/CaseDetail.jsx';
@@ -49,32 +50,56 @@ function Header() {
   );
 }
 
+// Another user signed in over an expired session: their own inbox, not the page of the user
+// before them.
+function useFreshStartForAnotherUser(session) {
+  const navigate = useNavigate();
+  const seen = useRef(session);
+  useEffect(() => {
+    if (seen.current !== session) {
+      seen.current = session;
+      navigate('/inbox', { replace: true });
+    }
+  }, [session, navigate]);
+}
+
 export default function App() {
   const { t } = useTranslation();
-  const { token, me } = useAuth();
+  const { token, me, expired, session } = useAuth();
+  useFreshStartForAnotherUser(session);
+  const again = Boolean(token && me && expired);
   return (
     <>
-      <a className="skip" href="#main">{t('app.skip')}</a>
-      <Header />
-      <main id="main" tabIndex={-1}>
-        {!token ? (
-          <SignIn />
-        ) : !me ? (
-          <p className="muted">{t('common.loading')}</p>
-        ) : (
-          <Routes>
-            <Route path="/" element={<Navigate to="/inbox" replace />} />
-            <Route path="/inbox" element={<Inbox />} />
-            <Route path="/tasks/:taskId" element={<TaskPage />} />
-            <Route path="/new" element={<NewCase />} />
-            <Route path="/cases" element={<Cases />} />
-            <Route path="/cases/:instanceId" element={<CaseDetail />} />
-            <Route path="/processes" element={<Processes />} />
-            <Route path="/processes/:key" element={<ProcessDetail />} />
-            <Route path="*" element={<Navigate to="/inbox" replace />} />
-          </Routes>
-        )}
-      </main>
+      <div className="workspace" inert={again}>
+        <a className="skip" href="#main">{t('app.skip')}</a>
+        <Header />
+        <main id="main" tabIndex={-1}>
+          {!token ? (
+            <SignIn />
+          ) : !me ? (
+            <p className="muted">{t('common.loading')}</p>
+          ) : (
+            <Routes key={session}>
+              <Route path="/" element={<Navigate to="/inbox" replace />} />
+              <Route path="/inbox" element={<Inbox />} />
+              <Route path="/tasks/:taskId" element={<TaskPage />} />
+              <Route path="/new" element={<NewCase />} />
+              <Route path="/cases" element={<Cases />} />
+              <Route path="/cases/:instanceId" element={<CaseDetail />} />
+              <Route path="/processes" element={<Processes />} />
+              <Route path="/processes/:key" element={<ProcessDetail />} />
+              <Route path="*" element={<Navigate to="/inbox" replace />} />
+            </Routes>
+          )}
+        </main>
+      </div>
+      {again && (
+        <div className="backdrop">
+          <div role="dialog" aria-modal="true" aria-labelledby="signin-title">
+            <SignIn />
+          </div>
+        </div>
+      )}
     </>
   );
 }

@@ -1,5 +1,8 @@
 // Sign-in state: only the bearer token is kept, in the browser session; who the user is comes
-// from GET /me each time the workspace loads.
+// from GET /me each time the workspace loads. A token that stops working mid-session (revoked,
+// rotated) marks the session expired but keeps the page: the workspace asks for the token again
+// over it, so a half-filled form survives. Another user signing in there starts afresh
+// (`session` counts the users, for the views to remount).
 import { createContext, useCallback, useContext, useEffect, useMemo, useState } from 'react';
 import { request, setApiToken } from './api.js';
 
@@ -10,6 +13,7 @@ export function AuthProvider({ children }) {
   const [token, setToken] = useState(() => sessionStorage.getItem(KEY));
   const [me, setMe] = useState(null);
   const [expired, setExpired] = useState(false);
+  const [session, setSession] = useState(0);
 
   const signOut = useCallback((becauseExpired = false) => {
     sessionStorage.removeItem(KEY);
@@ -19,7 +23,12 @@ export function AuthProvider({ children }) {
     setExpired(becauseExpired);
   }, []);
 
-  setApiToken(token, () => signOut(true));
+  // Signed in: keep the page and ask again. Still loading who the user is: back to sign-in.
+  const expire = useCallback(() => {
+    sessionStorage.removeItem(KEY);
+    setExpired(true);
+  }, []);
+  setApiToken(token, () => (me ? expire() : signOut(true)));
 
   useEffect(() => {
     if (!token || me) return;
@@ -31,14 +40,17 @@ export function AuthProvider({ children }) {
     sessionStorage.setItem(KEY, candidate);
     setApiToken(candidate);
     setExpired(false);
-    setMe(who);
+    setMe((before) => {
+      if (before && before.user_id !== who.user_id) setSession((n) => n + 1);
+      return who;
+    });
     setToken(candidate);
     return who;
   }, []);
 
   const value = useMemo(
-    () => ({ token, me, expired, signIn, signOut }),
-    [token, me, expired, signIn, signOut],
+    () => ({ token, me, expired, session, signIn, signOut }),
+    [token, me, expired, session, signIn, signOut],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

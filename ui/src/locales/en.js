@@ -5,6 +5,7 @@ export default {
     title: 'Sign in', token: 'Access token', tokenHint: 'In development the demo tokens work, e.g. demo-clerk.',
     submit: 'Sign in', signOut: 'Sign out', groups: 'Groups', invalid: 'The token is invalid or no longer valid',
     signedOutBecause: 'Your session ended; please sign in again.',
+    signInAgain: 'Your session ended; sign in again ({{user}}): what you entered on this page is kept.',
   },
   common: {
     loading: 'Loading…', none: 'None', error: 'Something went wrong', retry: 'Retry', close: 'Close', cancel: 'Cancel',

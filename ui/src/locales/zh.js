@@ -5,6 +5,7 @@ export default {
     title: '登录', token: '访问令牌', tokenHint: '开发环境可使用演示令牌，例如 demo-clerk。',
     submit: '登录', signOut: '退出', groups: '用户组', invalid: '令牌无效或已失效',
     signedOutBecause: '登录已失效，请重新登录。',
+    signInAgain: '登录已失效，请重新登录（{{user}}）：本页填写的内容仍保留。',
   },
   common: {
     loading: '加载中…', none: '无', error: '出错了', retry: '重试', close: '关闭', cancel: '取消',

@@ -4,7 +4,7 @@ import { useAuth } from '../auth.jsx';
 
 export default function SignIn() {
   const { t } = useTranslation();
-  const { signIn, expired } = useAuth();
+  const { signIn, expired, me } = useAuth();
   const [token, setToken] = useState('');
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
@@ -24,8 +24,8 @@ export default function SignIn() {
 
   return (
     <form className="card signin" onSubmit={submit}>
-      <h1>{t('auth.title')}</h1>
-      {expired && <p className="notice">{t('auth.signedOutBecause')}</p>}
+      <h1 id="signin-title">{t('auth.title')}</h1>
+      {expired && <p className="notice">{me ? t('auth.signInAgain', { user: me.user_id }) : t('auth.signedOutBecause')}</p>}
       <label htmlFor="token">{t('auth.token')}</label>
       <input id="token" type="password" autoComplete="current-password" required autoFocus
         value={token} onChange={(e) => setToken(e.target.value)}
