@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from lxml import etree
+
+from conftest import TOKENS
 from workspace_browser import ROOT, Server, Ui
 
 SOURCE = (ROOT / "processes" / "yekuo_streamlined.bpmn").read_text(encoding="utf-8")
@@ -137,3 +141,64 @@ def test_analyst_runs_a_what_if_of_a_draft_before_deploying_it(ui: Ui, server: S
     page.locator(".djs-element.m-faster, .djs-element.m-slower").first.wait_for(state="attached")
     ui.shot("whatif")
     assert server.api("GET", "/process-definitions/yekuo_streamlined")["latest_version"] == before
+
+
+FLOWABLE = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:flowable="http://flowable.org/bpmn" id="d" targetNamespace="http://www.flowable.org/processdef">
+  <process id="flowable_intake" name="受理（Flowable 导出）" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="accept"/>
+    <userTask id="accept" name="受理" flowable:candidateGroups="hall_clerk"/>
+    <sequenceFlow id="f2" sourceRef="accept" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>
+"""
+
+
+def without_flow(text: str, flow_id: str) -> str:
+    """The model as the Modeler saves it once the flow is deleted: the flow, its edge and the
+    references to it are gone."""
+    root = etree.fromstring(text.encode())
+    for el in root.xpath(
+        f"//*[@id='{flow_id}' or @bpmnElement='{flow_id}']"
+        f"|//*[local-name()='incoming' or local-name()='outgoing'][.='{flow_id}']"
+    ):
+        el.getparent().remove(el)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode()
+
+
+def test_a_deleted_flow_and_a_file_without_a_diagram_are_explained_before_deploying(
+    ui: Ui, server: Server
+) -> None:
+    """The checks an analyst meets in the browser for two common mistakes: a flow deleted in
+    the Modeler (every case would end after the first task) and a file exported by another tool
+    without a diagram. Neither can be deployed; both say where and what to do."""
+    if not server.offers("post", "/api/v1/deployments", "dry_run"):
+        pytest.skip("the server has no dry run")
+    current = (ROOT / "processes" / "yekuo_current.bpmn").read_text(encoding="utf-8")
+    page = ui.page
+    ui.sign_in("analyst")
+    page.get_by_role("link", name="流程", exact=True).click()
+    drop(ui, "yekuo_current.bpmn", without_flow(current, "Flow_A_UT01_A_GW01"))
+    page.locator("[data-testid=dry-run][data-valid=false]").wait_for()
+    error = page.get_by_test_id("findings-error").locator("li[data-element=A-GW01]")
+    assert "no path from a start event reaches" in error.inner_text()
+    warning = page.get_by_test_id("findings-warning").locator("li[data-element=A-UT01]")
+    assert "no sequence flow leaves" in warning.inner_text()
+    page.locator('.djs-element.m-error[data-element-id="A-GW01"]').wait_for(state="attached")
+    page.locator('.djs-element.m-warning[data-element-id="A-UT01"]').wait_for(state="attached")
+    assert page.get_by_role("button", name="确认部署").count() == 0
+    ui.shot("01-deleted-flow")
+
+    drop(ui, "flowable_intake.bpmn", FLOWABLE)
+    page.locator("[data-testid=dry-run][data-valid=false]").wait_for()
+    problems = page.get_by_test_id("findings-error").locator("li")
+    assert "no diagram (BPMNDI) at all" in problems.first.inner_text()
+    assert problems.count() == 2  # that, and the task without groups; not one per element
+    page.get_by_test_id("diagram-error").get_by_text("文件中没有流程图").wait_for()
+    ui.shot("02-no-diagram")
+    analyst = {"Authorization": f"Bearer {TOKENS['analyst']}"}
+    answer = server.http.get("/api/v1/process-definitions/flowable_intake", headers=analyst)
+    assert answer.status_code == 404

@@ -384,3 +384,23 @@ def test_call_activities_and_misplaced_events_are_refused_at_their_line() -> Non
     assert "subprocess" in found["call"].message
     assert "userTask 't'" in found["wait"].message
     assert "startEvent 'start'" in found["on_start"].message
+
+
+def test_a_file_without_any_diagram_gets_one_finding_that_says_how_to_draw_it() -> None:
+    """Files from tools that export no BPMNDI: one finding at the process, not one per element,
+    each repeating the hint."""
+    body = '<bpmn:startEvent id="start"/><bpmn:endEvent id="end"/>' + flow("start", "end")
+    [finding] = tiny(body)
+    assert (finding.code, finding.element, finding.severity) == (
+        "structure.missing-shape",
+        "p",
+        "error",
+    )
+    assert "no diagram (BPMNDI) at all" in finding.message
+    assert "bpmn-service layout FILE" in finding.hint and "layout" not in finding.message
+    # A file with a diagram that misses one element names that element.
+    drawn = (BPMN / "small_connection.bpmn").read_text(encoding="utf-8")
+    drawn = drawn.replace('bpmnElement="f_review_gw"', 'bpmnElement="f_elsewhere"')
+    _compiled, found = check_bpmn(drawn.encode(), "f.bpmn", CONTEXT)
+    [missing] = [f for f in found if f.code == "structure.missing-shape"]
+    assert missing.element == "f_review_gw" and missing.message.endswith("(BPMNDI)")

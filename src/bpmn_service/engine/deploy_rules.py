@@ -433,6 +433,15 @@ def _check_diagram(
             ".//bpmndi:BPMNShape/@bpmnElement|.//bpmndi:BPMNEdge/@bpmnElement", namespaces=NSMAP
         )
     )
+    if not drawn:
+        # A file from a tool that exports no diagram: one finding, not one per element.
+        problem(
+            "structure.missing-shape",
+            "the file has no diagram (BPMNDI) at all, so Camunda Modeler and the workspace "
+            "cannot show it",
+            process,
+        )
+        return
     missing = []
     for el in process.iter():
         if not isinstance(el.tag, str) or etree.QName(el.tag).namespace != BPMN_NS:
@@ -443,8 +452,7 @@ def _check_diagram(
     for el in missing[:20]:
         problem(
             "structure.missing-shape",
-            "element has no diagram shape or edge (BPMNDI); draw it in a modeler, or run "
-            "`bpmn-service layout FILE` to draw the whole diagram",
+            "element has no diagram shape or edge (BPMNDI)",
             el,
         )
     if len(missing) > 20:

@@ -104,7 +104,13 @@ export default function BpmnDiagram({
       </div>
       <div ref={container} className={className} role="img" aria-label={label} data-testid="diagram"
         data-loaded={loaded ? 'true' : 'false'} />
-      {error && <p className="error" role="alert">{error}</p>}
+      {error && (
+        <p className="notice warning" role="status" data-testid="diagram-error">
+          {/no diagram to display/i.test(error)
+            ? t('diagram.noDiagram')
+            : <>{t('diagram.cannotShow')} <span className="muted">{error}</span></>}
+        </p>
+      )}
     </div>
   );
 }

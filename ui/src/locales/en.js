@@ -110,5 +110,9 @@ export default {
       stale: 'The choice changed; preview again.', previewFirst: 'Preview first.', mapped: 'Mapping', mapTo: 'map to',
       submit: 'Migrate to version {{version}}', done: 'The case was migrated.', noOther: 'The process has no other version.' },
   },
-  diagram: { zoom: 'Zoom', zoomIn: 'Zoom in', zoomOut: 'Zoom out', fit: 'Fit' },
+  diagram: {
+    zoom: 'Zoom', zoomIn: 'Zoom in', zoomOut: 'Zoom out', fit: 'Fit',
+    noDiagram: 'The file has no diagram (BPMNDI) to show: draw it in a modeler, or run bpmn-service layout FILE.',
+    cannotShow: 'The diagram cannot be shown; the file is not readable BPMN:',
+  },
 };

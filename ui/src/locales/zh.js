@@ -110,5 +110,9 @@ export default {
       stale: '选择已改变，请重新预览。', previewFirst: '请先预览。', mapped: '对应关系', mapTo: '对应到',
       submit: '迁移到版本 {{version}}', done: '案件已迁移。', noOther: '该流程没有其他版本。' },
   },
-  diagram: { zoom: '缩放', zoomIn: '放大', zoomOut: '缩小', fit: '适应窗口' },
+  diagram: {
+    zoom: '缩放', zoomIn: '放大', zoomOut: '缩小', fit: '适应窗口',
+    noDiagram: '文件中没有流程图（BPMNDI），无法显示：在建模器中绘制，或运行 bpmn-service layout 文件名 自动生成。',
+    cannotShow: '无法显示流程图，文件不是可读的 BPMN：',
+  },
 };
