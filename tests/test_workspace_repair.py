@@ -4,10 +4,12 @@ history keeps."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 
+from bpmn_service.engine import layout_bpmn
 from test_workspace_clerk import apply, fits
 from workspace_browser import ROOT, Server, Ui
 
@@ -153,6 +155,68 @@ def test_supervisor_sets_a_variable_and_a_clerk_is_offered_no_repair(
     ui.goto(f"/ui/cases/{started['id']}")
     page.locator("[data-testid=diagram][data-loaded=true]").wait_for()
     assert page.get_by_test_id("repair").count() == 0
+
+
+SMS_STEP = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+  <bpmn:process id="ui_sms_notice" name="短信告知" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="sms"/>
+    <bpmn:serviceTask id="sms" name="发送短信" camunda:type="external" camunda:topic="ui_sms"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="sms" targetRef="call"/>
+    <bpmn:userTask id="call" name="电话回访" camunda:candidateGroups="hall_clerk"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="call" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_supervisor_sees_a_failed_step_and_retries_it(ui: Ui, server: Server) -> None:
+    """The SMS gateway failed and the worker gave up (no retries left): the supervisor sees the
+    incident with the worker's message, the step red on the diagram, that no worker will fetch it
+    any more, and retries it with a reason; a worker can fetch it again."""
+    needs(server, "post", f"{CASE}/retry")
+    laid_out = layout_bpmn(SMS_STEP.encode(), "ui_sms_notice.bpmn")
+    server.api("POST", "/deployments", "analyst", files={"files": ("ui_sms_notice.bpmn", laid_out)})
+    key = f"SMS-UI-{uuid.uuid4().hex[:8]}"
+    started = server.api(
+        "POST", "/process-definitions/ui_sms_notice/instances", "clerk", json={"business_key": key}
+    )
+    fetch = {"worker_id": "sms-gw", "max_tasks": 1, "topics": ["ui_sms"]}
+    [locked] = server.api("POST", "/external-tasks/fetch-and-lock", "worker", json=fetch)
+    server.api(
+        "POST",
+        f"/external-tasks/{locked['id']}/failure",
+        "worker",
+        json={
+            "worker_id": "sms-gw",
+            "error_message": "短信网关无响应",
+            "retries": 0,
+            "retry_seconds": 0,
+        },
+    )
+
+    page = ui.page
+    ui.sign_in("leader")
+    open_case(ui, key)
+    page.get_by_test_id("incidents").get_by_text("短信网关无响应").wait_for()
+    page.locator('.djs-element.m-failed[data-element-id="sms"]').wait_for(state="attached")
+    waits = page.get_by_test_id("waits-for")
+    assert "重试次数已用完" in waits.inner_text()
+    ui.shot("01-incident")
+
+    page.get_by_role("button", name="重试", exact=True).click()
+    form = page.get_by_test_id("repair-retry")
+    form.get_by_label("原因").fill("短信网关已恢复")
+    form.get_by_role("button", name="重试").click()
+    page.get_by_test_id("repair-done").wait_for()
+    waits.get_by_text("未被锁定（等待外部系统领取）").wait_for()
+    assert page.get_by_test_id("incidents").count() == 0
+    ui.shot("02-retried")
+    [again] = server.api("POST", "/external-tasks/fetch-and-lock", "worker", json=fetch)
+    assert again["id"] == locked["id"] and again["process_instance_id"] == started["id"]
 
 
 def test_supervisor_previews_a_migration_then_migrates_the_case(ui: Ui, server: Server) -> None:

@@ -36,7 +36,7 @@ function Detail({ node }) {
           <div>
             {node.lock_owner
               ? <>{t('waits.lockedBy', { worker: node.lock_owner })} · {t('waits.lockUntil')} {time(node.lock_expires)}</>
-              : t('waits.unlocked')}
+              : node.retries === 0 ? t('waits.noRetries') : t('waits.unlocked')}
           </div>
           <div>{t('waits.retries')}: {node.retries ?? '–'}</div>
         </>
