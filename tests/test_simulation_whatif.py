@@ -33,7 +33,7 @@ def _at_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
 
 
-def compare(tmp_path: Path, candidate: str, applications: int = 60) -> dict[str, Any]:
+def compare(tmp_path: Path, candidate: str, applications: int = 20) -> dict[str, Any]:
     path = tmp_path / "candidate.bpmn"
     path.write_text(candidate, encoding="utf-8")
     scenario = parse(SCENARIO.read_text(encoding="utf-8"), str(SCENARIO))
@@ -88,14 +88,14 @@ def test_the_cli_compares_a_candidate_with_the_deployed_version(
     monkeypatch.setenv("BPMN_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     candidate = tmp_path / "draft.bpmn"
     candidate.write_text(LV_AS_HV, encoding="utf-8")
-    args = ["simulate", "--candidate", str(candidate), "--applications", "40", "--quiet"]
+    args = ["simulate", "--candidate", str(candidate), "--applications", "16", "--quiet"]
     assert main([*args, "--workers", "1", "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert "processes/yekuo_streamlined.bpmn (not deployed in the database)" in out
     assert re.search(r"^LV\s+\d+\s+[\d.]+ → [\d.]+", out, re.M)
     assert "where the time moved" in out and "B-UT02" in out
     data = json.loads((tmp_path / "out" / "whatif.json").read_text(encoding="utf-8"))
-    assert data["key"] == "yekuo_streamlined" and data["applications"] == 40
+    assert data["key"] == "yekuo_streamlined" and data["applications"] == 16
     broken = tmp_path / "broken.bpmn"
     broken.write_text(SOURCE.replace('"RES", "LV"]', '"RES", "LV"', 1), encoding="utf-8")
     assert main(["simulate", "--candidate", str(broken), "--quiet"]) == 1
@@ -122,12 +122,12 @@ def _wait(api: Api, job_id: str) -> dict[str, Any]:
 
 def test_a_what_if_job_runs_in_the_background_and_any_reader_sees_it(api: Api) -> None:
     api.deploy(DEPLOYED)
-    started = _upload(api, LV_AS_HV, applications="30")
+    started = _upload(api, LV_AS_HV, applications="12")
     assert started.status_code == 202, started.text
     job = started.json()
     assert job["status"] in ("queued", "running")
     assert job["definition_key"] == "yekuo_streamlined" and job["deployed_version"] == 1
-    assert job["total"] == 60
+    assert job["total"] == 24
     done = _wait(api, job["id"])
     assert done["status"] == "done", done["error"]
     assert done["progress"] == 1.0 and done["finished_at"]
@@ -175,7 +175,7 @@ class Silent:
 
 def test_a_second_job_on_a_busy_server_is_refused_until_the_first_ends(api: Api) -> None:
     api.deploy(DEPLOYED)
-    first = _upload(api, SOURCE, applications="20").json()
+    first = _upload(api, SOURCE, applications="10").json()
     assert _upload(api, SOURCE, applications="5").status_code == 503
     assert _wait(api, first["id"])["status"] == "done"
     second = _upload(api, SOURCE, applications="5")
