@@ -13,7 +13,10 @@ from bpmn_service.identity import Principal
 bearer = HTTPBearer(auto_error=False, description="A token from the users file")
 
 
-def get_context(request: Request) -> AppContext:
+# The dependencies below do no I/O (the users file is checked with a stat every two seconds): as
+# coroutines they run on the event loop instead of each taking a trip through the thread pool,
+# which a sync dependency costs on every request.
+async def get_context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
 
@@ -21,7 +24,7 @@ def get_context(request: Request) -> AppContext:
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-def get_principal(
+async def get_principal(
     ctx: ContextDep,
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],

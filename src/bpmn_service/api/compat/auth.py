@@ -26,7 +26,7 @@ Declared = Annotated[HTTPAuthorizationCredentials | None, Depends(basic_scheme)]
 DeclaredBearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 
 
-def camunda_principal(
+async def camunda_principal(  # no I/O: runs on the event loop, not the thread pool
     ctx: ContextDep, request: Request, _basic: Declared, _bearer: DeclaredBearer
 ) -> Principal:
     header = request.headers.get("authorization", "")

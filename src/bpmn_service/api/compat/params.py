@@ -20,7 +20,7 @@ from bpmn_service.errors import FieldError
 MAX_RESULTS = 1000
 
 
-def refuse_unknown_parameters(request: Request) -> None:
+async def refuse_unknown_parameters(request: Request) -> None:  # no I/O: on the event loop
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
@@ -49,7 +49,7 @@ class Paging:
     limit: int
 
 
-def paging(
+async def paging(
     first_result: Annotated[int, Query(alias="firstResult", ge=0, le=1_000_000_000)] = 0,
     max_results: Annotated[
         int,
