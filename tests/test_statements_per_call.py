@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
+from bpmn_service.db.models import Task
 from conftest import DATA, Api
 
 
@@ -46,13 +47,20 @@ def test_claim_is_one_transaction_and_answers_the_stored_task(api: Api, counted:
     task = started["tasks"][0]
     assert task["candidate_groups"] == ["hall_clerk", "yk_specialist"]
 
+    version = _row_version(api, task["id"])
     counted.reset()
     claimed = api.claim(task["id"], "clerk")
     assert claimed.status_code == 200, claimed.text
-    # Read the task and its candidates, the conditional UPDATE, the history row; one commit,
-    # and nothing read again after it.
-    assert counted.statements == ["SELECT", "SELECT", "UPDATE", "INSERT"]
+    if api.ctx.engine.dialect.name == "postgresql":
+        # One statement: the task as the caller sees it with its candidates, the conditional
+        # UPDATE and the history row, in writing CTEs.
+        assert counted.statements == ["WITH"]
+    else:
+        # The task joined to its candidates, the conditional UPDATE, the history row.
+        assert counted.statements == ["SELECT", "UPDATE", "INSERT"]
+    # One commit, and nothing read again after it.
     assert counted.commits == 1
+    assert _row_version(api, task["id"]) == version + 1
     body = claimed.json()
     assert body["assignee"] == "clerk" and body["claimed_at"] is not None
     assert body["candidate_groups"] == ["hall_clerk", "yk_specialist"]
@@ -74,7 +82,16 @@ def test_claim_is_one_transaction_and_answers_the_stored_task(api: Api, counted:
     assert "clerk" in refused.text
 
     history = api.get(f"/process-instances/{started['id']}", "admin").json()["history"]
-    assert [h["type"] for h in history].count("task_claimed") == 1
+    claims = [h for h in history if h["type"] == "task_claimed"]
+    assert len(claims) == 1
+    assert claims[0]["actor"] == "clerk" and claims[0]["task_id"] == task["id"]
+    assert claims[0]["element_id"] == task["element_id"] and claims[0]["details"] == {}
+    assert claims[0]["occurred_at"] == body["claimed_at"]
+
+
+def _row_version(api: Api, task_id: str) -> int:
+    with api.ctx.engine.connect() as conn:
+        return int(conn.execute(select(Task.row_version).where(Task.id == task_id)).scalar_one())
 
 
 def test_start_writes_each_table_once(api: Api, counted: Counted) -> None:

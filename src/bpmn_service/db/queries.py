@@ -58,14 +58,18 @@ def task_visible(principal: Principal) -> ColumnElement[bool]:
     """Tasks assigned to the user, or offered to them or to one of their groups (admins: all)."""
     if principal.is_admin:
         return Task.id.is_not(None)
-    candidate = exists().where(
+    return or_(Task.assignee == principal.user_id, offered_to(principal))
+
+
+def offered_to(principal: Principal) -> ColumnElement[bool]:
+    """Tasks with a candidate row naming the user or one of their groups."""
+    return exists().where(
         TaskCandidate.task_id == Task.id,
         or_(
             and_(TaskCandidate.kind == "user", TaskCandidate.ref == principal.user_id),
             and_(TaskCandidate.kind == "group", TaskCandidate.ref.in_(sorted(principal.groups))),
         ),
     )
-    return or_(Task.assignee == principal.user_id, candidate)
 
 
 def instance_visible(principal: Principal) -> ColumnElement[bool]:

@@ -100,32 +100,6 @@ def record(
     )
 
 
-def record_now(
-    session: Session,
-    instance_id: str,
-    event_type: str,
-    *,
-    at: datetime,
-    actor: str | None,
-    task_id: str | None = None,
-    element_id: str | None = None,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """A history row written at once as one Core INSERT, without an ORM object to flush: for a
-    call whose only other write is a statement of its own (a claim)."""
-    session.connection().execute(
-        insert(_history_table).values(
-            instance_id=instance_id,
-            task_id=task_id,
-            element_id=element_id,
-            type=event_type,
-            actor=actor,
-            occurred_at=at,
-            details=details or {},
-        )
-    )
-
-
 def write_history(session: Session) -> None:
     """Write the history rows noted so far in one executemany INSERT: the ids follow the order
     noted; psycopg sends the rows in one pipeline, SQLite runs them in one call. (A multi-VALUES

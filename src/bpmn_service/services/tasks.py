@@ -6,15 +6,15 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import CursorResult, Result, Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from bpmn_service.context import AppContext
-from bpmn_service.db import queries
+from bpmn_service.db import claims, queries
+from bpmn_service.db.claims import OpenTaskRow
 from bpmn_service.db.models import HistoricTask, ProcessInstance, Task
 from bpmn_service.db.queries import ALL_TASK_SORTS, TASK_SORTS, TaskFilter
 from bpmn_service.engine import FormField, json_schema, validate
@@ -55,7 +55,7 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class TaskDetail:
-    task: Task
+    task: Task | OpenTaskRow
     candidate_groups: list[str]
     candidate_users: list[str]
     form: list[FormField]
@@ -186,6 +186,11 @@ def _visible_task(
     task = session.scalars(statement, {"task_id": task_id}).first()
     if task is not None:
         return task
+    _not_visible(session, task_id, principal)
+
+
+def _not_visible(session: Session, task_id: str, principal: Principal) -> NoReturn:
+    """404, or 409 for a task the caller worked on that has ended since."""
     done = session.get(HistoricTask, task_id)
     if done is not None and (
         principal.user_id in (done.completed_by, done.assignee) or principal.is_admin
@@ -211,42 +216,25 @@ def claim_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDetai
     now = ctx.clock()
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session
-        task = _visible_task(session, task_id, principal)
-        # One read of the candidates decides whether the caller may claim and answers them.
-        candidates = queries.candidates_of(session, [task.id])[task.id]
-        if task.assignee == principal.user_id:
-            return _detail(ctx, session, task, candidates)
-        if not (principal.is_admin or _offered_to(candidates, principal)):
-            if task.assignee is not None:
-                raise _claimed(task)
-            raise Forbidden("you are not a candidate for this task")
-        # The conditional UPDATE is the arbiter: of concurrent claimers exactly one matches a row.
-        won = session.execute(
-            update(Task)
-            .where(Task.id == task.id, Task.assignee.is_(None))
-            .values(assignee=principal.user_id, claimed_at=now, row_version=Task.row_version + 1)
-            .returning(Task.row_version)
-            .execution_options(synchronize_session=False)
-        ).first()
-        if won is None:
+        # One statement on PostgreSQL (read, conditional UPDATE, history row; db/claims.py).
+        attempt = claims.attempt(session.connection(), principal, task_id, now)
+        if attempt is None:
+            _not_visible(session, task_id, principal)
+        task, candidates = attempt.task, attempt.candidates
+        if not attempt.won:
+            if task.assignee == principal.user_id:
+                return _detail(ctx, session, task, candidates)
+            if not (principal.is_admin or _offered_to(candidates, principal)):
+                if task.assignee is not None:
+                    raise _claimed(task)
+                raise Forbidden("you are not a candidate for this task")
+            # Offered and free when read, yet the conditional UPDATE matched no row: another
+            # claimer won (the UPDATE is the arbiter). Name the holder as it is now.
             session.rollback()
             holder = session.scalar(select(Task.assignee).where(Task.id == task_id))
             raise TaskAlreadyClaimed(
                 f"task {task_id} is already claimed by {holder}", details={"assignee": holder}
             )
-        # The row as the UPDATE left it, without reading it again (and without marking it dirty).
-        set_committed_value(task, "assignee", principal.user_id)
-        set_committed_value(task, "claimed_at", now)
-        set_committed_value(task, "row_version", won[0])
-        projection.record_now(
-            session,
-            task.instance_id,
-            "task_claimed",
-            at=now,
-            actor=principal.user_id,
-            task_id=task.id,
-            element_id=task.element_id,
-        )
         if clocks.stops_at_claim(session, task.definition_id, task.element_id):
             # A limit measured to the start of this step (timeLimit.stopAtClaim) stops now,
             # under the instance's lock, as the scheduler changes clocks.
@@ -268,7 +256,7 @@ def _offered_to(candidates: dict[str, list[str]], principal: Principal) -> bool:
     )
 
 
-def _claimed(task: Task) -> TaskAlreadyClaimed:
+def _claimed(task: Task | OpenTaskRow) -> TaskAlreadyClaimed:
     return TaskAlreadyClaimed(
         f"task {task.id} is already claimed by {task.assignee}", details={"assignee": task.assignee}
     )
@@ -453,7 +441,7 @@ def _detail_after(ctx: AppContext, session: Session, task: Task) -> TaskDetail:
 
 
 def _detail(
-    ctx: AppContext, session: Session, task: Task, candidates: dict[str, list[str]]
+    ctx: AppContext, session: Session, task: Task | OpenTaskRow, candidates: dict[str, list[str]]
 ) -> TaskDetail:
     form = ctx.runner.task_form(
         task.definition_id, spec_loader(session, task.definition_id), task.spec_name
