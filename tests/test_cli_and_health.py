@@ -142,6 +142,10 @@ def test_check_reads_the_lane_groups_beside_the_file_and_a_given_config(tmp_path
     assert alone.returncode == 1
     assert "lanes.no-groups" not in alone.stderr  # text shows messages, not codes
     assert "has no groups in lane-groups.toml" in alone.stderr
+    # ... and each such finding says that no lane-groups.toml was found, and how to give one.
+    lanes = [line for line in alone.stderr.splitlines() if "has no groups" in line]
+    assert lanes and all("but no lane-groups.toml was found for this file" in x for x in lanes)
+    assert all("--config DIR" in x for x in lanes)
     assert "no user of the users file" not in alone.stderr
     shutil.copy(DATA / "check" / "lane-groups.toml", tmp_path / "lane-groups.toml")
     beside = check("--config", ROOT, copy, cwd=tmp_path)
