@@ -404,3 +404,40 @@ def test_a_file_without_any_diagram_gets_one_finding_that_says_how_to_draw_it() 
     _compiled, found = check_bpmn(drawn.encode(), "f.bpmn", CONTEXT)
     [missing] = [f for f in found if f.code == "structure.missing-shape"]
     assert missing.element == "f_review_gw" and missing.message.endswith("(BPMNDI)")
+
+
+@pytest.mark.parametrize(
+    ("task", "said"),
+    [
+        (
+            '<bpmn:userTask id="t" flowable:candidateGroups="hall_clerk"/>',
+            "its flowable:candidateGroups='hall_clerk' is another engine's extension and is not "
+            "read here: write camunda:candidateGroups instead",
+        ),
+        (
+            '<bpmn:userTask id="t"><bpmn:potentialOwner><bpmn:resourceAssignmentExpression>'
+            "<bpmn:formalExpression>hall_clerk</bpmn:formalExpression>"
+            "</bpmn:resourceAssignmentExpression></bpmn:potentialOwner></bpmn:userTask>",
+            "its potentialOwner is not read here: write the group as camunda:candidateGroups",
+        ),
+    ],
+    ids=["flowable", "potential-owner"],
+)
+def test_an_assignment_written_for_another_engine_is_named_in_the_finding(
+    task: str, said: str
+) -> None:
+    """A model from Flowable or Signavio assigns its tasks in a way this service does not read;
+    the finding says which attribute that was, not only that the task has no groups."""
+    body = (
+        '<bpmn:startEvent id="start"/>'
+        + task
+        + '<bpmn:endEvent id="end"/>'
+        + flow("start", "t")
+        + flow("t", "end")
+    )
+    xml = (
+        HEAD.replace(' id="d"', ' xmlns:flowable="http://flowable.org/bpmn" id="d"')
+        + f'<bpmn:process id="p" isExecutable="true">{body}</bpmn:process></bpmn:definitions>'
+    )
+    [finding] = [f for f in check_bpmn(xml.encode(), "p.bpmn", CONTEXT)[1] if f.element == "t"]
+    assert finding.code == "lanes.no-groups" and said in finding.message

@@ -385,9 +385,31 @@ def _check_user_tasks(
             problem(
                 "lanes.no-groups",
                 "user task has no camunda:candidateGroups, candidateUsers or assignee, "
-                f"and {where}",
+                f"and {where}{_foreign_assignment(node)}",
                 node,
             )
+
+
+_ASSIGNMENTS = ("candidateGroups", "candidateUsers", "assignee")
+
+
+def _foreign_assignment(node: etree._Element) -> str:
+    """What another tool wrote for the assignment (Flowable's or Activiti's attributes, BPMN's
+    potentialOwner), which this service does not read: the analyst sees why the task looks
+    unassigned here although it was assigned there."""
+    prefixes = {uri: prefix for prefix, uri in node.nsmap.items() if prefix}
+    for attr, value in node.attrib.items():
+        name = etree.QName(attr)
+        if name.namespace not in (None, CAMUNDA_NS) and name.localname in _ASSIGNMENTS:
+            written = f"{prefixes.get(name.namespace, name.namespace)}:{name.localname}"
+            return (
+                f"; its {written}={value!r} is another engine's extension and is not read "
+                f"here: write camunda:{name.localname} instead"
+            )
+    for kind in ("potentialOwner", "humanPerformer"):
+        if node.find(f"{{{BPMN_NS}}}{kind}") is not None:
+            return f"; its {kind} is not read here: write the group as camunda:candidateGroups"
+    return ""
 
 
 def _check_gateways(process: etree._Element, problem: Callable[..., None]) -> None:
