@@ -441,3 +441,23 @@ def test_an_assignment_written_for_another_engine_is_named_in_the_finding(
     )
     [finding] = [f for f in check_bpmn(xml.encode(), "p.bpmn", CONTEXT)[1] if f.element == "t"]
     assert finding.code == "lanes.no-groups" and said in finding.message
+
+
+def test_a_schema_error_names_elements_as_the_file_writes_them_and_where() -> None:
+    """A second extensionElements block pasted into a task (a hand edit, or a tool that writes
+    them apart): the finding is at that task's line and element, in bpmn: names."""
+    text = (BPMN / "small_connection.bpmn").read_text(encoding="utf-8")
+    at = text.index('id="review"')
+    close = text.index(">", at) + 1
+    text = (
+        text[:close]
+        + "\n<bpmn:documentation>受理</bpmn:documentation>"
+        + "\n<bpmn:extensionElements/>\n<bpmn:extensionElements/>"
+        + text[close:]
+    )
+    compiled, found = check_bpmn(text.encode(), "f.bpmn", CONTEXT)
+    assert compiled is None
+    [finding] = found
+    assert finding.code == "structure.schema" and finding.element == "review"
+    assert text.splitlines()[(finding.line or 0) - 1] == "<bpmn:extensionElements/>"
+    assert "'bpmn:extensionElements'" in finding.message and "{http" not in finding.message

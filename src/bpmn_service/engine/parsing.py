@@ -83,11 +83,13 @@ def check_bpmn(
         return None, [replace(p, code="structure.xml") for p in exc.problems]
     schema = _xsd()
     if not schema.validate(root):
+        at_line = _elements_by_line(root)
         return None, [
             BpmnProblem(
-                f"BPMN 2.0 schema: {e.message}",
+                f"BPMN 2.0 schema: {_prefixed(e.message)}",
                 filename,
                 e.line,
+                at_line.get(e.line),
                 code="structure.schema",
                 hint="the file is not BPMN 2.0 as the standard defines it; open and save it in "
                 "Camunda Modeler, or fix the line",
@@ -137,6 +139,26 @@ def check_bpmn(
         starters=starters,
     )
     return compiled, findings
+
+
+def _elements_by_line(root: etree._Element) -> dict[int, str]:
+    """The id of the element (or the nearest one around it with an id) that starts on each line:
+    where a schema error is, for the workspace to mark it on the diagram."""
+    found: dict[int, str] = {}
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.sourceline and el.sourceline not in found:
+            owner = owner_of(el).get("id")
+            if owner:
+                found[el.sourceline] = owner
+    return found
+
+
+def _prefixed(message: str) -> str:
+    """The schema names elements as {namespace}name; analysts read them as the file writes them
+    (bpmn:extensionElements), and the list of what was expected stays readable."""
+    for prefix, uri in NSMAP.items():
+        message = message.replace(f"{{{uri}}}", f"{prefix}:")
+    return message
 
 
 def _ordered(findings: list[BpmnProblem]) -> list[BpmnProblem]:
