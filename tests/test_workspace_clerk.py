@@ -230,3 +230,32 @@ def test_signing_in_as_someone_else_after_an_expired_session_starts_afresh(
     assert page.locator("#root_acceptanceNote").count() == 0
     task = server.api("GET", f"/tasks/{started['tasks'][0]['id']}")
     assert task["assignee"] == "clerk"
+
+
+def test_a_task_taken_over_while_the_clerk_fills_it_says_so_and_shows_who_has_it(
+    ui: Ui, server: Server
+) -> None:
+    """A supervisor gives the task back and another clerk claims it while the first one is
+    still typing: submitting says in the clerk's language that the task changed hands, shows
+    who holds it now, and keeps what was typed on the page."""
+    key, started = apply(server)
+    task = started["tasks"][0]["id"]
+    ui.sign_in("clerk")
+    page = ui.page
+    ui.inbox(key).first.get_by_role("button", name="认领").click()
+    page.get_by_test_id("assignee").get_by_text("clerk").wait_for()
+    page.locator("#root_docsComplete-0").check()
+    page.locator("#root_docIdProof").check()
+    page.locator("#root_acceptedAt").fill("2026-11-30")
+    page.locator("#root_acceptanceNote").fill("资料齐全")
+    server.api("POST", f"/tasks/{task}/unclaim", "leader")
+    server.api("POST", f"/tasks/{task}/claim", "clerk2")
+
+    page.get_by_role("button", name="提交办理").click()
+    page.get_by_role("alert").get_by_text("已由他人认领").wait_for()
+    page.get_by_test_id("assignee").get_by_text("clerk2").wait_for()
+    assert "task " not in page.get_by_role("alert").inner_text()  # no raw English answer
+    assert page.get_by_role("button", name="提交办理").count() == 0
+    assert page.locator("#root_acceptanceNote").input_value() == "资料齐全"
+    ui.shot("taken-over")
+    assert server.api("GET", f"/tasks/{task}")["assignee"] == "clerk2"

@@ -24,7 +24,7 @@ export default {
   due: { overdue: 'Overdue', soon: 'Due soon', onTrack: 'On track', none: 'No limit' },
   task: {
     claim: 'Claim', unclaim: 'Unclaim', complete: 'Complete', claimedBy: 'Being handled by {{user}}',
-    lostRace: 'Could not claim: {{user}} claimed this task first.', notYours: '{{user}} holds this task; you can only look at it.',
+    lostRace: 'Could not claim: {{user}} claimed this task first.', notYours: '{{user}} holds this task; you can only look at it.', changedMeanwhile: 'Not submitted: while you filled it in, the task was claimed, given back or completed by someone else (who holds it now is shown above). What you entered is still on the page.',
     claimFirst: 'Claim the task to fill in its form.', completed: 'Completed.', nextTasks: 'Next tasks',
     nextNone: 'No new user task is ready (the case may wait for another system or a message).',
     nextHidden: '(another group)', backToInbox: 'Back to the inbox', formErrors: 'The form has {{count}} error(s); see the marked fields.',

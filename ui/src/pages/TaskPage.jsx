@@ -75,6 +75,11 @@ export default function TaskPage() {
       if (e.status === 422 && Object.keys(byField).length > 0) {
         setFieldErrors(byField);
         setError({ message: t('task.formErrors', { count: Object.keys(byField).length }) });
+      } else if (e instanceof ApiError && (e.status === 403 || e.status === 409)) {
+        // The task changed hands (given back, claimed or completed by someone else) while it
+        // was being filled in: say so and show it as it is now; the typed values stay.
+        setError({ message: t('task.changedMeanwhile') });
+        task.reload();
       } else {
         setError(e);
       }
