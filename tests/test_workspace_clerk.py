@@ -259,3 +259,39 @@ def test_a_task_taken_over_while_the_clerk_fills_it_says_so_and_shows_who_has_it
     assert page.locator("#root_acceptanceNote").input_value() == "资料齐全"
     ui.shot("taken-over")
     assert server.api("GET", f"/tasks/{task}")["assignee"] == "clerk2"
+
+
+def test_a_business_key_already_taken_is_said_at_its_field_with_the_existing_case(
+    ui: Ui, server: Server
+) -> None:
+    """The clerk types an application number that already has a case: the field says so in
+    Chinese, the keyboard is back in it, and a link opens the existing case."""
+    key = f"TS-UI-{uuid.uuid4().hex[:8]}"
+    complaint = {
+        "complaintChannel": "WINDOW",
+        "complaintCategory": "OVERDUE",
+        "complaintDescription": "装表接电超过承诺时限",
+    }
+    first = server.api(
+        "POST",
+        "/process-definitions/complaint_fast_track/instances",
+        "clerk",
+        json={"business_key": key, "variables": complaint},
+    )
+    ui.sign_in("clerk")
+    page = ui.page
+    page.get_by_role("link", name="新建申请").click()
+    page.get_by_label("流程").select_option(label="投诉快速通道")
+    page.locator("#business-key").fill(key)
+    page.locator("#root_complaintChannel").select_option(label="营业窗口")
+    page.locator("#root_complaintCategory").select_option(label="超时限")
+    page.locator("#root_complaintDescription").fill("重复登记")
+    page.get_by_role("button", name="提交申请").click()
+    error = page.locator("#business-key-error")
+    error.get_by_text(f"申请编号 {key} 已有案件").wait_for()
+    assert page.evaluate("document.activeElement.id") == "business-key"
+    assert page.locator("#business-key").get_attribute("aria-describedby") == "business-key-error"
+    ui.shot("duplicate-key")
+    error.get_by_role("link", name="查看该案件").click()
+    page.wait_for_url(f"**/ui/cases/{first['id']}")
+    page.get_by_role("heading", name=key).wait_for()

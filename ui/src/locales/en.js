@@ -33,6 +33,7 @@ export default {
   newCase: {
     title: 'New application', process: 'Process', businessKey: 'Business key', start: 'Submit application',
     started: 'Application {{key}} registered.', readyTasks: 'Tasks created',
+    duplicate: 'A case with business key {{key}} already exists; check the number.', openExisting: 'Open that case',
   },
   cases: {
     title: 'Cases', search: 'Search', status: 'Status', started: 'Started', version: 'Version',

@@ -21,14 +21,25 @@ export default function NewCase() {
   const [started, setStarted] = useState(null);
   const [busy, setBusy] = useState(false);
 
+  const [existing, setExisting] = useState(null);
+
   async function start(formData) {
+    if (busy) return;
     setError(null);
     setFieldErrors({});
+    setExisting(null);
     setBusy(true);
     try {
       const variables = submittable(definition.start_form, formData);
       setStarted(await post(`/process-definitions/${key}/instances`, { business_key: businessKey.trim(), variables }));
     } catch (e) {
+      if (e instanceof ApiError && e.code === 'duplicate_business_key') {
+        // The number is taken: say so at the field, with the case when the clerk may see it.
+        setFieldErrors({ business_key: [t('newCase.duplicate', { key: businessKey.trim() })] });
+        setExisting(e.details?.instance_id || null);
+        document.getElementById('business-key')?.focus();
+        return;
+      }
       const byField = e instanceof ApiError ? e.fieldErrors() : {};
       setFieldErrors(byField);
       setError(e);
@@ -71,10 +82,16 @@ export default function NewCase() {
           <label>{t('newCase.businessKey')} <span aria-hidden="true">*</span>
             <input id="business-key" required maxLength={128} value={businessKey}
               onChange={(e) => setBusinessKey(e.target.value)} aria-required="true"
-              aria-invalid={fieldErrors.business_key ? 'true' : undefined} />
+              aria-invalid={fieldErrors.business_key ? 'true' : undefined}
+              aria-describedby={fieldErrors.business_key ? 'business-key-error' : undefined} />
           </label>
         </div>
-        {fieldErrors.business_key && <p className="field-error">{fieldErrors.business_key.join('; ')}</p>}
+        {fieldErrors.business_key && (
+          <p className="field-error" role="alert" id="business-key-error">
+            {fieldErrors.business_key.join('; ')}
+            {existing && <> <Link to={`/cases/${existing}`}>{t('newCase.openExisting')}</Link></>}
+          </p>
+        )}
         <ErrorNote error={error} />
         {definition && (
           <SchemaForm id="start-form" schema={definition.start_form} formData={values}
