@@ -293,3 +293,37 @@ def test_the_cli_migrates_instances_after_a_dry_run(
     assert event["actor"] == "cli" and event["details"]["mapping"] == {"enter": "enter"}
     assert main([*args, "--execute", "--instance", instance_id]) == 1  # on version 3 now
     assert "not an active instance of version 2" in capsys.readouterr().err
+
+
+def test_cancelling_every_token_is_refused_rather_than_recorded_as_a_completion(api: Api) -> None:
+    """A modification that only cancels, leaving the case nothing to do, ended it as
+    `completed` (history, metrics and the KPIs then count a case nobody finished). Camunda
+    terminates such an instance; here the supervisor is told to end it explicitly."""
+    assert api.deploy_bytes("intake.bpmn", FIXED).status_code == 201
+    case = api.start("intake", "IN-9", {}).json()
+    [task] = case["tasks"]
+    move = {
+        "reason": "customer withdrew",
+        "instructions": [{"type": "cancel", "element_id": "enter"}],
+    }
+    refused = api.post(f"/process-instances/{case['id']}/modification", "leader", json=move)
+    assert refused.status_code == 422, refused.text
+    assert "end event" in refused.json()["message"] and "/cancel" in refused.json()["message"]
+    after = api.get(f"/process-instances/{case['id']}").json()
+    assert after["status"] == "active"
+    assert [t["id"] for t in after["tasks"]] == [task["id"]]
+    assert "instance_modified" not in {e["type"] for e in after["history"]}
+    # Ending it at an end event is a modification that completes it, as before.
+    ended = api.post(
+        f"/process-instances/{case['id']}/modification",
+        "leader",
+        json={
+            **move,
+            "instructions": [
+                *move["instructions"],
+                {"type": "start_before", "element_id": "done"},
+            ],
+        },
+    )
+    assert ended.status_code == 200, ended.text
+    assert ended.json()["status"] == "completed"

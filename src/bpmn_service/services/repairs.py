@@ -112,6 +112,14 @@ def modify(
             instructions,
             now=now,
         )
+        if result.completed and all(i.type == "cancel" for i in instructions):
+            # Nothing left to do is not a completion: the case reached no end event (Camunda
+            # terminates it). Counting it completed would mislead the history and the KPIs.
+            raise Invalid(
+                "these instructions leave the case no active element, so it would end without "
+                "reaching an end event; start before an end event instead, or cancel the "
+                f"instance (POST /process-instances/{instance_id}/cancel)"
+            )
         details = {
             "reason": text,
             "instructions": [{"type": i.type, "element_id": i.element_id} for i in instructions],
