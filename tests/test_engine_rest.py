@@ -545,6 +545,38 @@ def test_external_task_lock_extend_complete(rest: Rest, api: Api) -> None:
     assert api.get(f"/process-instances/{instance_id}").json()["variables"]["smsId"] == "SMS-9"
 
 
+def test_external_task_count_and_single_variables_answer_as_in_camunda(
+    rest: Rest, api: Api
+) -> None:
+    """`GET /external-task/count` was read as the task id "count" (404 "external task count does
+    not exist"); one variable by name (`/process-instance/{id}/variables/{name}`,
+    `/task/{id}/variables/{name}`) was a 404 NotFoundException."""
+    instance_id = sla_demo_waiting_for_sms(rest, api, "SMS-COUNT")
+    assert rest.get("/external-task/count", "worker").json() == {"count": 1}
+    assert rest.get("/external-task/count?topicName=sms", "worker").json() == {"count": 1}
+    assert rest.get("/external-task/count?topicName=other", "worker").json() == {"count": 0}
+    assert rest.get("/external-task/count?noRetriesLeft=true", "worker").json() == {"count": 0}
+    assert rest.get("/external-task/count?workerId=w1", "worker").status_code == 400
+    assert rest.get("/external-task/count", "clerk").status_code == 403
+
+    one = rest.get(f"/process-instance/{instance_id}/variables/category")
+    assert one.status_code == 200, one.text
+    assert one.json() == {"type": "String", "value": "RES", "valueInfo": {}}
+    missing = rest.get(f"/process-instance/{instance_id}/variables/nope")
+    assert missing.status_code == 404
+    assert missing.json()["type"] == "InvalidRequestException"
+    assert "nope" in missing.json()["message"]
+
+    racing_id, task_id = start_race(rest, api, "VAR-1")
+    by_task = rest.get(f"/task/{task_id}/variables/businessKey", "clerk")
+    assert by_task.status_code == 200, by_task.text
+    assert by_task.json() == {"type": "String", "value": "VAR-1", "valueInfo": {}}
+    assert rest.get(f"/task/{task_id}/variables/nope", "clerk").status_code == 404
+    assert (
+        rest.get(f"/process-instance/{racing_id}/variables/initiator", "portal").status_code == 404
+    )
+
+
 def test_a_failure_without_retries_is_an_incident_and_retries_revive_it(
     rest: Rest, api: Api
 ) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from bpmn_service.api.compat.errors import bad_request
 from bpmn_service.api.json_values import json_text_problems
-from bpmn_service.errors import FieldError, InvalidVariables
+from bpmn_service.errors import FieldError, InvalidVariables, NotFound
 
 INT_RANGE = {"Short": 2**15, "Integer": 2**31, "Long": 2**63}
 SUPPORTED = ("Boolean", "Short", "Integer", "Long", "Double", "Date", "String", "Null", "Json")
@@ -190,6 +190,13 @@ def to_typed(value: Any) -> dict[str, Any]:
         return {"type": "String", "value": value, "valueInfo": {}}
     text = json.dumps(value, ensure_ascii=False, default=str)
     return {"type": "Json", "value": text, "valueInfo": {}}
+
+
+def typed_one(variables: dict[str, Any], name: str, owner: str) -> dict[str, Any]:
+    """One variable in typed form; 404 as Camunda answers for a name the owner does not have."""
+    if name not in variables:
+        raise NotFound(f"{owner} variable with name {name} does not exist")
+    return to_typed(variables[name])
 
 
 def typed_all(variables: dict[str, Any], names: list[str] | None = None) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from bpmn_service.api.compat.auth import CamundaPrincipalDep
 from bpmn_service.api.compat.errors import ERROR_RESPONSES, bad_request
 from bpmn_service.api.compat.params import PagingDep
+from bpmn_service.api.compat.schemas import Count
 from bpmn_service.api.compat.values import camunda_date, from_typed, typed_all
 from bpmn_service.api.compat.work_schemas import (
     CompleteExternalTask,
@@ -219,6 +220,27 @@ def get_external_tasks(
         offset=page.offset,
     )
     return [_dto(r) for r in rows]
+
+
+@router.get("/count", response_model=Count, responses=ERROR_RESPONSES)
+def get_external_tasks_count(
+    ctx: ContextDep,
+    principal: CamundaPrincipalDep,
+    topic_name: Annotated[str | None, Query(alias="topicName")] = None,
+    process_instance_id: Annotated[str | None, Query(alias="processInstanceId")] = None,
+    no_retries_left: Annotated[bool, Query(alias="noRetriesLeft")] = False,
+) -> Count:
+    """How many open external tasks `GET /external-task` lists with the same filters."""
+    _rows, total = external_tasks.list_external_tasks(
+        ctx,
+        principal,
+        topic=topic_name,
+        incidents_only=no_retries_left,
+        process_instance_id=process_instance_id,
+        limit=1,
+        offset=0,
+    )
+    return Count(count=total)
 
 
 @router.get("/{task_id}", response_model=ExternalTask, responses=ERROR_RESPONSES)

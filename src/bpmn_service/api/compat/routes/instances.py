@@ -12,7 +12,7 @@ from bpmn_service.api.compat.auth import CamundaPrincipalDep
 from bpmn_service.api.compat.errors import ERROR_RESPONSES
 from bpmn_service.api.compat.params import PagingDep
 from bpmn_service.api.compat.schemas import Count, ProcessInstance, VariableValue
-from bpmn_service.api.compat.values import typed_all
+from bpmn_service.api.compat.values import typed_all, typed_one
 from bpmn_service.api.deps import ContextDep
 from bpmn_service.errors import NotFound
 from bpmn_service.identity import Principal
@@ -138,6 +138,22 @@ def get_process_instance_variables(
     """The variables of a running instance, typed."""
     del deserialize_values  # Json values are always JSON text, as Camunda sends them
     return typed_all(_running(ctx, principal, instance_id).variables)
+
+
+@router.get(
+    "/{instance_id}/variables/{name}", response_model=VariableValue, responses=ERROR_RESPONSES
+)
+def get_process_instance_variable(
+    ctx: ContextDep,
+    principal: CamundaPrincipalDep,
+    instance_id: str,
+    name: str,
+    deserialize_value: Annotated[bool, Query(alias="deserializeValue")] = True,
+) -> dict[str, Any]:
+    """One variable of a running instance, typed; 404 when it has none of that name."""
+    del deserialize_value
+    variables = _running(ctx, principal, instance_id).variables
+    return typed_one(variables, name, "process instance")
 
 
 @router.delete(
