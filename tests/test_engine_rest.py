@@ -283,6 +283,17 @@ def test_task_filters_sorting_paging_and_unknown_parameters(rest: Rest, api: Api
     assert rest.get(f"/task/{ids[1]}", "portal").status_code == 404
 
 
+def test_a_date_whose_plus_was_not_escaped_is_named_as_such(rest: Rest) -> None:
+    """`dueBefore=...000+0800` written into a URL as is arrives with a space for the '+': the
+    400 says so rather than only quoting a date that looks right to the integrator."""
+    unescaped = rest.get("/task?dueBefore=2025-03-01T08:00:00.000+0800")
+    assert unescaped.status_code == 400
+    assert "send the '+' of the offset as %2B" in unescaped.json()["message"]
+    assert rest.get("/task?dueBefore=2025-03-01T08:00:00.000%2B0800").status_code == 200
+    other = rest.get("/task?dueBefore=yesterday")
+    assert other.status_code == 400 and "%2B" not in other.json()["message"]
+
+
 def test_form_variables_completion_and_idempotency(rest: Rest, api: Api) -> None:
     deployment = rest.deploy("approval.bpmn", (DATA / "approval.bpmn").read_bytes())
     definition_id = deployed_id(deployment)

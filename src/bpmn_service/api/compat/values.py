@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
@@ -36,10 +37,14 @@ def parse_date(text: str, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise bad_request(
-            [FieldError(name, f"{text!r} is not a date like 2025-03-01T08:00:00.000+0800")]
-        ) from None
+        problem = f"{text!r} is not a date like 2025-03-01T08:00:00.000+0800"
+        if _DECODED_PLUS.search(text):  # "+0800" sent unescaped arrives as " 0800"
+            problem += "; send the '+' of the offset as %2B (a '+' in a URL means a space)"
+        raise bad_request([FieldError(name, problem)]) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+_DECODED_PLUS = re.compile(r"\d \d{2}:?\d{2}$")
 
 
 def from_typed(variables: dict[str, Any] | None, *, where: str = "variables") -> dict[str, Any]:
