@@ -159,3 +159,46 @@ def test_an_external_task_takes_only_the_variables_it_declares(api: Api) -> None
     instance = api.get(f"/process-instances/{started.json()['id']}").json()
     assert [t["element_id"] for t in instance["tasks"]] == ["ok"]
     assert "approved" not in instance["variables"]
+
+
+def test_flowable_and_activiti_extensions_are_named_with_their_camunda_equivalent(
+    api: Api,
+) -> None:
+    """A file exported from Flowable or Activiti carries their attributes (flowable:candidateGroups,
+    activiti:formProperty …), which this service does not read: the refusal said only that the task
+    has no camunda:candidateGroups, and the rest was ignored silently."""
+    text = (DATA / "approval.bpmn").read_text(encoding="utf-8")
+    text = text.replace(
+        'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"',
+        'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
+        'xmlns:flowable="http://flowable.org/bpmn" xmlns:activiti="http://activiti.org/bpmn"',
+    )
+    text = text.replace(
+        'camunda:candidateGroups="requesters"', 'flowable:candidateGroups="requesters"'
+    )
+    text = text.replace(
+        'camunda:candidateGroups="reviewers"',
+        'camunda:candidateGroups="reviewers" activiti:priority="80"',
+    )
+    response = dry_run(api, ("exported.bpmn", text.encode()))
+    assert response.status_code == 200, response.text
+    found = {
+        (p["element"], p["code"], p["severity"], p["message"], p["hint"])
+        for p in response.json()["problems"] + response.json()["warnings"]
+        if p["code"] == "vendor.extension"
+    }
+    assert found == {
+        (
+            "review",
+            "vendor.extension",
+            "warning",
+            "activiti:priority is Activiti's extension, which this service does not read",
+            "write camunda:priority (Camunda Modeler: the task's User assignment)",
+        ),
+    }
+    # The unassigned task's error names its Flowable assignment (and is not repeated as a
+    # warning).
+    [unassigned] = [p for p in response.json()["problems"] if p["code"] == "lanes.no-groups"]
+    assert unassigned["element"] == "revise"
+    assert "flowable:candidateGroups='requesters'" in unassigned["message"]
+    assert any(p["code"] == "lanes.no-groups" for p in response.json()["problems"])

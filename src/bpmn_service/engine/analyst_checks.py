@@ -7,7 +7,9 @@
   engine ignores: warnings, so that nothing is ignored silently;
 * scripts written for another language (Groovy, JavaScript): the service runs only its expression
   language; a warning when the text happens to be valid there, an error saying so otherwise;
-* a user task drawn in one lane but given the groups of another lane: a warning.
+* a user task drawn in one lane but given the groups of another lane: a warning;
+* Flowable's and Activiti's attributes and extension elements (a file exported from their
+  modelers): a warning each, naming the Camunda attribute to write instead.
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ def analyst_findings(
     _camunda_attributes(root, add, context)
     _script_languages(process, add)
     _lane_groups(process, process.get("id") or "", add, context)
+    _other_vendors(root, process, add, context)
     return findings
 
 
@@ -331,3 +334,77 @@ def _lane_groups(process: etree._Element, key: str, add: Add, context: CheckCont
                 f"move the task into lane {others[0]!r}, or give it the groups of {lane!r} "
                 f"({', '.join(sorted(own))}) by removing camunda:candidateGroups",
             )
+
+
+# Engines whose modelers write attributes of their own where Camunda writes camunda:*.
+_ASSIGNMENTS = ("candidateGroups", "candidateUsers", "assignee")
+VENDORS = {"http://flowable.org/bpmn": "Flowable", "http://activiti.org/bpmn": "Activiti"}
+_ASSIGNMENT = "(Camunda Modeler: the task's User assignment)"
+VENDOR_HINTS = {
+    "candidateGroups": f"write camunda:candidateGroups {_ASSIGNMENT}",
+    "candidateUsers": f"write camunda:candidateUsers {_ASSIGNMENT}",
+    "assignee": f"write camunda:assignee {_ASSIGNMENT}",
+    "dueDate": f"write camunda:dueDate {_ASSIGNMENT}",
+    "priority": f"write camunda:priority {_ASSIGNMENT}",
+    "formProperty": "define the fields as camunda:formData (the Modeler's Forms tab, a "
+    "Generated Task Form)",
+    "formKey": "define the fields as camunda:formData (the Modeler's Forms tab, a Generated Task "
+    "Form)",
+    "initiator": "the starting user is always in the variable `initiator`",
+    "class": 'service tasks here are external: camunda:type="external" and a camunda:topic',
+    "delegateExpression": 'service tasks here are external: camunda:type="external" and a '
+    "camunda:topic",
+    "expression": 'service tasks here are external: camunda:type="external" and a camunda:topic',
+}
+
+
+def _other_vendors(
+    root: etree._Element, process: etree._Element, add: Add, context: CheckContext
+) -> None:
+    named_by_rules = _unassigned_user_tasks(process, context)
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        names = [etree.QName(attr) for attr in el.attrib]
+        if el in named_by_rules:  # its lanes.no-groups error already names the attribute
+            names = [n for n in names if n.localname not in _ASSIGNMENTS]
+        tag = etree.QName(el.tag)
+        parent = el.getparent()
+        # An extension element once, not each of its children (a form property's values).
+        if tag.namespace in VENDORS and (
+            parent is None or etree.QName(parent).namespace not in VENDORS
+        ):
+            names.append(tag)
+        owner = el
+        while owner is not None and not owner.get("id"):
+            owner = owner.getparent()
+        for name in names:
+            vendor = VENDORS.get(name.namespace or "")
+            if vendor is None:
+                continue
+            prefix = vendor.lower()
+            add(
+                owner if owner is not None else el,
+                "vendor.extension",
+                f"{prefix}:{name.localname} is {vendor}'s extension, which this service does "
+                f"not read",
+                VENDOR_HINTS.get(name.localname)
+                or "write the camunda: equivalent in Camunda Modeler (a Camunda Platform 7 "
+                "diagram); docs/authoring.md lists what the service reads",
+            )
+
+
+def _unassigned_user_tasks(process: etree._Element, context: CheckContext) -> set[etree._Element]:
+    """The user tasks the deploy rules refuse as offered to nobody (no camunda: assignment, no
+    lane with groups): their error names another engine's assignment already."""
+    key = process.get("id") or ""
+    lanes: dict[str, str] = {}
+    for lane in process.iter(f"{{{BPMN_NS}}}lane"):
+        for ref in lane.iterfind("bpmn:flowNodeRef", NSMAP):
+            lanes[(ref.text or "").strip()] = lane.get("name") or ""
+    return {
+        task
+        for task in process.iter(f"{{{BPMN_NS}}}userTask")
+        if not any(task.get(f"{{{CAMUNDA_NS}}}{name}") for name in _ASSIGNMENTS)
+        and not context.lane_has_groups(key, lanes.get(task.get("id") or ""))
+    }
