@@ -377,3 +377,20 @@ def test_nul_in_a_deployment_name_or_file_name_is_refused_naming_it(
     answer = response.json()
     assert "NUL" in answer["message"] and field in answer["message"], answer
     assert api.get("/process-definitions").json() == definitions
+
+
+def test_a_file_name_sent_as_text_says_how_to_send_the_file(api: Api) -> None:
+    """`curl -F files=processes/x.bpmn` (the @ forgotten) sends the path as text: the 422 said
+    "Value error, Expected UploadFile, received: <class 'str'>"."""
+    response = api.client.post(
+        "/api/v1/deployments",
+        headers=api.headers("analyst"),
+        files={"files": (None, b"processes/yekuo_current.bpmn")},
+    )
+    assert response.status_code == 422, response.text
+    [detail] = response.json()["details"]
+    assert detail["field"] == "files.0"
+    assert detail["message"] == (
+        "is text, not a file: upload the file itself (curl: -F files=@path/to/file.bpmn)"
+    )
+    assert "UploadFile" not in response.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -52,12 +53,20 @@ async def service_error_handler(_request: Request, exc: Exception) -> JSONRespon
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
+def _message(err: Any) -> str:
+    message = str(err.get("msg", "invalid"))
+    if "Expected UploadFile" in message:  # a multipart text part where a file belongs
+        part = next((str(p) for p in err.get("loc", ()) if p not in ("body",)), "files")
+        return f"is text, not a file: upload the file itself (curl: -F {part}=@path/to/file.bpmn)"
+    return message
+
+
 async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = [
         {
             "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
-            "message": err.get("msg", "invalid"),
+            "message": _message(err),
         }
         for err in exc.errors()
     ]
