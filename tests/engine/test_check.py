@@ -461,3 +461,37 @@ def test_a_schema_error_names_elements_as_the_file_writes_them_and_where() -> No
     assert finding.code == "structure.schema" and finding.element == "review"
     assert text.splitlines()[(finding.line or 0) - 1] == "<bpmn:extensionElements/>"
     assert "'bpmn:extensionElements'" in finding.message and "{http" not in finding.message
+
+
+def test_a_condition_moved_onto_a_parallel_branch_is_warned_as_never_evaluated() -> None:
+    """Moving a gateway's condition in the Modeler onto a flow of a parallel gateway deploys,
+    but nothing ever reads it: the warning says so at the flow."""
+    body = (
+        START_FORM
+        + '<bpmn:parallelGateway id="fork"/>'
+        + script("a", "x = 1")
+        + script("b", "y = 2")
+        + '<bpmn:endEvent id="end_a"/><bpmn:endEvent id="end_b"/>'
+        + flow("start", "fork")
+        + flow("fork", "a", "amount &gt; 5")
+        + flow("fork", "b")
+        + flow("a", "end_a")
+        + flow("b", "end_b")
+    )
+    [warning] = [f for f in tiny(body) if f.code == "structure.ignored-condition"]
+    assert (warning.element, warning.severity) == ("fork_a", "warning")
+    assert "never evaluated" in warning.message and "parallel gateway" in warning.message
+    assert "exclusive" in warning.hint
+    exclusive = body.replace(
+        '<bpmn:parallelGateway id="fork"/>', '<bpmn:exclusiveGateway id="fork" default="fork_b"/>'
+    )
+    assert [f for f in tiny(exclusive) if f.code == "structure.ignored-condition"] == []
+
+
+def test_a_manual_task_without_groups_is_called_a_manual_task() -> None:
+    body = (
+        '<bpmn:startEvent id="start"/><bpmn:manualTask id="m" name="现场核对"/>'
+        '<bpmn:endEvent id="end"/>' + flow("start", "m") + flow("m", "end")
+    )
+    [finding] = [f for f in tiny(body) if f.code == "lanes.no-groups"]
+    assert finding.message.startswith("manual task has no camunda:candidateGroups")

@@ -97,6 +97,7 @@ def analyst_findings(
     _lost_on_save(process, add)
     _camunda_attributes(root, add, context)
     _script_languages(process, add)
+    _ignored_conditions(process, add)
     _lane_groups(process, process.get("id") or "", add, context)
     _other_vendors(root, process, add, context)
     return findings
@@ -273,6 +274,31 @@ def _known_users(
 # Names of languages analysts paste from Camunda examples.
 OTHER_LANGUAGES = {"groovy", "javascript", "js", "ecmascript", "nashorn", "graal.js", "juel"}
 OUR_LANGUAGES = {"", "python", "expression"}
+
+
+def _ignored_conditions(process: etree._Element, add: Add) -> None:
+    """A condition moved onto a flow out of a parallel or event-based gateway is never evaluated
+    (every branch runs; the first event decides), as in Camunda: the analyst meant a choice."""
+    kinds = {
+        el.get("id"): etree.QName(el).localname
+        for el in process.iter()
+        if isinstance(el.tag, str) and el.get("id")
+    }
+    for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        kind = kinds.get(flow.get("sourceRef"))
+        if kind not in ("parallelGateway", "eventBasedGateway"):
+            continue
+        if flow.find(f"{{{BPMN_NS}}}conditionExpression") is None:
+            continue
+        what = "every branch runs" if kind == "parallelGateway" else "the first event decides"
+        add(
+            flow,
+            "structure.ignored-condition",
+            f"the condition of flow {flow.get('id')} is never evaluated: it leaves a "
+            f"{'parallel' if kind == 'parallelGateway' else 'event-based'} gateway, where {what}",
+            "to choose a path by the condition, make the gateway exclusive, or inclusive for "
+            "several paths; otherwise delete the condition",
+        )
 
 
 def _script_languages(process: etree._Element, add: Add) -> None:

@@ -384,7 +384,8 @@ def _check_user_tasks(
             )
             problem(
                 "lanes.no-groups",
-                "user task has no camunda:candidateGroups, candidateUsers or assignee, "
+                f"{'manual' if local_name(node.tag) == 'manualTask' else 'user'} task has no "
+                "camunda:candidateGroups, candidateUsers or assignee, "
                 f"and {where}{_foreign_assignment(node)}",
                 node,
             )
