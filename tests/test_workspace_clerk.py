@@ -295,3 +295,30 @@ def test_a_business_key_already_taken_is_said_at_its_field_with_the_existing_cas
     error.get_by_role("link", name="查看该案件").click()
     page.wait_for_url(f"**/ui/cases/{first['id']}")
     page.get_by_role("heading", name=key).wait_for()
+
+
+def test_a_clerk_claims_with_the_keyboard_and_lands_in_the_first_field_to_fill(
+    ui: Ui, server: Server
+) -> None:
+    """Keyboard only: the claim button is reached and pressed with the keyboard, and the task
+    page puts the focus in the first field the clerk can fill in (not on the page, seven
+    read-only fields away)."""
+    key, _ = apply(server)
+    ui.sign_in("clerk")
+    page = ui.page
+    claim = ui.inbox(key).first.get_by_role("button", name="认领")
+    claim.focus()
+    page.keyboard.press("Enter")
+    page.get_by_test_id("assignee").get_by_text("clerk").wait_for()
+    page.wait_for_function("document.activeElement.closest('#task-form') !== null")
+    focused = page.evaluate(
+        "() => [document.activeElement.readOnly, document.activeElement.disabled,"
+        " getComputedStyle(document.activeElement).outlineStyle]"
+    )
+    assert focused == [False, False, "solid"]
+    # Someone else's task: the focus is on its heading, nothing to fill in.
+    _, started = apply(server)
+    server.api("POST", f"/tasks/{started['tasks'][0]['id']}/claim", "clerk2")
+    ui.goto(f"/ui/tasks/{started['tasks'][0]['id']}")
+    page.wait_for_function("document.activeElement.tagName === 'H1'")
+    assert page.evaluate("document.activeElement.textContent") == "受理用电申请"

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router-dom';
 import { ApiError, get, post } from '../api.js';
@@ -88,6 +88,18 @@ export default function TaskPage() {
     }
   }
 
+  // Arriving at a task (after a claim, from a link) the keyboard goes where the work is: the
+  // first field the user can fill in when the task is theirs, else the task's heading.
+  const heading = useRef(null);
+  const arrived = task.data ? `${task.data.id}:${task.data.assignee === me.user_id}` : null;
+  useEffect(() => {
+    if (!arrived) return;
+    const field = document.querySelector(
+      '#task-form :is(input, select, textarea):not([readonly]):not([disabled]):not([type=hidden])',
+    );
+    (arrived.endsWith(':true') && field ? field : heading.current)?.focus();
+  }, [arrived]);
+
   if (result) return <NextTasks result={result} />;
   if (task.error) return <ErrorNote error={task.error} />;
   if (!task.data) return <p className="muted">{t('common.loading')}</p>;
@@ -98,7 +110,7 @@ export default function TaskPage() {
   return (
     <section>
       <p><Link to="/inbox">← {t('task.backToInbox')}</Link></p>
-      <h1>{data.name}</h1>
+      <h1 ref={heading} tabIndex={-1}>{data.name}</h1>
       <dl className="facts">
         <div><dt>{t('inbox.businessKey')}</dt><dd>{data.business_key}</dd></div>
         <div><dt>{t('inbox.process')}</dt><dd>{data.process_definition_key}</dd></div>
