@@ -96,6 +96,8 @@ def _row_version(api: Api, task_id: str) -> int:
 
 def test_start_writes_each_table_once(api: Api, counted: Counted) -> None:
     assert api.deploy(DATA / "parallel_candidates.bpmn").status_code == 201
+    # The first start of a version reads its spec and BPMN text once for the process's caches.
+    assert api.start("parallel_candidates", "PC-4", {}).status_code == 201
     counted.reset()
     started = api.start("parallel_candidates", "PC-3", {})
     assert started.status_code == 201, started.text

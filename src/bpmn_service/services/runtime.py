@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from bpmn_service.context import AppContext
 from bpmn_service.db.models import (
@@ -53,12 +53,18 @@ class Settled:
     started: list[ProcessInstance] = field(default_factory=list)
 
 
+# A start reads neither the BPMN text nor the spec JSON unless it needs them (the engine's spec
+# cache missed, or the declared time limits are read for the first time): they are loaded then.
+_TEXTS_DEFERRED = (defer(ProcessDefinition.bpmn_xml), defer(ProcessDefinition.spec_json))
+
+
 def latest_definition(session: Session, key: str) -> ProcessDefinition:
     definition = session.scalars(
         select(ProcessDefinition)
         .where(ProcessDefinition.key == key)
         .order_by(ProcessDefinition.version.desc())
         .limit(1)
+        .options(*_TEXTS_DEFERRED)
     ).first()
     if definition is None:
         raise NotFound(f"no process definition with key {key!r}")
@@ -66,7 +72,7 @@ def latest_definition(session: Session, key: str) -> ProcessDefinition:
 
 
 def definition_version(session: Session, definition_id: str) -> ProcessDefinition:
-    definition = session.get(ProcessDefinition, definition_id)
+    definition = session.get(ProcessDefinition, definition_id, options=_TEXTS_DEFERRED)
     if definition is None:
         raise NotFound(f"no process definition with id {definition_id!r}")
     return definition
