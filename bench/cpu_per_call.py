@@ -19,7 +19,9 @@ For each it records the calls (or instances) per second of wall time and the CPU
 processes used (utime + stime from /proc/PID/stat), so CPU per call is known even when other work
 shares the machine. Ratios are taken within each round and their median is reported. Before the
 rounds, the service layer is called in-process on the same database with a SQLAlchemy listener
-that counts the statements of each call (BEGIN and COMMIT not counted; pool pings neither).
+that counts the statements of each call (BEGIN and COMMIT not counted; pool pings neither), then
+times the CPU of this process per call over `--service-instances` more instances (the service
+layer without HTTP: engine, SQLAlchemy, psycopg; PostgreSQL's own CPU not included).
 Markdown on stdout, progress on stderr.
 """
 
@@ -252,9 +254,13 @@ def server_pid(port: int) -> int:
 # --------------------------------------------------------------------------- statements per call
 
 
-def count_statements(db: Database, workdir: Path, users: dict[str, DemoUser]) -> dict[str, Any]:
+def count_statements(
+    db: Database, workdir: Path, users: dict[str, DemoUser], timed_instances: int = 1
+) -> dict[str, Any]:
     """Statements per call of start, claim and complete, counted in-process (service layer on the
-    same database) with a SQLAlchemy listener, over one instance of the 12-task process."""
+    same database) with a SQLAlchemy listener, over one instance of the 12-task process; then
+    the CPU time of this process per call (the service layer: engine, SQLAlchemy, psycopg; not
+    PostgreSQL's) over `timed_instances` more, without the listener."""
     from sqlalchemy import event
 
     from bpmn_service.config import Settings
@@ -279,6 +285,7 @@ def count_statements(db: Database, workdir: Path, users: dict[str, DemoUser]) ->
     event.listen(ctx.engine, "before_cursor_execute", note)
     per_op: dict[str, list[int]] = defaultdict(list)
     kinds: Counter[str] = Counter()
+    cpu: dict[str, list[float]] = defaultdict(list)
     try:
         analyst, clerk = users["analyst"], users[START_GROUP]
         files = [deployments.BpmnFile(BPMN.name, BPMN.read_bytes())]
@@ -288,17 +295,28 @@ def count_statements(db: Database, workdir: Path, users: dict[str, DemoUser]) ->
             .key
         )
 
+        timing = False
+
         def counted(op: str, call: Any) -> Any:
             del seen[:]
+            began = time.process_time()
             result = call()
-            per_op[op].append(len(seen))
-            kinds.update(seen)
+            if timing:
+                cpu[op].append(time.process_time() - began)
+            else:
+                per_op[op].append(len(seen))
+                kinds.update(seen)
             return result
 
         starter = Principal(clerk.user_id, clerk.groups)
-        for _run in range(2):  # the first warms the caches (spec, form); the second is counted
-            per_op.clear()
-            kinds.clear()
+        # The first run warms the caches (spec, form); the second is counted; the rest timed.
+        for run in range(2 + timed_instances):
+            if run == 2:
+                event.remove(ctx.engine, "before_cursor_execute", note)
+                timing = True
+            if run < 2:
+                per_op.clear()
+                kinds.clear()
             started = counted(
                 "start",
                 lambda: instances.start_instance(
@@ -321,7 +339,7 @@ def count_statements(db: Database, workdir: Path, users: dict[str, DemoUser]) ->
                 candidates.update(done.candidates)
     finally:
         ctx.engine.dispose()
-    return {"per_op": dict(per_op), "kinds": kinds}
+    return {"per_op": dict(per_op), "kinds": kinds, "cpu": dict(cpu)}
 
 
 # --------------------------------------------------------------------------- the report
@@ -397,6 +415,20 @@ def report(
             )
     kinds = ", ".join(f"{n} {k}" for k, n in statements["kinds"].most_common())
     print(f"\nPer instance: {total} statements ({kinds}).")
+    cpu = statements["cpu"]
+    if cpu:
+        print(
+            f"\n| service layer in-process, CPU per call ({args.service_instances} instances) "
+            "| n | median ms | mean ms |"
+        )
+        print("|---|---:|---:|---:|")
+        for op in ("start", "claim", "complete"):
+            ms = [1000 * c for c in cpu.get(op, [])]
+            if ms:
+                print(
+                    f"| {op} | {len(ms)} | {statistics.median(ms):.2f} | "
+                    f"{statistics.fmean(ms):.2f} |"
+                )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -406,6 +438,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=120, help="floor/claim/complete calls a round")
     parser.add_argument("--instances", type=int, default=40, help="lifecycle instances a round")
     parser.add_argument("--clients", type=int, default=4, help="lifecycle client processes")
+    parser.add_argument(
+        "--service-instances",
+        type=int,
+        default=8,
+        help="instances worked in-process to time the service layer's CPU per call (0: none)",
+    )
     parser.add_argument("--log-level", default="INFO", help="the servers' BPMN_LOG_LEVEL")
     parser.add_argument(
         "--port-base", type=int, default=0, help="ports P, P+1 (servers), P+2 (floor); free ones"
@@ -443,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         pids = [server_pid(ports[0]), server_pid(ports[1])]
         floor_base, floor_pid = stack.enter_context(floor_server(db, tmp, ports[2]))
         key = deploy(bases[0], users, BPMN)
-        statements = count_statements(db, tmp, users)
+        statements = count_statements(db, tmp, users, args.service_instances)
         ctx = multiprocessing.get_context("fork")
         pool = stack.enter_context(
             ctx.Pool(args.clients, initializer=_worker_init, initargs=(users, key))
