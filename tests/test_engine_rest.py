@@ -588,6 +588,22 @@ def test_external_task_count_and_single_variables_answer_as_in_camunda(
     )
 
 
+def test_reading_a_completed_task_is_404_as_in_camunda(rest: Rest, api: Api) -> None:
+    """Camunda's runtime forgets a completed task: `GET /task/{id}` answers 404. Here the reads
+    answered 409 ProcessEngineException ("already ended"), which clients polling a task they
+    showed take for a server fault rather than for "gone"."""
+    _instance_id, task_id = start_race(rest, api, "GONE-1")
+    assert rest.post(f"/task/{task_id}/claim", "clerk", json={"userId": "clerk"}).status_code == 204
+    assert rest.post(f"/task/{task_id}/complete", "clerk", json={}).status_code == 204
+    for path in ("", "/variables", "/variables/businessKey", "/form-variables"):
+        gone = rest.get(f"/task/{task_id}{path}", "clerk")
+        assert gone.status_code == 404, (path, gone.text)
+        assert gone.json()["type"] == "InvalidRequestException"
+        assert "already ended" in gone.json()["message"]
+    # Acting on it stays a conflict, as documented (docs/camunda.md, Errors).
+    assert rest.post(f"/task/{task_id}/complete", "clerk", json={}).status_code == 409
+
+
 def test_a_failure_without_retries_is_an_incident_and_retries_revive_it(
     rest: Rest, api: Api
 ) -> None:

@@ -28,10 +28,12 @@ from bpmn_service.api.compat.values import (
 )
 from bpmn_service.api.compat.work_schemas import CompleteTask, Task, UserId
 from bpmn_service.api.deps import ContextDep, IdempotencyKeyHeader
-from bpmn_service.errors import FieldError
+from bpmn_service.context import AppContext
+from bpmn_service.errors import FieldError, InvalidState, NotFound
+from bpmn_service.identity import Principal
 from bpmn_service.services import instances, tasks
 from bpmn_service.services.idempotency import Idempotency, Replay
-from bpmn_service.services.tasks import CompletionResult
+from bpmn_service.services.tasks import CompletionResult, TaskDetail
 
 router = APIRouter(prefix="/task", tags=["task"])
 NO_CONTENT: dict[int | str, dict[str, Any]] = {204: {"description": "done"}}
@@ -90,7 +92,7 @@ def get_tasks_count(ctx: ContextDep, principal: CamundaPrincipalDep, filters: Fi
 @router.get("/{task_id}", response_model=Task, responses=ERROR_RESPONSES)
 def get_task(ctx: ContextDep, principal: CamundaPrincipalDep, task_id: str) -> Task:
     """One visible task."""
-    return task_dto(tasks.get_task(ctx, task_id, principal).task)
+    return task_dto(_readable_task(ctx, task_id, principal).task)
 
 
 @router.post("/{task_id}/claim", status_code=204, responses={**ERROR_RESPONSES, **NO_CONTENT})
@@ -196,7 +198,7 @@ def get_form_variables(
 ) -> dict[str, Any]:
     """The task form's fields with their current values, typed as the form types them."""
     del deserialize_values  # Json values are always sent as JSON text, as Camunda does
-    detail = tasks.get_task(ctx, task_id, principal)
+    detail = _readable_task(ctx, task_id, principal)
     wanted = params.comma_list(variable_names)
     values = detail.task.form_values or {}
     zone = ctx.calendar.timezone
@@ -218,7 +220,7 @@ def get_task_variables(
 ) -> dict[str, Any]:
     """The variables of the task's process instance."""
     del deserialize_values
-    task = tasks.get_task(ctx, task_id, principal).task
+    task = _readable_task(ctx, task_id, principal).task
     detail = instances.get_instance(ctx, task.instance_id, principal)
     return typed_all(detail.instance.variables)
 
@@ -233,6 +235,15 @@ def get_task_variable(
 ) -> dict[str, Any]:
     """One variable of the task's process instance, typed; 404 when it has none of that name."""
     del deserialize_value
-    task = tasks.get_task(ctx, task_id, principal).task
+    task = _readable_task(ctx, task_id, principal).task
     detail = instances.get_instance(ctx, task.instance_id, principal)
     return typed_one(detail.instance.variables, name, "task")
+
+
+def _readable_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDetail:
+    """The task for a read. Camunda's runtime forgets a completed task, so reading one is 404
+    there (acting on one stays a 409 here, docs/camunda.md)."""
+    try:
+        return tasks.get_task(ctx, task_id, principal)
+    except InvalidState as exc:
+        raise NotFound(exc.message) from None
