@@ -322,3 +322,21 @@ def test_a_clerk_claims_with_the_keyboard_and_lands_in_the_first_field_to_fill(
     ui.goto(f"/ui/tasks/{started['tasks'][0]['id']}")
     page.wait_for_function("document.activeElement.tagName === 'H1'")
     assert page.evaluate("document.activeElement.textContent") == "受理用电申请"
+
+
+def test_a_server_restarting_when_the_page_loads_keeps_the_clerk_signed_in(ui: Ui) -> None:
+    """The clerk reloads the page while the service restarts (503): the workspace says the
+    service cannot be reached and offers to retry, instead of forgetting the token as if the
+    session had expired."""
+    ui.sign_in("clerk")
+    page = ui.page
+    restarting = {"code": "unavailable", "message": "the service is starting"}
+    page.route("**/api/v1/me", lambda route: ui.fake_answer(route, 503, restarting), times=1)
+    page.reload()
+    notice = page.get_by_test_id("unreachable")
+    notice.get_by_text("暂时无法连接服务").wait_for()
+    assert page.locator("#token").count() == 0
+    ui.shot("service-unreachable")
+    notice.get_by_role("button", name="重试").click()
+    page.get_by_test_id("who").locator("strong", has_text="clerk").wait_for()
+    page.get_by_role("heading", name="待办任务").wait_for()

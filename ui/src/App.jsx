@@ -65,7 +65,7 @@ function useFreshStartForAnotherUser(session) {
 
 export default function App() {
   const { t } = useTranslation();
-  const { token, me, expired, session } = useAuth();
+  const { token, me, expired, session, unreachable, retry, signOut } = useAuth();
   useFreshStartForAnotherUser(session);
   const again = Boolean(token && me && expired);
   return (
@@ -76,6 +76,15 @@ export default function App() {
         <main id="main" tabIndex={-1}>
           {!token ? (
             <SignIn />
+          ) : !me && unreachable ? (
+            <div className="card" role="alert" data-testid="unreachable">
+              <p>{t('auth.unreachable')}</p>
+              <p className="muted">{unreachable.status ? `${unreachable.status}: ` : ''}{unreachable.message}</p>
+              <div className="actions">
+                <button type="button" className="primary" onClick={retry}>{t('common.retry')}</button>
+                <button type="button" onClick={() => signOut()}>{t('auth.signOut')}</button>
+              </div>
+            </div>
           ) : !me ? (
             <p className="muted">{t('common.loading')}</p>
           ) : (

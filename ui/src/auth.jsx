@@ -30,10 +30,19 @@ export function AuthProvider({ children }) {
   }, []);
   setApiToken(token, () => (me ? expire() : signOut(true)));
 
+  // Who the stored token belongs to. Only a 401 ends the session: a server that is restarting
+  // or unreachable (a 5xx, no answer) keeps the token, and the workspace offers to try again.
+  const [unreachable, setUnreachable] = useState(null);
+  const [attempt, setAttempt] = useState(0);
   useEffect(() => {
     if (!token || me) return;
-    request('/me', { token }).then(setMe, () => signOut(true));
-  }, [token, me, signOut]);
+    setUnreachable(null);
+    request('/me', { token }).then(setMe, (error) => {
+      if (error?.status === 401) signOut(true);
+      else setUnreachable(error);
+    });
+  }, [token, me, signOut, attempt]);
+  const retry = useCallback(() => setAttempt((n) => n + 1), []);
 
   const signIn = useCallback(async (candidate) => {
     const who = await request('/me', { token: candidate });
@@ -49,8 +58,8 @@ export function AuthProvider({ children }) {
   }, []);
 
   const value = useMemo(
-    () => ({ token, me, expired, session, signIn, signOut }),
-    [token, me, expired, session, signIn, signOut],
+    () => ({ token, me, expired, session, unreachable, retry, signIn, signOut }),
+    [token, me, expired, session, unreachable, retry, signIn, signOut],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

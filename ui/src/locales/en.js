@@ -6,6 +6,7 @@ export default {
     submit: 'Sign in', signOut: 'Sign out', groups: 'Groups', invalid: 'The token is invalid or no longer valid',
     signedOutBecause: 'Your session ended; please sign in again.',
     signInAgain: 'Your session ended; sign in again ({{user}}): what you entered on this page is kept.',
+    unreachable: 'The service cannot be reached just now (it may be restarting). You are still signed in; retry in a moment.',
   },
   common: {
     loading: 'Loading…', none: 'None', error: 'Something went wrong', retry: 'Retry', close: 'Close', cancel: 'Cancel',

@@ -6,6 +6,7 @@ export default {
     submit: '登录', signOut: '退出', groups: '用户组', invalid: '令牌无效或已失效',
     signedOutBecause: '登录已失效，请重新登录。',
     signInAgain: '登录已失效，请重新登录（{{user}}）：本页填写的内容仍保留。',
+    unreachable: '暂时无法连接服务（可能正在重启）。您仍保持登录，稍后点击重试。',
   },
   common: {
     loading: '加载中…', none: '无', error: '出错了', retry: '重试', close: '关闭', cancel: '取消',
