@@ -495,3 +495,22 @@ def test_a_manual_task_without_groups_is_called_a_manual_task() -> None:
     )
     [finding] = [f for f in tiny(body) if f.code == "lanes.no-groups"]
     assert finding.message.startswith("manual task has no camunda:candidateGroups")
+
+
+def test_the_modelers_history_time_to_live_is_read_past_and_other_ignored_ones_warned() -> None:
+    """Camunda Modeler writes camunda:historyTimeToLive into every new diagram: no warning on it;
+    an attribute an analyst sets on purpose and the service ignores is still named."""
+
+    def ignored(attributes: str) -> list[str]:
+        xml = (
+            f'{HEAD}<bpmn:process id="p" isExecutable="true" {attributes}>'
+            '<bpmn:startEvent id="start"/><bpmn:sequenceFlow id="f" sourceRef="start" '
+            'targetRef="end"/><bpmn:endEvent id="end"/></bpmn:process></bpmn:definitions>'
+        )
+        found = check_bpmn(xml.encode(), "p.bpmn", CONTEXT)[1]
+        return [f.message for f in found if f.code == "camunda.ignored-attribute"]
+
+    assert ignored('camunda:historyTimeToLive="180"') == []
+    assert ignored('camunda:historyTimeToLive="180" camunda:jobPriority="5"') == [
+        "camunda:jobPriority='5' is ignored by this service"
+    ]

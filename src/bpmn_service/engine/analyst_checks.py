@@ -65,8 +65,11 @@ REFUSED_ATTRIBUTES = {
     "variableMappingClass",
     "variableMappingDelegateExpression",
 }
+# Written by Camunda Modeler into every new Camunda 7 diagram (History cleanup, 180 days): a
+# warning on it would be on every file an analyst saves, so it is read past without one (the
+# service keeps every case's history).
+MODELER_DEFAULTS = {"historyTimeToLive"}
 IGNORED_HINTS = {
-    "historyTimeToLive": "the service keeps every case's history; remove it or leave it",
     "versionTag": "each deployment of a changed file gets the next version number",
     "isStartableInTasklist": "who may start a process is decided by the users file's groups",
     "errorCodeVariable": "the variables the worker sends with the error reach the path",
@@ -226,6 +229,8 @@ def _camunda_attributes(root: etree._Element, add: Add, context: CheckContext) -
                     _known_users(el, name, value, add, context)
                 continue
             where = owner if owner is not None else el
+            if name in MODELER_DEFAULTS:
+                continue
             if name == "formKey":
                 add(
                     where,
