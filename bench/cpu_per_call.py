@@ -483,9 +483,11 @@ def main(argv: list[str] | None = None) -> int:
         key = deploy(bases[0], users, BPMN)
         statements = count_statements(db, tmp, users, args.service_instances)
         ctx = multiprocessing.get_context("fork")
-        pool = stack.enter_context(
-            ctx.Pool(args.clients, initializer=_worker_init, initargs=(users, key))
-        )
+        pool = ctx.Pool(args.clients, initializer=_worker_init, initargs=(users, key))
+        # close + join, not the context manager's terminate: a worker killed while it holds the
+        # task queue's lock left another waiting on it, and the run hung at its end.
+        stack.callback(pool.join)
+        stack.callback(pool.close)
         client = Client(bases[0], users, key)
         stack.callback(client.close)
         floor = httpx.Client(base_url=floor_base, timeout=60)
