@@ -359,6 +359,11 @@ def test_form_variables_completion_and_idempotency(rest: Rest, api: Api) -> None
         ({"value": None, "type": "Null"}, None),
         ({"value": "2025-03-01T00:00:00.000+0800", "type": "Date"}, "2025-03-01"),
         ({"value": "2025-03-01T09:30:00.000+0800", "type": "Date"}, "2025-03-01T09:30:00+08:00"),
+        # Beijing midnight as a client in UTC writes it back (a Java client in a UTC container
+        # echoing a date form field it read, JavaScript's toISOString()): the same calendar date.
+        ({"value": "2025-02-28T16:00:00.000+0000", "type": "Date"}, "2025-03-01"),
+        ({"value": "2025-02-28T16:00:00.000Z", "type": "Date"}, "2025-03-01"),
+        ({"value": "2025-02-28T17:00:00.000+0000", "type": "Date"}, "2025-02-28T17:00:00+00:00"),
         ({"value": '{"a": [1, 2]}', "type": "Json"}, {"a": [1, 2]}),
         (
             {

@@ -47,13 +47,16 @@ def parse_date(text: str, name: str) -> datetime:
 _DECODED_PLUS = re.compile(r"\d \d{2}:?\d{2}$")
 
 
-def from_typed(variables: dict[str, Any] | None, *, where: str = "variables") -> dict[str, Any]:
-    """Plain values from Camunda typed variables; every bad one is named in one InvalidVariables."""
+def from_typed(
+    variables: dict[str, Any] | None, *, zone: tzinfo, where: str = "variables"
+) -> dict[str, Any]:
+    """Plain values from Camunda typed variables; every bad one is named in one InvalidVariables.
+    `zone` is the service's calendar zone, whose midnights are calendar dates (see _date)."""
     plain: dict[str, Any] = {}
     errors: list[FieldError] = []
     for name, typed in (variables or {}).items():
         try:
-            plain[name] = _unwrap(typed)
+            plain[name] = _unwrap(typed, zone)
         except ValueError as exc:
             errors.append(FieldError(f"{where}.{name}", str(exc)))
     if errors:
@@ -61,7 +64,7 @@ def from_typed(variables: dict[str, Any] | None, *, where: str = "variables") ->
     return plain
 
 
-def _unwrap(typed: Any) -> Any:
+def _unwrap(typed: Any, zone: tzinfo) -> Any:
     if not isinstance(typed, dict):
         raise ValueError('must be an object like {"value": 5, "type": "Long"}')
     kind = typed.get("type")
@@ -96,7 +99,7 @@ def _unwrap(typed: Any) -> Any:
     if kind == "Double":
         return _double(value)
     if kind == "Date":
-        return _date(value)
+        return _date(value, zone)
     return _json(value)  # Json
 
 
@@ -136,9 +139,11 @@ def _double(value: Any) -> float:
     return float(value)
 
 
-def _date(value: Any) -> str:
+def _date(value: Any, zone: tzinfo) -> str:
     """A calendar date (YYYY-MM-DD, what date form fields hold) when the moment is a midnight in
-    its own offset, as Java clients send a date; otherwise the ISO 8601 date-time."""
+    its own offset, as Java clients send a date, or a midnight of the service's calendar zone
+    written in another offset (a client in UTC sending back the date field it read as Beijing
+    midnight); otherwise the ISO 8601 date-time."""
     if not isinstance(value, str):
         raise ValueError("a Date value must be a string like 2025-03-01T08:00:00.000+0800")
     text = value.strip()
@@ -150,6 +155,9 @@ def _date(value: Any) -> str:
         return moment.date().isoformat()
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(zone)
+    if local.time() == time(0):
+        return local.date().isoformat()
     return moment.isoformat()
 
 

@@ -215,7 +215,7 @@ def _start(
     latest: bool,
 ) -> JSONResponse:
     _refuse_unsupported(body)
-    variables = from_typed(body.variables)
+    variables = from_typed(body.variables, zone=ctx.calendar.timezone)
     business_key = body.business_key or f"{version.key}-{uuid.uuid4().hex[:12]}"
     idem = Idempotency.of(
         idempotency_key,

@@ -128,7 +128,11 @@ def complete_external_task(
             [FieldError("localVariables", "there are no local variables; send them as variables")]
         )
     external_tasks.complete(
-        ctx, principal, task_id, worker_id=body.worker_id, variables=from_typed(body.variables)
+        ctx,
+        principal,
+        task_id,
+        worker_id=body.worker_id,
+        variables=from_typed(body.variables, zone=ctx.calendar.timezone),
     )
     return Response(status_code=204)
 
@@ -166,7 +170,7 @@ def handle_bpmn_error(
         worker_id=body.worker_id,
         code=body.error_code,
         message=body.error_message,
-        variables=from_typed(body.variables),
+        variables=from_typed(body.variables, zone=ctx.calendar.timezone),
     )
     return Response(status_code=204)
 

@@ -71,8 +71,12 @@ def deliver_message(
         name=body.message_name,
         business_key=business_key,
         definition_key=definition_key,
-        correlation=from_typed(body.correlation_keys, where="correlationKeys"),
-        variables=from_typed(body.process_variables, where="processVariables"),
+        correlation=from_typed(
+            body.correlation_keys, where="correlationKeys", zone=ctx.calendar.timezone
+        ),
+        variables=from_typed(
+            body.process_variables, where="processVariables", zone=ctx.calendar.timezone
+        ),
         message_id=idempotency_key,
         ttl_seconds=ctx.settings.message_ttl_seconds,
     )

@@ -136,7 +136,7 @@ def _complete(
     body: CompleteTask,
     idempotency_key: str | None,
 ) -> Response:
-    variables = from_typed(body.variables)
+    variables = from_typed(body.variables, zone=ctx.calendar.timezone)
     idem = Idempotency.of(
         idempotency_key,
         user=principal.user_id,
