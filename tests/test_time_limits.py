@@ -178,6 +178,11 @@ def test_external_task_retries_incident_and_lock_expiry(api: Api, clock: Clock) 
     )
     [incident] = api.get("/incidents", "admin").json()["items"]
     assert incident["id"] == task["id"] and incident["message"] == "SMS gateway down"
+    # Where the case waits names the same incident at the step.
+    waiting = api.get(f"/process-instances/{instance_id}/activities", "admin").json()
+    [step] = [a for a in waiting["activities"] if a["kind"] == "external_task"]
+    assert step["incident_id"] == task["id"] and step["error"] == "SMS gateway down"
+    assert step["retries"] == 0
     clock.now += timedelta(days=1)
     assert api.post("/external-tasks/fetch-and-lock", "worker", json=fetch).json() == []
     assert (

@@ -130,8 +130,10 @@ def _activity(
                 lock_owner=ext.worker_id,
                 lock_expires=ext.lock_expires_at,
                 retries=ext.retries,
-                incident=ext.incident_at is not None,
             )
+            if ext.incident_at is not None:
+                # Its incident is the external task itself (GET /incidents lists it by this id).
+                details.update(incident_id=ext.id, error=incidents.external_incident_message(ext))
     elif node.kind == "message_wait":
         wait = known.waits.get(task_id)
         if wait is not None:

@@ -117,6 +117,11 @@ def open_for_instance(ctx: AppContext, session: Session, instance_id: str) -> li
     )
 
 
+def external_incident_message(task: ExternalTask) -> str:
+    """What a supervisor reads about an external task whose retries ran out."""
+    return task.error_message or "the external task's retries ran out"
+
+
 def _external(
     session: Session, instance_id: str | None, definition_key: str | None
 ) -> list[Incident]:
@@ -134,7 +139,7 @@ def _external(
             element_id=t.element_id,
             element_name=t.name,
             kind="external_task",
-            message=t.error_message or "the external task's retries ran out",
+            message=external_incident_message(t),
             since=t.incident_at or t.created_at,
             actions=["retry", *REPAIRS],
             details={"external_task_id": t.id, "topic": t.topic, "retries": t.retries},
