@@ -256,7 +256,9 @@ def test_claim_conflict_names_the_holder(deployed: Api) -> None:
     assert api.claim(task_id, "specialist").status_code == 404
     # The holder's colleague still sees it (assigned to someone else) but cannot complete it.
     assert task_id in {t["id"] for t in inbox(api, "clerk2")}
-    assert api.complete(task_id, "clerk2", {}).status_code == 403
+    refused = api.complete(task_id, "clerk2", {})
+    assert refused.status_code == 403
+    assert refused.json()["details"] == {"assignee": "clerk"}  # as a refused claim names the holder
 
 
 def test_unclaim_rules(deployed: Api) -> None:
@@ -282,6 +284,7 @@ def test_unclaim_rules(deployed: Api) -> None:
     response = api.post(f"/tasks/{clerk_task}/unclaim", "clerk2")
     assert response.status_code == 403
     assert "clerk" in response.json()["message"]
+    assert response.json()["details"] == {"assignee": "clerk"}
     assert api.get(f"/tasks/{clerk_task}", "clerk").json()["assignee"] == "clerk"
 
     # A supervisor may: leader is in the supervisor group (and a candidate of this task).

@@ -318,7 +318,8 @@ def unclaim_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDet
         if task.assignee != principal.user_id and not principal.is_supervisor:
             raise Forbidden(
                 f"task {task_id} is claimed by {task.assignee}; only they or a "
-                f"supervisor may unclaim it"
+                f"supervisor may unclaim it",
+                details={"assignee": task.assignee},
             )
         previous = task.assignee
         changed = _rowcount(
@@ -388,7 +389,10 @@ def _complete(
         if task.assignee is None:
             raise TaskNotClaimed(f"task {task_id} must be claimed before it is completed")
         if task.assignee != principal.user_id:
-            raise Forbidden(f"task {task_id} is claimed by {task.assignee}")
+            raise Forbidden(
+                f"task {task_id} is claimed by {task.assignee}",
+                details={"assignee": task.assignee},
+            )
         load = spec_loader(session, task.definition_id)
         form = ctx.runner.task_form(task.definition_id, load, task.spec_name)
         values = validate(form, variables)
