@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import fields
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from bpmn_service.db.migrate import upgrade
 from bpmn_service.db.models import Base
 from bpmn_service.engine import traversal
 from bpmn_service.main import create_app
+from bpmn_service.simulation.jobs import WhatIfLauncher
 
 # Every answer the engine takes from its task index is checked against SpiffWorkflow's own walk
 # of the task tree, in every test that runs an instance in this process.
@@ -214,14 +216,68 @@ class Api:
         return list(body["tasks"])
 
 
+class SharedApp:
+    """One context, app and client per database and worker, renewed for every test.
+
+    Building an app costs more than most API tests (FastAPI works out every route of an app on its
+    first requests), so the tests of a worker share one. Isolation is kept where the state lives:
+    the database is emptied before each test, and the context, which the app and everything
+    create_app wired reach by reference, gets every field of a freshly created one."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.client: TestClient | None = None
+
+    def renew(self, fresh: AppContext) -> AppContext:
+        for f in fields(AppContext):
+            setattr(self.ctx, f.name, getattr(fresh, f.name))
+        return self.ctx
+
+    def started(self) -> TestClient:
+        if self.client is None:
+            self.client = TestClient(create_app(ctx=self.ctx))
+            self.client.__enter__()
+        self.client.cookies.clear()
+        return self.client
+
+    def stop(self) -> None:
+        if self.client is not None:
+            self.client.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def shared_apps() -> Iterator[dict[str, SharedApp]]:
+    apps: dict[str, SharedApp] = {}
+    yield apps
+    for shared in apps.values():
+        shared.stop()
+
+
 @pytest.fixture
-def app_ctx(settings: Settings, database: tuple[str, str | None, Engine]) -> AppContext:
+def app_ctx(
+    settings: Settings,
+    database: tuple[str, str | None, Engine],
+    shared_apps: dict[str, SharedApp],
+) -> AppContext:
+    """A new context on the emptied database (the same object as the shared app's, renewed)."""
     empty(database[2])
-    return AppContext.create(settings, engine=database[2])
+    fresh = AppContext.create(settings, engine=database[2])
+    shared = shared_apps.setdefault(f"{database[0]}#{database[1]}", SharedApp(fresh))
+    return shared.renew(fresh)
 
 
 @pytest.fixture
-def api(app_ctx: AppContext) -> Iterator[Api]:
-    app = create_app(ctx=app_ctx)
-    with TestClient(app) as client:
+def api(
+    app_ctx: AppContext,
+    database: tuple[str, str | None, Engine],
+    shared_apps: dict[str, SharedApp],
+) -> Iterator[Api]:
+    client = shared_apps[f"{database[0]}#{database[1]}"].started()
+    # What create_app wires in for a context without one: a what-if launcher, one per test so
+    # that a job a test leaves running ends with it.
+    launcher = WhatIfLauncher(app_ctx)
+    app_ctx.launch_simulation = launcher
+    try:
         yield Api(client, app_ctx)
+    finally:
+        launcher.shutdown()
