@@ -71,6 +71,26 @@ SHARED_PER_MODULE = (
 )
 
 
+# Modules of single tests that take seconds each (simulations, migration sweeps, long loops). They
+# run first, right after the groups above: handed out last, one of them would keep a worker busy
+# while the other has nothing left to do.
+LONG_FIRST = (
+    "tests/test_simulation*.py",
+    "tests/engine/test_migration_sweep.py",
+    "tests/engine/test_compaction.py",
+    "tests/test_streamlined_migration.py",
+    "tests/test_process_edits.py",
+)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest has ordered the tests by their fixtures
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def long(item: pytest.Item) -> bool:
+        return any(fnmatch(item.nodeid.split("::", 1)[0], p) for p in LONG_FIRST)
+
+    items[:] = [i for i in items if long(i)] + [i for i in items if not long(i)]
+
+
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, absent with -p no:xdist
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """--dist loadgroup, grouping the SHARED_PER_MODULE modules by module. (xdist's own grouping
