@@ -55,7 +55,7 @@ def test_what_is_not_an_xml_id_is_refused(api: Api, key: str) -> None:
     ("where", "language"),
     [
         ("definitions", "https://www.omg.org/spec/DMN/20191111/FEEL/"),
-        ("definitions", "http://www.w3.org/1999/XPath"),
+        ("condition", "http://www.w3.org/1999/XPath"),
         ("condition", "feel"),
         ("condition", "javascript"),
     ],
@@ -76,6 +76,19 @@ def test_a_foreign_expression_language_is_named_as_not_supported(
     assert response.status_code == 422
     assert f"language '{language}' is not supported" in response.text
     assert "docs/authoring.md" in response.text
+
+
+def test_bpmns_default_expression_language_on_the_file_is_read_past(api: Api) -> None:
+    """Signavio, Flowable and Bizagi export expressionLanguage="http://www.w3.org/1999/XPath" (the
+    BPMN default) whatever their conditions are written in: the conditions still run here."""
+    text = APPROVAL.replace(
+        "<bpmn:definitions ",
+        '<bpmn:definitions expressionLanguage="http://www.w3.org/1999/XPath" ',
+        1,
+    )
+    assert text != APPROVAL
+    response = api.deploy_bytes("approval.bpmn", text.encode())
+    assert response.status_code == 201, response.text
 
 
 def chain(tasks: int) -> bytes:

@@ -285,9 +285,13 @@ _EVENT_DEFINITIONS = {
 
 
 def _check_expressions(process: etree._Element, problem: Callable[..., None]) -> None:
-    # The file's declared expressionLanguage applies to every condition that names none.
+    # The file's declared expressionLanguage applies to every condition that names none, except
+    # BPMN's own default (XPath), which Signavio, Flowable and Bizagi write into every export
+    # whatever their conditions are written in; Camunda 7 reads past it too.
     definitions = process.getparent()
     default_language = definitions.get("expressionLanguage") if definitions is not None else None
+    if (default_language or "").strip().lower() == BPMN_DEFAULT_LANGUAGE:
+        default_language = None
     for script in process.xpath(".//bpmn:scriptTask", namespaces=NSMAP):
         if (script.get("scriptFormat") or "").strip().lower() not in ("", "python", "expression"):
             continue  # another language: analyst_checks.py says so (script.language)
@@ -319,6 +323,8 @@ def _check_expressions(process: etree._Element, problem: Callable[..., None]) ->
                 problem("script.expression", f"loopCondition: {reason}", loop.getparent())
 
 
+# The expressionLanguage BPMN 2.0 gives a file that declares none.
+BPMN_DEFAULT_LANGUAGE = "http://www.w3.org/1999/xpath"
 # The names a model may declare for the service's own expression language.
 OUR_LANGUAGES = frozenset({"python", "expression"})
 
