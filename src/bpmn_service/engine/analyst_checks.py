@@ -23,6 +23,7 @@ from bpmn_service.errors import BpmnProblem
 
 from .bpmn_xml import BPMN_NS, local_name
 from .camunda_ext import CAMUNDA_NS, NSMAP
+from .diagram import SUBPROCESS_KINDS, TASK_KINDS
 from .script_engine import EVALUATOR
 
 LaneGroupsOf = Callable[[str, str | None], list[str]]
@@ -108,22 +109,7 @@ def analyst_findings(
 
 Add = Callable[..., None]
 # What a boundary event can be attached to.
-ACTIVITIES = frozenset(
-    {
-        "task",
-        "userTask",
-        "manualTask",
-        "scriptTask",
-        "serviceTask",
-        "sendTask",
-        "receiveTask",
-        "businessRuleTask",
-        "callActivity",
-        "subProcess",
-        "transaction",
-        "adHocSubProcess",
-    }
-)
+ACTIVITIES = TASK_KINDS | SUBPROCESS_KINDS
 
 
 def _dangling_references(process: etree._Element, add: Add) -> None:

@@ -19,38 +19,14 @@ from bpmn_service.errors import BpmnProblem
 from . import forms
 from .bpmn_xml import BPMN_NS, IDENTIFIER, is_due_value, local_name, owner_of
 from .camunda_ext import CAMUNDA_NS, NSMAP, listed_names, read_extensions
+from .diagram import EVENT_KINDS, GATEWAY_KINDS, SUBPROCESS_KINDS, TASK_KINDS
 from .multi_instance import multi_instance_problems
 from .script_engine import EVALUATOR
 
 # Any xs:ID (an NCName) is a valid process id: BPMN files from other tools use ids such as
 # "_6-150" or "Process_1.v2". No ":" (an NCName has none), so definition ids "key:version:…" parse.
 PROCESS_ID = re.compile(r"^[^\W\d][\w.\-]*$")
-FLOW_NODE_TAGS = frozenset(
-    {
-        "task",
-        "userTask",
-        "manualTask",
-        "scriptTask",
-        "serviceTask",
-        "sendTask",
-        "receiveTask",
-        "businessRuleTask",
-        "callActivity",
-        "subProcess",
-        "transaction",
-        "adHocSubProcess",
-        "startEvent",
-        "endEvent",
-        "intermediateCatchEvent",
-        "intermediateThrowEvent",
-        "boundaryEvent",
-        "exclusiveGateway",
-        "parallelGateway",
-        "inclusiveGateway",
-        "eventBasedGateway",
-        "complexGateway",
-    }
-)
+FLOW_NODE_TAGS = TASK_KINDS | SUBPROCESS_KINDS | EVENT_KINDS | GATEWAY_KINDS
 # Elements whose semantics would need an engine feature this service does not offer (yet), with why.
 UNSUPPORTED_ELEMENTS = {
     "sendTask": "send tasks are not supported",
