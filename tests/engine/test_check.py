@@ -514,3 +514,53 @@ def test_the_modelers_history_time_to_live_is_read_past_and_other_ignored_ones_w
     assert ignored('camunda:historyTimeToLive="180" camunda:jobPriority="5"') == [
         "camunda:jobPriority='5' is ignored by this service"
     ]
+
+
+@pytest.mark.parametrize(
+    ("field", "says"),
+    [
+        (
+            'type="long" defaultValue="abc"',
+            "'kva' (long): defaultValue 'abc' is not a whole number",
+        ),
+        ('type="long" defaultValue="1e30"', "'kva' (long): defaultValue '1e30' is not a whole"),
+        ('type="double" defaultValue="1,5"', "'kva' (double): defaultValue '1,5' is not a number"),
+        ('type="boolean" defaultValue="maybe"', "'kva' (boolean): defaultValue 'maybe' is not"),
+        ('type="date" defaultValue="tomorrow"', "'kva' (date): defaultValue 'tomorrow' is not a"),
+        ('type="enum" defaultValue="MV"', "'kva' (enum): defaultValue 'MV' is not one of its"),
+    ],
+)
+def test_a_bad_default_value_names_the_field_its_type_and_what_to_write(
+    field: str, says: str
+) -> None:
+    """A defaultValue the field's type cannot read was reported with Python's own words
+    ("invalid literal for int() with base 10") at the task's line."""
+    values = '<camunda:value id="HV" name="high"/><camunda:value id="LV" name="low"/>'
+    body = (
+        '<bpmn:startEvent id="start"/>\n'
+        '<bpmn:userTask id="survey" camunda:candidateUsers="clerk">\n'
+        "<bpmn:extensionElements><camunda:formData>\n"
+        '<camunda:formField id="ok" type="string"/>\n'
+        f'<camunda:formField id="kva" {field}>{values if "enum" in field else ""}'
+        "</camunda:formField>\n"
+        "</camunda:formData></bpmn:extensionElements></bpmn:userTask>\n"
+        '<bpmn:endEvent id="end"/>' + flow("start", "survey") + flow("survey", "end")
+    )
+    [finding] = [f for f in tiny(body) if f.code != "structure.missing-shape"]
+    assert (finding.code, finding.element, finding.line, finding.file) == (
+        "structure.form",
+        "survey",
+        5,  # the field's line, not the task's
+        "p.bpmn",
+    )
+    assert says in finding.message, finding.message
+    assert "invalid literal" not in finding.message and "could not convert" not in finding.message
+    writes = {
+        "long": "write a whole number",
+        "double": "write a number such as",
+        "boolean": "write true or false",
+        "date": "write a date as YYYY-MM-DD",
+        "enum": "write one of HV, LV",
+    }
+    assert writes[finding.message.split("(")[1].split(")")[0]] in finding.message
+    assert finding.hint

@@ -44,12 +44,17 @@ TASK_ATTRIBUTES = (
 )
 
 
+def form_field_elements(node: Any) -> list[Any]:
+    """The camunda:formField elements under `node`, in document order."""
+    return list(
+        node.xpath("./bpmn:extensionElements/camunda:formData/camunda:formField", namespaces=NSMAP)
+    )
+
+
 def read_form_fields(node: Any) -> list[dict[str, Any]]:
     """camunda:formField elements under `node`, as FormField dicts."""
     fields = []
-    for xml_field in node.xpath(
-        "./bpmn:extensionElements/camunda:formData/camunda:formField", namespaces=NSMAP
-    ):
+    for xml_field in form_field_elements(node):
         constraints = {
             c.get("name"): c.get("config")
             for c in xml_field.xpath("./camunda:validation/camunda:constraint", namespaces=NSMAP)

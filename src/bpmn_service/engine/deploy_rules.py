@@ -18,7 +18,7 @@ from bpmn_service.errors import BpmnProblem
 
 from . import forms
 from .bpmn_xml import BPMN_NS, IDENTIFIER, is_due_value, local_name, owner_of
-from .camunda_ext import CAMUNDA_NS, NSMAP, listed_names, read_extensions
+from .camunda_ext import CAMUNDA_NS, NSMAP, form_field_elements, listed_names, read_extensions
 from .diagram import EVENT_KINDS, GATEWAY_KINDS, SUBPROCESS_KINDS, TASK_KINDS
 from .multi_instance import multi_instance_problems
 from .script_engine import EVALUATOR
@@ -100,8 +100,11 @@ def check_rules(
     exactly one, and then nothing else is checked)."""
     problems: list[BpmnProblem] = []
 
-    def problem(code: str, message: str, el: etree._Element | None = None) -> None:
-        line = el.sourceline if el is not None else None
+    def problem(
+        code: str, message: str, el: etree._Element | None = None, at: etree._Element | None = None
+    ) -> None:
+        """A finding at element `el`, on the line of `at` (a part of it) or else of `el`."""
+        line = (at if at is not None else el).sourceline if el is not None else None
         element = el.get("id") if el is not None else None
         problems.append(BpmnProblem(message, filename, line, element, code, HINTS.get(code, "")))
 
@@ -326,8 +329,9 @@ def _check_user_tasks(
     ):
         ext = read_extensions(node)
         fields = [forms.FormField.from_dict(f) for f in ext.get("formFields", [])]
-        for reason in forms.check_fields(fields):
-            problem("structure.form", reason, node)
+        written = form_field_elements(node)  # in the order read_extensions read them
+        for index, reason in forms.check_fields(fields):
+            problem("structure.form", reason, node, at=written[index])
         if local_name(node.tag) == "startEvent":
             continue
         for attr in (

@@ -56,39 +56,72 @@ class FormField:
         )
 
 
-def check_fields(fields: list[FormField]) -> list[str]:
-    """Return every problem of a form definition (empty when it can be used)."""
+def check_fields(fields: list[FormField]) -> list[tuple[int, str]]:
+    """Every problem of a form definition (empty when it can be used), each with the position of
+    its field in `fields` (so that a finding can point at the field's line)."""
+    found: list[tuple[int, str]] = []
+    for index, f in enumerate(fields):
+        found.extend((index, problem) for problem in _field_problems(f, fields[:index]))
+    return found
+
+
+def _field_problems(f: FormField, before: list[FormField]) -> list[str]:
     problems: list[str] = []
-    seen: set[str] = set()
-    for f in fields:
-        if not f.id or not IDENTIFIER.match(f.id):
-            problems.append(f"form field id {f.id!r} is not an identifier")
-            continue
-        if f.id in seen:
-            problems.append(f"form field {f.id!r} is defined twice")
-        seen.add(f.id)
-        if f.type not in FIELD_TYPES:
+    if not f.id or not IDENTIFIER.match(f.id):
+        return [f"form field id {f.id!r} is not an identifier"]
+    if any(other.id == f.id for other in before):
+        problems.append(f"form field {f.id!r} is defined twice")
+    if f.type not in FIELD_TYPES:
+        problems.append(
+            f"form field {f.id!r} has type {f.type!r}; use one of {', '.join(sorted(FIELD_TYPES))}"
+        )
+        return problems
+    if f.type == "enum" and not f.values:
+        problems.append(f"enum form field {f.id!r} has no camunda:value")
+    for name, config in f.constraints.items():
+        if name not in CONSTRAINTS:
             problems.append(
-                f"form field {f.id!r} has type {f.type!r}; "
-                f"use one of {', '.join(sorted(FIELD_TYPES))}"
+                f"form field {f.id!r}: constraint {name!r} is not supported "
+                f"(use {', '.join(sorted(CONSTRAINTS))})"
             )
-            continue
-        if f.type == "enum" and not f.values:
-            problems.append(f"enum form field {f.id!r} has no camunda:value")
-        for name, config in f.constraints.items():
-            if name not in CONSTRAINTS:
-                problems.append(
-                    f"form field {f.id!r}: constraint {name!r} is not supported "
-                    f"(use {', '.join(sorted(CONSTRAINTS))})"
-                )
-            elif name in {"minlength", "maxlength", "min", "max"}:
-                problems.extend(_check_bound(f, name, config))
-        if f.default is not None:
-            try:
-                _coerce(f, f.default, from_text=True)
-            except ValueError as exc:
-                problems.append(f"form field {f.id!r}: defaultValue {f.default!r} {exc}")
+        elif name in {"minlength", "maxlength", "min", "max"}:
+            problems.extend(_check_bound(f, name, config))
+    if f.default is not None and (f.type != "enum" or f.values):
+        if not _reads_as_default(f, f.default):
+            problems.append(_bad_default(f, f.default))
     return problems
+
+
+# What to write as a defaultValue, by field type (a Forms tab's "Default value" is plain text).
+_DEFAULT_TEXT = {
+    "string": ("is too long", f"write at most {MAX_STRING} characters"),
+    "long": ("is not a whole number", "write a whole number such as 100 (digits, no unit)"),
+    "double": ("is not a number", "write a number such as 1.5 (a point, no comma or unit)"),
+    "boolean": ("is not true or false", "write true or false"),
+    "date": ("is not a date", "write a date as YYYY-MM-DD, such as 2025-01-31"),
+}
+
+
+def _reads_as_default(f: FormField, text: str) -> bool:
+    try:
+        _coerce(f, text, from_text=True)
+    except ValueError:
+        return False
+    return True
+
+
+def _bad_default(f: FormField, text: str) -> str:
+    if f.type == "enum":
+        options = ", ".join(v[0] for v in f.values)
+        what, write = "is not one of its values", f"write one of {options} (a value's id)"
+    else:
+        what, write = _DEFAULT_TEXT[f.type]
+        if f.type == "long" and re.fullmatch(r"[+-]?\d+", text.strip()):
+            what = "is out of the 64-bit integer range"
+    return (
+        f"form field {f.id!r} ({f.type}): defaultValue {text!r} {what}; {write}, "
+        f"or leave the default value empty"
+    )
 
 
 def _check_bound(f: FormField, name: str, config: str | None) -> list[str]:
