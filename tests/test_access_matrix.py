@@ -128,9 +128,15 @@ def sees_task(user: str, task: TaskModel) -> bool:
 
 
 def ended_answer(user: str, task: TaskModel) -> int:
-    # An ended task is "already ended" (409) for the one who completed it and for admin; for
-    # everybody else it does not exist.
-    return 409 if (user == task.completed_by or is_admin(user)) else 404
+    # An ended task is "already ended" (409) for everyone who saw it while it was open (its
+    # assignee, who completed it, its candidate users, the members of its candidate groups) and
+    # for admin; for everybody else it does not exist.
+    saw_it = (
+        user in (task.completed_by, task.assignee)
+        or user in task.users
+        or bool(groups(user) & task.groups)
+    )
+    return 409 if saw_it or is_admin(user) else 404
 
 
 def expect_read(user: str | None, task: TaskModel) -> int:
@@ -751,6 +757,35 @@ def test_cancelled_instance_is_hidden_from_users_who_only_held_one_of_its_tasks(
         "inspector list": 0,
         "clerk list": 0,
     }
+
+
+def test_a_colleague_with_a_stale_inbox_learns_the_task_was_done(deployed: Api) -> None:
+    """Two hall clerks see the same group task; one completes it. The other, clicking 认领 in an
+    inbox loaded before, was told 404 ("does not exist or is not visible") while the one who
+    completed it got 409: the task was done, and saying so leaks nothing they had not seen."""
+    api = deployed
+    instance = scenario_open(api, "STALE-1")
+    task = instance.tasks["group_task"]  # offered to hall_clerk and yk_specialist
+    do_complete(api, task, "clerk")
+    for call in (
+        lambda: api.claim(task.id, "clerk2"),
+        lambda: api.post(f"/tasks/{task.id}/complete", "clerk2", json={"variables": {}}),
+        lambda: api.get(f"/tasks/{task.id}", "clerk2"),
+        lambda: api.claim(task.id, "specialist"),  # the other candidate group
+    ):
+        answer = call()
+        assert answer.status_code == 409, answer.text
+        assert f"task {task.id} already ended (completed at " in answer.json()["message"]
+    # Someone the task was never offered to still cannot tell it from a task that never was.
+    never = api.claim(task.id, "planner")
+    assert never.status_code == 404
+    nothing = api.claim("no-such-task", "planner").json()["message"]
+    assert never.json()["message"] == nothing.replace("no-such-task", task.id)
+    # Offered by name (camunda:candidateUsers) counts as offered.
+    by_name = instance.tasks["users_task"]  # planner and om
+    do_complete(api, by_name, "planner")
+    assert api.claim(by_name.id, "om").status_code == 409
+    assert api.claim(by_name.id, "clerk").status_code == 404
 
 
 # ---------------------------------------------------------------- deploy

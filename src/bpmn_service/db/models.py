@@ -182,6 +182,8 @@ class HistoricTask(Base):
     name: Mapped[str] = mapped_column(String(255))
     lane: Mapped[str | None] = mapped_column(String(255))
     candidate_groups: Mapped[list[Any]] = mapped_column(JsonType)
+    # Who it was offered to by name; None for tasks that ended before this was kept.
+    candidate_users: Mapped[list[Any] | None] = mapped_column(JsonType)
     assignee: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime]
     claimed_at: Mapped[datetime | None]

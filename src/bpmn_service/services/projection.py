@@ -150,9 +150,11 @@ def _transaction_ended(session: Session, transaction: SessionTransaction) -> Non
 def close_task(session: Session, task: Task, *, at: datetime, reason: str, by: str | None) -> None:
     """Move an open task to history (completed or cancelled) and delete its inbox row."""
     connection = session.connection()
-    # The candidate rows go with the task; their groups stay in its history (one statement).
+    # The candidate rows go with the task; they stay in its history (one statement), so that
+    # whoever it was offered to learns that it ended (services/tasks.py).
     removed = connection.execute(_DELETE_CANDIDATES, {"task_id": task.id}).all()
     groups = [ref for kind, ref in removed if kind == "group"]
+    users = [ref for kind, ref in removed if kind == "user"]
     properties = task.properties or {}
     telemetry.count(session, telemetry.TASKS_ENDED, task.definition_key, reason)
     if task.due_at is not None and at > task.due_at:
@@ -173,6 +175,7 @@ def close_task(session: Session, task: Task, *, at: datetime, reason: str, by: s
             "name": task.name,
             "lane": task.lane,
             "candidate_groups": groups,
+            "candidate_users": users,
             "assignee": task.assignee,
             "created_at": task.created_at,
             "claimed_at": task.claimed_at,

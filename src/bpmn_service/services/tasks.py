@@ -190,15 +190,24 @@ def _visible_task(
 
 
 def _not_visible(session: Session, task_id: str, principal: Principal) -> NoReturn:
-    """404, or 409 for a task the caller worked on that has ended since."""
+    """404, or 409 for a task the caller saw while it was open that has ended since (a clerk
+    acting on a stale inbox learns that it is done; others cannot tell it from no task)."""
     done = session.get(HistoricTask, task_id)
-    if done is not None and (
-        principal.user_id in (done.completed_by, done.assignee) or principal.is_admin
-    ):
+    if done is not None and _saw(done, principal):
         raise InvalidState(
             f"task {task_id} already ended ({done.end_reason} at {done.ended_at.isoformat()})"
         )
     raise NotFound(f"task {task_id} does not exist or is not visible to you")
+
+
+def _saw(done: HistoricTask, principal: Principal) -> bool:
+    """Whether the task was in the caller's inbox while it was open (the rule of task_visible)."""
+    return (
+        principal.is_admin
+        or principal.user_id in (done.completed_by, done.assignee)
+        or principal.user_id in (done.candidate_users or ())
+        or any(group in principal.groups for group in done.candidate_groups or ())
+    )
 
 
 def get_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDetail:
