@@ -205,7 +205,21 @@ def test_supervisor_sees_a_failed_step_and_retries_it(ui: Ui, server: Server) ->
     page.locator('.djs-element.m-failed[data-element-id="sms"]').wait_for(state="attached")
     waits = page.get_by_test_id("waits-for")
     assert "重试次数已用完" in waits.inner_text()
+    # One version only: migrating is no repair here. The incident offered 迁移版本 all the same.
+    incident = page.get_by_test_id("incidents").locator("li")
+    assert "可用修复: 重试 · 修改变量 · 移动令牌" in incident.inner_text()
+    assert "迁移版本" not in incident.inner_text()
+    assert page.get_by_role("button", name="迁移版本").count() == 0
     ui.shot("01-incident")
+    # With a second version it is one.
+    renamed = SMS_STEP.replace('name="发送短信"', 'name="发送短信（新网关）"', 1)
+    assert renamed != SMS_STEP
+    laid_out = layout_bpmn(renamed.encode(), "ui_sms_notice.bpmn")
+    server.api("POST", "/deployments", "analyst", files={"files": ("ui_sms_notice.bpmn", laid_out)})
+    page.reload()
+    incident.get_by_text("迁移版本").wait_for()
+    assert "可用修复: 重试 · 修改变量 · 移动令牌 · 迁移版本" in incident.inner_text()
+    page.get_by_role("button", name="迁移版本").wait_for()
 
     page.get_by_role("button", name="重试", exact=True).click()
     form = page.get_by_test_id("repair-retry")

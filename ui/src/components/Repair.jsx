@@ -19,6 +19,11 @@ export function repairsOffered(caps) {
   return { offered, variablesMethod: variables };
 }
 
+// Migrating needs a version of the process other than the case's.
+export function canMigrate(instance, versions) {
+  return versions.some((v) => v !== instance.version);
+}
+
 export default function Repair({ instance, caps, steps, versions, active, failed, picked, onDone }) {
   const { t } = useTranslation();
   const [open, setOpen] = useState(null);
@@ -27,7 +32,7 @@ export default function Repair({ instance, caps, steps, versions, active, failed
   const { offered: all, variablesMethod } = repairsOffered(caps);
   // Retry is for a failed step, migration for a process with another version.
   const offered = all.filter((kind) => (kind !== 'retry' || failed.length > 0)
-    && (kind !== 'migrate' || versions.some((v) => v !== instance.version)));
+    && (kind !== 'migrate' || canMigrate(instance, versions)));
 
   useEffect(() => {
     if (open) panel.current?.querySelector('h3')?.focus();

@@ -13,7 +13,7 @@ import BpmnDiagram from '../components/BpmnDiagram.jsx';
 import DueBadge from '../components/DueBadge.jsx';
 import ErrorNote from '../components/ErrorNote.jsx';
 import IncidentList from '../components/IncidentList.jsx';
-import Repair from '../components/Repair.jsx';
+import Repair, { canMigrate } from '../components/Repair.jsx';
 import TimeLimitList from '../components/TimeLimitList.jsx';
 import WaitsFor from '../components/WaitsFor.jsx';
 import { stepsOf } from '../elements.js';
@@ -171,7 +171,7 @@ export default function CaseDetail() {
       {incidents && incidents.length > 0 && (
         <>
           <h2>{t('incidents.title')}</h2>
-          <IncidentList incidents={incidents} />
+          <IncidentList incidents={incidents} migrate={canMigrate(instance, versions)} />
         </>
       )}
       <h2>{t('cases.diagram')}</h2>
