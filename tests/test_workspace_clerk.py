@@ -3,6 +3,7 @@ error, completion, and the next task in the specialist's inbox."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
@@ -340,3 +341,45 @@ def test_a_server_restarting_when_the_page_loads_keeps_the_clerk_signed_in(ui: U
     notice.get_by_role("button", name="重试").click()
     page.get_by_test_id("who").locator("strong", has_text="clerk").wait_for()
     page.get_by_role("heading", name="待办任务").wait_for()
+
+
+def test_a_double_click_on_an_action_sends_it_once(ui: Ui, server: Server) -> None:
+    """认领 in the inbox stayed enabled while its request ran: a double click sent two claims.
+    Each action button (认领 in the inbox and on the task page, 退回, 提交办理) is disabled until
+    its answer is back (those of the task page already were; they are held to it here). The
+    answers are held back so that the second click lands while the first request runs."""
+    key, started = apply(server)
+    task = started["tasks"][0]["id"]
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        if route.request.method == "POST":
+            held.append(route)
+        else:
+            route.continue_()
+
+    ui.page.route("**/api/v1/tasks/*/*", hold)
+    page = ui.page
+    ui.sign_in("clerk")
+
+    def once(button: Any, action: str) -> None:
+        button.dblclick()
+        page.wait_for_timeout(300)  # time for a second request to leave
+        assert [urlsplit(r.request.url).path for r in held] == [f"/api/v1/tasks/{task}/{action}"]
+        assert button.is_disabled()
+        held.pop().continue_()
+
+    once(ui.inbox(key).first.get_by_role("button", name="认领"), "claim")
+    page.get_by_test_id("assignee").get_by_text("clerk").wait_for()
+    once(page.get_by_role("button", name="退回"), "unclaim")
+    page.get_by_test_id("assignee").get_by_text("—").wait_for()
+    once(page.get_by_role("button", name="认领"), "claim")
+    page.get_by_role("button", name="退回").wait_for()
+    page.locator("#root_docsComplete-0").check()
+    page.locator("#root_docIdProof").check()
+    page.locator("#root_acceptedAt").fill("2026-11-30")
+    once(page.get_by_role("button", name="提交办理"), "complete")
+    page.get_by_role("heading", name=re.compile("^已提交")).wait_for()
+    history = server.api("GET", f"/process-instances/{started['id']}")["history"]
+    mine = [h["type"] for h in history if h.get("task_id") == task and h["actor"] == "clerk"]
+    assert mine == ["task_claimed", "task_unclaimed", "task_claimed", "task_completed"]

@@ -31,6 +31,9 @@ export default function Inbox() {
   };
   const offset = Number(params.get('offset')) || 0;
   const [claimError, setClaimError] = useState(null);
+  // The task whose claim is under way: the claim buttons are disabled until the answer is back,
+  // so that a double click claims once (as the task page's buttons are while they run).
+  const [claiming, setClaiming] = useState(null);
 
   const definitions = useLoad(() => loadDefinitions(), []);
   // The answer carries the query it answers, so a stale page is never taken for the new one.
@@ -67,6 +70,7 @@ export default function Inbox() {
   }
 
   async function claim(task) {
+    setClaiming(task.id);
     setClaimError(null);
     try {
       await post(`/tasks/${task.id}/claim`);
@@ -78,6 +82,8 @@ export default function Inbox() {
       } else {
         setClaimError(e);
       }
+    } finally {
+      setClaiming(null);
     }
   }
 
@@ -149,7 +155,8 @@ export default function Inbox() {
                   {task.assignee ? (
                     <Link className="button" to={`/tasks/${task.id}`}>{t('inbox.open')}</Link>
                   ) : (
-                    <button type="button" onClick={() => claim(task)}>{t('inbox.claim')}</button>
+                    <button type="button" disabled={claiming !== null} aria-busy={claiming === task.id}
+                      onClick={() => claim(task)}>{t('inbox.claim')}</button>
                   )}
                 </td>
               </tr>
