@@ -372,19 +372,11 @@ def simulate(
     bar = Progress(len(apps) * len(scenario.processes), progress, on_progress)
     collected: dict[str, list[ProcessOutcome]] = {key: [] for key in scenario.processes}
     if workers == 1 or len(jobs) == 1:
-        # In the caller's own process: its collector settings are put back afterwards (a worker
-        # process keeps those of _init_worker for its life).
-        threshold = gc.get_threshold()
-        try:
-            _init_worker(scenario, models, env, keep_history)
-            for job in jobs:
-                key, outcome = _run_chunk(job)
-                collected[key].append(outcome)
-                bar.advance(len(outcome.results))
-        finally:
-            _WORKER.clear()
-            gc.unfreeze()
-            gc.set_threshold(*threshold)
+        _init_worker(scenario, models, env, keep_history)
+        for job in jobs:
+            key, outcome = _run_chunk(job)
+            collected[key].append(outcome)
+            bar.advance(len(outcome.results))
     else:
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
