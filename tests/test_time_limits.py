@@ -178,6 +178,8 @@ def test_external_task_retries_incident_and_lock_expiry(api: Api, clock: Clock) 
     )
     [incident] = api.get("/incidents", "admin").json()["items"]
     assert incident["id"] == task["id"] and incident["message"] == "SMS gateway down"
+    # One version of the process: nothing to migrate the case to, so no migration is offered.
+    assert incident["actions"] == ["retry", "set_variables", "modification"]
     # Where the case waits names the same incident at the step.
     waiting = api.get(f"/process-instances/{instance_id}/activities", "admin").json()
     [step] = [a for a in waiting["activities"] if a["kind"] == "external_task"]

@@ -16,11 +16,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from bpmn_service.context import AppContext
-from bpmn_service.db.models import ExternalTask, HistoryEvent, ProcessInstance, RunIncident, Task
+from bpmn_service.db.models import (
+    ExternalTask,
+    HistoryEvent,
+    ProcessDefinition,
+    ProcessInstance,
+    RunIncident,
+    Task,
+)
 from bpmn_service.errors import Forbidden, WorkflowFailed
 from bpmn_service.identity import Principal
 
@@ -105,8 +112,29 @@ def list_incidents(
             + _recorded(ctx, session, instance_id, definition_key)
             + _runs(session, instance_id, definition_key)
         )
-    found.sort(key=lambda i: (i.since, i.id))
-    return found[offset : offset + limit], len(found)
+        found.sort(key=lambda i: (i.since, i.id))
+        page = found[offset : offset + limit]
+        _offer_migration_where_possible(session, page)
+    return page, len(found)
+
+
+def _offer_migration_where_possible(session: Session, page: list[Incident]) -> None:
+    """A case can only be migrated to another version of its process: where there is none,
+    `migration` is not among the repairs offered."""
+    keys = {i.process_definition_key for i in page if "migration" in i.actions}
+    if not keys:
+        return
+    versioned = set(
+        session.scalars(
+            select(ProcessDefinition.key)
+            .where(ProcessDefinition.key.in_(keys))
+            .group_by(ProcessDefinition.key)
+            .having(func.count() > 1)
+        )
+    )
+    for incident in page:
+        if incident.process_definition_key not in versioned:
+            incident.actions = [a for a in incident.actions if a != "migration"]
 
 
 def open_for_instance(ctx: AppContext, session: Session, instance_id: str) -> list[Incident]:
