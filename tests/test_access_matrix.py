@@ -127,14 +127,16 @@ def sees_task(user: str, task: TaskModel) -> bool:
     )
 
 
-def ended_answer(user: str, task: TaskModel) -> int:
+def ended_answer(user: str, task: TaskModel, *, oversee: bool = False) -> int:
     # An ended task is "already ended" (409) for everyone who saw it while it was open (its
-    # assignee, who completed it, its candidate users, the members of its candidate groups) and
-    # for admin; for everybody else it does not exist.
+    # assignee, who completed it, its candidate users, the members of its candidate groups), for
+    # admin, and where supervisors may look at every task (read, unclaim) for supervisors; for
+    # everybody else it does not exist.
     saw_it = (
         user in (task.completed_by, task.assignee)
         or user in task.users
         or bool(groups(user) & task.groups)
+        or (oversee and is_supervisor(user))
     )
     return 409 if saw_it or is_admin(user) else 404
 
@@ -143,7 +145,7 @@ def expect_read(user: str | None, task: TaskModel) -> int:
     if user is None:
         return 401
     if task.ended:
-        return ended_answer(user, task)
+        return ended_answer(user, task, oversee=True)
     return 200 if sees_task(user, task) or is_supervisor(user) else 404
 
 
@@ -165,7 +167,7 @@ def expect_unclaim(user: str | None, task: TaskModel) -> int:
     if user is None:
         return 401
     if task.ended:
-        return ended_answer(user, task)
+        return ended_answer(user, task, oversee=True)
     if not (sees_task(user, task) or is_supervisor(user)):
         return 404
     if task.assignee is None:
