@@ -21,8 +21,9 @@ from lxml import etree
 
 from bpmn_service.errors import BpmnProblem
 
-from .bpmn_xml import BPMN_NS, local_name
+from .bpmn_xml import BPMN_NS, element_kinds, lanes_of_nodes, local_name
 from .camunda_ext import CAMUNDA_NS, NSMAP
+from .deploy_rules import ASSIGNMENTS, offered_to_nobody
 from .diagram import SUBPROCESS_KINDS, TASK_KINDS
 from .script_engine import EVALUATOR
 
@@ -128,9 +129,7 @@ def _dangling_references(process: etree._Element, add: Add) -> None:
                 "renamed), or delete the flow",
                 "error",
             )
-    kinds = {
-        el.get("id"): etree.QName(el).localname for el in process.iter() if isinstance(el.tag, str)
-    }
+    kinds = element_kinds(process)
     for event in process.iter(f"{{{BPMN_NS}}}boundaryEvent"):
         ref = event.get("attachedToRef")
         if ref in ids and kinds.get(ref) not in ACTIVITIES:
@@ -270,11 +269,7 @@ OUR_LANGUAGES = {"", "python", "expression"}
 def _ignored_conditions(process: etree._Element, add: Add) -> None:
     """A condition moved onto a flow out of a parallel or event-based gateway is never evaluated
     (every branch runs; the first event decides), as in Camunda: the analyst meant a choice."""
-    kinds = {
-        el.get("id"): etree.QName(el).localname
-        for el in process.iter()
-        if isinstance(el.tag, str) and el.get("id")
-    }
+    kinds = element_kinds(process)
     for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
         kind = kinds.get(flow.get("sourceRef"))
         if kind not in ("parallelGateway", "eventBasedGateway"):
@@ -354,7 +349,6 @@ def _lane_groups(process: etree._Element, key: str, add: Add, context: CheckCont
 
 
 # Engines whose modelers write attributes of their own where Camunda writes camunda:*.
-_ASSIGNMENTS = ("candidateGroups", "candidateUsers", "assignee")
 VENDORS = {"http://flowable.org/bpmn": "Flowable", "http://activiti.org/bpmn": "Activiti"}
 _ASSIGNMENT = "(Camunda Modeler: the task's User assignment)"
 VENDOR_HINTS = {
@@ -384,7 +378,7 @@ def _other_vendors(
             continue
         names = [etree.QName(attr) for attr in el.attrib]
         if el in named_by_rules:  # its lanes.no-groups error already names the attribute
-            names = [n for n in names if n.localname not in _ASSIGNMENTS]
+            names = [n for n in names if n.localname not in ASSIGNMENTS]
         tag = etree.QName(el.tag)
         parent = el.getparent()
         # An extension element once, not each of its children (a form property's values).
@@ -412,16 +406,12 @@ def _other_vendors(
 
 
 def _unassigned_user_tasks(process: etree._Element, context: CheckContext) -> set[etree._Element]:
-    """The user tasks the deploy rules refuse as offered to nobody (no camunda: assignment, no
-    lane with groups): their error names another engine's assignment already."""
+    """The user tasks the deploy rules refuse as offered to nobody: their error names another
+    engine's assignment already."""
     key = process.get("id") or ""
-    lanes: dict[str, str] = {}
-    for lane in process.iter(f"{{{BPMN_NS}}}lane"):
-        for ref in lane.iterfind("bpmn:flowNodeRef", NSMAP):
-            lanes[(ref.text or "").strip()] = lane.get("name") or ""
+    lanes = lanes_of_nodes(process)
     return {
         task
         for task in process.iter(f"{{{BPMN_NS}}}userTask")
-        if not any(task.get(f"{{{CAMUNDA_NS}}}{name}") for name in _ASSIGNMENTS)
-        and not context.lane_has_groups(key, lanes.get(task.get("id") or ""))
+        if offered_to_nobody(task, key, lanes, context.lane_has_groups)
     }

@@ -40,6 +40,25 @@ def local_name(tag: Any) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
 
+def element_kinds(scope: etree._Element) -> dict[str, str]:
+    """The kind (tag without namespace) of every element under `scope` that has an id, by id."""
+    return {
+        el.get("id"): local_name(el.tag)
+        for el in scope.iter()
+        if isinstance(el.tag, str) and el.get("id")
+    }
+
+
+def lanes_of_nodes(process: etree._Element) -> dict[str, str | None]:
+    """The name of the lane each flow node is drawn in, by the node's id (None: a lane without
+    a name)."""
+    lanes: dict[str, str | None] = {}
+    for lane in process.xpath(".//bpmn:lane", namespaces=NSMAP):
+        for ref in lane.xpath("./bpmn:flowNodeRef/text()", namespaces=NSMAP):
+            lanes[ref.strip()] = lane.get("name")
+    return lanes
+
+
 def owner_of(el: etree._Element) -> etree._Element:
     """The element itself or its nearest ancestor with an id: what a problem is reported at."""
     node = el

@@ -17,7 +17,15 @@ from lxml import etree
 from bpmn_service.errors import BpmnProblem
 
 from . import forms
-from .bpmn_xml import BPMN_NS, IDENTIFIER, is_due_value, local_name, owner_of
+from .bpmn_xml import (
+    BPMN_NS,
+    IDENTIFIER,
+    element_kinds,
+    is_due_value,
+    lanes_of_nodes,
+    local_name,
+    owner_of,
+)
 from .camunda_ext import CAMUNDA_NS, NSMAP, form_field_elements, listed_names, read_extensions
 from .diagram import EVENT_KINDS, GATEWAY_KINDS, SUBPROCESS_KINDS, TASK_KINDS
 from .multi_instance import multi_instance_problems
@@ -320,10 +328,7 @@ def not_supported(language: str) -> str:
 def _check_user_tasks(
     process: etree._Element, key: str, problem: Callable[..., None], lane_has_groups: LaneCheck
 ) -> None:
-    lanes: dict[str, str | None] = {}
-    for lane in process.xpath(".//bpmn:lane", namespaces=NSMAP):
-        for ref in lane.xpath("./bpmn:flowNodeRef/text()", namespaces=NSMAP):
-            lanes[ref.strip()] = lane.get("name")
+    lanes = lanes_of_nodes(process)
     for node in process.xpath(
         ".//bpmn:userTask|.//bpmn:manualTask|.//bpmn:startEvent", namespaces=NSMAP
     ):
@@ -362,9 +367,8 @@ def _check_user_tasks(
                     f"with offset",
                     node,
                 )
-        has_assignment = any(ext.get(a) for a in ("candidateGroups", "candidateUsers", "assignee"))
-        lane = lanes.get(node.get("id") or "")
-        if not has_assignment and not lane_has_groups(key, lane):
+        if offered_to_nobody(node, key, lanes, lane_has_groups):
+            lane = lanes.get(node.get("id") or "")
             where = (
                 f"its lane {lane!r} has no groups in lane-groups.toml" if lane else "it has no lane"
             )
@@ -377,7 +381,17 @@ def _check_user_tasks(
             )
 
 
-_ASSIGNMENTS = ("candidateGroups", "candidateUsers", "assignee")
+# The camunda: attributes that offer a task to someone.
+ASSIGNMENTS = ("candidateGroups", "candidateUsers", "assignee")
+
+
+def offered_to_nobody(
+    node: etree._Element, key: str, lanes: dict[str, str | None], lane_has_groups: LaneCheck
+) -> bool:
+    """A task with no camunda: assignment, drawn in no lane or in one without groups: nobody
+    would see it (refused as lanes.no-groups)."""
+    assigned = any((node.get(f"{{{CAMUNDA_NS}}}{a}") or "").strip() for a in ASSIGNMENTS)
+    return not assigned and not lane_has_groups(key, lanes.get(node.get("id") or ""))
 
 
 def _foreign_assignment(node: etree._Element) -> str:
@@ -387,7 +401,7 @@ def _foreign_assignment(node: etree._Element) -> str:
     prefixes = {uri: prefix for prefix, uri in node.nsmap.items() if prefix}
     for attr, value in node.attrib.items():
         name = etree.QName(attr)
-        if name.namespace not in (None, CAMUNDA_NS) and name.localname in _ASSIGNMENTS:
+        if name.namespace not in (None, CAMUNDA_NS) and name.localname in ASSIGNMENTS:
             written = f"{prefixes.get(name.namespace, name.namespace)}:{name.localname}"
             return (
                 f"; its {written}={value!r} is another engine's extension and is not read "
@@ -405,7 +419,7 @@ def _check_gateways(process: etree._Element, problem: Callable[..., None]) -> No
     by_source: dict[str | None, list[etree._Element]] = {}
     for flow in process.xpath(".//bpmn:sequenceFlow", namespaces=NSMAP):
         by_source.setdefault(flow.get("sourceRef"), []).append(flow)
-    kinds = {el.get("id"): local_name(el.tag) for el in process.iter() if isinstance(el.tag, str)}
+    kinds = element_kinds(process)
     for gw in process.xpath(".//bpmn:eventBasedGateway", namespaces=NSMAP):
         for flow in by_source.get(gw.get("id"), []):
             target = flow.get("targetRef")

@@ -18,8 +18,9 @@ from bpmn_service.errors import BpmnProblem
 
 from .bpmn_xml import BPMN_NS, local_name
 from .deploy_rules import FLOW_NODE_TAGS
+from .diagram import SUBPROCESS_KINDS
 
-_SCOPES = frozenset({"process", "subProcess", "transaction", "adHocSubProcess"})
+_SCOPES = SUBPROCESS_KINDS | {"process"}
 _GATEWAYS = frozenset(
     {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway"}
 )
