@@ -106,11 +106,7 @@ def _attempt_in_three(
     for row in rows:
         if row.candidate_kind is not None:
             candidates[row.candidate_kind].append(row.candidate_ref)
-    offered = principal.is_admin or (
-        principal.user_id in candidates["user"]
-        or any(group in principal.groups for group in candidates["group"])
-    )
-    if seen.assignee is not None or not offered:
+    if seen.assignee is not None or not may_take(candidates, principal):
         return Attempt(seen, candidates, won=False)
     version = conn.execute(_take(principal), params).scalar()
     if version is None:
@@ -118,6 +114,16 @@ def _attempt_in_three(
     at = {"instance_id": seen.instance_id, "element_id": seen.element_id}
     conn.execute(_history(principal), {**at, **params})
     return Attempt(_claimed(seen, principal, now, version), candidates, won=True)
+
+
+def may_take(candidates: dict[str, list[str]], principal: Principal) -> bool:
+    """Whether the task (its candidates as read) is offered to the caller, or they are an admin:
+    the rule the UPDATE's condition applies in the database."""
+    return (
+        principal.is_admin
+        or principal.user_id in candidates["user"]
+        or any(group in principal.groups for group in candidates["group"])
+    )
 
 
 def _task(row: Row[Any]) -> OpenTaskRow:
@@ -218,4 +224,4 @@ def _history(principal: Principal) -> Executable:
     )
 
 
-__all__ = ["Attempt", "OpenTaskRow", "attempt"]
+__all__ = ["Attempt", "OpenTaskRow", "attempt", "may_take"]

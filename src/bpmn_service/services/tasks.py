@@ -236,7 +236,7 @@ def claim_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDetai
         if not attempt.won:
             if task.assignee == principal.user_id:
                 return _detail(ctx, session, task, candidates)
-            if not (principal.is_admin or _offered_to(candidates, principal)):
+            if not claims.may_take(candidates, principal):
                 if task.assignee is not None:
                     raise _claimed(task)
                 raise Forbidden("you are not a candidate for this task")
@@ -260,12 +260,6 @@ def claim_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDetai
                 runtime.follow_clocks(ctx, session, instance, stopped, at=now)
         uow.commit()
         return _detail(ctx, session, task, candidates)
-
-
-def _offered_to(candidates: dict[str, list[str]], principal: Principal) -> bool:
-    return principal.user_id in candidates["user"] or any(
-        group in principal.groups for group in candidates["group"]
-    )
 
 
 def _claimed(task: Task | OpenTaskRow) -> TaskAlreadyClaimed:
