@@ -50,6 +50,8 @@ _CREATED_CANDIDATES = "bpmn_service.created_candidates"
 NO_OPEN_CLOCKS = "bpmn_service.no_open_clocks"
 # The states of a clock that is still open (clocks.OPEN; here to avoid an import cycle).
 OPEN_CLOCKS = ("running", "paused", "breached")
+# The variable whose value is kept as the instance's category (analytics group cases by it).
+CATEGORY_VARIABLE = "customerCategory"
 # session.info: ids of instances this transaction inserted and has not projected yet.
 NEW_INSTANCES = "bpmn_service.new_instances"
 
@@ -201,7 +203,7 @@ def apply(
     *,
     at: datetime,
     actor: str | None,
-    category_variable: str = "customerCategory",
+    category_variable: str = CATEGORY_VARIABLE,
 ) -> list[Task]:
     """Project the engine state; return the task rows that became ready in this step."""
     for step in result.steps:
@@ -243,7 +245,7 @@ def apply(
     return created
 
 
-def run_columns(result: RunResult, category_variable: str = "customerCategory") -> dict[str, Any]:
+def run_columns(result: RunResult, category_variable: str = CATEGORY_VARIABLE) -> dict[str, Any]:
     """The instance row's columns a run sets (a new row starts with them: no update follows)."""
     columns: dict[str, Any] = {
         "state": result.state,
