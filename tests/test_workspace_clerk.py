@@ -32,6 +32,21 @@ def fits(ui: Ui) -> bool:
     return bool(ui.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
+def claim_first(ui: Ui, key: str) -> None:
+    """Claim the application's task from the clerk's inbox and wait for the task page."""
+    ui.inbox(key).first.get_by_role("button", name="认领").click()
+    ui.page.get_by_test_id("assignee").get_by_text("clerk").wait_for()
+
+
+def fill_acceptance(page: Any, note: str | None = None) -> None:
+    """Fill the acceptance form's required fields (and the note, when given)."""
+    page.locator("#root_docsComplete-0").check()
+    page.locator("#root_docIdProof").check()
+    page.locator("#root_acceptedAt").fill("2026-11-30")
+    if note is not None:
+        page.locator("#root_acceptanceNote").fill(note)
+
+
 def apply(server: Server) -> tuple[str, dict[str, Any]]:
     """A new application, as the online portal registers it."""
     key = f"YK-UI-{uuid.uuid4().hex[:8]}"
@@ -64,10 +79,7 @@ def test_clerk_claims_fills_the_form_fixes_an_error_and_hands_over(ui: Ui, serve
     page.get_by_test_id("assignee").get_by_text("clerk").wait_for()
 
     # One invalid value: a note longer than the form allows; the error shows at that field.
-    page.locator("#root_docsComplete-0").check()
-    page.locator("#root_docIdProof").check()
-    page.locator("#root_acceptedAt").fill("2026-11-30")
-    page.locator("#root_acceptanceNote").fill("资" * 501)
+    fill_acceptance(page, "资" * 501)
     page.get_by_role("button", name="提交办理").click()
     note = page.locator(".form-group", has=page.locator("#root_acceptanceNote"))
     note.locator(".error-detail").wait_for()
@@ -159,13 +171,9 @@ def test_an_expired_session_keeps_the_filled_form_until_the_clerk_signs_in_again
     key, _ = apply(server)
     ui.sign_in("clerk")
     page = ui.page
-    ui.inbox(key).first.get_by_role("button", name="认领").click()
-    page.get_by_test_id("assignee").get_by_text("clerk").wait_for()
-    page.locator("#root_docsComplete-0").check()
-    page.locator("#root_docIdProof").check()
-    page.locator("#root_acceptedAt").fill("2026-11-30")
+    claim_first(ui, key)
     note = "资料齐全；客户另需加急办理，已电话告知所需材料"
-    page.locator("#root_acceptanceNote").fill(note)
+    fill_acceptance(page, note)
 
     expired = {"body": {"code": "unauthenticated", "message": "invalid bearer token"}}
     page.route(
@@ -210,17 +218,14 @@ def test_signing_in_as_someone_else_after_an_expired_session_starts_afresh(
     key, started = apply(server)
     ui.sign_in("clerk")
     page = ui.page
-    ui.inbox(key).first.get_by_role("button", name="认领").click()
-    page.get_by_test_id("assignee").get_by_text("clerk").wait_for()
+    claim_first(ui, key)
     page.locator("#root_acceptanceNote").fill("只给 clerk 看的备注")
     page.route(
         "**/api/v1/tasks/*/complete",
         lambda route: ui.fake_answer(route, 401, {"code": "unauthenticated", "message": "x"}),
         times=1,
     )
-    page.locator("#root_docsComplete-0").check()
-    page.locator("#root_docIdProof").check()
-    page.locator("#root_acceptedAt").fill("2026-11-30")
+    fill_acceptance(page)
     page.get_by_role("button", name="提交办理").click()
     dialog = page.get_by_role("dialog")
     dialog.locator("#token").fill("demo-clerk2")
@@ -243,12 +248,8 @@ def test_a_task_taken_over_while_the_clerk_fills_it_says_so_and_shows_who_has_it
     task = started["tasks"][0]["id"]
     ui.sign_in("clerk")
     page = ui.page
-    ui.inbox(key).first.get_by_role("button", name="认领").click()
-    page.get_by_test_id("assignee").get_by_text("clerk").wait_for()
-    page.locator("#root_docsComplete-0").check()
-    page.locator("#root_docIdProof").check()
-    page.locator("#root_acceptedAt").fill("2026-11-30")
-    page.locator("#root_acceptanceNote").fill("资料齐全")
+    claim_first(ui, key)
+    fill_acceptance(page, "资料齐全")
     server.api("POST", f"/tasks/{task}/unclaim", "leader")
     server.api("POST", f"/tasks/{task}/claim", "clerk2")
 
@@ -375,9 +376,7 @@ def test_a_double_click_on_an_action_sends_it_once(ui: Ui, server: Server) -> No
     page.get_by_test_id("assignee").get_by_text("—").wait_for()
     once(page.get_by_role("button", name="认领"), "claim")
     page.get_by_role("button", name="退回").wait_for()
-    page.locator("#root_docsComplete-0").check()
-    page.locator("#root_docIdProof").check()
-    page.locator("#root_acceptedAt").fill("2026-11-30")
+    fill_acceptance(page)
     once(page.get_by_role("button", name="提交办理"), "complete")
     page.get_by_role("heading", name=re.compile("^已提交")).wait_for()
     history = server.api("GET", f"/process-instances/{started['id']}")["history"]
