@@ -19,13 +19,15 @@ from bpmn_service.context import AppContext
 from bpmn_service.db.connect import make_engine
 from bpmn_service.db.migrate import upgrade
 from bpmn_service.db.models import Base
-from bpmn_service.engine import traversal
+from bpmn_service.engine import traversal, warm
 from bpmn_service.main import create_app
 from bpmn_service.simulation.jobs import WhatIfLauncher
 
 # Every answer the engine takes from its task index is checked against SpiffWorkflow's own walk
 # of the task tree, in every test that runs an instance in this process.
 traversal.VERIFY = True
+# Every workflow a call takes warm instead of loading is checked against the stored state.
+warm.VERIFY = True
 
 # The web workspace tests' server and browser fixtures.
 pytest_plugins = ["workspace_browser"]

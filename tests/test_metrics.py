@@ -165,6 +165,9 @@ def test_counters_move_by_what_a_lifecycle_did(api: Api) -> None:
     assert value(after, "bpmn_active_instances", process="approval") == 1
     assert value(after, "bpmn_active_instances", process="timer_once") == 1
     assert ("bpmn_db_pool_checked_out", frozenset()) in after
+    # The calls after a start took the workflows this process kept (engine/warm.py).
+    assert moved(before, after, "bpmn_warm_workflow_takes_total", outcome="hit") >= 2
+    assert 1 <= value(after, "bpmn_warm_workflows") <= api.ctx.settings.warm_workflows
     assert timer["id"]
 
 

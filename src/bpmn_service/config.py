@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         description="Most engine steps one run (a start, a completion, a message, a timer) may "
         "take before it is rolled back as a loop that never waits",
     )
+    warm_workflows: int = Field(
+        256,
+        ge=0,
+        description="How many workflows each server process keeps in memory after a call, so "
+        "that the next call on the same stored state skips loading it (0: none)",
+    )
     run_max_seconds: float = Field(
         10.0,
         gt=0,

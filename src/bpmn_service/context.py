@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bpmn_service.config import Settings
 from bpmn_service.db.connect import make_engine
-from bpmn_service.engine import ProcessRunner, RunBudget, register_functions
+from bpmn_service.engine import ProcessRunner, RunBudget, WarmWorkflows, register_functions
 from bpmn_service.functions import build
 from bpmn_service.identity import UserDirectory
 from bpmn_service.lanes import LaneGroups
@@ -110,7 +110,8 @@ class AppContext:
             ),
             calendar=calendar,
             runner=ProcessRunner(
-                budget=RunBudget(settings.run_max_steps, settings.run_max_seconds)
+                budget=RunBudget(settings.run_max_steps, settings.run_max_seconds),
+                warm=WarmWorkflows(settings.warm_workflows),
             ),
             time_limits=TimeLimits.load(settings.time_limits_file),
         )

@@ -26,7 +26,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -102,6 +102,7 @@ class OpenWorkCollector(Collector):
         self.ctx = ctx
 
     def collect(self) -> Iterator[Metric]:
+        yield from self._warm_workflows()
         up = GaugeMetricFamily("bpmn_database_up", "1 when the database answered this scrape")
         try:
             snap = monitoring.snapshot(self.ctx)
@@ -151,6 +152,22 @@ class OpenWorkCollector(Collector):
         ):
             if value is not None:
                 yield GaugeMetricFamily(name, f"{text} (this server process)", value)
+
+    def _warm_workflows(self) -> Iterator[Metric]:
+        warm = self.ctx.runner.warm
+        yield GaugeMetricFamily(
+            "bpmn_warm_workflows",
+            "Workflows this server process keeps after a call (BPMN_WARM_WORKFLOWS)",
+            len(warm),
+        )
+        takes = CounterMetricFamily(
+            "bpmn_warm_workflow_takes",
+            "Calls on a stored state by this server process: taken warm (hit) or loaded (miss)",
+            labels=["outcome"],
+        )
+        takes.add_metric(["hit"], warm.hits)
+        takes.add_metric(["miss"], warm.misses)
+        yield takes
 
 
 def open_work_registry(ctx: AppContext) -> CollectorRegistry:

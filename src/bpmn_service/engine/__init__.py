@@ -20,6 +20,7 @@ from .script_engine import register_functions
 from .state_format import STATE_FORMAT
 from .stepping import NotWaiting
 from .views import EngineStep, ExternalWork, MessageWait, ReadyTask, RunResult, ThrownMessage
+from .warm import WarmWorkflows
 
 __all__ = [
     "BudgetExceeded",
@@ -40,6 +41,7 @@ __all__ = [
     "STATE_FORMAT",
     "SpecCache",
     "ThrownMessage",
+    "WarmWorkflows",
     "check_bpmn",
     "compile_bpmn",
     "diagram_size",

@@ -45,6 +45,7 @@ from .instance_view import (
 from .serialization import dump_state, load_state, spec_from_json
 from .stepping import deliver_message, set_output_item, workflow_failed
 from .views import RunResult
+from .warm import WarmWorkflows
 from .workflow import ServiceWorkflow
 
 # Compaction (compaction.py) keeps loops from growing the task tree; an instance that grows this
@@ -103,9 +104,16 @@ def _room_for_long_models(method: Callable[..., RunResult]) -> Callable[..., Run
 
 
 class ProcessRunner:
-    def __init__(self, cache: SpecCache | None = None, budget: RunBudget | None = None) -> None:
+    def __init__(
+        self,
+        cache: SpecCache | None = None,
+        budget: RunBudget | None = None,
+        warm: WarmWorkflows | None = None,
+    ) -> None:
         self.cache = cache or SpecCache()
         self.budget = budget or RunBudget()
+        # None: every call loads its state (the engine tests restore at every step on purpose).
+        self.warm = warm if warm is not None else WarmWorkflows(0)
 
     def task_form(
         self, definition_id: str, load: SpecLoader, spec_name: str
@@ -159,7 +167,7 @@ class ProcessRunner:
             target.data.update(variables)
             meter = self.budget.start()
             self._advance(workflow, meter)
-            return self._result(workflow, since)
+            return self._result(workflow, since, keep_as=definition_id)
 
     @_room_for_long_models
     def complete(
@@ -176,7 +184,7 @@ class ProcessRunner:
         """Complete a READY user or external task with already-validated values and advance."""
         spec, subs = self.cache.get(definition_id, load)
         with clock.frozen_at(now):
-            workflow = load_state(state, spec, subs)
+            workflow = self._load(definition_id, state, spec, subs)
             task = self._find(workflow, task_id)
             if task.state != TaskState.READY or not task.task_spec.manual:
                 raise InvalidState(
@@ -190,7 +198,7 @@ class ProcessRunner:
             with _engine_errors(meter, task):
                 task.run()
             self._advance(workflow, meter)
-            return self._result(workflow, since)
+            return self._result(workflow, since, keep_as=definition_id)
 
     @_room_for_long_models
     def inspect(self, definition_id: str, load: SpecLoader, state: str) -> RunResult:
@@ -211,13 +219,13 @@ class ProcessRunner:
         """Fire every timer due at `now` and advance; a no-op run when none is due."""
         spec, subs = self.cache.get(definition_id, load)
         with clock.frozen_at(now):
-            workflow = load_state(state, spec, subs)
+            workflow = self._load(definition_id, state, spec, subs)
             since = time.time()
             meter = self.budget.start()
             with _engine_errors(meter, None):
                 workflow.refresh_timers()
             self._advance(workflow, meter)
-            return self._result(workflow, since)
+            return self._result(workflow, since, keep_as=definition_id)
 
     @_room_for_long_models
     def deliver_message(
@@ -233,13 +241,13 @@ class ProcessRunner:
         """Deliver a named message to a waiting catch event; NotWaiting when none waits."""
         spec, subs = self.cache.get(definition_id, load)
         with clock.frozen_at(now):
-            workflow = load_state(state, spec, subs)
+            workflow = self._load(definition_id, state, spec, subs)
             since = time.time()
             meter = self.budget.start()
             with _engine_errors(meter, None):
                 deliver_message(workflow, name, payload)
             self._advance(workflow, meter)
-            return self._result(workflow, since)
+            return self._result(workflow, since, keep_as=definition_id)
 
     @_room_for_long_models
     def withdraw_event_subprocess(
@@ -249,7 +257,7 @@ class ProcessRunner:
         started for a time limit whose clock has since stopped) and advance."""
         spec, subs = self.cache.get(definition_id, load)
         with clock.frozen_at(now):
-            workflow = load_state(state, spec, subs)
+            workflow = self._load(definition_id, state, spec, subs)
             task = self._find(workflow, task_id)
             owner = _event_subprocess_of(workflow, task)
             if owner is None:
@@ -262,7 +270,7 @@ class ProcessRunner:
                 for waiting in workflow.get_tasks(state=TaskState.WAITING):
                     waiting.task_spec._update(waiting)
             self._advance(workflow, meter)
-            return self._result(workflow, since)
+            return self._result(workflow, since, keep_as=definition_id)
 
     @_room_for_long_models
     def throw_error(
@@ -281,7 +289,7 @@ class ProcessRunner:
         nothing changes then."""
         spec, subs = self.cache.get(definition_id, load)
         with clock.frozen_at(now):
-            workflow = load_state(state, spec, subs)
+            workflow = self._load(definition_id, state, spec, subs)
             task = self._find(workflow, task_id)
             if task.state != TaskState.READY or not is_external(task):
                 raise InvalidState(f"task {task_id} is not a ready external task")
@@ -297,7 +305,7 @@ class ProcessRunner:
                     details={"element_id": task.task_spec.bpmn_id, "error_code": code},
                 )
             self._advance(workflow, meter)
-            return self._result(workflow, since)
+            return self._result(workflow, since, keep_as=definition_id)
 
     def set_variables(
         self,
@@ -311,10 +319,10 @@ class ProcessRunner:
         """Set variables where the case's tokens are; the result and the previous values."""
         spec, subs = self.cache.get(definition_id, load)
         with clock.frozen_at(now):
-            workflow = load_state(state, spec, subs)
+            workflow = self._load(definition_id, state, spec, subs)
             since = time.time()
             before = repair.set_variables(workflow, values)
-            return self._result(workflow, since), before
+            return self._result(workflow, since, keep_as=definition_id), before
 
     def modify(
         self,
@@ -328,13 +336,13 @@ class ProcessRunner:
         """Cancel active elements and start before others (repair.py), then advance."""
         spec, subs = self.cache.get(definition_id, load)
         with clock.frozen_at(now):
-            workflow = load_state(state, spec, subs)
+            workflow = self._load(definition_id, state, spec, subs)
             since = time.time()
             meter = self.budget.start()
             with _engine_errors(meter, None):
                 repair.modify(workflow, instructions)
             self._advance(workflow, meter)
-            return self._result(workflow, since)
+            return self._result(workflow, since, keep_as=definition_id)
 
     def migrate(
         self,
@@ -361,7 +369,12 @@ class ProcessRunner:
             # Loaded again so every index is built from the target's elements.
             workflow = load_state(dump_state(workflow), new_spec, new_subs)
             self._advance(workflow, self.budget.start())
-            return found, self._result(workflow, since)
+            return found, self._result(workflow, since, keep_as=target[0])
+
+    def _load(self, definition_id: str, state: str, spec: Any, subs: dict[str, Any]) -> Any:
+        """The workflow of a stored state: the warm one that wrote it (warm.py), else loaded."""
+        workflow = self.warm.take(definition_id, state, spec)
+        return workflow if workflow is not None else load_state(state, spec, subs)
 
     def _find(self, workflow: Any, task_id: str) -> Any:
         try:
@@ -380,7 +393,11 @@ class ProcessRunner:
                 f"the instance grew beyond {MAX_TASKS} engine tasks; a rework loop is not bounded"
             )
 
-    def _result(self, workflow: Any, since: float, *, compact: bool = True) -> RunResult:
+    def _result(
+        self, workflow: Any, since: float, *, compact: bool = True, keep_as: str | None = None
+    ) -> RunResult:
+        """What a run did and the state to store; with `keep_as` (the process-definition id) the
+        workflow is kept warm for the next call on that state (warm.py)."""
         manual = workflow.get_tasks(state=TaskState.READY, manual=True, max_depth=FULL_DEPTH)
         ready = [t for t in manual if not is_external(t)]
         external = [t for t in manual if is_external(t)]
@@ -410,7 +427,7 @@ class ProcessRunner:
             state = dump_state(workflow)
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             raise WorkflowFailed(f"the instance's variables cannot be stored: {exc}") from None
-        return RunResult(
+        result = RunResult(
             state=state,
             completed=completed,
             ready_tasks=[ready_view(t) for t in ready],
@@ -422,6 +439,9 @@ class ProcessRunner:
             next_timer_at=next_timer,
             thrown=thrown,
         )
+        if keep_as is not None:
+            self.warm.keep(keep_as, state, workflow)
+        return result
 
 
 @contextmanager

@@ -1,0 +1,143 @@
+"""Workflows kept warm between calls: a call on a state this server process just wrote takes the
+workflow that wrote it instead of loading the stored text again.
+
+Loading a stored state rebuilds every engine task from JSON, about a fifth of the server's CPU for
+a task completion. The workflow that a run dumped is exactly what loading its text would give, so
+the runner keeps it, keyed by the process version and **the stored text itself**, and the next run
+whose stored text is the same string takes it. Keyed by the text, a hit needs no invalidation:
+
+* anything that changed the instance since (a call on another server process, a repair, a
+  migration, a timer fired elsewhere) wrote another text, so the call misses and loads;
+* a run whose transaction rolled back never stored its text, so nobody asks for its entry and it
+  ages out;
+* an entry is taken out for the run that uses it (never shared by two runs), and a run that
+  fails keeps nothing, so a half-run workflow is never reused;
+* a workflow is kept only if its variables come back from JSON as the same values (`plain`):
+  JSON turns a tuple into a list and a number key into a string, which a later expression could
+  tell apart, so a workflow holding such a value is not kept and its next call loads;
+* a hit must also find the very spec object its process version is cached with (SpecCache).
+
+What may differ is the order of keys within a task's variables: loading puts a task's own
+changes after its parent's variables, a run keeps the order they were set in. JSON objects have
+no order, and no expression can see it.
+
+`VERIFY` (the tests switch it on) checks every hit: the warm workflow dumps to the stored text,
+and so does the workflow loaded from that text.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+# Check every hit against the stored text (slow; for tests).
+VERIFY = False
+
+# Larger states are loaded each time: they are rare, and the cache's memory stays bounded.
+MAX_STATE_CHARS = 256 * 1024
+
+_SCALARS = frozenset({str, int, float, bool, type(None), timedelta, UUID})
+
+
+class WarmWorkflows:
+    """At most `size` workflows by (process-definition id, stored text); 0 keeps none."""
+
+    def __init__(self, size: int = 0) -> None:
+        self.size = size
+        self.hits = 0
+        self.misses = 0
+        self._items: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, definition_id: str, state: str, spec: Any) -> Any | None:
+        """The workflow that dumped to `state` under `spec`, taken out of the cache; None on a
+        miss (the caller loads the text)."""
+        if not self.size:
+            return None
+        with self._lock:
+            workflow = self._items.pop((definition_id, state), None)
+            if workflow is None or workflow.spec is not spec:
+                self.misses += 1
+                return None
+            self.hits += 1
+        if VERIFY:
+            _verify(workflow, state)
+        return workflow
+
+    def keep(self, definition_id: str, state: str, workflow: Any) -> None:
+        """Keep `workflow`, which a finished run has just dumped to `state`."""
+        if not self.size or len(state) > MAX_STATE_CHARS or not plain(workflow):
+            return
+        with self._lock:
+            self._items[(definition_id, state)] = workflow
+            self._items.move_to_end((definition_id, state))
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def plain(workflow: Any) -> bool:
+    """Whether every variable of `workflow` (each task's data and internal data, each workflow's
+    data, its subprocesses' too) is one JSON gives back unchanged, and no event is pending."""
+    seen: set[int] = set()
+    for sub in (workflow, *workflow.subprocesses.values()):
+        if getattr(sub, "bpmn_events", None) or not _plain_values(sub.data, seen):
+            return False
+        for task in sub.tasks.values():
+            if not (_plain_values(task.data, seen) and _plain_values(task.internal_data, seen)):
+                return False
+    return True
+
+
+def _plain_values(values: dict[str, Any], seen: set[int]) -> bool:
+    # Tasks share their parents' values (shallow copies), so each container is checked once.
+    stack: list[Any] = [values]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind in _SCALARS:
+            continue
+        if kind is datetime:
+            # Restored from its ISO text: only a naive or UTC time comes back the same.
+            if value.tzinfo is not None and value.tzinfo is not UTC:
+                return False
+            continue
+        if kind is not dict and kind is not list:
+            return False
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if kind is dict:
+            if any(type(key) is not str for key in value):
+                return False
+            stack.extend(value.values())
+        else:
+            stack.extend(value)
+    return True
+
+
+def _verify(workflow: Any, state: str) -> None:
+    from .serialization import dump_state, load_state
+
+    if dump_state(workflow) != state:
+        raise AssertionError("a warm workflow no longer dumps to the stored state it was kept for")
+    loaded = load_state(state, workflow.spec, workflow.subprocess_specs)
+    if _unordered(json.loads(dump_state(loaded))) != _unordered(json.loads(state)):
+        raise AssertionError("the stored state does not load back to the same values")
+
+
+def _unordered(value: Any) -> Any:
+    """A stored state with the variables a task dropped as a set: loading restores a task's
+    variables as its parent's followed by its own changes, so the order of their keys (and of
+    the names of those it dropped) may differ from the warm workflow's; the values may not."""
+    if isinstance(value, dict):
+        return {k: frozenset(v) if k == "deletions" else _unordered(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unordered(v) for v in value]
+    return value
