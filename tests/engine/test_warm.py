@@ -98,12 +98,18 @@ def test_a_warm_workflow_is_kept_per_process_version_and_spec() -> None:
     assert len(runner.warm) == 0  # and the entry is gone
 
 
-def test_the_cache_holds_at_most_its_size_and_zero_keeps_none() -> None:
+def test_the_cache_holds_at_most_its_size_and_text_and_zero_keeps_none() -> None:
     spec_json = compiled("rework_loop")
     runner = ProcessRunner(SpecCache(), warm=WarmWorkflows(2))
     for _ in range(5):
         runner.start("rework_loop", lambda: spec_json, {}, now=T0)
     assert len(runner.warm) == 2
+    assert runner.warm.chars == sum(len(state) for _, state in runner.warm._items)
+    by_text = ProcessRunner(SpecCache(), warm=WarmWorkflows(8, max_chars=2 * runner.warm.chars))
+    for _ in range(5):
+        by_text.start("rework_loop", lambda: spec_json, {}, now=T0)
+    # About four states fit in the text (their lengths differ by a character or two), not eight.
+    assert 3 <= len(by_text.warm) <= 4 and by_text.warm.chars <= by_text.warm.max_chars
     off = ProcessRunner(SpecCache())
     off.start("rework_loop", lambda: spec_json, {}, now=T0)
     assert len(off.warm) == 0

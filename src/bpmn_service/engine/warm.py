@@ -37,17 +37,23 @@ from uuid import UUID
 # Check every hit against the stored text (slow; for tests).
 VERIFY = False
 
-# Larger states are loaded each time: they are rare, and the cache's memory stays bounded.
+# Memory: a loaded workflow takes about six times its stored text (a 业扩 case of 100 tasks,
+# 95 KB of text, holds 570 KB), so the cache is bounded by the text it keeps as well as by count;
+# larger states are loaded each time.
 MAX_STATE_CHARS = 256 * 1024
+MAX_TOTAL_CHARS = 16 * 1024 * 1024
 
 _SCALARS = frozenset({str, int, float, bool, type(None), timedelta, UUID})
 
 
 class WarmWorkflows:
-    """At most `size` workflows by (process-definition id, stored text); 0 keeps none."""
+    """At most `size` workflows by (process-definition id, stored text), holding at most
+    `max_chars` of stored text together; the least recently kept go first. 0 keeps none."""
 
-    def __init__(self, size: int = 0) -> None:
+    def __init__(self, size: int = 0, max_chars: int = MAX_TOTAL_CHARS) -> None:
         self.size = size
+        self.max_chars = max_chars
+        self.chars = 0  # the stored text of the workflows kept
         self.hits = 0
         self.misses = 0
         self._items: OrderedDict[tuple[str, str], Any] = OrderedDict()
@@ -60,6 +66,8 @@ class WarmWorkflows:
             return None
         with self._lock:
             workflow = self._items.pop((definition_id, state), None)
+            if workflow is not None:
+                self.chars -= len(state)
             if workflow is None or workflow.spec is not spec:
                 self.misses += 1
                 return None
@@ -73,10 +81,13 @@ class WarmWorkflows:
         if not self.size or len(state) > MAX_STATE_CHARS or not plain(workflow):
             return
         with self._lock:
+            if self._items.pop((definition_id, state), None) is not None:
+                self.chars -= len(state)
             self._items[(definition_id, state)] = workflow
-            self._items.move_to_end((definition_id, state))
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            self.chars += len(state)
+            while len(self._items) > self.size or self.chars > self.max_chars:
+                (_, old), _ = self._items.popitem(last=False)
+                self.chars -= len(old)
 
     def __len__(self) -> int:
         return len(self._items)
