@@ -17,8 +17,10 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    text,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 
 from bpmn_service.db import queries
@@ -32,6 +34,7 @@ from bpmn_service.db.models import (
     Task,
     TaskCandidate,
     TimeLimitClock,
+    UtcDateTime,
 )
 from bpmn_service.engine import STATE_FORMAT, ExternalWork, ReadyTask, RunResult
 from bpmn_service.errors import StaleVersion, WorkflowFailed
@@ -72,6 +75,45 @@ _DELETE_CANDIDATES = (
     .returning(_candidate_table.c.kind, _candidate_table.c.ref)
 )
 _DELETE_TASK = delete(_task_table).where(_task_table.c.id == bindparam("task_id"))
+# PostgreSQL: close_task in one statement. The candidates are read in the statement's snapshot,
+# before the task's deletion removes them (ON DELETE CASCADE); no row is inserted when the task
+# was gone already, which the row count tells.
+_CLOSE_TASK_PG = text(
+    """
+    WITH candidates AS (
+        SELECT kind, ref FROM task_candidate WHERE task_id = :id
+    ), gone AS (
+        DELETE FROM task WHERE id = :id RETURNING id
+    )
+    INSERT INTO historic_task (
+        id, instance_id, definition_key, element_id, name, lane, candidate_groups,
+        candidate_users, assignee, created_at, claimed_at, due_at, ended_at, end_reason,
+        completed_by, customer_procedure, hall_visit, external_party
+    )
+    SELECT
+        gone.id, :instance_id, :definition_key, :element_id, :name, :lane,
+        COALESCE(
+            (SELECT jsonb_agg(ref ORDER BY ref) FROM candidates WHERE kind = 'group'), '[]'
+        ),
+        COALESCE(
+            (SELECT jsonb_agg(ref ORDER BY ref) FROM candidates WHERE kind = 'user'), '[]'
+        ),
+        :assignee, CAST(:created_at AS timestamptz), CAST(:claimed_at AS timestamptz),
+        CAST(:due_at AS timestamptz), CAST(:ended_at AS timestamptz), :end_reason,
+        :completed_by, :customer_procedure, CAST(:hall_visit AS boolean),
+        EXISTS (SELECT 1 FROM candidates WHERE kind = 'group')
+        AND NOT EXISTS (
+            SELECT 1 FROM candidates WHERE kind = 'group' AND NOT ref = ANY(:external)
+        )
+    FROM gone
+    """
+).bindparams(
+    bindparam("external", type_=ARRAY(String)),
+    bindparam("created_at", type_=UtcDateTime()),
+    bindparam("claimed_at", type_=UtcDateTime()),
+    bindparam("due_at", type_=UtcDateTime()),
+    bindparam("ended_at", type_=UtcDateTime()),
+)
 
 
 def record(
@@ -152,44 +194,53 @@ def _transaction_ended(session: Session, transaction: SessionTransaction) -> Non
 def close_task(session: Session, task: Task, *, at: datetime, reason: str, by: str | None) -> None:
     """Move an open task to history (completed or cancelled) and delete its inbox row."""
     connection = session.connection()
-    # The candidate rows go with the task; they stay in its history (one statement), so that
-    # whoever it was offered to learns that it ended (services/tasks.py).
-    removed = connection.execute(_DELETE_CANDIDATES, {"task_id": task.id}).all()
-    groups = [ref for kind, ref in removed if kind == "group"]
-    users = [ref for kind, ref in removed if kind == "user"]
-    properties = task.properties or {}
     telemetry.count(session, telemetry.TASKS_ENDED, task.definition_key, reason)
     if task.due_at is not None and at > task.due_at:
         telemetry.count(
             session, telemetry.TIME_LIMIT_BREACHES, task.definition_key, task.element_id
         )
+    properties = task.properties or {}
     # Core statements, not ORM objects to flush: the rows are final.
-    connection.execute(
-        _INSERT_HISTORIC_TASK,
-        {
-            "customer_procedure": properties.get("customerProcedure") or None,
-            "hall_visit": properties.get("hallVisit") == "true",
-            "external_party": bool(groups) and set(groups) <= EXTERNAL_GROUPS,
-            "id": task.id,
-            "instance_id": task.instance_id,
-            "definition_key": task.definition_key,
-            "element_id": task.element_id,
-            "name": task.name,
-            "lane": task.lane,
-            "candidate_groups": groups,
-            "candidate_users": users,
-            "assignee": task.assignee,
-            "created_at": task.created_at,
-            "claimed_at": task.claimed_at,
-            "due_at": task.due_at,
-            "ended_at": at,
-            "end_reason": reason,
-            "completed_by": by,
-        },
-    )
-    deleted = connection.execute(_DELETE_TASK, {"task_id": task.id})
-    assert isinstance(deleted, CursorResult)
-    if deleted.rowcount != 1:  # the instance's lock keeps others out; as the ORM's check did
+    row = {
+        "customer_procedure": properties.get("customerProcedure") or None,
+        "hall_visit": properties.get("hallVisit") == "true",
+        "id": task.id,
+        "instance_id": task.instance_id,
+        "definition_key": task.definition_key,
+        "element_id": task.element_id,
+        "name": task.name,
+        "lane": task.lane,
+        "assignee": task.assignee,
+        "created_at": task.created_at,
+        "claimed_at": task.claimed_at,
+        "due_at": task.due_at,
+        "ended_at": at,
+        "end_reason": reason,
+        "completed_by": by,
+    }
+    if connection.dialect.name == "postgresql":
+        # One statement: the task row goes (its candidate rows with it, by the foreign key) and
+        # its history row, with the candidates read before, comes in.
+        ended = connection.execute(_CLOSE_TASK_PG, {**row, "external": list(EXTERNAL_GROUPS)})
+    else:
+        # The candidate rows go with the task; they stay in its history, so that whoever it
+        # was offered to learns that it ended (services/tasks.py).
+        removed = connection.execute(_DELETE_CANDIDATES, {"task_id": task.id}).all()
+        groups = [ref for kind, ref in removed if kind == "group"]
+        users = [ref for kind, ref in removed if kind == "user"]
+        external = bool(groups) and set(groups) <= EXTERNAL_GROUPS
+        connection.execute(
+            _INSERT_HISTORIC_TASK,
+            {
+                **row,
+                "candidate_groups": groups,
+                "candidate_users": users,
+                "external_party": external,
+            },
+        )
+        ended = connection.execute(_DELETE_TASK, {"task_id": task.id})
+    assert isinstance(ended, CursorResult)
+    if ended.rowcount != 1:  # the instance's lock keeps others out; as the ORM's check did
         raise StaleVersion("the task was changed by another request; retry")
     # The object no longer has a row: out of the session, so that no flush writes it again.
     session.expunge(task)
