@@ -120,15 +120,14 @@ def test_complete_answers_the_candidates_that_were_stored(api: Api, counted: Cou
     done = api.complete(task["id"], "clerk", {"ok": True})
     assert done.status_code == 200, done.text
     assert counted.commits == 1
-    # The task; the instance, locked; the task closed: its candidates (deleted, their groups kept
-    # for its history), its history row, its inbox row (one statement on PostgreSQL); what the
-    # instance has open; the two new tasks and their candidates (one statement each); the
+    # The task with its instance, locked; the task closed: its candidates (deleted, their groups
+    # kept for its history), its history row, its inbox row (one statement on PostgreSQL); what
+    # the instance has open; the two new tasks and their candidates (one statement each); the
     # history rows; the instance's new state.
     close = (
         ["WITH"] if api.ctx.engine.dialect.name == "postgresql" else ["DELETE", "INSERT", "DELETE"]
     )
     assert counted.statements == [
-        "SELECT",
         "SELECT",
         *close,
         "SELECT",

@@ -176,6 +176,19 @@ def _visible_statement(principal: Principal, everyone: bool) -> Select[Task]:
     return select(Task).where(by_id, queries.task_visible(principal))
 
 
+@functools.lru_cache(maxsize=512)
+def _visible_locking_instance(principal: Principal) -> Select[Task, ProcessInstance]:
+    """The task by id if the caller sees it, with its instance's row locked for the transaction
+    (one writer per instance), in one statement."""
+    return (
+        select(Task, ProcessInstance)
+        .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
+        .where(Task.id == bindparam("task_id"), queries.task_visible(principal))
+        .with_for_update(of=ProcessInstance)
+        .execution_options(populate_existing=True)
+    )
+
+
 def _visible_task(
     session: Session, task_id: str, principal: Principal, *, oversee: bool = False
 ) -> Task:
@@ -391,7 +404,10 @@ def _complete(
         replay = lookup(session, idempotency)
         if replay is not None:
             return replay
-        task = _visible_task(session, task_id, principal)
+        found = session.execute(_visible_locking_instance(principal), {"task_id": task_id}).first()
+        if found is None:
+            _not_visible(session, task_id, principal)
+        task, instance = found
         if task.assignee is None:
             raise TaskNotClaimed(f"task {task_id} must be claimed before it is completed")
         if task.assignee != principal.user_id:
@@ -402,7 +418,6 @@ def _complete(
         load = spec_loader(session, task.definition_id)
         form = ctx.runner.task_form(task.definition_id, load, task.spec_name)
         values = validate(form, variables)
-        instance = runtime.lock_instance(session, task.instance_id)
         if instance.status != "active":
             raise InvalidState(f"the instance is {instance.status}")
         with runtime.run_of(instance):
