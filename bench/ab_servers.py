@@ -11,7 +11,9 @@ ones), so a slow spell of a shared machine hits both alike; each block records t
 time (utime + stime from /proc). Prints the median CPU per call of each and B ÷ A.
 
 Calls: live (GET /health/live), me (GET /me), get (GET /tasks/{id}), claim (the first task of a
-started instance; starting is not timed), complete (that task, claimed untimed before).
+started instance; starting is not timed), complete (that task, claimed untimed before), lifecycle
+(a whole instance of the 12-task process, sequentially: 29 API calls, its CPU counted per instance,
+so --per-block is instances).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from lifecycle import (
     running_server,
 )
 
-CALLS = ("live", "me", "get", "claim", "complete")
+CALLS = ("live", "me", "get", "claim", "complete", "lifecycle")
 
 
 def block(client: Client, call: str, n: int, label: str, token: str) -> Callable[[], None]:
@@ -62,6 +64,8 @@ def block(client: Client, call: str, n: int, label: str, token: str) -> Callable
                 client.http.get(f"/tasks/{tasks[i]['id']}", headers=auth(token))
             elif call == "claim":
                 client.claim(tasks[i])
+            elif call == "lifecycle":
+                client.run_instance(f"{label}-{i}")
             else:
                 client.complete(tasks[i])
 

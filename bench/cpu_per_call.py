@@ -266,9 +266,9 @@ def count_statements(
     PostgreSQL's) over `timed_instances` more, without the listener."""
     from sqlalchemy import event
 
+    from bpmn_service import engine
     from bpmn_service.config import Settings
     from bpmn_service.context import AppContext
-    from bpmn_service.engine import WarmWorkflows
     from bpmn_service.identity import Principal
     from bpmn_service.services import deployments, instances, tasks
 
@@ -301,14 +301,17 @@ def count_statements(
 
         timing = False
 
-        warm, cold = ctx.runner.warm, WarmWorkflows(0)
+        warm: Any = getattr(ctx.runner, "warm", None)
+        # An older source tree (first on PYTHONPATH) keeps no warm workflows: no comparison.
+        keeps = getattr(engine, "WarmWorkflows", None)
+        cold: Any = keeps(0) if keeps is not None else None
 
         def counted(op: str, call: Any) -> Any:
             del seen[:]
             began = time.process_time()
             result = call()
             if timing:
-                cpu[op if ctx.runner.warm is warm else f"{op}, {COLD}"].append(
+                cpu[op if getattr(ctx.runner, "warm", None) is warm else f"{op}, {COLD}"].append(
                     time.process_time() - began
                 )
             else:
@@ -327,7 +330,8 @@ def count_statements(
                 kinds.clear()
             # Timed instances take turns: with warm workflows (the server's default), and with
             # every stored state loaded (BPMN_WARM_WORKFLOWS=0), so one run compares the two.
-            ctx.runner.warm = cold if run > 2 and run % 2 else warm
+            if cold is not None:
+                ctx.runner.warm = cold if run > 2 and run % 2 else warm
             started = counted(
                 "start",
                 lambda: instances.start_instance(
