@@ -1,7 +1,8 @@
 """Runs what-if jobs (services/simulation_jobs.py) in a separate process per server: the
 simulation drives thousands of engine instances and tunes the garbage collector, which must not
 happen inside the process that serves requests. One job runs at a time per server; another is
-refused (503) until it is done. Progress and the result go to the job's row, where any server
+refused (503) until it is done (once its outcome is recorded, the next waits for its process to
+exit). Progress and the result go to the job's row, where any server
 reads them. The server owns its job's process: on shutdown it terminates and reaps it, and a job
 process whose server died without a shutdown stops at its next progress report."""
 
@@ -29,6 +30,9 @@ log = logging.getLogger("bpmn_service.simulation")
 REPORT_EVERY_SECONDS = 0.5
 # How long a job process gets to end after SIGTERM before it is killed.
 TERMINATE_SECONDS = 10.0
+# How long a new job waits for a job process that has recorded its outcome to exit (a reader
+# who saw "done" and submits again at once must not be refused for the last moments).
+EXITING_SECONDS = 10.0
 STOPPED = "the server stopped while the simulation ran; submit it again"
 
 
@@ -38,12 +42,17 @@ class WhatIfLauncher:
     def __init__(self, ctx: AppContext) -> None:
         self._ctx = ctx
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
         self._busy = False
         self._stopping = False
         self._running: tuple[BaseProcess, str] | None = None
+        self._recorded: Any = None  # the running job's "outcome recorded" event
 
     def reserve(self) -> bool:
         with self._lock:
+            if self._busy and self._recorded is not None and self._recorded.is_set():
+                # The job is over and its process is exiting: wait for it rather than refuse.
+                self._idle.wait_for(lambda: not self._busy, EXITING_SECONDS)
             if self._busy or self._stopping:
                 return False
             self._busy = True
@@ -52,22 +61,27 @@ class WhatIfLauncher:
     def release(self) -> None:
         with self._lock:
             self._busy = False
+            self._idle.notify_all()
 
     def start(self, job_id: str) -> None:
+        spawn = multiprocessing.get_context("spawn")
+        recorded = spawn.Event()
         # daemon: should the server exit without shutdown(), multiprocessing still ends it.
-        process = multiprocessing.get_context("spawn").Process(
+        process = spawn.Process(
             target=run_job,
-            args=(self._ctx.settings.model_dump(), job_id, os.getpid()),
+            args=(self._ctx.settings.model_dump(), job_id, os.getpid(), recorded),
             name=f"what-if {job_id}",
             daemon=True,
         )
         with self._lock:
             if self._stopping:
                 self._busy = False
+                self._idle.notify_all()
                 stopping = True
             else:
                 process.start()
                 self._running = (process, job_id)
+                self._recorded = recorded
                 stopping = False
         if stopping:
             simulation_jobs.fail(self._ctx, job_id, STOPPED)
@@ -80,7 +94,9 @@ class WhatIfLauncher:
         process.join()
         with self._lock:
             self._running = None
+            self._recorded = None
             self._busy = False
+            self._idle.notify_all()
             stopping = self._stopping
         # run_job records its own outcome; this catches a job process that died. A job ended
         # by shutdown() is recorded there.
@@ -111,14 +127,22 @@ class ServerGone(Exception):
     """The server that started this job process is no longer its parent."""
 
 
-def run_job(settings_data: dict[str, Any], job_id: str, server_pid: int | None = None) -> None:
-    """In the job's process: run one job and record its progress and outcome."""
+def run_job(
+    settings_data: dict[str, Any],
+    job_id: str,
+    server_pid: int | None = None,
+    recorded: Any = None,
+) -> None:
+    """In the job's process: run one job and record its progress and outcome; then set
+    `recorded` (the server's launcher takes the next job while this process exits)."""
     settings = Settings(**settings_data)
     ctx = AppContext.create(settings)
     try:
         _run(ctx, settings, job_id, server_pid)
     finally:
         ctx.engine.dispose()
+        if recorded is not None:
+            recorded.set()
 
 
 def _run(ctx: AppContext, settings: Settings, job_id: str, server_pid: int | None) -> None:
