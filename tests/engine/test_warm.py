@@ -125,3 +125,16 @@ def test_verify_catches_a_warm_workflow_changed_after_it_was_kept() -> None:
     workflow.task_tree.data["changed"] = True
     with pytest.raises(AssertionError, match="no longer dumps"):
         cache.take("rework_loop", state, spec)
+
+
+def test_only_workflows_on_the_safe_script_engine_are_kept() -> None:
+    spec_json = compiled("rework_loop")
+    spec, subs = spec_from_json(spec_json)
+    state = ProcessRunner(SpecCache()).start("rework_loop", lambda: spec_json, {}, now=T0).state
+    cache = WarmWorkflows(4)
+    workflow = load_state(state, spec, subs)
+    workflow.script_engine = object()  # what a stock SpiffWorkflow workflow would carry
+    cache.keep("rework_loop", state, workflow)
+    assert len(cache) == 0
+    cache.keep("rework_loop", state, load_state(state, spec, subs))
+    assert len(cache) == 1

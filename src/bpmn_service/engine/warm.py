@@ -34,6 +34,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from .script_engine import SAFE_ENGINE
+
 # Check every hit against the stored text (slow; for tests).
 VERIFY = False
 
@@ -79,6 +81,8 @@ class WarmWorkflows:
     def keep(self, definition_id: str, state: str, workflow: Any) -> None:
         """Keep `workflow`, which a finished run has just dumped to `state`."""
         if not self.size or len(state) > MAX_STATE_CHARS or not plain(workflow):
+            return
+        if workflow.script_engine is not SAFE_ENGINE:  # as load_state gives it, never another
             return
         with self._lock:
             if self._items.pop((definition_id, state), None) is not None:
