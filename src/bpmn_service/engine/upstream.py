@@ -483,6 +483,22 @@ OVERRIDES: tuple[Override, ...] = (
         "65fcb5c26239167b",
     ),
     Override(
+        "SpiffWorkflow.bpmn.serializer.helpers.registry:DefaultRegistry.__init__",
+        "relied on",
+        "warm.plain",
+        "a datetime is stored as its ISO text, a timedelta as days and seconds, a UUID as text: "
+        "a warm workflow may hold these (a naive or UTC time) as loading gives them back",
+        "d95c8670d8da9af6",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.serializer.helpers.encoder:create_encoder",
+        "relied on",
+        "warm.plain",
+        "the stored text turns a set into a list and drops callables: no workflow holding them "
+        "is kept warm",
+        "6c846d8589fc9d61",
+    ),
+    Override(
         "SpiffWorkflow.bpmn.serializer.default.workflow:BpmnWorkflowConverter.to_dict",
         "copied",
         "serialization.StateOnlyWorkflowConverter.to_dict",
