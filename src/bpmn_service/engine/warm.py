@@ -1,9 +1,9 @@
 """Workflows kept warm between calls: a call on a state this server process just wrote takes the
 workflow that wrote it instead of loading the stored text again.
 
-Loading a stored state rebuilds every engine task from JSON, about a fifth of the server's CPU for
-a task completion. The workflow that a run dumped is exactly what loading its text would give, so
-the runner keeps it, keyed by the process version and **the stored text itself**, and the next run
+Loading a stored state rebuilds every engine task from JSON, a sixth or more of the server's CPU
+for a task completion. The workflow that a run dumped is what loading its text would give, so the
+runner keeps it, keyed by the process version and **the stored text itself**, and the next run
 whose stored text is the same string takes it. Keyed by the text, a hit needs no invalidation:
 
 * anything that changed the instance since (a call on another server process, a repair, a
@@ -13,8 +13,9 @@ whose stored text is the same string takes it. Keyed by the text, a hit needs no
 * an entry is taken out for the run that uses it (never shared by two runs), and a run that
   fails keeps nothing, so a half-run workflow is never reused;
 * a workflow is kept only if its variables come back from JSON as the same values (`plain`):
-  JSON turns a tuple into a list and a number key into a string, which a later expression could
-  tell apart, so a workflow holding such a value is not kept and its next call loads;
+  the stored text turns a tuple or a set into a list and a number key into a string, which a
+  later expression could tell apart, so a workflow holding such a value is not kept and its next
+  call loads; nor is one on another script engine than the safe one;
 * a hit must also find the very spec object its process version is cached with (SpecCache).
 
 What may differ is the order of keys within a task's variables: loading puts a task's own
@@ -22,7 +23,7 @@ changes after its parent's variables, a run keeps the order they were set in. JS
 no order, and no expression can see it.
 
 `VERIFY` (the tests switch it on) checks every hit: the warm workflow dumps to the stored text,
-and so does the workflow loaded from that text.
+and that text loads back to the same values.
 """
 
 from __future__ import annotations
