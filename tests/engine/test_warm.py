@@ -115,10 +115,16 @@ def test_the_cache_holds_at_most_its_size_and_text_and_zero_keeps_none() -> None
     assert len(off.warm) == 0
 
 
-def test_verify_catches_a_warm_workflow_changed_after_it_was_kept() -> None:
+def _started() -> tuple[str, Any, dict[str, Any]]:
+    """A stored state of the rework loop just started, and the spec it loads with."""
     spec_json = compiled("rework_loop")
     spec, subs = spec_from_json(spec_json)
     state = ProcessRunner(SpecCache()).start("rework_loop", lambda: spec_json, {}, now=T0).state
+    return state, spec, subs
+
+
+def test_verify_catches_a_warm_workflow_changed_after_it_was_kept() -> None:
+    state, spec, subs = _started()
     cache = WarmWorkflows(4)
     workflow = load_state(state, spec, subs)
     cache.keep("rework_loop", state, workflow)
@@ -128,9 +134,7 @@ def test_verify_catches_a_warm_workflow_changed_after_it_was_kept() -> None:
 
 
 def test_only_workflows_on_the_safe_script_engine_are_kept() -> None:
-    spec_json = compiled("rework_loop")
-    spec, subs = spec_from_json(spec_json)
-    state = ProcessRunner(SpecCache()).start("rework_loop", lambda: spec_json, {}, now=T0).state
+    state, spec, subs = _started()
     cache = WarmWorkflows(4)
     workflow = load_state(state, spec, subs)
     workflow.script_engine = object()  # what a stock SpiffWorkflow workflow would carry
