@@ -39,6 +39,20 @@ from bpmn_service.simulation.jobs import WhatIfLauncher
 
 log = logging.getLogger("bpmn_service")
 SYSTEM = Principal("system", frozenset({"admin"}))
+# The API's parts in the order its reference (/docs) shows them.
+READING_ORDER = (
+    health,
+    me,
+    deployments,
+    definitions,
+    instances,
+    tasks,
+    messages,
+    external_tasks,
+    analytics,
+    simulations,
+    operations,
+)
 
 
 def prepare(ctx: AppContext) -> None:
@@ -103,25 +117,16 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         description="BPMN 2.0 workflow service for 业扩报装: deploy processes, start instances, "
         "claim and complete tasks.",
         lifespan=lifespan,
+        openapi_tags=[{"name": tag} for m in READING_ORDER for tag in m.router.tags],
         # Served from local files by web.install (no CDN); ReDoc would need one.
         docs_url=None,
         redoc_url=None,
     )
     app.state.ctx = ctx
     api_errors.install(app)
-    for module in (
-        health,
-        me,
-        deployments,
-        definitions,
-        instances,
-        tasks,
-        messages,
-        external_tasks,
-        analytics,
-        simulations,
-        operations,
-    ):
+    # Routes are matched in the order they are added: the inbox's and the task calls, the most
+    # frequent, first; the API reference lists them in READING_ORDER (openapi_tags).
+    for module in (tasks, *(m for m in READING_ORDER if m is not tasks)):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(metrics.router)
     app.state.open_work = metrics.open_work_registry(ctx)
