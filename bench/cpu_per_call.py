@@ -55,6 +55,7 @@ from lifecycle import (
     Database,
     DemoUser,
     auth,
+    bench_settings,
     deploy,
     free_port,
     fresh_database,
@@ -267,20 +268,11 @@ def count_statements(
     from sqlalchemy import event
 
     from bpmn_service import engine
-    from bpmn_service.config import Settings
     from bpmn_service.context import AppContext
     from bpmn_service.identity import Principal
     from bpmn_service.services import deployments, instances, tasks
 
-    settings = Settings(
-        database_url=db.url,
-        database_schema=db.schema,
-        users_file=USERS_FILE,
-        processes_dir=workdir / "processes",
-        lane_groups_file=ROOT / "processes" / "lane-groups.toml",
-        registry_file=ROOT / "config" / "construction-units.toml",
-    )
-    ctx = AppContext.create(settings)
+    ctx = AppContext.create(bench_settings(db, workdir))
     seen: list[str] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:

@@ -180,6 +180,22 @@ def fresh_database(url: str | None, workdir: Path) -> Iterator[Database]:
         admin.dispose()
 
 
+def bench_settings(db: Database, workdir: Path, **extra: Any) -> Any:
+    """The service's settings for a benchmark that works in-process on `db`: the demo users, the
+    shipped lane groups and registry, processes from `workdir / "processes"` (none deployed)."""
+    from bpmn_service.config import Settings
+
+    return Settings(
+        database_url=db.url,
+        database_schema=db.schema,
+        users_file=USERS_FILE,
+        processes_dir=workdir / "processes",
+        lane_groups_file=ROOT / "processes" / "lane-groups.toml",
+        registry_file=ROOT / "config" / "construction-units.toml",
+        **extra,
+    )
+
+
 @contextlib.contextmanager
 def running_server(
     db: Database, workdir: Path, log_level: str, port: int | None = None
@@ -352,20 +368,11 @@ def service_layer(
 ) -> Iterator[Runner]:
     """C0: the service layer (validation, engine, task projection, history, commit) on the same
     database, called in-process: what the endpoints do, minus HTTP, FastAPI and JSON."""
-    from bpmn_service.config import Settings
     from bpmn_service.context import AppContext
     from bpmn_service.identity import Principal
     from bpmn_service.services import deployments, instances, tasks
 
-    settings = Settings(
-        database_url=db.url,
-        database_schema=db.schema,
-        users_file=USERS_FILE,
-        processes_dir=workdir / "processes",
-        lane_groups_file=ROOT / "processes" / "lane-groups.toml",
-        registry_file=ROOT / "config" / "construction-units.toml",
-    )
-    ctx = AppContext.create(settings)
+    ctx = AppContext.create(bench_settings(db, workdir))
     analyst, clerk = users["analyst"], users[START_USER_GROUP]
     try:
         files = [deployments.BpmnFile(bpmn.name, bpmn.read_bytes())]

@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cpu_per_call import BPMN, START_GROUP, START_VARIABLES, values_for
-from lifecycle import ROOT, USERS_FILE, fresh_database, group_users, load_average
+from lifecycle import USERS_FILE, bench_settings, fresh_database, group_users, load_average
 
 
 async def _request(app: Any, path: str, token: str, body: Any = None) -> int:
@@ -92,7 +92,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
 
-    from bpmn_service.config import Settings
     from bpmn_service.context import AppContext
     from bpmn_service.db.connect import make_engine
     from bpmn_service.db.migrate import upgrade
@@ -110,16 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         upgrade(engine)
         engine.dispose()
         (tmp / "processes").mkdir()
-        settings = Settings(
-            database_url=db.url,
-            database_schema=db.schema,
-            users_file=USERS_FILE,
-            processes_dir=tmp / "processes",
-            lane_groups_file=ROOT / "processes" / "lane-groups.toml",
-            registry_file=ROOT / "config" / "construction-units.toml",
-            reference_workers=False,
-            timer_poll_seconds=0,
-        )
+        settings = bench_settings(db, tmp, reference_workers=False, timer_poll_seconds=0)
         ctx = AppContext.create(settings)
         stack.callback(ctx.engine.dispose)
         app = create_app(ctx=ctx)
