@@ -179,6 +179,13 @@ def visible_instance(session: Session, instance_id: str, principal: Principal) -
     return instance
 
 
+def find_instance(ctx: AppContext, instance_id: str, principal: Principal) -> ProcessInstance:
+    """The instance row alone (its status and variables), for readers that show nothing of its
+    tasks or history: one read, where get_instance reads them all."""
+    with UnitOfWork(ctx) as uow:
+        return visible_instance(uow.session, instance_id, principal)
+
+
 def get_instance(ctx: AppContext, instance_id: str, principal: Principal) -> InstanceDetail:
     with UnitOfWork(ctx) as uow:
         session = uow.session

@@ -107,13 +107,13 @@ def get_process_instances_count(
 
 
 def _running(ctx: ContextDep, principal: Principal, instance_id: str) -> Any:
-    detail = instances.get_instance(ctx, instance_id, principal)
-    if detail.instance.status != "active":
+    instance = instances.find_instance(ctx, instance_id, principal)
+    if instance.status != "active":
         raise NotFound(
-            f"process instance {instance_id} has ended ({detail.instance.status}); "
+            f"process instance {instance_id} has ended ({instance.status}); "
             f"GET /api/v1/process-instances/{instance_id} shows its history"
         )
-    return detail.instance
+    return instance
 
 
 @router.get("/{instance_id}", response_model=ProcessInstance, responses=ERROR_RESPONSES)

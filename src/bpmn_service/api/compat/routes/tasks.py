@@ -220,9 +220,7 @@ def get_task_variables(
 ) -> dict[str, Any]:
     """The variables of the task's process instance."""
     del deserialize_values
-    task = _readable_task(ctx, task_id, principal).task
-    detail = instances.get_instance(ctx, task.instance_id, principal)
-    return typed_all(detail.instance.variables)
+    return typed_all(_instance_variables(ctx, task_id, principal))
 
 
 @router.get("/{task_id}/variables/{name}", response_model=VariableValue, responses=ERROR_RESPONSES)
@@ -235,9 +233,13 @@ def get_task_variable(
 ) -> dict[str, Any]:
     """One variable of the task's process instance, typed; 404 when it has none of that name."""
     del deserialize_value
+    return typed_one(_instance_variables(ctx, task_id, principal), name, "task")
+
+
+def _instance_variables(ctx: AppContext, task_id: str, principal: Principal) -> dict[str, Any]:
+    """The variables of the process instance of a task the caller may read."""
     task = _readable_task(ctx, task_id, principal).task
-    detail = instances.get_instance(ctx, task.instance_id, principal)
-    return typed_one(detail.instance.variables, name, "task")
+    return instances.find_instance(ctx, task.instance_id, principal).variables
 
 
 def _readable_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDetail:
