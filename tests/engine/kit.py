@@ -12,11 +12,37 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnSubWorkflowConverter,
+    TaskConverter,
+    WorkflowConverter,
+)
+
 from bpmn_service.engine import ProcessRunner, RunResult, SpecCache, compile_bpmn
-from bpmn_service.engine.serialization import dump_state, load_state, spec_from_json
+from bpmn_service.engine.serialization import (
+    StateOnlyWorkflowConverter,
+    dump_state,
+    load_state,
+    make_serializer,
+    spec_from_json,
+)
 
 BPMN = Path(__file__).resolve().parent / "bpmn"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+class _UpstreamTasks(StateOnlyWorkflowConverter):
+    def workflow_dict(self, workflow: Any) -> dict[str, Any]:
+        return WorkflowConverter.to_dict(self, workflow)  # type: ignore[no-any-return]
+
+
+# The service's serializer with SpiffWorkflow's own converters for workflows' tasks: the
+# service's faster ones (serialization._task_to_dict) must write the very same text.
+UPSTREAM = make_serializer(_UpstreamTasks, BpmnSubWorkflowConverter, TaskConverter)
+
+
+def upstream_text(workflow: Any) -> str:
+    return str(UPSTREAM.serialize_json(workflow))
 
 
 def compiled(name: str) -> str:
@@ -59,7 +85,9 @@ class Case:
 
     def _checked(self, result: RunResult) -> RunResult:
         spec, subs = spec_from_json(self.spec_json)
-        assert dump_state(load_state(result.state, spec, subs)) == result.state
+        loaded = load_state(result.state, spec, subs)
+        assert dump_state(loaded) == result.state
+        assert upstream_text(loaded) == result.state
         again = self.runner.inspect(self.name, self.load, result.state)
         assert _shown(again) == _shown(result)
         self.result = result

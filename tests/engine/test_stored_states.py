@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from replay import STATES, Replay, paths, register_domain_functions
+from kit import upstream_text
+from replay import ROOT, STATES, Replay, paths, register_domain_functions
 
+from bpmn_service.engine import compile_bpmn
 from bpmn_service.engine.serialization import dump_state, load_state, spec_from_json
 from bpmn_service.engine.state_format import (
     COMPACTED,
@@ -58,6 +60,33 @@ def test_a_stored_state_upgrades_and_runs_to_the_end(path: Path) -> None:
     for element, values in steps[fixture["steps_done"] :]:
         result = replay.step(element, values)
     assert result.completed, [t.element_id for t in result.ready_tasks]
+
+
+@pytest.mark.parametrize(
+    ("process", "path"),
+    [
+        ("yekuo_current", "HV_D_all_loops"),
+        ("yekuo_streamlined", "HV_S_cosign_one_rejects"),
+        ("yekuo_streamlined", "HV_D_cosign_two_reject_meter_last"),
+    ],
+)
+def test_every_stored_state_is_the_text_spiffworkflows_converters_write(
+    process: str, path: str
+) -> None:
+    # serialization._task_to_dict writes tasks faster than SpiffWorkflow's TaskConverter; the
+    # text must be the same, byte for byte, at every step of a long path.
+    model = ROOT / "processes" / f"{process}.bpmn"
+    compiled = compile_bpmn(model.read_bytes(), model.name, lambda _key, _lane: True)
+    replay = Replay(process, compiled.spec_json, [f.to_dict() for f in compiled.start_form])
+    spec, subs = spec_from_json(compiled.spec_json)
+    result = replay.start(path, "DUMP")
+    steps = paths(process)["paths"][path]
+    for element, values in [(None, None), *steps]:
+        if element is not None:
+            result = replay.step(element, values)
+        loaded = load_state(result.state, spec, subs)
+        assert upstream_text(loaded) == dump_state(loaded)
+    assert result.completed
 
 
 def test_a_state_from_a_newer_service_is_refused() -> None:

@@ -42,6 +42,7 @@ instance so far and is stored with it (state format 3, state_format.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from copy import deepcopy
 from typing import Any
 from uuid import UUID
@@ -79,8 +80,9 @@ def _compact_tree(workflow: Any) -> int:
         return 0
     # A branch waiting at the process's end join only waits for the rest to end; it is kept
     # (_cut_above) without holding the cut above the open part back.
+    at_the_end = _at_the_end(tasks)
     unfinished = [
-        t for t in tasks.values() if not t._state & _FINISHED and attached(t) and not _at_the_end(t)
+        t for t in tasks.values() if not t._state & _FINISHED and attached(t) and not at_the_end(t)
     ]
     if not unfinished:
         return 0  # a finished workflow: nothing will read it again, nothing grows either
@@ -144,8 +146,17 @@ def _fold_event_subprocess_runs(workflow: Any) -> int:
     return len(dropped)
 
 
-def _at_the_end(task: Any) -> bool:
-    return any(isinstance(t.task_spec, _EndJoin) for t in ancestry(task))
+def _at_the_end(tasks: dict[UUID, Any]) -> Callable[[Any], bool]:
+    """Whether a task lies at or below a task of the process's end join. Each task's ancestry is
+    a chain from the root, so an end-join task is in it exactly when it stands at its own depth:
+    a look-up per end-join task (a few) instead of a test of every ancestor."""
+    ends = [(end, len(ancestry(end)) - 1) for end in _end_join_tasks(tasks)]
+
+    def below_an_end(task: Any) -> bool:
+        chain = ancestry(task)
+        return any(depth < len(chain) and chain[depth] is end for end, depth in ends)
+
+    return below_an_end
 
 
 def _cut_above(workflow: Any, top: Any) -> list[Any]:

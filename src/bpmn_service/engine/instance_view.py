@@ -218,15 +218,18 @@ def _priority(value: str | None, data: dict[str, Any], element: str | None) -> i
         ) from None
 
 
-def variables_of(workflow: Any, completed: bool) -> dict[str, Any]:
+def variables_of(workflow: Any, completed: bool, done: list[Any] | None = None) -> dict[str, Any]:
     """The instance's variables: the data at the end, or merged from the open branches.
 
     Event subprocesses keep their own data scope in SpiffWorkflow; what finished ones recorded is
-    merged first, so the main flow's current values win where both have a variable.
+    merged first, so the main flow's current values win where both have a variable. `done`:
+    completed_tasks(workflow), when the caller has it already (it walks the whole tree).
     """
     merged: dict[str, Any] = {}
+    if done is None:
+        done = completed_tasks(workflow)
     triggered = set(workflow.spec.start.trigger_specs)
-    finished = [t for t in completed_tasks(workflow) if t.task_spec.name in triggered]
+    finished = [t for t in done if t.task_spec.name in triggered] if triggered else []
     for task in sorted(finished, key=lambda t: t.last_state_change):
         merged.update(task.data)
     if completed:
@@ -242,7 +245,7 @@ def variables_of(workflow: Any, completed: bool) -> dict[str, Any]:
                 )
                 if not t.task_spec.name.endswith(" [child]")
             ),
-            *_ended_branches(workflow),
+            *_ended_branches(workflow, done),
         ],
         key=lambda t: t.last_state_change,
     )
@@ -254,28 +257,28 @@ def variables_of(workflow: Any, completed: bool) -> dict[str, Any]:
     return merged
 
 
-def _ended_branches(workflow: Any) -> list[Any]:
+def _ended_branches(workflow: Any, done: list[Any]) -> list[Any]:
     """End events a branch of the running process already reached (e.g. a non-interrupting
     reminder's script): SpiffWorkflow merges their variables only when the process ends, but
-    they are the case's current values now."""
-    return [
-        t
-        for t in completed_tasks(workflow, skip_subprocesses=True)
-        if isinstance(t.task_spec, EndEvent) and t.workflow is workflow
-    ]
+    they are the case's current values now. (The process's own completed tasks are found in the
+    same order whether or not the walk also went into subprocesses.)"""
+    return [t for t in done if t.workflow is workflow and isinstance(t.task_spec, EndEvent)]
 
 
 def steps_since(workflow: Any, since: float) -> list[EngineStep]:
     return completed_since(workflow, since)[0]
 
 
-def completed_since(workflow: Any, since: float) -> tuple[list[EngineStep], list[str]]:
+def completed_since(
+    workflow: Any, since: float, done: list[Any] | None = None
+) -> tuple[list[EngineStep], list[str]]:
     """The automatic steps run since ``since`` and the ids of every element that completed
-    since then (user and external tasks included), both in the order they completed."""
+    since then (user and external tasks included), both in the order they completed. `done`:
+    completed_tasks(workflow), when the caller has it already."""
     threshold = since
     steps = []
     finished: list[tuple[float, str]] = []
-    for task in completed_tasks(workflow):
+    for task in completed_tasks(workflow) if done is None else done:
         spec = task.task_spec
         if task.last_state_change < threshold or spec.bpmn_id is None:
             continue

@@ -35,6 +35,7 @@ from .expressions import ExpressionError
 from .instance_view import (
     FULL_DEPTH,
     completed_since,
+    completed_tasks,
     external_view,
     is_external,
     open_waits,
@@ -418,8 +419,9 @@ class ProcessRunner:
         with _engine_errors(self.budget.start(), None):
             waits, next_timer = open_waits(workflow)
         # Everything read from this step's finished tasks is read before they are compacted.
-        variables = variables_of(workflow, completed)
-        steps, finished = completed_since(workflow, since)
+        done = completed_tasks(workflow)  # one walk of the whole tree for both
+        variables = variables_of(workflow, completed, done)
+        steps, finished = completed_since(workflow, since, done)
         thrown = thrown_since(workflow, since)
         if compact:
             workflow.compact()

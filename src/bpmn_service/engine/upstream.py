@@ -402,7 +402,7 @@ OVERRIDES: tuple[Override, ...] = (
     Override(
         "SpiffWorkflow.bpmn.serializer.helpers.bpmn_converter:BpmnConverter.__init__",
         "relied on",
-        "serialization._make_serializer",
+        "serialization.make_serializer",
         "converters register the service's classes under SpiffWorkflow's type names",
         "22f71115720c6f6c",
     ),
@@ -504,6 +504,35 @@ OVERRIDES: tuple[Override, ...] = (
         "serialization.StateOnlyWorkflowConverter.to_dict",
         "size and speed: the stored state names its spec instead of embedding it",
         "abffc47d1be39616",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.serializer.default.workflow:TaskConverter.to_dict",
+        "copied",
+        "serialization._task_to_dict",
+        "speed: the same dict with one parent look-up per task and each id's text remembered; "
+        "tests/engine/kit.py compares every state with upstream's converters' text",
+        "57df7a1f9901725a",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.serializer.default.workflow:WorkflowConverter.to_dict",
+        "copied",
+        "serialization._workflow_to_dict",
+        "speed: tasks are written by _task_to_dict without the registry's look-ups per task",
+        "9b9ed4a33506f584",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.serializer.default.workflow:BpmnSubWorkflowConverter.to_dict",
+        "copied",
+        "serialization.StateSubWorkflowConverter.to_dict",
+        "speed: over _workflow_to_dict",
+        "8ff42ad3b02d0aea",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.serializer.helpers.dictionary:DictionaryConverter._obj_to_dict",
+        "relied on",
+        "serialization._task_to_dict",
+        "the registry adds the type name to a converter's dict; _task_to_dict adds it itself",
+        "552c4911ad296538",
     ),
     Override(
         "SpiffWorkflow.bpmn.serializer.default.workflow:BpmnWorkflowConverter.from_dict",
