@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 
-from bpmn_service.db import queries
+from bpmn_service.db import queries, task_rows
 from bpmn_service.db.models import (
     ExternalTask,
     HistoricTask,
@@ -84,31 +84,48 @@ _CLOSE_TASK_PG = text(
         SELECT kind, ref FROM task_candidate WHERE task_id = :id
     ), gone AS (
         DELETE FROM task WHERE id = :id RETURNING id
-    )
-    INSERT INTO historic_task (
-        id, instance_id, definition_key, element_id, name, lane, candidate_groups,
-        candidate_users, assignee, created_at, claimed_at, due_at, ended_at, end_reason,
-        completed_by, customer_procedure, hall_visit, external_party
-    )
-    SELECT
-        gone.id, :instance_id, :definition_key, :element_id, :name, :lane,
-        COALESCE(
-            (SELECT jsonb_agg(ref ORDER BY ref) FROM candidates WHERE kind = 'group'), '[]'
-        ),
-        COALESCE(
-            (SELECT jsonb_agg(ref ORDER BY ref) FROM candidates WHERE kind = 'user'), '[]'
-        ),
-        :assignee, CAST(:created_at AS timestamptz), CAST(:claimed_at AS timestamptz),
-        CAST(:due_at AS timestamptz), CAST(:ended_at AS timestamptz), :end_reason,
-        :completed_by, :customer_procedure, CAST(:hall_visit AS boolean),
-        EXISTS (SELECT 1 FROM candidates WHERE kind = 'group')
-        AND NOT EXISTS (
-            SELECT 1 FROM candidates WHERE kind = 'group' AND NOT ref = ANY(:external)
+    ), ended AS (
+        INSERT INTO historic_task (
+            id, instance_id, definition_key, element_id, name, lane, candidate_groups,
+            candidate_users, assignee, created_at, claimed_at, due_at, ended_at, end_reason,
+            completed_by, customer_procedure, hall_visit, external_party
         )
-    FROM gone
+        SELECT
+            gone.id, :instance_id, :definition_key, :element_id, :name, :lane,
+            COALESCE(
+                (SELECT jsonb_agg(ref ORDER BY ref) FROM candidates WHERE kind = 'group'), '[]'
+            ),
+            COALESCE(
+                (SELECT jsonb_agg(ref ORDER BY ref) FROM candidates WHERE kind = 'user'), '[]'
+            ),
+            :assignee, CAST(:created_at AS timestamptz), CAST(:claimed_at AS timestamptz),
+            CAST(:due_at AS timestamptz), CAST(:ended_at AS timestamptz), :end_reason,
+            :completed_by, :customer_procedure, CAST(:hall_visit AS boolean),
+            EXISTS (SELECT 1 FROM candidates WHERE kind = 'group')
+            AND NOT EXISTS (
+                SELECT 1 FROM candidates WHERE kind = 'group' AND NOT ref = ANY(:external)
+            )
+        FROM gone
+        RETURNING id
+    )
+    SELECT 'e', id FROM ended
+    UNION ALL
+    -- The instance's open work after the close (_open_work's question; with read_open_work).
+    -- The statement's snapshot still holds the closed task's row.
+    SELECT 't', id FROM task WHERE :read_open_work AND instance_id = :instance_id AND id <> :id
+    UNION ALL
+    SELECT 'x', id FROM external_task WHERE :read_open_work AND instance_id = :instance_id
+    UNION ALL
+    SELECT 's', task_id FROM message_subscription
+    WHERE :read_open_work AND instance_id = :instance_id
+    UNION ALL
+    SELECT 'c', CAST(id AS varchar) FROM time_limit_clock
+    WHERE :read_open_work AND instance_id = :instance_id AND stopped_at IS NULL
+    AND status = ANY(:open_clocks)
     """
 ).bindparams(
     bindparam("external", type_=ARRAY(String)),
+    bindparam("open_clocks", type_=ARRAY(String)),
     bindparam("created_at", type_=UtcDateTime()),
     bindparam("claimed_at", type_=UtcDateTime()),
     bindparam("due_at", type_=UtcDateTime()),
@@ -191,8 +208,20 @@ def _transaction_ended(session: Session, transaction: SessionTransaction) -> Non
         session.info.pop(_SAVEPOINTS, None)
 
 
-def close_task(session: Session, task: Task, *, at: datetime, reason: str, by: str | None) -> None:
-    """Move an open task to history (completed or cancelled) and delete its inbox row."""
+def close_task(
+    session: Session,
+    task: Task,
+    *,
+    at: datetime,
+    reason: str,
+    by: str | None,
+    read_open_work: bool = False,
+) -> OpenWork | None:
+    """Move an open task to history (completed or cancelled) and delete its inbox row. With
+    `read_open_work`, on PostgreSQL the same statement reads what the instance has open after
+    it (for `apply`, which would read it next); None where it was not read."""
+    if read_open_work:
+        session.flush()  # rows this transaction added count, as in _open_work
     connection = session.connection()
     telemetry.count(session, telemetry.TASKS_ENDED, task.definition_key, reason)
     if task.due_at is not None and at > task.due_at:
@@ -221,7 +250,21 @@ def close_task(session: Session, task: Task, *, at: datetime, reason: str, by: s
     if connection.dialect.name == "postgresql":
         # One statement: the task row goes (its candidate rows with it, by the foreign key) and
         # its history row, with the candidates read before, comes in.
-        ended = connection.execute(_CLOSE_TASK_PG, {**row, "external": list(EXTERNAL_GROUPS)})
+        found: dict[str, set[str]] = {"e": set(), "t": set(), "x": set(), "s": set(), "c": set()}
+        params = {
+            **row,
+            "external": list(EXTERNAL_GROUPS),
+            "read_open_work": read_open_work,
+            "open_clocks": list(OPEN_CLOCKS),
+        }
+        for kind, ref in connection.execute(_CLOSE_TASK_PG, params):
+            found[kind].add(ref)
+        if len(found["e"]) != 1:  # the instance's lock keeps others out; as the ORM's check did
+            raise StaleVersion("the task was changed by another request; retry")
+        session.expunge(task)
+        if not read_open_work:
+            return None
+        return OpenWork(found["t"], found["x"], found["s"], found["c"])
     else:
         # The candidate rows go with the task; they stay in its history, so that whoever it
         # was offered to learns that it ended (services/tasks.py).
@@ -244,6 +287,7 @@ def close_task(session: Session, task: Task, *, at: datetime, reason: str, by: s
         raise StaleVersion("the task was changed by another request; retry")
     # The object no longer has a row: out of the session, so that no flush writes it again.
     session.expunge(task)
+    return None
 
 
 def apply(
@@ -255,8 +299,10 @@ def apply(
     at: datetime,
     actor: str | None,
     category_variable: str = CATEGORY_VARIABLE,
+    open_work: OpenWork | None = None,
 ) -> list[Task]:
-    """Project the engine state; return the task rows that became ready in this step."""
+    """Project the engine state; return the task rows that became ready in this step.
+    `open_work`: what the instance has open, when the caller has just read it (close_task)."""
     for step in result.steps:
         telemetry.count(session, telemetry.ENGINE_STEPS, instance.definition_key, step.kind)
         record(
@@ -269,7 +315,7 @@ def apply(
             details={"name": step.name, "kind": step.kind},
         )
     ready_ids = {t.id for t in result.ready_tasks}
-    open_work = _open_work(session, instance.id)
+    open_work = _open_work(session, instance.id, open_work)
     for row in _rows_by_id(session, Task, open_work.tasks - ready_ids):
         record(
             session,
@@ -340,11 +386,13 @@ def _open_work_statement() -> CompoundSelect[str, str]:
 _OPEN_WORK = _open_work_statement()  # built once: building it costs more than running it
 
 
-def _open_work(session: Session, instance_id: str) -> OpenWork:
+def _open_work(session: Session, instance_id: str, known: OpenWork | None = None) -> OpenWork:
     found: dict[str, set[str]] = {"t": set(), "x": set(), "s": set(), "c": set()}
     new: set[str] = session.info.get(NEW_INSTANCES, set())
     if instance_id in new:
         new.discard(instance_id)  # its first projection: nothing is open yet
+    elif known is not None:
+        found = {"t": known.tasks, "x": known.external, "s": known.subscriptions, "c": known.clocks}
     else:
         session.flush()  # rows an earlier run of this transaction added count (a Core read)
         for kind, ref in session.connection().execute(_OPEN_WORK, {"instance_id": instance_id}):
@@ -392,8 +440,9 @@ def _create_tasks(
     at: datetime,
 ) -> list[Task]:
     """The task rows and their candidates, each in one executemany INSERT (the ids are the
-    engine's; see write_history), then the rows as loaded objects of the session, so that later
-    changes (a clock's due date) are written as updates."""
+    engine's; see write_history), both in one statement on PostgreSQL (db/task_rows.py), then
+    the rows as loaded objects of the session, so that later changes (a clock's due date) are
+    written as updates."""
     rows: list[Task] = []
     candidates: list[dict[str, str]] = []
     created: dict[str, dict[str, list[str]]] = session.info.setdefault(_CREATED_CANDIDATES, {})
@@ -452,9 +501,14 @@ def _create_tasks(
     if not rows:
         return rows
     connection = session.connection()
-    connection.execute(_INSERT_TASK, [{c: getattr(r, c) for c in _TASK_COLUMNS} for r in rows])
-    if candidates:  # after the tasks they refer to
-        connection.execute(_INSERT_CANDIDATE, candidates)
+    values = [{c: getattr(r, c) for c in _TASK_COLUMNS} for r in rows]
+    if connection.dialect.name == "postgresql":
+        statement = task_rows.INSERT_TASKS_AND_CANDIDATES
+        connection.execute(statement, task_rows.parameters(values, candidates))
+    else:
+        connection.execute(_INSERT_TASK, values)
+        if candidates:  # after the tasks they refer to
+            connection.execute(_INSERT_CANDIDATE, candidates)
     for row in rows:
         make_transient_to_detached(row)
         session.add(row)

@@ -183,10 +183,18 @@ def settle(
     at: datetime,
     actor: str | None,
     depth: int = 0,
+    open_work: projection.OpenWork | None = None,
 ) -> Settled:
+    """Project a run of `instance` and what follows from it (buffered messages, time-limit
+    clocks, thrown messages); `open_work`: what the instance had open, just read by the caller
+    (projection.close_task)."""
     if depth > MAX_CHAIN:
         raise Conflict("messages between instances loop; check the models' message flows")
-    settled = Settled(projection.apply(session, instance, result, ctx.lanes, at=at, actor=actor))
+    settled = Settled(
+        projection.apply(
+            session, instance, result, ctx.lanes, at=at, actor=actor, open_work=open_work
+        )
+    )
     thrown = list(result.thrown)
     finished = list(result.finished)
     # The instance's subscriptions are now its run's waits: without any, no buffered message

@@ -447,9 +447,11 @@ def _complete(
                 element_id=task.element_id,
                 details={"name": task.name, "variables": values},
             )
-            projection.close_task(session, task, at=now, reason="completed", by=principal.user_id)
+            open_work = projection.close_task(
+                session, task, at=now, reason="completed", by=principal.user_id, read_open_work=True
+            )
             created = runtime.settle(
-                ctx, session, instance, result, at=now, actor=principal.user_id
+                ctx, session, instance, result, at=now, actor=principal.user_id, open_work=open_work
             ).created_tasks
         candidates = projection.candidates_created(session, [t.id for t in created])
         completion = CompletionResult(
