@@ -64,8 +64,6 @@ def _value(value: Any) -> Any:
 def parameters(tasks: list[dict[str, Any]], candidates: list[dict[str, str]]) -> dict[str, str]:
     """The statement's parameters: the task rows (every column of TASK_COLUMNS) and the
     candidate rows as JSON arrays of objects."""
+    # json.dumps as SQLAlchemy binds a JSON column: the same text, the same refusals.
     rows = [{column: _value(row[column]) for column in TASK_COLUMNS} for row in tasks]
-    return {
-        "tasks": json.dumps(rows, ensure_ascii=False),
-        "candidates": json.dumps(candidates, ensure_ascii=False),
-    }
+    return {"tasks": json.dumps(rows), "candidates": json.dumps(candidates)}
