@@ -84,6 +84,25 @@ def test_values_json_would_change_are_never_kept_warm(value: Any) -> None:
     assert len(runner.warm) == 1
 
 
+@pytest.mark.parametrize(
+    "value", [(1, 2), {1: "one"}, [{"nested": {3}}]], ids=["tuple", "int-key", "nested-set"]
+)
+def test_a_value_a_completion_sets_is_checked_where_it_was_set(value: Any) -> None:
+    # The tasks after a completion share its values (shallow copies); the check looks at each
+    # value where it differs from the parent's, so the one task that set it must be looked at.
+    case = _warm_case("parallel_rework")
+    case.start()
+    element = sorted(t.element_id for t in case.result.ready_tasks)[0]  # type: ignore[union-attr]
+    case.complete(element, redo=True, round=0)
+    assert len(case.runner.warm) == 1
+    element = sorted(t.element_id for t in case.result.ready_tasks)[0]  # type: ignore[union-attr]
+    case.complete(element, redo=True, round=1, odd=value)
+    assert len(case.runner.warm) == 0
+    element = sorted(t.element_id for t in case.result.ready_tasks)[0]  # type: ignore[union-attr]
+    case.complete(element, redo=True, round=2, odd="plain again")
+    assert len(case.runner.warm) == 1
+
+
 def test_a_warm_workflow_is_kept_per_process_version_and_spec() -> None:
     spec_json = compiled("rework_loop")
     runner = ProcessRunner(SpecCache(), warm=WarmWorkflows(8))

@@ -105,15 +105,40 @@ def plain(workflow: Any) -> bool:
     for sub in (workflow, *workflow.subprocesses.values()):
         if getattr(sub, "bpmn_events", None) or not _plain_values(sub.data, seen):
             return False
-        for task in sub.tasks.values():
-            if not (_plain_values(task.data, seen) and _plain_values(task.internal_data, seen)):
+        tasks = sub.tasks
+        for task in tasks.values():
+            parent = tasks.get(task._parent) if task._parent is not None else None
+            if parent is None:
+                values = _plain_values(task.data, seen)
+            else:
+                own = _own_values(task.data, parent.data)
+                values = own is not None and _plain_values(own, seen, top_level=False)
+            if not (values and _plain_values(task.internal_data, seen)):
                 return False
     return True
 
 
-def _plain_values(values: dict[str, Any], seen: set[int]) -> bool:
-    # Tasks share their parents' values (shallow copies), so each container is checked once.
-    stack: list[Any] = [values]
+_ABSENT = object()
+
+
+def _own_values(data: dict[str, Any], inherited: dict[str, Any]) -> list[Any] | None:
+    """The variables of a task that are not its parent's very values (those are checked with the
+    parent, which is in the same workflow); None when a name is not a string. A task's variables
+    start as a shallow copy of its parent's, so most are the same objects."""
+    own: list[Any] = []
+    for key, value in data.items():
+        if type(key) is not str:
+            return None
+        if inherited.get(key, _ABSENT) is not value:
+            own.append(value)
+    return own
+
+
+def _plain_values(values: Any, seen: set[int], *, top_level: bool = True) -> bool:
+    # Tasks share their parents' values (shallow copies), so each container is checked once
+    # (by id: every container checked is alive, held by the workflow, while `seen` is used).
+    # `top_level=False`: `values` is a list made for the call, whose items are checked.
+    stack: list[Any] = [values] if top_level else list(values)
     while stack:
         value = stack.pop()
         kind = type(value)
