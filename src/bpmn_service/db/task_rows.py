@@ -24,13 +24,15 @@ _candidate = TaskCandidate.metadata.tables[TaskCandidate.__tablename__]
 TASK_COLUMNS = tuple(_task.c.keys())
 
 
-def _record_type(table: Any) -> str:
-    # Strings as text: the table's own columns check the lengths (an over-long value is refused,
-    # as by a plain INSERT, where a cast to varchar(n) would cut it).
+def record_type(table: Any, names: tuple[str, ...] | None = None) -> str:
+    """The column definitions of a record of `table`'s columns (all, or `names`) for
+    jsonb_to_recordset. Strings as text: the table's own columns check the lengths (an over-long
+    value is refused, as by a plain INSERT, where a cast to varchar(n) would cut it)."""
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    columns = table.columns if names is None else [table.c[name] for name in names]
     return ", ".join(
         f"{c.name} {'text' if isinstance(c.type, String) else c.type.compile(dialect=dialect)}"
-        for c in table.columns
+        for c in columns
     )
 
 
@@ -41,12 +43,12 @@ def _statement() -> TextClause:
         WITH new_task AS (
             INSERT INTO {_task.name} ({columns})
             SELECT {columns}
-            FROM jsonb_to_recordset(CAST(:tasks AS jsonb)) AS t({_record_type(_task)})
+            FROM jsonb_to_recordset(CAST(:tasks AS jsonb)) AS t({record_type(_task)})
             RETURNING id
         )
         INSERT INTO {_candidate.name} (task_id, kind, ref)
         SELECT c.task_id, c.kind, c.ref
-        FROM jsonb_to_recordset(CAST(:candidates AS jsonb)) AS c({_record_type(_candidate)})
+        FROM jsonb_to_recordset(CAST(:candidates AS jsonb)) AS c({record_type(_candidate)})
         JOIN new_task ON new_task.id = c.task_id
         """
     )
@@ -55,7 +57,8 @@ def _statement() -> TextClause:
 INSERT_TASKS_AND_CANDIDATES = _statement()
 
 
-def _value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """A column value as a JSON record holds it (a time as ISO 8601 text with its offset)."""
     if isinstance(value, datetime):  # as UtcDateTime binds it: an offset-less time is UTC
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
     return value
@@ -65,5 +68,5 @@ def parameters(tasks: list[dict[str, Any]], candidates: list[dict[str, str]]) ->
     """The statement's parameters: the task rows (every column of TASK_COLUMNS) and the
     candidate rows as JSON arrays of objects."""
     # json.dumps as SQLAlchemy binds a JSON column: the same text, the same refusals.
-    rows = [{column: _value(row[column]) for column in TASK_COLUMNS} for row in tasks]
+    rows = [{column: json_value(row[column]) for column in TASK_COLUMNS} for row in tasks]
     return {"tasks": json.dumps(rows), "candidates": json.dumps(candidates)}

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 
-from bpmn_service.db import queries, task_rows
+from bpmn_service.db import history_with_state, queries, task_rows
 from bpmn_service.db.models import (
     ExternalTask,
     HistoricTask,
@@ -167,7 +167,12 @@ def write_history(session: Session) -> None:
     INSERT would be compiled again for every call: SQLAlchemy caches no such statement.)"""
     rows = session.info.get(_HISTORY)
     if rows:
-        session.connection().execute(_INSERT_HISTORY, rows)
+        written = False
+        if session.connection().dialect.name == "postgresql":
+            # With the instance's new state, which the commit's flush would write next.
+            written = history_with_state.write(session, rows)
+        if not written:
+            session.connection().execute(_INSERT_HISTORY, rows)
         rows.clear()
 
 
