@@ -109,7 +109,12 @@ class Client:
     """One keep-alive HTTP client working instances of the 12-task process."""
 
     def __init__(self, base: str, users: dict[str, DemoUser], key: str) -> None:
-        self.http = httpx.Client(base_url=base + API, timeout=120)
+        # Idle connections are dropped after 2 s, before the server's keep-alive timeout (5 s):
+        # a request sent on a connection the server is closing at that moment fails with a
+        # reset (ab_servers.py leaves one side idle while the other runs two blocks).
+        self.http = httpx.Client(
+            base_url=base + API, timeout=120, limits=httpx.Limits(keepalive_expiry=2.0)
+        )
         self.users = users
         self.key = key
         self.calls = 0
