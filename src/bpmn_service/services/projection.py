@@ -225,8 +225,6 @@ def close_task(
     """Move an open task to history (completed or cancelled) and delete its inbox row. With
     `read_open_work`, on PostgreSQL the same statement reads what the instance has open after
     it (for `apply`, which would read it next); None where it was not read."""
-    if read_open_work:
-        session.flush()  # rows this transaction added count, as in _open_work
     connection = session.connection()
     telemetry.count(session, telemetry.TASKS_ENDED, task.definition_key, reason)
     if task.due_at is not None and at > task.due_at:
@@ -252,9 +250,12 @@ def close_task(
         "end_reason": reason,
         "completed_by": by,
     }
+    open_work: OpenWork | None = None
     if connection.dialect.name == "postgresql":
         # One statement: the task row goes (its candidate rows with it, by the foreign key) and
         # its history row, with the candidates read before, comes in.
+        if read_open_work:
+            session.flush()  # rows this transaction added count, as in _open_work
         found: dict[str, set[str]] = {"e": set(), "t": set(), "x": set(), "s": set(), "c": set()}
         params = {
             **row,
@@ -264,12 +265,9 @@ def close_task(
         }
         for kind, ref in connection.execute(_CLOSE_TASK_PG, params):
             found[kind].add(ref)
-        if len(found["e"]) != 1:  # the instance's lock keeps others out; as the ORM's check did
-            raise StaleVersion("the task was changed by another request; retry")
-        session.expunge(task)
-        if not read_open_work:
-            return None
-        return OpenWork(found["t"], found["x"], found["s"], found["c"])
+        ended = len(found["e"])
+        if read_open_work:
+            open_work = OpenWork(found["t"], found["x"], found["s"], found["c"])
     else:
         # The candidate rows go with the task; they stay in its history, so that whoever it
         # was offered to learns that it ended (services/tasks.py).
@@ -286,13 +284,14 @@ def close_task(
                 "external_party": external,
             },
         )
-        ended = connection.execute(_DELETE_TASK, {"task_id": task.id})
-    assert isinstance(ended, CursorResult)
-    if ended.rowcount != 1:  # the instance's lock keeps others out; as the ORM's check did
+        deleted = connection.execute(_DELETE_TASK, {"task_id": task.id})
+        assert isinstance(deleted, CursorResult)
+        ended = deleted.rowcount
+    if ended != 1:  # the instance's lock keeps others out; as the ORM's check did
         raise StaleVersion("the task was changed by another request; retry")
     # The object no longer has a row: out of the session, so that no flush writes it again.
     session.expunge(task)
-    return None
+    return open_work
 
 
 def apply(
@@ -392,24 +391,28 @@ _OPEN_WORK = _open_work_statement()  # built once: building it costs more than r
 
 
 def _open_work(session: Session, instance_id: str, known: OpenWork | None = None) -> OpenWork:
-    found: dict[str, set[str]] = {"t": set(), "x": set(), "s": set(), "c": set()}
+    """What the instance has open: nothing for one this transaction just inserted, `known` when
+    the caller has just read it (close_task), else read in one statement."""
     new: set[str] = session.info.get(NEW_INSTANCES, set())
     if instance_id in new:
         new.discard(instance_id)  # its first projection: nothing is open yet
+        work = OpenWork(set(), set(), set(), set())
     elif known is not None:
-        found = {"t": known.tasks, "x": known.external, "s": known.subscriptions, "c": known.clocks}
+        work = known
     else:
         session.flush()  # rows an earlier run of this transaction added count (a Core read)
+        found: dict[str, set[str]] = {"t": set(), "x": set(), "s": set(), "c": set()}
         for kind, ref in session.connection().execute(_OPEN_WORK, {"instance_id": instance_id}):
             found[kind].add(ref)
+        work = OpenWork(found["t"], found["x"], found["s"], found["c"])
     # Nothing else is needed to know that the clocks of the instance (clocks.py) have nothing
     # to do; the instance is locked, so only this transaction could start one.
     known_none = session.info.setdefault(NO_OPEN_CLOCKS, set())
-    if found["c"]:
+    if work.clocks:
         known_none.discard(instance_id)
     else:
         known_none.add(instance_id)
-    return OpenWork(found["t"], found["x"], found["s"], found["c"])
+    return work
 
 
 def _moment(value: str | None, at: datetime, element: str, what: str) -> datetime | None:
@@ -506,7 +509,7 @@ def _create_tasks(
     if not rows:
         return rows
     connection = session.connection()
-    values = [{c: getattr(r, c) for c in _TASK_COLUMNS} for r in rows]
+    values = [{c: getattr(r, c) for c in task_rows.TASK_COLUMNS} for r in rows]
     if connection.dialect.name == "postgresql":
         statement = task_rows.INSERT_TASKS_AND_CANDIDATES
         connection.execute(statement, task_rows.parameters(values, candidates))
@@ -518,9 +521,6 @@ def _create_tasks(
         make_transient_to_detached(row)
         session.add(row)
     return rows
-
-
-_TASK_COLUMNS = tuple(_task_table.c.keys())
 
 
 def _rows_by_id(session: Session, model: type[Open], ids: set[str]) -> list[Open]:
