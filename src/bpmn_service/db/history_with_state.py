@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from .json_records import json_value, record_type
 from .models import HistoryEvent, ProcessInstance
-from .task_rows import json_value, record_type
 
 _instance = ProcessInstance.metadata.tables[ProcessInstance.__tablename__]
 _history = HistoryEvent.metadata.tables[HistoryEvent.__tablename__]

@@ -11,29 +11,16 @@ a new column is not forgotten.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import String, TextClause, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import TextClause, text
 
+from .json_records import json_value, record_type
 from .models import Task, TaskCandidate
 
 _task = Task.metadata.tables[Task.__tablename__]
 _candidate = TaskCandidate.metadata.tables[TaskCandidate.__tablename__]
 TASK_COLUMNS = tuple(_task.c.keys())
-
-
-def record_type(table: Any, names: tuple[str, ...] | None = None) -> str:
-    """The column definitions of a record of `table`'s columns (all, or `names`) for
-    jsonb_to_recordset. Strings as text: the table's own columns check the lengths (an over-long
-    value is refused, as by a plain INSERT, where a cast to varchar(n) would cut it)."""
-    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-    columns = table.columns if names is None else [table.c[name] for name in names]
-    return ", ".join(
-        f"{c.name} {'text' if isinstance(c.type, String) else c.type.compile(dialect=dialect)}"
-        for c in columns
-    )
 
 
 def _statement() -> TextClause:
@@ -55,13 +42,6 @@ def _statement() -> TextClause:
 
 
 INSERT_TASKS_AND_CANDIDATES = _statement()
-
-
-def json_value(value: Any) -> Any:
-    """A column value as a JSON record holds it (a time as ISO 8601 text with its offset)."""
-    if isinstance(value, datetime):  # as UtcDateTime binds it: an offset-less time is UTC
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
-    return value
 
 
 def parameters(tasks: list[dict[str, Any]], candidates: list[dict[str, str]]) -> dict[str, str]:
