@@ -109,11 +109,11 @@ def plain(workflow: Any) -> bool:
         for task in tasks.values():
             parent = tasks.get(task._parent) if task._parent is not None else None
             if parent is None:
-                values = _plain_values(task.data, seen)
+                data_plain = _plain_values(task.data, seen)
             else:
                 own = _own_values(task.data, parent.data)
-                values = own is not None and _plain_values(own, seen, top_level=False)
-            if not (values and _plain_values(task.internal_data, seen)):
+                data_plain = own is not None and _plain_values(own, seen, top_level=False)
+            if not (data_plain and _plain_values(task.internal_data, seen)):
                 return False
     return True
 
