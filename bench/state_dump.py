@@ -25,28 +25,14 @@ sys.path.insert(1, str(ROOT / "tests" / "engine"))
 
 import replay  # noqa: E402
 from cpu_per_call import BPMN, START_VARIABLES, values_for  # noqa: E402
-from SpiffWorkflow.bpmn.serializer.default.workflow import (  # noqa: E402
-    BpmnSubWorkflowConverter,
-    TaskConverter,
-    WorkflowConverter,
-)
+from kit import UPSTREAM  # noqa: E402  (the service's serializer with SpiffWorkflow's converters)
 
 from bpmn_service.engine import ProcessRunner, compile_bpmn  # noqa: E402
 from bpmn_service.engine.serialization import (  # noqa: E402
     SERIALIZER,
-    StateOnlyWorkflowConverter,
     load_state,
-    make_serializer,
     spec_from_json,
 )
-
-
-class _UpstreamTasks(StateOnlyWorkflowConverter):
-    def workflow_dict(self, workflow: Any) -> dict[str, Any]:
-        return WorkflowConverter.to_dict(self, workflow)  # type: ignore[no-any-return]
-
-
-UPSTREAM = make_serializer(_UpstreamTasks, BpmnSubWorkflowConverter, TaskConverter)
 
 
 def _lifecycle_states() -> list[tuple[str, str, str]]:
