@@ -483,3 +483,59 @@ def test_the_inbox_indexes_an_operator_built_beforehand_are_left_alone(
     indexes = {i["name"] for i in inspect(engine).get_indexes("task")}
     assert {"ix_task_created", "ix_task_assignee_due"} <= indexes
     assert schema_differences(engine) == []
+
+
+def test_instance_states_are_written_with_lz4_where_the_server_has_it(
+    fresh: tuple[Engine, Settings],
+) -> None:
+    """0013 changes the compression of process_instance.state and .variables to lz4 without
+    rewriting the table: a value keeps its method until its row is written again; downgrading
+    returns new values to the server's default."""
+    engine, _settings = fresh
+    if engine.dialect.name != "postgresql":
+        pytest.skip("compression methods are PostgreSQL's")
+    with engine.connect() as connection:
+        has_lz4 = connection.execute(
+            text(
+                "SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
+                "WHERE name = 'default_toast_compression'"
+            )
+        ).scalar()
+        default = connection.execute(text("SHOW default_toast_compression")).scalar()
+    if not has_lz4:
+        pytest.skip("this PostgreSQL was built without lz4 (0013 leaves the columns alone)")
+    migrate(engine, "upgrade", FIRST)
+    with engine.begin() as connection:
+        insert_at_first_revision(connection)
+    migrate(engine, "upgrade", "0012")
+    # a state large enough to be compressed (PostgreSQL compresses values over about 2 KB)
+    big = json.dumps({"tasks": [{"id": str(uuid.UUID(int=i)), "state": 64} for i in range(400)]})
+
+    def write_and_read() -> tuple[str | None, str | None]:
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE process_instance SET state = :s, variables = CAST(:v AS jsonb)"),
+                {"s": big, "v": json.dumps({"note": big})},
+            )
+        return methods()
+
+    def methods() -> tuple[str | None, str | None]:
+        with engine.connect() as connection:
+            row = connection.execute(
+                text(
+                    "SELECT pg_column_compression(state), pg_column_compression(variables) "
+                    "FROM process_instance"
+                )
+            ).one()
+        return row[0], row[1]
+
+    assert write_and_read() == (default, default)
+    migrate(engine, "upgrade", "head")
+    assert methods() == (default, default)  # no rewrite: the stored values are as they were
+    assert write_and_read() == ("lz4", "lz4")
+    with Session(engine) as session:  # and they read back whole
+        instance = session.get(ProcessInstance, IDS["instance"])
+        assert instance is not None
+        assert instance.state == big and instance.variables == {"note": big}
+    migrate(engine, "downgrade", "0012")
+    assert write_and_read() == (default, default)
