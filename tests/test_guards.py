@@ -38,3 +38,4 @@ def test_unreadable_json_is_400_in_the_error_shape(api: Api) -> None:
     )
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_request"
+    assert response.json()["message"] == "the request body cannot be read: it is not JSON in UTF-8"

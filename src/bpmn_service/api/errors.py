@@ -84,10 +84,27 @@ async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
         # A path under /engine-rest the mount cannot take (a newline in an id): Camunda's shape.
         return await camunda_errors.http_error_handler(request, exc)
     code = "invalid_request" if exc.status_code == 400 else "http_error"
-    body = ErrorBody(code=code, message=str(exc.detail), details=None)
+    message = str(exc.detail)
+    if exc.status_code == 400 and message == _UNREADABLE_BODY:
+        message = _unreadable(request.headers.get("content-type", ""))
+    body = ErrorBody(code=code, message=message, details=None)
     return JSONResponse(
         body.model_dump(), status_code=exc.status_code, headers=getattr(exc, "headers", None)
     )
+
+
+# FastAPI's words for a body it could not decode (JSON that is not UTF-8, a broken multipart body);
+# the answer says which of them it was.
+_UNREADABLE_BODY = "There was an error parsing the body"
+
+
+def _unreadable(content_type: str) -> str:
+    if content_type.lower().startswith("multipart/"):
+        return (
+            "the request body cannot be read: it is not well-formed multipart/form-data (each "
+            "part must start with the boundary of the Content-Type header)"
+        )
+    return "the request body cannot be read: it is not JSON in UTF-8"
 
 
 def install(app: FastAPI) -> None:
