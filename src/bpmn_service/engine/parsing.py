@@ -24,6 +24,7 @@ from bpmn_service.errors import BpmnProblem, InvalidBpmn
 from . import clock, forms
 from .analyst_checks import CheckContext, analyst_findings
 from .bpmn_xml import (
+    BPMN_NS,
     ISO_DURATION,
     is_due_value,
     local_name,
@@ -41,6 +42,12 @@ from .script_engine import EVALUATOR
 from .serialization import spec_to_json
 
 ISO_CYCLE = re.compile(r"^R\d*/")
+
+# The most BPMN elements (tasks, flows, their references, …; not the diagram's) one file may hold:
+# the largest shipped model has about 730. The checks take time in proportion (about 2 s for
+# 10,000 on a slow core), so a file of hundreds of thousands would hold a server core for
+# minutes before it is refused; it is refused at once instead.
+MAX_BPMN_ELEMENTS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +88,19 @@ def check_bpmn(
         root = parse_xml(data, filename)
     except InvalidBpmn as exc:
         return None, [replace(p, code="structure.xml") for p in exc.problems]
+    size = sum(1 for _ in root.iter(f"{{{BPMN_NS}}}*"))
+    if size > MAX_BPMN_ELEMENTS:
+        return None, [
+            BpmnProblem(
+                f"the file holds {size:,} BPMN elements; the service takes at most "
+                f"{MAX_BPMN_ELEMENTS:,} in one file",
+                filename,
+                root.sourceline,
+                code="structure.size",
+                hint="split it into processes of their own, each in its own file, that start "
+                "one another with message events",
+            )
+        ]
     schema = _xsd()
     if not schema.validate(root):
         at_line = _elements_by_line(root)
