@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
-from conftest import DATA, Api
+import pytest
+
+from bpmn_service.engine.layout import layout_bpmn
+from bpmn_service.services.doctor import check_all
+from conftest import DATA, TOKENS, Api
 
 APPROVAL = DATA / "approval.bpmn"
 
@@ -174,3 +179,102 @@ def test_camunda_style_juel_conditions_route_the_gateway(api: Api) -> None:
         done = api.complete(review["id"], "admin", {"decision": "APPROVE"}).json()
         outcome = [t["element_id"] for t in done["next_tasks"]] or [done["instance_status"]]
         assert outcome == [expected], (amount, done)
+
+
+# An external task, a message wait and a user task open side by side (the message is "nudge").
+OPEN_WORK = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+  <bpmn:message id="Msg_nudge" name="nudge"/>
+  <bpmn:process id="open_work" name="Open work" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="split"/>
+    <bpmn:parallelGateway id="split"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="fuzz"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="nudged"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="split" targetRef="look"/>
+    <bpmn:serviceTask id="fuzz" name="Fuzz" camunda:type="external" camunda:topic="fuzz"/>
+    <bpmn:intermediateCatchEvent id="nudged" name="Nudged">
+      <bpmn:messageEventDefinition messageRef="Msg_nudge"/>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:userTask id="look" name="Look" camunda:candidateGroups="hall_clerk"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="fuzz" targetRef="join"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="nudged" targetRef="join"/>
+    <bpmn:sequenceFlow id="f7" sourceRef="look" targetRef="join"/>
+    <bpmn:parallelGateway id="join"/>
+    <bpmn:sequenceFlow id="f8" sourceRef="join" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+FUZZ = {"worker_id": "fuzzer", "topics": ["fuzz"], "lock_seconds": 60}
+
+
+def _external_in(api: Api, state: str) -> tuple[str, str]:
+    """A case of open_work whose external task is `state`: unlocked, locked, retry_wait (a failure
+    with retries left, due later) or incident (none left)."""
+    drawn = layout_bpmn(OPEN_WORK.encode(), "open_work.bpmn")
+    deployed = api.deploy_bytes("open_work.bpmn", drawn)
+    assert deployed.status_code in (200, 201), deployed.text
+    started = api.start("open_work", f"OW-{state}", {})
+    assert started.status_code == 201, started.text
+    case = started.json()["id"]
+    if state != "unlocked":
+        [task] = api.post("/external-tasks/fetch-and-lock", "worker", json=FUZZ).json()
+        if state != "locked":
+            failed = api.post(
+                f"/external-tasks/{task['id']}/failure",
+                "worker",
+                json={
+                    "worker_id": "fuzzer",
+                    "error_message": "down",
+                    "retries": 0 if state == "incident" else 2,
+                    "retry_seconds": 0 if state == "incident" else 600,
+                },
+            )
+            assert failed.status_code == 200, failed.text
+    [task] = api.get("/external-tasks", params={"process_instance_id": case}).json()["items"]
+    return case, task["id"]
+
+
+@pytest.mark.parametrize("state", ["unlocked", "locked", "retry_wait", "incident"])
+@pytest.mark.parametrize("route", ["cancel", "engine-rest"])
+def test_cancel_withdraws_external_tasks_and_message_waits(
+    api: Api, state: str, route: str
+) -> None:
+    case, task_id = _external_in(api, state)
+    if route == "cancel":
+        answer = api.post(f"/process-instances/{case}/cancel", "clerk", json={"reason": "x"})
+        assert answer.status_code == 200, answer.text
+    else:
+        pair = base64.b64encode(f"clerk:{TOKENS['clerk']}".encode()).decode()
+        answer = api.client.delete(
+            f"/engine-rest/process-instance/{case}", headers={"Authorization": f"Basic {pair}"}
+        )
+        assert answer.status_code == 204, answer.text
+    body = api.get(f"/process-instances/{case}").json()
+    assert body["status"] == "cancelled" and body["tasks"] == []
+    assert api.get("/external-tasks", params={"process_instance_id": case}).json()["items"] == []
+    waits = api.get("/event-subscriptions", params={"business_key": f"OW-{state}"}).json()
+    assert waits["total"] == 0, waits
+    # No worker gets it any more, and what it reports finds no task.
+    assert api.post("/external-tasks/fetch-and-lock", "worker", json=FUZZ).json() == []
+    done = api.post(f"/external-tasks/{task_id}/complete", "worker", json={"worker_id": "fuzzer"})
+    assert done.status_code == 404, done.text
+    # The history says so, as a modification's withdrawal does.
+    [withdrawn] = [e for e in body["history"] if e["type"] == "external_task_withdrawn"]
+    assert withdrawn["task_id"] == task_id and withdrawn["element_id"] == "fuzz"
+    assert withdrawn["details"] == {"reason": "instance cancelled"}
+    assert [e["type"] for e in body["history"]][-1] == "instance_cancelled"
+    assert body["history"][-1]["details"]["reason"] == (
+        "x" if route == "cancel" else "cancelled over /engine-rest"
+    )
+    # A message for the case is no longer taken for it: nothing waits for it.
+    sent = api.post(
+        "/messages", "portal", json={"message_name": "nudge", "business_key": f"OW-{state}"}
+    )
+    assert sent.status_code == 404, sent.text
+    # The gauge of open external tasks counts it no more.
+    metrics = api.client.get("/metrics").text
+    assert not [line for line in metrics.splitlines() if line.startswith("bpmn_external_tasks{")]
+    assert list(check_all(api.ctx)) == []

@@ -282,18 +282,16 @@ def cancel_instance(
             raise InvalidState(
                 f"the instance is {instance.status}; only active instances can be cancelled"
             )
-        for task in session.scalars(select(Task).where(Task.instance_id == instance.id)):
-            projection.record(
-                session,
-                instance,
-                "task_cancelled",
-                at=now,
-                actor=principal.user_id,
-                task_id=task.id,
-                element_id=task.element_id,
-                details={"reason": "instance cancelled"},
-            )
-            projection.close_task(session, task, at=now, reason="cancelled", by=None)
+        # Its user tasks, external tasks and message waits go, as a modification's cancel
+        # withdraws them: no worker fetches its work, no message reaches it any more.
+        projection.withdraw_open_work(
+            session,
+            instance,
+            ctx.lanes,
+            at=now,
+            actor=principal.user_id,
+            reason="instance cancelled",
+        )
         instance.status = "cancelled"
         instance.ended_at = now
         telemetry.count(session, telemetry.INSTANCES_ENDED, instance.definition_key, "cancelled")

@@ -538,17 +538,9 @@ def _sync_external_tasks(
     open_ids: set[str],
 ) -> None:
     ready_ids = {w.id for w in ready}
-    for row in _rows_by_id(session, ExternalTask, open_ids - ready_ids):
-        record(
-            session,
-            instance,
-            "external_task_withdrawn",
-            at=at,
-            actor=None,
-            task_id=row.id,
-            element_id=row.element_id,
-        )
-        session.delete(row)
+    withdraw_external_tasks(
+        session, instance, _rows_by_id(session, ExternalTask, open_ids - ready_ids), at=at
+    )
     for work in ready:
         if work.id in open_ids:
             continue
@@ -579,6 +571,103 @@ def _sync_external_tasks(
         )
 
 
+def withdraw_external_tasks(
+    session: Session,
+    instance: ProcessInstance,
+    rows: list[ExternalTask],
+    *,
+    at: datetime,
+    actor: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Withdraw external tasks the case no longer has (unlocked, locked, waiting for a retry or
+    an incident alike): the row goes, so no worker fetches, completes or fails it any more, and
+    the history notes it."""
+    for row in rows:
+        record(
+            session,
+            instance,
+            "external_task_withdrawn",
+            at=at,
+            actor=actor,
+            task_id=row.id,
+            element_id=row.element_id,
+            details=details,
+        )
+        session.delete(row)
+
+
+def end_waits(
+    session: Session,
+    instance: ProcessInstance,
+    rows: list[MessageSubscription],
+    lanes: LaneGroups,
+    at: datetime,
+) -> None:
+    """Close message waits the case no longer has: a catch event's wait becomes history (an
+    event subprocess's start, which listens while the case runs, leaves none); the row goes."""
+    for row in rows:
+        if not row.event_subprocess:
+            groups = lanes.groups_for(instance.definition_key, row.lane)
+            session.add(
+                HistoricWait(
+                    instance_id=instance.id,
+                    definition_key=instance.definition_key,
+                    element_id=row.element_id,
+                    message_name=row.message_name,
+                    lane=row.lane,
+                    external_party=bool(groups) and set(groups) <= EXTERNAL_GROUPS,
+                    started_at=row.created_at,
+                    ended_at=at,
+                )
+            )
+        session.delete(row)
+
+
+def withdraw_open_work(
+    session: Session,
+    instance: ProcessInstance,
+    lanes: LaneGroups,
+    *,
+    at: datetime,
+    actor: str | None,
+    reason: str,
+) -> None:
+    """A case ended outside the engine (cancelled): withdraw everything it has open, as a run
+    that no longer has it would (apply): its user tasks are cancelled, its external tasks
+    withdrawn, its message waits closed. Its open time-limit clocks stay as they stood: a clock
+    of an ended case reads "cancelled" (time_limits.py)."""
+    open_work = _open_work(session, instance.id)
+    for row in _rows_by_id(session, Task, open_work.tasks):
+        record(
+            session,
+            instance,
+            "task_cancelled",
+            at=at,
+            actor=actor,
+            task_id=row.id,
+            element_id=row.element_id,
+            details={"reason": reason},
+        )
+        close_task(session, row, at=at, reason="cancelled", by=None)
+    withdraw_external_tasks(
+        session,
+        instance,
+        _rows_by_id(session, ExternalTask, open_work.external),
+        at=at,
+        actor=actor,
+        details={"reason": reason},
+    )
+    if open_work.subscriptions:
+        waits = session.scalars(
+            select(MessageSubscription)
+            .where(MessageSubscription.instance_id == instance.id)
+            .order_by(MessageSubscription.task_id)
+        )
+        end_waits(session, instance, list(waits), lanes, at)
+    instance.next_timer_at = None  # as for a completed case: nothing is due any more
+
+
 def _sync_subscriptions(
     session: Session,
     instance: ProcessInstance,
@@ -598,25 +687,10 @@ def _sync_subscriptions(
         else {}
     )
     waiting = {w.task_id: w for w in ([] if result.completed else result.waits)}
-    for task_id, row in existing.items():
-        if task_id not in waiting and not row.event_subprocess:
-            # The catch event got its message (or was interrupted): the wait is history. An
-            # event subprocess's start only stops listening when the instance ends.
-            groups = lanes.groups_for(instance.definition_key, row.lane)
-            session.add(
-                HistoricWait(
-                    instance_id=instance.id,
-                    definition_key=instance.definition_key,
-                    element_id=row.element_id,
-                    message_name=row.message_name,
-                    lane=row.lane,
-                    external_party=bool(groups) and set(groups) <= EXTERNAL_GROUPS,
-                    started_at=row.created_at,
-                    ended_at=at,
-                )
-            )
-        if task_id not in waiting:
-            session.delete(row)
+    # The catch event got its message (or was interrupted): the wait is history. An event
+    # subprocess's start only stops listening when the instance ends.
+    ended = [row for task_id, row in existing.items() if task_id not in waiting]
+    end_waits(session, instance, ended, lanes, at)
     for task_id, wait in waiting.items():
         if task_id not in existing:
             session.add(
