@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import date
 
 from sqlalchemy import delete, update
 
 from bpmn_service.db.models import ProcessInstance, Task
 from bpmn_service.services.doctor import check_all
+from bpmn_service.timelimits import Regime, TimeLimits
+from clock import Clock, local
 from conftest import DATA, ROOT, Api
 
 
@@ -54,3 +57,45 @@ def test_doctor_command_exit_status(api: Api) -> None:
     bad = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1
     assert "DOC-4" in bad.stderr
+
+
+def test_a_running_time_limit_is_part_of_the_next_timer(api: Api) -> None:
+    """The table's next timer is the earliest of the engine's timers and the case's running
+    time-limit clocks (the reminder, the end): a case whose limit runs is consistent, and a next
+    timer that is neither is still found."""
+    api.ctx.clock = Clock(local("2025-09-30T10:00:00"))
+    api.ctx.time_limits = TimeLimits(
+        [
+            Regime(
+                name="DEMO",
+                version="1",
+                effective_from=date(2020, 1, 1),
+                source="test",
+                limits={"X-T-REPLY": {"LV": 8.0}},
+                names={"X-T-REPLY": "方案答复"},
+                escalations={"X-T-REPLY": ("leadership",)},
+            )
+        ],
+        {"declared_limit_demo": "DEMO"},
+    )
+    assert api.deploy(DATA / "declared_limit.bpmn").status_code == 201
+    started = api.start("declared_limit_demo", "DOC-5", {"customerCategory": "LV"}).json()
+    [accept] = started["tasks"]
+    api.claim(accept["id"], "clerk")
+    assert api.complete(accept["id"], "clerk", {}).status_code == 200
+    [clock] = api.get(f"/process-instances/{started['id']}/time-limits").json()
+    assert clock["status"] == "running"
+    with api.ctx.sessions.begin() as session:
+        instance = session.get(ProcessInstance, started["id"])
+        assert instance is not None and instance.next_timer_at is not None
+        assert instance.next_timer_at.isoformat() == clock["warn_at"].replace("Z", "+00:00")
+    assert list(check_all(api.ctx)) == []
+
+    with api.ctx.sessions.begin() as session:
+        session.execute(
+            update(ProcessInstance)
+            .where(ProcessInstance.business_key == "DOC-5")
+            .values(next_timer_at=None)
+        )
+    [problem] = [str(f) for f in check_all(api.ctx)]
+    assert "DOC-5" in problem and "with its time-limit clocks" in problem and "None" in problem

@@ -183,15 +183,21 @@ def schedule(session: Session, instance: ProcessInstance) -> None:
     """The instance's next timer is the earlier of the engine's and its clocks' next instants."""
     if instance.status != "active":
         return
-    instants = [instance.next_timer_at] if instance.next_timer_at is not None else []
-    for clock in open_clocks(session, instance.id):
+    instance.next_timer_at = next_instant(instance.next_timer_at, open_clocks(session, instance.id))
+
+
+def next_instant(engine: datetime | None, clocks: list[TimeLimitClock]) -> datetime | None:
+    """The earliest of the engine's next timer and the open clocks' next instants (a running
+    clock's reminder not yet given, its end not yet reached): the instance's next_timer_at."""
+    instants = [engine] if engine is not None else []
+    for clock in clocks:
         if clock.status != "running":
             continue
         if clock.warned_at is None:
             instants.append(clock.warn_at)
         if clock.breached_at is None:
             instants.append(clock.due_at)
-    instance.next_timer_at = min(instants) if instants else None
+    return min(instants) if instants else None
 
 
 # -- one clock --------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 Run after a crash or an incident (`bpmn-service doctor`): it loads each active instance's state
 and compares what the engine says is open — user tasks, external tasks, message waits, the next
-timer — with the task, external_task and message_subscription rows the API serves.
+timer — with the task, external_task and message_subscription rows the API serves. The next timer
+in the table is the earliest of the engine's timers and the instance's running time-limit clocks
+(clocks.next_instant), so a case with a running limit is compared with that.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from bpmn_service.context import AppContext
 from bpmn_service.db.models import ExternalTask, MessageSubscription, ProcessInstance, Task
 from bpmn_service.errors import ServiceError
 
+from . import clocks
 from .instances import spec_loader
 from .uow import UnitOfWork
 
@@ -92,9 +95,15 @@ def check_instance(ctx: AppContext, instance_id: str) -> Iterator[Finding]:
                 yield finding(
                     f"{kind} in the table but not open in the engine: {sorted(rows - engine)}"
                 )
-        if view.next_timer_at != instance.next_timer_at:
+        # The instance's next instant covers its time-limit clocks too (clocks.schedule).
+        running = clocks.open_clocks(session, instance_id)
+        expected_timer = clocks.next_instant(view.next_timer_at, running)
+        if expected_timer != instance.next_timer_at:
+            with_clocks = (
+                " with its time-limit clocks" if expected_timer != view.next_timer_at else ""
+            )
             yield finding(
-                f"next timer is {view.next_timer_at} in the engine but "
+                f"next timer is {expected_timer} in the engine{with_clocks} but "
                 f"{instance.next_timer_at} in the table"
             )
         if not (view.ready_tasks or view.external_tasks or view.waits or view.next_timer_at):
