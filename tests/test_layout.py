@@ -415,6 +415,21 @@ def test_layout_refuses_what_is_not_bpmn() -> None:
         layout_bpmn((DATA / "hostile" / "billion-laughs.bpmn").read_bytes(), "x.bpmn")
 
 
+def test_layout_refuses_an_id_used_twice_naming_both_lines() -> None:
+    """A subprocess with its process's id made the layout recurse until Python's stack ran out."""
+    content = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"
+ targetNamespace="x">
+<bpmn:process id="p" isExecutable="true"><bpmn:startEvent id="s"/>
+<bpmn:subProcess id="p"><bpmn:startEvent id="s2"/></bpmn:subProcess>
+</bpmn:process></bpmn:definitions>"""
+    with pytest.raises(InvalidBpmn) as refused:
+        layout_bpmn(content, "twice.bpmn")
+    [problem] = refused.value.problems
+    assert (problem.line, problem.element) == (5, "p")
+    assert "used again (first on line 4)" in problem.message
+
+
 def test_layout_command_writes_the_file_and_reports_sizes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from bpmn_service.errors import BpmnProblem, InvalidBpmn
 
-from .bpmn_xml import parse_xml
+from .bpmn_xml import BPMN_NS, parse_xml
 from .diagram import (
     ARTIFACT_KINDS,
     DATA_KINDS,
@@ -443,6 +444,32 @@ _DIAGRAM_SPAN = re.compile(
 _DEFINITIONS_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?definitions\s*>\s*$")
 
 
+def _refuse_duplicate_ids(root: Any, filename: str) -> None:
+    """The layout follows elements by id (a subprocess sharing its process's id would contain
+    itself): a file that gives two BPMN elements one id, which no modeler writes, is refused
+    first. (Extension elements, such as form fields, have ids of their own kind.)"""
+    first: dict[str, int | None] = {}
+    problems: list[BpmnProblem] = []
+    for element in root.iter(f"{{{BPMN_NS}}}*"):
+        element_id = element.get("id")
+        if element_id is None:
+            continue
+        if element_id in first:
+            problems.append(
+                BpmnProblem(
+                    f"the id {element_id!r} is used again (first on line {first[element_id]}); "
+                    "every element needs an id of its own: rename one of them",
+                    filename,
+                    element.sourceline,
+                    element_id,
+                )
+            )
+        else:
+            first[element_id] = element.sourceline
+    if problems:
+        raise InvalidBpmn(problems)
+
+
 def layout_bpmn(data: bytes, filename: str) -> bytes:
     """The file with its first diagram replaced by an automatic layout; raises InvalidBpmn."""
     try:
@@ -452,6 +479,7 @@ def layout_bpmn(data: bytes, filename: str) -> bytes:
             [BpmnProblem("the file is not UTF-8 encoded; save it as UTF-8 first", filename)]
         ) from None
     root = parse_xml(data, filename)
+    _refuse_duplicate_ids(root, filename)
     diagram = read_diagram(root)
     if not diagram.pools:
         raise InvalidBpmn([BpmnProblem("the file defines no process to lay out", filename)])
