@@ -519,10 +519,30 @@ def test_access_and_validation(api: Api) -> None:
     assert "not a variable name" in problem(satisfaction_variable="a.b")
 
 
-@pytest.mark.usefixtures("history")
-def test_cli_report(
-    api: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+# Moments whose UTC time is beyond the years 1 to 9999 (a date is Beijing midnight): they used
+# to be a 500 (OverflowError converting them to UTC).
+BEYOND_UTC = [
+    ("from", "0001-01-01T00:00:00+08:00"),
+    ("from", "0001-01-01"),
+    ("to", "9999-12-31T23:59:59-08:00"),
+    ("to", "9999-12-31T23:59:59.999999-00:01"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), BEYOND_UTC)
+@pytest.mark.parametrize("view", ["processes", "steps", "lanes", "time-limits"])
+def test_a_moment_beyond_utc_is_422_naming_it(api: Api, view: str, name: str, value: str) -> None:
+    response = api.get(f"/analytics/{view}", "analyst", params={name: value})
+    assert response.status_code == 422, response.text
+    [detail] = response.json()["details"]
+    assert detail["field"] == name and "UTC" in detail["message"], detail
+    # The first and the last moment UTC holds are fine.
+    edges = {"from": "0001-01-01T00:00:00Z", "to": "9999-12-31T23:59:59.999999Z"}
+    assert api.get(f"/analytics/{view}", "analyst", params=edges).status_code == 200
+
+
+def cli_environment(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`bpmn-service report` reads the test's database and files."""
     settings = api.ctx.settings
     monkeypatch.setenv("BPMN_DATABASE_URL", settings.database_url)
     if settings.database_schema:
@@ -531,6 +551,27 @@ def test_cli_report(
         monkeypatch.setenv(f"BPMN_{name.upper()}", str(getattr(settings, name)))
     monkeypatch.setenv("BPMN_PROCESSES_DIR", str(settings.processes_dir))
 
+
+@pytest.mark.parametrize(("name", "value"), BEYOND_UTC)
+def test_cli_report_refuses_a_moment_beyond_utc_with_exit_2(
+    api: Api,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    value: str,
+) -> None:
+    cli_environment(api, monkeypatch)
+    assert cli.main(["report", f"--{name}", value]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bpmn-service: ") and "Traceback" not in err
+    assert f"{name}: " in err and "UTC" in err, err
+
+
+@pytest.mark.usefixtures("history")
+def test_cli_report(
+    api: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli_environment(api, monkeypatch)
     args = ["report", "--key", "kpi", "--from", "2025-09-01", "--to", "2026-01-01"]
     assert cli.main([*args, "--format", "json"]) == 0
     printed = json.loads(capsys.readouterr().out)

@@ -294,6 +294,42 @@ def test_a_date_whose_plus_was_not_escaped_is_named_as_such(rest: Rest) -> None:
     assert other.status_code == 400 and "%2B" not in other.json()["message"]
 
 
+# Dates whose UTC time is beyond the years 1 to 9999 (a UTC date-time column cannot hold them):
+# they used to be a 500 (OverflowError converting them to UTC).
+BEYOND_UTC = ("9999-12-31T23:59:59.000-0800", "0001-01-01T00:00:00.000+0800")
+TASK_DATES = (
+    "dueBefore",
+    "dueAfter",
+    "followUpBefore",
+    "followUpAfter",
+    "createdBefore",
+    "createdAfter",
+)
+
+
+@pytest.mark.parametrize("moment", BEYOND_UTC)
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        *((path, name) for path in ("/task", "/task/count") for name in TASK_DATES),
+        ("/deployment", "before"),
+        ("/deployment", "after"),
+        ("/deployment/count", "before"),
+    ],
+)
+def test_a_query_date_beyond_utc_is_400_naming_it(
+    rest: Rest, path: str, name: str, moment: str
+) -> None:
+    refused = rest.get(path, "admin", params={name: moment})
+    assert refused.status_code == 400, refused.text
+    body = refused.json()
+    assert body["type"] == "InvalidRequestException"
+    [detail] = body["details"]
+    assert detail["field"] == name and "UTC" in detail["message"], detail
+    for edge in ("9999-12-31T23:59:59.999+0000", "0001-01-01T00:00:00.000+0000"):
+        assert rest.get(path, "admin", params={name: edge}).status_code == 200
+
+
 def test_form_variables_completion_and_idempotency(rest: Rest, api: Api) -> None:
     deployment = rest.deploy("approval.bpmn", (DATA / "approval.bpmn").read_bytes())
     definition_id = deployed_id(deployment)
@@ -364,6 +400,9 @@ def test_form_variables_completion_and_idempotency(rest: Rest, api: Api) -> None
         ({"value": "2025-02-28T16:00:00.000+0000", "type": "Date"}, "2025-03-01"),
         ({"value": "2025-02-28T16:00:00.000Z", "type": "Date"}, "2025-03-01"),
         ({"value": "2025-02-28T17:00:00.000+0000", "type": "Date"}, "2025-02-28T17:00:00+00:00"),
+        # Beijing local time is in year 10000: not a midnight of its calendar, kept as written.
+        ({"value": "9999-12-31T20:00:00.000+0000", "type": "Date"}, "9999-12-31T20:00:00+00:00"),
+        ({"value": "0001-01-01T00:00:00.000+0000", "type": "Date"}, "0001-01-01"),
         ({"value": '{"a": [1, 2]}', "type": "Json"}, {"a": [1, 2]}),
         (
             {
@@ -406,6 +445,10 @@ def test_typed_variables_become_plain_values(rest: Rest, typed: Any, expected: A
         ({"value": "{", "type": "Json"}, "must be JSON text"),
         ({"value": "x", "type": "Money"}, "'Money' is not supported"),
         ({"value": "soon", "type": "Date"}, "is not a date"),
+        ({"value": "9999-12-31T23:59:59.000-1200", "type": "Date"}, "UTC"),
+        ({"value": "9999-12-31T23:59:59.999-0001", "type": "Date"}, "UTC"),
+        ({"value": "0001-01-01T00:00:00.000+0800", "type": "Date"}, "UTC"),
+        ({"value": "0001-01-01T07:59:59.000+0800", "type": "Date"}, "UTC"),
         ("bare", "must be an object"),
     ],
 )
@@ -559,6 +602,34 @@ def test_external_task_lock_extend_complete(rest: Rest, api: Api) -> None:
         rest.post(f"/external-task/{task['id']}/complete", "worker", json=done).status_code == 204
     )
     assert api.get(f"/process-instances/{instance_id}").json()["variables"]["smsId"] == "SMS-9"
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59.000-1200", "0001-01-01T07:00:00.000+0800"])
+def test_a_date_variable_beyond_utc_is_400_naming_it_at_start_and_completion(
+    rest: Rest, api: Api, moment: str
+) -> None:
+    """A start by key and an external task's completion with such a Date: 400 naming the
+    variable, nothing written, where they used to be a 500."""
+    bad = {"d": {"value": moment, "type": "Date"}}
+    instance_id = sla_demo_waiting_for_sms(rest, api, "SMS-DATE")
+    started = rest.post("/process-definition/key/sla_demo/start", "clerk", json={"variables": bad})
+    assert started.status_code == 400, started.text
+    assert started.json()["type"] == "InvalidRequestException"
+    [detail] = started.json()["details"]
+    assert detail["field"] == "variables.d" and "UTC" in detail["message"], detail
+    [task] = fetch(rest).json()
+    complete = {"workerId": "w1", "variables": bad}
+    refused = rest.post(f"/external-task/{task['id']}/complete", "worker", json=complete)
+    assert refused.status_code == 400, refused.text
+    [detail] = refused.json()["details"]
+    assert detail["field"] == "variables.d" and "UTC" in detail["message"], detail
+    assert "d" not in api.get(f"/process-instances/{instance_id}").json()["variables"]
+    fine = {
+        "workerId": "w1",
+        "variables": {"d": {"value": "9999-12-31T23:59:59.000+0000", "type": "Date"}},
+    }
+    done = rest.post(f"/external-task/{task['id']}/complete", "worker", json=fine)
+    assert done.status_code == 204, done.text
 
 
 def test_external_task_count_and_single_variables_answer_as_in_camunda(

@@ -176,3 +176,22 @@ def test_a_camunda_json_value_is_checked_like_a_body(api: Api, text: str, proble
         assert detail["field"] == "variables.comment" and problem in detail["message"], detail
     with api.ctx.sessions() as session:
         assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 0
+
+
+# Date-times a UTC date-time column cannot hold: their UTC time is after 9999-12-31 or before
+# 0001-01-01. They used to be a 500 (OverflowError converting them to UTC).
+BEYOND_UTC = ("9999-12-31T23:59:59-08:00", "0001-01-01T00:00:00+08:00")
+UTC_EDGES = ("9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z")
+
+
+@pytest.mark.parametrize("moment", BEYOND_UTC)
+@pytest.mark.parametrize("name", ["due_before", "due_after"])
+def test_a_task_date_filter_beyond_utc_is_422_naming_it(api: Api, name: str, moment: str) -> None:
+    response = api.tasks("clerk", **{name: moment})
+    assert response.status_code == 422, response.text
+    answer = response.json()
+    assert answer["code"] == "invalid_request"
+    [detail] = answer["details"]
+    assert detail["field"] == f"query.{name}" and "UTC" in detail["message"], detail
+    for edge in UTC_EDGES:  # the first and the last moment UTC holds are fine
+        assert api.tasks("clerk", **{name: edge}).status_code == 200

@@ -1,15 +1,33 @@
-"""ISO-8601 durations and date-times for camunda:dueDate / followUpDate."""
+"""ISO-8601 durations and date-times for camunda:dueDate / followUpDate, and the one conversion of
+a date-time received from outside to UTC (as_utc), which every entry point uses."""
 
 from __future__ import annotations
 
 import calendar
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 DURATION = re.compile(
     r"^P(?!$)(?:(?P<y>\d+)Y)?(?:(?P<mo>\d+)M)?(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
     r"(?:T(?=\d)(?:(?P<h>\d+)H)?(?:(?P<mi>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
 )
+
+
+UTC_RANGE = "0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z"
+
+
+def as_utc(moment: datetime) -> datetime:
+    """`moment` in UTC, as the service stores and compares date-times (one without an offset is
+    read as UTC). ValueError, saying so, when its UTC time falls outside the years 1 to 9999:
+    neither Python nor a UTC date-time column holds it (e.g. 9999-12-31T23:59:59-08:00)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(
+            f"{moment.isoformat()} is outside what a UTC date-time holds ({UTC_RANGE})"
+        ) from None
 
 
 def add_months(moment: datetime, months: int) -> datetime:

@@ -25,6 +25,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bpmn_service.timeutil import as_utc
+
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 
 
@@ -37,13 +39,10 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:  # e.g. a query parameter without offset: read it as UTC
-            value = value.replace(tzinfo=UTC)
-        return (
-            value.astimezone(UTC)
-            if dialect.name != "sqlite"
-            else value.astimezone(UTC).replace(tzinfo=None)
-        )
+        # Read as UTC without an offset (a query parameter); the entry points have refused the
+        # ones beyond UTC's years 1 to 9999 with as_utc already, naming their field.
+        utc = as_utc(value)
+        return utc if dialect.name != "sqlite" else utc.replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from bpmn_service.db import analytics as sql
 from bpmn_service.db.models import ProcessDefinition
 from bpmn_service.errors import Forbidden, Invalid
 from bpmn_service.identity import Principal
+from bpmn_service.timeutil import as_utc
 
 from .projection import EXTERNAL_GROUPS
 from .uow import UnitOfWork
@@ -160,8 +161,9 @@ def parse_moment(value: str | None, name: str, problems: list[dict[str, str]]) -
     raw = UNENCODED_PLUS.sub(r"\1+\2", value.strip())
     try:
         if len(raw) == 10:
-            return datetime.combine(date.fromisoformat(raw), time(), BEIJING).astimezone(UTC)
-        moment = datetime.fromisoformat(raw)
+            moment = datetime.combine(date.fromisoformat(raw), time(), BEIJING)
+        else:
+            moment = datetime.fromisoformat(raw)
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None:
@@ -174,7 +176,11 @@ def parse_moment(value: str | None, name: str, problems: list[dict[str, str]]) -
             }
         )
         return None
-    return moment.astimezone(UTC)
+    try:
+        return as_utc(moment)
+    except ValueError as exc:  # e.g. 0001-01-01 (Beijing midnight is in year 0 in UTC)
+        problems.append({"field": name, "message": f"{value!r}: {exc}"})
+        return None
 
 
 def report_query(ctx: AppContext, principal: Principal, params: ReportParams) -> ReportQuery:

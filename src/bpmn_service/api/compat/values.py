@@ -18,6 +18,7 @@ from typing import Any
 from bpmn_service.api.compat.errors import bad_request
 from bpmn_service.api.json_values import json_text_problems
 from bpmn_service.errors import FieldError, InvalidVariables, NotFound
+from bpmn_service.timeutil import as_utc
 
 INT_RANGE = {"Short": 2**15, "Integer": 2**31, "Long": 2**63}
 SUPPORTED = ("Boolean", "Short", "Integer", "Long", "Double", "Date", "String", "Null", "Json")
@@ -33,7 +34,8 @@ def camunda_date(moment: datetime | None) -> str | None:
 
 
 def parse_date(text: str, name: str) -> datetime:
-    """A date parameter in Camunda's format or any ISO 8601 form; without an offset, UTC."""
+    """A date parameter in Camunda's format or any ISO 8601 form, in UTC; without an offset, UTC.
+    400 naming the parameter when it is no date or beyond the years 1 to 9999 in UTC."""
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -41,7 +43,10 @@ def parse_date(text: str, name: str) -> datetime:
         if _DECODED_PLUS.search(text):  # "+0800" sent unescaped arrives as " 0800"
             problem += "; send the '+' of the offset as %2B (a '+' in a URL means a space)"
         raise bad_request([FieldError(name, problem)]) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    try:
+        return as_utc(moment)
+    except ValueError as exc:
+        raise bad_request([FieldError(name, str(exc))]) from None
 
 
 _DECODED_PLUS = re.compile(r"\d \d{2}:?\d{2}$")
@@ -151,14 +156,16 @@ def _date(value: Any, zone: tzinfo) -> str:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{value!r} is not a date like 2025-03-01T08:00:00.000+0800") from None
+    utc = as_utc(moment)  # ValueError beyond the years 1 to 9999 in UTC, as for a stored date
     if len(text) == 10 or moment.time() == time(0):
         return moment.date().isoformat()
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone(zone)
-    if local.time() == time(0):
+    try:
+        local = utc.astimezone(zone)
+    except OverflowError:  # after 9999-12-31 in the zone: not one of its midnights
+        local = None
+    if local is not None and local.time() == time(0):
         return local.date().isoformat()
-    return moment.isoformat()
+    return (moment if moment.tzinfo is not None else utc).isoformat()
 
 
 def _json(value: Any) -> Any:

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from bpmn_service.api.deps import ContextDep, IdempotencyKeyHeader, PrincipalDep
 from bpmn_service.api.errors import ERROR_RESPONSES, MAX_OFFSET
@@ -19,8 +19,12 @@ from bpmn_service.api.schemas import (
 from bpmn_service.services import tasks
 from bpmn_service.services.idempotency import Idempotency, Replay
 from bpmn_service.services.tasks import CompletionResult, TaskDetail
+from bpmn_service.timeutil import as_utc
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+# A date-time filter in UTC: one whose UTC time is beyond the years 1 to 9999 is a 422 naming it.
+UtcMoment = Annotated[datetime, AfterValidator(as_utc)]
 
 
 @router.get("", response_model=TaskPageRead, responses=ERROR_RESPONSES)
@@ -34,8 +38,8 @@ def list_tasks(
     process_instance_id: str | None = None,
     business_key: str | None = None,
     element_id: Annotated[str | None, Query(description="BPMN id of the user task")] = None,
-    due_before: datetime | None = None,
-    due_after: datetime | None = None,
+    due_before: UtcMoment | None = None,
+    due_after: UtcMoment | None = None,
     sort: Annotated[
         str,
         Query(
