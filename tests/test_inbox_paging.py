@@ -5,7 +5,9 @@ these tests hold it to the plain meaning of the filters and the sort."""
 
 from __future__ import annotations
 
+import base64
 import functools
+import json
 import random
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -287,3 +289,55 @@ def test_cursor_pages_with_ties_and_no_due_dates_through_the_api(api: Api) -> No
                 assert done.status_code == 200, done.text
         assert completed is not None
         assert seen == [t["id"] for t in whole if t["id"] != completed], sort
+
+
+def _forged(sort: str, values: list[Any], last_id: str = "x") -> str:
+    """A cursor written by hand, as encode() writes one."""
+    text = json.dumps({"sort": sort, "values": values, "id": last_id})
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("sort", "values", "last_id"),
+    [
+        ("due", ["9999-12-31T23:59:59-08:00"], "x"),
+        ("due", ["0001-01-01T00:00:00+08:00"], "x"),
+        ("-due", ["9999-12-31T23:59:59-08:00"], "x"),
+        ("created", ["9999-12-31T23:59:59-08:00"], "x"),
+        ("created", ["0001-01-01T00:00:00+08:00"], "x"),
+        ("priority", [99999999999999999999999], "x"),
+        ("priority", [-(2**63) - 1], "x"),
+        ("priority", [2**63], "x"),
+        ("priority", [2**31], "x"),  # beyond PostgreSQL's INTEGER
+        ("priority", [-(2**31) - 1], "x"),
+        ("name", ["accept"], "\ud800"),
+        ("name", ["\udfff"], "x"),
+        ("name", ["a\x00b"], "x"),
+        ("name", ["accept"], "x\x00"),
+        ("-due,name,-priority", [None, "review", 2**64], "x"),
+    ],
+    ids=repr,
+)
+def test_a_forged_cursor_value_the_column_cannot_hold_is_422_naming_after(
+    api: Api, sort: str, values: list[Any], last_id: str
+) -> None:
+    """Such cursors used to be a 500: a date whose UTC time is beyond the years 1 to 9999, an
+    integer beyond SQLite's 64 bits (or PostgreSQL's 32 of task.priority), a lone surrogate no
+    database encodes, a NUL PostgreSQL's text refuses."""
+    response = api.tasks("clerk", sort=sort, after=_forged(sort, values, last_id))
+    assert response.status_code == 422, response.text
+    [detail] = response.json()["details"]
+    assert detail["field"] == "after" and "the cursor" in detail["message"], detail
+
+
+def test_a_cursor_at_the_edges_of_its_columns_is_taken(api: Api) -> None:
+    for sort, values in (
+        ("due", ["9999-12-31T23:59:59+00:00"]),
+        ("-created", ["0001-01-01T00:00:00+00:00"]),
+        ("priority", [2**31 - 1]),
+        ("-priority", [-(2**31)]),
+        ("name", ["\u00e9\U0001f600"]),
+        ("due,name", [None, None]),
+    ):
+        response = api.tasks("clerk", sort=sort, after=_forged(sort, values))
+        assert response.status_code == 200, (sort, response.text)
