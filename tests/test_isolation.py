@@ -136,6 +136,8 @@ APPROVAL = (DATA / "approval.bpmn").read_text()
         ('camunda:dueDate="${purpose}"', "next week", "is not an ISO 8601"),
         ('camunda:dueDate="${purpose}"', "P99999999Y", "is not an ISO 8601"),
         ('camunda:dueDate="${purpose}"', "2026-01-01T09:00:00", "is not an ISO 8601"),
+        ('camunda:dueDate="${purpose}"', "9999-12-31T23:59:59-08:00", "outside what a UTC"),
+        ('camunda:followUpDate="${purpose}"', "0001-01-01T00:00:00+08:00", "outside what a UTC"),
         ('camunda:candidateGroups="${purpose}"', "g" * 200, "at most 128"),
         ('camunda:candidateGroups="${purpose}"', "x" * 5 + "${", None),
     ],
@@ -144,6 +146,8 @@ def test_a_task_value_from_a_variable_that_cannot_be_kept_is_422_naming_the_task
     api: Api, attribute: str, value: str, says: str | None
 ) -> None:
     text = APPROVAL.replace('camunda:dueDate="P2D"', attribute, 1)
+    if attribute.startswith("camunda:followUpDate"):
+        text = APPROVAL.replace('camunda:dueDate="P2D"', f'camunda:dueDate="P2D" {attribute}', 1)
     if attribute.startswith("camunda:candidateGroups"):
         text = APPROVAL.replace(
             'camunda:candidateGroups="reviewers" camunda:dueDate="P2D"', attribute, 1

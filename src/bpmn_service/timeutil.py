@@ -55,4 +55,5 @@ def resolve_due(value: str | None, base: datetime) -> datetime | None:
     parsed = datetime.fromisoformat(value.strip())
     if parsed.tzinfo is None:
         raise ValueError(f"date-time {value!r} has no UTC offset")
+    as_utc(parsed)  # ValueError when its UTC time is beyond the years 1 to 9999: not storable
     return parsed
