@@ -429,6 +429,25 @@ def test_typed_variables_become_plain_values(rest: Rest, typed: Any, expected: A
 
 
 @pytest.mark.parametrize(
+    ("value", "typed"),
+    [
+        (2**31 - 1, {"type": "Integer", "value": 2**31 - 1, "valueInfo": {}}),
+        (2**31, {"type": "Long", "value": 2**31, "valueInfo": {}}),
+        (2**63 - 1, {"type": "Long", "value": 2**63 - 1, "valueInfo": {}}),
+        (-(2**63), {"type": "Long", "value": -(2**63), "valueInfo": {}}),
+        # beyond Java's long (a script's 10 ** 30): the exact digits as Json, not a Long
+        (2**63, {"type": "Json", "value": "9223372036854775808", "valueInfo": {}}),
+        (-(2**63) - 1, {"type": "Json", "value": "-9223372036854775809", "valueInfo": {}}),
+        (10**30, {"type": "Json", "value": "1" + "0" * 30, "valueInfo": {}}),
+    ],
+)
+def test_integers_are_typed_as_java_can_hold_them(value: int, typed: dict[str, Any]) -> None:
+    from bpmn_service.api.compat.values import to_typed
+
+    assert to_typed(value) == typed
+
+
+@pytest.mark.parametrize(
     ("typed", "message"),
     [
         ({"value": "AAAA", "type": "Bytes"}, "Bytes is not supported"),

@@ -202,6 +202,10 @@ def to_typed(value: Any) -> dict[str, Any]:
     if isinstance(value, bool):
         return {"type": "Boolean", "value": value, "valueInfo": {}}
     if isinstance(value, int):
+        if not -INT_RANGE["Long"] <= value < INT_RANGE["Long"]:
+            # a script's result beyond Java's long (10 ** 30): its exact digits as Json, which a
+            # client reads as a big integer, instead of a Long no client can hold
+            return {"type": "Json", "value": str(value), "valueInfo": {}}
         kind = "Integer" if -(2**31) <= value < 2**31 else "Long"
         return {"type": kind, "value": value, "valueInfo": {}}
     if isinstance(value, float):
