@@ -208,14 +208,26 @@ def _evaluate_list(
     return [str(i).strip() for i in items if str(i).strip()]
 
 
+# task.priority is an SQL INTEGER (32 bits on PostgreSQL), as Camunda's int priority is.
+PRIORITY_RANGE = 2**31
+
+
 def _priority(value: str | None, data: dict[str, Any], element: str | None) -> int:
     text = _evaluate_scalar(value, data, element)
     try:
-        return int(text) if text is not None else 50
+        priority = int(text) if text is not None else 50
     except ValueError:
         raise WorkflowFailed(
-            f"the priority of element {element} is not an integer: {text!r}"
+            f"the priority of element {element} is not an integer: {text!r}",
+            details={"element": element},
         ) from None
+    if not -PRIORITY_RANGE <= priority < PRIORITY_RANGE:
+        raise WorkflowFailed(
+            f"the priority of element {element} is {priority}, beyond a 32-bit integer "
+            f"({-PRIORITY_RANGE} to {PRIORITY_RANGE - 1})",
+            details={"element": element},
+        )
+    return priority
 
 
 def variables_of(workflow: Any, completed: bool, done: list[Any] | None = None) -> dict[str, Any]:
