@@ -23,8 +23,15 @@ from bpmn_service.timeutil import as_utc
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
+
+def _utc_or_none(moment: datetime | None) -> datetime | None:
+    return None if moment is None else as_utc(moment)
+
+
 # A date-time filter in UTC: one whose UTC time is beyond the years 1 to 9999 is a 422 naming it.
-UtcMoment = Annotated[datetime, AfterValidator(as_utc)]
+# (The validator is on the optional type as a whole: on one member of a union, FastAPI's
+# parameter metadata would not reach it.)
+OptionalUtcMoment = Annotated[datetime | None, AfterValidator(_utc_or_none)]
 
 
 @router.get("", response_model=TaskPageRead, responses=ERROR_RESPONSES)
@@ -38,8 +45,8 @@ def list_tasks(
     process_instance_id: str | None = None,
     business_key: str | None = None,
     element_id: Annotated[str | None, Query(description="BPMN id of the user task")] = None,
-    due_before: UtcMoment | None = None,
-    due_after: UtcMoment | None = None,
+    due_before: OptionalUtcMoment = None,
+    due_after: OptionalUtcMoment = None,
     sort: Annotated[
         str,
         Query(
