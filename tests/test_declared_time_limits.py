@@ -7,37 +7,22 @@ config/calendar.toml, 2025: 10-01..10-08 National Day holiday, Sat 10-11 a make-
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from bpmn_service.services.scheduler import run_due_timers
-from bpmn_service.timelimits import Regime, TimeLimits
 from clock import Clock, api_time, local
 from conftest import DATA, Api
-
-KEY = "declared_limit_demo"
+from limits_demo import KEY, demo_time_limits
 
 
 @pytest.fixture
 def clock(api: Api) -> Clock:
     clock = Clock(local("2025-09-30T10:00:00"))
     api.ctx.clock = clock
-    api.ctx.time_limits = TimeLimits(
-        [
-            Regime(
-                name="DEMO",
-                version="1",
-                effective_from=date(2020, 1, 1),
-                source="test",
-                limits={"X-T-REPLY": {"LV": 8.0}},
-                names={"X-T-REPLY": "方案答复"},
-                escalations={"X-T-REPLY": ("leadership",)},
-            )
-        ],
-        {KEY: "DEMO"},
-    )
+    api.ctx.time_limits = demo_time_limits()
     response = api.deploy(DATA / "declared_limit.bpmn")
     assert response.status_code == 201, response.text
     return clock

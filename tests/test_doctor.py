@@ -5,15 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import date
 
 from sqlalchemy import delete, update
 
 from bpmn_service.db.models import ProcessInstance, Task
 from bpmn_service.services.doctor import check_all
-from bpmn_service.timelimits import Regime, TimeLimits
 from clock import Clock, local
 from conftest import DATA, ROOT, Api
+from limits_demo import demo_time_limits
 
 
 def test_consistent_instances_have_no_findings_and_tampering_is_found(api: Api) -> None:
@@ -64,20 +63,7 @@ def test_a_running_time_limit_is_part_of_the_next_timer(api: Api) -> None:
     time-limit clocks (the reminder, the end): a case whose limit runs is consistent, and a next
     timer that is neither is still found."""
     api.ctx.clock = Clock(local("2025-09-30T10:00:00"))
-    api.ctx.time_limits = TimeLimits(
-        [
-            Regime(
-                name="DEMO",
-                version="1",
-                effective_from=date(2020, 1, 1),
-                source="test",
-                limits={"X-T-REPLY": {"LV": 8.0}},
-                names={"X-T-REPLY": "方案答复"},
-                escalations={"X-T-REPLY": ("leadership",)},
-            )
-        ],
-        {"declared_limit_demo": "DEMO"},
-    )
+    api.ctx.time_limits = demo_time_limits()
     assert api.deploy(DATA / "declared_limit.bpmn").status_code == 201
     started = api.start("declared_limit_demo", "DOC-5", {"customerCategory": "LV"}).json()
     [accept] = started["tasks"]
