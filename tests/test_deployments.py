@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from bpmn_service.config import Settings
 from bpmn_service.context import AppContext
-from bpmn_service.main import create_app
+from bpmn_service.main import SYSTEM, create_app
+from bpmn_service.services.deployments import deploy_directory
 from conftest import DATA, Api
 
 APPROVAL = DATA / "approval.bpmn"
@@ -105,6 +107,36 @@ def test_changed_file_becomes_the_next_version(api: Api) -> None:
     assert api.get("/process-definitions/versioned/xml?version=2").content == V2.read_bytes()
     assert api.get("/process-definitions/versioned/xml?version=3").status_code == 404
     assert api.get("/process-definitions/versioned/xml?version=0").status_code == 422
+
+
+def test_a_restart_does_not_roll_back_a_later_deployment(api: Api, tmp_path: Path) -> None:
+    """The start-up deployment of processes/ deploys a file whose content is new for its process;
+    a file that is an older version (an analyst deployed an edit from the workspace, the Modeler
+    or the API since) leaves the later version the latest, on every restart of every server."""
+    processes = tmp_path / "processes"
+    processes.mkdir()
+    original = (DATA / "approval.bpmn").read_bytes()
+    (processes / "approval.bpmn").write_bytes(original)
+    first = deploy_directory(api.ctx, processes, SYSTEM)
+    assert [(d.version, d.created) for d in first.definitions] == [(1, True)]
+
+    edited = original.replace(b'name="Review request"', b'name="Review the request"', 1)
+    assert edited != original
+    assert api.deploy_bytes("approval.bpmn", edited).json()["definitions"][0]["version"] == 2
+
+    again = deploy_directory(api.ctx, processes, SYSTEM)  # a restart
+    assert again.id is None
+    assert [(d.version, d.created) for d in again.definitions] == [(2, False)]
+    assert api.get("/process-definitions/approval").json()["versions"][0]["version"] == 2
+
+    # a file that changed in processes/ (new content) is still deployed at start
+    (processes / "approval.bpmn").write_bytes(
+        original.replace(b'name="Review request"', b'name="Review, then decide"', 1)
+    )
+    changed = deploy_directory(api.ctx, processes, SYSTEM)
+    assert [(d.version, d.created) for d in changed.definitions] == [(3, True)]
+    # and an older file deployed on purpose through the API becomes the latest again
+    assert api.deploy_bytes("approval.bpmn", original).json()["definitions"][0]["version"] == 4
 
 
 def test_definition_shows_start_form(api: Api) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -34,6 +35,11 @@ def nul_refused(fields: list[str]) -> Invalid:
 
 
 DEPLOY_ATTEMPTS = 3
+
+# The deployment a server makes of processes/ when it starts (main.py).
+STARTUP = "startup"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +192,16 @@ def _checksum(f: BpmnFile) -> str:
     return hashlib.sha256(f.content).hexdigest()
 
 
+def _version_with(session: Session, key: str, checksum: str) -> int | None:
+    """The latest version of the process whose file had this checksum, if any."""
+    return session.scalar(
+        select(ProcessDefinition.version)
+        .where(ProcessDefinition.key == key, ProcessDefinition.checksum == checksum)
+        .order_by(ProcessDefinition.version.desc())
+        .limit(1)
+    )
+
+
 def _latest(session: Session, key: str) -> ProcessDefinition | None:
     return session.scalars(
         select(ProcessDefinition)
@@ -240,6 +256,20 @@ def _store(
             if latest is not None and latest.checksum == checksum:
                 results.append(_deployed(latest, created=False))
                 continue
+            if latest is not None and source == STARTUP:
+                earlier = _version_with(session, process.key, checksum)
+                if earlier is not None:
+                    # The file in processes/ is an older version: a later one was deployed since
+                    # (the workspace, the Modeler, the API). A restart must not roll it back.
+                    log.info(
+                        "%s is version %s of %s; version %s, deployed since, stays the latest",
+                        f.filename,
+                        earlier,
+                        process.key,
+                        latest.version,
+                    )
+                    results.append(_deployed(latest, created=False))
+                    continue
             version = (latest.version if latest else 0) + 1
             row = ProcessDefinition(
                 id=f"{process.key}:{version}:{uuid.uuid4().hex[:8]}",
@@ -293,7 +323,7 @@ def deploy_directory(ctx: AppContext, directory: Path, principal: Principal) -> 
     files = [BpmnFile(p.name, p.read_bytes()) for p in sorted(directory.glob("*.bpmn"))]
     if not files:
         return DeploymentResult(id=None, name=str(directory), definitions=[])
-    return deploy(ctx, files, principal, name=directory.name, source="startup")
+    return deploy(ctx, files, principal, name=directory.name, source=STARTUP)
 
 
 def count_definitions(ctx: AppContext) -> int:
