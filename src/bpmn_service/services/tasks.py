@@ -216,6 +216,14 @@ def _not_visible(
     raise NotFound(f"task {task_id} does not exist or is not visible to you")
 
 
+def _if_ended_meanwhile(session: Session, task_id: str, principal: Principal) -> None:
+    """Answer as for an ended task (_not_visible) if the task has ended. On PostgreSQL the
+    locking read waits for the instance's lock and then re-reads only the instance: the task row
+    it returns can be one another request ended while this one waited."""
+    if session.get(HistoricTask, task_id) is not None:
+        _not_visible(session, task_id, principal)
+
+
 def _saw(done: HistoricTask, principal: Principal) -> bool:
     """Whether the task was in the caller's inbox while it was open (the rule of task_visible)."""
     return (
@@ -419,6 +427,7 @@ def _complete(
         form = ctx.runner.task_form(task.definition_id, load, task.spec_name)
         values = validate(form, variables)
         if instance.status != "active":
+            _if_ended_meanwhile(session, task_id, principal)
             raise InvalidState(f"the instance is {instance.status}")
         with runtime.run_of(instance):
             try:
@@ -434,9 +443,13 @@ def _complete(
                     now=now,
                 )
             except NotFound:
+                _if_ended_meanwhile(session, task_id, principal)
                 raise InvalidState(
                     f"task {task_id} was ended by another request (completed or moved)"
                 ) from None
+            except InvalidState:  # not ready in the engine's state
+                _if_ended_meanwhile(session, task_id, principal)
+                raise
             projection.record(
                 session,
                 instance,
