@@ -144,6 +144,11 @@ def test_basic_auth_needs_the_tokens_user_and_bearer_works(rest: Rest) -> None:
     assert "Basic" in wrong_user.headers["WWW-Authenticate"]
     garbage = client.get("/engine-rest/task", headers={"Authorization": "Basic !!!"})
     assert garbage.status_code == 401
+    wrong_password = client.get("/engine-rest/task", headers=basic("clerk", "wrong"))
+    assert wrong_password.status_code == 401
+    assert wrong_password.json()["message"] == (
+        "invalid Basic credentials: the password must be the user's token"
+    )
     bearer = client.get("/engine-rest/task", headers={"Authorization": "Bearer demo-clerk"})
     assert bearer.status_code == 200
 

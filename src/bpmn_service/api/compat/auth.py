@@ -36,7 +36,12 @@ async def camunda_principal(  # no I/O: runs on the event loop, not the thread p
         principal = ctx.users.authenticate(credentials)
     elif scheme.lower() == "basic" and credentials:
         user_id, token = _basic_credentials(credentials)
-        principal = ctx.users.authenticate(token)
+        try:
+            principal = ctx.users.authenticate(token)
+        except Unauthenticated:  # the password is the token: say which part was wrong
+            raise Unauthenticated(
+                "invalid Basic credentials: the password must be the user's token"
+            ) from None
         if not hmac.compare_digest(principal.user_id.encode(), user_id.encode()):
             raise Unauthenticated("the user name does not match the token's user")
     else:
