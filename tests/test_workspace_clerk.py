@@ -382,3 +382,90 @@ def test_a_double_click_on_an_action_sends_it_once(ui: Ui, server: Server) -> No
     history = server.api("GET", f"/process-instances/{started['id']}")["history"]
     mine = [h["type"] for h in history if h.get("task_id") == task and h["actor"] == "clerk"]
     assert mine == ["task_claimed", "task_unclaimed", "task_claimed", "task_completed"]
+
+
+def test_a_required_yes_no_question_starts_unanswered_and_is_asked_for(
+    ui: Ui, server: Server
+) -> None:
+    """资料是否齐全合格 is required and has no default: the form answered it 否 by itself, sent
+    false, and the case went back for rework. It starts with neither answer chosen; submitted
+    unanswered, the form says at the field that it is required and sends nothing; the answer
+    chosen is the one sent."""
+    key, started = apply(server)
+    task = started["tasks"][0]["id"]
+    sent: list[Any] = []
+    ui.page.on(
+        "request",
+        lambda r: (
+            sent.append(r.post_data_json)
+            if r.method == "POST" and r.url.endswith(f"/tasks/{task}/complete")
+            else None
+        ),
+    )
+    page = ui.page
+    ui.sign_in("clerk")
+    claim_first(ui, key)
+    question = page.locator("#root_docsComplete__error")
+    assert not page.locator("#root_docsComplete-0").is_checked()
+    assert not page.locator("#root_docsComplete-1").is_checked()
+
+    page.locator("#root_acceptedAt").fill("2026-11-30")
+    page.get_by_role("button", name="提交办理").click()
+    question.wait_for()
+    page.wait_for_timeout(300)  # time for a request to leave, if one did
+    assert sent == []
+    assert not page.locator("#root_docsComplete-1").is_checked()
+    ui.shot("01-unanswered-question")
+
+    page.locator("#root_docsComplete-0").check()
+    page.get_by_role("button", name="提交办理").click()
+    page.get_by_test_id("next-tasks").get_by_text("组织现场勘查").wait_for()
+    assert len(sent) == 1 and sent[0]["variables"]["docsComplete"] is True
+    tasks = server.api("GET", f"/process-instances/{started['id']}")["tasks"]
+    assert [t["element_id"] for t in tasks] == ["A-UT02"]
+
+
+def test_a_yes_no_answer_the_case_already_holds_is_shown_chosen(ui: Ui, server: Server) -> None:
+    """A value the task's variables hold is the answer shown, not an empty question: the case
+    was accepted with incomplete documents (docsComplete false), then moved back to the
+    acceptance."""
+    key, started = apply(server)
+    task = started["tasks"][0]["id"]
+    server.api("POST", f"/tasks/{task}/claim", "clerk")
+    server.api(
+        "POST",
+        f"/tasks/{task}/complete",
+        "clerk",
+        json={"variables": {"docsComplete": False, "acceptedAt": "2026-11-30"}},
+    )
+    server.api(
+        "POST",
+        f"/process-instances/{started['id']}/modification",
+        "leader",
+        json={
+            "reason": "重新受理",
+            "instructions": [
+                {"type": "cancel", "element_id": "A-UT01b"},
+                {"type": "start_before", "element_id": "A-UT01"},
+            ],
+        },
+    )
+    ui.sign_in("clerk")
+    claim_first(ui, key)
+    assert ui.page.locator("#root_docsComplete-1").is_checked()
+    assert not ui.page.locator("#root_docsComplete-0").is_checked()
+
+
+def test_a_start_form_yes_no_question_starts_unanswered(ui: Ui) -> None:
+    """The same on 新建申请: 已提供用电地址权属证明 is asked, not answered 否."""
+    ui.sign_in("clerk")
+    page = ui.page
+    page.get_by_role("link", name="新建申请").click()
+    page.get_by_label("流程").select_option(label="优化业扩报装")
+    page.locator("#root_propertyProofProvided-0").wait_for()
+    assert not page.locator("#root_propertyProofProvided-0").is_checked()
+    assert not page.locator("#root_propertyProofProvided-1").is_checked()
+    page.locator("#business-key").fill(f"YS-UI-{uuid.uuid4().hex[:8]}")
+    page.get_by_role("button", name="提交申请").click()
+    page.locator("#root_propertyProofProvided__error").wait_for()
+    assert not page.locator("#root_propertyProofProvided-1").is_checked()

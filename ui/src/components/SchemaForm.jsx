@@ -1,12 +1,17 @@
 // A task or start form rendered from the JSON Schema the API returns: enum labels as selects,
 // required yes/no questions as radio buttons, dates as date pickers, read-only values shown but
-// never sent back; the server's 422 messages appear at their fields.
+// never sent back; the server's 422 messages appear at their fields. A required yes/no question
+// starts unanswered unless the task holds a value or the form declares a default.
 import Form from '@rjsf/core';
 import { customizeValidator } from '@rjsf/validator-ajv8';
 import localizeEn from 'ajv-i18n/localize/en';
 import localizeZh from 'ajv-i18n/localize/zh';
 import { useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
+
+// rjsf fills a required boolean without a default with false, which would answer the question
+// "no" for the user; unanswered, the required check says so at the field instead.
+export const defaultFormStateBehavior = { requiredBooleanDefault: 'skip' };
 
 const validators = {
   zh: customizeValidator({}, localizeZh),
@@ -68,6 +73,7 @@ export default function SchemaForm({ id, schema, formData, onChange, onSubmit, o
       uiSchema={uiSchema}
       formData={formData}
       validator={validators[i18n.language] || validators.zh}
+      experimental_defaultFormStateBehavior={defaultFormStateBehavior}
       onChange={(e) => onChange?.(e.formData)}
       onSubmit={(e) => onSubmit?.(e.formData)}
       // The errors show at their fields; rjsf would otherwise also log them to the console.
