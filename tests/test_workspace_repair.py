@@ -157,6 +157,55 @@ def test_supervisor_sets_a_variable_and_a_clerk_is_offered_no_repair(
     assert page.get_by_test_id("repair").count() == 0
 
 
+def test_a_number_the_browser_cannot_keep_as_typed_is_refused_at_its_field(
+    ui: Ui, server: Server
+) -> None:
+    """JavaScript reads 1e999 as Infinity (sent as null) and 9007199254740993 as
+    9007199254740992: 修改变量 sent them changed without a word. Each is refused at its field,
+    naming the number and how to keep it as text, and nothing is written; in quotes it is text
+    and kept as typed."""
+    needs(server, "patch", f"{CASE}/variables")
+    key, started = apply(server)
+    case = started["id"]
+    before = server.api("GET", f"/process-instances/{case}")["variables"]
+    sent: list[str] = []
+    ui.page.on(
+        "request",
+        lambda r: sent.append(r.method) if r.url.endswith(f"/{case}/variables") else None,
+    )
+    page = ui.page
+    ui.sign_in("leader")
+    open_case(ui, key)
+    page.get_by_role("button", name="修改变量").click()
+    form = page.get_by_test_id("repair-variables")
+    form.get_by_label("原因").fill("客户书面申请增容")
+    for name, typed, number in [
+        ("appliedCapacityKVA", "1e999", "1e999"),
+        ("appliedCapacityKVA", "9007199254740993", "9007199254740993"),
+        ("meterNumber", "9007199254740993", "9007199254740993"),
+        ("meterNumber", '{"serial": [1, 12345678901234567891]}', "12345678901234567891"),
+    ]:
+        form.get_by_label("变量名").fill(name)
+        form.get_by_label("新值").fill(typed)
+        form.get_by_role("button", name="保存变量").click()
+        refusal = form.locator(".field-error", has_text=f"数字 {number} 无法原样保存")
+        refusal.wait_for()
+        assert f'"{number}"' in refusal.inner_text()
+        assert form.get_by_label("新值").get_attribute("aria-invalid") == "true"
+        page.wait_for_timeout(300)  # time for a request to leave, if one did
+        assert sent == [], typed
+        assert page.get_by_test_id("repair-done").count() == 0
+    ui.shot("04-inexact-number-refused")
+    assert server.api("GET", f"/process-instances/{case}")["variables"] == before
+
+    form.get_by_label("新值").fill('"9007199254740993"')
+    form.get_by_role("button", name="保存变量").click()
+    page.get_by_test_id("repair-done").wait_for()
+    variables = server.api("GET", f"/process-instances/{case}")["variables"]
+    assert variables["meterNumber"] == "9007199254740993"
+    assert variables["appliedCapacityKVA"] == before["appliedCapacityKVA"]
+
+
 SMS_STEP = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
   xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">

@@ -102,7 +102,8 @@ export default {
   repair: {
     reason: 'Reason', reasonHint: 'Required; recorded in the history with your name.', reasonMissing: 'Please give a reason.', remove: 'Remove',
     variables: { open: 'Set variables', title: 'Set variables', hint: 'A text variable takes the typed text as it is; other values are read as JSON (123, true, ["a"]), as text if they are not JSON.',
-      name: 'Variable', value: 'New value', current: 'now', add: 'Another variable', submit: 'Save variables', done: 'The variables were changed.' },
+      name: 'Variable', value: 'New value', current: 'now', add: 'Another variable', submit: 'Save variables', done: 'The variables were changed.',
+      inexact: 'The number {{number}} cannot be kept exactly; enter it as text in quotes ("{{number}}").' },
     move: { open: 'Move the token', title: 'Move the token', hint: 'Cancel where the case stands and start it before another step; you can also click the target on the diagram.',
       from: 'Cancel', keep: '(cancel nothing)', to: 'Start before', none: '(start nothing)', submit: 'Move', done: 'The token was moved.' },
     retry: { open: 'Retry', title: 'Retry a failed step', hint: 'Runs the failed step again (an external task gets its retries back).', element: 'Step', all: 'All failed steps',

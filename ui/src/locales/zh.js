@@ -102,7 +102,8 @@ export default {
   repair: {
     reason: '原因', reasonHint: '必填，记入办理记录并注明操作人。', reasonMissing: '请填写原因。', remove: '删除',
     variables: { open: '修改变量', title: '修改变量', hint: '文本变量按输入原样保存；其他值按 JSON 读取（如 123、true、["a"]），不是 JSON 则按文本保存。',
-      name: '变量名', value: '新值', current: '当前值', add: '再加一个变量', submit: '保存变量', done: '变量已修改。' },
+      name: '变量名', value: '新值', current: '当前值', add: '再加一个变量', submit: '保存变量', done: '变量已修改。',
+      inexact: '数字 {{number}} 无法原样保存；如需保留原值，请加英文引号作为文本输入（"{{number}}"）。' },
     move: { open: '移动令牌', title: '移动令牌', hint: '取消当前位置，并从另一个环节之前重新开始；可在流程图上点击目标环节。',
       from: '取消', keep: '（不取消）', to: '在此环节之前开始', none: '（不开始）', submit: '移动', done: '令牌已移动。' },
     retry: { open: '重试', title: '重试失败的环节', hint: '重新执行失败的环节（外部任务恢复重试次数）。', element: '环节', all: '全部失败的环节',

@@ -1,27 +1,29 @@
 // Set case variables (PATCH /process-instances/{id}/variables): a variable that holds text takes
 // the typed text as it is; any other value is read as JSON (123, true, ["a"]), text if it is not.
+// A number that JavaScript cannot keep as typed (1e999, 9007199254740993) is refused at its field
+// instead of being sent changed.
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { request } from '../../api.js';
 import ErrorNote from '../ErrorNote.jsx';
+import { parseExact } from './exactJson.js';
 import Reason from './Reason.jsx';
 import { useAction } from './useAction.js';
 
 const shown = (value) => (typeof value === 'string' ? value : JSON.stringify(value));
 
+// { value } to send, or { inexact: literal } for a number that would not be kept as typed.
 function parse(text, current) {
-  if (typeof current === 'string') return text;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
+  if (typeof current === 'string') return { value: text };
+  return parseExact(text) ?? { value: text };
 }
 
 export default function VariablesForm({ instance, method, onDone }) {
   const { t } = useTranslation();
   const [rows, setRows] = useState([{ name: '', value: '' }]);
   const [reason, setReason] = useState('');
+  // Refusals made here, before asking the service: by variable name.
+  const [refused, setRefused] = useState({});
   const action = useAction('reason-variables', onDone);
   const existing = instance.variables;
 
@@ -37,9 +39,19 @@ export default function VariablesForm({ instance, method, onDone }) {
   function submit(event) {
     event.preventDefault();
     const changes = {};
+    const inexact = {};
     for (const row of rows) {
       const name = row.name.trim();
-      if (name) changes[name] = parse(row.value, existing[name]);
+      if (!name) continue;
+      const parsed = parse(row.value, existing[name]);
+      if ('inexact' in parsed) inexact[name] = [t('repair.variables.inexact', { number: parsed.inexact })];
+      else changes[name] = parsed.value;
+    }
+    setRefused(inexact);
+    if (Object.keys(inexact).length > 0) {
+      const first = rows.findIndex((row) => Object.hasOwn(inexact, row.name.trim()));
+      document.getElementById(`variable-value-${first}`)?.focus();
+      return;
     }
     // PUT replaces the whole set: the unchanged variables go with it.
     const variables = method === 'PATCH' ? changes : { ...existing, ...changes };
@@ -49,6 +61,7 @@ export default function VariablesForm({ instance, method, onDone }) {
   }
 
   const names = Object.keys(changesOf(rows));
+  const errorsOf = (name) => refused[name] || action.fieldErrors[`variables.${name}`] || [];
   return (
     <form noValidate onSubmit={submit} aria-labelledby="repair-variables-title" data-testid="repair-variables">
       <h3 id="repair-variables-title" tabIndex={-1}>{t('repair.variables.title')}</h3>
@@ -60,8 +73,8 @@ export default function VariablesForm({ instance, method, onDone }) {
             <input list="variable-names" value={row.name} onChange={(e) => change(i, 'name', e.target.value)} maxLength={128} />
           </label>
           <label className="grow">{t('repair.variables.value')}
-            <input value={row.value} onChange={(e) => change(i, 'value', e.target.value)}
-              aria-invalid={action.fieldErrors[`variables.${row.name.trim()}`] ? 'true' : undefined} />
+            <input id={`variable-value-${i}`} value={row.value} onChange={(e) => change(i, 'value', e.target.value)}
+              aria-invalid={errorsOf(row.name.trim()).length > 0 ? 'true' : undefined} />
           </label>
           {Object.hasOwn(existing, row.name.trim()) && (
             <span className="muted">{t('repair.variables.current')}: <code>{shown(existing[row.name.trim()])}</code></span>
@@ -69,7 +82,7 @@ export default function VariablesForm({ instance, method, onDone }) {
           {rows.length > 1 && (
             <button type="button" onClick={() => setRows((all) => all.filter((_, j) => j !== i))}>{t('repair.remove')}</button>
           )}
-          {(action.fieldErrors[`variables.${row.name.trim()}`] || []).map((m) => <span key={m} className="field-error">{m}</span>)}
+          {errorsOf(row.name.trim()).map((m) => <span key={m} className="field-error">{m}</span>)}
         </div>
       ))}
       <div className="actions">

@@ -1,0 +1,51 @@
+// JSON typed by a user, read only when every number in it survives as written: JavaScript keeps a
+// number as a double, so 1e999 would become Infinity (sent as null) and 9007199254740993 would
+// become 9007199254740992 without a word.
+
+// In valid JSON every digit outside a string belongs to a number literal.
+const TOKENS = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+
+// A decimal as sign, significant digits (no leading or trailing zeros) and the power of ten of
+// its last digit; zero is { digits: '' }.
+function decimal(text) {
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  if (!m) return null;
+  const [, sign, whole, fraction = '', exp = '0'] = m;
+  let digits = (whole + fraction).replace(/^0+/, '');
+  let power = Number(exp) - fraction.length;
+  const kept = digits.replace(/0+$/, '');
+  power += digits.length - kept.length;
+  digits = kept;
+  return digits ? { sign, digits, power } : { digits: '' };
+}
+
+// Why the literal cannot be kept as a number, or null when it can.
+export function inexactNumber(literal) {
+  const value = Number(literal);
+  if (!Number.isFinite(value)) return 'infinite';
+  const integer = /^-?\d+$/.test(literal);
+  if (integer && !Number.isSafeInteger(value)) return 'unsafe';
+  // The shortest text of the double must name the same decimal as the literal's digits.
+  const typed = decimal(literal);
+  const kept = decimal(String(value).replace('e+', 'e'));
+  if (typed.digits === '' && kept.digits === '') return null;
+  if (typed.digits !== kept.digits || typed.power !== kept.power || typed.sign !== kept.sign) {
+    return 'rounded';
+  }
+  return null;
+}
+
+// { value } as JSON.parse reads the text, { inexact: literal } for the first number literal that
+// would change, or null when the text is not JSON.
+export function parseExact(text) {
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  for (const [token] of text.matchAll(TOKENS)) {
+    if (!token.startsWith('"') && inexactNumber(token)) return { inexact: token };
+  }
+  return { value };
+}
