@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from bpmn_service.context import AppContext
 from bpmn_service.db.connect import is_sqlite
-from bpmn_service.db.models import ExternalTask
+from bpmn_service.db.models import ExternalTask, ProcessInstance
 from bpmn_service.errors import Conflict, Forbidden, InvalidState, NotFound
 from bpmn_service.identity import Principal
 
@@ -113,16 +113,49 @@ def fetch_and_lock_topics(
         return tasks
 
 
-def locked_by(session: Session, task_id: str, worker_id: str, now: datetime) -> ExternalTask:
-    task = session.get(ExternalTask, task_id)
-    if task is None:
+_LOCK_INSTANCE_OF_TASK = (  # built once, as runtime's instance lock
+    select(ProcessInstance)
+    .where(
+        ProcessInstance.id
+        == select(ExternalTask.instance_id)
+        .where(ExternalTask.id == bindparam("task_id"))
+        .scalar_subquery()
+    )
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_LOCK_TASK = (
+    select(ExternalTask)
+    .where(ExternalTask.id == bindparam("task_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
+def lock_task(session: Session, task_id: str) -> tuple[ExternalTask, ProcessInstance]:
+    """The task and its instance, locked for this transaction: the instance first (one writer per
+    instance, as every engine step of it), then the task (fetch-and-lock skips it), and the task
+    read only then. Of two requests racing for one task (a completion and a failure of its
+    worker), the second waits for the first and finds what it left: the task gone, or no longer
+    locked by that worker. (SQLite's writers are one at a time already.)"""
+    instance = session.scalars(_LOCK_INSTANCE_OF_TASK, {"task_id": task_id}).first()
+    task = None if instance is None else session.scalars(_LOCK_TASK, {"task_id": task_id}).first()
+    if task is None or instance is None:
         raise NotFound(f"external task {task_id} does not exist (or is already completed)")
+    return task, instance
+
+
+def locked_by(
+    session: Session, task_id: str, worker_id: str, now: datetime
+) -> tuple[ExternalTask, ProcessInstance]:
+    """lock_task, for a request only the worker holding the task's lock may make."""
+    task, instance = lock_task(session, task_id)
     if task.worker_id != worker_id or task.lock_expires_at is None or task.lock_expires_at < now:
         raise Conflict(
             f"external task {task_id} is not locked by worker {worker_id!r}",
             details={"worker_id": task.worker_id},
         )
-    return task
+    return task, instance
 
 
 def _check_lock(lock: timedelta) -> None:
@@ -140,7 +173,7 @@ def extend_lock(
     _check_lock(lock)
     now = ctx.clock()
     with UnitOfWork(ctx, write=True) as uow:
-        task = locked_by(uow.session, task_id, worker_id, now)
+        task, _instance = locked_by(uow.session, task_id, worker_id, now)
         task.lock_expires_at = now + lock
         task.row_version += 1
         uow.commit()

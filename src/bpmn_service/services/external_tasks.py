@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bpmn_service.context import AppContext
-from bpmn_service.db.models import ExternalTask, ProcessInstance
+from bpmn_service.db.models import ExternalTask
 from bpmn_service.engine import RunResult, listed_names
 from bpmn_service.errors import (
     FieldError,
@@ -30,6 +30,7 @@ from .external_locks import (
     extend_lock,
     fetch_and_lock,
     fetch_and_lock_topics,
+    lock_task,
     locked_by,
     require_worker,
 )
@@ -154,8 +155,7 @@ def _end_run(
     now = ctx.clock()
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session
-        task = locked_by(session, task_id, worker_id, now)
-        instance = runtime.lock_instance(session, task.instance_id)
+        task, instance = locked_by(session, task_id, worker_id, now)
         if instance.status != "active":
             raise InvalidState(f"the instance is {instance.status}")
         with runtime.run_of(instance):
@@ -197,9 +197,7 @@ def fail(
     now = ctx.clock()
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session
-        task = locked_by(session, task_id, worker_id, now)
-        instance = session.get(ProcessInstance, task.instance_id)
-        assert instance is not None
+        task, instance = locked_by(session, task_id, worker_id, now)
         task.retries = max(retries, 0)
         task.error_message = message[:4000]
         task.error_details = (details or "")[:100_000] or None
@@ -233,11 +231,7 @@ def set_retries(ctx: AppContext, principal: Principal, task_id: str, retries: in
     now = ctx.clock()
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session
-        task = session.get(ExternalTask, task_id)
-        if task is None:
-            raise NotFound(f"external task {task_id} does not exist")
-        instance = session.get(ProcessInstance, task.instance_id)
-        assert instance is not None
+        task, instance = lock_task(session, task_id)
         was_incident = task.incident_at is not None
         task.retries = retries
         task.retry_at = None
