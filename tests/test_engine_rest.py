@@ -715,6 +715,10 @@ def test_a_failure_without_retries_is_an_incident_and_retries_revive_it(
     )
     [incident] = rest.get("/external-task", "worker", params={"noRetriesLeft": "true"}).json()
     assert incident["id"] == task["id"] and incident["errorMessage"] == "gateway down"
+    # The last lock holder stays on the incident (as in Camunda); its lock is gone.
+    assert incident["workerId"] == "w1" and incident["lockExpirationTime"] is None
+    complete = rest.post(f"/external-task/{task['id']}/complete", "worker", json={"workerId": "w1"})
+    assert complete.status_code == 409 and "not locked by worker" in complete.json()["message"]
     assert fetch(rest).json() == []
     revive = rest.client.put(
         f"/engine-rest/external-task/{task['id']}/retries",

@@ -127,7 +127,7 @@ def _activity(
             since = ext.created_at
             details.update(
                 topic=ext.topic,
-                lock_owner=ext.worker_id,
+                lock_owner=ext.worker_id if ext.lock_expires_at is not None else None,
                 lock_expires=ext.lock_expires_at,
                 retries=ext.retries,
             )

@@ -201,7 +201,7 @@ def fail(
         task.retries = max(retries, 0)
         task.error_message = message[:4000]
         task.error_details = (details or "")[:100_000] or None
-        task.worker_id = None
+        # The lock ends; the worker that held it stays on the task (as Camunda's workerId does).
         task.lock_expires_at = None
         task.retry_at = now + timedelta(seconds=max(retry_seconds, 0))
         task.row_version += 1
