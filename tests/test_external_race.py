@@ -190,7 +190,9 @@ def test_an_extended_lock_racing_a_completion(api: Api) -> None:
 
 @pytest.fixture
 def two_servers(api: Api) -> Iterator[list[str]]:
-    with server_processes(api.ctx.settings, {"BPMN_TIMER_POLL_SECONDS": "0"}) as urls:
+    # No reference workers: theirs would fetch the construction_registry tasks first.
+    env = {"BPMN_TIMER_POLL_SECONDS": "0", "BPMN_REFERENCE_WORKERS": "false"}
+    with server_processes(api.ctx.settings, env) as urls:
         yield urls
 
 
