@@ -59,6 +59,18 @@ def apply(server: Server) -> tuple[str, dict[str, Any]]:
     return key, started
 
 
+def accept(server: Server, started: dict[str, Any], *, docs_complete: bool = True) -> None:
+    """The window clerk accepts the application (its documents complete, or not)."""
+    task = started["tasks"][0]["id"]
+    server.api("POST", f"/tasks/{task}/claim", "clerk")
+    server.api(
+        "POST",
+        f"/tasks/{task}/complete",
+        "clerk",
+        json={"variables": {"docsComplete": docs_complete, "acceptedAt": "2026-11-30"}},
+    )
+
+
 def test_clerk_claims_fills_the_form_fixes_an_error_and_hands_over(ui: Ui, server: Server) -> None:
     key, _ = apply(server)
     page = ui.page
@@ -430,14 +442,7 @@ def test_a_yes_no_answer_the_case_already_holds_is_shown_chosen(ui: Ui, server: 
     was accepted with incomplete documents (docsComplete false), then moved back to the
     acceptance."""
     key, started = apply(server)
-    task = started["tasks"][0]["id"]
-    server.api("POST", f"/tasks/{task}/claim", "clerk")
-    server.api(
-        "POST",
-        f"/tasks/{task}/complete",
-        "clerk",
-        json={"variables": {"docsComplete": False, "acceptedAt": "2026-11-30"}},
-    )
+    accept(server, started, docs_complete=False)
     server.api(
         "POST",
         f"/process-instances/{started['id']}/modification",

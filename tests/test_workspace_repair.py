@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bpmn_service.engine import layout_bpmn
-from test_workspace_clerk import apply, fits
+from test_workspace_clerk import accept, apply, fits
 from workspace_browser import ROOT, Server, Ui
 
 CASE = "/api/v1/process-instances/{instance_id}"
@@ -38,18 +38,6 @@ def open_case(ui: Ui, key: str) -> None:
     page.get_by_role("button", name="查询").click()
     page.locator("[data-testid=cases]").get_by_role("link", name=key).click()
     page.locator("[data-testid=diagram][data-loaded=true]").wait_for()
-
-
-def accept(server: Server, started: dict[str, Any]) -> None:
-    """The window clerk accepts the application with complete documents."""
-    task = started["tasks"][0]["id"]
-    server.api("POST", f"/tasks/{task}/claim", "clerk")
-    server.api(
-        "POST",
-        f"/tasks/{task}/complete",
-        "clerk",
-        json={"variables": {"docsComplete": True, "acceptedAt": "2026-11-30"}},
-    )
 
 
 def shows_time_limits(ui: Ui, server: Server, case: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from test_workspace_clerk import apply
+from test_workspace_clerk import accept, apply
 from workspace_browser import Server, Ui
 
 
@@ -37,14 +37,7 @@ def test_the_process_diagram_shows_a_heat_map_of_the_steps(ui: Ui, server: Serve
     """Per element, from /analytics/steps: the median hours of its completed tasks, as colour
     and a note on the diagram."""
     _, started = apply(server)
-    task = started["tasks"][0]["id"]
-    server.api("POST", f"/tasks/{task}/claim", "clerk")
-    server.api(
-        "POST",
-        f"/tasks/{task}/complete",
-        "clerk",
-        json={"variables": {"docsComplete": True, "acceptedAt": "2026-11-30"}},
-    )
+    accept(server, started)
     page = ui.page
     ui.sign_in("leader")
     ui.goto("/ui/processes/yekuo_current")
