@@ -123,6 +123,30 @@ def test_check_refuses_entities_even_outside_utf8(tmp_path: Path) -> None:
     assert "root:" not in result.stdout + result.stderr
 
 
+def test_check_refuses_what_a_deployment_of_the_same_files_refuses(tmp_path: Path) -> None:
+    """`check` runs the checks every deployment runs: a file that is not UTF-8 (UTF-16, GBK),
+    and two files defining one process, which a deployment of both refuses."""
+    text = APPROVAL.read_text(encoding="utf-8")
+    utf16 = tmp_path / "utf16.bpmn"
+    utf16.write_bytes(text.replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"))
+    gbk = tmp_path / "gbk.bpmn"
+    gbk.write_bytes(
+        text.replace('encoding="UTF-8"', 'encoding="GBK"')
+        .replace('name="Simple approval"', 'name="简单审批"')
+        .encode("gbk")
+    )
+    for path in (utf16, gbk):
+        result = check(path)
+        assert result.returncode == 1, result.stdout
+        assert "the file is not UTF-8 encoded" in result.stderr
+    copy = tmp_path / "approval-copy.bpmn"
+    copy.write_bytes(APPROVAL.read_bytes())
+    result = check(APPROVAL, copy)
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [f"{APPROVAL}: ok (process approval)"]
+    assert f"process 'approval' is also defined in {APPROVAL}" in result.stderr
+
+
 def test_check_works_from_any_directory(tmp_path: Path) -> None:
     """Outside the repository the configuration is the project's the file lies in (a shipped
     model's lane groups included), never the working directory's."""

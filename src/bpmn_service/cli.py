@@ -72,6 +72,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from bpmn_service.check_config import find_config
     from bpmn_service.engine import check_bpmn
     from bpmn_service.errors import BpmnProblem
+    from bpmn_service.services.deployments import defined_twice
     from bpmn_service.services.limit_checks import declaration_problems
 
     config = Path(args.config) if args.config else None
@@ -80,6 +81,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 2
     files: list[dict[str, object]] = []
     findings: list[BpmnProblem] = []
+    defined_in: dict[str, str] = {}  # process id -> the file that defines it
     for path in _files(args.paths):
         if not path.is_file():
             findings.append(
@@ -110,6 +112,13 @@ def cmd_check(args: argparse.Namespace) -> int:
             found = [*found, *declared]
             if any(p.is_error for p in declared):
                 process = None
+        if process is not None:
+            # As a deployment of these files together would refuse it.
+            if process.key in defined_in:
+                found = [*found, defined_twice(process.key, str(path), defined_in[process.key])]
+                process = None
+            else:
+                defined_in[process.key] = str(path)
         findings.extend(found)
         files.append(
             {"file": str(path), "process": process.key if process else None, "valid": bool(process)}

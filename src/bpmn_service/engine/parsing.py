@@ -85,6 +85,19 @@ def check_bpmn(
     """Every finding of one BPMN file, errors and warnings (BpmnProblem.severity), and the
     compiled process when there is no error."""
     try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        # The stored model is text, and the Modeler writes UTF-8; an XML declaration naming
+        # another encoding would be read by the parser but not stored as written.
+        return None, [
+            BpmnProblem(
+                "the file is not UTF-8 encoded",
+                filename,
+                code="structure.xml",
+                hint="save it as UTF-8 (Camunda Modeler always does)",
+            )
+        ]
+    try:
         root = parse_xml(data, filename)
     except InvalidBpmn as exc:
         return None, [replace(p, code="structure.xml") for p in exc.problems]

@@ -126,18 +126,6 @@ def review_files(ctx: AppContext, files: list[BpmnFile], part: str = "files") ->
     compiled: list[CompiledProcess] = []
     seen: dict[str, str] = {}
     for f in files:
-        try:
-            f.content.decode("utf-8")
-        except UnicodeDecodeError:
-            errors.append(
-                BpmnProblem(
-                    "the file is not UTF-8 encoded",
-                    f.filename,
-                    code="structure.xml",
-                    hint="save it as UTF-8 (Camunda Modeler always does)",
-                )
-            )
-            continue
         process, findings = check_bpmn(f.content, f.filename, context)
         errors.extend(p for p in findings if p.is_error)
         warnings.extend(p for p in findings if not p.is_error)
@@ -148,17 +136,20 @@ def review_files(ctx: AppContext, files: list[BpmnFile], part: str = "files") ->
             errors.extend(declared)
             continue
         if process.key in seen:
-            errors.append(
-                BpmnProblem(
-                    f"process {process.key!r} is also defined in {seen[process.key]}",
-                    f.filename,
-                    code="structure.process",
-                    hint="deploy each process from one file only",
-                )
-            )
+            errors.append(defined_twice(process.key, f.filename, seen[process.key]))
         seen[process.key] = f.filename
         compiled.append(process)
     return Review(compiled, errors, warnings)
+
+
+def defined_twice(key: str, filename: str, first: str) -> BpmnProblem:
+    """Two files of one upload (or one `check`) define the same process."""
+    return BpmnProblem(
+        f"process {key!r} is also defined in {first}",
+        filename,
+        code="structure.process",
+        hint="deploy each process from one file only",
+    )
 
 
 def check_files(
