@@ -147,6 +147,22 @@ def test_check_refuses_what_a_deployment_of_the_same_files_refuses(tmp_path: Pat
     assert f"process 'approval' is also defined in {APPROVAL}" in result.stderr
 
 
+def test_check_says_an_id_is_used_twice_and_where_first(tmp_path: Path) -> None:
+    text = APPROVAL.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    review = next(i for i, line in enumerate(lines, 1) if 'id="review"' in line)
+    end = next(i for i, line in enumerate(lines, 1) if '<bpmn:endEvent id="end"' in line)
+    path = tmp_path / "twice.bpmn"
+    path.write_text(text.replace('<bpmn:endEvent id="end"', '<bpmn:endEvent id="review"'))
+    result = check(path)
+    assert result.returncode == 1
+    assert (
+        f"{path}:{end} [review]: error: the id 'review' is used again (first on line {review}); "
+        "every element needs an id of its own (rename one of them; in Camunda Modeler, the "
+        "element's ID field)"
+    ) in result.stderr.splitlines()
+
+
 def test_check_works_from_any_directory(tmp_path: Path) -> None:
     """Outside the repository the configuration is the project's the file lies in (a shipped
     model's lane groups included), never the working directory's."""

@@ -280,7 +280,7 @@ CASES = [
     Case("deeply-nested", _deeply_nested, "not well-formed"),
     # --- structure ----------------------------------------------------------------------------
     Case("no-executable-process", lambda _s: doc(executable="false"), "isexecutable"),
-    Case("duplicate-ids", _duplicate_ids, "schema"),
+    Case("duplicate-ids", _duplicate_ids, "is used again"),
     Case("flow-to-missing-element", _raw(f3_target="nowhere"), "nowhere"),
     Case("missing-bpmndi", lambda _s: document(diagram=False).encode(), "bpmndi"),
     Case(

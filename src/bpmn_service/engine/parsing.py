@@ -117,18 +117,7 @@ def check_bpmn(
     schema = _xsd()
     if not schema.validate(root):
         at_line = _elements_by_line(root)
-        return None, [
-            BpmnProblem(
-                f"BPMN 2.0 schema: {_prefixed(e.message)}",
-                filename,
-                e.line,
-                at_line.get(e.line),
-                code="structure.schema",
-                hint="the file is not BPMN 2.0 as the standard defines it; open and save it in "
-                "Camunda Modeler, or fix the line",
-            )
-            for e in schema.error_log
-        ][:50]
+        return None, [_schema_problem(root, e, filename, at_line) for e in schema.error_log][:50]
     findings = check_layout(root, filename)
     problems, process = check_rules(root, filename, context.lane_has_groups)
     starters: Any = None
@@ -172,6 +161,42 @@ def check_bpmn(
         starters=starters,
     )
     return compiled, findings
+
+
+# The schema's words for an id that another element has already (ids are xs:ID).
+_ID_USED_AGAIN = re.compile(
+    r"attribute 'id': '(?P<id>[^']*)' is not a valid value of the atomic type 'xs:ID'"
+)
+
+
+def _schema_problem(
+    root: etree._Element, error: Any, filename: str, at_line: dict[int, str]
+) -> BpmnProblem:
+    """A schema error as a finding; an id used twice is said so, with the first one's line."""
+    used_again = _ID_USED_AGAIN.search(error.message)
+    if used_again:
+        element_id = used_again["id"]
+        holders = root.xpath("//*[@id=$id]", id=element_id)
+        first = next((h.sourceline for h in holders if h.sourceline != error.line), None)
+        if first is not None:
+            return BpmnProblem(
+                f"the id {element_id!r} is used again (first on line {first}); every element "
+                "needs an id of its own",
+                filename,
+                error.line,
+                element_id,
+                code="structure.schema",
+                hint="rename one of them; in Camunda Modeler, the element's ID field",
+            )
+    return BpmnProblem(
+        f"BPMN 2.0 schema: {_prefixed(error.message)}",
+        filename,
+        error.line,
+        at_line.get(error.line),
+        code="structure.schema",
+        hint="the file is not BPMN 2.0 as the standard defines it; open and save it in "
+        "Camunda Modeler, or fix the line",
+    )
 
 
 def _elements_by_line(root: etree._Element) -> dict[int, str]:
