@@ -163,6 +163,19 @@ def test_check_says_an_id_is_used_twice_and_where_first(tmp_path: Path) -> None:
     ) in result.stderr.splitlines()
 
 
+def test_a_process_not_marked_executable_is_named_at_its_line(tmp_path: Path) -> None:
+    """Signavio and Bizagi export isExecutable="false" (or none): the finding points at the
+    process, so the workspace and the Modeler user can find what to tick."""
+    path = tmp_path / "exported.bpmn"
+    path.write_text(APPROVAL.read_text(encoding="utf-8").replace('isExecutable="true"', ""))
+    result = check(path)
+    assert result.returncode == 1
+    [line] = [entry for entry in result.stderr.splitlines() if "isExecutable" in entry]
+    match = PROBLEM_LINE.match(line)
+    assert match and (match["line"], match["element"]) == ("3", "approval"), line
+    assert "tick 'Executable' on exactly one process" in line
+
+
 def test_check_works_from_any_directory(tmp_path: Path) -> None:
     """Outside the repository the configuration is the project's the file lies in (a shipped
     model's lane groups included), never the working directory's."""

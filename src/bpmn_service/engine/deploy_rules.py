@@ -72,7 +72,8 @@ LaneCheck = Callable[[str, str | None], bool]
 # What to do, per finding code (docs/authoring.md has an example of each).
 HINTS = {
     "structure.process": "tick 'Executable' on exactly one process (pool) of the file",
-    "structure.process-id": "give the process an id of letters, digits and _ (its 'ID' field)",
+    "structure.process-id": "give the process an id that starts with a letter or _, then "
+    "letters, digits, _, - or . (its 'ID' field)",
     "structure.unsupported": "model it with the supported elements; docs/authoring.md says what "
     "to use instead",
     "structure.refused": "BPMN text never runs code here: compute values in a script task "
@@ -119,10 +120,16 @@ def check_rules(
     processes = root.xpath("./bpmn:process", namespaces=NSMAP)
     executable = [p for p in processes if p.get("isExecutable") == "true"]
     if len(executable) != 1:
+        # Named at the process to mark (the one process of a file from Signavio or Bizagi, which
+        # export isExecutable="false" or none), or at the second executable one.
+        at = processes[0] if not executable and len(processes) == 1 else None
+        if len(executable) > 1:
+            at = executable[1]
         problem(
             "structure.process",
             f'the file must contain exactly one process with isExecutable="true" '
             f"(found {len(executable)} of {len(processes)} processes)",
+            at,
         )
         return problems, None
     process = executable[0]
