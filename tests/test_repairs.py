@@ -106,6 +106,7 @@ def test_what_cannot_migrate_is_reported_and_that_case_stays(api: Api) -> None:
     assert unknown.status_code == 422 and unknown.json()["details"] == [
         {"field": "mapping.enter", "message": "gone is not an element of version 3"}
     ]
+    assert unknown.json()["message"].startswith("the mapping is invalid: mapping.enter:")
     [result] = api.post("/migrations", "leader", json=_migration(False)).json()["results"]
     assert result["ok"] is False and result["migrated"] is False
     assert result["problems"][0]["element_id"] == "enter"

@@ -137,11 +137,11 @@ class InvalidVariables(Invalid):
 
     code = "invalid_variables"
 
-    def __init__(self, errors: list[FieldError]) -> None:
+    def __init__(self, errors: list[FieldError], what: str = "the submitted variables are") -> None:
         self.errors = errors
         text = "; ".join(f"{e.field}: {e.message}" for e in errors)
         super().__init__(
-            f"the submitted variables are invalid: {text}",
+            f"{what} invalid: {text}",
             details=[{"field": e.field, "message": e.message} for e in errors],
         )
 

@@ -86,6 +86,12 @@ def test_bad_instructions_are_refused_naming_the_element() -> None:
         case.runner.modify(
             case.name, case.load, case.state, [Instruction("cancel", "approve")], now=T0
         )
+    # an id the process does not have is not a state of the case: 422, not 409
+    with pytest.raises(Invalid, match="element NOPE is not part of this process version") as bad:
+        case.runner.modify(
+            case.name, case.load, case.state, [Instruction("cancel", "NOPE")], now=T0
+        )
+    assert not isinstance(bad.value, InvalidState)
     with pytest.raises(Invalid, match="nowhere is not part"):
         case.runner.modify(
             case.name,

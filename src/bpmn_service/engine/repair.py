@@ -63,6 +63,12 @@ def modify(workflow: Any, instructions: list[Instruction]) -> None:
                 and not t.task_spec.name.endswith(" [child]")
             ]
             if not tasks:
+                if not _is_element(workflow, step.element_id):
+                    raise Invalid(
+                        f"element {step.element_id} is not part of this process version (or of "
+                        "a running subprocess)",
+                        details={"element_id": step.element_id},
+                    )
                 raise InvalidState(
                     f"element {step.element_id} has no active token to cancel",
                     details={"element_id": step.element_id},
@@ -104,6 +110,16 @@ def _cancel(task: Any) -> tuple[Any, dict[str, Any]]:
             top.delete_subprocess(t)
     owner._remove_task(doomed.id)
     return anchor, data
+
+
+def _is_element(workflow: Any, element_id: str) -> bool:
+    """Whether the process version has the element at all (in any of its subprocesses)."""
+    specs = [workflow.spec, *getattr(workflow, "subprocess_specs", {}).values()]
+    return any(
+        getattr(ts, "bpmn_id", None) == element_id
+        for spec in specs
+        for ts in spec.task_specs.values()
+    )
 
 
 def _spec(workflow: Any, element_id: str) -> tuple[Any, Any]:

@@ -104,7 +104,7 @@ def _check_mapping(
         if v not in target
     ]
     if errors:
-        raise InvalidVariables(errors)
+        raise InvalidVariables(errors, what="the mapping is")
 
 
 def _definition(session: Session, key: str, version: int) -> ProcessDefinition:
