@@ -10,7 +10,8 @@ import pytest
 from lxml import etree
 
 from bpmn_service.cli import main
-from conftest import ROOT, Api
+from bpmn_service.services.doctor import check_all
+from conftest import DATA, ROOT, Api
 
 TINY = ROOT / "tests" / "engine" / "bpmn"
 FAULTY = (TINY / "intake_faulty.bpmn").read_bytes()
@@ -328,3 +329,87 @@ def test_cancelling_every_token_is_refused_rather_than_recorded_as_a_completion(
     )
     assert ended.status_code == 200, ended.text
     assert ended.json()["status"] == "completed"
+
+
+def _reviewing(api: Api, business_key: str) -> str:
+    """An escalation case waiting at `check` inside its subprocess `review`, whose escalation
+    boundary event `escalated` waits beside it."""
+    assert api.deploy(DATA / "escalation.bpmn").status_code in (200, 201)
+    started = api.start("esc_case", business_key, {"amount": 5})
+    assert started.status_code == 201, started.text
+    assert [t["element_id"] for t in started.json()["tasks"]] == ["check"]
+    return str(started.json()["id"])
+
+
+def _kinds(api: Api, instance_id: str) -> list[tuple[str, str]]:
+    def walk(nodes: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        return [p for n in nodes for p in [(n["element_id"], n["kind"]), *walk(n["children"])]]
+
+    return walk(api.get(f"/process-instances/{instance_id}/activities").json()["activities"])
+
+
+def test_cancelling_the_last_element_of_a_subprocess_cancels_the_subprocess(api: Api) -> None:
+    """Cancelling `check` left `review` empty but alive, with its boundary event waiting: after
+    `supervise` the case stayed active for good with nothing to do, and no incident said so.
+    As in Camunda, the emptied subprocess is cancelled with its boundary events."""
+    instance_id = _reviewing(api, "ESC-M1")
+    move = {
+        "reason": "the supervisor takes this one over",
+        "instructions": [
+            {"type": "cancel", "element_id": "check"},
+            {"type": "start_before", "element_id": "supervise"},
+        ],
+    }
+    moved = api.post(f"/process-instances/{instance_id}/modification", "leader", json=move)
+    assert moved.status_code == 200, moved.text
+    assert _kinds(api, instance_id) == [("supervise", "user_task")]
+    assert list(check_all(api.ctx)) == []
+    [task] = api.get(f"/process-instances/{instance_id}").json()["tasks"]
+    assert task["element_id"] == "supervise"
+    assert api.claim(task["id"], "leader").status_code == 200
+    assert api.complete(task["id"], "leader", {}).status_code == 200
+    assert api.get(f"/process-instances/{instance_id}").json()["status"] == "completed"
+    assert list(check_all(api.ctx)) == []
+
+
+def test_a_move_inside_a_subprocess_keeps_it_and_emptying_the_case_is_still_refused(
+    api: Api,
+) -> None:
+    instance_id = _reviewing(api, "ESC-M2")
+    # Cancelling the only element of the only subprocess cancels the subprocess too, which
+    # leaves the case nothing: refused as before, nothing changed.
+    refused = api.post(
+        f"/process-instances/{instance_id}/modification",
+        "leader",
+        json={"reason": "x", "instructions": [{"type": "cancel", "element_id": "check"}]},
+    )
+    assert refused.status_code == 422, refused.text
+    assert "end event" in refused.json()["message"]
+    assert _kinds(api, instance_id) == [
+        ("review", "subprocess"),
+        ("check", "user_task"),
+        ("escalated", "waiting"),
+    ]
+    # A start_before in the same subprocess keeps it (and its boundary event) running.
+    again = api.post(
+        f"/process-instances/{instance_id}/modification",
+        "leader",
+        json={
+            "reason": "check again",
+            "instructions": [
+                {"type": "cancel", "element_id": "check"},
+                {"type": "start_before", "element_id": "check"},
+            ],
+        },
+    )
+    assert again.status_code == 200, again.text
+    assert _kinds(api, instance_id) == [
+        ("review", "subprocess"),
+        ("check", "user_task"),
+        ("escalated", "waiting"),
+    ]
+    [task] = api.get(f"/process-instances/{instance_id}").json()["tasks"]
+    assert api.claim(task["id"], "clerk").status_code == 200
+    assert api.complete(task["id"], "clerk", {}).status_code == 200
+    assert api.get(f"/process-instances/{instance_id}").json()["status"] == "completed"
+    assert list(check_all(api.ctx)) == []

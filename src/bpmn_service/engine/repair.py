@@ -51,8 +51,14 @@ def set_variables(workflow: Any, values: dict[str, Any]) -> dict[str, Any]:
 def modify(workflow: Any, instructions: list[Instruction]) -> None:
     """Apply cancel / start_before instructions in order. A start_before starts where the
     preceding cancel in the same (sub)process left off, with that token's variables; without
-    one, it starts a new token in the main process with the case's current variables."""
+    one, it starts a new token in the main process with the case's current variables.
+
+    A subprocess (or call activity) that the cancels leave without an active element, and in
+    which no start_before started one, is cancelled afterwards with its boundary events, as
+    Camunda cancels a scope whose last activity instance is cancelled: left alone, it and its
+    boundary events would wait for ever and hold the case open."""
     anchors: dict[int, tuple[Any, dict[str, Any]]] = {}
+    emptied: list[Any] = []
     current = variables_of(workflow, False)
     for step in instructions:
         if step.type == "cancel":
@@ -76,6 +82,7 @@ def modify(workflow: Any, instructions: list[Instruction]) -> None:
             for task in tasks:
                 anchor, data = _cancel(task)
                 anchors.setdefault(id(anchor.workflow), (anchor, data))
+                emptied.append(task.workflow)
         elif step.type == "start_before":
             spec, owner = _spec(workflow, step.element_id)
             if id(owner) in anchors:
@@ -94,6 +101,7 @@ def modify(workflow: Any, instructions: list[Instruction]) -> None:
             spec._update(task)
         else:
             raise Invalid(f"unknown instruction type {step.type!r}")
+    _cancel_emptied(workflow, emptied)
 
 
 def _cancel(task: Any) -> tuple[Any, dict[str, Any]]:
@@ -109,9 +117,28 @@ def _cancel(task: Any) -> tuple[Any, dict[str, Any]]:
         if t.id in getattr(top, "subprocesses", {}):
             top.delete_subprocess(t)
     owner._remove_task(doomed.id)
+    last = owner.last_task
+    if last is not None and last.id not in owner.tasks:
+        # A stored state naming a removed task loads back without one (and the case's
+        # variables are read from it): point at the task the removed branch hung on.
+        owner.last_task = anchor
     return anchor, data
 
 
+def _cancel_emptied(workflow: Any, owners: list[Any]) -> None:
+    """Cancel each subprocess among `owners` that has no open task left, with its boundary
+    events, then look at the (sub)process that held it the same way."""
+    while owners:
+        owner = owners.pop()
+        if owner is workflow or workflow.subprocesses.get(owner.parent_task_id) is not owner:
+            continue  # the main process, or a subprocess already cancelled with its parent
+        if owner.get_tasks(state=OPEN, max_depth=FULL_DEPTH):
+            continue
+        holder = workflow.get_task_from_id(owner.parent_task_id)
+        if holder is None or not holder.has_state(OPEN):
+            continue
+        _cancel(holder)
+        owners.append(holder.workflow)
 def _is_element(workflow: Any, element_id: str) -> bool:
     """Whether the process version has the element at all (in any of its subprocesses)."""
     specs = [workflow.spec, *getattr(workflow, "subprocess_specs", {}).values()]
