@@ -139,6 +139,8 @@ def _cancel_emptied(workflow: Any, owners: list[Any]) -> None:
             continue
         _cancel(holder)
         owners.append(holder.workflow)
+
+
 def _is_element(workflow: Any, element_id: str) -> bool:
     """Whether the process version has the element at all (in any of its subprocesses)."""
     specs = [workflow.spec, *getattr(workflow, "subprocess_specs", {}).values()]
