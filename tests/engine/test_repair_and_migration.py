@@ -100,3 +100,23 @@ def test_bad_instructions_are_refused_naming_the_element() -> None:
             [Instruction("cancel", "enter"), Instruction("start_before", "nowhere")],
             now=T0,
         )
+
+
+def test_starting_a_multi_instance_element_without_its_collection_names_both() -> None:
+    """A start_before of a multi-instance element whose collection is not set was a Python
+    TypeError naming no element; it names the element and the variable to set."""
+    case = Case("signers")
+    case.start(signer_list=["a"])
+    case.result, _before = case.runner.set_variables(
+        case.name, case.load, case.state, {"signer_list": None}, now=T0
+    )
+    with pytest.raises(Invalid) as refused:
+        case.runner.modify(
+            case.name,
+            case.load,
+            case.state,
+            [Instruction("cancel", "sign"), Instruction("start_before", "sign")],
+            now=T0,
+        )
+    assert refused.value.details == {"element_id": "sign"}
+    assert "multi-instance collection 'signer_list' is not set" in str(refused.value)

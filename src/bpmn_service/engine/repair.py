@@ -97,11 +97,29 @@ def modify(workflow: Any, instructions: list[Instruction]) -> None:
                 )
             task = anchor._add_child(spec, TaskState.FUTURE)
             task.data = deepcopy(data)
-            spec._predict(task, mask=TaskState.PREDICTED_MASK | TaskState.FUTURE)
-            spec._update(task)
+            try:
+                spec._predict(task, mask=TaskState.PREDICTED_MASK | TaskState.FUTURE)
+                spec._update(task)
+            except (TypeError, ValueError) as exc:
+                raise Invalid(
+                    f"element {step.element_id} cannot start here: {_why_not(spec, data, exc)}",
+                    details={"element_id": step.element_id},
+                ) from None
         else:
             raise Invalid(f"unknown instruction type {step.type!r}")
     _cancel_emptied(workflow, emptied)
+
+
+def _why_not(spec: Any, data: dict[str, Any], exc: Exception) -> str:
+    """Why an element did not start: for a multi-instance element, most often its collection."""
+    collection = getattr(getattr(spec, "data_input", None), "bpmn_id", None)
+    if collection and not isinstance(data.get(collection), list | tuple):
+        state = "is not set" if data.get(collection) is None else "is not a list"
+        return (
+            f"its multi-instance collection {collection!r} {state}; set the variable first "
+            "(PATCH /process-instances/{id}/variables)"
+        )
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _cancel(task: Any) -> tuple[Any, dict[str, Any]]:
