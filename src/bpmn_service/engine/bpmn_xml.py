@@ -106,3 +106,19 @@ def is_due_value(value: str) -> bool:
         return datetime.fromisoformat(value).tzinfo is not None
     except ValueError:
         return False
+
+
+def id_used_again(
+    element_id: str, filename: str, line: int | None, first: int | None
+) -> BpmnProblem:
+    """The finding for an element whose id an element before it already has (ids are xs:ID;
+    `check`, every deployment and the layout tool say it in these words)."""
+    return BpmnProblem(
+        f"the id {element_id!r} is used again (first on line {first}); every element needs an "
+        "id of its own",
+        filename,
+        line,
+        element_id,
+        code="structure.schema",
+        hint="rename one of them; in Camunda Modeler, the element's ID field",
+    )

@@ -13,7 +13,7 @@ from typing import Any
 
 from bpmn_service.errors import BpmnProblem, InvalidBpmn
 
-from .bpmn_xml import BPMN_NS, parse_xml
+from .bpmn_xml import BPMN_NS, id_used_again, parse_xml
 from .diagram import (
     ARTIFACT_KINDS,
     DATA_KINDS,
@@ -456,13 +456,7 @@ def _refuse_duplicate_ids(root: Any, filename: str) -> None:
             continue
         if element_id in first:
             problems.append(
-                BpmnProblem(
-                    f"the id {element_id!r} is used again (first on line {first[element_id]}); "
-                    "every element needs an id of its own: rename one of them",
-                    filename,
-                    element.sourceline,
-                    element_id,
-                )
+                id_used_again(element_id, filename, element.sourceline, first[element_id])
             )
         else:
             first[element_id] = element.sourceline

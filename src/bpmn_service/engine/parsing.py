@@ -26,6 +26,7 @@ from .analyst_checks import CheckContext, analyst_findings
 from .bpmn_xml import (
     BPMN_NS,
     ISO_DURATION,
+    id_used_again,
     is_due_value,
     local_name,
     owner_of,
@@ -179,15 +180,7 @@ def _schema_problem(
         holders = root.xpath("//*[@id=$id]", id=element_id)
         first = next((h.sourceline for h in holders if h.sourceline != error.line), None)
         if first is not None:
-            return BpmnProblem(
-                f"the id {element_id!r} is used again (first on line {first}); every element "
-                "needs an id of its own",
-                filename,
-                error.line,
-                element_id,
-                code="structure.schema",
-                hint="rename one of them; in Camunda Modeler, the element's ID field",
-            )
+            return id_used_again(element_id, filename, error.line, first)
     return BpmnProblem(
         f"BPMN 2.0 schema: {_prefixed(error.message)}",
         filename,
