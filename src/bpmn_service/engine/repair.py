@@ -70,11 +70,7 @@ def modify(workflow: Any, instructions: list[Instruction]) -> None:
             ]
             if not tasks:
                 if not _is_element(workflow, step.element_id):
-                    raise Invalid(
-                        f"element {step.element_id} is not part of this process version (or of "
-                        "a running subprocess)",
-                        details={"element_id": step.element_id},
-                    )
+                    raise _not_an_element(step.element_id)
                 raise InvalidState(
                     f"element {step.element_id} has no active token to cancel",
                     details={"element_id": step.element_id},
@@ -184,7 +180,11 @@ def _spec(workflow: Any, element_id: str) -> tuple[Any, Any]:
                         details={"element_id": element_id},
                     )
                 return ts, owner
-    raise Invalid(
+    raise _not_an_element(element_id)
+
+
+def _not_an_element(element_id: str) -> Invalid:
+    return Invalid(
         f"element {element_id} is not part of this process version (or of a running subprocess)",
         details={"element_id": element_id},
     )
