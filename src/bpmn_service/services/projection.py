@@ -320,18 +320,14 @@ def apply(
         )
     ready_ids = {t.id for t in result.ready_tasks}
     open_work = _open_work(session, instance.id, open_work)
-    for row in _rows_by_id(session, Task, open_work.tasks - ready_ids):
-        record(
-            session,
-            instance,
-            "task_cancelled",
-            at=at,
-            actor=actor,
-            task_id=row.id,
-            element_id=row.element_id,
-            details={"reason": "withdrawn by the engine"},
-        )
-        close_task(session, row, at=at, reason="cancelled", by=None)
+    cancel_tasks(
+        session,
+        instance,
+        _rows_by_id(session, Task, open_work.tasks - ready_ids),
+        at=at,
+        actor=actor,
+        reason="withdrawn by the engine",
+    )
     new_ready = [t for t in result.ready_tasks if t.id not in open_work.tasks]
     created = _create_tasks(session, instance, new_ready, lanes, at)
     _sync_external_tasks(session, instance, result.external_tasks, at, open_work.external)
@@ -571,6 +567,31 @@ def _sync_external_tasks(
         )
 
 
+def cancel_tasks(
+    session: Session,
+    instance: ProcessInstance,
+    rows: list[Task],
+    *,
+    at: datetime,
+    actor: str | None,
+    reason: str,
+) -> None:
+    """Cancel user tasks the case no longer has: the history notes why, and each row moves to
+    historic_task."""
+    for row in rows:
+        record(
+            session,
+            instance,
+            "task_cancelled",
+            at=at,
+            actor=actor,
+            task_id=row.id,
+            element_id=row.element_id,
+            details={"reason": reason},
+        )
+        close_task(session, row, at=at, reason="cancelled", by=None)
+
+
 def withdraw_external_tasks(
     session: Session,
     instance: ProcessInstance,
@@ -638,18 +659,14 @@ def withdraw_open_work(
     withdrawn, its message waits closed. Its open time-limit clocks stay as they stood: a clock
     of an ended case reads "cancelled" (time_limits.py)."""
     open_work = _open_work(session, instance.id)
-    for row in _rows_by_id(session, Task, open_work.tasks):
-        record(
-            session,
-            instance,
-            "task_cancelled",
-            at=at,
-            actor=actor,
-            task_id=row.id,
-            element_id=row.element_id,
-            details={"reason": reason},
-        )
-        close_task(session, row, at=at, reason="cancelled", by=None)
+    cancel_tasks(
+        session,
+        instance,
+        _rows_by_id(session, Task, open_work.tasks),
+        at=at,
+        actor=actor,
+        reason=reason,
+    )
     withdraw_external_tasks(
         session,
         instance,
