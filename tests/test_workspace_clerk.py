@@ -89,6 +89,8 @@ def test_clerk_claims_fills_the_form_fixes_an_error_and_hands_over(ui: Ui, serve
     ui.shot("02-inbox")
     row.get_by_role("button", name="认领").click()
     page.get_by_test_id("assignee").get_by_text("clerk").wait_for()
+    # The process by its name, as the inbox shows it, not its key.
+    page.get_by_test_id("task-process").get_by_text("现行业扩报装").wait_for()
 
     # One invalid value: a note longer than the form allows; the error shows at that field.
     fill_acceptance(page, "资" * 501)

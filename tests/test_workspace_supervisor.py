@@ -15,6 +15,7 @@ def test_supervisor_sees_the_token_on_the_right_element(ui: Ui, server: Server) 
     page.get_by_role("button", name="查询").click()
     page.locator("[data-testid=cases]").get_by_role("link", name=key).click()
     page.locator("[data-testid=diagram][data-loaded=true]").wait_for()
+    assert page.get_by_test_id("case-process").inner_text() == "现行业扩报装"
     active = page.locator(".djs-element.m-active")
     active.first.wait_for()
     assert [active.nth(i).get_attribute("data-element-id") for i in range(active.count())] == [

@@ -44,6 +44,9 @@ async function loadCase(id) {
   return {
     instance, xml, metrics, caps,
     versions: definition.versions.map((v) => v.version),
+    // The name of the case's own version: a later one may have renamed the process.
+    processName: definition.versions.find((v) => v.version === instance.version)?.name
+      || definition.name || instance.definition_key,
     activities: standing ? standing.activities : null,
     limits: items(limits),
     incidents: items(incidents)?.filter((i) => (i.instance_id ?? i.process_instance_id) === id) ?? null,
@@ -149,7 +152,7 @@ export default function CaseDetail() {
 
   if (loaded.error) return <ErrorNote error={loaded.error} />;
   if (!data) return <p className="muted">{t('common.loading')}</p>;
-  const { instance, xml, metrics, activities, limits, incidents, caps, versions } = data;
+  const { instance, xml, metrics, activities, limits, incidents, caps, versions, processName } = data;
 
   const stepById = new Map(steps.map((s) => [s.id, s]));
   const asStep = (id) => stepById.get(id) || { id, name: '' };
@@ -160,7 +163,7 @@ export default function CaseDetail() {
       <p><Link to="/cases">← {t('cases.title')}</Link></p>
       <h1>{instance.business_key}</h1>
       <dl className="facts">
-        <div><dt>{t('inbox.process')}</dt><dd>{instance.definition_key}</dd></div>
+        <div><dt>{t('inbox.process')}</dt><dd data-testid="case-process" title={instance.definition_key}>{processName}</dd></div>
         <div><dt>{t('cases.version')}</dt><dd data-testid="case-version">{instance.version}</dd></div>
         <div><dt>{t('cases.status')}</dt><dd><span className={`badge badge-${instance.status}`}>{t(`cases.statuses.${instance.status}`, instance.status)}</span></dd></div>
         <div><dt>{t('cases.started')}</dt><dd>{formatTime(instance.started_at, i18n.language)} · {instance.started_by}</dd></div>

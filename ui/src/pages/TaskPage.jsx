@@ -6,6 +6,7 @@ import { useAuth } from '../auth.jsx';
 import DueBadge from '../components/DueBadge.jsx';
 import ErrorNote from '../components/ErrorNote.jsx';
 import SchemaForm, { serverErrors, shown, submittable } from '../components/SchemaForm.jsx';
+import { definitionName, loadDefinitions } from '../definitions.js';
 import { useLoad } from '../useLoad.js';
 
 function NextTasks({ result }) {
@@ -41,6 +42,8 @@ export default function TaskPage() {
   const { t } = useTranslation();
   const { me } = useAuth();
   const task = useLoad(() => get(`/tasks/${taskId}`), [taskId]);
+  // The process's name as the inbox shows it; the key until (or unless) the list answers.
+  const definitions = useLoad(() => loadDefinitions(), []);
   const [values, setValues] = useState(null);
   const [fieldErrors, setFieldErrors] = useState({});
   const [error, setError] = useState(null);
@@ -113,7 +116,7 @@ export default function TaskPage() {
       <h1 ref={heading} tabIndex={-1}>{data.name}</h1>
       <dl className="facts">
         <div><dt>{t('inbox.businessKey')}</dt><dd>{data.business_key}</dd></div>
-        <div><dt>{t('inbox.process')}</dt><dd>{data.process_definition_key}</dd></div>
+        <div><dt>{t('inbox.process')}</dt><dd data-testid="task-process" title={data.process_definition_key}>{definitionName(definitions.data, data.process_definition_key)}</dd></div>
         <div><dt>{t('inbox.lane')}</dt><dd>{data.lane || '—'}</dd></div>
         <div><dt>{t('inbox.due')}</dt><dd><DueBadge task={data} /></dd></div>
         <div><dt>{t('inbox.assignee')}</dt><dd data-testid="assignee">{data.assignee || '—'}</dd></div>
