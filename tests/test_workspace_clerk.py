@@ -91,6 +91,8 @@ def test_clerk_claims_fills_the_form_fixes_an_error_and_hands_over(ui: Ui, serve
     page.get_by_test_id("assignee").get_by_text("clerk").wait_for()
     # The process by its name, as the inbox shows it, not its key.
     page.get_by_test_id("task-process").get_by_text("现行业扩报装").wait_for()
+    # A read-only field the start form asks as a choice shows the choice's label, not its code.
+    assert page.locator("#root_electricityCategory").input_value() == "一般工商业"
 
     # One invalid value: a note longer than the form allows; the error shows at that field.
     fill_acceptance(page, "资" * 501)

@@ -6,7 +6,7 @@ from .budget import BudgetExceeded, RunBudget
 from .camunda_ext import listed_names
 from .diagram_checks import layout_warnings
 from .expressions import ExpressionError
-from .forms import FormField, json_schema, validate
+from .forms import FormField, json_schema, needs_value_labels, validate
 from .layout import DiagramSize, diagram_size, layout_bpmn
 from .parsing import (
     CompiledProcess,
@@ -46,6 +46,7 @@ __all__ = [
     "compile_bpmn",
     "diagram_size",
     "json_schema",
+    "needs_value_labels",
     "layout_bpmn",
     "layout_warnings",
     "listed_names",

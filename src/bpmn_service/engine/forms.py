@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -143,8 +144,38 @@ def _check_bound(f: FormField, name: str, config: str | None) -> list[str]:
     return []
 
 
-def json_schema(fields: list[FormField]) -> dict[str, Any]:
-    """The JSON Schema of a form, as returned to clients."""
+ValueLabels = dict[str, dict[str, str]]
+
+
+def value_labels(forms: Iterable[Iterable[dict[str, Any]]]) -> ValueLabels:
+    """The labels a process's enum fields give their values, by field id. A value labelled
+    differently in two forms (同意 here, 通过 there) gets both labels, in the order met."""
+    labels: dict[str, dict[str, list[str]]] = {}
+    for fields in forms:
+        for f in fields:
+            if f["type"] != "enum":
+                continue
+            for value, label in f.get("values", []):
+                if label:
+                    met = labels.setdefault(f["id"], {}).setdefault(value, [])
+                    if label not in met:
+                        met.append(label)
+    return {
+        name: {value: " / ".join(met) for value, met in by_value.items()}
+        for name, by_value in labels.items()
+    }
+
+
+def needs_value_labels(fields: list[FormField]) -> bool:
+    """Whether the form has a read-only text field, which shows a label where it has one."""
+    return any(f.readonly and f.type == "string" for f in fields)
+
+
+def json_schema(fields: list[FormField], labels: ValueLabels | None = None) -> dict[str, Any]:
+    """The JSON Schema of a form, as returned to clients. A read-only text field named as an enum
+    field of the same process carries that field's labels (`x-enum-labels`, without `enum`: the
+    value shown need not be one of them), so a form shows 大工业 where the value is
+    LARGE_INDUSTRY."""
     properties: dict[str, Any] = {}
     for f in fields:
         prop: dict[str, Any] = {"title": f.label or f.id}
@@ -177,6 +208,8 @@ def json_schema(fields: list[FormField]) -> dict[str, Any]:
             prop["default"] = _coerce(f, f.default, from_text=True)
         if f.readonly:
             prop["readOnly"] = True
+            if f.type == "string" and labels and f.id in labels:
+                prop["x-enum-labels"] = labels[f.id]
         properties[f.id] = prop
     required = [f.id for f in fields if f.required and not f.readonly]
     return {

@@ -69,6 +69,7 @@ class SpecCache:
     def __init__(self, size: int = 256) -> None:
         self._size = size
         self._items: OrderedDict[str, tuple[Any, dict[str, Any]]] = OrderedDict()
+        self._labels: dict[str, forms.ValueLabels] = {}
         self._lock = threading.Lock()
 
     def size(self, definition_id: str, load: SpecLoader) -> int:
@@ -86,8 +87,28 @@ class SpecCache:
         with self._lock:
             self._items[definition_id] = specs
             if len(self._items) > self._size:
-                self._items.popitem(last=False)
+                evicted, _ = self._items.popitem(last=False)
+                self._labels.pop(evicted, None)
         return specs
+
+    def value_labels(self, definition_id: str, load: SpecLoader) -> forms.ValueLabels:
+        """forms.value_labels of every form of the version, worked out once per version: a task
+        page asks for them and the walk visits every task spec."""
+        with self._lock:
+            known = self._labels.get(definition_id)
+        if known is not None:
+            return known
+        spec, subs = self.get(definition_id, load)
+        labels = forms.value_labels(
+            ts.extensions.get("formFields", [])
+            for process in (spec, *subs.values())
+            for ts in process.task_specs.values()
+            if isinstance(getattr(ts, "extensions", None), dict)
+        )
+        with self._lock:
+            if definition_id in self._items:
+                self._labels[definition_id] = labels
+        return labels
 
 
 def _room_for_long_models(method: Callable[..., RunResult]) -> Callable[..., RunResult]:
@@ -125,6 +146,10 @@ class ProcessRunner:
         if task_spec is None:
             return []
         return [forms.FormField.from_dict(f) for f in task_spec.extensions.get("formFields", [])]
+
+    def value_labels(self, definition_id: str, load: SpecLoader) -> forms.ValueLabels:
+        """The labels the process version's enum form fields give their values (forms.py)."""
+        return self.cache.value_labels(definition_id, load)
 
     def element_properties(self, definition_id: str, load: SpecLoader) -> dict[str, dict[str, str]]:
         """camunda:properties of every task element of a process version, by element id."""

@@ -17,7 +17,7 @@ from bpmn_service.db import claims, queries
 from bpmn_service.db.claims import OpenTaskRow
 from bpmn_service.db.models import HistoricTask, ProcessInstance, Task
 from bpmn_service.db.queries import ALL_TASK_SORTS, TASK_SORTS, TaskFilter
-from bpmn_service.engine import FormField, json_schema, validate
+from bpmn_service.engine import FormField, json_schema, needs_value_labels, validate
 from bpmn_service.errors import (
     FieldError,
     Forbidden,
@@ -242,7 +242,9 @@ def get_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDetail:
             task.definition_id, spec_loader(session, task.definition_id), task.spec_name
         )
         candidates = queries.candidates_of(session, [task.id])[task.id]
-        return TaskDetail(task, candidates["group"], candidates["user"], form, json_schema(form))
+        return TaskDetail(
+            task, candidates["group"], candidates["user"], form, _schema(ctx, session, task, form)
+        )
 
 
 def claim_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDetail:
@@ -486,7 +488,19 @@ def _detail(
     form = ctx.runner.task_form(
         task.definition_id, spec_loader(session, task.definition_id), task.spec_name
     )
-    return TaskDetail(task, candidates["group"], candidates["user"], form, json_schema(form))
+    return TaskDetail(
+        task, candidates["group"], candidates["user"], form, _schema(ctx, session, task, form)
+    )
+
+
+def _schema(
+    ctx: AppContext, session: Session, task: Task | OpenTaskRow, form: list[FormField]
+) -> dict[str, Any]:
+    """The form's JSON Schema; read-only text fields with the labels of the process's enums."""
+    if not needs_value_labels(form):
+        return json_schema(form)
+    load = spec_loader(session, task.definition_id)
+    return json_schema(form, ctx.runner.value_labels(task.definition_id, load))
 
 
 def _rowcount(result: Result[Any]) -> int:

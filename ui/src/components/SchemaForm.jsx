@@ -1,7 +1,8 @@
-// A task or start form rendered from the JSON Schema the API returns: enum labels as selects,
-// required yes/no questions as radio buttons, dates as date pickers, read-only values shown but
-// never sent back; the server's 422 messages appear at their fields. A required yes/no question
-// starts unanswered unless the task holds a value or the form declares a default.
+// A task or start form rendered from the JSON Schema the API returns: enum labels as selects
+// (and in read-only fields named as an enum), required yes/no questions as radio buttons, dates as
+// date pickers, read-only values shown but never sent back; the server's 422 messages appear at
+// their fields. A required yes/no question starts unanswered unless the task holds a value or the
+// form declares a default.
 import Form from '@rjsf/core';
 import { customizeValidator } from '@rjsf/validator-ajv8';
 import localizeEn from 'ajv-i18n/localize/en';
@@ -18,12 +19,23 @@ const validators = {
   en: customizeValidator({}, localizeEn),
 };
 
+// A read-only text field the process also declares as an enum (x-enum-labels without enum):
+// the label of its value (大工业), not the code (LARGE_INDUSTRY); a value without one as it is.
+export function LabelledValue({ id, value, schema }) {
+  const labels = schema['x-enum-labels'] || {};
+  const text = value === undefined || value === null ? '' : labels[value] ?? String(value);
+  return <input id={id} className="form-control" value={text} title={value ?? ''} readOnly />;
+}
+
 export function uiSchemaFor(schema, t) {
   const ui = { 'ui:submitButtonOptions': { norender: true } };
   for (const [name, prop] of Object.entries(schema?.properties || {})) {
     const field = {};
     if (prop.enum && prop['x-enum-labels']) {
       field['ui:enumNames'] = prop.enum.map((v) => prop['x-enum-labels'][v] ?? v);
+    }
+    if (prop.readOnly && !prop.enum && prop['x-enum-labels']) {
+      field['ui:widget'] = LabelledValue;
     }
     if (prop.type === 'boolean' && (schema.required || []).includes(name)) {
       field['ui:widget'] = 'radio';
