@@ -14,7 +14,7 @@ def enum(name: str, *values: tuple[str, str | None]) -> dict[str, Any]:
 
 
 def text(name: str, *constraints: str) -> FormField:
-    return FormField(name, "string", constraints={c: None for c in constraints})
+    return FormField(name, "string", constraints=dict.fromkeys(constraints))
 
 
 def test_labels_are_gathered_by_field_and_a_value_labelled_twice_gets_both() -> None:
