@@ -22,6 +22,7 @@ def test_activities_show_a_message_wait_with_its_message_and_variables(api: Api)
     assert wait["variables"] is None  # the catch event declares none: any
     assert wait["since"] is not None
     assert listener["message_name"] == "cancel" and listener["event_subprocess"] is True
+    assert listener["name"] == "Cancel"  # the event subprocess start's name
 
     subs = api.get("/event-subscriptions", "portal", params={"business_key": "MW-1"}).json()
     assert subs["total"] == 2

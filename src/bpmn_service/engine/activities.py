@@ -121,7 +121,7 @@ def activity_tree(workflow: Any) -> list[ActivityNode]:
             roots.append(
                 ActivityNode(
                     element_id=wait.element_id,
-                    name=None,
+                    name=wait.name,
                     kind="message_wait",
                     lane=wait.lane,
                     since=None,

@@ -140,7 +140,11 @@ def open_waits(workflow: Any) -> tuple[list[MessageWait], datetime | None]:
         if isinstance(definition, MessageEventDefinition):
             waits.append(
                 MessageWait(
-                    str(task.id), task.task_spec.bpmn_id, definition.name, task.task_spec.lane
+                    str(task.id),
+                    task.task_spec.bpmn_id,
+                    definition.name,
+                    task.task_spec.lane,
+                    name=task.task_spec.bpmn_name,
                 )
             )
         elif isinstance(definition, TimerEventDefinition):
@@ -163,6 +167,7 @@ def open_waits(workflow: Any) -> tuple[list[MessageWait], datetime | None]:
                         definition.name,
                         start.lane,
                         event_subprocess=True,
+                        name=start.bpmn_name,
                     )
                 )
     return waits, min(due) if due else None

@@ -56,6 +56,7 @@ class MessageWait:
     message_name: str
     lane: str | None = None
     event_subprocess: bool = False
+    name: str | None = None  # the catch event's (or event subprocess start's) BPMN name
 
 
 @dataclass(frozen=True, slots=True)
