@@ -73,13 +73,14 @@ export default function NewCase() {
       <h1>{t('newCase.title')}</h1>
       <ErrorNote error={definitions.error} />
       <div className="card">
-        <div className="row">
+        <div className="row case-key">
           <label>{t('newCase.process')}
             <select value={key} onChange={(e) => { setParams({ process: e.target.value }); setValues({}); setFieldErrors({}); }}>
               {(definitions.data || []).map((d) => <option key={d.key} value={d.key}>{d.name || d.key}</option>)}
             </select>
           </label>
-          <label>{t('newCase.businessKey')} <span aria-hidden="true">*</span>
+          {/* The label's text and its mark on one line: the label lays out in a column. */}
+          <label><span>{t('newCase.businessKey')}<span className="required" aria-hidden="true">*</span></span>
             <input id="business-key" required maxLength={128} value={businessKey}
               onChange={(e) => setBusinessKey(e.target.value)} aria-required="true"
               aria-invalid={fieldErrors.business_key ? 'true' : undefined}
