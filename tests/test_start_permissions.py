@@ -61,6 +61,18 @@ def test_declared_starter_groups_and_users_decide(api: Api, user: str, status: i
     assert api.deploy_bytes("approval.bpmn", content).status_code == 201
     response = api.start("approval", f"S-{user}", {"amount": 1, "purpose": "x"}, user=user)
     assert response.status_code == status, response.text
+    # The process list says beforehand what the start answers (the workspace offers only these).
+    [listed] = api.get("/process-definitions", user).json()
+    assert listed["startable"] is (status == 201)
+    assert api.get("/process-definitions/approval", user).json()["startable"] is (status == 201)
+
+
+def test_startable_follows_the_latest_version(api: Api) -> None:
+    assert api.deploy_bytes("approval.bpmn", declared(groups="yk_specialist")).status_code == 201
+    assert api.get("/process-definitions/approval", "clerk").json()["startable"] is False
+    # The next version names no starters: the default groups, the clerk's among them, may start.
+    assert api.deploy(DATA / "approval.bpmn").status_code == 201
+    assert api.get("/process-definitions/approval", "clerk").json()["startable"] is True
 
 
 def test_the_default_starter_groups_are_configurable(api: Api) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -478,3 +479,29 @@ def test_a_start_form_yes_no_question_starts_unanswered(ui: Ui) -> None:
     page.get_by_role("button", name="提交申请").click()
     page.locator("#root_propertyProofProvided__error").wait_for()
     assert not page.locator("#root_propertyProofProvided-1").is_checked()
+
+
+def test_a_new_application_offers_only_the_processes_the_user_may_start(
+    ui: Ui, server: Server
+) -> None:
+    # A process only the specialists may start (candidateStarterGroups on the process).
+    key = f"starters_{uuid.uuid4().hex[:8]}"
+    approval = (Path(__file__).parent / "data" / "approval.bpmn").read_text(encoding="utf-8")
+    model = approval.replace(
+        'id="approval"', f'id="{key}" camunda:candidateStarterGroups="yk_specialist"'
+    )
+    model = model.replace('name="Simple approval"', f'name="{key}"')
+    server.api("POST", "/deployments", "analyst", files={"files": (f"{key}.bpmn", model.encode())})
+
+    ui.sign_in("clerk")
+    page = ui.page
+    page.get_by_role("link", name="新建申请").click()
+    choices = page.get_by_label("流程").locator("option")
+    choices.first.wait_for(state="attached")
+    offered = choices.all_inner_texts()
+    assert "现行业扩报装" in offered and key not in offered
+
+    ui.sign_out()
+    ui.sign_in("specialist")
+    page.get_by_role("link", name="新建申请").click()
+    page.get_by_label("流程").locator("option", has_text=key).wait_for(state="attached")

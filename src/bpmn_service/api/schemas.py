@@ -84,6 +84,10 @@ class DefinitionRead(BaseModel):
     latest_version: int
     versions: list[VersionRead]
     start_form: dict[str, Any] = Field(description="JSON Schema of the start event's form")
+    startable: bool = Field(
+        description="whether the caller may start the latest version (its model's "
+        "candidateStarterGroups/Users, else the default starter groups; admins always)"
+    )
 
 
 class InstanceStart(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,9 @@ from bpmn_service.context import AppContext
 from bpmn_service.db.models import ProcessDefinition
 from bpmn_service.engine import FormField, json_schema
 from bpmn_service.errors import NotFound
+from bpmn_service.identity import Principal
 
+from . import starters
 from .uow import UnitOfWork
 
 
@@ -35,6 +38,7 @@ class DefinitionInfo:
     latest_version: int
     versions: list[VersionInfo]
     start_form: dict[str, Any]
+    startable: bool  # by the caller: the latest version's starters include them
 
 
 _COLUMNS = (
@@ -47,10 +51,11 @@ _COLUMNS = (
     ProcessDefinition.deployment_id,
     ProcessDefinition.deployed_at,
     ProcessDefinition.start_form,
+    ProcessDefinition.starters,
 )
 
 
-def _group(rows: list[Any]) -> list[DefinitionInfo]:
+def _group(rows: list[Any], may_start: Callable[[Any], bool]) -> list[DefinitionInfo]:
     by_key: dict[str, list[Any]] = {}
     for row in rows:
         by_key.setdefault(row.key, []).append(row)
@@ -76,22 +81,29 @@ def _group(rows: list[Any]) -> list[DefinitionInfo]:
                     for r in versions
                 ],
                 start_form=json_schema([FormField.from_dict(f) for f in latest.start_form]),
+                startable=may_start(latest.starters),
             )
         )
     return result
 
 
-def list_definitions(ctx: AppContext) -> list[DefinitionInfo]:
+def _starter_check(ctx: AppContext, principal: Principal) -> Callable[[Any], bool]:
+    groups = ctx.settings.default_starter_group_set
+    return lambda declared: starters.may_start(declared, principal, groups)
+
+
+def list_definitions(ctx: AppContext, principal: Principal) -> list[DefinitionInfo]:
     with UnitOfWork(ctx) as uow:
-        return _group(list(uow.session.execute(select(*_COLUMNS))))
+        rows = list(uow.session.execute(select(*_COLUMNS)))
+    return _group(rows, _starter_check(ctx, principal))
 
 
-def get_definition(ctx: AppContext, key: str) -> DefinitionInfo:
+def get_definition(ctx: AppContext, key: str, principal: Principal) -> DefinitionInfo:
     with UnitOfWork(ctx) as uow:
         rows = list(uow.session.execute(select(*_COLUMNS).where(ProcessDefinition.key == key)))
     if not rows:
         raise NotFound(f"no process definition with key {key!r}")
-    return _group(rows)[0]
+    return _group(rows, _starter_check(ctx, principal))[0]
 
 
 def get_xml(ctx: AppContext, key: str, version: int | None) -> str:

@@ -5,17 +5,19 @@ message follows the message's sender rules instead (contracts.refuse_internal)."
 
 from __future__ import annotations
 
+from typing import Any
+
 from bpmn_service.db.models import ProcessDefinition
 from bpmn_service.errors import Forbidden
 from bpmn_service.identity import Principal
 
 
 def may_start(
-    definition: ProcessDefinition, principal: Principal, default_groups: frozenset[str]
+    starters: dict[str, Any] | None, principal: Principal, default_groups: frozenset[str]
 ) -> bool:
+    """Whether the caller may start a version whose model names these starters (None: none)."""
     if principal.is_admin:
         return True
-    starters = definition.starters
     if starters is None:
         return bool(principal.groups & default_groups)
     groups = frozenset(starters.get("groups") or ())
@@ -26,7 +28,7 @@ def may_start(
 def require_starter(
     definition: ProcessDefinition, principal: Principal, default_groups: frozenset[str]
 ) -> None:
-    if may_start(definition, principal, default_groups):
+    if may_start(definition.starters, principal, default_groups):
         return
     starters = definition.starters
     if starters is None:

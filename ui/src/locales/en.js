@@ -34,6 +34,7 @@ export default {
   newCase: {
     title: 'New application', process: 'Process', businessKey: 'Business key', start: 'Submit application',
     started: 'Application {{key}} registered.', readyTasks: 'Tasks created',
+    noneStartable: 'Your groups may not start any deployed process.',
     duplicate: 'A case with business key {{key}} already exists; check the number.', openExisting: 'Open that case',
   },
   cases: {

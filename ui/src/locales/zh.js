@@ -34,6 +34,7 @@ export default {
   newCase: {
     title: '新建申请', process: '流程', businessKey: '申请编号', start: '提交申请',
     started: '申请 {{key}} 已受理。', readyTasks: '已生成的任务',
+    noneStartable: '你所在的组不能发起任何已部署的流程。',
     duplicate: '申请编号 {{key}} 已有案件，请核对编号。', openExisting: '查看该案件',
   },
   cases: {

@@ -8,11 +8,18 @@ import SchemaForm, { serverErrors, submittable } from '../components/SchemaForm.
 import { loadDefinitions } from '../definitions.js';
 import { useLoad } from '../useLoad.js';
 
+const LAST_STARTED = 'bpmn-service.lastStartedProcess';
+
 export default function NewCase() {
   const { t } = useTranslation();
   const [params, setParams] = useSearchParams();
   const definitions = useLoad(() => loadDefinitions(), []);
-  const key = params.get('process') || definitions.data?.[0]?.key || '';
+  // Only the processes the user may start (an older server does not say: all of them); the one
+  // they started last in this tab first.
+  const startable = definitions.data?.filter((d) => d.startable !== false);
+  const last = sessionStorage.getItem(LAST_STARTED);
+  const key = params.get('process')
+    || (startable?.some((d) => d.key === last) ? last : startable?.[0]?.key) || '';
   const definition = definitions.data?.find((d) => d.key === key);
   const [businessKey, setBusinessKey] = useState('');
   const [values, setValues] = useState({});
@@ -32,6 +39,7 @@ export default function NewCase() {
     try {
       const variables = submittable(definition.start_form, formData);
       setStarted(await post(`/process-definitions/${key}/instances`, { business_key: businessKey.trim(), variables }));
+      sessionStorage.setItem(LAST_STARTED, key);
     } catch (e) {
       if (e instanceof ApiError && e.code === 'duplicate_business_key') {
         // The number is taken: say so at the field, with the case when the clerk may see it.
@@ -72,11 +80,12 @@ export default function NewCase() {
     <section>
       <h1>{t('newCase.title')}</h1>
       <ErrorNote error={definitions.error} />
-      <div className="card">
+      {startable && startable.length === 0 && <p className="notice" data-testid="none-startable">{t('newCase.noneStartable')}</p>}
+      <div className="card" hidden={startable?.length === 0}>
         <div className="row case-key">
           <label>{t('newCase.process')}
             <select value={key} onChange={(e) => { setParams({ process: e.target.value }); setValues({}); setFieldErrors({}); }}>
-              {(definitions.data || []).map((d) => <option key={d.key} value={d.key}>{d.name || d.key}</option>)}
+              {(startable || []).map((d) => <option key={d.key} value={d.key}>{d.name || d.key}</option>)}
             </select>
           </label>
           {/* The label's text and its mark on one line: the label lays out in a column. */}

@@ -21,18 +21,21 @@ router = APIRouter(prefix="/process-definitions", tags=["process-definitions"])
 
 
 @router.get("", response_model=list[DefinitionRead], responses=ERROR_RESPONSES)
-def list_process_definitions(ctx: ContextDep, _principal: PrincipalDep) -> list[DefinitionRead]:
-    """List deployed processes with all their versions, newest first."""
+def list_process_definitions(ctx: ContextDep, principal: PrincipalDep) -> list[DefinitionRead]:
+    """List deployed processes with all their versions, newest first, and whether the caller may
+    start each."""
     return [
         DefinitionRead.model_validate(d, from_attributes=True)
-        for d in definitions.list_definitions(ctx)
+        for d in definitions.list_definitions(ctx, principal)
     ]
 
 
 @router.get("/{key}", response_model=DefinitionRead, responses=ERROR_RESPONSES)
-def get_process_definition(ctx: ContextDep, _principal: PrincipalDep, key: str) -> DefinitionRead:
-    """Show one process: its versions and the JSON Schema of its start form."""
-    return DefinitionRead.model_validate(definitions.get_definition(ctx, key), from_attributes=True)
+def get_process_definition(ctx: ContextDep, principal: PrincipalDep, key: str) -> DefinitionRead:
+    """Show one process: its versions, the JSON Schema of its start form and whether the caller
+    may start it."""
+    found = definitions.get_definition(ctx, key, principal)
+    return DefinitionRead.model_validate(found, from_attributes=True)
 
 
 @router.get(
