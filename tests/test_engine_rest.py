@@ -116,6 +116,9 @@ def test_a_parse_error_is_the_one_the_modeler_shows(rest: Rest) -> None:
     assert body["type"] == "ParseException"
     assert body["message"].startswith("ENGINE-09005 Could not parse BPMN process.")
     assert "element sneaky" in body["message"] and "line 7" in body["message"]
+    # Each line says what to do, as `bpmn-service check` does: the Modeler shows only the message.
+    problems = body["message"].splitlines()[1:]
+    assert len(problems) == 2 and all(") | resource bad.bpmn" in line for line in problems)
     [errors] = [v["errors"] for v in body["details"].values()]
     assert {e["mainElementId"] for e in errors} == {"sneaky", "orphan"}
 

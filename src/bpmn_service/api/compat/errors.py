@@ -75,7 +75,8 @@ def camunda_error(exc: errors.ServiceError) -> tuple[int, CamundaError]:
 
 
 def parse_message(problems: list[errors.BpmnProblem]) -> str:
-    """The message Camunda Modeler recognises as a parse error, one problem per line."""
+    """The message Camunda Modeler recognises as a parse error, one problem per line, each with
+    what to do about it (the Modeler's log shows only this message)."""
     lines = []
     for p in problems:
         where = [f"resource {p.file}"]
@@ -83,7 +84,8 @@ def parse_message(problems: list[errors.BpmnProblem]) -> str:
             where.append(f"line {p.line}")
         if p.element:
             where.append(f"element {p.element}")
-        lines.append(f"* {p.message} | {' | '.join(where)}")
+        todo = f" ({p.hint})" if p.hint else ""
+        lines.append(f"* {p.message}{todo} | {' | '.join(where)}")
     return PARSE_PREFIX + "\n" + "\n".join(lines)
 
 
