@@ -564,3 +564,78 @@ def test_a_bad_default_value_names_the_field_its_type_and_what_to_write(
     }
     assert writes[finding.message.split("(")[1].split(")")[0]] in finding.message
     assert finding.hint
+
+
+ZEEBE = 'xmlns:zeebe="http://camunda.org/schema/zeebe/1.0"'
+
+
+def test_camunda_8_extensions_are_named_with_what_this_service_reads_instead() -> None:
+    """A file modelled for Camunda 8 (Zeebe) carries zeebe:* extension elements, which this
+    service does not read: each is a warning at its own line naming the camunda: (Camunda 7)
+    equivalent, and a task assigned only the Zeebe way says so in its error."""
+    body = (
+        '<bpmn:startEvent id="start"/>\n'
+        '<bpmn:userTask id="review" camunda:candidateGroups="hall_clerk">\n'
+        "<bpmn:extensionElements>\n"
+        '<zeebe:formDefinition formId="review-form"/>\n'
+        '<zeebe:ioMapping><zeebe:output source="=ok" target="ok"/></zeebe:ioMapping>\n'
+        "</bpmn:extensionElements></bpmn:userTask>\n"
+        '<bpmn:userTask id="sign">\n'
+        "<bpmn:extensionElements>\n"
+        '<zeebe:assignmentDefinition candidateGroups="customer_manager"/>\n'
+        "</bpmn:extensionElements></bpmn:userTask>\n"
+        '<bpmn:endEvent id="end"/>\n'
+        + flow("start", "review")
+        + flow("review", "sign")
+        + flow("sign", "end")
+    )
+    xml = (
+        HEAD.replace(' id="d"', f' {ZEEBE} id="d"')
+        + f'<bpmn:process id="p" isExecutable="true">{body}</bpmn:process></bpmn:definitions>'
+    )
+    found = check_bpmn(xml.encode(), "p.bpmn", CONTEXT)[1]
+    vendor = [
+        (f.element, f.line, f.severity, f.message) for f in found if f.code == "vendor.extension"
+    ]
+    assert vendor == [
+        (
+            "review",
+            4,
+            "warning",
+            "zeebe:formDefinition is Camunda 8's (Zeebe) extension, which this service does not "
+            "read",
+        ),
+        (
+            "review",
+            5,
+            "warning",
+            "zeebe:ioMapping is Camunda 8's (Zeebe) extension, which this service does not read",
+        ),
+    ]
+    hints = {f.message.split(" ")[0]: f.hint for f in found if f.code == "vendor.extension"}
+    assert "camunda:formData" in hints["zeebe:formDefinition"]
+    assert "Camunda 7" in hints["zeebe:ioMapping"]
+    # The task assigned only the Zeebe way: its error names that assignment, once.
+    [unassigned] = [f for f in found if f.element == "sign"]
+    assert unassigned.code == "lanes.no-groups"
+    assert "zeebe:assignmentDefinition candidateGroups='customer_manager'" in unassigned.message
+    assert "camunda:candidateGroups" in unassigned.message
+
+
+def test_a_zeebe_service_task_is_told_to_become_an_external_task() -> None:
+    body = (
+        '<bpmn:startEvent id="start"/>\n'
+        '<bpmn:serviceTask id="lookup" camunda:type="external" camunda:topic="registry">\n'
+        '<bpmn:extensionElements><zeebe:taskDefinition type="registry"/>\n'
+        "</bpmn:extensionElements></bpmn:serviceTask>\n"
+        '<bpmn:endEvent id="end"/>\n' + flow("start", "lookup") + flow("lookup", "end")
+    )
+    xml = (
+        HEAD.replace(' id="d"', f' {ZEEBE} id="d"')
+        + f'<bpmn:process id="p" isExecutable="true">{body}</bpmn:process></bpmn:definitions>'
+    )
+    found = check_bpmn(xml.encode(), "p.bpmn", CONTEXT)[1]
+    [finding] = [f for f in found if f.code == "vendor.extension"]
+    assert (finding.element, finding.line) == ("lookup", 3)
+    assert finding.message.startswith("zeebe:taskDefinition is Camunda 8's")
+    assert 'camunda:type="external"' in finding.hint and "camunda:topic" in finding.hint

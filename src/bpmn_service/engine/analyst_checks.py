@@ -9,7 +9,8 @@
   language; a warning when the text happens to be valid there, an error saying so otherwise;
 * a user task drawn in one lane but given the groups of another lane: a warning;
 * Flowable's and Activiti's attributes and extension elements (a file exported from their
-  modelers): a warning each, naming the Camunda attribute to write instead.
+  modelers), and Camunda 8's zeebe:* extension elements (a file modelled for Camunda 8): a
+  warning each, naming the Camunda 7 attribute to write instead.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from lxml import etree
 
 from bpmn_service.errors import BpmnProblem
 
-from .bpmn_xml import BPMN_NS, element_kinds, lanes_of_nodes, local_name
+from .bpmn_xml import BPMN_NS, element_kinds, lanes_of_nodes, local_name, owner_of
 from .camunda_ext import CAMUNDA_NS, NSMAP
-from .deploy_rules import ASSIGNMENTS, offered_to_nobody
+from .deploy_rules import ASSIGNMENTS, ZEEBE_ASSIGNMENT, ZEEBE_NS, offered_to_nobody
 from .diagram import SUBPROCESS_KINDS, TASK_KINDS
 from .script_engine import EVALUATOR
 
@@ -92,11 +93,15 @@ def analyst_findings(
     findings: list[BpmnProblem] = []
 
     def add(
-        el: etree._Element, code: str, message: str, hint: str, severity: str = "warning"
+        el: etree._Element,
+        code: str,
+        message: str,
+        hint: str,
+        severity: str = "warning",
+        line: int | None = None,
     ) -> None:
-        findings.append(
-            BpmnProblem(message, filename, el.sourceline, el.get("id"), code, hint, severity)
-        )
+        at = line or el.sourceline
+        findings.append(BpmnProblem(message, filename, at, el.get("id"), code, hint, severity))
 
     _dangling_references(process, add)
     _lost_on_save(process, add)
@@ -348,25 +353,64 @@ def _lane_groups(process: etree._Element, key: str, add: Add, context: CheckCont
             )
 
 
-# Engines whose modelers write attributes of their own where Camunda writes camunda:*.
-VENDORS = {"http://flowable.org/bpmn": "Flowable", "http://activiti.org/bpmn": "Activiti"}
+# Engines whose modelers write attributes of their own where Camunda 7 writes camunda:*: the
+# prefix findings name them by, and the engine's name.
+VENDORS = {
+    "http://flowable.org/bpmn": ("flowable", "Flowable's"),
+    "http://activiti.org/bpmn": ("activiti", "Activiti's"),
+    ZEEBE_NS: ("zeebe", "Camunda 8's (Zeebe)"),
+}
 _ASSIGNMENT = "(Camunda Modeler: the task's User assignment)"
+_EXTERNAL = 'service tasks here are external: camunda:type="external" and a camunda:topic'
+_FORM_DATA = (
+    "define the fields as camunda:formData (the Modeler's Forms tab, a Generated Task Form)"
+)
 VENDOR_HINTS = {
     "candidateGroups": f"write camunda:candidateGroups {_ASSIGNMENT}",
     "candidateUsers": f"write camunda:candidateUsers {_ASSIGNMENT}",
     "assignee": f"write camunda:assignee {_ASSIGNMENT}",
     "dueDate": f"write camunda:dueDate {_ASSIGNMENT}",
     "priority": f"write camunda:priority {_ASSIGNMENT}",
-    "formProperty": "define the fields as camunda:formData (the Modeler's Forms tab, a "
-    "Generated Task Form)",
-    "formKey": "define the fields as camunda:formData (the Modeler's Forms tab, a Generated Task "
-    "Form)",
+    "formProperty": _FORM_DATA,
+    "formKey": _FORM_DATA,
     "initiator": "the starting user is always in the variable `initiator`",
-    "class": 'service tasks here are external: camunda:type="external" and a camunda:topic',
-    "delegateExpression": 'service tasks here are external: camunda:type="external" and a '
-    "camunda:topic",
-    "expression": 'service tasks here are external: camunda:type="external" and a camunda:topic',
+    "class": _EXTERNAL,
+    "delegateExpression": _EXTERNAL,
+    "expression": _EXTERNAL,
 }
+# Camunda 8 files carry extension elements; this service reads Camunda 7's camunda:* instead.
+_C7 = "this service reads Camunda 7 diagrams (camunda:* attributes, docs/authoring.md)"
+ZEEBE_HINTS = {
+    "taskDefinition": f"{_EXTERNAL} (the job type as the topic); {_C7}",
+    "assignmentDefinition": "write camunda:candidateGroups, camunda:candidateUsers or "
+    f"camunda:assignee {_ASSIGNMENT}; {_C7}",
+    "taskSchedule": f"write camunda:dueDate {_ASSIGNMENT}; {_C7}",
+    "priorityDefinition": f"write camunda:priority {_ASSIGNMENT}; {_C7}",
+    "formDefinition": f"{_FORM_DATA}; Camunda 8 (form-js) forms are not read; {_C7}",
+    "userTask": f"a user task is always one of this service's tasks; {_C7}",
+    "ioMapping": "variables pass by name here, no input or output mapping is read: set them "
+    f"with a form field, a script task line (name = expression) or a message's variables; {_C7}",
+    "taskHeaders": "a worker gets the case's variables: set fixed values in a script task "
+    f"before the task; {_C7}",
+    "subscription": "a message reaches the case by its business key (POST /api/v1/messages), "
+    f"no correlation key is read; {_C7}",
+    "loopCharacteristics": "write camunda:collection and camunda:elementVariable (the "
+    f"Multi instance panel) and an outputCollection extension property; {_C7}",
+    "properties": f"write camunda:properties (the Modeler's Extension properties); {_C7}",
+    "script": f"write the script as name = expression lines in the script task itself; {_C7}",
+    "calledElement": "call activities are refused: draw the called steps as a subprocess; " + _C7,
+    "executionListeners": f"listeners are refused here; {_C7}",
+    "taskListeners": f"listeners are refused here; {_C7}",
+}
+_OTHER_VENDOR_HINT = (
+    "write the camunda: equivalent in Camunda Modeler (a Camunda Platform 7 diagram); "
+    "docs/authoring.md lists what the service reads"
+)
+
+
+def _vendor_hint(namespace: str | None, name: str) -> str:
+    hints = ZEEBE_HINTS if namespace == ZEEBE_NS else VENDOR_HINTS
+    return hints.get(name) or _OTHER_VENDOR_HINT
 
 
 def _other_vendors(
@@ -386,22 +430,20 @@ def _other_vendors(
             parent is None or etree.QName(parent).namespace not in VENDORS
         ):
             names.append(tag)
-        owner = el
-        while owner is not None and not owner.get("id"):
-            owner = owner.getparent()
+        owner = owner_of(el)
+        if owner in named_by_rules and tag == ZEEBE_ASSIGNMENT:
+            continue  # the error names it, as it names Flowable's attributes
         for name in names:
             vendor = VENDORS.get(name.namespace or "")
             if vendor is None:
                 continue
-            prefix = vendor.lower()
+            prefix, whose = vendor
             add(
-                owner if owner is not None else el,
+                owner,
                 "vendor.extension",
-                f"{prefix}:{name.localname} is {vendor}'s extension, which this service does "
-                f"not read",
-                VENDOR_HINTS.get(name.localname)
-                or "write the camunda: equivalent in Camunda Modeler (a Camunda Platform 7 "
-                "diagram); docs/authoring.md lists what the service reads",
+                f"{prefix}:{name.localname} is {whose} extension, which this service does not read",
+                _vendor_hint(name.namespace, name.localname),
+                line=el.sourceline,  # an extension element's own line, inside its task
             )
 
 

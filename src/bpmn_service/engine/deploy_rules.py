@@ -390,6 +390,9 @@ def _check_user_tasks(
 
 # The camunda: attributes that offer a task to someone.
 ASSIGNMENTS = ("candidateGroups", "candidateUsers", "assignee")
+# Camunda 8 (Zeebe) writes the same three as attributes of an extension element.
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+ZEEBE_ASSIGNMENT = etree.QName(ZEEBE_NS, "assignmentDefinition")
 
 
 def offered_to_nobody(
@@ -402,9 +405,9 @@ def offered_to_nobody(
 
 
 def _foreign_assignment(node: etree._Element) -> str:
-    """What another tool wrote for the assignment (Flowable's or Activiti's attributes, BPMN's
-    potentialOwner), which this service does not read: the analyst sees why the task looks
-    unassigned here although it was assigned there."""
+    """What another tool wrote for the assignment (Flowable's or Activiti's attributes, Camunda
+    8's zeebe:assignmentDefinition, BPMN's potentialOwner), which this service does not read:
+    the analyst sees why the task looks unassigned here although it was assigned there."""
     prefixes = {uri: prefix for prefix, uri in node.nsmap.items() if prefix}
     for attr, value in node.attrib.items():
         name = etree.QName(attr)
@@ -414,6 +417,14 @@ def _foreign_assignment(node: etree._Element) -> str:
                 f"; its {written}={value!r} is another engine's extension and is not read "
                 f"here: write camunda:{name.localname} instead"
             )
+    zeebe = node.find(f"bpmn:extensionElements/{ZEEBE_ASSIGNMENT}", NSMAP)
+    if zeebe is not None:
+        given = " ".join(f"{a}={zeebe.get(a)!r}" for a in ASSIGNMENTS if zeebe.get(a))
+        return (
+            f"; its zeebe:assignmentDefinition {given} is Camunda 8's extension and is not read "
+            "here: write camunda:candidateGroups, camunda:candidateUsers or camunda:assignee "
+            "instead"
+        )
     for kind in ("potentialOwner", "humanPerformer"):
         if node.find(f"{{{BPMN_NS}}}{kind}") is not None:
             return f"; its {kind} is not read here: write the group as camunda:candidateGroups"
