@@ -119,6 +119,32 @@ def test_warnings_come_with_an_accepted_deployment_on_both_apis(api: Api) -> Non
     assert [w["code"] for w in camunda.json()["warnings"]] == ["camunda.form-key"]
 
 
+def test_a_file_with_old_mac_line_endings_is_reported_at_the_right_lines(api: Api) -> None:
+    """A file saved with CR-only line endings had every finding at line 1; it is stored as it
+    came (the lines are only counted as if it had LF endings)."""
+
+    def located(response: Any, key: str) -> list[tuple[str, str, int]]:
+        return sorted((p["code"], p["element"], p["line"]) for p in response.json()[key])
+
+    lf = assigned(MISTAKES)
+    refused = api.deploy_bytes(MISTAKES.name, lf)
+    assert refused.status_code == 422
+    expected = located(refused, "details")
+    assert len({line for _c, _e, line in expected}) > 1
+    cr = api.deploy_bytes(MISTAKES.name, lf.replace(b"\n", b"\r"))
+    assert cr.status_code == 422 and located(cr, "details") == expected
+
+    text = assigned(CLEAN).decode()
+    warned = text.replace('name="组织整改">', 'name="组织整改" camunda:formKey="k">').encode()
+    [lf_warning] = dry_run(api, ("small.bpmn", warned)).json()["warnings"]
+    accepted = api.deploy_bytes("small.bpmn", warned.replace(b"\n", b"\r"))
+    assert accepted.status_code == 201, accepted.text
+    [warning] = accepted.json()["warnings"]
+    assert warning["line"] == lf_warning["line"] > 1
+    stored = api.get("/process-definitions/small_connection/xml")
+    assert stored.content == warned.replace(b"\n", b"\r")
+
+
 def test_the_documented_dry_run_answers_as_documented(api: Api) -> None:
     """docs/authoring.md's dry-run example: the same request gives the answer it shows."""
     doc = (ROOT / "docs" / "authoring.md").read_text(encoding="utf-8")

@@ -639,3 +639,16 @@ def test_a_zeebe_service_task_is_told_to_become_an_external_task() -> None:
     assert (finding.element, finding.line) == ("lookup", 3)
     assert finding.message.startswith("zeebe:taskDefinition is Camunda 8's")
     assert 'camunda:type="external"' in finding.hint and "camunda:topic" in finding.hint
+
+
+@pytest.mark.parametrize("newline", ["\r", "\r\n"], ids=["cr", "crlf"])
+def test_findings_keep_their_lines_whatever_the_line_endings(newline: str) -> None:
+    """A file saved with old Mac (CR only) line endings reported every finding at line 1."""
+    path = DATA / "small_connection_mistakes.bpmn"
+    text = path.read_text(encoding="utf-8")
+    assert "\r" not in text
+    expected = [(f.code, f.element, f.line) for f in findings(path)]
+    assert len({line for _c, _e, line in expected}) > 1
+    converted = text.replace("\n", newline).encode("utf-8")
+    _compiled, found = check_bpmn(converted, path.name, CONTEXT)
+    assert [(f.code, f.element, f.line) for f in found] == expected

@@ -67,8 +67,19 @@ def owner_of(el: etree._Element) -> etree._Element:
     return node if node is not None else el
 
 
+def with_lf_lines(data: bytes) -> bytes:
+    """The document with CR and CR LF line ends as LF. libxml2 counts lines by LF only, so a
+    file saved with old Mac (CR-only) line ends had every element on line 1. XML parsers turn
+    every line end into LF anyway (XML 1.0, 2.11), so the tree is the same; only what is parsed
+    changes, never what is stored. UTF-16 text (NUL bytes) is left alone: it is refused later."""
+    if b"\r" not in data or b"\x00" in data:
+        return data
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
 def parse_xml(data: bytes, filename: str) -> etree._Element:
-    """The hardened parse: size cap, no DTD, no entities, no network, bounded depth."""
+    """The hardened parse: size cap, no DTD, no entities, no network, bounded depth; the
+    elements' lines counted whatever the file's line ends (with_lf_lines)."""
     if len(data) > MAX_BPMN_BYTES:
         raise InvalidBpmn([BpmnProblem(f"file is larger than {MAX_BPMN_BYTES} bytes", filename)])
     if b"<!DOCTYPE" in data[:4096].upper() or b"<!ENTITY" in data.upper():
@@ -76,7 +87,7 @@ def parse_xml(data: bytes, filename: str) -> etree._Element:
             [BpmnProblem("DOCTYPE and entity declarations are not allowed", filename)]
         )
     try:
-        root = etree.fromstring(data, SAFE_XML_PARSER)
+        root = etree.fromstring(with_lf_lines(data), SAFE_XML_PARSER)
     except etree.XMLSyntaxError as exc:
         raise InvalidBpmn(
             [BpmnProblem(f"not well-formed XML: {exc.msg}", filename, exc.lineno)]

@@ -28,7 +28,7 @@ from lxml import etree
 
 from bpmn_service.errors import BpmnProblem
 
-from .bpmn_xml import BPMN_NS, SAFE_XML_PARSER, local_name
+from .bpmn_xml import BPMN_NS, SAFE_XML_PARSER, local_name, with_lf_lines
 from .camunda_ext import CAMUNDA_NS
 
 ROLES = ("start", "stop", "stopAtClaim", "pause")
@@ -77,7 +77,7 @@ class Declarations:
 def read_declarations(xml: str | bytes, process_id: str, filename: str = "") -> Declarations:
     """The limits declared in process ``process_id`` of an already-validated BPMN document."""
     data = xml.encode("utf-8") if isinstance(xml, str) else xml
-    root = etree.fromstring(data, SAFE_XML_PARSER)
+    root = etree.fromstring(with_lf_lines(data), SAFE_XML_PARSER)
     process = root.find(f"{{{BPMN_NS}}}process[@id='{process_id}']")
     if process is None:
         return Declarations()
