@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bpmn_service.services.limit_checks import declaration_problems
 from bpmn_service.services.scheduler import run_due_timers
 from clock import Clock, api_time, local
 from conftest import DATA, Api
@@ -160,7 +161,7 @@ def test_time_limits_of_an_invisible_case_are_not_found(api: Api) -> None:
         (
             'name="timeLimit.stop" value="X-T-REPLY"',
             'name="timeLimit.stop" value="X-T-REPPLY"',
-            "time limit X-T-REPPLY has no element with timeLimit.start",
+            "X-T-REPPLY is not a row of DEMO v1 in the time-limits file; did you mean X-T-REPLY?",
         ),
         (
             'name="timeLimit.start" value="X-T-REPLY"',
@@ -190,9 +191,69 @@ def test_a_limit_the_table_does_not_have_is_refused_at_deploy(api: Api) -> None:
     changed = xml.replace("X-T-REPLY", "X-T-OTHER").encode()
     response = api.deploy_bytes("declared_limit.bpmn", changed)
     assert response.status_code == 422, response.text
-    [problem] = response.json()["details"]
-    assert problem["element"] == "accept"
-    assert "X-T-OTHER is not a row of DEMO v1" in problem["message"]
+    # Each declaration naming it, at its own line.
+    problems = response.json()["details"]
+    assert [p["element"] for p in problems] == ["accept", "customerAnswers", "reply"]
+    assert all("X-T-OTHER is not a row of DEMO v1" in p["message"] for p in problems)
+    assert [p["line"] for p in problems] == [line_of(changed.decode(), e) for e in LIMITED]
+
+
+LIMITED = {"accept": "start", "customerAnswers": "pause", "reply": "stop"}
+
+
+def line_of(text: str, element: str) -> int:
+    """The line of the timeLimit.* property of `element` in declared_limit.bpmn."""
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if f'id="{element}"' in line)
+    return next(i for i, line in enumerate(lines[at:], at + 1) if "timeLimit." in line)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r"], ids=["lf", "cr"])
+def test_a_typo_in_one_row_name_is_reported_at_its_line_with_the_rows_it_may_mean(
+    newline: str,
+) -> None:
+    """One misspelt timeLimit.start value was reported only indirectly: as a limit without a
+    stop (the typo) and one without a start (the row meant), neither at the typo's line."""
+    text = (DATA / "declared_limit.bpmn").read_text(encoding="utf-8")
+    typo = text.replace('name="timeLimit.start" value="X-T-REPLY"', 'name="timeLimit.start" '
+                        'value="X-T-REPLI"')  # fmt: skip
+    found = declaration_problems(
+        demo_time_limits(), typo.replace("\n", newline).encode(), KEY, "declared_limit.bpmn"
+    )
+    [direct] = [p for p in found if "X-T-REPLI" in p.message and p.element == "accept"]
+    assert (direct.file, direct.line) == ("declared_limit.bpmn", line_of(text, "accept"))
+    assert direct.message == (
+        "timeLimit.start = 'X-T-REPLI': X-T-REPLI is not a row of DEMO v1 in the time-limits "
+        "file; did you mean X-T-REPLY? (its rows: X-T-REPLY)"
+    )
+    assert "X-T-REPLY" in direct.hint and direct.code == "structure.time-limit"
+    # The typo's own "no stop" is not said; the row it meant lacks a start, and says why.
+    assert not any("time limit X-T-REPLI has no" in p.message for p in found)
+    [meant] = [p for p in found if p is not direct]
+    assert "time limit X-T-REPLY has no element with timeLimit.start" in meant.message
+    assert "X-T-REPLI" in meant.message
+    assert meant.line == line_of(text, str(meant.element))  # its element's line
+
+
+@pytest.mark.parametrize(
+    ("name", "suggested"),
+    [("timeLimit.strat", "timeLimit.start"), ("timelimit.stop", "timeLimit.stop"),
+     ("TimeLimit.stopatclaim", "timeLimit.stopAtClaim")],
+)  # fmt: skip
+def test_a_misspelt_property_name_is_reported_at_its_line_with_the_name_meant(
+    name: str, suggested: str
+) -> None:
+    text = (DATA / "declared_limit.bpmn").read_text(encoding="utf-8")
+    role = "start" if "st" in name.lower() and "stop" not in name.lower() else "stop"
+    old = f'name="timeLimit.{role}" value="X-T-REPLY"'
+    assert old in text
+    changed = text.replace(old, f'name="{name}" value="X-T-REPLY"')
+    found = declaration_problems(demo_time_limits(), changed.encode(), KEY, "declared_limit.bpmn")
+    element = "accept" if role == "start" else "reply"
+    [direct] = [p for p in found if p.message.startswith(f"extension property {name!r}")]
+    assert (direct.element, direct.line) == (element, line_of(text, element))
+    assert f"did you mean {suggested}?" in direct.message
+    assert "Extension properties" in direct.hint
 
 
 @pytest.mark.usefixtures("clock")

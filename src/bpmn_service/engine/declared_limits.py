@@ -20,6 +20,7 @@ shades them.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections import deque
 from dataclasses import dataclass, field
@@ -33,6 +34,13 @@ from .camunda_ext import CAMUNDA_NS
 
 ROLES = ("start", "stop", "stopAtClaim", "pause")
 PREFIX = "timeLimit."
+NAMES = tuple(PREFIX + r for r in ROLES)
+CODE = "structure.time-limit"
+RENAME_HINT = (
+    "correct the property's name in the element's Extension properties (Camunda Modeler); "
+    f"names are case-sensitive: {', '.join(NAMES)}"
+)
+ROW_HINT = "name a row of the limit table (config/time-limits.toml), several separated by commas"
 _LIMIT_ID = re.compile(r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*")
 # Elements a clock cannot sensibly start, stop or pause at.
 _NOT_STEPS = {
@@ -59,10 +67,24 @@ class DeclaredLimit:
 
 
 @dataclass(frozen=True)
+class LimitUse:
+    """One row named by one timeLimit.* property: where a problem with that name is told."""
+
+    limit_id: str
+    role: str
+    element: str
+    line: int | None
+
+
+@dataclass(frozen=True)
 class Declarations:
     limits: dict[str, DeclaredLimit] = field(default_factory=dict)
-    # (element, property name, problem) for each malformed declaration
+    # every malformed declaration, each at its line and element
     problems: tuple[BpmnProblem, ...] = ()
+    # every row a well-formed property names, so that a row the table lacks is told where it is
+    uses: tuple[LimitUse, ...] = ()
+    # the limits without a start or without a stop: their problem (also in `problems`), by id
+    incomplete: dict[str, BpmnProblem] = field(default_factory=dict)
 
     def by_element(self, role: str) -> dict[str, tuple[str, ...]]:
         """Element id -> the limits it starts (role "start"), stops ("stop"), stops when
@@ -84,67 +106,75 @@ def read_declarations(xml: str | bytes, process_id: str, filename: str = "") -> 
     roles: dict[str, dict[str, list[str]]] = {}
     lines: dict[str, int | None] = {}
     problems: list[BpmnProblem] = []
+    uses: list[LimitUse] = []
+    misnamed: dict[str, list[str]] = {}  # limit id -> what a misspelt property naming it says
     for prop in process.iter(f"{{{CAMUNDA_NS}}}property"):
         name = (prop.get("name") or "").strip()
-        if not name.startswith(PREFIX):
+        # timelimit.start, TimeLimit.stop: meant as declarations, but not read as written.
+        if not name.lower().startswith(PREFIX.lower()):
             continue
         owner = prop.getparent()
         while owner is not None and not owner.get("id"):
             owner = owner.getparent()
         element = owner.get("id") if owner is not None else None
-        role = name[len(PREFIX) :]
+        role = name[len(PREFIX) :] if name.startswith(PREFIX) else ""
+
+        def problem(
+            message: str, hint: str, line: int | None = prop.sourceline, at: str | None = element
+        ) -> None:
+            problems.append(BpmnProblem(message, filename, line, at, CODE, hint))
+
         if role not in ROLES:
-            problems.append(
-                BpmnProblem(
-                    f"extension property {name!r}: expected one of "
-                    + ", ".join(PREFIX + r for r in ROLES),
-                    filename,
-                    prop.sourceline,
-                    element,
-                )
+            meant = closest(name, NAMES)
+            problem(
+                f"extension property {name!r}: expected one of {', '.join(NAMES)}"
+                + (f"; did you mean {meant}?" if meant else ""),
+                RENAME_HINT,
             )
+            for limit_id in (p.strip() for p in (prop.get("value") or "").split(",")):
+                said = f"{name!r} on {element} (line {prop.sourceline}) names it"
+                misnamed.setdefault(limit_id, []).append(said)
             continue
         if owner is None or local_name(owner.tag) in _NOT_STEPS or owner is process:
-            problems.append(
-                BpmnProblem(
-                    f"extension property {name!r} must be on a task, event or gateway",
-                    filename,
-                    prop.sourceline,
-                    element,
-                )
+            problem(
+                f"extension property {name!r} must be on a task, event or gateway",
+                "move the property to the step where the clock starts, stops or pauses",
             )
             continue
         for limit_id in (p.strip() for p in (prop.get("value") or "").split(",")):
             if not _LIMIT_ID.fullmatch(limit_id):
-                problems.append(
-                    BpmnProblem(
-                        f"extension property {name!r} = {prop.get('value')!r}: name a row of the "
-                        f"limit table, like 'A-T-SCHEME' (several separated by commas)",
-                        filename,
-                        prop.sourceline,
-                        element,
-                    )
+                problem(
+                    f"extension property {name!r} = {prop.get('value')!r}: name a row of the "
+                    f"limit table, like 'A-T-SCHEME' (several separated by commas)",
+                    ROW_HINT,
                 )
                 continue
             roles.setdefault(limit_id, {r: [] for r in ROLES})[role].append(str(element))
             lines.setdefault(limit_id, prop.sourceline)
+            uses.append(LimitUse(limit_id, role, str(element), prop.sourceline))
     graph = _flows(process)
     limits: dict[str, DeclaredLimit] = {}
+    incomplete: dict[str, BpmnProblem] = {}
     for limit_id, by_role in roles.items():
         claim_stops = tuple(by_role["stopAtClaim"])
         starts, stops = tuple(by_role["start"]), tuple(by_role["stop"]) + claim_stops
         if not starts or not stops:
             missing = "timeLimit.start" if not starts else "timeLimit.stop (or stopAtClaim)"
             where = (starts or stops or tuple(by_role["pause"]))[0]
-            problems.append(
-                BpmnProblem(
-                    f"time limit {limit_id} has no element with {missing}; a clock needs both a "
-                    f"start and a stop",
-                    filename,
-                    lines.get(limit_id),
-                    where,
-                )
+            line = next(u.line for u in uses if u.limit_id == limit_id and u.element == where)
+            # A misspelt property naming this limit is most likely the missing one.
+            said = "".join(f"; {s}: misspelt?" for s in misnamed.get(limit_id, []))
+            incomplete[limit_id] = BpmnProblem(
+                f"time limit {limit_id} has no element with {missing}; a clock needs both a "
+                f"start and a stop{said}",
+                filename,
+                line,
+                where,
+                CODE,
+                f"add the {missing} property to the step where the clock "
+                + ("starts" if not starts else "stops"),
             )
+            problems.append(incomplete[limit_id])
             continue
         limits[limit_id] = DeclaredLimit(
             limit_id,
@@ -155,7 +185,14 @@ def read_declarations(xml: str | bytes, process_id: str, filename: str = "") -> 
             covered=_covered(graph, starts, stops),
             line=lines.get(limit_id),
         )
-    return Declarations(limits, tuple(problems))
+    return Declarations(limits, tuple(problems), tuple(uses), incomplete)
+
+
+def closest(word: str, choices: tuple[str, ...] | list[str]) -> str | None:
+    """The choice `word` most likely misspells (case aside), if any is close enough."""
+    lowered = {c.lower(): c for c in choices}
+    found = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[found[0]] if found else None
 
 
 def _flows(process: etree._Element) -> dict[str, list[str]]:

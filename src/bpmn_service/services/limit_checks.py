@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
-from bpmn_service.engine.declared_limits import read_declarations
+from bpmn_service.engine.declared_limits import CODE, closest, read_declarations
 from bpmn_service.errors import BpmnProblem
 from bpmn_service.timelimits import TimeLimits
 
@@ -12,35 +13,57 @@ from bpmn_service.timelimits import TimeLimits
 def declaration_problems(
     limits: TimeLimits, content: bytes, key: str, filename: str, at: date | None = None
 ) -> list[BpmnProblem]:
-    """Malformed declarations, and limits that name no row of the process's limit table (in the
-    version in force on ``at``, default today): a typo would otherwise run no clock at all."""
+    """Malformed declarations, and every property naming a row that the process's limit table
+    lacks (in the version in force on ``at``, default today), at its own line with the row it
+    most likely means: a typo would otherwise run no clock at all."""
     found = read_declarations(content, key, filename)
     problems = list(found.problems)
-    if not found.limits:
+    if not found.uses:
         return problems
-    first = next(iter(found.limits.values()))
     try:
         regime = limits.regime_of(key, at)
     except ValueError as exc:
+        first = found.uses[0]
         problems.append(
             BpmnProblem(
-                f"the process declares time limits but has no limit table: {exc} "
-                f"(map it to a regime under [processes] in the time-limits file)",
+                f"the process declares time limits but has no limit table: {exc}",
                 filename,
                 first.line,
-                first.starts[0],
+                first.element,
+                CODE,
+                "map the process to a regime under [processes] in the time-limits file",
             )
         )
         return problems
-    for limit_id, declared in found.limits.items():
-        if limit_id not in regime.limits:
-            problems.append(
-                BpmnProblem(
-                    f"time limit {limit_id} is not a row of {regime.label} in the time-limits "
-                    f"file; its rows are {', '.join(regime.limits)}",
-                    filename,
-                    declared.line,
-                    declared.starts[0],
-                )
+    rows = list(regime.limits)
+    for use in found.uses:
+        if use.limit_id in regime.limits:
+            continue
+        meant = closest(use.limit_id, rows)
+        # Its own "no start" or "no stop" follows from the typo: said here instead.
+        incomplete = found.incomplete.get(use.limit_id)
+        if incomplete in problems:
+            problems.remove(incomplete)
+        if meant is not None and found.incomplete.get(meant) in problems:
+            at_meant = problems.index(found.incomplete[meant])
+            problems[at_meant] = replace(
+                problems[at_meant],
+                message=f"{problems[at_meant].message}; timeLimit.{use.role} = "
+                f"{use.limit_id!r} on {use.element} (line {use.line}) may be meant for it",
             )
+        problems.append(
+            BpmnProblem(
+                f"timeLimit.{use.role} = {use.limit_id!r}: {use.limit_id} is not a row of "
+                f"{regime.label} in the time-limits file"
+                + (f"; did you mean {meant}?" if meant else "")
+                + f" (its rows: {', '.join(rows)})",
+                filename,
+                use.line,
+                use.element,
+                CODE,
+                (f"write {meant}" if meant else "write one of its rows")
+                + " in the element's Extension properties (Camunda Modeler), or add the row "
+                + f"{use.limit_id} to {regime.label} in the time-limits file",
+            )
+        )
     return problems
