@@ -299,9 +299,12 @@ def test_check_names_a_time_limit_the_table_does_not_have(tmp_path: Path) -> Non
     typo.write_text(model.replace('value="A-T-MID"', 'value="A-T-MIDD"'), encoding="utf-8")
     result = check("--config", ROOT, typo)  # the copy lies outside the project
     assert result.returncode == 1
-    [line] = result.stderr.splitlines()
-    match = PROBLEM_LINE.match(line)
-    assert match and match["element"] == "A-GW07m", line
-    assert "A-T-MIDD is not a row of SERC2009" in match["message"]
+    # Each declaration naming it, at its own line and element, with the row meant.
+    matches = [PROBLEM_LINE.match(line) for line in result.stderr.splitlines()]
+    assert len(matches) == model.count('value="A-T-MID"') > 1
+    assert matches[0] and matches[0]["element"] == "A-GW07m", result.stderr
     lines = typo.read_text(encoding="utf-8").splitlines()
-    assert 'value="A-T-MIDD"' in lines[int(match["line"]) - 1]
+    for match in matches:
+        assert match and "A-T-MIDD is not a row of SERC2009" in match["message"]
+        assert "did you mean A-T-MID?" in match["message"]
+        assert 'value="A-T-MIDD"' in lines[int(match["line"]) - 1]
