@@ -75,11 +75,77 @@ def test_a_changed_route_moves_time_only_where_it_applies(tmp_path: Path) -> Non
     assert any(e["delta_wd"] > 0 for e in moved.values())
 
 
+SURVEY_ENTRY = "[processes.yekuo_streamlined.steps.B-UT02]"
+
+
+def entry_line() -> int:
+    lines = SCENARIO.read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, 1) if line.startswith(SURVEY_ENTRY))
+
+
 def test_a_draft_without_a_step_the_scenario_times_is_refused_with_the_line(
     tmp_path: Path,
 ) -> None:
-    with pytest.raises(ValueError, match=r"line \d+: unknown step 'B-UT02'"):
+    with pytest.raises(ValueError, match=r"line \d+: unknown step 'B-UT02'") as caught:
         compare(tmp_path, WITHOUT_SURVEY)
+    message = str(caught.value)
+    assert message.startswith(f"{SCENARIO}, line {entry_line()}: ")
+    assert SURVEY_ENTRY in message and "the draft candidate.bpmn has no such element" in message
+    assert "did you mean 'B-UT02X'?" in message and "keep the id" in message
+
+
+def test_a_deployed_version_without_a_step_the_scenario_times_is_named_not_the_draft(
+    tmp_path: Path,
+) -> None:
+    """After a deployment renamed a step the scenario times, every what-if failed with a message
+    that read as if the draft lacked the step."""
+    deployed = tmp_path / "yekuo_streamlined.v2.bpmn"
+    deployed.write_text(WITHOUT_SURVEY, encoding="utf-8")
+    draft = tmp_path / "draft.bpmn"
+    draft.write_text(WITHOUT_SURVEY, encoding="utf-8")
+    scenario = parse(SCENARIO.read_text(encoding="utf-8"), str(SCENARIO))
+    with pytest.raises(ValueError) as caught:
+        whatif.compare(
+            scenario,
+            env(),
+            "yekuo_streamlined",
+            deployed,
+            draft,
+            applications=2,
+            deployed_label="the deployed version 2 of yekuo_streamlined",
+        )
+    message = str(caught.value)
+    assert message.startswith(f"{SCENARIO}, line {entry_line()}: unknown step 'B-UT02' in ")
+    assert SURVEY_ENTRY in message
+    assert "the deployed version 2 of yekuo_streamlined has no such element" in message
+    assert "did you mean 'B-UT02X'?" in message
+    assert f"rename the entry to the element's new id in {SCENARIO}, or remove it" in message
+    assert "draft" not in message.split(";")[0]
+
+
+def test_a_deployment_that_drops_a_step_the_scenario_times_warns_with_the_entry(
+    api: Api,
+) -> None:
+    first = api.deploy(DEPLOYED)
+    assert first.status_code == 201 and first.json()["warnings"] == []
+    renamed = api.deploy_bytes("yekuo_streamlined.bpmn", WITHOUT_SURVEY.encode())
+    assert renamed.status_code == 201, renamed.text
+    [warning] = [w for w in renamed.json()["warnings"] if w["code"] == "simulation.unknown-step"]
+    assert (warning["file"], warning["line"], warning["element"], warning["severity"]) == (
+        str(SCENARIO),
+        entry_line(),
+        "B-UT02",
+        "warning",
+    )
+    assert SURVEY_ENTRY in warning["message"] and "yekuo_streamlined.bpmn" in warning["message"]
+    assert "what-if" in warning["message"]
+    assert "'B-UT02X'" in warning["hint"] and "remove" in warning["hint"]
+    # The what-if that now fails says it is the deployed version, not the draft.
+    job = _upload(api, WITHOUT_SURVEY, applications="2").json()
+    done = _wait(api, job["id"])
+    assert done["status"] == "failed"
+    assert "the deployed version 2 of yekuo_streamlined has no such element" in done["error"]
+    assert SURVEY_ENTRY in done["error"]
 
 
 def test_the_cli_compares_a_candidate_with_the_deployed_version(
@@ -194,3 +260,23 @@ def test_a_job_whose_server_stopped_is_reported_failed(api: Api) -> None:
     api.ctx.clock = lambda: now + simulation_jobs.STALE_AFTER + timedelta(seconds=1)
     stale = simulation_jobs.get(api.ctx, analyst, job.id)
     assert stale.status == "failed" and "stopped" in (stale.error or "")
+
+
+def test_check_warns_of_a_draft_without_a_step_the_scenario_times(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("BPMN_SIMULATION_SCENARIO_FILE", "BPMN_LANE_GROUPS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    draft = tmp_path / "yekuo_streamlined.bpmn"
+    draft.write_text(WITHOUT_SURVEY, encoding="utf-8")
+    args = ["check", "--format", "json", "--config", str(ROOT), str(draft)]
+    assert main(args) == 0  # a warning: the file deploys
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    [warning] = [f for f in findings if f["code"] == "simulation.unknown-step"]
+    assert (warning["file"], warning["line"], warning["element"]) == (
+        str(SCENARIO),
+        entry_line(),
+        "B-UT02",
+    )
+    assert main([*args[:-1], str(DEPLOYED)]) == 0
+    assert "simulation.unknown-step" not in capsys.readouterr().out

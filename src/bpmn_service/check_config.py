@@ -45,6 +45,11 @@ class CheckConfig:
         path = explicit or (self.config_dir / "time-limits.toml" if self.config_dir else None)
         return TimeLimits.load(path) if path is not None and path.is_file() else TimeLimits([], {})
 
+    def simulation_scenario(self) -> Path | None:
+        """The simulation scenario, whose steps name elements of the processes."""
+        explicit = _explicit("BPMN_SIMULATION_SCENARIO_FILE")
+        return explicit or (self.config_dir / "simulation.toml" if self.config_dir else None)
+
     def register_functions(self) -> None:
         register_functions(_functions(self.config_dir))
 

@@ -74,6 +74,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from bpmn_service.errors import BpmnProblem
     from bpmn_service.services.deployments import defined_twice
     from bpmn_service.services.limit_checks import declaration_problems
+    from bpmn_service.services.scenario_drift import unknown_steps
 
     config = Path(args.config) if args.config else None
     if config is not None and not config.is_dir():
@@ -112,6 +113,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             found = [*found, *declared]
             if any(p.is_error for p in declared):
                 process = None
+        scenario = setup.simulation_scenario()
+        if process is not None and scenario is not None:
+            # As a deployment warns: steps of the what-if scenario the file no longer has.
+            found = [*found, *unknown_steps(scenario, process, str(path))]
         if process is not None:
             # As a deployment of these files together would refuse it.
             if process.key in defined_in:
@@ -397,7 +402,7 @@ def _simulate_candidate(args: argparse.Namespace, settings: Settings) -> int:
     from bpmn_service.context import AppContext
     from bpmn_service.db.migrate import is_current
     from bpmn_service.errors import NotFound
-    from bpmn_service.services.definitions import get_xml
+    from bpmn_service.services.definitions import get_definition, get_xml
     from bpmn_service.services.deployments import BpmnFile, check_files
     from bpmn_service.services.simulation_jobs import DEFAULT_APPLICATIONS
     from bpmn_service.simulation import whatif
@@ -412,9 +417,11 @@ def _simulate_candidate(args: argparse.Namespace, settings: Settings) -> int:
             print(problem, file=sys.stderr)
         return 1
     deployed_xml = None
+    version = None
     if is_current(ctx.engine):
         try:
-            deployed_xml = get_xml(ctx, key, None)
+            version = get_definition(ctx, key).latest_version
+            deployed_xml = get_xml(ctx, key, version)
         except NotFound:
             pass
     ctx.engine.dispose()
@@ -427,10 +434,12 @@ def _simulate_candidate(args: argparse.Namespace, settings: Settings) -> int:
             if not deployed.is_file():
                 raise ValueError(f"process {key!r} is neither deployed nor in {deployed.parent}")
             print(f"comparing {candidate} with {deployed} (not deployed in the database)")
+            label = f"{deployed} (what is compared as deployed)"
         else:
             deployed = Path(tmp) / f"{key}.bpmn"
             deployed.write_text(deployed_xml, encoding="utf-8")
-            print(f"comparing {candidate} with the deployed {key}")
+            print(f"comparing {candidate} with the deployed {key}, version {version}")
+            label = f"the deployed version {version} of {key}"
         result = whatif.compare(
             scenario,
             simulation.Environment.from_settings(settings),
@@ -440,6 +449,8 @@ def _simulate_candidate(args: argparse.Namespace, settings: Settings) -> int:
             applications=args.applications or DEFAULT_APPLICATIONS,
             workers=args.workers,
             on_progress=_progress_bar() if stderr_if_tty() and not args.quiet else None,
+            deployed_label=label,
+            candidate_label=str(candidate),
         )
     print(simulation.report.whatif_text(result))
     out = Path(args.out)

@@ -9,6 +9,7 @@ messages a file starts with, throws and catches.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, replace
@@ -61,6 +62,18 @@ class CompiledProcess:
     # camunda:candidateStarterGroups / candidateStarterUsers: {"groups": [...], "users": [...]},
     # None when the process declares neither (then the service's default groups may start it).
     starters: dict[str, list[str]] | None = None
+
+    def element_ids(self) -> frozenset[str]:
+        """The ids of the elements the engine runs, its subprocesses' included: what a
+        simulation scenario may name as a step."""
+        spec = json.loads(self.spec_json)
+        specs = [spec["spec"], *spec.get("subprocess_specs", {}).values()]
+        return frozenset(
+            str(ts["bpmn_id"])
+            for process in specs
+            for ts in process["task_specs"].values()
+            if ts.get("bpmn_id")
+        )
 
 
 @lru_cache(maxsize=1)

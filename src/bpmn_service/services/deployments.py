@@ -20,6 +20,7 @@ from bpmn_service.errors import BpmnProblem, Conflict, Forbidden, Invalid, Inval
 from bpmn_service.identity import Principal
 
 from .limit_checks import declaration_problems
+from .scenario_drift import unknown_steps
 from .uow import UnitOfWork
 
 MAX_FILES = 50
@@ -139,6 +140,7 @@ def review_files(ctx: AppContext, files: list[BpmnFile], part: str = "files") ->
             errors.append(defined_twice(process.key, f.filename, seen[process.key]))
         seen[process.key] = f.filename
         compiled.append(process)
+        warnings.extend(unknown_steps(ctx.settings.simulation_scenario_file, process, f.filename))
     return Review(compiled, errors, warnings)
 
 

@@ -174,6 +174,10 @@ def _run(ctx: AppContext, settings: Settings, job_id: str, server_pid: int | Non
                 candidate,
                 applications=job.applications,
                 on_progress=progress,
+                deployed_label=(
+                    f"the deployed version {job.deployed_version} of {job.definition_key}"
+                ),
+                candidate_label=job.candidate_name,
             )
         except ServerGone:
             simulation_jobs.fail(ctx, job_id, STOPPED)

@@ -27,6 +27,7 @@ from bpmn_service.config import Settings
 from bpmn_service.context import domain_functions
 from bpmn_service.engine import FormField, listed_names, register_functions
 from bpmn_service.lanes import LaneGroups
+from bpmn_service.scenario_steps import close_match, entry_name
 from bpmn_service.services.limit_checks import declaration_problems
 from bpmn_service.timelimits import TimeLimits
 from bpmn_service.workcalendar import WorkCalendar
@@ -43,7 +44,7 @@ from .model import (
     coerce_option,
     load_model,
 )
-from .scenario import Scenario, Step
+from .scenario import ProcessScenario, Scenario, Step
 
 DEFAULT_VALUES_DIR = Path("tests/data/paths")
 CHUNK = 40
@@ -152,11 +153,26 @@ def check_models(scenario: Scenario, models: dict[str, SimModel]) -> None:
         model = models[key]
         elements = model.elements
 
-        def known(element: str, path: tuple[str, ...], model: SimModel = model) -> None:
-            if element not in model.elements:
+        def known(
+            element: str,
+            path: tuple[str, ...],
+            model: SimModel = model,
+            proc: ProcessScenario = proc,
+        ) -> None:
+            if element in model.elements:
+                return
+            meant = close_match(element, model.elements)
+            guess = f" (did you mean {meant!r}?)" if meant else ""
+            if proc.origin is None:
                 raise scenario.error(
-                    path, f"unknown step {element!r}: process {model.key} has no such element"
+                    path,
+                    f"unknown step {element!r}: process {model.key} has no such element{guess}",
                 )
+            raise scenario.error(
+                path,
+                f"unknown step {element!r} in {entry_name(path)}: {proc.origin} has no such "
+                f"element{guess}; {proc.missing_advice}",
+            )
 
         for end in proc.lead_time_end:
             known(end, (*proc.path, "lead_time_end"))

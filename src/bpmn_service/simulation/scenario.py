@@ -9,13 +9,13 @@ once the models are loaded.
 from __future__ import annotations
 
 import math
-import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bpmn_service.scenario_steps import key_lines
 from bpmn_service.timelimits import CATEGORIES
 
 from .distributions import Choice, Duration, SpecError, parse_choice, parse_duration
@@ -23,50 +23,10 @@ from .distributions import Choice, Duration, SpecError, parse_choice, parse_dura
 ALL = "all"
 CATEGORY_KEYS = (*CATEGORIES, ALL)
 PARTIES = ("utility", "customer", "contractor")
-_KEY = re.compile(r"""\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*""")
 
 
 class ScenarioError(ValueError):
     """A scenario file that cannot be used; the message names the file and line."""
-
-
-def _key_path(text: str) -> list[str] | None:
-    """The keys of a dotted TOML key (``a."b-c".d``), or None when it is not one."""
-    keys: list[str] = []
-    pos = 0
-    while True:
-        match = _KEY.match(text, pos)
-        if not match or match.end() == pos:
-            return None
-        keys.append(next(g for g in match.groups() if g is not None))
-        pos = match.end()
-        if pos >= len(text):
-            return keys
-        if text[pos] != ".":
-            return None
-        pos += 1
-
-
-def key_lines(text: str) -> dict[tuple[str, ...], int]:
-    """Line number (1-based) of every table header and key written in a TOML text."""
-    lines: dict[tuple[str, ...], int] = {}
-    table: list[str] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("["):
-            inner = line.lstrip("[").split("]", 1)[0]
-            keys = _key_path(inner)
-            if keys is not None:
-                table = keys
-                lines.setdefault(tuple(table), number)
-            continue
-        if "=" in line:
-            keys = _key_path(line.split("=", 1)[0])
-            if keys is not None:
-                lines.setdefault((*table, *keys), number)
-    return lines
 
 
 @dataclass
@@ -97,6 +57,10 @@ class ProcessScenario:
     handoff_delay: Duration | None = None
     staff: dict[str, int] = field(default_factory=dict)
     steps: dict[str, Step] = field(default_factory=dict)
+    # When two versions of the process are compared (a what-if): how messages name this side's
+    # model ("the deployed version 3 of k"), and what to do when it lacks an element a step names.
+    origin: str | None = None
+    missing_advice: str | None = None
 
 
 @dataclass

@@ -42,24 +42,50 @@ def compare(
     applications: int,
     workers: int | None = 1,
     on_progress: Callable[[int, int], None] | None = None,
+    deployed_label: str | None = None,
+    candidate_label: str | None = None,
 ) -> dict[str, Any]:
     """Simulate ``applications`` applications on both files of process ``key``.
 
     Raises ValueError (a ScenarioError among them) when the scenario does not cover ``key`` or
-    names a step the candidate no longer has, or when a file is not a valid model of ``key``."""
+    names a step either side does not have, or when a file is not a valid model of ``key``.
+    ``deployed_label`` names the deployed side ("the deployed version 3 of k"),
+    ``candidate_label`` the draft (its file name), so that such an error names the side at
+    fault."""
     if key not in scenario.processes:
         covered = ", ".join(sorted(scenario.processes)) or "none"
         raise ValueError(
             f"the simulation scenario {scenario.source} has no process {key!r} (it covers: "
             f"{covered})"
         )
+    source = scenario.source
+    sides = {
+        "deployed": (
+            deployed,
+            deployed_label or f"the deployed version of {key}",
+            "it was renamed or removed when that version was deployed, so the scenario no "
+            "longer matches the deployed process, whatever the draft: rename the entry to the "
+            f"element's new id in {source}, or remove it",
+        ),
+        "candidate": (
+            candidate,
+            f"the draft {candidate_label or candidate.name}",
+            "the scenario names the deployed version's steps, and both sides must have them: "
+            "keep the id in the draft (change the step's name, not its id), or deploy the draft "
+            f"first and then rename the entry in {source}",
+        ),
+    }
     scenarios = {
         side: replace(
             scenario,
             applications=applications,
-            processes={key: replace(scenario.processes[key], file=path)},
+            processes={
+                key: replace(
+                    scenario.processes[key], file=path, origin=origin, missing_advice=advice
+                )
+            },
         )
-        for side, path in zip(SIDES, (deployed, candidate), strict=True)
+        for side, (path, origin, advice) in sides.items()
     }
     # Both models are checked before either runs, so a broken draft fails at once.
     models = {side: load_models(sc, env) for side, sc in scenarios.items()}
