@@ -402,7 +402,7 @@ def _simulate_candidate(args: argparse.Namespace, settings: Settings) -> int:
     from bpmn_service.context import AppContext
     from bpmn_service.db.migrate import is_current
     from bpmn_service.errors import NotFound
-    from bpmn_service.services.definitions import get_definition, get_xml
+    from bpmn_service.services.definitions import get_xml, latest_version
     from bpmn_service.services.deployments import BpmnFile, check_files
     from bpmn_service.services.simulation_jobs import DEFAULT_APPLICATIONS
     from bpmn_service.simulation import whatif
@@ -420,7 +420,7 @@ def _simulate_candidate(args: argparse.Namespace, settings: Settings) -> int:
     version = None
     if is_current(ctx.engine):
         try:
-            version = get_definition(ctx, key).latest_version
+            version = latest_version(ctx, key)
             deployed_xml = get_xml(ctx, key, version)
         except NotFound:
             pass

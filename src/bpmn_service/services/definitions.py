@@ -98,6 +98,17 @@ def list_definitions(ctx: AppContext, principal: Principal) -> list[DefinitionIn
     return _group(rows, _starter_check(ctx, principal))
 
 
+def latest_version(ctx: AppContext, key: str) -> int:
+    """The newest version of a process (for tools that act for no user)."""
+    with UnitOfWork(ctx) as uow:
+        newest = uow.session.scalar(
+            select(func.max(ProcessDefinition.version)).where(ProcessDefinition.key == key)
+        )
+    if newest is None:
+        raise NotFound(f"no process definition with key {key!r}")
+    return int(newest)
+
+
 def get_definition(ctx: AppContext, key: str, principal: Principal) -> DefinitionInfo:
     with UnitOfWork(ctx) as uow:
         rows = list(uow.session.execute(select(*_COLUMNS).where(ProcessDefinition.key == key)))
