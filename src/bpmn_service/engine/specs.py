@@ -12,11 +12,16 @@ from typing import Any
 from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.control import BpmnStartTask, SimpleBpmnTask, _EndJoin
-from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway, StartEvent
+from SpiffWorkflow.bpmn.specs.defaults import (
+    InclusiveGateway,
+    ParallelGateway,
+    StartEvent,
+    SubWorkflowTask,
+)
 from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 
 from .clock import CLOCKED_TIMERS
-from .event_subprocesses import EventStartTask, InterruptingStartEvent
+from .event_subprocesses import EventStartTask, InterruptingStartEvent, SubprocessTask
 from .joins import MergingEndJoin, MergingInclusiveGateway, MergingParallelGateway
 
 
@@ -57,6 +62,7 @@ ELEMENT_SPECS: dict[type, type] = {
     ParallelGateway: MergingParallelGateway,
     InclusiveGateway: MergingInclusiveGateway,
     StartEvent: InterruptingStartEvent,
+    SubWorkflowTask: SubprocessTask,
 }
 
 # Every class the service uses in place of one of SpiffWorkflow's: the serializer restores
