@@ -70,6 +70,34 @@ def test_a_case_inside_a_running_event_subprocess_migrates_with_a_mapped_task() 
     _finish(case, "answer_v2", "confirm", "work")
 
 
+def test_a_renamed_event_subprocess_maps_with_its_running_run() -> None:
+    """The run was looked up under its old name in the target, and refused as missing."""
+    case = Case("event_scopes")
+    case.start()
+    case.deliver("query", asked="why")
+    answer = case.ready("answer").id
+    target = _compiled(_renamed(SOURCE, "query", "query_v2"))
+    found, _none = case.runner.migrate(
+        (case.name, case.load),
+        ("v2", lambda: target),
+        case.state,
+        {"query": "query_v2"},
+        now=T0,
+        dry_run=True,
+    )
+    assert found.ok, found.problems
+    assert {"element_id": "query", "target_element_id": "query_v2", "kind": "subprocess"} in (
+        found.mapped
+    )
+    _migrate(case, target, {"query": "query_v2"})
+    assert case.ready("answer").id == answer
+    case.deliver("query", asked="again")  # the target's event subprocess listens
+    assert case.open_elements == ["answer", "answer", "work"]
+    for element in ("answer", "answer", "confirm", "confirm"):
+        case.complete_instance(element)
+    _finish(case, "work")
+
+
 def test_a_case_in_an_interrupting_event_subprocess_migrates_and_completes() -> None:
     case = Case("event_scopes")
     case.start()

@@ -55,7 +55,7 @@ class MigrationPlan:
 def plan(workflow: Any, spec: Any, subs: dict[str, Any], mapping: dict[str, str]) -> MigrationPlan:
     """What migrating `workflow` to (spec, subs) would do; changes nothing."""
     result = MigrationPlan()
-    for owner, target in _pairs(workflow, spec, subs, result):
+    for owner, target in _pairs(workflow, spec, subs, mapping, result):
         alignment = _alignment(owner.spec, target, mapping)
         seen: set[str] = set()
         for task in owner.tasks.values():
@@ -94,7 +94,7 @@ def migrate(
     result = plan(workflow, spec, subs, mapping)
     if not result.ok:
         return result
-    pairs = list(_pairs(workflow, spec, subs, MigrationPlan()))
+    pairs = list(_pairs(workflow, spec, subs, mapping, MigrationPlan()))
     for owner, target in pairs:
         alignment = _alignment(owner.spec, target, mapping)
         owner.spec = target
@@ -120,16 +120,29 @@ def migrate(
     return result
 
 
-def _pairs(workflow: Any, spec: Any, subs: dict[str, Any], result: MigrationPlan) -> Any:
+def _pairs(
+    workflow: Any,
+    spec: Any,
+    subs: dict[str, Any],
+    mapping: dict[str, str],
+    result: MigrationPlan,
+) -> Any:
+    """Each (sub)workflow of the instance with the target's spec for it."""
     yield workflow, spec
     for sub in workflow.subprocesses.values():
-        target = subs.get(sub.spec.name)
+        name = sub.spec.name
+        # An embedded or event subprocess's spec is named by its element, which a mapping may
+        # rename (a called process keeps its own name).
+        holder = workflow.get_task_from_id(sub.parent_task_id)
+        if holder is not None and getattr(holder.task_spec, "bpmn_id", None) == name:
+            name = mapping.get(name, name)
+        target = subs.get(name)
         if target is None:
             result.problems.append(
                 Problem(
                     sub.spec.name,
                     f"subprocess {sub.spec.name} is running and the target "
-                    f"version does not have it",
+                    f"version does not have {name}",
                 )
             )
             continue
