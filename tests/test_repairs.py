@@ -413,3 +413,72 @@ def test_a_move_inside_a_subprocess_keeps_it_and_emptying_the_case_is_still_refu
     assert api.complete(task["id"], "clerk", {}).status_code == 200
     assert api.get(f"/process-instances/{instance_id}").json()["status"] == "completed"
     assert list(check_all(api.ctx)) == []
+
+
+SCOPES = (TINY / "event_scopes.bpmn").read_bytes()
+
+
+def _renamed(xml: bytes, old: str, new: str) -> bytes:
+    for attribute in (b"id", b"sourceRef", b"targetRef", b"bpmnElement"):
+        xml = xml.replace(
+            b'%s="%s"' % (attribute, old.encode()), b'%s="%s"' % (attribute, new.encode())
+        )
+    return xml
+
+
+def test_elements_inside_an_event_subprocess_are_started_before_and_migrated(api: Api) -> None:
+    """A start_before of `answer`, inside the message event subprocess `query` that no message
+    had started, was 422 'not part of this process version'; it starts a run of `query` around
+    it, as Camunda does. The case then migrates to a version that renamed both, and finishes."""
+    assert api.deploy_bytes("event_scopes.bpmn", SCOPES).status_code == 201
+    started = api.start("event_scopes", "ES-1", {"applicant": "A"})
+    assert started.status_code == 201, started.text
+    instance_id = started.json()["id"]
+    moved = api.post(
+        f"/process-instances/{instance_id}/modification",
+        "leader",
+        json={
+            "reason": "the customer's query came by phone",
+            "instructions": [{"type": "start_before", "element_id": "answer"}],
+        },
+    )
+    assert moved.status_code == 200, moved.text
+    tasks = {t["element_id"]: t["id"] for t in api.open_tasks(instance_id)}
+    assert sorted(tasks) == ["answer", "work"]
+    assert list(check_all(api.ctx)) == []
+
+    v2 = _renamed(_renamed(SCOPES, "query", "query_v2"), "answer", "answer_v2")
+    assert api.deploy_bytes("event_scopes.bpmn", v2).json()["definitions"][0]["version"] == 2
+    run = api.post(
+        "/migrations",
+        "leader",
+        json={
+            "source": {"key": "event_scopes", "version": 1},
+            "target": {"key": "event_scopes", "version": 2},
+            "mapping": {"query": "query_v2", "answer": "answer_v2"},
+            "reason": "version 2 names the query steps",
+            "dry_run": False,
+        },
+    )
+    assert run.status_code == 200, run.text
+    [result] = run.json()["results"]
+    assert result["migrated"] is True, result
+    assert {"element_id": "answer", "target_element_id": "answer_v2", "kind": "user_task"} in (
+        result["mapped"]
+    )
+    after = {t["element_id"]: t["id"] for t in api.open_tasks(instance_id)}
+    assert after == {"answer_v2": tasks["answer"], "work": tasks["work"]}
+    # The target's event subprocess listens for the message under the new name.
+    message = {"message_name": "query", "business_key": "ES-1", "variables": {"asked": "why"}}
+    delivered = api.post("/messages", "portal", json=message)
+    assert delivered.status_code in (200, 202), delivered.text
+    assert delivered.json()["status"] == "delivered"
+    for _ in range(6):
+        open_tasks = api.open_tasks(instance_id)
+        if not open_tasks:
+            break
+        task = open_tasks[0]
+        assert api.claim(task["id"], "clerk").status_code == 200
+        assert api.complete(task["id"], "clerk", {}).status_code == 200
+    assert api.get(f"/process-instances/{instance_id}").json()["status"] == "completed"
+    assert list(check_all(api.ctx)) == []

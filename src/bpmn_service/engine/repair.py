@@ -18,6 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from bpmn_service.errors import Invalid, InvalidState
 
+from . import event_runs
 from .instance_view import FULL_DEPTH, variables_of
 
 OPEN = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
@@ -80,17 +81,11 @@ def modify(workflow: Any, instructions: list[Instruction]) -> None:
                 anchors.setdefault(id(anchor.workflow), (anchor, data))
                 emptied.append(task.workflow)
         elif step.type == "start_before":
-            spec, owner = _spec(workflow, step.element_id)
-            if id(owner) in anchors:
-                anchor, data = anchors[id(owner)]
-            elif owner is workflow:
-                anchor, data = _start_task(workflow), current
-            else:
-                raise Invalid(
-                    f"element {step.element_id} is inside a subprocess; cancel an active element "
-                    f"of that subprocess in the same modification to start there",
-                    details={"element_id": step.element_id},
-                )
+            spec, process = _spec(workflow, step.element_id)
+            where = _where(workflow, spec, process, anchors, current)
+            if where is None:
+                continue  # an event subprocess's run that goes on from its start event
+            anchor, data, spec = where
             task = anchor._add_child(spec, TaskState.FUTURE)
             task.data = deepcopy(data)
             try:
@@ -166,11 +161,9 @@ def _is_element(workflow: Any, element_id: str) -> bool:
 
 
 def _spec(workflow: Any, element_id: str) -> tuple[Any, Any]:
-    """The task spec of an element and the (sub)workflow that would run it."""
-    candidates = [(workflow.spec, workflow)] + [
-        (sub.spec, sub) for sub in workflow.subprocesses.values()
-    ]
-    for process, owner in candidates:
+    """The task spec of an element and the process spec that holds it: the process's own, or
+    one of its subprocesses' (running or not: an event subprocess's run is started for it)."""
+    for process in (workflow.spec, *getattr(workflow, "subprocess_specs", {}).values()):
         for ts in process.task_specs.values():
             if getattr(ts, "bpmn_id", None) == element_id and not ts.name.endswith(" [child]"):
                 if isinstance(ts, BoundaryEvent):
@@ -179,8 +172,56 @@ def _spec(workflow: Any, element_id: str) -> tuple[Any, Any]:
                         f"it is attached to",
                         details={"element_id": element_id},
                     )
-                return ts, owner
+                return ts, process
     raise _not_an_element(element_id)
+
+
+def _where(
+    workflow: Any,
+    spec: Any,
+    process: Any,
+    anchors: dict[int, tuple[Any, dict[str, Any]]],
+    current: dict[str, Any],
+) -> tuple[Any, dict[str, Any], Any] | None:
+    """Where a start_before of `spec` starts: the task to hang it on, its variables and the
+    spec to start; None when it started a run of an event subprocess at its start event."""
+    element = spec.bpmn_id
+    # A new run of an event subprocess takes the variables of a token the modification took
+    # from the main process, else the case's.
+    moved = anchors.get(id(workflow), (None, current))[1]
+    if process is workflow.spec:
+        if event_runs.is_event_subprocess(workflow, spec.name):
+            # The event subprocess itself: started as if its event had come (as Camunda does).
+            start = event_runs.start_event_of(workflow, spec.name)
+            _fire(workflow, spec.name, start, moved)
+            return None
+        if id(workflow) in anchors:
+            return (*anchors[id(workflow)], spec)
+        return _start_task(workflow), current, spec
+    event_subprocess = event_runs.is_event_subprocess(workflow, process.name)
+    if event_subprocess and spec in process.bpmn_start_events:
+        _fire(workflow, process.name, spec, moved)
+        return None
+    for run in workflow.subprocesses.values():
+        if run.spec.name == process.name and id(run) in anchors:
+            return (*anchors[id(run)], spec)
+    if event_subprocess:
+        # Camunda starts the event subprocess's scope around the element: no event came, so
+        # the start event is left out and nothing is interrupted.
+        starts = event_runs.start_run(workflow, process.name, moved)
+        return event_runs.leave_out(starts), moved, spec
+    raise Invalid(
+        f"element {element} is inside subprocess {process.name}; start before "
+        f"{process.name}, or cancel an active element of it in the same modification to "
+        f"start there",
+        details={"element_id": element},
+    )
+
+
+def _fire(workflow: Any, name: str, start_spec: Any, data: dict[str, Any]) -> None:
+    for start in event_runs.start_run(workflow, name, data):
+        if start.task_spec is start_spec:
+            event_runs.fire(start)
 
 
 def _not_an_element(element_id: str) -> Invalid:
