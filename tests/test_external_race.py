@@ -1,8 +1,9 @@
 """A worker's two answers for one locked external task sent at the same moment (a failure and a
-completion, a BPMN error and a completion, an extended lock and a completion): exactly one ends
-the task, the other gets what it would get sent afterwards (409 not locked, 404 gone), and the
-history, the incidents and their counter show only the winner. On SQLite and PostgreSQL in one
-process, and across two real server processes sharing PostgreSQL."""
+completion, a BPMN error and a completion, an extended lock and a completion), or an unlock and
+its worker's completion: exactly one ends the task, the other gets what it would get sent
+afterwards (409 not locked, 404 gone), and the history, the incidents and their counter show only
+the winner. On SQLite and PostgreSQL in one process, and across two real server processes sharing
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -186,6 +187,29 @@ def test_an_extended_lock_racing_a_completion(api: Api) -> None:
         kinds, open_tasks = _case(api, instance_id)
         assert completed == 204 and extended in (204, 404), (extended, completed)
         assert kinds == ["external_task_completed"] and open_tasks == ["ok"], kinds
+
+
+def test_an_unlock_racing_a_completion(api: Api) -> None:
+    """One wins: an unlock first leaves the completion 409 (the worker no longer holds the lock)
+    and the task open; an unlock after the completion finds no task (404)."""
+    cases = _locked(api, "UNLOCK")
+    outcomes = _race(
+        cases,
+        lambda task_id: api.client.post(
+            f"/engine-rest/external-task/{task_id}/unlock", headers=HEADERS
+        ),
+        lambda task_id: _rest(api, f"{task_id}/complete", {"workerId": WORKER}),
+    )
+    for (instance_id, task_id), (unlocked, completed) in zip(cases, outcomes, strict=True):
+        kinds, open_tasks = _case(api, instance_id)
+        if unlocked == 204:
+            assert completed == 409, (unlocked, completed)
+            assert kinds == [] and open_tasks == [], kinds
+            shown = api.client.get(f"/engine-rest/external-task/{task_id}", headers=HEADERS)
+            assert shown.json()["workerId"] is None
+        else:
+            assert (unlocked, completed) == (404, 204)
+            assert kinds == ["external_task_completed"] and open_tasks == ["ok"], kinds
 
 
 @pytest.fixture
