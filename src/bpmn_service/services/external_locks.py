@@ -2,7 +2,7 @@
 
 A lock is the worker's claim on a task: another worker gets it only after the lock expires, and
 only the holder may complete, fail or extend it. Expired locks and tasks whose retry time has come
-are available again.
+are available again. Only an active instance's tasks are handed out or answered.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, bindparam, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from bpmn_service.context import AppContext
@@ -95,6 +95,7 @@ def fetch_and_lock_topics(
                 or_(ExternalTask.lock_expires_at.is_(None), ExternalTask.lock_expires_at < now),
                 or_(ExternalTask.retries.is_(None), ExternalTask.retries > 0),
                 or_(ExternalTask.retry_at.is_(None), ExternalTask.retry_at <= now),
+                _OF_ACTIVE_INSTANCE,
             )
             .order_by(ExternalTask.created_at, ExternalTask.id)
             .limit(max_tasks)
@@ -112,6 +113,12 @@ def fetch_and_lock_topics(
         uow.commit()
         return tasks
 
+
+# An ended case's leftover task (a cancel before external tasks were withdrawn left them) would
+# be answered 409 whatever its worker did: not handed out, it is not worked again and again.
+_OF_ACTIVE_INSTANCE = exists().where(
+    ProcessInstance.id == ExternalTask.instance_id, ProcessInstance.status == "active"
+)
 
 _LOCK_INSTANCE_OF_TASK = (  # built once, as runtime's instance lock
     select(ProcessInstance)
@@ -145,16 +152,25 @@ def lock_task(session: Session, task_id: str) -> tuple[ExternalTask, ProcessInst
     return task, instance
 
 
+def require_active(instance: ProcessInstance) -> None:
+    """Every answer about a task, as the engine step of a completion, needs its instance active
+    (Camunda refuses a suspended one's likewise)."""
+    if instance.status != "active":
+        raise InvalidState(f"the instance is {instance.status}")
+
+
 def locked_by(
     session: Session, task_id: str, worker_id: str, now: datetime
 ) -> tuple[ExternalTask, ProcessInstance]:
-    """lock_task, for a request only the worker holding the task's lock may make."""
+    """lock_task, for a request only the worker holding the task's lock may make, about a task
+    of an active instance (the lock is checked first)."""
     task, instance = lock_task(session, task_id)
     if task.worker_id != worker_id or task.lock_expires_at is None or task.lock_expires_at < now:
         raise Conflict(
             f"external task {task_id} is not locked by worker {worker_id!r}",
             details={"worker_id": task.worker_id},
         )
+    require_active(instance)
     return task, instance
 
 

@@ -15,7 +15,6 @@ from bpmn_service.engine import RunResult, listed_names
 from bpmn_service.errors import (
     FieldError,
     Forbidden,
-    InvalidState,
     InvalidVariables,
     NotFound,
     ServiceError,
@@ -32,6 +31,7 @@ from .external_locks import (
     fetch_and_lock_topics,
     lock_task,
     locked_by,
+    require_active,
     require_worker,
 )
 from .instances import check_variables, spec_loader
@@ -156,8 +156,6 @@ def _end_run(
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session
         task, instance = locked_by(session, task_id, worker_id, now)
-        if instance.status != "active":
-            raise InvalidState(f"the instance is {instance.status}")
         with runtime.run_of(instance):
             result = run(session, task, instance.state, now)
             projection.record(
@@ -232,6 +230,7 @@ def set_retries(ctx: AppContext, principal: Principal, task_id: str, retries: in
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session
         task, instance = lock_task(session, task_id)
+        require_active(instance)  # nothing revives the work of an ended case
         was_incident = task.incident_at is not None
         task.retries = retries
         task.retry_at = None
