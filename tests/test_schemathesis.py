@@ -47,6 +47,7 @@ BODY_OPERATIONS = (
     "POST /api/v1/external-tasks/{task_id}/complete",
     "POST /api/v1/external-tasks/{task_id}/failure",
     "POST /api/v1/external-tasks/{task_id}/bpmn-error",
+    "POST /api/v1/external-tasks/{task_id}/extend-lock",
     "POST /api/v1/external-tasks/{task_id}/retries",
 )
 

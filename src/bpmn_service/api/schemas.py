@@ -372,6 +372,12 @@ class ExternalTaskFailure(BaseModel):
     retry_seconds: int = Field(0, ge=0, le=7 * 24 * 3600)
 
 
+class ExternalTaskExtendLock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    worker_id: str = Field(min_length=1, max_length=255)
+    lock_seconds: int = Field(ge=1, le=24 * 3600, description="the lock ends this long from now")
+
+
 class RetriesSet(BaseModel):
     model_config = ConfigDict(extra="forbid")
     retries: int = Field(ge=0, le=100)

@@ -1,8 +1,9 @@
-"""Locks on external tasks: a worker fetches and locks tasks of its topics, and may extend a lock.
+"""Locks on external tasks: a worker fetches and locks tasks of its topics, may extend a lock, and
+a lock may be given back (unlocked).
 
-A lock is the worker's claim on a task: another worker gets it only after the lock expires, and
-only the holder may complete, fail or extend it. Expired locks and tasks whose retry time has come
-are available again. Only an active instance's tasks are handed out or answered.
+A lock is the worker's claim on a task: another worker gets it only after the lock expires or is
+unlocked, and only the holder may complete, fail or extend it. Expired locks and tasks whose retry
+time has come are available again. Only an active instance's tasks are handed out or answered.
 """
 
 from __future__ import annotations
@@ -191,6 +192,23 @@ def extend_lock(
     with UnitOfWork(ctx, write=True) as uow:
         task, _instance = locked_by(uow.session, task_id, worker_id, now)
         task.lock_expires_at = now + lock
+        task.row_version += 1
+        uow.commit()
+        return task
+
+
+def unlock(ctx: AppContext, principal: Principal, task_id: str) -> ExternalTask:
+    """Give a task back (Camunda's unlock): no worker holds it, any may fetch it at once. Any
+    worker may unlock any task, as in Camunda (e.g. an operator freeing a crashed worker's task).
+    A failure's retry wait ends too: Camunda keeps that wait in the lock it clears. Retries and
+    an incident stay."""
+    require_worker(principal)
+    with UnitOfWork(ctx, write=True) as uow:
+        task, instance = lock_task(uow.session, task_id)
+        require_active(instance)
+        task.worker_id = None
+        task.lock_expires_at = None
+        task.retry_at = None
         task.row_version += 1
         uow.commit()
         return task

@@ -33,6 +33,7 @@ from .external_locks import (
     locked_by,
     require_active,
     require_worker,
+    unlock,
 )
 from .instances import check_variables, spec_loader
 from .uow import UnitOfWork
@@ -50,6 +51,7 @@ __all__ = [
     "list_external_tasks",
     "raise_error",
     "set_retries",
+    "unlock",
 ]
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -9,6 +10,7 @@ from bpmn_service.api.errors import ERROR_RESPONSES, MAX_OFFSET
 from bpmn_service.api.schemas import (
     ExternalTaskBpmnError,
     ExternalTaskComplete,
+    ExternalTaskExtendLock,
     ExternalTaskFailure,
     ExternalTaskRead,
     FetchAndLock,
@@ -94,6 +96,31 @@ def report_external_task_failure(
         retries=body.retries,
         retry_seconds=body.retry_seconds,
     )
+    return ExternalTaskRead.model_validate(task, from_attributes=True)
+
+
+@router.post("/{task_id}/extend-lock", response_model=ExternalTaskRead, responses=ERROR_RESPONSES)
+def extend_external_task_lock(
+    ctx: ContextDep, principal: PrincipalDep, task_id: str, body: ExternalTaskExtendLock
+) -> ExternalTaskRead:
+    """Keep a task locked by this worker longer: the lock now ends lock_seconds from now."""
+    task = external_tasks.extend_lock(
+        ctx,
+        principal,
+        task_id,
+        worker_id=body.worker_id,
+        lock=timedelta(seconds=body.lock_seconds),
+    )
+    return ExternalTaskRead.model_validate(task, from_attributes=True)
+
+
+@router.post("/{task_id}/unlock", response_model=ExternalTaskRead, responses=ERROR_RESPONSES)
+def unlock_external_task(
+    ctx: ContextDep, principal: PrincipalDep, task_id: str
+) -> ExternalTaskRead:
+    """Give a task back (workers, admins): its lock and worker are cleared and any worker may
+    fetch it at once; a failure's retry wait ends too."""
+    task = external_tasks.unlock(ctx, principal, task_id)
     return ExternalTaskRead.model_validate(task, from_attributes=True)
 
 

@@ -190,6 +190,13 @@ def extend_lock(
     return Response(status_code=204)
 
 
+@router.post("/{task_id}/unlock", status_code=204, responses=NO_CONTENT)
+def unlock(ctx: ContextDep, principal: CamundaPrincipalDep, task_id: str) -> Response:
+    """Give a task back: its lock and worker are cleared, any worker may fetch it at once."""
+    external_tasks.unlock(ctx, principal, task_id)
+    return Response(status_code=204)
+
+
 @router.put("/{task_id}/retries", status_code=204, responses=NO_CONTENT)
 def set_retries(
     ctx: ContextDep, principal: CamundaPrincipalDep, task_id: str, body: Retries

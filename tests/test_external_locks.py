@@ -1,6 +1,7 @@
-"""Unlocking an external task (Camunda's `POST /external-task/{id}/unlock`, and
-`POST /api/v1/external-tasks/{id}/unlock`): the lock and its worker are cleared, so any worker
-fetches the task at once, and the worker that held it can no longer answer for it."""
+"""Locks of external tasks given back and kept longer. Unlocking (Camunda's
+`POST /external-task/{id}/unlock`, and `POST /api/v1/external-tasks/{id}/unlock`) clears the lock
+and its worker, so any worker fetches the task at once, and the worker that held it can no longer
+answer for it. `POST /api/v1/external-tasks/{id}/extend-lock` is Camunda's extendLock."""
 
 from __future__ import annotations
 
@@ -62,9 +63,8 @@ def test_engine_rest_unlock_gives_the_task_to_any_worker(api: Api) -> None:
     case = api.get(f"/process-instances/{instance_id}").json()
     assert [t["element_id"] for t in case["tasks"]] == ["ok"]
     # An unlock is no answer of the task: the history shows its completion only.
-    assert [e["type"] for e in case["history"] if e["type"].startswith("external_task_")] == [
-        "external_task_completed"
-    ]
+    kinds = [e["type"] for e in case["history"] if e["type"].startswith("external_task_")]
+    assert kinds == ["external_task_created", "external_task_completed"]
 
 
 def test_engine_rest_unlock_of_an_unknown_task_is_404_and_needs_a_worker(api: Api) -> None:
@@ -124,3 +124,25 @@ def test_the_unlock_service_against_the_database(api: Api) -> None:
         external_tasks.unlock(api.ctx, WORKER_PRINCIPAL, "no-such-task")
     with pytest.raises(Forbidden):
         external_tasks.unlock(api.ctx, Principal("clerk", frozenset({"hall_clerk"})), task_id)
+
+
+def test_native_extend_lock_keeps_the_task_longer_for_its_worker_only(api: Api) -> None:
+    _instance_id, task_id = _locked(api, "EXTEND-N")
+    held = api.get("/external-tasks", "worker").json()["items"][0]["lock_expires_at"]
+    extend = {"worker_id": "w1", "lock_seconds": 7200}
+    extended = api.post(f"/external-tasks/{task_id}/extend-lock", "worker", json=extend)
+    assert extended.status_code == 200, extended.text
+    assert extended.json()["worker_id"] == "w1" and extended.json()["lock_expires_at"] > held
+    other = {"worker_id": "w2", "lock_seconds": 60}
+    refused = api.post(f"/external-tasks/{task_id}/extend-lock", "worker", json=other)
+    assert refused.status_code == 409 and "not locked by worker 'w2'" in refused.json()["message"]
+    too_long = {"worker_id": "w1", "lock_seconds": 24 * 3600 + 1}
+    assert (
+        api.post(f"/external-tasks/{task_id}/extend-lock", "worker", json=too_long).status_code
+        == 422
+    )
+    assert (
+        api.post(f"/external-tasks/{task_id}/extend-lock", "clerk", json=extend).status_code == 403
+    )
+    missing = api.post("/external-tasks/nope/extend-lock", "worker", json=extend)
+    assert missing.status_code == 404
