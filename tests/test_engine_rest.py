@@ -732,6 +732,25 @@ def test_a_failure_without_retries_is_an_incident_and_retries_revive_it(
     assert [t["id"] for t in fetch(rest).json()] == [task["id"]]
 
 
+def test_an_external_tasks_priority_is_refused_naming_it(rest: Rest, api: Api) -> None:
+    """Tasks are fetched oldest first; a priority kept without effect would mislead."""
+    sla_demo_waiting_for_sms(rest, api, "SMS-PRIO")
+    [task] = fetch(rest).json()
+    put = rest.client.put
+    refused = put(
+        f"/engine-rest/external-task/{task['id']}/priority",
+        headers=basic("admin"),
+        json={"priority": 5},
+    )
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["type"] == "InvalidRequestException"
+    assert refused.json()["details"][0]["field"] == "priority"
+    missing = put(
+        "/engine-rest/external-task/nope/priority", headers=basic("admin"), json={"priority": 5}
+    )
+    assert missing.status_code == 404
+
+
 def test_fetch_and_lock_waits_for_a_task_that_appears(rest: Rest, api: Api) -> None:
     answer: dict[str, Any] = {}
 

@@ -151,6 +151,10 @@ class Retries(CamundaRequest):
     retries: int = Field(ge=0, le=100)
 
 
+class Priority(CamundaRequest):
+    priority: int = Field(description="not supported: external tasks have no priority here")
+
+
 class CorrelationMessage(CamundaRequest):
     message_name: str = Field(min_length=1, max_length=255)
     business_key: str | None = Field(None, max_length=128)

@@ -30,6 +30,7 @@ from bpmn_service.api.compat.work_schemas import (
     FetchExternalTasks,
     FetchTopic,
     LockedExternalTask,
+    Priority,
     Retries,
 )
 from bpmn_service.api.deps import ContextDep
@@ -195,6 +196,17 @@ def unlock(ctx: ContextDep, principal: CamundaPrincipalDep, task_id: str) -> Res
     """Give a task back: its lock and worker are cleared, any worker may fetch it at once."""
     external_tasks.unlock(ctx, principal, task_id)
     return Response(status_code=204)
+
+
+@router.put("/{task_id}/priority", status_code=204, responses=NO_CONTENT)
+def set_priority(
+    ctx: ContextDep, principal: CamundaPrincipalDep, task_id: str, body: Priority
+) -> Response:
+    """Refused with 400: external tasks have no priority here (fetchAndLock hands them out oldest
+    first), and a priority kept without effect would mislead."""
+    external_tasks.get_external_task(ctx, principal, task_id)  # 404 for an unknown task first
+    why = f"{body.priority} is not kept: external tasks have no priority here (oldest first)"
+    raise bad_request([FieldError("priority", why)])
 
 
 @router.put("/{task_id}/retries", status_code=204, responses=NO_CONTENT)
