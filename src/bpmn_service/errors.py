@@ -130,6 +130,8 @@ class InvalidBpmn(Invalid):
 class FieldError:
     field: str
     message: str
+    # What a client may want besides the message (the expected type of a variable, ...).
+    extra: dict[str, Any] | None = None
 
 
 class InvalidVariables(Invalid):
@@ -142,7 +144,7 @@ class InvalidVariables(Invalid):
         text = "; ".join(f"{e.field}: {e.message}" for e in errors)
         super().__init__(
             f"{what} invalid: {text}",
-            details=[{"field": e.field, "message": e.message} for e in errors],
+            details=[{"field": e.field, "message": e.message, **(e.extra or {})} for e in errors],
         )
 
 

@@ -26,7 +26,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from bpmn_service.errors import Invalid, InvalidState, NotFound, ServiceError, WorkflowFailed
 
-from . import clock, forms, migration, repair
+from . import clock, declared_types, forms, migration, repair
 from .activities import ActivityNode, activity_tree
 from .bpmn_errors import catch_error
 from .budget import BudgetExceeded, RunBudget, RunMeter, element_of
@@ -150,6 +150,14 @@ class ProcessRunner:
     def value_labels(self, definition_id: str, load: SpecLoader) -> forms.ValueLabels:
         """The labels the process version's enum form fields give their values (forms.py)."""
         return self.cache.value_labels(definition_id, load)
+    def declared_types(
+        self, definition_id: str, load: SpecLoader
+    ) -> dict[str, list[declared_types.Declaration]]:
+        """The form fields of every start event and task of a process version, by field id."""
+        spec, subs = self.cache.get(definition_id, load)
+        return declared_types.declarations(
+            ts for process in (spec, *subs.values()) for ts in process.task_specs.values()
+        )
 
     def element_properties(self, definition_id: str, load: SpecLoader) -> dict[str, dict[str, str]]:
         """camunda:properties of every task element of a process version, by element id."""

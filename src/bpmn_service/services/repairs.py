@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bpmn_service.context import AppContext
 from bpmn_service.db.models import ExternalTask, HistoryEvent, ProcessInstance
 from bpmn_service.engine import RunResult
+from bpmn_service.engine.declared_types import contradictions
 from bpmn_service.engine.repair import Instruction
 from bpmn_service.errors import FieldError, Forbidden, Invalid, InvalidState, InvalidVariables
 from bpmn_service.identity import Principal
@@ -72,9 +73,13 @@ def set_variables(
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session
         instance = _active(session, instance_id)
+        load = spec_loader(session, instance.definition_id)
+        declared = ctx.runner.declared_types(instance.definition_id, load)
+        if problems := contradictions(declared, variables):
+            raise InvalidVariables(problems, what="the variables are")
         result, before = ctx.runner.set_variables(
             instance.definition_id,
-            spec_loader(session, instance.definition_id),
+            load,
             instance.state,
             variables,
             now=now,
