@@ -46,7 +46,7 @@ def test_a_value_of_another_type_than_the_forms_declare_is_refused_and_nothing_c
     body = refused.json()
     assert body["code"] == "invalid_variables"
     [problem] = body["details"]
-    assert problem["field"] == "capacity"
+    assert problem["field"] == "variables.capacity"
     assert problem["expected"] == "number"
     assert problem["value_type"] == "string"
     assert problem["declared_by"] == [
@@ -57,7 +57,7 @@ def test_a_value_of_another_type_than_the_forms_declare_is_refused_and_nothing_c
     message = problem["message"]
     for words in ("double", "start form", "task Enter details (enter)", "a string"):
         assert words in message, message
-    assert "capacity" in body["message"]
+    assert "variables.capacity" in body["message"]
     case = api.get(f"/process-instances/{instance_id}").json()
     assert case["variables"]["capacity"] == 80.0 and case["variables"]["note"] == "first visit"
     assert "variables_repaired" not in [e["type"] for e in case["history"]]
@@ -71,7 +71,10 @@ def test_every_contradicting_value_is_listed_at_once(api: Api) -> None:
         {"count": 1.5, "flag": "yes", "visit": 20260301, "kind": 1, "note": ["a"], "both": "x"},
     )
     assert refused.status_code == 422, refused.text
-    found = {p["field"]: (p["expected"], p["value_type"]) for p in refused.json()["details"]}
+    found = {
+        p["field"].removeprefix("variables."): (p["expected"], p["value_type"])
+        for p in refused.json()["details"]
+    }
     assert found == {
         "count": ("integer", "float"),
         "flag": ("boolean", "string"),
@@ -113,7 +116,7 @@ def test_the_shipped_process_refuses_text_for_the_applied_capacity(api: Api) -> 
     refused = _patch(api, instance_id, {"appliedCapacityKVA": "lots"})
     assert refused.status_code == 422, refused.text
     [problem] = refused.json()["details"]
-    assert problem["field"] == "appliedCapacityKVA" and problem["expected"] == "integer"
+    assert problem["field"] == "variables.appliedCapacityKVA" and problem["expected"] == "integer"
     assert problem["value_type"] == "string"
     assert {d["type"] for d in problem["declared_by"]} == {"long"}
     assert _patch(api, instance_id, {"appliedCapacityKVA": 160}).status_code == 200

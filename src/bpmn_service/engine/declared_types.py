@@ -101,9 +101,10 @@ def _fits(kind: str, value: Any) -> bool:
 
 
 def contradictions(
-    declared: Mapping[str, list[Declaration]], values: Mapping[str, Any]
+    declared: Mapping[str, list[Declaration]], values: Mapping[str, Any], prefix: str = ""
 ) -> list[FieldError]:
-    """A problem for each value whose type contradicts its forms; null clears and always fits."""
+    """A problem for each value whose type contradicts its forms, its field named `prefix` and
+    the variable's name; null clears and always fits."""
     problems: list[FieldError] = []
     for name, value in values.items():
         forms = declared.get(name)
@@ -119,7 +120,7 @@ def contradictions(
         )
         problems.append(
             FieldError(
-                name,
+                prefix + name,
                 message,
                 extra={
                     "expected": kind,

@@ -75,7 +75,8 @@ def set_variables(
         instance = _active(session, instance_id)
         load = spec_loader(session, instance.definition_id)
         declared = ctx.runner.declared_types(instance.definition_id, load)
-        if problems := contradictions(declared, variables):
+        # Named by their place in the body, as the workspace shows a refusal at its field.
+        if problems := contradictions(declared, variables, prefix="variables."):
             raise InvalidVariables(problems, what="the variables are")
         result, before = ctx.runner.set_variables(
             instance.definition_id,
