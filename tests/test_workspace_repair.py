@@ -194,6 +194,45 @@ def test_a_number_the_browser_cannot_keep_as_typed_is_refused_at_its_field(
     assert variables["appliedCapacityKVA"] == before["appliedCapacityKVA"]
 
 
+
+def test_a_number_typed_with_a_fraction_stays_a_float_and_a_wrong_type_is_refused_at_its_field(
+    ui: Ui, server: Server
+) -> None:
+    """JSON.parse reads 120.0 as 120, and 修改变量 sent the integer: a double variable became a
+    Long for Camunda clients. The typed text goes to the service as typed, inside objects too;
+    text where the process's forms declare a number is refused at its field."""
+    needs(server, "patch", f"{CASE}/variables")
+    key, started = apply(server)
+    case = started["id"]
+    page = ui.page
+    ui.sign_in("leader")
+    open_case(ui, key)
+    page.get_by_role("button", name="修改变量").click()
+    form = page.get_by_test_id("repair-variables")
+    form.get_by_label("原因").fill("客户书面申请增容")
+    form.get_by_label("变量名").fill("appliedCapacityKVA")
+    form.get_by_label("新值").fill("lots")
+    form.get_by_role("button", name="保存变量").click()
+    refusal = form.locator(".field-error", has_text="double")
+    refusal.wait_for()
+    assert "string" in refusal.inner_text()
+    assert form.get_by_label("新值").get_attribute("aria-invalid") == "true"
+    ui.shot("05-wrong-type-refused")
+
+    form.get_by_label("新值").fill("120.0")
+    form.get_by_role("button", name="再加一个变量").click()
+    form.get_by_label("变量名").nth(1).fill("meterReadings")
+    form.get_by_label("新值").nth(1).fill('{"kwh": 80.0, "count": 2, "list": [1.50, 3]}')
+    form.get_by_role("button", name="保存变量").click()
+    page.get_by_test_id("repair-done").wait_for()
+    variables = server.api("GET", f"/process-instances/{case}")["variables"]
+    capacity, readings = variables["appliedCapacityKVA"], variables["meterReadings"]
+    assert type(capacity) is float and capacity == 120.0
+    assert type(readings["kwh"]) is float and type(readings["count"]) is int
+    assert [type(v) for v in readings["list"]] == [float, int]
+    assert readings == {"kwh": 80.0, "count": 2, "list": [1.5, 3]}
+
+
 SMS_STEP = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
   xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">

@@ -37,14 +37,15 @@ function query(params) {
   return text ? `?${text}` : '';
 }
 
-export async function request(path, { method = 'GET', params, json, form, token, raw } = {}) {
+// jsonText: a JSON body already written, for values JSON.stringify would change (80.0 → 80).
+export async function request(path, { method = 'GET', params, json, jsonText, form, token, raw } = {}) {
   const headers = {};
   const auth = token ?? currentToken;
   if (auth) headers.Authorization = `Bearer ${auth}`;
   let body;
-  if (json !== undefined) {
+  if (json !== undefined || jsonText !== undefined) {
     headers['Content-Type'] = 'application/json';
-    body = JSON.stringify(json);
+    body = jsonText ?? JSON.stringify(json);
   } else if (form) {
     body = form;
   }

@@ -1,21 +1,24 @@
 // Set case variables (PATCH /process-instances/{id}/variables): a variable that holds text takes
-// the typed text as it is; any other value is read as JSON (123, true, ["a"]), text if it is not.
-// A number that JavaScript cannot keep as typed (1e999, 9007199254740993) is refused at its field
-// instead of being sent changed.
+// the typed text as it is; any other value is read as JSON (123, true, ["a"]), text if it is not,
+// and JSON is sent as typed, so 80.0 stays a float. A number that JavaScript cannot keep as typed
+// (1e999, 9007199254740993) is refused at its field instead of being sent changed.
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { request } from '../../api.js';
 import ErrorNote from '../ErrorNote.jsx';
-import { parseExact } from './exactJson.js';
+import { objectText, parseExact } from './exactJson.js';
 import Reason from './Reason.jsx';
 import { useAction } from './useAction.js';
 
 const shown = (value) => (typeof value === 'string' ? value : JSON.stringify(value));
 
-// { value } to send, or { inexact: literal } for a number that would not be kept as typed.
+// { json } to send (JSON text), or { inexact: literal } for a number that would not be kept as
+// typed. JSON is sent as the user typed it: JSON.parse would turn 80.0 into the integer 80.
 function parse(text, current) {
-  if (typeof current === 'string') return { value: text };
-  return parseExact(text) ?? { value: text };
+  if (typeof current === 'string') return { json: JSON.stringify(text) };
+  const read = parseExact(text);
+  if (read === null) return { json: JSON.stringify(text) };
+  return 'inexact' in read ? read : { json: text };
 }
 
 export default function VariablesForm({ instance, method, onDone }) {
@@ -45,7 +48,7 @@ export default function VariablesForm({ instance, method, onDone }) {
       if (!name) continue;
       const parsed = parse(row.value, existing[name]);
       if ('inexact' in parsed) inexact[name] = [t('repair.variables.inexact', { number: parsed.inexact })];
-      else changes[name] = parsed.value;
+      else changes[name] = parsed.json;
     }
     setRefused(inexact);
     if (Object.keys(inexact).length > 0) {
@@ -54,10 +57,10 @@ export default function VariablesForm({ instance, method, onDone }) {
       return;
     }
     // PUT replaces the whole set: the unchanged variables go with it.
-    const variables = method === 'PATCH' ? changes : { ...existing, ...changes };
-    action.run(reason, () => request(`/process-instances/${instance.id}/variables`, {
-      method, json: { variables, reason: reason.trim() },
-    }));
+    const unchanged = method === 'PATCH' ? {} : existing;
+    const variables = { ...Object.fromEntries(Object.entries(unchanged).map(([k, v]) => [k, JSON.stringify(v)])), ...changes };
+    const body = objectText({ variables: objectText(variables), reason: JSON.stringify(reason.trim()) });
+    action.run(reason, () => request(`/process-instances/${instance.id}/variables`, { method, jsonText: body }));
   }
 
   const names = Object.keys(changesOf(rows));

@@ -1,6 +1,8 @@
 // JSON typed by a user, read only when every number in it survives as written: JavaScript keeps a
 // number as a double, so 1e999 would become Infinity (sent as null) and 9007199254740993 would
-// become 9007199254740992 without a word.
+// become 9007199254740992 without a word. What is read is sent as typed (objectText), since
+// JSON.parse also loses what the service keeps: 80.0 is a float there (Camunda's Double), 80 an
+// integer.
 
 // In valid JSON every digit outside a string belongs to a number literal.
 const TOKENS = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
@@ -48,4 +50,11 @@ export function parseExact(text) {
     if (!token.startsWith('"') && inexactNumber(token)) return { inexact: token };
   }
   return { value };
+}
+
+// The JSON text of an object whose members are JSON texts already (name → text), so that each
+// member reaches the service as it was typed.
+export function objectText(members) {
+  const listed = Object.entries(members).map(([name, text]) => `${JSON.stringify(name)}: ${text}`);
+  return `{${listed.join(', ')}}`;
 }
