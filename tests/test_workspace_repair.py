@@ -194,7 +194,6 @@ def test_a_number_the_browser_cannot_keep_as_typed_is_refused_at_its_field(
     assert variables["appliedCapacityKVA"] == before["appliedCapacityKVA"]
 
 
-
 def test_a_number_typed_with_a_fraction_stays_a_float_and_a_wrong_type_is_refused_at_its_field(
     ui: Ui, server: Server
 ) -> None:

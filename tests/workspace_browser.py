@@ -161,9 +161,6 @@ class Ui:
 
     def inbox(self, business_key: str) -> Any:
         """Filter the inbox to one business key; the rows once the filtered answer is shown."""
-        # The filter form is drawn anew for each query the page shows (its key), so a value typed
-        # while the first answer is still on its way can be drawn over: wait for that answer.
-        self.page.locator("[data-testid=inbox], [data-testid=inbox-empty]").first.wait_for()
         self.page.get_by_label("申请编号").fill(business_key)
         self.page.get_by_role("button", name="筛选").click()
         shown = f"[data-query*='business_key={quote_plus(business_key)}']"

@@ -6,6 +6,7 @@ import ErrorNote from '../components/ErrorNote.jsx';
 import Pager from '../components/Pager.jsx';
 import { definitionName, loadDefinitions } from '../definitions.js';
 import { formatTime } from '../format.js';
+import { useFilterDraft } from '../useFilterDraft.js';
 import { useLoad } from '../useLoad.js';
 
 const STATUSES = ['active', 'completed', 'cancelled'];
@@ -14,17 +15,22 @@ export default function Cases() {
   const { t, i18n } = useTranslation();
   const [params, setParams] = useSearchParams();
   const definitions = useLoad(() => loadDefinitions(), []);
+  // The answer carries the query it answers, as the inbox's does.
+  const query = params.toString();
   const page = useLoad(() => get('/process-instances', {
     key: params.get('process'), status: params.get('status'), business_key: params.get('business_key'),
     offset: params.get('offset'), limit: 50,
-  }), [params.toString()]);
+  }).then((answer) => ({ ...answer, query })), [query]);
+  const [draft, edit] = useFilterDraft({
+    business_key: params.get('business_key') || '', process: params.get('process') || '',
+    status: params.get('status') || '',
+  });
 
   function submit(event) {
     event.preventDefault();
-    const form = new FormData(event.currentTarget);
     const next = {};
-    for (const name of ['business_key', 'process', 'status']) {
-      const value = String(form.get(name) || '').trim();
+    for (const [name, typed] of Object.entries(draft)) {
+      const value = typed.trim();
       if (value) next[name] = value;
     }
     setParams(next);
@@ -33,18 +39,18 @@ export default function Cases() {
   return (
     <section>
       <h1>{t('cases.title')}</h1>
-      <form className="filters" onSubmit={submit} key={params.toString()}>
+      <form className="filters" onSubmit={submit}>
         <label>{t('inbox.businessKey')}
-          <input name="business_key" defaultValue={params.get('business_key') || ''} maxLength={128} />
+          <input name="business_key" value={draft.business_key} onChange={edit('business_key')} maxLength={128} />
         </label>
         <label>{t('inbox.process')}
-          <select name="process" defaultValue={params.get('process') || ''}>
+          <select name="process" value={draft.process} onChange={edit('process')}>
             <option value="">{t('common.all')}</option>
             {(definitions.data || []).map((d) => <option key={d.key} value={d.key}>{d.name || d.key}</option>)}
           </select>
         </label>
         <label>{t('cases.status')}
-          <select name="status" defaultValue={params.get('status') || ''}>
+          <select name="status" value={draft.status} onChange={edit('status')}>
             <option value="">{t('common.all')}</option>
             {STATUSES.map((s) => <option key={s} value={s}>{t(`cases.statuses.${s}`)}</option>)}
           </select>
@@ -52,9 +58,9 @@ export default function Cases() {
         <button type="submit" className="primary">{t('cases.search')}</button>
       </form>
       <ErrorNote error={page.error} />
-      {page.data && page.data.items.length === 0 && <p className="muted">{t('cases.empty')}</p>}
+      {page.data && page.data.items.length === 0 && <p className="muted" data-testid="cases-empty" data-query={page.data.query}>{t('cases.empty')}</p>}
       {page.data && page.data.items.length > 0 && (
-        <table className="grid" data-testid="cases">
+        <table className="grid" data-testid="cases" data-query={page.data.query}>
           <thead>
             <tr>
               <th scope="col">{t('inbox.businessKey')}</th>

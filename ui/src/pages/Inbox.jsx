@@ -10,6 +10,7 @@ import ErrorNote from '../components/ErrorNote.jsx';
 import Pager from '../components/Pager.jsx';
 import { definitionName, loadDefinitions } from '../definitions.js';
 import { formatTime } from '../format.js';
+import { useFilterDraft } from '../useFilterDraft.js';
 import { useLoad } from '../useLoad.js';
 
 const VIEWS = ['unclaimed', 'mine', 'all'];
@@ -30,6 +31,11 @@ export default function Inbox() {
     sort: SORTS.includes(params.get('sort')) ? params.get('sort') : 'created',
   };
   const offset = Number(params.get('offset')) || 0;
+  // The form's fields, by their names in the address.
+  const [draft, edit] = useFilterDraft({
+    process: filters.process_definition_key, business_key: filters.business_key,
+    group: filters.candidate_group, due_before: filters.due_before, sort: filters.sort,
+  });
   const [claimError, setClaimError] = useState(null);
   // The task whose claim is under way: the claim buttons are disabled until the answer is back,
   // so that a double click claims once (as the task page's buttons are while they run).
@@ -62,11 +68,7 @@ export default function Inbox() {
 
   function submitFilters(event) {
     event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    update({
-      process: form.get('process'), business_key: form.get('business_key').trim(),
-      group: form.get('group'), due_before: form.get('due_before'), sort: form.get('sort'),
-    });
+    update({ ...draft, business_key: draft.business_key.trim() });
   }
 
   async function claim(task) {
@@ -98,27 +100,27 @@ export default function Inbox() {
           </button>
         ))}
       </div>
-      <form className="filters" onSubmit={submitFilters} key={params.toString()}>
+      <form className="filters" onSubmit={submitFilters}>
         <label>{t('inbox.process')}
-          <select name="process" defaultValue={filters.process_definition_key}>
+          <select name="process" value={draft.process} onChange={edit('process')}>
             <option value="">{t('common.all')}</option>
             {(definitions.data || []).map((d) => <option key={d.key} value={d.key}>{d.name || d.key}</option>)}
           </select>
         </label>
         <label>{t('inbox.businessKey')}
-          <input name="business_key" defaultValue={filters.business_key} maxLength={128} />
+          <input name="business_key" value={draft.business_key} onChange={edit('business_key')} maxLength={128} />
         </label>
         <label>{t('inbox.group')}
-          <select name="group" defaultValue={filters.candidate_group}>
+          <select name="group" value={draft.group} onChange={edit('group')}>
             <option value="">{t('common.all')}</option>
             {me.groups.map((g) => <option key={g} value={g}>{g}</option>)}
           </select>
         </label>
         <label>{t('inbox.dueBefore')}
-          <input type="date" name="due_before" defaultValue={filters.due_before} />
+          <input type="date" name="due_before" value={draft.due_before} onChange={edit('due_before')} />
         </label>
         <label>{t('inbox.sort')}
-          <select name="sort" defaultValue={filters.sort}>
+          <select name="sort" value={draft.sort} onChange={edit('sort')}>
             {SORTS.map((s) => <option key={s} value={s}>{t(`inbox.sorts.${s}`)}</option>)}
           </select>
         </label>

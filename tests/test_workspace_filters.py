@@ -1,0 +1,111 @@
+"""The inbox's and the case search's filter forms keep what a person types while an answer is on
+its way: the forms are not drawn anew for each query (that dropped the focus, and with it the keys
+typed next), and a query the address changes (back, forward) updates only the fields it changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workspace_browser import Ui
+
+
+class Held:
+    """Answers to the requests a route matches, held until released: a slow service."""
+
+    def __init__(self, ui: Ui, pattern: str) -> None:
+        self.ui = ui
+        self.pattern = pattern
+        self.routes: list[Any] = []
+        ui.page.route(pattern, self.hold)
+
+    def hold(self, route: Any) -> None:
+        self.routes.append(route)
+
+    def wait(self, count: int = 1) -> None:
+        """Until `count` requests are held (the page is waiting for their answers)."""
+        for _ in range(200):
+            if len(self.routes) >= count:
+                return
+            self.ui.page.wait_for_timeout(25)
+        raise AssertionError(f"no request to {self.pattern} was held")
+
+    def release(self) -> None:
+        for route in self.routes:
+            route.continue_()
+        self.routes.clear()
+        self.ui.page.unroute(self.pattern, self.hold)
+
+
+def shown(ui: Ui, testids: str, query: str) -> None:
+    """Wait until the page shows the answer to the query (its data-query holds `query`)."""
+    selector = ", ".join(f"[data-testid={t}][data-query*='{query}']" for t in testids.split())
+    ui.page.locator(selector).first.wait_for()
+
+
+def test_keys_typed_in_the_inbox_filter_while_its_answer_is_on_its_way_are_kept(ui: Ui) -> None:
+    page = ui.page
+    ui.sign_in("clerk")
+    page.locator("[data-testid=inbox], [data-testid=inbox-empty]").first.wait_for()
+    held = Held(ui, "**/api/v1/tasks?*")
+    box = page.get_by_label("申请编号")
+    box.click()
+    page.keyboard.type("YK-1")
+    page.keyboard.press("Enter")
+    held.wait()
+    # The answer for YK-1 is on its way; the clerk goes on typing and picks a group.
+    page.keyboard.type("23")
+    page.get_by_label("候选组").select_option("hall_clerk")
+    assert box.input_value() == "YK-123"
+    held.release()
+    shown(ui, "inbox inbox-empty", "business_key=YK-1&")
+    assert box.input_value() == "YK-123"
+    assert page.get_by_label("候选组").input_value() == "hall_clerk"
+
+    # Another view while a key is typed and not applied: the view changes, the key stays.
+    held = Held(ui, "**/api/v1/tasks?*")
+    box.fill("YK-9")
+    page.get_by_role("tab", name="全部可见").click()
+    held.wait()
+    box.press("End")
+    page.keyboard.type("9")
+    held.release()
+    shown(ui, "inbox inbox-empty", "view=all")
+    assert box.input_value() == "YK-99"
+
+    # Applying it, then going back: the address's query is the form's again.
+    box.press("Enter")
+    shown(ui, "inbox inbox-empty", "business_key=YK-99")
+    assert page.get_by_label("候选组").input_value() == "hall_clerk"
+    page.go_back()
+    shown(ui, "inbox inbox-empty", "business_key=YK-1&")
+    assert box.input_value() == "YK-1"
+    assert page.get_by_label("候选组").input_value() == ""
+
+
+def test_a_process_filter_in_the_address_is_shown_once_the_processes_are_loaded(ui: Ui) -> None:
+    """A select drawn before its options arrive kept showing 全部 for the filter in force."""
+    page = ui.page
+    ui.sign_in("clerk")
+    held = Held(ui, "**/api/v1/process-definitions*")
+    ui.goto("/ui/inbox?process=yekuo_current")
+    held.wait()
+    held.release()
+    page.locator("select[name=process] option[value=yekuo_current]").wait_for(state="attached")
+    assert page.locator("select[name=process]").input_value() == "yekuo_current"
+
+
+def test_keys_typed_in_the_case_search_while_its_answer_is_on_its_way_are_kept(ui: Ui) -> None:
+    page = ui.page
+    ui.sign_in("leader")
+    page.get_by_role("link", name="案件").click()
+    held = Held(ui, "**/api/v1/process-instances?*")
+    box = page.get_by_label("申请编号")
+    box.click()
+    page.keyboard.type("YK-1")
+    page.keyboard.press("Enter")
+    held.wait()
+    page.keyboard.type("23")
+    assert box.input_value() == "YK-123"
+    held.release()
+    shown(ui, "cases cases-empty", "business_key=YK-1")
+    assert box.input_value() == "YK-123"
