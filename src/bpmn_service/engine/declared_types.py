@@ -55,7 +55,7 @@ def declarations(task_specs: Iterable[Any]) -> dict[str, list[Declaration]]:
         for field in fields:
             listed = found.setdefault(field["id"], [])
             declaration = Declaration(field["type"], element_id, form)
-            if declaration not in listed:  # a multi-instance task has a spec per role
+            if declaration not in listed:  # one element may stand in more than one spec
                 listed.append(declaration)
     for listed in found.values():
         listed.sort(key=lambda d: (d.form != "start form", d.element_id))

@@ -77,7 +77,7 @@ def set_variables(
         declared = ctx.runner.declared_types(instance.definition_id, load)
         # Named by their place in the body, as the workspace shows a refusal at its field.
         if problems := contradictions(declared, variables, prefix="variables."):
-            raise InvalidVariables(problems, what="the variables are")
+            raise InvalidVariables(problems)
         result, before = ctx.runner.set_variables(
             instance.definition_id,
             load,
