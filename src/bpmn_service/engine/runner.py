@@ -150,6 +150,7 @@ class ProcessRunner:
     def value_labels(self, definition_id: str, load: SpecLoader) -> forms.ValueLabels:
         """The labels the process version's enum form fields give their values (forms.py)."""
         return self.cache.value_labels(definition_id, load)
+
     def declared_types(
         self, definition_id: str, load: SpecLoader
     ) -> dict[str, list[declared_types.Declaration]]:
