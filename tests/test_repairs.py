@@ -482,3 +482,29 @@ def test_elements_inside_an_event_subprocess_are_started_before_and_migrated(api
         assert api.complete(task["id"], "clerk", {}).status_code == 200
     assert api.get(f"/process-instances/{instance_id}").json()["status"] == "completed"
     assert list(check_all(api.ctx)) == []
+
+
+def test_a_cancelled_message_catch_no_longer_holds_a_subscription(api: Api) -> None:
+    assert api.deploy(TINY / "message_wait.bpmn").status_code == 201
+    case = api.start("message_wait", "MW-CANCEL", {}).json()
+    moved = api.post(
+        f"/process-instances/{case['id']}/modification",
+        "leader",
+        json={
+            "reason": "paid at the counter",
+            "instructions": [
+                {"type": "cancel", "element_id": "wait_payment"},
+                {"type": "start_before", "element_id": "refund"},
+            ],
+        },
+    )
+    assert moved.status_code == 200, moved.text
+    subs = api.get("/event-subscriptions", "admin", params={"business_key": "MW-CANCEL"}).json()
+    assert [s["message_name"] for s in subs["items"]] == ["cancel"]
+    sent = api.post(
+        "/messages", "portal", json={"message_name": "paid", "business_key": "MW-CANCEL"}
+    )
+    # Nothing waits for it now: it is kept for a later wait, not delivered to the removed token.
+    assert sent.status_code == 202 and sent.json()["status"] == "buffered", sent.text
+    assert [t["element_id"] for t in api.open_tasks(case["id"])] == ["refund"]
+    assert list(check_all(api.ctx)) == []

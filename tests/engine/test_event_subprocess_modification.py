@@ -122,3 +122,15 @@ def test_cancelling_an_element_of_an_event_subprocess_that_is_not_running() -> N
         _modify(case, ("cancel", "answer"))
     with pytest.raises(Invalid, match="NOPE is not part of this process version"):
         _modify(case, ("start_before", "NOPE"))
+
+
+def test_a_cancelled_message_catch_stops_waiting_for_its_message() -> None:
+    """The cancel removed the catch event's token but left it among the engine's waiting events:
+    the modification's answer (and so the case's subscriptions) still listed it."""
+    case = Case("message_wait")
+    case.start()
+    result = _modify(case, ("cancel", "wait_payment"), ("start_before", "refund"))
+    assert [w.element_id for w in result.waits] == ["cancel_start"]
+    assert case.open_elements == ["refund"]
+    with pytest.raises(InvalidState):
+        case.deliver("paid", amount=5)

@@ -126,12 +126,24 @@ def _cancel(task: Any) -> tuple[Any, dict[str, Any]]:
         if t.id in getattr(top, "subprocesses", {}):
             top.delete_subprocess(t)
     owner._remove_task(doomed.id)
+    # A catch event among the removed tokens stays registered for its message or timer unless
+    # told: the answer would list a wait a stored state no longer has, and a message sent
+    # meanwhile would reach a removed token.
+    for waiting in list(top.event_manager.tasks.values()):
+        if waiting.workflow.tasks.get(waiting.id) is not waiting or not _alive(top, waiting):
+            top.event_manager.remove_task(waiting)
     last = owner.last_task
     if last is not None and last.id not in owner.tasks:
         # A stored state naming a removed task loads back without one (and the case's
         # variables are read from it): point at the task the removed branch hung on.
         owner.last_task = anchor
     return anchor, data
+
+
+def _alive(top: Any, task: Any) -> bool:
+    """Whether the (sub)workflow holding `task` is still part of the case."""
+    owner = task.workflow
+    return owner is top or top.subprocesses.get(owner.parent_task_id) is owner
 
 
 def _cancel_emptied(workflow: Any, owners: list[Any]) -> None:
