@@ -844,3 +844,17 @@ def test_the_deploy_answer_carries_the_same_warnings_as_the_native_one(
         deployed_id(rest.deploy("race.bpmn", RACE.read_bytes()))
         and rest.deploy("race.bpmn", RACE.read_bytes()).json()["warnings"] == []
     )
+
+
+def test_external_task_topic_names_answer_as_in_camunda(rest: Rest, api: Api) -> None:
+    """`GET /external-task/topic-names` was read as the task id "topic-names" (404)."""
+    sla_demo_waiting_for_sms(rest, api, "SMS-TOPICS")
+    assert rest.get("/external-task/topic-names", "worker").json() == ["sms"]
+    assert rest.get("/external-task/topic-names?withUnlockedTasks=true", "worker").json() == ["sms"]
+    assert rest.get("/external-task/topic-names?withLockedTasks=true", "worker").json() == []
+    fetch(rest)
+    assert rest.get("/external-task/topic-names?withLockedTasks=true", "worker").json() == ["sms"]
+    assert rest.get("/external-task/topic-names?withUnlockedTasks=true", "worker").json() == []
+    assert rest.get("/external-task/topic-names?withRetriesLeft=true", "worker").json() == ["sms"]
+    assert rest.get("/external-task/topic-names?workerId=w1", "worker").status_code == 400
+    assert rest.get("/external-task/topic-names", "clerk").status_code == 403

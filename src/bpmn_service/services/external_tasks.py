@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bpmn_service.context import AppContext
@@ -256,6 +256,26 @@ def set_retries(ctx: AppContext, principal: Principal, task_id: str, retries: in
 def _require_lister(principal: Principal) -> None:
     if not (principal.groups & (WORKER_GROUPS | {"supervisor", "analyst"})):
         raise Forbidden("listing external tasks needs the worker, supervisor or admin group")
+
+
+def topic_names(
+    ctx: AppContext, principal: Principal, *, locked: bool, unlocked: bool, retries_left: bool
+) -> list[str]:
+    """The topics of open external tasks, each once, sorted; each flag keeps only the topics with
+    a task that is locked now, that is free now, or that has retries left (all given: all hold)."""
+    _require_lister(principal)
+    now = ctx.clock()
+    stmt = select(ExternalTask.topic).distinct().order_by(ExternalTask.topic)
+    if locked:
+        stmt = stmt.where(ExternalTask.lock_expires_at > now)
+    if unlocked:
+        stmt = stmt.where(
+            or_(ExternalTask.lock_expires_at.is_(None), ExternalTask.lock_expires_at <= now)
+        )
+    if retries_left:
+        stmt = stmt.where(ExternalTask.incident_at.is_(None))
+    with UnitOfWork(ctx) as uow:
+        return list(uow.session.scalars(stmt))
 
 
 def get_external_task(ctx: AppContext, principal: Principal, task_id: str) -> ExternalTask:

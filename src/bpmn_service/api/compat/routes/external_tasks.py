@@ -266,6 +266,25 @@ def get_external_tasks_count(
     return Count(count=total)
 
 
+@router.get("/topic-names", response_model=list[str], responses=ERROR_RESPONSES)
+def get_topic_names(
+    ctx: ContextDep,
+    principal: CamundaPrincipalDep,
+    with_locked_tasks: Annotated[bool, Query(alias="withLockedTasks")] = False,
+    with_unlocked_tasks: Annotated[bool, Query(alias="withUnlockedTasks")] = False,
+    with_retries_left: Annotated[bool, Query(alias="withRetriesLeft")] = False,
+) -> list[str]:
+    """The topic names of open external tasks, as Camunda answers them (before `/{id}`, which
+    would read `topic-names` as a task id)."""
+    return external_tasks.topic_names(
+        ctx,
+        principal,
+        locked=with_locked_tasks,
+        unlocked=with_unlocked_tasks,
+        retries_left=with_retries_left,
+    )
+
+
 @router.get("/{task_id}", response_model=ExternalTask, responses=ERROR_RESPONSES)
 def get_external_task(
     ctx: ContextDep, principal: CamundaPrincipalDep, task_id: str
