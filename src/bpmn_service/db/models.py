@@ -93,6 +93,7 @@ class ProcessInstance(Base):
         UniqueConstraint("definition_key", "business_key", name="uq_instance_business_key"),
         Index("ix_instance_status", "status"),
         Index("ix_instance_next_timer", "next_timer_at"),
+        Index("ix_instance_started", "started_at", "id"),  # history in start order (0014)
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -172,7 +173,10 @@ class HistoricTask(Base):
     """One row per user task that ended (completed or cancelled)."""
 
     __tablename__ = "historic_task"
-    __table_args__ = (Index("ix_historic_task_instance", "instance_id"),)
+    __table_args__ = (
+        Index("ix_historic_task_instance", "instance_id"),
+        Index("ix_historic_task_created", "created_at", "id"),  # history in start order (0014)
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[str] = mapped_column(String(36))
@@ -198,7 +202,17 @@ class HistoricTask(Base):
 
 class HistoryEvent(Base):
     __tablename__ = "history_event"
-    __table_args__ = (Index("ix_history_instance", "instance_id", "id"),)
+    __table_args__ = (
+        Index("ix_history_instance", "instance_id", "id"),
+        # the failed completions /engine-rest/incident lists (0014)
+        Index(
+            "ix_history_step_failed",
+            "instance_id",
+            "id",
+            postgresql_where=text("type = 'step_failed'"),
+            sqlite_where=text("type = 'step_failed'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
@@ -257,6 +271,14 @@ class ExternalTask(Base):
     __table_args__ = (
         Index("ix_external_task_topic", "topic", "lock_expires_at"),
         Index("ix_external_task_instance", "instance_id"),
+        # the incidents: tasks whose retries ran out (0014)
+        Index(
+            "ix_external_task_incident",
+            "incident_at",
+            "id",
+            postgresql_where=text("incident_at IS NOT NULL"),
+            sqlite_where=text("incident_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
