@@ -36,6 +36,7 @@ class Activity:
     since: datetime | None
     details: dict[str, Any] = field(default_factory=dict)
     children: list[Activity] = field(default_factory=list)
+    task_id: str | None = None  # the engine's task (None: a wait with no task yet)
 
 
 @dataclass
@@ -149,6 +150,7 @@ def _activity(
         since=since,
         details=details,
         children=[_activity(session, instance, known, c) for c in node.children],
+        task_id=node.task_id,
     )
 
 

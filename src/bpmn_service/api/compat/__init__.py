@@ -15,10 +15,14 @@ from bpmn_service.api import web
 from bpmn_service.api.compat import errors
 from bpmn_service.api.compat.params import refuse_unknown_parameters
 from bpmn_service.api.compat.routes import (
+    activity_instances,
     definitions,
     deployments,
     engine,
     external_tasks,
+    history_instances,
+    history_tasks,
+    incidents,
     instances,
     messages,
     tasks,
@@ -46,6 +50,18 @@ def create_engine_rest(ctx: AppContext) -> FastAPI:
 
     app.state.ctx = ctx
     errors.install(app)
-    for module in (engine, deployments, definitions, instances, tasks, external_tasks, messages):
+    for module in (
+        engine,
+        deployments,
+        definitions,
+        instances,
+        activity_instances,
+        tasks,
+        external_tasks,
+        messages,
+        history_instances,
+        history_tasks,
+        incidents,
+    ):
         app.include_router(module.router)
     return app
