@@ -2,7 +2,8 @@
 
 - camunda-external-task-client-python3 works every external topic of the streamlined 业扩报装
   process along a recorded path, reports a BPMN error and a failure;
-- pycamunda deploys a file, starts an instance, lists, claims and completes tasks.
+- pycamunda deploys a file, starts an instance, lists, claims and completes tasks, and reads
+  incidents and the activity instance tree.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pycamunda.deployment
+import pycamunda.incident
 import pycamunda.processdef
 import pycamunda.processinst
 import pycamunda.task
@@ -160,3 +162,42 @@ def test_pycamunda_deploys_starts_lists_claims_and_completes(
     done = api.get(f"/process-instances/{instance.id_}").json()
     assert done["status"] == "completed"
     assert done["variables"]["note"] == "done by pycamunda"
+
+
+def test_pycamunda_reads_incidents_and_the_activity_instance_tree(
+    api: Api, engine_rest: str
+) -> None:
+    assert api.deploy(DATA / "external_error.bpmn").status_code == 201
+    case = api.start("registry_check", "YK-INC-1", {}).json()
+
+    def broken(task: ExternalTask) -> TaskResult:
+        return task.failure("registry unreachable", "timeout after 30 s", 0, 1000)
+
+    worker(engine_rest).fetch_and_execute("construction_registry", broken)
+    leader = ("leader", TOKENS["leader"])
+
+    incidents = pycamunda.incident.GetList(
+        url=engine_rest,
+        incident_type="failedExternalTask",
+        process_instance_id=case["id"],
+        sort_by="incident_timestamp",
+        ascending=False,
+    )
+    incidents.auth = leader
+    [incident] = incidents()
+    assert incident.incident_type is pycamunda.incident.IncidentType.failed_external_task
+    assert incident.process_instance_id == case["id"]
+    assert incident.incident_message == "registry unreachable"
+    assert (
+        incident.configuration == incident.id_ and incident.root_cause_incident_id == incident.id_
+    )
+    assert incident.incident_timestamp is not None  # parsed from Camunda's date format
+
+    tree = pycamunda.processinst.GetActivityInstance(url=engine_rest, id_=case["id"])
+    tree.auth = leader
+    root = tree()
+    assert root.id_ == case["id"] and root.activity_type == "processDefinition"
+    [service] = root.child_activity_instances
+    assert service.activity_type == "serviceTask" and service.activity_id == incident.activity_id
+    assert service.parent_activity_instance_id == root.id_
+    assert service.incident_ids == (incident.id_,)
