@@ -26,8 +26,10 @@ from bpmn_service.db.migrate import alembic_config, is_current
 from bpmn_service.db.models import (
     Base,
     Deployment,
+    ExternalTask,
     HistoricTask,
     HistoryEvent,
+    MessageSubscription,
     ProcessDefinition,
     ProcessInstance,
     Task,
@@ -539,3 +541,70 @@ def test_instance_states_are_written_with_lz4_where_the_server_has_it(
         assert instance.state == big and instance.variables == {"note": big}
     migrate(engine, "downgrade", "0012")
     assert write_and_read() == (default, default)
+
+
+def test_work_of_cases_ended_before_is_withdrawn_on_upgrade(fresh: tuple[Engine, Settings]) -> None:
+    """A cancel once left the case's external tasks fetchable and its message waits open; 0015
+    withdraws them (the history notes each external task at the moment its case ended) and
+    leaves the open work of active cases alone."""
+    engine, _settings = fresh
+    migrate(engine, "upgrade", FIRST)
+    with engine.begin() as connection:
+        insert_at_first_revision(connection)
+    migrate(engine, "upgrade", "0014")
+    ended_at = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    with Session(engine) as session:
+        active = session.get(ProcessInstance, IDS["instance"])
+        assert active is not None
+        copied = {c.key: getattr(active, c.key) for c in inspect(ProcessInstance).column_attrs}
+        copied.update(
+            id="inst-cancelled", business_key="YK-OLD-2", status="cancelled", ended_at=ended_at
+        )
+        session.add(ProcessInstance(**copied))
+        session.flush()
+        for instance_id in (IDS["instance"], "inst-cancelled"):
+            session.add(
+                ExternalTask(
+                    id=f"ext-{instance_id}",
+                    instance_id=instance_id,
+                    definition_id=IDS["definition"],
+                    definition_key="legacy",
+                    business_key="x",
+                    element_id="notify",
+                    name="短信通知",
+                    topic="sms",
+                    variables={},
+                    created_at=T1,
+                    retries=0,
+                    incident_at=T1,
+                )
+            )
+            session.add(
+                MessageSubscription(
+                    task_id=f"wait-{instance_id}",
+                    instance_id=instance_id,
+                    definition_key="legacy",
+                    business_key="x",
+                    element_id="paid",
+                    message_name="paid",
+                    created_at=T1,
+                )
+            )
+        session.commit()
+
+    migrate(engine, "upgrade", "head")
+    with Session(engine) as session:
+        assert session.scalars(select(ExternalTask.id)).all() == [f"ext-{IDS['instance']}"]
+        assert session.scalars(select(MessageSubscription.task_id)).all() == [
+            f"wait-{IDS['instance']}"
+        ]
+        [withdrawn] = session.scalars(
+            select(HistoryEvent).where(HistoryEvent.type == "external_task_withdrawn")
+        ).all()
+        assert (withdrawn.instance_id, withdrawn.task_id, withdrawn.element_id) == (
+            "inst-cancelled",
+            "ext-inst-cancelled",
+            "notify",
+        )
+        assert withdrawn.occurred_at == ended_at and withdrawn.actor is None
+        assert "withdrawn on upgrade" in withdrawn.details["reason"]
