@@ -120,3 +120,12 @@ def test_the_shipped_process_refuses_text_for_the_applied_capacity(api: Api) -> 
     assert problem["value_type"] == "string"
     assert {d["type"] for d in problem["declared_by"]} == {"long"}
     assert _patch(api, instance_id, {"appliedCapacityKVA": 160}).status_code == 200
+
+
+def test_a_name_the_service_refuses_is_named_at_its_place_in_the_body(api: Api) -> None:
+    """As the type refusals are: the workspace shows a refusal at its variable's field."""
+    instance_id = _case(api)
+    refused = _patch(api, instance_id, {"initiator": "someone", "2nd": 1})
+    assert refused.status_code == 422, refused.text
+    fields = sorted(p["field"] for p in refused.json()["details"])
+    assert fields == ["variables.2nd", "variables.initiator"]

@@ -62,14 +62,19 @@ def spec_loader(session: Session, definition_id: str) -> Any:
     return load
 
 
-def check_variables(variables: dict[str, Any]) -> None:
+def check_variables(variables: dict[str, Any], *, prefix: str = "") -> None:
+    """Refuse names that are no identifiers or that the service sets; each error names the
+    variable after `prefix` (its place in the request body, where a client shows it)."""
     errors = [
-        FieldError(k, "is not a valid variable name (letters, digits, _; starting with a letter)")
+        FieldError(
+            f"{prefix}{k}",
+            "is not a valid variable name (letters, digits, _; starting with a letter)",
+        )
         for k in variables
         if not VARIABLE_NAME.match(k)
     ]
     errors += [
-        FieldError(k, "is set by the service and cannot be given")
+        FieldError(f"{prefix}{k}", "is set by the service and cannot be given")
         for k in variables
         if k in RESERVED_VARIABLES
     ]

@@ -68,14 +68,14 @@ def set_variables(
     text = check_reason(reason)
     if not variables:
         raise InvalidVariables([FieldError("variables", "give at least one variable to set")])
-    check_variables(variables)
+    # Named by their place in the body, as the workspace shows a refusal at its field.
+    check_variables(variables, prefix="variables.")
     now = ctx.clock()
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session
         instance = _active(session, instance_id)
         load = spec_loader(session, instance.definition_id)
         declared = ctx.runner.declared_types(instance.definition_id, load)
-        # Named by their place in the body, as the workspace shows a refusal at its field.
         if problems := contradictions(declared, variables, prefix="variables."):
             raise InvalidVariables(problems)
         result, before = ctx.runner.set_variables(
