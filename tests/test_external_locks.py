@@ -146,3 +146,17 @@ def test_native_extend_lock_keeps_the_task_longer_for_its_worker_only(api: Api) 
     )
     missing = api.post("/external-tasks/nope/extend-lock", "worker", json=extend)
     assert missing.status_code == 404
+
+
+def test_native_read_of_one_external_task_shows_its_lock(api: Api) -> None:
+    _instance_id, task_id = _locked(api, "READ-ONE")
+    one = api.get(f"/external-tasks/{task_id}", "worker")
+    assert one.status_code == 200, one.text
+    assert one.json()["id"] == task_id and one.json()["worker_id"] == "w1"
+    assert one.json()["lock_expires_at"] is not None
+    assert api.get(f"/external-tasks/{task_id}", "leader").status_code == 200
+    assert api.get(f"/external-tasks/{task_id}", "clerk").status_code == 403
+    assert api.get("/external-tasks/nope", "worker").status_code == 404
+    body = {"worker_id": "w1", "variables": {}}
+    assert api.post(f"/external-tasks/{task_id}/complete", "worker", json=body).status_code == 204
+    assert api.get(f"/external-tasks/{task_id}", "worker").status_code == 404

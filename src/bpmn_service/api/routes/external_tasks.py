@@ -54,6 +54,14 @@ def list_external_tasks(
     return _page(ctx, principal, topic, False, process_instance_id, limit, offset)
 
 
+@router.get("/{task_id}", response_model=ExternalTaskRead, responses=ERROR_RESPONSES)
+def get_external_task(ctx: ContextDep, principal: PrincipalDep, task_id: str) -> ExternalTaskRead:
+    """One open external task (workers, supervisors, analysts, admins): its lock, retries and
+    last error; 404 once it is completed or withdrawn."""
+    task = external_tasks.get_external_task(ctx, principal, task_id)
+    return ExternalTaskRead.model_validate(task, from_attributes=True)
+
+
 @router.post("/{task_id}/complete", responses=ERROR_RESPONSES, status_code=204)
 def complete_external_task(
     ctx: ContextDep, principal: PrincipalDep, task_id: str, body: ExternalTaskComplete
