@@ -255,7 +255,9 @@ def set_retries(ctx: AppContext, principal: Principal, task_id: str, retries: in
 
 def _require_lister(principal: Principal) -> None:
     if not (principal.groups & (WORKER_GROUPS | {"supervisor", "analyst"})):
-        raise Forbidden("listing external tasks needs the worker, supervisor, analyst or admin group")
+        raise Forbidden(
+            "listing external tasks needs the worker, supervisor, analyst or admin group"
+        )
 
 
 def topic_names(
