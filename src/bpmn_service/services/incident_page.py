@@ -1,6 +1,6 @@
-"""Open incidents as one query, filtered, sorted and paged in the database (/engine-rest's
-incident list): the same incidents, sources and permission as incidents.list_incidents, which
-lists them all with the repairs that apply."""
+"""Open incidents as one query, filtered, sorted and paged in the database: the rows of
+/engine-rest's incident list, and the page /api/v1's list (incidents.list_incidents) describes
+with the repairs that apply."""
 
 from __future__ import annotations
 
@@ -28,8 +28,21 @@ from bpmn_service.db.models import ExternalTask, HistoryEvent, ProcessInstance, 
 from bpmn_service.errors import Forbidden
 from bpmn_service.identity import Principal
 
-from .incidents import FAILURES, LISTERS, PROGRESS
 from .uow import UnitOfWork
+
+FAILURES = ("timer_failed", "step_failed")
+# Events after which a recorded failure no longer describes where the case stands.
+PROGRESS = (
+    "task_completed",
+    "message_received",
+    "timers_fired",
+    "external_task_completed",
+    "variables_repaired",
+    "instance_modified",
+    "instance_migrated",
+    "instance_retried",
+)
+LISTERS = frozenset({"admin", "analyst", "worker"})
 
 # Where an incident comes from: an external task out of retries, a failed run, a completion
 # that failed in the engine.
@@ -45,6 +58,7 @@ class IncidentQuery:
     element_id: str | None = None
     external_task_id: str | None = None  # only an external task's incident has one
     sources: frozenset[str] = frozenset({EXTERNAL, RUN, STEP})
+    definition_key: str | None = None  # /api/v1 filters by process key
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +87,9 @@ def _external(q: IncidentQuery) -> Any:
     ).where(et.incident_at.is_not(None))
     if q.external_task_id is not None:
         stmt = stmt.where(et.id == q.external_task_id)
-    return _filtered(stmt, q, et.id, et.instance_id, et.definition_id, et.element_id)
+    return _filtered(
+        stmt, q, et.id, et.instance_id, et.definition_id, et.definition_key, et.element_id
+    )
 
 
 def _runs(q: IncidentQuery) -> Any:
@@ -97,6 +113,7 @@ def _runs(q: IncidentQuery) -> Any:
         RunIncident.id,
         RunIncident.instance_id,
         ProcessInstance.definition_id,
+        RunIncident.definition_key,
         RunIncident.element_id,
     )
 
@@ -135,18 +152,26 @@ def _steps(q: IncidentQuery) -> Any:
         incident_id,
         HistoryEvent.instance_id,
         ProcessInstance.definition_id,
+        ProcessInstance.definition_key,
         HistoryEvent.element_id,
     )
 
 
 def _filtered(
-    stmt: Any, q: IncidentQuery, id_: Any, instance_id: Any, definition_id: Any, element_id: Any
+    stmt: Any,
+    q: IncidentQuery,
+    id_: Any,
+    instance_id: Any,
+    definition_id: Any,
+    definition_key: Any,
+    element_id: Any,
 ) -> Any:
     conditions: list[ColumnElement[bool]] = []
     for column, value in (
         (id_, q.incident_id),
         (instance_id, q.instance_id),
         (definition_id, q.definition_id),
+        (definition_key, q.definition_key),
         (element_id, q.element_id),
     ):
         if value is not None:

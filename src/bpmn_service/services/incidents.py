@@ -28,31 +28,19 @@ from bpmn_service.db.models import (
     RunIncident,
     Task,
 )
-from bpmn_service.errors import Forbidden, WorkflowFailed
+from bpmn_service.errors import WorkflowFailed
 from bpmn_service.identity import Principal
 
-from . import projection, run_incidents
+from . import incident_page, projection, run_incidents
+from .incident_page import FAILURES, PROGRESS, IncidentQuery, IncidentRow
 from .instances import spec_loader
 from .uow import UnitOfWork
 
-FAILURES = ("timer_failed", "step_failed")
 # A failed timer is listed from its run_incident row, which names the element.
 LISTED = ("step_failed",)
 # Retrying helps where the failed run was the poller's (the timer is parked until then).
 RETRYABLE_RUNS = frozenset({"timer", "budget"})
-# Events after which a recorded failure no longer describes where the case stands.
-PROGRESS = (
-    "task_completed",
-    "message_received",
-    "timers_fired",
-    "external_task_completed",
-    "variables_repaired",
-    "instance_modified",
-    "instance_migrated",
-    "instance_retried",
-)
 REPAIRS = ["set_variables", "modification", "migration"]
-LISTERS = frozenset({"admin", "analyst", "worker"})
 
 
 @dataclass
@@ -103,19 +91,43 @@ def list_incidents(
     limit: int,
     offset: int,
 ) -> tuple[list[Incident], int]:
-    if not (principal.is_supervisor or principal.groups & LISTERS):
-        raise Forbidden("incidents are for supervisors, analysts, workers and admins")
+    """A page of the open incidents, oldest first, each with the repairs that apply: the page
+    is chosen in the database (incident_page.py), and only its incidents are described."""
+    query = IncidentQuery(instance_id=instance_id, definition_key=definition_key)
+    rows, total = incident_page.list_open(
+        ctx, principal, query, sort=None, limit=limit, offset=offset
+    )
     with UnitOfWork(ctx) as uow:
         session = uow.session
-        found = (
-            _external(session, instance_id, definition_key)
-            + _recorded(ctx, session, instance_id, definition_key)
-            + _runs(session, instance_id, definition_key)
-        )
-        found.sort(key=lambda i: (i.since, i.id))
-        page = found[offset : offset + limit]
+        page = _described(ctx, session, rows)
         _offer_migration_where_possible(session, page)
-    return page, len(found)
+    return page, total
+
+
+def _described(ctx: AppContext, session: Session, rows: list[IncidentRow]) -> list[Incident]:
+    """The incidents of a page, in its order; one resolved since the page was read is left out."""
+    ids: dict[str, list[str]] = {}
+    for row in rows:
+        ids.setdefault(row.source, []).append(row.id)
+    found: dict[str, Incident] = {}
+    if external := ids.get(incident_page.EXTERNAL):
+        tasks = session.scalars(select(ExternalTask).where(ExternalTask.id.in_(external)))
+        found.update((t.id, _external_incident(t)) for t in tasks)
+    if steps := ids.get(incident_page.STEP):
+        events = session.execute(
+            select(HistoryEvent, ProcessInstance)
+            .join(ProcessInstance, ProcessInstance.id == HistoryEvent.instance_id)
+            .where(HistoryEvent.id.in_([int(i.removeprefix("h")) for i in steps]))
+        )
+        for event, instance in events.all():
+            incident = _step_incident(ctx, session, event, instance)
+            found[incident.id] = incident
+    if runs := ids.get(incident_page.RUN):
+        found.update(
+            (r.id, _from_run(r))
+            for r in session.scalars(select(RunIncident).where(RunIncident.id.in_(runs)))
+        )
+    return [found[row.id] for row in rows if row.id in found]
 
 
 def _offer_migration_where_possible(session: Session, page: list[Incident]) -> None:
@@ -158,22 +170,23 @@ def _external(
         stmt = stmt.where(ExternalTask.instance_id == instance_id)
     if definition_key is not None:
         stmt = stmt.where(ExternalTask.definition_key == definition_key)
-    return [
-        Incident(
-            id=t.id,
-            instance_id=t.instance_id,
-            business_key=t.business_key,
-            process_definition_key=t.definition_key,
-            element_id=t.element_id,
-            element_name=t.name,
-            kind="external_task",
-            message=external_incident_message(t),
-            since=t.incident_at or t.created_at,
-            actions=["retry", *REPAIRS],
-            details={"external_task_id": t.id, "topic": t.topic, "retries": t.retries},
-        )
-        for t in session.scalars(stmt)
-    ]
+    return [_external_incident(t) for t in session.scalars(stmt)]
+
+
+def _external_incident(t: ExternalTask) -> Incident:
+    return Incident(
+        id=t.id,
+        instance_id=t.instance_id,
+        business_key=t.business_key,
+        process_definition_key=t.definition_key,
+        element_id=t.element_id,
+        element_name=t.name,
+        kind="external_task",
+        message=external_incident_message(t),
+        since=t.incident_at or t.created_at,
+        actions=["retry", *REPAIRS],
+        details={"external_task_id": t.id, "topic": t.topic, "retries": t.retries},
+    )
 
 
 def _recorded(
@@ -198,27 +211,31 @@ def _recorded(
         stmt = stmt.where(HistoryEvent.instance_id == instance_id)
     if definition_key is not None:
         stmt = stmt.where(ProcessInstance.definition_key == definition_key)
-    found = []
-    for event, instance in session.execute(stmt).all():
-        names = ctx.runner.element_names(
-            instance.definition_id, spec_loader(session, instance.definition_id)
-        )
-        found.append(
-            Incident(
-                id=f"h{event.id}",
-                instance_id=instance.id,
-                business_key=instance.business_key,
-                process_definition_key=instance.definition_key,
-                element_id=event.element_id,
-                element_name=names.get(event.element_id or ""),
-                kind="step",
-                message=str(event.details.get("error", "")),
-                since=event.occurred_at,
-                actions=REPAIRS,
-                details={"task_id": event.task_id} if event.task_id else {},
-            )
-        )
-    return found
+    return [
+        _step_incident(ctx, session, event, instance)
+        for event, instance in session.execute(stmt).all()
+    ]
+
+
+def _step_incident(
+    ctx: AppContext, session: Session, event: HistoryEvent, instance: ProcessInstance
+) -> Incident:
+    names = ctx.runner.element_names(
+        instance.definition_id, spec_loader(session, instance.definition_id)
+    )
+    return Incident(
+        id=f"h{event.id}",
+        instance_id=instance.id,
+        business_key=instance.business_key,
+        process_definition_key=instance.definition_key,
+        element_id=event.element_id,
+        element_name=names.get(event.element_id or ""),
+        kind="step",
+        message=str(event.details.get("error", "")),
+        since=event.occurred_at,
+        actions=REPAIRS,
+        details={"task_id": event.task_id} if event.task_id else {},
+    )
 
 
 def _runs(session: Session, instance_id: str | None, definition_key: str | None) -> list[Incident]:

@@ -5,6 +5,7 @@ PUT /external-task/{id}/retries."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -69,14 +70,14 @@ class IncidentFilters:
     ) -> None:
         # Another type (Camunda's custom incident types) matches nothing here.
         sources = TYPES.get(incident_type, frozenset()) if incident_type else None
-        self.query = IncidentQuery(
+        query = IncidentQuery(
             incident_id=incident_id,
             instance_id=process_instance_id,
             definition_id=definition_id,
             element_id=activity_id,
             external_task_id=configuration,
-            **({} if sources is None else {"sources": sources}),
         )
+        self.query = query if sources is None else replace(query, sources=sources)
 
 
 Filters = Annotated[IncidentFilters, Depends(IncidentFilters)]
