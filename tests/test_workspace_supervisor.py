@@ -32,6 +32,11 @@ def test_supervisor_sees_the_token_on_the_right_element(ui: Ui, server: Server) 
     assert "hall_clerk" in waiting.inner_text()
     ui.shot("case")
     assert started["tasks"][0]["element_id"] == "A-UT01"
+    # A claim records no name: the history names the step from the diagram, not by its id.
+    server.api("POST", f"/tasks/{started['tasks'][0]['id']}/claim", "clerk")
+    page.reload()
+    page.get_by_test_id("history").get_by_text("受理用电申请 · clerk").wait_for()
+    assert "A-UT01" not in page.get_by_test_id("history").inner_text()
 
 
 def test_the_process_diagram_shows_a_heat_map_of_the_steps(ui: Ui, server: Server) -> None:

@@ -72,7 +72,9 @@ function passed(instance) {
   return done;
 }
 
-function History({ events }) {
+// An event names its element by the name it recorded, else by the diagram's (a claim records
+// none), else by its id.
+function History({ events, stepById }) {
   const { t, i18n } = useTranslation();
   return (
     <ol className="timeline" data-testid="history">
@@ -80,7 +82,7 @@ function History({ events }) {
         <li key={event.id}>
           <time dateTime={event.occurred_at}>{formatTime(event.occurred_at, i18n.language)}</time>
           <strong>{t(`events.${event.type}`, event.type)}</strong>{' '}
-          {event.details?.name || event.element_id || ''}
+          {event.details?.name || stepById.get(event.element_id)?.name || event.element_id || ''}
           {event.actor && <span className="muted"> · {event.actor}</span>}
           {event.details?.reason && <span className="muted"> · {event.details.reason}</span>}
         </li>
@@ -217,7 +219,7 @@ export default function CaseDetail() {
         </div>
         <div>
           <h2>{t('cases.history')}</h2>
-          <History events={instance.history} />
+          <History events={instance.history} stepById={stepById} />
         </div>
       </div>
     </section>
