@@ -858,3 +858,23 @@ def test_external_task_topic_names_answer_as_in_camunda(rest: Rest, api: Api) ->
     assert rest.get("/external-task/topic-names?withRetriesLeft=true", "worker").json() == ["sms"]
     assert rest.get("/external-task/topic-names?workerId=w1", "worker").status_code == 400
     assert rest.get("/external-task/topic-names", "clerk").status_code == 403
+
+
+def test_a_tasks_identity_links_name_its_candidates_and_assignee(rest: Rest, api: Api) -> None:
+    _instance, task_id = start_race(rest, api, "LINKS-1")
+    links = rest.get(f"/task/{task_id}/identity-links", "clerk")
+    assert links.status_code == 200, links.text
+    # The candidate groups of the race model, sorted.
+    groups = sorted(
+        "hall_clerk,yk_specialist,plan_engineer,dev_planning,om_dept,dispatch,"
+        "inspection,metering".split(",")
+    )
+    assert links.json() == [{"userId": None, "groupId": g, "type": "candidate"} for g in groups]
+    assert rest.post(f"/task/{task_id}/claim", "clerk", json={"userId": "clerk"}).status_code == 204
+    claimed = rest.get(f"/task/{task_id}/identity-links", "clerk").json()
+    assert claimed[0] == {"userId": "clerk", "groupId": None, "type": "assignee"}
+    assignee_only = rest.get(f"/task/{task_id}/identity-links?type=assignee", "clerk").json()
+    assert assignee_only == [claimed[0]]
+    assert rest.get(f"/task/{task_id}/identity-links", "portal").status_code == 404
+    assert rest.get("/task/nope/identity-links", "clerk").status_code == 404
+    assert rest.get(f"/task/{task_id}/identity-links?userId=x", "clerk").status_code == 400

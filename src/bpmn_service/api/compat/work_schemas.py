@@ -37,6 +37,14 @@ class Task(CamundaModel):
     tenant_id: None = None
 
 
+class IdentityLink(CamundaModel):
+    """Who a task is offered to or assigned to, as Camunda's identity links say it."""
+
+    user_id: str | None
+    group_id: str | None
+    type: str  # candidate | assignee
+
+
 class UserId(CamundaRequest):
     user_id: str | None = Field(None, max_length=128)
 

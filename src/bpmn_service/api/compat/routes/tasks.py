@@ -26,7 +26,7 @@ from bpmn_service.api.compat.values import (
     typed_form_value,
     typed_one,
 )
-from bpmn_service.api.compat.work_schemas import CompleteTask, Task, UserId
+from bpmn_service.api.compat.work_schemas import CompleteTask, IdentityLink, Task, UserId
 from bpmn_service.api.deps import ContextDep, IdempotencyKeyHeader
 from bpmn_service.context import AppContext
 from bpmn_service.errors import FieldError, InvalidState, NotFound
@@ -182,6 +182,29 @@ def submit_form(
 ) -> Response:
     """The same as complete: the task's camunda:formData validates the values either way."""
     return _complete(ctx, principal, task_id, body, idempotency_key)
+
+
+@router.get(
+    "/{task_id}/identity-links", response_model=list[IdentityLink], responses=ERROR_RESPONSES
+)
+def get_identity_links(
+    ctx: ContextDep,
+    principal: CamundaPrincipalDep,
+    task_id: str,
+    link_type: Annotated[str | None, Query(alias="type")] = None,
+) -> list[IdentityLink]:
+    """Who the task is assigned to and offered to (its candidate groups and users); `type`
+    (`assignee`, `candidate`) keeps one kind. No `owner` links: tasks have no owner here."""
+    detail = _readable_task(ctx, task_id, principal)
+    assignee = detail.task.assignee
+    links = [IdentityLink(user_id=assignee, group_id=None, type="assignee")] if assignee else []
+    links += [
+        IdentityLink(user_id=None, group_id=g, type="candidate") for g in detail.candidate_groups
+    ]
+    links += [
+        IdentityLink(user_id=u, group_id=None, type="candidate") for u in detail.candidate_users
+    ]
+    return [link for link in links if link_type is None or link.type == link_type]
 
 
 @router.get(
