@@ -150,6 +150,11 @@ def test_pycamunda_deploys_starts_lists_claims_and_completes(
     claim = pycamunda.task.Claim(url=engine_rest, id_=task.id_, user_id="clerk")
     claim.session = clerk
     claim()
+    links = pycamunda.task.IdentityLinksGetList(url=engine_rest, task_id=task.id_)
+    links.session = clerk
+    read = links()
+    assert (read[0].type_, read[0].user_id) == ("assignee", "clerk")
+    assert "hall_clerk" in {link.group_id for link in read if link.type_ == "candidate"}
     again = pycamunda.task.Claim(url=engine_rest, id_=task.id_, user_id="specialist")
     again.auth = ("specialist", TOKENS["specialist"])
     with pytest.raises(pycamunda.PyCamundaException, match="TaskAlreadyClaimedException"):
