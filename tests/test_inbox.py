@@ -460,3 +460,21 @@ def test_a_big_inbox_says_its_total_is_a_lower_bound(
     assert (page["total"], page["total_is_lower_bound"]) == (14, True)
     page = api.tasks("admin", limit=2, offset=12).json()
     assert (page["total"], page["total_is_lower_bound"]) == (15, False)
+
+
+def test_a_supervisor_oversees_every_open_task_when_asking_for_it(api: Api) -> None:
+    """A supervisor chasing overdue work sees every lane's tasks with `oversee`, not only those
+    offered to their own groups; their inbox stays their own without it."""
+    assert api.deploy(APPROVAL).status_code == 201
+    started = api.start("approval", "OVERSEE-1", {"amount": 5, "purpose": "x"}).json()
+    [review] = started["tasks"]
+    assert review["id"] not in [t["id"] for t in inbox(api, "leader")]
+    overseen = api.get("/tasks", "leader", params={"oversee": "true", "sort": "due"})
+    assert overseen.status_code == 200, overseen.text
+    assert [t["id"] for t in overseen.json()["items"]] == [review["id"]]
+    assert overseen.json()["total"] == 1
+    # Seeing is not being offered: a claim still follows the inbox's rule.
+    assert api.claim(review["id"], "leader").status_code == 404
+    refused = api.get("/tasks", "clerk", params={"oversee": "true"})
+    assert refused.status_code == 403 and "oversee" in refused.json()["message"]
+    assert api.get("/tasks", "admin", params={"oversee": "true"}).json()["total"] == 1

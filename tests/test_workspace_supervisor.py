@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from test_workspace_clerk import accept, apply
 from workspace_browser import Server, Ui
 
@@ -52,3 +54,26 @@ def test_the_process_diagram_shows_a_heat_map_of_the_steps(ui: Ui, server: Serve
     heated.wait_for(state="attached")
     assert page.locator(".overlay-note", has_text=" h").count() >= 1
     ui.shot("heat-map")
+
+
+def test_a_supervisor_oversees_every_lanes_tasks_and_opens_them(ui: Ui, server: Server) -> None:
+    """The oversight tab lists tasks offered to groups the supervisor is not in (the window
+    clerk's here): each opens, none offers a claim the service would refuse."""
+    if not server.offers("get", "/api/v1/tasks", "oversee"):
+        pytest.skip("this server has no oversight view")
+    key, _started = apply(server)
+    page = ui.page
+    ui.sign_in("leader")
+    page.get_by_role("tab", name="全部任务（督办）").click()
+    page.get_by_label("申请编号").fill(key)
+    page.get_by_role("button", name="筛选").click()
+    row = page.locator(f"[data-testid=inbox][data-query*='business_key={key}'] tbody tr")
+    row.first.wait_for()
+    assert row.count() == 1 and "受理用电申请" in row.inner_text()
+    assert row.get_by_role("button", name="认领").count() == 0
+    row.get_by_role("link", name="办理").click()
+    page.get_by_role("heading", name="受理用电申请").wait_for()
+
+    ui.sign_out()
+    ui.sign_in("clerk")
+    assert page.get_by_role("tab", name="全部任务（督办）").count() == 0

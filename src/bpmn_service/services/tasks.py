@@ -103,10 +103,14 @@ def list_tasks(
     limit: int,
     offset: int,
     after: str | None = None,
+    oversee: bool = False,
 ) -> TaskPage:
     """The caller's inbox, filtered; `sort` is a comma-separated list of TASK_SORTS keys, each
     optionally prefixed with - (descending) or +. A page starts at `offset`, or after the row a
-    cursor (`after`, a previous page's next_after) names."""
+    cursor (`after`, a previous page's next_after) names. `oversee` (supervisors and admins):
+    every open task, not only those assigned or offered to the caller."""
+    if oversee and not (principal.is_supervisor or principal.is_admin):
+        raise Forbidden("every open task (oversee) is for the supervisor and admin groups")
     flt = TaskFilter(
         candidate_group=candidate_group,
         assignee=assignee,
@@ -117,6 +121,7 @@ def list_tasks(
         element_id=element_id,
         due_before=due_before,
         due_after=due_after,
+        oversee=oversee,
     )
     _check_sort(sort, TASK_SORTS)
     if after and offset:

@@ -15,6 +15,7 @@ export default {
     language: 'Language', details: 'Details',
   },
   inbox: {
+    oversee: 'All tasks (oversight)',
     title: 'Inbox', mine: 'My tasks', unclaimed: 'To claim', all: 'All visible',
     process: 'Process', businessKey: 'Business key', group: 'Candidate group', dueBefore: 'Due before',
     sort: 'Sort', task: 'Task', lane: 'Lane', due: 'Due', created: 'Created', assignee: 'Assignee',

@@ -15,6 +15,7 @@ export default {
     language: '语言', details: '详情',
   },
   inbox: {
+    oversee: '全部任务（督办）',
     title: '待办任务', mine: '我的任务', unclaimed: '待认领', all: '全部可见',
     process: '流程', businessKey: '申请编号', group: '候选组', dueBefore: '到期早于',
     sort: '排序', task: '任务', lane: '泳道', due: '到期', created: '创建时间', assignee: '处理人',

@@ -14,6 +14,15 @@ import { useFilterDraft } from '../useFilterDraft.js';
 import { useLoad } from '../useLoad.js';
 
 const VIEWS = ['unclaimed', 'mine', 'all'];
+// Supervisors and admins also oversee every open task, whoever it is offered to.
+const OVERSIGHT = 'oversee';
+
+// Whether the user may claim the task: it is offered to them or one of their groups (admins:
+// any), the service's rule; in the oversight view the others are only opened.
+function offeredTo(task, me) {
+  return me.roles?.admin || task.candidate_users.includes(me.user_id)
+    || task.candidate_groups.some((g) => me.groups.includes(g));
+}
 const SORTS = ['created', '-created', 'due', '-priority', 'name'];
 const PAGE = 50;
 
@@ -22,7 +31,9 @@ export default function Inbox() {
   const { me } = useAuth();
   const navigate = useNavigate();
   const [params, setParams] = useSearchParams();
-  const view = VIEWS.includes(params.get('view')) ? params.get('view') : 'unclaimed';
+  const oversees = Boolean(me.roles?.supervisor || me.roles?.admin);
+  const views = oversees ? [...VIEWS, OVERSIGHT] : VIEWS;
+  const view = views.includes(params.get('view')) ? params.get('view') : 'unclaimed';
   const filters = {
     process_definition_key: params.get('process') || '',
     business_key: params.get('business_key') || '',
@@ -50,6 +61,7 @@ export default function Inbox() {
       due_before: filters.due_before ? new Date(`${filters.due_before}T00:00:00+08:00`).toISOString() : '',
       assignee: view === 'mine' ? me.user_id : '',
       unassigned: view === 'unclaimed' ? 'true' : '',
+      oversee: view === OVERSIGHT ? 'true' : '',
       limit: PAGE,
       offset,
     }).then((answer) => ({ ...answer, query })),
@@ -93,7 +105,7 @@ export default function Inbox() {
     <section>
       <h1>{t('inbox.title')}</h1>
       <div className="tabs" role="tablist">
-        {VIEWS.map((v) => (
+        {views.map((v) => (
           <button key={v} type="button" role="tab" aria-selected={view === v}
             className={view === v ? 'tab active' : 'tab'} onClick={() => update({ view: v })}>
             {t(`inbox.${v}`)}
@@ -154,7 +166,7 @@ export default function Inbox() {
                 <td><time dateTime={task.created_at}>{formatTime(task.created_at, i18n.language)}</time></td>
                 <td>{task.assignee || '—'}</td>
                 <td>
-                  {task.assignee ? (
+                  {task.assignee || !offeredTo(task, me) ? (
                     <Link className="button" to={`/tasks/${task.id}`}>{t('inbox.open')}</Link>
                   ) : (
                     <button type="button" disabled={claiming !== null} aria-busy={claiming === task.id}

@@ -64,10 +64,17 @@ def list_tasks(
             "sort (keyset pagination: the rows before it are not counted off). Not with offset.",
         ),
     ] = None,
+    oversee: Annotated[
+        bool,
+        Query(
+            description="supervisors and admins: every open task, whoever it is offered to "
+            "(e.g. `oversee=true&sort=due` for the overdue work of every lane); 403 for others",
+        ),
+    ] = False,
 ) -> Response:
-    """The caller's inbox: tasks assigned to them or offered to one of their groups. `total` is
-    exact up to 1,000 matches beyond the offset; above that it is that bound and
-    `total_is_lower_bound` is true."""
+    """The caller's inbox: tasks assigned to them or offered to one of their groups (with
+    `oversee`, a supervisor's view of every open task). `total` is exact up to 1,000 matches
+    beyond the offset; above that it is that bound and `total_is_lower_bound` is true."""
     page = tasks.list_tasks(
         ctx,
         principal,
@@ -84,6 +91,7 @@ def list_tasks(
         limit=limit,
         offset=offset,
         after=after,
+        oversee=oversee,
     )
     return _answer(
         TaskPageRead(
