@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query
 
 from bpmn_service.api.compat import params
-from bpmn_service.api.compat.values import parse_date
+from bpmn_service.api.compat.values import optional_date
 from bpmn_service.context import AppContext
 from bpmn_service.services.tasks import TaskFilter
 
@@ -70,9 +69,6 @@ class TaskFilters:
         max_priority: Annotated[int | None, Query(alias="maxPriority", ge=-LIMIT, le=LIMIT)] = None,
         tenant_id_in: Annotated[str | None, Query(alias="tenantIdIn")] = None,
     ) -> None:
-        def moment(text: str | None, name: str) -> datetime | None:
-            return parse_date(text, name) if text else None
-
         self.none = params.no_tenants(tenant_id_in)
         self.filter = TaskFilter(
             candidate_user=candidate_user,
@@ -93,13 +89,13 @@ class TaskFilters:
             candidate_group=candidate_group,
             candidate_groups=params.comma_list(candidate_groups),
             include_assigned=include_assigned,
-            due_before=moment(due_before, "dueBefore"),
-            due_after=moment(due_after, "dueAfter"),
+            due_before=optional_date(due_before, "dueBefore"),
+            due_after=optional_date(due_after, "dueAfter"),
             without_due=without_due,
-            follow_up_before=moment(follow_up_before, "followUpBefore"),
-            follow_up_after=moment(follow_up_after, "followUpAfter"),
-            created_before=moment(created_before, "createdBefore"),
-            created_after=moment(created_after, "createdAfter"),
+            follow_up_before=optional_date(follow_up_before, "followUpBefore"),
+            follow_up_after=optional_date(follow_up_after, "followUpAfter"),
+            created_before=optional_date(created_before, "createdBefore"),
+            created_after=optional_date(created_after, "createdAfter"),
             priority=priority,
             min_priority=min_priority,
             max_priority=max_priority,

@@ -33,6 +33,11 @@ def camunda_date(moment: datetime | None) -> str | None:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}+0000"
 
 
+def optional_date(text: str | None, name: str) -> datetime | None:
+    """parse_date of a date parameter that may be absent (or empty)."""
+    return parse_date(text, name) if text else None
+
+
 def parse_date(text: str, name: str) -> datetime:
     """A date parameter in Camunda's format or any ISO 8601 form, in UTC; without an offset, UTC.
     400 naming the parameter when it is no date or beyond the years 1 to 9999 in UTC."""

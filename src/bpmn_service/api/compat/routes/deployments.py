@@ -25,7 +25,7 @@ from bpmn_service.api.compat.schemas import (
     DeployWarning,
     ProcessDefinition,
 )
-from bpmn_service.api.compat.values import camunda_date, parse_date
+from bpmn_service.api.compat.values import camunda_date, optional_date
 from bpmn_service.api.deps import ContextDep
 from bpmn_service.errors import FieldError, PayloadTooLarge
 from bpmn_service.services import deployments
@@ -69,8 +69,8 @@ def _query(
         name=name,
         name_like=name_like,
         source=source,
-        before=parse_date(before, "before") if before else None,
-        after=parse_date(after, "after") if after else None,
+        before=optional_date(before, "before"),
+        after=optional_date(after, "after"),
         sort=sort[0],
         descending=sort[1],
         limit=0 if params.no_tenants(tenant_id_in) else page.limit,

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -14,7 +13,7 @@ from bpmn_service.api.compat.errors import ERROR_RESPONSES
 from bpmn_service.api.compat.history_schemas import HistoricProcessInstance
 from bpmn_service.api.compat.params import PagingDep
 from bpmn_service.api.compat.schemas import Count
-from bpmn_service.api.compat.values import camunda_date, parse_date
+from bpmn_service.api.compat.values import camunda_date, optional_date
 from bpmn_service.api.deps import ContextDep
 from bpmn_service.services import history
 from bpmn_service.services.history import HistoricInstance, InstanceQuery
@@ -112,16 +111,12 @@ class HistoricInstanceFilters:
             definition_keys=params.comma_list(definition_key_in),
             finished=True if finished else (False if unfinished else None),
             statuses=statuses or None,
-            started_before=_moment(started_before, "startedBefore"),
-            started_after=_moment(started_after, "startedAfter"),
-            finished_before=_moment(finished_before, "finishedBefore"),
-            finished_after=_moment(finished_after, "finishedAfter"),
+            started_before=optional_date(started_before, "startedBefore"),
+            started_after=optional_date(started_after, "startedAfter"),
+            finished_before=optional_date(finished_before, "finishedBefore"),
+            finished_after=optional_date(finished_after, "finishedAfter"),
             started_by=started_by,
         )
-
-
-def _moment(text: str | None, name: str) -> datetime | None:
-    return parse_date(text, name) if text else None
 
 
 Filters = Annotated[HistoricInstanceFilters, Depends(HistoricInstanceFilters)]

@@ -3,7 +3,6 @@ may see (the tasks the history of /api/v1/process-instances/{id} shows them)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -14,7 +13,7 @@ from bpmn_service.api.compat.errors import ERROR_RESPONSES
 from bpmn_service.api.compat.history_schemas import HistoricTask
 from bpmn_service.api.compat.params import PagingDep
 from bpmn_service.api.compat.schemas import Count
-from bpmn_service.api.compat.values import camunda_date, parse_date
+from bpmn_service.api.compat.values import camunda_date, optional_date
 from bpmn_service.api.deps import ContextDep
 from bpmn_service.services import history
 from bpmn_service.services.history import HistoricTaskRow, TaskQuery
@@ -102,13 +101,9 @@ class HistoricTaskFilters:
             assignee=assignee,
             finished=True if finished else (False if unfinished else None),
             process_finished=True if process_finished else (False if process_unfinished else None),
-            due_before=_moment(due_before, "taskDueDateBefore"),
-            due_after=_moment(due_after, "taskDueDateAfter"),
+            due_before=optional_date(due_before, "taskDueDateBefore"),
+            due_after=optional_date(due_after, "taskDueDateAfter"),
         )
-
-
-def _moment(text: str | None, name: str) -> datetime | None:
-    return parse_date(text, name) if text else None
 
 
 Filters = Annotated[HistoricTaskFilters, Depends(HistoricTaskFilters)]
