@@ -43,6 +43,18 @@ def _query_names(dependant: Dependant) -> set[str]:
     return names
 
 
+# Camunda's query parameters that many lists share, declared once.
+SortBy = Annotated[str | None, Query(alias="sortBy")]
+SortOrder = Annotated[str | None, Query(alias="sortOrder", description="asc or desc")]
+ProcessInstanceId = Annotated[str | None, Query(alias="processInstanceId")]
+ProcessDefinitionId = Annotated[str | None, Query(alias="processDefinitionId")]
+ProcessDefinitionKey = Annotated[str | None, Query(alias="processDefinitionKey")]
+ProcessDefinitionKeyIn = Annotated[
+    str | None, Query(alias="processDefinitionKeyIn", description="comma-separated")
+]
+BusinessKey = Annotated[str | None, Query(alias="processInstanceBusinessKey")]
+
+
 @dataclass(frozen=True, slots=True)
 class Paging:
     offset: int

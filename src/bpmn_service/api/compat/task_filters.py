@@ -36,15 +36,15 @@ class TaskFilters:
 
     def __init__(
         self,
-        process_instance_id: Annotated[str | None, Query(alias="processInstanceId")] = None,
-        business_key: Annotated[str | None, Query(alias="processInstanceBusinessKey")] = None,
+        process_instance_id: params.ProcessInstanceId = None,
+        business_key: params.BusinessKey = None,
         business_key_in: Annotated[str | None, Query(alias="processInstanceBusinessKeyIn")] = None,
         business_key_like: Annotated[
             str | None, Query(alias="processInstanceBusinessKeyLike")
         ] = None,
-        definition_id: Annotated[str | None, Query(alias="processDefinitionId")] = None,
-        definition_key: Annotated[str | None, Query(alias="processDefinitionKey")] = None,
-        definition_key_in: Annotated[str | None, Query(alias="processDefinitionKeyIn")] = None,
+        definition_id: params.ProcessDefinitionId = None,
+        definition_key: params.ProcessDefinitionKey = None,
+        definition_key_in: params.ProcessDefinitionKeyIn = None,
         element_id: Annotated[str | None, Query(alias="taskDefinitionKey")] = None,
         element_id_in: Annotated[str | None, Query(alias="taskDefinitionKeyIn")] = None,
         name: Text = None,

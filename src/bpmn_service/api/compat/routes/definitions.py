@@ -62,7 +62,7 @@ class Filters:
 
     def __init__(
         self,
-        process_definition_id: Annotated[str | None, Query(alias="processDefinitionId")] = None,
+        process_definition_id: params.ProcessDefinitionId = None,
         process_definition_id_in: Annotated[
             str | None, Query(alias="processDefinitionIdIn")
         ] = None,
@@ -103,8 +103,8 @@ def get_process_definitions(
     _principal: CamundaPrincipalDep,
     page: PagingDep,
     filters: Annotated[Filters, Depends(Filters)],
-    sort_by: Annotated[str | None, Query(alias="sortBy")] = None,
-    sort_order: Annotated[str | None, Query(alias="sortOrder")] = None,
+    sort_by: params.SortBy = None,
+    sort_order: params.SortOrder = None,
 ) -> list[ProcessDefinition]:
     """Deployed process versions (every version unless latestVersion=true)."""
     sort = params.sort_order(sort_by, sort_order, SORTS) or ("key", False)

@@ -90,8 +90,8 @@ def get_deployments(
     source: Text = None,
     before: Text = None,
     after: Text = None,
-    sort_by: Annotated[str | None, Query(alias="sortBy")] = None,
-    sort_order: Annotated[str | None, Query(alias="sortOrder")] = None,
+    sort_by: params.SortBy = None,
+    sort_order: params.SortOrder = None,
     tenant_id_in: Annotated[str | None, Query(alias="tenantIdIn")] = None,
 ) -> list[Deployment]:
     """Deployments; `maxResults=0` is Camunda Modeler's connection check and answers []."""

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from bpmn_service.api.compat import params
 from bpmn_service.api.compat.auth import CamundaPrincipalDep
 from bpmn_service.api.compat.errors import ERROR_RESPONSES, bad_request
 from bpmn_service.api.compat.params import PagingDep
@@ -229,7 +230,7 @@ def get_external_tasks(
     principal: CamundaPrincipalDep,
     page: PagingDep,
     topic_name: Annotated[str | None, Query(alias="topicName")] = None,
-    process_instance_id: Annotated[str | None, Query(alias="processInstanceId")] = None,
+    process_instance_id: params.ProcessInstanceId = None,
     no_retries_left: Annotated[bool, Query(alias="noRetriesLeft")] = False,
 ) -> list[ExternalTask]:
     """Open external tasks (workers, supervisors, analysts, admins); noRetriesLeft: incidents."""
@@ -250,7 +251,7 @@ def get_external_tasks_count(
     ctx: ContextDep,
     principal: CamundaPrincipalDep,
     topic_name: Annotated[str | None, Query(alias="topicName")] = None,
-    process_instance_id: Annotated[str | None, Query(alias="processInstanceId")] = None,
+    process_instance_id: params.ProcessInstanceId = None,
     no_retries_left: Annotated[bool, Query(alias="noRetriesLeft")] = False,
 ) -> Count:
     """How many open external tasks `GET /external-task` lists with the same filters."""

@@ -64,15 +64,15 @@ class HistoricInstanceFilters:
 
     def __init__(
         self,
-        process_instance_id: Annotated[str | None, Query(alias="processInstanceId")] = None,
+        process_instance_id: params.ProcessInstanceId = None,
         process_instance_ids: Annotated[str | None, Query(alias="processInstanceIds")] = None,
-        business_key: Annotated[str | None, Query(alias="processInstanceBusinessKey")] = None,
+        business_key: params.BusinessKey = None,
         business_key_like: Annotated[
             str | None, Query(alias="processInstanceBusinessKeyLike")
         ] = None,
-        definition_id: Annotated[str | None, Query(alias="processDefinitionId")] = None,
-        definition_key: Annotated[str | None, Query(alias="processDefinitionKey")] = None,
-        definition_key_in: Annotated[str | None, Query(alias="processDefinitionKeyIn")] = None,
+        definition_id: params.ProcessDefinitionId = None,
+        definition_key: params.ProcessDefinitionKey = None,
+        definition_key_in: params.ProcessDefinitionKeyIn = None,
         finished: Flag = False,
         unfinished: Flag = False,
         active: Flag = False,
@@ -128,8 +128,8 @@ def get_historic_process_instances(
     principal: CamundaPrincipalDep,
     page: PagingDep,
     filters: Filters,
-    sort_by: Annotated[str | None, Query(alias="sortBy")] = None,
-    sort_order: Annotated[str | None, Query(alias="sortOrder")] = None,
+    sort_by: params.SortBy = None,
+    sort_order: params.SortOrder = None,
 ) -> list[HistoricProcessInstance]:
     """The instances, running and ended, the caller may see (their own, those they work or
     worked on; all for admin, analyst, supervisor), in start order unless sorted."""

@@ -74,9 +74,9 @@ class HistoricTaskFilters:
     def __init__(
         self,
         task_id: Annotated[str | None, Query(alias="taskId")] = None,
-        process_instance_id: Annotated[str | None, Query(alias="processInstanceId")] = None,
-        business_key: Annotated[str | None, Query(alias="processInstanceBusinessKey")] = None,
-        definition_key: Annotated[str | None, Query(alias="processDefinitionKey")] = None,
+        process_instance_id: params.ProcessInstanceId = None,
+        business_key: params.BusinessKey = None,
+        definition_key: params.ProcessDefinitionKey = None,
         element_id: Annotated[str | None, Query(alias="taskDefinitionKey")] = None,
         assignee: Annotated[str | None, Query(alias="taskAssignee")] = None,
         finished: Annotated[bool, Query()] = False,
@@ -115,8 +115,8 @@ def get_historic_tasks(
     principal: CamundaPrincipalDep,
     page: PagingDep,
     filters: Filters,
-    sort_by: Annotated[str | None, Query(alias="sortBy")] = None,
-    sort_order: Annotated[str | None, Query(alias="sortOrder")] = None,
+    sort_by: params.SortBy = None,
+    sort_order: params.SortOrder = None,
 ) -> list[HistoricTask]:
     """Open and ended user tasks of the instances the caller may see, in start order unless
     sorted."""

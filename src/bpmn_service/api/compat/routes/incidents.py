@@ -63,8 +63,8 @@ class IncidentFilters:
         self,
         incident_id: Annotated[str | None, Query(alias="incidentId")] = None,
         incident_type: Annotated[str | None, Query(alias="incidentType")] = None,
-        process_instance_id: Annotated[str | None, Query(alias="processInstanceId")] = None,
-        definition_id: Annotated[str | None, Query(alias="processDefinitionId")] = None,
+        process_instance_id: params.ProcessInstanceId = None,
+        definition_id: params.ProcessDefinitionId = None,
         activity_id: Annotated[str | None, Query(alias="activityId")] = None,
         configuration: Annotated[str | None, Query()] = None,
     ) -> None:
@@ -89,8 +89,8 @@ def get_incidents(
     principal: CamundaPrincipalDep,
     page: PagingDep,
     filters: Filters,
-    sort_by: Annotated[str | None, Query(alias="sortBy")] = None,
-    sort_order: Annotated[str | None, Query(alias="sortOrder")] = None,
+    sort_by: params.SortBy = None,
+    sort_order: params.SortOrder = None,
 ) -> list[Incident]:
     """Open incidents, oldest first unless sorted (supervisors, analysts, workers, admins)."""
     sort = params.sort_order(sort_by, sort_order, SORTS)

@@ -45,9 +45,9 @@ class InstanceFilters:
         process_instance_ids: Annotated[str | None, Query(alias="processInstanceIds")] = None,
         business_key: Annotated[str | None, Query(alias="businessKey")] = None,
         business_key_like: Annotated[str | None, Query(alias="businessKeyLike")] = None,
-        definition_id: Annotated[str | None, Query(alias="processDefinitionId")] = None,
-        definition_key: Annotated[str | None, Query(alias="processDefinitionKey")] = None,
-        definition_key_in: Annotated[str | None, Query(alias="processDefinitionKeyIn")] = None,
+        definition_id: params.ProcessDefinitionId = None,
+        definition_key: params.ProcessDefinitionKey = None,
+        definition_key_in: params.ProcessDefinitionKeyIn = None,
         tenant_id_in: Annotated[str | None, Query(alias="tenantIdIn")] = None,
     ) -> None:
         self.none = params.no_tenants(tenant_id_in)
@@ -87,8 +87,8 @@ def get_process_instances(
     principal: CamundaPrincipalDep,
     page: PagingDep,
     filters: Filters,
-    sort_by: Annotated[str | None, Query(alias="sortBy")] = None,
-    sort_order: Annotated[str | None, Query(alias="sortOrder")] = None,
+    sort_by: params.SortBy = None,
+    sort_order: params.SortOrder = None,
 ) -> list[ProcessInstance]:
     """Running instances the caller may see (the initiator, workers on it, oversight roles)."""
     sort = params.sort_order(sort_by, sort_order, SORTS)

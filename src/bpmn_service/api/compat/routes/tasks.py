@@ -63,8 +63,8 @@ def get_tasks(
     principal: CamundaPrincipalDep,
     page: PagingDep,
     filters: Filters,
-    sort_by: Annotated[str | None, Query(alias="sortBy")] = None,
-    sort_order: Annotated[str | None, Query(alias="sortOrder")] = None,
+    sort_by: params.SortBy = None,
+    sort_order: params.SortOrder = None,
 ) -> list[Task]:
     """The caller's visible tasks, filtered and sorted the Camunda way."""
     sort = params.sort_order(sort_by, sort_order, SORTS)
