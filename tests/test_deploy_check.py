@@ -228,3 +228,28 @@ def test_flowable_and_activiti_extensions_are_named_with_their_camunda_equivalen
     assert unassigned["element"] == "revise"
     assert "flowable:candidateGroups='requesters'" in unassigned["message"]
     assert any(p["code"] == "lanes.no-groups" for p in response.json()["problems"])
+
+
+def test_a_version_without_an_element_where_cases_wait_is_warned_about(api: Api) -> None:
+    """The cases stay on their version, but moving them needs a mapping: the deploy (and its dry
+    run) says so while the analyst is still at it, naming the element and how many wait there."""
+    approval = (DATA / "approval.bpmn").read_text(encoding="utf-8")
+    assert api.deploy(DATA / "approval.bpmn").status_code == 201
+    for key in ("STRAND-1", "STRAND-2"):
+        assert api.start("approval", key, {"amount": 5, "purpose": "x"}).status_code == 201
+    renamed = approval.replace('"review"', '"review_v2"').encode()
+    assert renamed != approval.encode()
+
+    for answer in (dry_run(api, ("approval.bpmn", renamed)), _deploy(api, renamed)):
+        assert answer.status_code in (200, 201), answer.text
+        [warning] = [w for w in answer.json()["warnings"] if w["code"] == "cases.stranded"]
+        assert warning["element"] == "review" and warning["severity"] == "warning"
+        assert warning["message"].startswith("2 running case(s) of approval wait at 'review'")
+        assert "mapping" in warning["hint"]
+    # Deploying the same file again adds no version and warns no more.
+    again = _deploy(api, renamed).json()
+    assert [w for w in again["warnings"] if w["code"] == "cases.stranded"] == []
+
+
+def _deploy(api: Api, content: bytes) -> Any:
+    return api.post("/deployments", "analyst", files=[("files", ("approval.bpmn", content))])

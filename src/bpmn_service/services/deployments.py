@@ -21,6 +21,7 @@ from bpmn_service.identity import Principal
 
 from .limit_checks import declaration_problems
 from .scenario_drift import unknown_steps
+from .stranded_cases import stranded
 from .uow import UnitOfWork
 
 MAX_FILES = 50
@@ -171,6 +172,7 @@ def dry_run(ctx: AppContext, files: list[BpmnFile], principal: Principal) -> Dry
         raise Forbidden("deploying requires the analyst or admin group")
     review = review_files(ctx, files)
     planned: list[PlannedDefinition] = []
+    warnings = list(review.warnings)
     if not review.errors:
         with UnitOfWork(ctx) as uow:
             for f, process in zip(files, review.compiled, strict=True):
@@ -178,7 +180,9 @@ def dry_run(ctx: AppContext, files: list[BpmnFile], principal: Principal) -> Dry
                 unchanged = latest is not None and latest.checksum == _checksum(f)
                 version = (latest.version if latest else 0) + (0 if unchanged else 1)
                 planned.append(PlannedDefinition(process.key, process.name, version))
-    return DryRun(not review.errors, review.errors, review.warnings, planned)
+                if not unchanged:
+                    warnings.extend(stranded(uow.session, process, f.filename))
+    return DryRun(not review.errors, review.errors, warnings, planned)
 
 
 def _checksum(f: BpmnFile) -> str:
@@ -217,7 +221,12 @@ def deploy(
     review = review_files(ctx, files)
     if review.errors:
         raise InvalidBpmn(review.errors)
-    compiled, warnings = review.compiled, review.warnings
+    compiled, warnings = review.compiled, list(review.warnings)
+    with UnitOfWork(ctx) as uow:
+        for f, process in zip(files, compiled, strict=True):
+            latest = _latest(uow.session, process.key)
+            if latest is None or latest.checksum != _checksum(f):
+                warnings.extend(stranded(uow.session, process, f.filename))
     for attempt in range(DEPLOY_ATTEMPTS):
         try:
             return replace(_store(ctx, files, compiled, principal, name, source), warnings=warnings)
