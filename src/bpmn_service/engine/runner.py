@@ -26,7 +26,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from bpmn_service.errors import Invalid, InvalidState, NotFound, ServiceError, WorkflowFailed
 
-from . import clock, declared_types, forms, migration, repair
+from . import clock, declared_types, forms, local_variables, migration, repair
 from .activities import ActivityNode, activity_tree
 from .bpmn_errors import catch_error
 from .budget import BudgetExceeded, RunBudget, RunMeter, element_of
@@ -70,6 +70,7 @@ class SpecCache:
         self._size = size
         self._items: OrderedDict[str, tuple[Any, dict[str, Any]]] = OrderedDict()
         self._labels: dict[str, forms.ValueLabels] = {}
+        self._locals: dict[str, dict[str, frozenset[str]]] = {}
         self._lock = threading.Lock()
 
     def size(self, definition_id: str, load: SpecLoader) -> int:
@@ -89,6 +90,7 @@ class SpecCache:
             if len(self._items) > self._size:
                 evicted, _ = self._items.popitem(last=False)
                 self._labels.pop(evicted, None)
+                self._locals.pop(evicted, None)
         return specs
 
     def value_labels(self, definition_id: str, load: SpecLoader) -> forms.ValueLabels:
@@ -109,6 +111,20 @@ class SpecCache:
             if definition_id in self._items:
                 self._labels[definition_id] = labels
         return labels
+
+    def local_names(self, definition_id: str, load: SpecLoader) -> dict[str, frozenset[str]]:
+        """local_variables.local_names of the version, worked out once per version (every
+        fetch of external tasks asks)."""
+        with self._lock:
+            known = self._locals.get(definition_id)
+        if known is not None:
+            return known
+        spec, subs = self.get(definition_id, load)
+        names = local_variables.local_names((spec, *subs.values()))
+        with self._lock:
+            if definition_id in self._items:
+                self._locals[definition_id] = names
+        return names
 
 
 def _room_for_long_models(method: Callable[..., RunResult]) -> Callable[..., RunResult]:
@@ -159,6 +175,11 @@ class ProcessRunner:
         return declared_types.declarations(
             ts for process in (spec, *subs.values()) for ts in process.task_specs.values()
         )
+
+    def local_names(self, definition_id: str, load: SpecLoader) -> dict[str, frozenset[str]]:
+        """Per element id, the variables a token of it holds for itself (a multi-instance's
+        item, local_variables.py)."""
+        return self.cache.local_names(definition_id, load)
 
     def element_properties(self, definition_id: str, load: SpecLoader) -> dict[str, dict[str, str]]:
         """camunda:properties of every task element of a process version, by element id."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from bpmn_service.context import AppContext
@@ -20,6 +21,7 @@ from bpmn_service.db.models import ExternalTask, ProcessInstance
 from bpmn_service.errors import Conflict, Forbidden, InvalidState, NotFound
 from bpmn_service.identity import Principal
 
+from .instances import spec_loader
 from .uow import UnitOfWork
 
 WORKER_GROUPS = frozenset({"admin", "worker"})
@@ -55,6 +57,57 @@ class TopicRequest:
         return and_(*conditions)
 
 
+@dataclass(frozen=True, slots=True)
+class LockedTask:
+    """A task as fetch-and-lock hands it to its worker: the row's fields, with `variables` the
+    case's variables at the fetch (process_instance.variables, as Camunda hands out the current
+    process variables), its own instance's item where the task runs in a multi-instance. The
+    row keeps the variables the task was created with (GET /external-tasks shows those)."""
+
+    id: str
+    instance_id: str
+    definition_id: str
+    definition_key: str
+    business_key: str
+    element_id: str
+    name: str
+    topic: str
+    variables: dict[str, Any]
+    created_at: datetime
+    worker_id: str | None
+    lock_expires_at: datetime | None
+    retries: int | None
+    retry_at: datetime | None
+    error_message: str | None
+    error_details: str | None
+    incident_at: datetime | None
+
+
+def _handed_out(task: ExternalTask, current: dict[str, Any], local: frozenset[str]) -> LockedTask:
+    variables = dict(current)
+    for name in local & task.variables.keys():
+        variables[name] = task.variables[name]
+    return LockedTask(
+        id=task.id,
+        instance_id=task.instance_id,
+        definition_id=task.definition_id,
+        definition_key=task.definition_key,
+        business_key=task.business_key,
+        element_id=task.element_id,
+        name=task.name,
+        topic=task.topic,
+        variables=variables,
+        created_at=task.created_at,
+        worker_id=task.worker_id,
+        lock_expires_at=task.lock_expires_at,
+        retries=task.retries,
+        retry_at=task.retry_at,
+        error_message=task.error_message,
+        error_details=task.error_details,
+        incident_at=task.incident_at,
+    )
+
+
 def fetch_and_lock(
     ctx: AppContext,
     principal: Principal,
@@ -64,7 +117,7 @@ def fetch_and_lock(
     lock_seconds: int,
     max_tasks: int,
     process_instance_id: str | None = None,
-) -> list[ExternalTask]:
+) -> list[LockedTask]:
     """Lock up to max_tasks available tasks of the topics for this worker; expired locks and
     tasks whose retry time has come are available again."""
     lock = timedelta(seconds=lock_seconds)
@@ -81,8 +134,9 @@ def fetch_and_lock_topics(
     worker_id: str,
     requests: list[TopicRequest],
     max_tasks: int,
-) -> list[ExternalTask]:
-    """fetch_and_lock with a lock duration and filters per topic (Camunda's fetchAndLock)."""
+) -> list[LockedTask]:
+    """fetch_and_lock with a lock duration and filters per topic (Camunda's fetchAndLock).
+    One statement reads the tasks with their instances' current variables."""
     require_worker(principal)
     for request in requests:
         _check_lock(request.lock)
@@ -90,36 +144,40 @@ def fetch_and_lock_topics(
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session
         stmt = (
-            select(ExternalTask)
+            select(ExternalTask, ProcessInstance.variables)
+            .join(ProcessInstance, ProcessInstance.id == ExternalTask.instance_id)
             .where(
                 or_(*(r.matches() for r in requests)),
                 or_(ExternalTask.lock_expires_at.is_(None), ExternalTask.lock_expires_at < now),
                 or_(ExternalTask.retries.is_(None), ExternalTask.retries > 0),
                 or_(ExternalTask.retry_at.is_(None), ExternalTask.retry_at <= now),
-                _OF_ACTIVE_INSTANCE,
+                # An ended case's leftover task (a cancel before external tasks were withdrawn
+                # left them) would be answered 409 whatever its worker did: not handed out, it
+                # is not worked again and again.
+                ProcessInstance.status == "active",
             )
             .order_by(ExternalTask.created_at, ExternalTask.id)
             .limit(max_tasks)
         )
         if not is_sqlite(ctx.engine):
-            stmt = stmt.with_for_update(skip_locked=True)
-        tasks = list(session.scalars(stmt))
+            # Only the tasks: a writer of the instance (a completion) is not waited for.
+            stmt = stmt.with_for_update(of=ExternalTask, skip_locked=True)
+        rows = list(session.execute(stmt))
         lock_of = {}
         for request in reversed(requests):  # the first request of a topic decides its lock
             lock_of[request.topic] = request.lock
-        for task in tasks:
+        handed: list[LockedTask] = []
+        for task, current in rows:
             task.worker_id = worker_id
             task.lock_expires_at = now + lock_of[task.topic]
             task.row_version += 1
+            local = ctx.runner.local_names(
+                task.definition_id, spec_loader(session, task.definition_id)
+            ).get(task.element_id, frozenset())
+            handed.append(_handed_out(task, current or {}, local))
         uow.commit()
-        return tasks
+        return handed
 
-
-# An ended case's leftover task (a cancel before external tasks were withdrawn left them) would
-# be answered 409 whatever its worker did: not handed out, it is not worked again and again.
-_OF_ACTIVE_INSTANCE = exists().where(
-    ProcessInstance.id == ExternalTask.instance_id, ProcessInstance.status == "active"
-)
 
 _LOCK_INSTANCE_OF_TASK = (  # built once, as runtime's instance lock
     select(ProcessInstance)

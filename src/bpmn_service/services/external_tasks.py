@@ -25,6 +25,7 @@ from . import projection, run_incidents, runtime, telemetry
 from .external_locks import (
     MAX_LOCK,
     WORKER_GROUPS,
+    LockedTask,
     TopicRequest,
     extend_lock,
     fetch_and_lock,
@@ -41,6 +42,7 @@ from .uow import UnitOfWork
 __all__ = [
     "MAX_LOCK",
     "WORKER_GROUPS",
+    "LockedTask",
     "TopicRequest",
     "complete",
     "extend_lock",
