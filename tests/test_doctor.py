@@ -85,3 +85,27 @@ def test_a_running_time_limit_is_part_of_the_next_timer(api: Api) -> None:
         )
     [problem] = [str(f) for f in check_all(api.ctx)]
     assert "DOC-5" in problem and "with its time-limit clocks" in problem and "None" in problem
+
+
+def test_a_timer_parked_by_its_open_incident_is_no_inconsistency(api: Api) -> None:
+    """A timer whose run failed is parked until a repair (docs/reliability.md): the doctor accepts
+    it while the instance has an open timer incident, and reports it once that is closed."""
+    from datetime import timedelta
+
+    from bpmn_service.db.models import RunIncident
+    from bpmn_service.services.scheduler import run_due_timers
+
+    timed = (ROOT / "tests" / "engine" / "bpmn" / "timed_share.bpmn").read_bytes()
+    assert api.deploy_bytes("timed_share.bpmn", timed).status_code == 201
+    case = api.start("timed_share", "DOC-PARK", {"total": 10, "parts": 0}).json()
+    later = api.ctx.clock() + timedelta(hours=2)
+    api.ctx.clock = lambda: later  # the timer is due; its run divides by zero
+    run_due_timers(api.ctx)
+    [incident] = api.get("/incidents", "leader").json()["items"]
+    assert incident["kind"] == "timer" and incident["instance_id"] == case["id"]
+    assert list(check_all(api.ctx)) == []
+
+    with api.ctx.sessions.begin() as session:  # closed by hand, the timer still parked
+        session.execute(update(RunIncident).values(resolved_at=later, resolved_by="someone"))
+    problems = [str(f) for f in check_all(api.ctx)]
+    assert len(problems) == 1 and "DOC-PARK" in problems[0] and "next timer" in problems[0]

@@ -4,7 +4,8 @@ Run after a crash or an incident (`bpmn-service doctor`): it loads each active i
 and compares what the engine says is open — user tasks, external tasks, message waits, the next
 timer — with the task, external_task and message_subscription rows the API serves. The next timer
 in the table is the earliest of the engine's timers and the instance's running time-limit clocks
-(clocks.next_instant), so a case with a running limit is compared with that.
+(clocks.next_instant), so a case with a running limit is compared with that; a timer the poller
+parked after its run failed (none in the table) is accepted while that incident is open.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bpmn_service.context import AppContext
 from bpmn_service.db.models import ExternalTask, MessageSubscription, ProcessInstance, Task
 from bpmn_service.errors import ServiceError
 
-from . import clocks
+from . import clocks, run_incidents
 from .instances import spec_loader
 from .uow import UnitOfWork
 
@@ -31,6 +33,19 @@ class Finding:
 
     def __str__(self) -> str:
         return f"{self.instance_id} ({self.business_key}): {self.problem}"
+
+
+# The poller parks a timer whose run failed (next_timer_at null) until a repair closes the
+# incident its failure opened: a timer run failing in the engine, or over its budget.
+PARKING = frozenset({"timer", "budget"})
+
+
+def _parked(session: Session, instance: ProcessInstance) -> bool:
+    """Whether the instance's timer is parked on purpose: none in the table while an incident
+    of a failed timer run is open (docs/reliability.md)."""
+    if instance.next_timer_at is not None:
+        return False
+    return any(i.kind in PARKING for i in run_incidents.open_for(session, instance_id=instance.id))
 
 
 def check_all(ctx: AppContext) -> Iterator[Finding]:
@@ -98,7 +113,7 @@ def check_instance(ctx: AppContext, instance_id: str) -> Iterator[Finding]:
         # The instance's next instant covers its time-limit clocks too (clocks.schedule).
         running = clocks.open_clocks(session, instance_id)
         expected_timer = clocks.next_instant(view.next_timer_at, running)
-        if expected_timer != instance.next_timer_at:
+        if expected_timer != instance.next_timer_at and not _parked(session, instance):
             with_clocks = (
                 " with its time-limit clocks" if expected_timer != view.next_timer_at else ""
             )
