@@ -205,7 +205,9 @@ def test_a_worker_answer_the_process_cannot_take_is_422_and_an_incident(api: Api
         "items"
     ]
     assert listed["id"] == incident.id and listed["kind"] == "worker"
-    assert listed["element_id"] == "ok" and "retry" not in listed["actions"]
+    assert listed["element_id"] == "ok" and listed["external_task_id"] == task["id"]
+    # Retrying hands the task out again (it is not handed out while the incident is open).
+    assert "retry" in listed["actions"]
     # Nothing of the answer was kept: the task is still the worker's to complete properly.
     again = api.post(
         f"/external-tasks/{task['id']}/complete",

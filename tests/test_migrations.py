@@ -15,7 +15,16 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, DateTime, Engine, create_engine, inspect, select, text
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    bindparam,
+    create_engine,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from bpmn_service.config import Settings
@@ -32,6 +41,7 @@ from bpmn_service.db.models import (
     MessageSubscription,
     ProcessDefinition,
     ProcessInstance,
+    RunIncident,
     Task,
     TaskCandidate,
     UtcDateTime,
@@ -608,3 +618,53 @@ def test_work_of_cases_ended_before_is_withdrawn_on_upgrade(fresh: tuple[Engine,
         )
         assert withdrawn.occurred_at == ended_at and withdrawn.actor is None
         assert "withdrawn on upgrade" in withdrawn.details["reason"]
+
+
+def test_open_incidents_of_one_cause_become_one_on_upgrade(fresh: tuple[Engine, Settings]) -> None:
+    """A failure that came again while its incident was open used to open another each time;
+    0016 keeps the oldest open one of an instance, element and kind, counting the others, which
+    it closes. Other incidents stay as they were."""
+    engine, _settings = fresh
+    migrate(engine, "upgrade", FIRST)
+    with engine.begin() as connection:
+        insert_at_first_revision(connection)
+    migrate(engine, "upgrade", "0015")
+    rows = [
+        ("i1", "worker", "divide", "2026-11-20 10:00:00", None),
+        ("i2", "worker", "divide", "2026-11-20 10:01:00", None),
+        ("i3", "worker", "divide", "2026-11-20 10:02:00", None),
+        ("i4", "timer", "divide", "2026-11-20 10:03:00", None),
+        ("i5", "worker", "other", "2026-11-20 10:04:00", None),
+        ("i6", "worker", "divide", "2026-11-20 09:00:00", "2026-11-20 09:30:00"),
+    ]
+    with engine.begin() as connection:
+        for incident_id, kind, element, created, resolved in rows:
+            connection.execute(
+                text(
+                    "INSERT INTO run_incident (id, instance_id, definition_key, business_key, "
+                    "element_id, element_name, kind, message, created_at, resolved_at) VALUES "
+                    "(:id, :instance, 'legacy', 'x', :element, NULL, :kind, 'boom', "
+                    ":created, :resolved)"
+                ).bindparams(
+                    bindparam("created", type_=UtcDateTime()),
+                    bindparam("resolved", type_=UtcDateTime()),
+                ),
+                {
+                    "id": incident_id,
+                    "instance": IDS["instance"],
+                    "element": element,
+                    "kind": kind,
+                    "created": datetime.fromisoformat(created).replace(tzinfo=UTC),
+                    "resolved": resolved and datetime.fromisoformat(resolved).replace(tzinfo=UTC),
+                },
+            )
+    migrate(engine, "upgrade", "head")
+    with Session(engine) as session:
+        found = {r.id: r for r in session.scalars(select(RunIncident))}
+    open_ids = sorted(i for i, r in found.items() if r.resolved_at is None)
+    assert open_ids == ["i1", "i4", "i5"]
+    assert found["i1"].occurrences == 3
+    assert found["i1"].last_at == datetime(2026, 11, 20, 10, 2, tzinfo=UTC)
+    assert (found["i4"].occurrences, found["i4"].last_at) == (1, None)
+    assert found["i2"].resolved_by == "upgrade (counted in i1)"
+    assert found["i6"].resolved_by is None and found["i6"].occurrences == 1

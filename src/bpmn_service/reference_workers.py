@@ -70,9 +70,15 @@ class ReferenceWorkers:
                     retry_seconds=0,
                 )
                 continue
-            external_tasks.complete(
-                self.ctx, WORKER, task.id, worker_id=WORKER.user_id, variables=variables
-            )
+            try:
+                external_tasks.complete(
+                    self.ctx, WORKER, task.id, worker_id=WORKER.user_id, variables=variables
+                )
+            except ServiceError as exc:
+                # The process could not take the answer: a `worker` incident holds the task
+                # until a repair; the other tasks of this fetch are still answered.
+                log.warning("reference worker, task %s: %s", task.id, exc.message)
+                continue
             done += 1
         return done
 

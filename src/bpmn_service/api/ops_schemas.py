@@ -147,8 +147,10 @@ class MigrationRead(BaseModel):
 
 class IncidentRead(BaseModel):
     """Something that failed in a running case. kind: external_task (its retries ran out), timer
-    (a timer's run failed; the timer is parked), step (a user task's completion failed in the
-    engine at a gateway, script or expression after it). actions: the repairs that apply
+    (a timer's run failed; the timer is parked), budget (a run over its budget), worker (a
+    worker's answer the process could not take; its task is not handed out until the incident
+    closes), message, step (a user task's completion failed in the engine at a gateway, script
+    or expression after it). actions: the repairs that apply
     (retry, set_variables, modification, migration)."""
 
     id: str
@@ -165,6 +167,14 @@ class IncidentRead(BaseModel):
     topic: str | None = None
     retries: int | None = None
     task_id: str | None = None
+    occurrences: int | None = Field(
+        default=None,
+        description="a failed run (timer, budget, worker, message): how often the same failure "
+        "came while the incident was open (1: once)",
+    )
+    last_at: datetime | None = Field(
+        default=None, description="when it last came, if more than once"
+    )
 
 
 def incident_read(incident: Any) -> IncidentRead:

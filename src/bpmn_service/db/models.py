@@ -393,6 +393,11 @@ class RunIncident(Base):
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(128))
+    # (0016) a worker incident's external task, not handed out while the incident is open; how
+    # often the same failure (instance, element, kind) came while it was open, and when last
+    external_task_id: Mapped[str | None] = mapped_column(String(36))
+    occurrences: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    last_at: Mapped[datetime | None]
 
 
 class TimeLimitClock(Base):

@@ -21,6 +21,7 @@ from bpmn_service.db.models import ExternalTask, ProcessInstance
 from bpmn_service.errors import Conflict, Forbidden, InvalidState, NotFound
 from bpmn_service.identity import Principal
 
+from . import run_incidents
 from .instances import spec_loader
 from .uow import UnitOfWork
 
@@ -155,6 +156,8 @@ def fetch_and_lock_topics(
                 # left them) would be answered 409 whatever its worker did: not handed out, it
                 # is not worked again and again.
                 ProcessInstance.status == "active",
+                # Its worker's answer could not be taken: not again until a repair or retry.
+                ~run_incidents.parks(ExternalTask.id),
             )
             .order_by(ExternalTask.created_at, ExternalTask.id)
             .limit(max_tasks)

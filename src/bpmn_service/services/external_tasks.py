@@ -143,7 +143,10 @@ def _end(
         return _end_run(ctx, principal, task_id, worker_id, run, kind, details)
     except ServiceError as exc:
         # The worker cannot change the model: a run its answer could not make is an incident.
-        run_incidents.after_failed_run(ctx, exc, kind="worker", actor=principal.user_id)
+        # While that incident is open the task is not handed out again (fetch_and_lock_topics).
+        run_incidents.after_failed_run(
+            ctx, exc, kind="worker", actor=principal.user_id, external_task_id=task_id
+        )
         raise
 
 

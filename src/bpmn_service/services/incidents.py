@@ -258,5 +258,16 @@ def _from_run(run: RunIncident) -> Incident:
         kind=run.kind,
         message=run.message,
         since=run.created_at,
-        actions=(["retry", *REPAIRS] if run.kind in RETRYABLE_RUNS else REPAIRS),
+        actions=(["retry", *REPAIRS] if _retryable(run) else REPAIRS),
+        details={
+            "occurrences": run.occurrences,
+            "last_at": run.last_at,
+            **({"external_task_id": run.external_task_id} if run.external_task_id else {}),
+        },
     )
+
+
+def _retryable(run: RunIncident) -> bool:
+    """A parked timer runs again; a task parked by its worker's refused answer is handed out
+    again."""
+    return run.kind in RETRYABLE_RUNS or (run.kind == "worker" and bool(run.external_task_id))

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, and_, case, func, select
 from bpmn_service.context import AppContext
 from bpmn_service.db.models import ExternalTask, ProcessInstance, Task
 
+from . import run_incidents
 from .uow import UnitOfWork
 
 
@@ -99,6 +100,7 @@ def _external_state(now: datetime) -> ColumnElement[str]:
     locked = and_(ExternalTask.lock_expires_at.is_not(None), ExternalTask.lock_expires_at >= now)
     return case(
         (ExternalTask.retries == 0, "incident"),
+        (run_incidents.parks(ExternalTask.id), "incident"),  # its worker's answer was refused
         (locked, "locked"),
         (and_(ExternalTask.retry_at.is_not(None), ExternalTask.retry_at > now), "retry_wait"),
         else_="available",

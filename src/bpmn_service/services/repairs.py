@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bpmn_service.context import AppContext
-from bpmn_service.db.models import ExternalTask, HistoryEvent, ProcessInstance
+from bpmn_service.db.models import ExternalTask, HistoryEvent, ProcessInstance, RunIncident
 from bpmn_service.engine import RunResult
 from bpmn_service.engine.declared_types import contradictions
 from bpmn_service.engine.repair import Instruction
@@ -179,6 +179,13 @@ def retry(
             task.retries, task.retry_at, task.incident_at = 1, None, None
             task.lock_expires_at = task.worker_id = None
             retried.append({"element_id": task.element_id, "external_task_id": task.id})
+        # A task parked by its worker's refused answer: the incident closes below and the task
+        # is handed out at once (the lock of the worker whose answer was refused ends).
+        for task in _parked_tasks(session, instance, element_id):
+            task.lock_expires_at = task.worker_id = None
+            task.retry_at = None
+            task.row_version += 1
+            retried.append({"element_id": task.element_id, "external_task_id": task.id})
         if _timer_failed(session, instance):
             result = ctx.runner.fire_timers(
                 instance.definition_id,
@@ -191,9 +198,9 @@ def retry(
         if not retried:
             where = f" at element {element_id}" if element_id else ""
             raise InvalidState(
-                f"nothing failed{where} in this instance: no external task without retries, "
-                f"no failed timer (a failed completion is repaired by setting variables, "
-                f"moving the case or migrating it, then completing again)"
+                f"nothing failed{where} in this instance: no external task without retries "
+                f"or with a refused answer, no failed timer (a failed completion is repaired by "
+                f"setting variables, moving the case or migrating it, then completing again)"
             )
         details = {"reason": text, "retried": retried}
         projection.record(
@@ -207,6 +214,28 @@ def retry(
         run_incidents.resolve_open(session, instance.id, at=now, by=principal.user_id)
         uow.commit()
         return Repaired(instance, details)
+
+
+def _parked_tasks(
+    session: Session, instance: ProcessInstance, element_id: str | None
+) -> list[ExternalTask]:
+    """The instance's external tasks an open worker incident parks (at `element_id`: the task's
+    element or the element where its answer failed)."""
+    stmt = (
+        select(ExternalTask)
+        .join(RunIncident, RunIncident.external_task_id == ExternalTask.id)
+        .where(
+            ExternalTask.instance_id == instance.id,
+            RunIncident.kind == "worker",
+            RunIncident.resolved_at.is_(None),
+        )
+        .order_by(ExternalTask.created_at, ExternalTask.id)
+    )
+    if element_id is not None:
+        stmt = stmt.where(
+            (ExternalTask.element_id == element_id) | (RunIncident.element_id == element_id)
+        )
+    return list(session.scalars(stmt).unique())
 
 
 def _timer_failed(session: Session, instance: ProcessInstance) -> bool:

@@ -14,15 +14,15 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bpmn_service.context import AppContext
 from bpmn_service.db.models import ProcessInstance, RunIncident
 from bpmn_service.engine import BudgetExceeded
-from bpmn_service.errors import ServiceError, WorkflowFailed
+from bpmn_service.errors import NotFound, ServiceError, WorkflowFailed
 
-from . import projection
+from . import projection, runtime
 from .instances import spec_loader
 from .uow import UnitOfWork
 
@@ -41,9 +41,27 @@ def record(
     error: ServiceError,
     at: datetime,
     actor: str | None = None,
+    external_task_id: str | None = None,
 ) -> RunIncident:
-    """Add the incident of a failed run of `instance` (the run itself was not kept)."""
+    """Add the incident of a failed run of `instance` (the run itself was not kept). One cause
+    is one incident: while one of the same instance, element and kind is open, the failure
+    recurring counts on it (`occurrences`, `last_at`) and the history is not written again."""
     element = _element(error)
+    same = _open_same(session, instance.id, element, kind)
+    if same is not None:
+        same.occurrences += 1
+        same.last_at = at
+        same.external_task_id = same.external_task_id or external_task_id
+        log.warning(
+            "incident %s (%s) on instance %s at %s recurred (%d times): %s",
+            same.id,
+            kind,
+            instance.id,
+            element,
+            same.occurrences,
+            error.message[:_MESSAGE_LIMIT],
+        )
+        return same
     incident = RunIncident(
         id=str(uuid.uuid4()),
         instance_id=instance.id,
@@ -54,8 +72,13 @@ def record(
         kind=kind,
         message=error.message[:_MESSAGE_LIMIT],
         created_at=at,
+        external_task_id=external_task_id,
+        occurrences=1,
     )
     session.add(incident)
+    details = {"incident_id": incident.id, "kind": kind, "error": incident.message}
+    if external_task_id is not None:
+        details["external_task_id"] = external_task_id
     projection.record(
         session,
         instance,
@@ -63,7 +86,7 @@ def record(
         at=at,
         actor=actor,
         element_id=element,
-        details={"incident_id": incident.id, "kind": kind, "error": incident.message},
+        details=details,
     )
     log.error(
         "incident %s (%s) on instance %s at %s: %s",
@@ -76,6 +99,29 @@ def record(
     return incident
 
 
+def _open_same(
+    session: Session, instance_id: str, element: str | None, kind: str
+) -> RunIncident | None:
+    stmt = select(RunIncident).where(
+        RunIncident.instance_id == instance_id,
+        RunIncident.kind == kind,
+        RunIncident.resolved_at.is_(None),
+        RunIncident.element_id.is_(None) if element is None else RunIncident.element_id == element,
+    )
+    return session.scalars(stmt.order_by(RunIncident.created_at, RunIncident.id).limit(1)).first()
+
+
+def parks(task_id: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[bool]:
+    """Whether an open worker incident parks the external task `task_id`: its worker's answer
+    could not be taken, so the task is not handed out again (the same answer would fail again)
+    until a repair or a retry closes the incident."""
+    return exists().where(
+        RunIncident.external_task_id == task_id,
+        RunIncident.kind == "worker",
+        RunIncident.resolved_at.is_(None),
+    )
+
+
 def record_apart(
     ctx: AppContext,
     instance_id: str,
@@ -83,18 +129,35 @@ def record_apart(
     kind: Kind,
     error: ServiceError,
     actor: str | None = None,
+    external_task_id: str | None = None,
 ) -> None:
-    """The incident of a request's run that was rolled back, in a transaction of its own."""
+    """The incident of a request's run that was rolled back, in a transaction of its own (under
+    the instance's row lock, so that two failures of one cause make one incident)."""
     with UnitOfWork(ctx, write=True) as uow:
-        instance = uow.session.get(ProcessInstance, instance_id)
-        if instance is None:
+        try:
+            instance = runtime.lock_instance(uow.session, instance_id)
+        except NotFound:
             return
-        record(ctx, uow.session, instance, kind=kind, error=error, at=ctx.clock(), actor=actor)
+        record(
+            ctx,
+            uow.session,
+            instance,
+            kind=kind,
+            error=error,
+            at=ctx.clock(),
+            actor=actor,
+            external_task_id=external_task_id,
+        )
         uow.commit()
 
 
 def after_failed_run(
-    ctx: AppContext, exc: BaseException, *, kind: Kind | None, actor: str | None
+    ctx: AppContext,
+    exc: BaseException,
+    *,
+    kind: Kind | None,
+    actor: str | None,
+    external_task_id: str | None = None,
 ) -> None:
     """Called as a request's failed run propagates: a run over its budget always leaves an
     incident (the case loops, whoever triggered it); other failed runs only when `kind` says
@@ -105,7 +168,9 @@ def after_failed_run(
         kind = "budget"
     if kind is None:
         return
-    record_apart(ctx, exc.instance_id, kind=kind, error=exc, actor=actor)
+    record_apart(
+        ctx, exc.instance_id, kind=kind, error=exc, actor=actor, external_task_id=external_task_id
+    )
 
 
 def open_for(
