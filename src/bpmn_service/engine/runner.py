@@ -181,6 +181,22 @@ class ProcessRunner:
         item, local_variables.py)."""
         return self.cache.local_names(definition_id, load)
 
+    def computed_candidates(self, definition_id: str, load: SpecLoader) -> frozenset[str]:
+        """The elements whose candidate groups or users are expressions (`${...}`), evaluated
+        against the case's variables when a task is created."""
+        spec, subs = self.cache.get(definition_id, load)
+        return frozenset(
+            ts.bpmn_id
+            for process in (spec, *subs.values())
+            for ts in process.task_specs.values()
+            if getattr(ts, "bpmn_id", None)
+            and isinstance(getattr(ts, "extensions", None), dict)
+            and any(
+                "${" in str(ts.extensions.get(k) or "") or "#{" in str(ts.extensions.get(k) or "")
+                for k in ("candidateGroups", "candidateUsers")
+            )
+        )
+
     def element_properties(self, definition_id: str, load: SpecLoader) -> dict[str, dict[str, str]]:
         """camunda:properties of every task element of a process version, by element id."""
         spec, subs = self.cache.get(definition_id, load)

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bpmn_service.context import AppContext
+from bpmn_service.db import queries
 from bpmn_service.db.models import ExternalTask, MessageSubscription, ProcessInstance, Task
 from bpmn_service.errors import ServiceError
 
-from . import clocks, run_incidents
+from . import clocks, projection, run_incidents
 from .instances import spec_loader
 from .uow import UnitOfWork
 
@@ -46,6 +48,42 @@ def _parked(session: Session, instance: ProcessInstance) -> bool:
     if instance.next_timer_at is not None:
         return False
     return any(i.kind in PARKING for i in run_incidents.open_for(session, instance_id=instance.id))
+
+
+def _offered_otherwise(
+    ctx: AppContext, session: Session, instance: ProcessInstance, view: Any
+) -> Iterator[str]:
+    """Open tasks that stand for another element than the engine's task, or whose candidates
+    are not those a new task of their element gets (a migration before versions realigned
+    them kept the old version's). Candidates computed by an expression are not compared: they
+    were evaluated with the variables of the task's creation."""
+    ready = {t.id: t for t in view.ready_tasks}
+    rows = list(session.scalars(select(Task).where(Task.instance_id == instance.id)))
+    rows = [r for r in rows if r.id in ready]
+    if not rows:
+        return
+    computed = ctx.runner.computed_candidates(
+        instance.definition_id, spec_loader(session, instance.definition_id)
+    )
+    known = queries.candidates_of(session, [r.id for r in rows])
+    for row in sorted(rows, key=lambda r: r.id):
+        task = ready[row.id]
+        if row.element_id != task.element_id:
+            yield (
+                f"user task {row.id} is at element {row.element_id} in the table but "
+                f"{task.element_id} in the engine"
+            )
+            continue
+        if task.element_id in computed:
+            continue
+        groups, users = projection.offered_to(instance, task, ctx.lanes)
+        have = (sorted(known[row.id]["group"]), sorted(known[row.id]["user"]))
+        if have != (groups, users):
+            yield (
+                f"user task {row.id} ({row.element_id}) is offered to candidate groups "
+                f"{have[0]} and users {have[1]}, but its element to {groups} and {users} "
+                "(migrate or modify the case to realign it)"
+            )
 
 
 def check_all(ctx: AppContext) -> Iterator[Finding]:
@@ -110,6 +148,9 @@ def check_instance(ctx: AppContext, instance_id: str) -> Iterator[Finding]:
                 yield finding(
                     f"{kind} in the table but not open in the engine: {sorted(rows - engine)}"
                 )
+        yield from (
+            finding(problem) for problem in _offered_otherwise(ctx, session, instance, view)
+        )
         # The instance's next instant covers its time-limit clocks too (clocks.schedule).
         running = clocks.open_clocks(session, instance_id)
         expected_timer = clocks.next_instant(view.next_timer_at, running)

@@ -184,6 +184,17 @@ def _one(
             if dry_run or result is None:
                 return report
             _repoint(session, instance, new, result)
+            users = ctx.users
+            projection.realign_tasks(
+                session,
+                instance,
+                result.ready_tasks,
+                ctx.lanes,
+                users.groups_of,
+                at=now,
+                actor=principal.user_id,
+                reason=reason,
+            )
             projection.record(
                 session,
                 instance,
@@ -217,13 +228,9 @@ def _repoint(
     """The instance and its open work rows now belong to the target version (same task ids)."""
     instance.definition_id = target.id
     instance.version = target.version
-    ready = {t.id: t for t in result.ready_tasks}
+    # What else a user task of the target's element has is projection.realign_tasks's.
     for row in session.scalars(select(Task).where(Task.instance_id == instance.id)):
-        view = ready.get(row.id)
         row.definition_id = target.id
-        if view is not None:
-            row.element_id, row.spec_name, row.name = view.element_id, view.spec_name, view.name
-            row.lane, row.properties = view.lane, view.properties
     external = {w.id: w for w in result.external_tasks}
     for ext in session.scalars(select(ExternalTask).where(ExternalTask.instance_id == instance.id)):
         ext.definition_id = target.id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -734,3 +735,110 @@ def candidates_created(session: Session, task_ids: list[str]) -> dict[str, dict[
     if missing:
         found.update(queries.candidates_of(session, missing))
     return found
+
+
+def offered_to(
+    instance: ProcessInstance, ready: ReadyTask, lanes: LaneGroups
+) -> tuple[list[str], list[str]]:
+    """The candidate groups and users a new task of `ready`'s element gets (its lane's groups
+    where the element names none), as _create_tasks offers them, sorted."""
+    groups = ready.candidate_groups
+    if groups is None:
+        groups = lanes.groups_for(instance.definition_key, ready.lane)
+    return sorted(set(groups)), sorted(set(ready.candidate_users or []))
+
+
+def realign_tasks(
+    session: Session,
+    instance: ProcessInstance,
+    ready: list[ReadyTask],
+    lanes: LaneGroups,
+    groups_of: Callable[[str], frozenset[str] | None],
+    *,
+    at: datetime,
+    actor: str | None,
+    reason: str,
+) -> None:
+    """Open tasks that stay open (same ids) but now stand for another element or version (a
+    migration): each gets what a new task of its element would — element, name, lane, candidate
+    groups and users, priority, and the due and follow-up dates where the element declares them
+    (counted from the task's creation; a time-limit clock sets the due date again when it runs).
+    A claim stays with a user who is still a candidate (named, or in one of the groups, or the
+    element's assignee); another's claim goes to the element's assignee, if any, else is
+    withdrawn. The history notes the changes of each task (`task_reassigned_by_migration`,
+    `changes`: `[{"field", "old", "new"}]`, as a variable repair lists its changes)."""
+    views = {t.id: t for t in ready}
+    rows = _rows_by_id(session, Task, set(views))
+    known = queries.candidates_of(session, [r.id for r in rows])
+    for row in rows:
+        view = views[row.id]
+        groups, users = offered_to(instance, view, lanes)
+        _fits_columns(view, groups)
+        before = {
+            "element_id": row.element_id,
+            "name": row.name,
+            "lane": row.lane,
+            "candidate_groups": sorted(known[row.id]["group"]),
+            "candidate_users": sorted(known[row.id]["user"]),
+            "priority": row.priority,
+            "assignee": row.assignee,
+        }
+        assignee = row.assignee
+        if assignee is not None and not (
+            assignee in users
+            or assignee == view.assignee
+            or (groups_of(assignee) or frozenset()) & set(groups)
+        ):
+            assignee = view.assignee
+        after = {
+            "element_id": view.element_id,
+            "name": view.name,
+            "lane": view.lane,
+            "candidate_groups": groups,
+            "candidate_users": users,
+            "priority": view.priority,
+            "assignee": assignee,
+        }
+        due = _moment(view.due, row.created_at, view.element_id, "due date")
+        follow_up = _moment(view.follow_up, row.created_at, view.element_id, "follow-up date")
+        changes = [
+            {"field": k, "old": before[k], "new": after[k]} for k in after if before[k] != after[k]
+        ]
+        if view.due is not None and due != row.due_at:
+            changes.append({"field": "due", "old": _iso(row.due_at), "new": _iso(due)})
+            row.due_at = due
+        if view.follow_up is not None and follow_up != row.follow_up_at:
+            changes.append(
+                {"field": "follow_up", "old": _iso(row.follow_up_at), "new": _iso(follow_up)}
+            )
+            row.follow_up_at = follow_up
+        row.spec_name, row.properties = view.spec_name, view.properties
+        if not changes:
+            continue
+        row.element_id, row.name, row.lane = view.element_id, view.name, view.lane
+        row.priority = view.priority
+        if assignee != row.assignee:
+            row.assignee = assignee
+            row.claimed_at = at if assignee is not None else None
+        row.row_version += 1
+        if {c["field"] for c in changes} & {"candidate_groups", "candidate_users"}:
+            session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
+            offered = [{"task_id": row.id, "kind": "group", "ref": g} for g in groups] + [
+                {"task_id": row.id, "kind": "user", "ref": u} for u in users
+            ]
+            if offered:
+                session.execute(insert(TaskCandidate), offered)
+        record(
+            session,
+            instance,
+            "task_reassigned_by_migration",
+            at=at,
+            actor=actor,
+            task_id=row.id,
+            element_id=row.element_id,
+            details={"reason": reason, "changes": changes},
+        )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None

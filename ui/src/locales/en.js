@@ -49,7 +49,7 @@ export default {
   events: {
     time_limit_started: 'Time limit started', time_limit_warned: 'Time limit reminder', time_limit_breached: 'Time limit breached', time_limit_stopped: 'Time limit stopped',
     time_limit_paused: 'Time limit paused', time_limit_resumed: 'Time limit resumed', time_limit_skipped: 'Time limit not applicable', task_assigned: 'Assigned',
-    variables_repaired: 'Variables set', instance_modified: 'Token moved', instance_retried: 'Retried', instance_migrated: 'Migrated',
+    variables_repaired: 'Variables set', instance_modified: 'Token moved', instance_retried: 'Retried', instance_migrated: 'Migrated', task_reassigned_by_migration: 'Task realigned to the new version',
     instance_started: 'Started', task_created: 'Task created', task_claimed: 'Claimed', task_unclaimed: 'Unclaimed',
     task_completed: 'Completed', task_cancelled: 'Task cancelled', engine_step: 'Step', instance_completed: 'Case completed',
     instance_cancelled: 'Case cancelled', external_task_created: 'External task', external_task_completed: 'External task done',

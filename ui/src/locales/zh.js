@@ -49,7 +49,7 @@ export default {
   events: {
     time_limit_started: '时限开始', time_limit_warned: '时限预警', time_limit_breached: '时限超期', time_limit_stopped: '时限停止',
     time_limit_paused: '时限暂停', time_limit_resumed: '时限恢复', time_limit_skipped: '时限不适用', task_assigned: '指派',
-    variables_repaired: '修改变量', instance_modified: '移动令牌', instance_retried: '重试', instance_migrated: '迁移版本',
+    variables_repaired: '修改变量', instance_modified: '移动令牌', instance_retried: '重试', instance_migrated: '迁移版本', task_reassigned_by_migration: '任务随新版本调整',
     instance_started: '受理', task_created: '生成任务', task_claimed: '认领', task_unclaimed: '退回',
     task_completed: '完成', task_cancelled: '取消任务', engine_step: '流转', instance_completed: '办结',
     instance_cancelled: '撤销', external_task_created: '外部任务', external_task_completed: '外部任务完成',
