@@ -508,3 +508,35 @@ def test_a_cancelled_message_catch_no_longer_holds_a_subscription(api: Api) -> N
     assert sent.status_code == 202 and sent.json()["status"] == "buffered", sent.text
     assert [t["element_id"] for t in api.open_tasks(case["id"])] == ["refund"]
     assert list(check_all(api.ctx)) == []
+
+
+def test_a_case_left_waiting_at_a_join_with_nothing_to_come_opens_a_stuck_incident(
+    api: Api,
+) -> None:
+    """Cancelling one branch before a parallel join (or migrating past an added branch) leaves
+    the join waiting for good; nothing fails, so the run says so with a `stuck` incident, which
+    starting the missing branch closes."""
+    assert api.deploy(TINY / "parallel_join.bpmn").status_code == 201
+    case = api.start("parallel_join", "STUCK-1", {}).json()
+
+    def modify(reason: str, *instructions: dict[str, str]) -> None:
+        body = {"reason": reason, "instructions": list(instructions)}
+        answer = api.post(f"/process-instances/{case['id']}/modification", "leader", json=body)
+        assert answer.status_code == 200, answer.text
+
+    modify("survey not needed", {"type": "cancel", "element_id": "survey"})
+    [stuck] = api.get("/incidents", "leader", params={"process_instance_id": case["id"]}).json()[
+        "items"
+    ]
+    assert (stuck["kind"], stuck["element_id"]) == ("stuck", "join")
+    assert "start_before" in stuck["message"] and "modification" in stuck["actions"]
+    assert any("nothing can advance" in f.problem for f in check_all(api.ctx))
+
+    modify("the survey is needed after all", {"type": "start_before", "element_id": "survey"})
+    assert (
+        api.get("/incidents", "leader", params={"process_instance_id": case["id"]}).json()["items"]
+        == []
+    )
+    [survey] = api.open_tasks(case["id"])
+    assert api.claim(survey["id"], "admin").status_code == 200
+    assert api.complete(survey["id"], "admin", {}).json()["instance_status"] == "completed"

@@ -24,6 +24,7 @@ from bpmn_service.errors import ServiceError
 
 from . import clocks, projection, run_incidents
 from .instances import spec_loader
+from .stuck_cases import can_advance
 from .uow import UnitOfWork
 
 
@@ -162,5 +163,6 @@ def check_instance(ctx: AppContext, instance_id: str) -> Iterator[Finding]:
                 f"next timer is {expected_timer} in the engine{with_clocks} but "
                 f"{instance.next_timer_at} in the table"
             )
-        if not (view.ready_tasks or view.external_tasks or view.waits or view.next_timer_at):
+        if not can_advance(view):
+            # (an event subprocess listening for its start does not move the main flow on)
             yield finding("the instance is active but nothing can advance it (stuck)")

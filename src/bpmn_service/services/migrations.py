@@ -209,8 +209,10 @@ def _one(
                     "mapped": found.mapped,
                 },
             )
-            runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
+            # Closed first: the migrated case may be stuck anew (a join waiting for a branch
+            # the target added after the point the case had passed).
             run_incidents.resolve_open(session, instance.id, at=now, by=principal.user_id)
+            runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
             uow.commit()
             report.migrated = True
             return report

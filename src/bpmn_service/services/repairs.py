@@ -148,8 +148,9 @@ def _settle_repair(
     """Record the repair, project the engine's answer, close the case's failed runs, commit."""
     session = uow.session
     projection.record(session, instance, event, at=now, actor=principal.user_id, details=details)
-    runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
+    # What failed before is closed first: the repaired run may leave the case stuck anew.
     run_incidents.resolve_open(session, instance.id, at=now, by=principal.user_id)
+    runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
     uow.commit()
     return Repaired(instance, details)
 

@@ -28,7 +28,7 @@ from .uow import UnitOfWork
 
 log = logging.getLogger("bpmn_service.incidents")
 
-Kind = Literal["timer", "message", "worker", "budget"]
+Kind = Literal["timer", "message", "worker", "budget", "stuck"]
 _MESSAGE_LIMIT = 4000
 
 

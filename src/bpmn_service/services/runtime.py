@@ -8,6 +8,7 @@ correlated (to a waiting instance, a process started by that message, or the buf
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +40,7 @@ from bpmn_service.errors import (
 
 from . import clocks, projection, telemetry
 from .contracts import ESCALATION_MESSAGE, check_message_variables
+from .stuck_cases import note_if_stuck
 
 # A message chain (deliver → the process throws → deliver …) longer than this is a modelling loop.
 MAX_CHAIN = 20
@@ -273,6 +275,8 @@ def settle(
             continue
         settled.created_tasks += outcome.settled.created_tasks
         settled.started += outcome.settled.started
+    load = functools.partial(_spec_json, session, instance.definition_id)
+    note_if_stuck(ctx, session, instance, result, load=load, at=at, actor=actor)
     return settled
 
 

@@ -99,7 +99,7 @@ export default {
   },
   incidents: {
     repairs: 'Repairs that apply', title: 'Incidents', none: 'No incident.',
-    kinds: { step: 'Completion failed', failed_job: 'Step failed', external_task: 'External task failed', timer: 'Timer failed', message: 'Message failed' },
+    kinds: { step: 'Completion failed', failed_job: 'Step failed', external_task: 'External task failed', timer: 'Timer failed', message: 'Message failed', worker: 'Worker answer refused', budget: 'Run over budget', stuck: 'Stuck' },
   },
   repair: {
     reason: 'Reason', reasonHint: 'Required; recorded in the history with your name.', reasonMissing: 'Please give a reason.', remove: 'Remove',

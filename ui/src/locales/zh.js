@@ -99,7 +99,7 @@ export default {
   },
   incidents: {
     repairs: '可用修复', title: '故障', none: '没有故障。',
-    kinds: { step: '办理后流转失败', failed_job: '执行失败', external_task: '外部任务失败', timer: '定时失败', message: '消息失败' },
+    kinds: { step: '办理后流转失败', failed_job: '执行失败', external_task: '外部任务失败', timer: '定时失败', message: '消息失败', worker: '外部应答失败', budget: '运行超限', stuck: '流程停滞' },
   },
   repair: {
     reason: '原因', reasonHint: '必填，记入办理记录并注明操作人。', reasonMissing: '请填写原因。', remove: '删除',
