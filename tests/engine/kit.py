@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
 )
 
 from bpmn_service.engine import ProcessRunner, RunResult, SpecCache, compile_bpmn
+from bpmn_service.engine.repair import Instruction
 from bpmn_service.engine.serialization import (
     StateOnlyWorkflowConverter,
     dump_state,
@@ -133,6 +134,43 @@ class Case:
         return self._checked(
             self.runner.fire_timers(self.name, self.load, self.state, now=self.now)
         )
+
+    def modify(self, *instructions: tuple[str, str]) -> RunResult:
+        """A supervisor's modification: (type, element id) pairs, applied in order."""
+        steps = [Instruction(kind, element) for kind, element in instructions]
+        return self._checked(
+            self.runner.modify(self.name, self.load, self.state, steps, now=self.now)
+        )
+
+    def migrate(self, target: str, mapping: dict[str, str] | None = None) -> Any:
+        """Migrate to tests/engine/bpmn/<target>.bpmn; the plan. The case goes on on the target
+        when the plan is ok (and stays where it was otherwise)."""
+        spec_json = compiled(target)
+        found, result = self.runner.migrate(
+            (self.name, self.load),
+            (target, lambda: spec_json),
+            self.state,
+            mapping or {},
+            now=self.now,
+            dry_run=False,
+        )
+        if result is not None:
+            self.name, self.spec_json = target, spec_json
+            self._checked(result)
+        return found
+
+    def plan(self, target: str, mapping: dict[str, str] | None = None) -> Any:
+        """A dry run of migrating to tests/engine/bpmn/<target>.bpmn."""
+        spec_json = compiled(target)
+        found, _ = self.runner.migrate(
+            (self.name, self.load),
+            (target, lambda: spec_json),
+            self.state,
+            mapping or {},
+            now=self.now,
+            dry_run=True,
+        )
+        return found
 
     @property
     def open_elements(self) -> list[str]:

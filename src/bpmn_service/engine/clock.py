@@ -26,6 +26,7 @@ from SpiffWorkflow.util.task import TaskState
 MIN_CYCLE_SECONDS = 1.0
 
 _CURRENT: ContextVar[datetime | None] = ContextVar("bpmn_engine_now", default=None)
+_HELD: ContextVar[bool] = ContextVar("bpmn_engine_timers_held", default=False)
 
 
 def now() -> datetime:
@@ -46,6 +47,29 @@ def frozen_at(moment: datetime) -> Iterator[None]:
         _CURRENT.reset(token)
 
 
+@contextmanager
+def timers_held() -> Iterator[None]:
+    """Run engine code in which no timer fires: a timer still works out its due moment, but one
+    that is due stays waiting (for the scheduler's next run). A supervisor's repair or migration
+    runs so: it does what it was asked and nothing else, also for a case whose timer failed when
+    it fired (its run was rolled back, so the timer is due and waiting in the stored state)."""
+    token = _HELD.set(True)
+    try:
+        yield
+    finally:
+        _HELD.reset(token)
+
+
+def held() -> bool:
+    """Whether timers are held (`timers_held`)."""
+    return _HELD.get()
+
+
+def _due(moment: datetime) -> bool:
+    """Whether a timer due at `moment` fires now: strictly past, and timers not held."""
+    return moment < now() and not _HELD.get()
+
+
 _Timer = spiff_timer.TimerEventDefinition
 
 
@@ -61,7 +85,7 @@ class TimeDateEventDefinition(spiff_timer.TimeDateEventDefinition):  # type: ign
         if event_value is None:
             event_value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
             my_task._set_internal_data(event_value=event_value)
-        if _Timer.parse_time_or_duration(event_value) < now():
+        if _due(_Timer.parse_time_or_duration(event_value)):
             my_task._set_internal_data(event_fired=True)
         return bool(my_task._get_internal_data("event_fired", False))
 
@@ -82,7 +106,7 @@ class DurationTimerEventDefinition(spiff_timer.DurationTimerEventDefinition):  #
             due = start + _Timer.get_timedelta_from_start(parsed_duration, start)
             event_value = due.isoformat()
             my_task._set_internal_data(event_value=event_value)
-        if _Timer.get_datetime(event_value) < now():
+        if _due(_Timer.get_datetime(event_value)):
             my_task._set_internal_data(event_fired=True)
         return bool(my_task._get_internal_data("event_fired", False))
 
@@ -110,7 +134,7 @@ class CycleTimerEventDefinition(spiff_timer.CycleTimerEventDefinition):  # type:
         ready = False
         if event_value["cycles"] != 0:
             next_event = datetime.fromisoformat(event_value["next"])
-            if next_event < now():
+            if _due(next_event):
                 event_value["next"] = (
                     next_event + timedelta(seconds=event_value["duration"])
                 ).isoformat()

@@ -405,9 +405,10 @@ class ProcessRunner:
         *,
         now: datetime,
     ) -> RunResult:
-        """Cancel active elements and start before others (repair.py), then advance."""
+        """Cancel active elements and start before others (repair.py), then advance. No timer
+        fires in this run (clock.timers_held): one that is due stays due for the scheduler."""
         spec, subs = self.cache.get(definition_id, load)
-        with clock.frozen_at(now):
+        with clock.frozen_at(now), clock.timers_held():
             workflow = self._load(definition_id, state, spec, subs)
             since = time.time()
             meter = self.budget.start()
@@ -427,10 +428,12 @@ class ProcessRunner:
         dry_run: bool,
     ) -> tuple[migration.MigrationPlan, RunResult | None]:
         """The plan of migrating a stored instance to the target version and, unless this is a
-        dry run or the plan has problems, the migrated instance advanced on the target."""
+        dry run or the plan has problems, the migrated instance advanced on the target. No timer
+        fires in this run (clock.timers_held): one that is due stays due for the scheduler, which
+        fires it on the target version."""
         spec, subs = self.cache.get(*source)
         new_spec, new_subs = self.cache.get(*target)
-        with clock.frozen_at(now):
+        with clock.frozen_at(now), clock.timers_held():
             workflow = load_state(state, spec, subs)
             if dry_run:
                 return migration.plan(workflow, new_spec, new_subs, mapping), None

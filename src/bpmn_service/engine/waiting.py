@@ -71,8 +71,9 @@ def _cannot_have_fired(task: Any) -> bool:
         if not isinstance(value, str) or internal.get("event_fired", False):
             return False  # the first update computes the due moment; a fired one must proceed
         due = _due(kind, value)
-        # SpiffWorkflow's test (`has_fired`): fired once the moment is strictly in the past.
-        return due is not None and not due < clock.now()
+        # SpiffWorkflow's test (`has_fired`): fired once the moment is strictly in the past,
+        # unless the run holds its timers (clock.timers_held).
+        return due is not None and (clock.held() or not due < clock.now())
     if kind is MessageEventDefinition:
         return not definition.has_fired(task)
     return False
