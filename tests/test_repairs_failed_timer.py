@@ -121,3 +121,14 @@ def test_a_start_before_beside_the_failed_timer_closes_the_incident_and_the_time
     assert run_due_timers(api.ctx) == 1
     [incident] = _incidents(api)
     assert incident["kind"] == "timer" and incident["element_id"] == "note"
+
+
+def test_restarting_the_timed_task_gives_it_a_new_timer(api: Api) -> None:
+    instance_id, due = _parked(api)
+    moved = _modify(api, instance_id, ("cancel", "review"), ("start_before", "review"))
+    assert moved.status_code == 200, moved.text
+    assert _incidents(api) == []
+    assert _same_moment(_next_timer(api, instance_id), api.ctx.clock() + timedelta(hours=1))
+    activities = api.get(f"/process-instances/{instance_id}/activities", "leader").json()
+    kinds = sorted(a["kind"] for a in activities["activities"])
+    assert kinds == ["timer", "user_task"], activities

@@ -57,6 +57,14 @@ def test_a_start_before_beside_the_failed_timer_leaves_the_timer_due_again() -> 
         case.wait(seconds=1)
 
 
+def test_restarting_the_timed_task_starts_a_new_timer() -> None:
+    case = _parked()
+    old = case.ready("review").id
+    restarted = case.modify(("cancel", "review"), ("start_before", "review"))
+    assert case.open_elements == ["review"] and case.ready("review").id != old
+    assert restarted.next_timer_at == case.now + timedelta(hours=1)
+
+
 def test_no_modification_of_a_case_whose_timer_failed_is_a_crash_or_a_loop() -> None:
     case = _parked()
     elements = ["start", "enter", "review", "nudge", "note", "noted", "done", "elsewhere"]
@@ -76,3 +84,12 @@ def _instruction(step: tuple[str, str]) -> object:
     from bpmn_service.engine.repair import Instruction
 
     return Instruction(*step)
+
+
+def test_a_start_before_of_an_activity_starts_its_boundary_events() -> None:
+    case = Case("late_note_fixed")
+    case.start(amount=5)
+    case.modify(("start_before", "review"))  # beside `enter`, as Camunda starts it
+    assert case.open_elements == ["enter", "review"]
+    assert case.result is not None and case.result.next_timer_at == T0 + timedelta(hours=1)
+    assert case.wait(hours=2).variables["note"] == "late: 5"

@@ -86,6 +86,7 @@ def modify(workflow: Any, instructions: list[Instruction]) -> None:
             if where is None:
                 continue  # an event subprocess's run that goes on from its start event
             anchor, data, spec = where
+            spec = _with_boundary_events(spec)
             task = anchor._add_child(spec, TaskState.FUTURE)
             task.data = deepcopy(data)
             try:
@@ -99,6 +100,15 @@ def modify(workflow: Any, instructions: list[Instruction]) -> None:
         else:
             raise Invalid(f"unknown instruction type {step.type!r}")
     _cancel_emptied(workflow, emptied)
+
+
+def _with_boundary_events(spec: Any) -> Any:
+    """What starts an activity: the split that starts it with its boundary events when it has
+    any (as Camunda starts them with it), else the activity itself."""
+    for before in spec.inputs:
+        if isinstance(before, BoundaryEventSplit):
+            return before
+    return spec
 
 
 def _why_not(spec: Any, data: dict[str, Any], exc: Exception) -> str:
