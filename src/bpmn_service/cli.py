@@ -251,6 +251,7 @@ def cmd_migrate_instances(args: argparse.Namespace) -> int:
                         "migrated": r.migrated,
                         "mapped": r.mapped,
                         "problems": r.problems,
+                        "started": r.started,
                     },
                     ensure_ascii=False,
                 )
@@ -264,6 +265,8 @@ def cmd_migrate_instances(args: argparse.Namespace) -> int:
             for m in r.mapped
         )
         print(f"{r.instance_id} {r.business_key}: {state}" + (f" ({mapped})" if mapped else ""))
+        for event in r.started:
+            print(f"  starts {event['kind']} {event['element_id']} on {event['attached_to']}")
         for problem in r.problems:
             print(f"  {problem['element_id']}: {problem['message']}", file=sys.stderr)
     if not args.execute:

@@ -136,6 +136,11 @@ class InstanceMigrationRead(BaseModel):
     migrated: bool
     mapped: list[dict[str, str]]
     problems: list[MigrationProblemRead]
+    started: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="boundary events the target attaches to an active element that it lacked "
+        "({element_id, attached_to, kind}); the migration starts them (a timer counts from then)",
+    )
 
 
 class MigrationRead(BaseModel):

@@ -8,13 +8,20 @@ message. Applying keeps every task (and so its id and variables) whose element s
 task is re-pointed at the target's element and what it predicted is predicted again from the
 target. Finished tasks of removed elements leave the engine's tree (the service keeps the
 history); nothing of SpiffWorkflow is replaced.
+
+An active task whose element the target gives boundary events it did not have gets them, as a
+task started on the target would (Camunda instantiates the target's boundary events of a migrated
+activity): a timer counts from the migration, a message catch waits from then on. The plan lists
+them (`started`).
 """
 
 from __future__ import annotations
 
+from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util.diff import SpecDiff
 from SpiffWorkflow.util.task import TaskState
@@ -46,6 +53,9 @@ class Problem:
 class MigrationPlan:
     mapped: list[dict[str, str]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # Boundary events the target attaches to an active element that it did not have:
+    # {"element_id", "attached_to", "kind"}, started by the migration.
+    started: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -83,6 +93,11 @@ def plan(workflow: Any, spec: Any, subs: dict[str, Any], mapping: dict[str, str]
             result.mapped.append(
                 {"element_id": element, "target_element_id": new.bpmn_id, "kind": kind_of(task)}
             )
+            _, missing = _missing_boundary_events(task, new, alignment.get)
+            result.started.extend(
+                {"element_id": e.bpmn_id, "attached_to": new.bpmn_id, "kind": _event_kind(e)}
+                for e in missing
+            )
     return result
 
 
@@ -114,6 +129,9 @@ def migrate(
                 task._drop_children()
                 mask = TaskState.PREDICTED_MASK | TaskState.FUTURE | task.state
                 task.task_spec._predict(task, mask=mask)
+        for task in list(owner.tasks.values()):
+            if task.has_state(OPEN) and not task.task_spec.name.endswith(" [child]"):
+                _start_boundary_events(task)
         if owner.last_task is not None and owner.last_task.id not in owner.tasks:
             owner.last_task = None
     workflow.subprocess_specs = subs
@@ -198,3 +216,50 @@ def _retire(owner: Any, task: Any) -> None:
     for child in task.children:
         child._parent = parent.id
     owner.tasks.pop(task.id)
+
+
+def _missing_boundary_events(task: Any, new: Any, target_of: Any) -> tuple[Any, list[Any]]:
+    """The target's boundary-event split of `new` (the element `task` migrates to) and the
+    boundary events of it that the task lacks; `target_of` maps a task spec of the task's
+    tree to the target's (the identity once the task is migrated)."""
+    split = next((s for s in new.inputs if isinstance(s, BoundaryEventSplit)), None)
+    if split is None:
+        return None, []
+    parent = task.parent
+    present = set()
+    if parent is not None and target_of(parent.task_spec) is split:
+        present = {target_of(child.task_spec) for child in parent.children}
+    return split, [e for e in split.outputs if e is not new and e not in present]
+
+
+def _start_boundary_events(task: Any) -> None:
+    """Give a migrated active task the boundary events its target element has and it lacks:
+    below the split that starts them (put above the task when it had none), as a task started on
+    the target would have them."""
+    split, missing = _missing_boundary_events(task, task.task_spec, lambda spec: spec)
+    if not missing:
+        return
+    parent = task.parent
+    if parent.task_spec is not split:
+        holder = parent._add_child(split, TaskState.COMPLETED)
+        holder.data = deepcopy(task.data)
+        # The split takes the task's place in its parent's children, and the task goes below.
+        parent._children.remove(holder.id)
+        parent._children[parent._children.index(task.id)] = holder.id
+        holder._children.append(task.id)
+        task._parent = holder.id
+        parent = holder
+    for event in missing:
+        started = parent._add_child(event, TaskState.FUTURE)
+        started.data = deepcopy(parent.data)
+        event._predict(started, mask=TaskState.PREDICTED_MASK | TaskState.FUTURE)
+        event._update(started)
+
+
+def _event_kind(spec: Any) -> str:
+    """timer, message, error, escalation, signal, conditional (or event) for a boundary event."""
+    name = type(getattr(spec, "event_definition", None)).__name__
+    for kind in ("timer", "message", "error", "escalation", "signal", "conditional"):
+        if kind in name.lower():
+            return kind
+    return "event"

@@ -42,6 +42,7 @@ class InstanceMigration:
     migrated: bool = False
     mapped: list[dict[str, str]] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
+    started: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -177,6 +178,7 @@ def _one(
                 dry_run=dry_run,
             )
             report.mapped = found.mapped
+            report.started = found.started
             report.problems = [
                 {"element_id": p.element_id, "message": p.message} for p in found.problems
             ]
@@ -207,6 +209,7 @@ def _one(
                     "to_version": new.version,
                     "mapping": mapping,
                     "mapped": found.mapped,
+                    "started": found.started,
                 },
             )
             # Closed first: the migrated case may be stuck anew (a join waiting for a branch
