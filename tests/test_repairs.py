@@ -108,6 +108,7 @@ def test_what_cannot_migrate_is_reported_and_that_case_stays(api: Api) -> None:
     assert unknown.status_code == 422 and unknown.json()["details"] == [
         {"field": "mapping.enter", "message": "gone is not an element of version 3"}
     ]
+    assert unknown.json()["code"] == "invalid_mapping"
     assert unknown.json()["message"].startswith("the mapping is invalid: mapping.enter:")
     [result] = api.post("/migrations", "leader", json=_migration(False)).json()["results"]
     assert result["ok"] is False and result["migrated"] is False
@@ -200,6 +201,9 @@ def test_repairs_are_refused_to_non_supervisors_and_need_a_reason(api: Api) -> N
         f"/process-instances/{instance_id}/modification", "leader", json={**move, "reason": "  "}
     )
     assert blank.status_code == 422
+    assert blank.json()["code"] == "invalid_request"  # as when the body has no reason at all
+    assert blank.json()["message"].startswith("the reason is missing")
+    assert blank.json()["details"][0]["field"] == "reason"
     unknown = api.post(
         f"/process-instances/{instance_id}/modification",
         "leader",
@@ -286,16 +290,62 @@ def test_the_cli_migrates_instances_after_a_dry_run(
             "--reason", "v2's gateway is broken"]  # fmt: skip
     assert main(args) == 0
     out, err = capsys.readouterr()
-    assert f"{instance_id} IN-1: can migrate (enter)" in out and "nothing changed" in err
+    assert f"{instance_id} IN-1: can migrate (maps enter)" in out and "nothing changed" in err
     assert api.get(f"/process-instances/{instance_id}").json()["version"] == 2
     assert main([*args, "--execute", "--map", "enter=enter"]) == 0
-    assert f"{instance_id} IN-1: migrated (enter)" in capsys.readouterr().out
+    assert f"{instance_id} IN-1: migrated (mapped enter)" in capsys.readouterr().out
     case = api.get(f"/process-instances/{instance_id}").json()
     assert case["version"] == 3 and [t["id"] for t in case["tasks"]] == [task_id]
     [event] = [e for e in case["history"] if e["type"] == "instance_migrated"]
     assert event["actor"] == "cli" and event["details"]["mapping"] == {"enter": "enter"}
     assert main([*args, "--execute", "--instance", instance_id]) == 1  # on version 3 now
     assert "not an active instance of version 2" in capsys.readouterr().err
+
+
+def test_a_migration_to_the_same_version_is_refused(
+    api: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    instance_id, _ = _stranded(api)
+    same = {"target": {"key": "intake", "version": 2}}
+    for dry_run in (True, False):
+        refused = api.post("/migrations", "leader", json=_migration(dry_run, **same))
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["message"] == (
+            "source and target are the same version (intake version 2): a migration moves "
+            "cases to another version of their process"
+        )
+    case = api.get(f"/process-instances/{instance_id}").json()
+    assert "instance_migrated" not in [e["type"] for e in case["history"]]
+    [incident] = api.get("/incidents", "leader").json()["items"]  # the failed completion
+    assert incident["instance_id"] == instance_id
+    settings = api.ctx.settings
+    monkeypatch.setenv("BPMN_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("BPMN_DATABASE_SCHEMA", settings.database_schema or "")
+    monkeypatch.chdir(ROOT)
+    args = ["migrate-instances", "--from", "intake:2", "--to", "intake:2"]
+    assert main([*args, "--reason", "fix", "--execute"]) == 1
+    assert "same version (intake version 2)" in capsys.readouterr().err
+    assert main([*args, "--reason", " "]) == 1
+    assert "error: the reason is missing" in capsys.readouterr().err
+
+
+def test_a_cli_line_says_which_elements_map_and_which_cannot(
+    api: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    instance_id, _ = _stranded(api)
+    renamed = FIXED.replace(b'"enter"', b'"enter_v3"')
+    assert api.deploy_bytes("intake.bpmn", renamed).status_code == 201
+    settings = api.ctx.settings
+    monkeypatch.setenv("BPMN_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("BPMN_DATABASE_SCHEMA", settings.database_schema or "")
+    monkeypatch.chdir(ROOT)
+    args = ["migrate-instances", "--from", "intake:2", "--to", "intake:3", "--reason", "fix"]
+    assert main([*args, "--map", "enter=approve"]) == 0  # a user task either way: maps
+    assert f"{instance_id} IN-1: can migrate (maps enter->approve)" in capsys.readouterr().out
+    assert main([*args, "--map", "enter=decide"]) == 1
+    out, err = capsys.readouterr()
+    assert f"{instance_id} IN-1: cannot migrate (cannot map enter)" in out
+    assert "enter is a user task in the source and decide an exclusive gateway" in err
 
 
 def test_cancelling_every_token_is_refused_rather_than_recorded_as_a_completion(api: Api) -> None:

@@ -258,13 +258,25 @@ def cmd_migrate_instances(args: argparse.Namespace) -> int:
             )
             continue
         state = "migrated" if r.migrated else ("can migrate" if r.ok else "cannot migrate")
-        mapped = ", ".join(
-            m["element_id"]
-            if m["element_id"] == m["target_element_id"]
-            else f"{m['element_id']}->{m['target_element_id']}"
-            for m in r.mapped
+        # Which active elements map (and where), and which cannot (the reasons follow).
+        listed = []
+        if r.mapped:
+            listed.append(
+                ("mapped " if r.migrated else "maps ")
+                + ", ".join(
+                    m["element_id"]
+                    if m["element_id"] == m["target_element_id"]
+                    else f"{m['element_id']}->{m['target_element_id']}"
+                    for m in r.mapped
+                )
+            )
+        unmapped = list(dict.fromkeys(p["element_id"] for p in r.problems if p["element_id"]))
+        if unmapped:
+            listed.append("cannot map " + ", ".join(unmapped))
+        print(
+            f"{r.instance_id} {r.business_key}: {state}"
+            + (f" ({'; '.join(listed)})" if listed else "")
         )
-        print(f"{r.instance_id} {r.business_key}: {state}" + (f" ({mapped})" if mapped else ""))
         for event in r.started:
             print(f"  starts {event['kind']} {event['element_id']} on {event['attached_to']}")
         for problem in r.problems:

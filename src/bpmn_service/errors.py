@@ -148,6 +148,28 @@ class InvalidVariables(Invalid):
         )
 
 
+class InvalidRequest(InvalidVariables):
+    """A field of a request is missing or malformed (the code the API gives a body it cannot
+    validate), with the fields in `details`."""
+
+    code = "invalid_request"
+
+    def __init__(self, errors: list[FieldError], message: str | None = None) -> None:
+        super().__init__(errors, what="the request is")
+        if message is not None:
+            self.message = message
+            self.args = (message,)
+
+
+class InvalidMapping(InvalidVariables):
+    """A migration's mapping names elements the versions do not have; `details` lists them."""
+
+    code = "invalid_mapping"
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(errors, what="the mapping is")
+
+
 class WorkflowFailed(Invalid):
     """The engine could not advance (e.g. a gateway expression failed); nothing was saved."""
 

@@ -4,8 +4,9 @@ to a fixed version and completes; what cannot be migrated is reported and nothin
 from __future__ import annotations
 
 import pytest
-from kit import T0, Case, compiled
+from kit import BPMN, T0, Case, compiled
 
+from bpmn_service.engine import compile_bpmn
 from bpmn_service.engine.repair import Instruction
 from bpmn_service.errors import Invalid, InvalidState, WorkflowFailed
 
@@ -120,3 +121,23 @@ def test_starting_a_multi_instance_element_without_its_collection_names_both() -
         )
     assert refused.value.details == {"element_id": "sign"}
     assert "multi-instance collection 'signer_list' is not set" in str(refused.value)
+
+
+def test_a_changed_element_type_is_reported_in_bpmn_words() -> None:
+    case = Case("late_note_untimed")
+    case.start(amount=5)
+    case.complete("enter")
+    xml = (BPMN / "late_note_untimed.bpmn").read_bytes()
+    gateway = xml.replace(
+        b'<bpmn:userTask id="review" name="Review" camunda:candidateGroups="hall_clerk"/>',
+        b'<bpmn:exclusiveGateway id="review" name="Review"/>',
+    )
+    assert gateway != xml
+    target = compile_bpmn(gateway, "late_note.bpmn", lambda _key, _lane: True).spec_json
+    plan, _ = case.runner.migrate(
+        (case.name, case.load), ("gateway", lambda: target), case.state, {}, now=T0, dry_run=True
+    )
+    [problem] = plan.problems
+    assert problem.message == (
+        "review is a user task in the source and review an exclusive gateway in the target"
+    )

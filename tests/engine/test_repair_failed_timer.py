@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from kit import T0, Case
 
+from bpmn_service.engine.repair import Instruction
 from bpmn_service.errors import ServiceError, WorkflowFailed
 
 DUE = T0 + timedelta(hours=1)  # the nudge timer on `review`, one hour after `enter` was completed
@@ -74,16 +75,10 @@ def test_no_modification_of_a_case_whose_timer_failed_is_a_crash_or_a_loop() -> 
     ):
         try:
             case.runner.modify(
-                case.name, case.load, case.state, [_instruction(s) for s in steps], now=case.now
+                case.name, case.load, case.state, [Instruction(*s) for s in steps], now=case.now
             )
         except ServiceError as exc:
             assert "loop" not in exc.message, (steps, exc.message)
-
-
-def _instruction(step: tuple[str, str]) -> object:
-    from bpmn_service.engine.repair import Instruction
-
-    return Instruction(*step)
 
 
 def test_a_start_before_of_an_activity_starts_its_boundary_events() -> None:

@@ -182,8 +182,8 @@ def _incompatible(task: Any, old: Any, new: Any) -> str | None:
     element = old.bpmn_id
     if type(old).__name__ != type(new).__name__:
         return (
-            f"{element} is a {type(old).__name__} in the source and {new.bpmn_id} a "
-            f"{type(new).__name__} in the target"
+            f"{element} is {bpmn_kind(old)} in the source and {new.bpmn_id} "
+            f"{bpmn_kind(new)} in the target"
         )
     if isinstance(old, LoopTask):
         changed = sorted(k for k in LOOP_KEYS if _dict(old).get(k) != _dict(new).get(k))
@@ -197,6 +197,43 @@ def _incompatible(task: Any, old: Any, new: Any) -> str | None:
             what = "timer" if "Timer" in before.get("typename", "") else "event"
             return f"the {what} {element} waits for changed; a waiting {what} cannot be redefined"
     return None
+
+
+# What BPMN calls the element a task spec stands for, by SpiffWorkflow's class (the engine's own
+# classes derive from these: MergingParallelGateway is a parallel gateway).
+_BPMN_KINDS = {
+    "UserTask": "a user task",
+    "ManualTask": "a manual task",
+    "ScriptTask": "a script task",
+    "ServiceTask": "a service task",
+    "BusinessRuleTask": "a business rule task",
+    "SendTask": "a send task",
+    "ReceiveTask": "a receive task",
+    "NoneTask": "a task",
+    "ExclusiveGateway": "an exclusive gateway",
+    "ParallelGateway": "a parallel gateway",
+    "InclusiveGateway": "an inclusive gateway",
+    "EventBasedGateway": "an event-based gateway",
+    "StartEvent": "a start event",
+    "EndEvent": "an end event",
+    "BoundaryEvent": "a boundary event",
+    "IntermediateCatchEvent": "an intermediate catch event",
+    "IntermediateThrowEvent": "an intermediate throw event",
+    "ParallelMultiInstanceTask": "a parallel multi-instance activity",
+    "SequentialMultiInstanceTask": "a sequential multi-instance activity",
+    "StandardLoopTask": "a loop activity",
+    "CallActivity": "a call activity",
+    "TransactionSubprocess": "a transaction",
+    "SubWorkflowTask": "a subprocess",
+}
+
+
+def bpmn_kind(spec: Any) -> str:
+    """The kind of element `spec` stands for in BPMN's words, with its article."""
+    for cls in type(spec).__mro__:
+        if cls.__name__ in _BPMN_KINDS:
+            return _BPMN_KINDS[cls.__name__]
+    return "an element of another kind"
 
 
 def _dict(spec: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from bpmn_service.db.models import (
     Task,
 )
 from bpmn_service.engine import RunResult
-from bpmn_service.errors import FieldError, Invalid, InvalidVariables, NotFound, ServiceError
+from bpmn_service.errors import FieldError, Invalid, InvalidMapping, NotFound, ServiceError
 from bpmn_service.identity import Principal
 
 from . import projection, run_incidents, runtime
@@ -76,6 +76,15 @@ def migrate_instances(
                 f"instances move between versions of one process; {old.key!r} and {new.key!r} "
                 f"are different processes"
             )
+        if old.id == new.id:
+            raise Invalid(
+                f"source and target are the same version ({old.key} version {old.version}): a "
+                f"migration moves cases to another version of their process",
+                details={
+                    "source": {"key": old.key, "version": old.version},
+                    "target": {"key": new.key, "version": new.version},
+                },
+            )
         _check_mapping(ctx, session, old, new, mapping)
         ids = _selected(session, old, instance_ids, business_key_like)
     results = [
@@ -105,7 +114,7 @@ def _check_mapping(
         if v not in target
     ]
     if errors:
-        raise InvalidVariables(errors, what="the mapping is")
+        raise InvalidMapping(errors)
 
 
 def _definition(session: Session, key: str, version: int) -> ProcessDefinition:

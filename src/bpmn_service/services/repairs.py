@@ -16,7 +16,14 @@ from bpmn_service.db.models import ExternalTask, HistoryEvent, ProcessInstance, 
 from bpmn_service.engine import RunResult
 from bpmn_service.engine.declared_types import contradictions
 from bpmn_service.engine.repair import Instruction
-from bpmn_service.errors import FieldError, Forbidden, Invalid, InvalidState, InvalidVariables
+from bpmn_service.errors import (
+    FieldError,
+    Forbidden,
+    Invalid,
+    InvalidRequest,
+    InvalidState,
+    InvalidVariables,
+)
 from bpmn_service.identity import Principal
 
 from . import projection, run_incidents, runtime
@@ -41,9 +48,13 @@ def require_supervisor(principal: Principal) -> None:
 def check_reason(reason: str) -> str:
     text = reason.strip()
     if not text:
-        raise InvalidVariables([FieldError("reason", "is required: say why the case is repaired")])
+        why = "say why the case is repaired or migrated; the history keeps it"
+        raise InvalidRequest(
+            [FieldError("reason", f"is missing: {why}")], f"the reason is missing: {why}"
+        )
     if len(text) > MAX_REASON:
-        raise InvalidVariables([FieldError("reason", f"is longer than {MAX_REASON} characters")])
+        too_long = f"is longer than {MAX_REASON} characters"
+        raise InvalidRequest([FieldError("reason", too_long)], f"the reason {too_long}")
     return text
 
 
