@@ -103,6 +103,11 @@ def read_declarations(xml: str | bytes, process_id: str, filename: str = "") -> 
     process = root.find(f"{{{BPMN_NS}}}process[@id='{process_id}']")
     if process is None:
         return Declarations()
+    return declarations_in(process, filename)
+
+
+def declarations_in(process: etree._Element, filename: str = "") -> Declarations:
+    """The limits declared in a parsed process element (see read_declarations)."""
     roles: dict[str, dict[str, list[str]]] = {}
     lines: dict[str, int | None] = {}
     problems: list[BpmnProblem] = []
