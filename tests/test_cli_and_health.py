@@ -55,7 +55,9 @@ def test_check_accepts_good_files(tmp_path: Path) -> None:
         f"{APPROVAL}: ok (process approval)",
         f"{INBOX}: ok (process inbox)",
     ]
-    assert result.stderr == ""
+    # Only warnings: approval's groups are no group of the demo users file's users.
+    warned = [line.split(": warning: ")[0] for line in result.stderr.splitlines()]
+    assert warned == [f"{APPROVAL}:22 [review]", f"{APPROVAL}:45 [revise]"]
 
     # A directory is checked file by file.
     for name in ("approval.bpmn", "race.bpmn", "countersign.bpmn"):
@@ -93,7 +95,8 @@ def test_check_with_good_bad_and_missing_files(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stdout.splitlines() == [f"{APPROVAL}: ok (process approval)"]
     assert f"{missing}: no such file" in result.stderr.splitlines()
-    assert sum(1 for line in result.stderr.splitlines() if PROBLEM_LINE.match(line)) == 2
+    errors = [line for line in result.stderr.splitlines() if PROBLEM_LINE.match(line)]
+    assert sum(1 for line in errors if ": error: " in line) == 2
 
 
 def test_check_uses_the_lane_groups_file(tmp_path: Path) -> None:
@@ -204,6 +207,25 @@ def test_check_reads_the_lane_groups_beside_the_file_and_a_given_config(tmp_path
     beside = check("--config", ROOT, copy, cwd=tmp_path)
     assert "has no groups in lane-groups.toml" not in beside.stderr
     assert "'demo', which is no user of the users file" in beside.stderr  # config/users.toml
+
+
+def test_check_names_a_group_nobody_is_in_when_it_knows_the_users_file(tmp_path: Path) -> None:
+    """A misspelt candidate group offered the task to nobody but admins, and check said
+    nothing; outside a project (no users file) it still says nothing about groups."""
+    shipped = ROOT / "processes" / "yekuo_streamlined.bpmn"
+    task = '<bpmn:userTask id="B-UT09" name="中间检查" camunda:candidateGroups="inspection">'
+    text = shipped.read_text(encoding="utf-8")
+    assert task in text
+    copy = tmp_path / shipped.name
+    copy.write_text(text.replace(task, task.replace("inspection", "inspecton")), "utf-8")
+    known = check("--config", ROOT, copy, cwd=tmp_path)
+    assert known.returncode == 0, known.stderr
+    [warning] = [line for line in known.stderr.splitlines() if "inspecton" in line]
+    assert warning.startswith(f"{copy}:{line_of(copy, 'B-UT09')} [B-UT09]: warning: ")
+    assert "which no user of the users file is in" in warning
+    assert "did you mean 'inspection'?" in warning
+    alone = check(copy, cwd=tmp_path)
+    assert "inspecton" not in alone.stderr and "no user of the users file" not in alone.stderr
 
 
 def test_check_lists_every_finding_as_json(tmp_path: Path) -> None:

@@ -92,6 +92,23 @@ def test_the_dry_run_answers_like_a_deployment_and_stores_nothing(api: Api) -> N
     assert stored(api) == 1
 
 
+def test_a_group_nobody_is_in_is_warned_at_deploy(api: Api) -> None:
+    text = (
+        assigned(CLEAN)
+        .decode()
+        .replace(
+            'camunda:candidateGroups="hall_clerk"',
+            'camunda:candidateGroups="hall_clerk; archive"',
+            1,
+        )
+    )
+    answer = dry_run(api, (CLEAN.name, text.encode()))
+    assert answer.status_code == 200 and answer.json()["valid"] is True, answer.text
+    [warning] = [w for w in answer.json()["warnings"] if w["code"] == "camunda.unknown-group"]
+    assert "'hall_clerk; archive', which no user of the users file is in" in warning["message"]
+    assert "camunda:candidateGroups='hall_clerk,archive'" in warning["hint"]
+
+
 def test_the_dry_run_needs_the_analyst_group(api: Api) -> None:
     response = dry_run(api, (V1.name, V1.read_bytes()), user="clerk")
     assert response.status_code == 403, response.text

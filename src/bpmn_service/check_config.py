@@ -37,8 +37,10 @@ class CheckConfig:
 
     def context(self) -> CheckContext:
         lanes = LaneGroups.load(self.lane_groups) if self.lane_groups else LaneGroups({})
-        known = UserDirectory.load(self.users).user_ids if self.users else None
-        return CheckContext(lanes.groups_for, known)
+        users = UserDirectory.load(self.users) if self.users else None
+        if users is None:
+            return CheckContext(lanes.groups_for)
+        return CheckContext(lanes.groups_for, users.user_ids, users.group_ids)
 
     def time_limits(self) -> TimeLimits:
         explicit = _explicit("BPMN_TIME_LIMITS_FILE")

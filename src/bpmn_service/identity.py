@@ -115,6 +115,11 @@ class UserDirectory:
         return frozenset(u.user_id for u in self._users)
 
     @property
+    def group_ids(self) -> frozenset[str]:
+        """Every group some user of the file is in."""
+        return frozenset(g for u in self._users for g in u.groups)
+
+    @property
     def has_demo_tokens(self) -> bool:
         return any(u.demo for u in self._users)
 

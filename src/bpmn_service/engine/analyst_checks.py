@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,10 +36,12 @@ LaneGroupsOf = Callable[[str, str | None], list[str]]
 @dataclass(frozen=True, slots=True)
 class CheckContext:
     """What a check knows beyond the file: the lane groups and, when the users file is at hand,
-    the known user ids (None: unknown, no assignee is questioned)."""
+    the known user ids and the groups its users are in (None: unknown, no assignee or group is
+    questioned)."""
 
     lane_groups: LaneGroupsOf
     known_users: frozenset[str] | None = None
+    known_groups: frozenset[str] | None = None
 
     def lane_has_groups(self, key: str, lane: str | None) -> bool:
         return bool(self.lane_groups(key, lane))
@@ -109,6 +113,7 @@ def analyst_findings(
     _script_languages(process, add)
     _ignored_conditions(process, add)
     _lane_groups(process, process.get("id") or "", add, context)
+    _lane_group_users(process, process.get("id") or "", add, context)
     _other_vendors(root, process, add, context)
     return findings
 
@@ -217,6 +222,8 @@ def _camunda_attributes(root: etree._Element, add: Add, context: CheckContext) -
             if name in READ_ATTRIBUTES.get(kind, ()):
                 if name in ("assignee", "candidateUsers"):
                     _known_users(el, name, value, add, context)
+                elif name in ("candidateGroups", "candidateStarterGroups"):
+                    _known_groups(el, name, value, add, context)
                 continue
             where = owner if owner is not None else el
             if name in MODELER_DEFAULTS:
@@ -264,6 +271,68 @@ def _known_users(
             "use a user id of the users file, or camunda:candidateGroups (a lane's groups) so "
             "that anyone of the group can take it",
         )
+
+
+# What else analysts separate a list of groups with (a comma is the separator).
+_GROUP_SEPARATORS = re.compile(r"[;；，、\s]+")
+_GROUP_HINT = (
+    "write a group some user of the users file is in, or give the users who do this work "
+    "that group in the users file"
+)
+
+
+def _known_groups(
+    el: etree._Element, name: str, value: str, add: Add, context: CheckContext
+) -> None:
+    """A group nobody is in offers the task to nobody (admins see every task)."""
+    if context.known_groups is None or value.strip().startswith(("${", "#{")):
+        return
+    listed = [g for g in (v.strip() for v in value.split(",")) if g]
+    unknown = [g for g in listed if g not in context.known_groups]
+    if not unknown:
+        return
+    known = [g for g in listed if g not in unknown]
+    what = "see the task" if name == "candidateGroups" else "start the process"
+    whom = f"only {', '.join(known)} would {what}" if known else f"nobody but an admin would {what}"
+    said, hints = _unknown_groups(unknown, listed, context, f"camunda:{name}")
+    names = ", ".join(repr(g) for g in unknown)
+    add(
+        el,
+        "camunda.unknown-group",
+        f"camunda:{name} names {names}, which no user of the users file is in: {whom}{said}",
+        "; ".join(hints) or _GROUP_HINT,
+    )
+
+
+def _unknown_groups(
+    unknown: list[str], listed: list[str], context: CheckContext, where: str
+) -> tuple[str, list[str]]:
+    """What the message adds about each unknown group (the group meant), and the hints; `where`
+    is what lists the groups (camunda:candidateGroups, lane-groups.toml's entry)."""
+    known = sorted(context.known_groups or ())
+    said: list[str] = []
+    hints: list[str] = []
+    for group in unknown:
+        parts = [p for p in _GROUP_SEPARATORS.split(group) if p]
+        if len(parts) > 1:
+            fixed = [p for g in listed for p in (parts if g == group else [g])]
+            if where.startswith("camunda:"):
+                hints.append(f"separate groups with commas: {where}={','.join(fixed)!r}")
+            else:
+                hints.append(f"list the groups apart in {where}: {fixed!r}")
+            continue
+        if context.known_users is not None and group in context.known_users:
+            said.append(f"{group!r} is a user of the users file, not a group")
+            hints.append(f"to offer the task to the user {group!r}, use camunda:candidateUsers")
+            continue
+        meant = difflib.get_close_matches(group, known, n=1, cutoff=0.6)
+        if meant:
+            said.append(f"did you mean {meant[0]!r}?")
+            hints.append(
+                f"write {meant[0]!r} for {group!r} in {where}; for a new group, give it to the "
+                "users who do this work in the users file"
+            )
+    return "".join(f"; {s}" for s in said), hints
 
 
 # Names of languages analysts paste from Camunda examples.
@@ -351,6 +420,39 @@ def _lane_groups(process: etree._Element, key: str, add: Add, context: CheckCont
                 f"move the task into lane {others[0]!r}, or give it the groups of {lane!r} "
                 f"({', '.join(sorted(own))}) by removing camunda:candidateGroups",
             )
+
+
+def _lane_group_users(process: etree._Element, key: str, add: Add, context: CheckContext) -> None:
+    """The groups lane-groups.toml gives a lane whose tasks have no groups of their own."""
+    if context.known_groups is None:
+        return
+    for lane in process.iter(f"{{{BPMN_NS}}}lane"):
+        name = lane.get("name") or ""
+        listed = context.lane_groups(key, name)
+        unknown = [g for g in listed if g not in context.known_groups]
+        refs = {(r.text or "").strip() for r in lane.iterfind("bpmn:flowNodeRef", NSMAP)}
+        tasks = [
+            t.get("id") or ""
+            for t in process.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}manualTask")
+            if t.get("id") in refs and not (t.get(f"{{{CAMUNDA_NS}}}candidateGroups") or "")
+        ]
+        if not unknown or not tasks:
+            continue
+        known = [g for g in listed if g not in unknown]
+        whom = f"only {', '.join(known)} would" if known else "nobody but an admin would"
+        entry = f'lane-groups.toml (the lane under [{key}] or ["*"])'
+        said, hints = _unknown_groups(unknown, listed, context, entry)
+        names = ", ".join(repr(g) for g in unknown)
+        add(
+            lane,
+            "lanes.unknown-group",
+            f"lane {name!r} gets the group{'s' if len(unknown) > 1 else ''} {names} from "
+            f"lane-groups.toml, which no user of the users file is in: {whom} see its tasks "
+            f"({', '.join(tasks)}){said}",
+            "; ".join(hints)
+            or f'correct the lane\'s entry in lane-groups.toml (under [{key}] or ["*"]), '
+            "or give the users who do this work that group in the users file",
+        )
 
 
 # Engines whose modelers write attributes of their own where Camunda 7 writes camunda:*: the
