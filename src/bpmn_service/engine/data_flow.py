@@ -82,7 +82,7 @@ def names_read(text: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=1024)
-def _script_lines(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
+def script_lines(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
     """(name written, names read) per `name = expression` line."""
     try:
         module = ast.parse(text)
@@ -221,7 +221,7 @@ class _Analysis:
             return NOTHING
         if kind == "scriptTask":
             text = "".join(node.xpath("./bpmn:script/text()", namespaces=NSMAP))
-            return Vars(frozenset(name for name, _reads in _script_lines(text)))
+            return Vars(frozenset(name for name, _reads in script_lines(text)))
         if kind == "serviceTask":
             declared = self.ext(node).get("properties", {}).get("variables")
             return ANYTHING if declared is None else Vars(frozenset(listed_names(declared)))
@@ -267,7 +267,7 @@ class _Analysis:
         if kind == "scriptTask":
             text = "".join(node.xpath("./bpmn:script/text()", namespaces=NSMAP))
             earlier: set[str] = set()
-            for number, (target, names) in enumerate(_script_lines(text), start=1):
+            for number, (target, names) in enumerate(script_lines(text), start=1):
                 for name in names:
                     yield _Read(name, f"line {number} of the script", node, frozenset(earlier))
                 earlier.add(target)

@@ -4,18 +4,24 @@ A supervisor's repair sets variables without a form; the forms of the process ar
 contract the rest of the case reads (gateways compare numbers, the next form shows the value), so
 a repair may not store text where every form that has a field of that name declares a number.
 Only the JSON type is compared: enum options, date formats and bounds stay the forms' business.
+The same declarations, read from the file with their lines (`declared_in`), are what the check
+compares when forms disagree with each other (form_types.py).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from lxml import etree
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 
 from bpmn_service.errors import FieldError
+
+from .bpmn_xml import BPMN_NS
+from .camunda_ext import form_field_elements, read_form_fields
 
 # The JSON type a value of each form field type has (forms.py's coercions).
 KIND = {
@@ -36,6 +42,8 @@ class Declaration:
     type: str
     element_id: str
     form: str  # "start form" or "task <name>"
+    line: int | None = field(default=None, compare=False)  # of the field, when read from a file
+    readonly: bool = field(default=False, compare=False)
 
     def to_dict(self) -> dict[str, str]:
         return {"element_id": self.element_id, "form": self.form, "type": self.type}
@@ -43,22 +51,50 @@ class Declaration:
 
 def declarations(task_specs: Iterable[Any]) -> dict[str, list[Declaration]]:
     """Every form field of the given task specs (all of a process version's), by field id."""
+
+    def fields() -> Iterable[tuple[str, Declaration]]:
+        for spec in task_specs:
+            element_id = getattr(spec, "bpmn_id", None)
+            form_fields = (getattr(spec, "extensions", None) or {}).get("formFields") or []
+            if not element_id or not form_fields:
+                continue
+            start = isinstance(spec, StartEvent)
+            form = "start form" if start else f"task {spec.bpmn_name or element_id}"
+            for f in form_fields:
+                yield f["id"], Declaration(f["type"], element_id, form)
+
+    return _grouped(fields())
+
+
+def declared_in(process: etree._Element) -> dict[str, list[Declaration]]:
+    """Every form field of a process element (start events' and tasks' forms), by field id,
+    each with its line and whether it is read-only."""
+
+    def fields() -> Iterable[tuple[str, Declaration]]:
+        for el in process.iter(f"{{{BPMN_NS}}}startEvent", f"{{{BPMN_NS}}}userTask"):
+            element_id = el.get("id")
+            if not element_id:
+                continue
+            start = etree.QName(el.tag).localname == "startEvent"
+            form = "start form" if start else f"task {el.get('name') or element_id}"
+            for xml_field, f in zip(form_field_elements(el), read_form_fields(el), strict=True):
+                readonly = "readonly" in f["constraints"]
+                yield (
+                    f["id"],
+                    Declaration(f["type"], element_id, form, xml_field.sourceline, readonly),
+                )
+
+    return _grouped(fields())
+
+
+def _grouped(fields: Iterable[tuple[str, Declaration]]) -> dict[str, list[Declaration]]:
     found: dict[str, list[Declaration]] = {}
-    for spec in task_specs:
-        element_id = getattr(spec, "bpmn_id", None)
-        fields = (getattr(spec, "extensions", None) or {}).get("formFields") or []
-        if not element_id or not fields:
-            continue
-        form = (
-            "start form" if isinstance(spec, StartEvent) else f"task {spec.bpmn_name or element_id}"
-        )
-        for field in fields:
-            listed = found.setdefault(field["id"], [])
-            declaration = Declaration(field["type"], element_id, form)
-            if declaration not in listed:  # one element may stand in more than one spec
-                listed.append(declaration)
+    for field_id, declaration in fields:
+        listed = found.setdefault(field_id, [])
+        if declaration not in listed:  # one element may stand in more than one spec
+            listed.append(declaration)
     for listed in found.values():
-        listed.sort(key=lambda d: (d.form != "start form", d.element_id))
+        listed.sort(key=lambda d: (d.form != "start form", d.line or 0, d.element_id))
     return found
 
 

@@ -39,6 +39,7 @@ from .data_flow import data_flow_findings
 from .deep_stack import call_deep
 from .deploy_rules import LaneCheck, check_rules
 from .diagram_checks import check_layout
+from .form_types import form_type_findings
 from .limit_paths import limit_path_findings
 from .reachability import reachability_findings
 from .script_engine import EVALUATOR
@@ -141,6 +142,7 @@ def check_bpmn(
         problems.extend(_property_expression_problems(process, filename))
         problems.extend(analyst_findings(root, process, filename, context))
         problems.extend(data_flow_findings(root, process, filename))
+        problems.extend(form_type_findings(process, filename))
         problems.extend(reachability_findings(process, filename))
         problems.extend(limit_path_findings(process, filename))
         problems.extend(_prepare_timers(root, filename))
