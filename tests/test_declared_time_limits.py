@@ -14,8 +14,9 @@ import pytest
 
 from bpmn_service.services.limit_checks import declaration_problems
 from bpmn_service.services.scheduler import run_due_timers
+from bpmn_service.timelimits import TimeLimits
 from clock import Clock, api_time, local
-from conftest import DATA, Api
+from conftest import DATA, ROOT, Api
 from limits_demo import KEY, demo_time_limits
 
 
@@ -233,6 +234,31 @@ def test_a_typo_in_one_row_name_is_reported_at_its_line_with_the_rows_it_may_mea
     assert "time limit X-T-REPLY has no element with timeLimit.start" in meant.message
     assert "X-T-REPLI" in meant.message
     assert meant.line == line_of(text, str(meant.element))  # its element's line
+
+
+def test_a_typo_in_one_of_two_stops_is_said_at_its_line_and_nothing_else_is_blamed() -> None:
+    """The streamlined model with B-UT02's stop of B-T-PLAN misspelt (B-UT07 keeps its own):
+    the typo was reported as 'time limit B-T-PLN has no element with timeLimit.start', with no
+    hint and a code the findings table did not list."""
+    shipped = ROOT / "processes" / "yekuo_streamlined.bpmn"
+    text = shipped.read_text(encoding="utf-8")
+    stop = '<camunda:property name="timeLimit.stop" value="B-T-PLAN"/>'
+    edited = text.replace(stop, stop.replace("B-T-PLAN", "B-T-PLN"), 1)
+    line = text[: text.index(stop)].count("\n") + 1
+    table = TimeLimits.load(ROOT / "config" / "time-limits.toml")
+    [typo] = declaration_problems(table, edited.encode(), "yekuo_streamlined", shipped.name)
+    assert (typo.line, typo.element, typo.code) == (line, "B-UT02", "structure.time-limit")
+    assert typo.message.startswith("timeLimit.stop = 'B-T-PLN': B-T-PLN is not a row of ")
+    assert "did you mean B-T-PLAN?" in typo.message and "write B-T-PLAN" in typo.hint
+    # Without a limit table (a check outside any project) the row cannot be looked up; the
+    # limit that lacks a start then names the limit of the file it most likely misspells.
+    [orphan, _no_table] = declaration_problems(
+        TimeLimits([], {}), edited.encode(), "yekuo_streamlined", shipped.name
+    )
+    assert (orphan.line, orphan.element, orphan.code) == (line, "B-UT02", "structure.time-limit")
+    assert "time limit B-T-PLN has no element with timeLimit.start" in orphan.message
+    assert "did you mean B-T-PLAN, declared on B-GW03, B-UT07c, B-UT07?" in orphan.message
+    assert "write B-T-PLAN" in orphan.hint
 
 
 @pytest.mark.parametrize(

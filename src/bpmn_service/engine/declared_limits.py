@@ -169,6 +169,18 @@ def declarations_in(process: etree._Element, filename: str = "") -> Declarations
             line = next(u.line for u in uses if u.limit_id == limit_id and u.element == where)
             # A misspelt property naming this limit is most likely the missing one.
             said = "".join(f"; {s}: misspelt?" for s in misnamed.get(limit_id, []))
+            hint = f"add the {missing} property to the step where the clock " + (
+                "starts" if not starts else "stops"
+            )
+            # So is a misspelt row that a limit declared in full resembles (without a limit
+            # table to look the row up in).
+            meant = closest(limit_id, [k for k in roles if k != limit_id and _complete(roles[k])])
+            if meant is not None:
+                on = ", ".join(
+                    dict.fromkeys(e for elements in roles[meant].values() for e in elements)
+                )
+                said += f"; did you mean {meant}, declared on {on}?"
+                hint = f"write {meant} in the element's Extension properties, or {hint}"
             incomplete[limit_id] = BpmnProblem(
                 f"time limit {limit_id} has no element with {missing}; a clock needs both a "
                 f"start and a stop{said}",
@@ -176,8 +188,7 @@ def declarations_in(process: etree._Element, filename: str = "") -> Declarations
                 line,
                 where,
                 CODE,
-                f"add the {missing} property to the step where the clock "
-                + ("starts" if not starts else "stops"),
+                hint,
             )
             problems.append(incomplete[limit_id])
             continue
@@ -191,6 +202,10 @@ def declarations_in(process: etree._Element, filename: str = "") -> Declarations
             line=lines.get(limit_id),
         )
     return Declarations(limits, tuple(problems), tuple(uses), incomplete)
+
+
+def _complete(by_role: dict[str, list[str]]) -> bool:
+    return bool(by_role["start"]) and bool(by_role["stop"] or by_role["stopAtClaim"])
 
 
 def closest(word: str, choices: tuple[str, ...] | list[str]) -> str | None:
