@@ -58,7 +58,9 @@ def test_an_unknown_group_beside_a_known_one_is_named_alone() -> None:
     [finding] = groups(process(task('camunda:candidateGroups="metering, custmer_manager"')))
     assert "names 'custmer_manager', which no user" in finding.message
     assert "did you mean 'customer_manager'?" in finding.message
-    assert "nobody but an admin" not in finding.message  # metering's users see it
+    assert "only metering would see the task" in finding.message
+    [finding] = groups(process(task('camunda:candidateGroups="x" camunda:assignee="clerk"')))
+    assert "only clerk would see the task" in finding.message
 
 
 def test_a_list_separated_by_semicolons_or_spaces_is_told_to_use_commas() -> None:
@@ -74,6 +76,18 @@ def test_known_groups_expressions_and_no_users_file_say_nothing() -> None:
     assert groups(process(task('camunda:candidateGroups="${signer}"'))) == []
     unknown_users = CheckContext(SHIPPED_LANES.groups_for)  # no users file found
     assert groups(process(task('camunda:candidateGroups="inspecton"')), unknown_users) == []
+
+
+def test_a_starter_group_nobody_is_in_is_warned_at_the_process() -> None:
+    data = process(task('camunda:candidateGroups="inspection"')).replace(
+        b'isExecutable="true"', b'isExecutable="true" camunda:candidateStarterGroups="hall_clerc"'
+    )
+    [finding] = groups(data)
+    assert (finding.element, finding.line) == ("p", 3)
+    assert finding.message == (
+        "camunda:candidateStarterGroups names 'hall_clerc', which no user of the users file is "
+        "in: nobody but an admin would start the process; did you mean 'hall_clerk'?"
+    )
 
 
 def test_a_user_id_given_as_a_group_is_told_to_be_a_candidate_user() -> None:

@@ -291,7 +291,13 @@ def _known_groups(
     unknown = [g for g in listed if g not in context.known_groups]
     if not unknown:
         return
-    known = [g for g in listed if g not in unknown]
+    # Users the element names beside its groups (they see or start it anyway).
+    users = (
+        ("candidateUsers", "assignee") if name == "candidateGroups" else ("candidateStarterUsers",)
+    )
+    known = [g for g in listed if g not in unknown] + [
+        value for u in users if (value := (el.get(f"{{{CAMUNDA_NS}}}{u}") or "").strip())
+    ]
     what = "see the task" if name == "candidateGroups" else "start the process"
     whom = f"only {', '.join(known)} would {what}" if known else f"nobody but an admin would {what}"
     said, hints = _unknown_groups(unknown, listed, context, f"camunda:{name}")
