@@ -200,7 +200,7 @@ def test_text_compared_with_text_or_set_by_a_script_too_is_no_finding() -> None:
     assert check(*body, converted, chain("start", "s", "gw"), flow("gw", "fast", "urgent"))[1] == []
 
 
-def test_the_testers_edits_of_the_streamlined_model_are_named() -> None:
+def test_two_type_edits_of_the_streamlined_model_are_named() -> None:
     text = SHIPPED.read_text(encoding="utf-8")
     lines = text.splitlines()
     boolean = (
