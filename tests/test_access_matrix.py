@@ -155,7 +155,9 @@ def expect_claim(user: str | None, task: TaskModel) -> int:
     if task.ended:
         return ended_answer(user, task)
     if not sees_task(user, task):
-        return 404  # tasks of other groups are 404, supervisors included
+        # Tasks of other groups are 404; a supervisor, who may look at every task, is told that
+        # it is not offered to them.
+        return 403 if is_supervisor(user) else 404
     if task.assignee == user:
         return 200  # claiming your own task again changes nothing
     if task.assignee is not None:

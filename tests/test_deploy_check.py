@@ -270,3 +270,46 @@ def test_a_version_without_an_element_where_cases_wait_is_warned_about(api: Api)
 
 def _deploy(api: Api, content: bytes) -> Any:
     return api.post("/deployments", "analyst", files=[("files", ("approval.bpmn", content))])
+
+
+def test_a_boundary_event_the_new_version_lacks_strands_no_case(api: Api) -> None:
+    """A migration drops a waiting boundary event the target lacks (as Camunda does), so the
+    cases waiting at one need no mapping for it and the deploy does not count them."""
+    approval = (DATA / "approval.bpmn").read_text(encoding="utf-8")
+    held = (
+        approval.replace(
+            "  </bpmn:process>",
+            '    <bpmn:boundaryEvent id="hold" attachedToRef="review" cancelActivity="false">'
+            '<bpmn:messageEventDefinition messageRef="hold_msg" /></bpmn:boundaryEvent>\n'
+            "  </bpmn:process>\n"
+            '  <bpmn:message id="hold_msg" name="hold" />',
+        )
+        .replace(
+            "    </bpmndi:BPMNPlane>",
+            '      <bpmndi:BPMNShape id="hold_di" bpmnElement="hold">'
+            '<dc:Bounds x="302" y="142" width="36" height="36" /></bpmndi:BPMNShape>\n'
+            "    </bpmndi:BPMNPlane>",
+        )
+        .encode()
+    )
+    first = _deploy(api, held)
+    assert first.status_code == 201, first.text
+    case = api.start("approval", "HOLD-1", {"amount": 5, "purpose": "x"}).json()
+    subs = api.get("/event-subscriptions", "admin", params={"business_key": "HOLD-1"}).json()
+    assert [s["message_name"] for s in subs["items"]] == ["hold"]
+
+    second = _deploy(api, approval.encode())
+    assert second.status_code == 201, second.text
+    assert [w for w in second.json()["warnings"] if w["code"] == "cases.stranded"] == []
+    body = {
+        "source": {"key": "approval", "version": 1},
+        "target": {"key": "approval", "version": 2},
+        "reason": "the hold is no longer offered",
+        "dry_run": False,
+    }
+    [report] = api.post("/migrations", "leader", json=body).json()["results"]
+    assert report["migrated"], report
+    assert report["dropped"] == [{"element_id": "hold", "attached_to": "review", "kind": "message"}]
+    subs = api.get("/event-subscriptions", "admin", params={"business_key": "HOLD-1"}).json()
+    assert subs["total"] == 0
+    assert [t["element_id"] for t in api.open_tasks(case["id"])] == ["review"]

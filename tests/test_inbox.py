@@ -81,7 +81,8 @@ def test_each_user_sees_only_tasks_of_their_groups_or_assigned_to_them(deployed:
     # A supervisor outside the task's groups may look at it (oversight) but not claim or complete.
     customer_task = tasks["customer_task"]["id"]
     assert api.get(f"/tasks/{customer_task}", "leader").status_code == 200
-    assert api.claim(customer_task, "leader").status_code == 404
+    claimed = api.claim(customer_task, "leader")
+    assert claimed.status_code == 403 and "not offered" in claimed.json()["message"]
     assert api.complete(customer_task, "leader", {}).status_code == 404
     # Nothing above changed any task.
     after = {t["id"]: t["assignee"] for t in inbox(api, "admin")}
@@ -473,8 +474,9 @@ def test_a_supervisor_oversees_every_open_task_when_asking_for_it(api: Api) -> N
     assert overseen.status_code == 200, overseen.text
     assert [t["id"] for t in overseen.json()["items"]] == [review["id"]]
     assert overseen.json()["total"] == 1
-    # Seeing is not being offered: a claim still follows the inbox's rule.
-    assert api.claim(review["id"], "leader").status_code == 404
+    # Seeing is not being offered: the claim is refused, saying so (not "no such task").
+    refused_claim = api.claim(review["id"], "leader")
+    assert refused_claim.status_code == 403 and "not offered" in refused_claim.json()["message"]
     refused = api.get("/tasks", "clerk", params={"oversee": "true"})
     assert refused.status_code == 403 and "oversee" in refused.json()["message"]
     assert api.get("/tasks", "admin", params={"oversee": "true"}).json()["total"] == 1

@@ -67,12 +67,17 @@ def test_a_supervisor_oversees_every_lanes_tasks_and_opens_them(ui: Ui, server: 
     page.get_by_role("tab", name="全部任务（督办）").click()
     page.get_by_label("申请编号").fill(key)
     page.get_by_role("button", name="筛选").click()
+    # Earliest due first: the view is for chasing overdue work.
+    assert page.get_by_label("排序").input_value() == "due"
     row = page.locator(f"[data-testid=inbox][data-query*='business_key={key}'] tbody tr")
     row.first.wait_for()
     assert row.count() == 1 and "受理用电申请" in row.inner_text()
     assert row.get_by_role("button", name="认领").count() == 0
     row.get_by_role("link", name="办理").click()
     page.get_by_role("heading", name="受理用电申请").wait_for()
+    # The task page offers no claim the service would refuse either; it says why.
+    page.get_by_test_id("not-offered").wait_for()
+    assert page.get_by_role("button", name="认领").count() == 0
 
     ui.sign_out()
     ui.sign_in("clerk")

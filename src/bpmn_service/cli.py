@@ -252,6 +252,7 @@ def cmd_migrate_instances(args: argparse.Namespace) -> int:
                         "mapped": r.mapped,
                         "problems": r.problems,
                         "started": r.started,
+                        "dropped": r.dropped,
                     },
                     ensure_ascii=False,
                 )
@@ -279,6 +280,8 @@ def cmd_migrate_instances(args: argparse.Namespace) -> int:
         )
         for event in r.started:
             print(f"  starts {event['kind']} {event['element_id']} on {event['attached_to']}")
+        for event in r.dropped:
+            print(f"  drops {event['kind']} {event['element_id']} on {event['attached_to']}")
         for problem in r.problems:
             print(f"  {problem['element_id']}: {problem['message']}", file=sys.stderr)
     if not args.execute:

@@ -44,3 +44,22 @@ def test_a_migration_between_versions_with_the_same_boundary_events_starts_none(
     assert plan.ok and plan.started == []
     case.migrate("late_note_fixed")
     assert case.result is not None and case.result.next_timer_at == T0 + timedelta(hours=1)
+
+
+def test_a_boundary_event_the_target_lacks_is_dropped_and_the_task_stays() -> None:
+    """As Camunda drops unmapped boundary events: the migration was refused ("the target
+    version has no element nudge; map it"), and no mapping could satisfy it."""
+    case = Case("late_note_fixed")
+    case.start(amount=5)
+    case.complete("enter")
+    review = case.ready("review").id
+    assert case.result is not None and case.result.next_timer_at is not None
+    plan = case.plan("late_note_untimed")
+    assert plan.ok, plan.problems
+    assert plan.dropped == [{"element_id": "nudge", "attached_to": "review", "kind": "timer"}]
+    found = case.migrate("late_note_untimed")
+    assert found.ok and found.dropped == plan.dropped
+    assert case.ready("review").id == review  # the same task, without its timer
+    assert case.result is not None and case.result.next_timer_at is None
+    assert case.wait(hours=3).ready_tasks  # nothing fires
+    assert case.complete("review").completed

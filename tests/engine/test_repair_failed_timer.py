@@ -88,3 +88,16 @@ def test_a_start_before_of_an_activity_starts_its_boundary_events() -> None:
     assert case.open_elements == ["enter", "review"]
     assert case.result is not None and case.result.next_timer_at == T0 + timedelta(hours=1)
     assert case.wait(hours=2).variables["note"] == "late: 5"
+
+
+def test_cancelling_a_boundary_timer_leaves_its_task() -> None:
+    """A supervisor drops a reminder: the cancel removed the whole activity with it (the split
+    above both), and the branch was gone for good."""
+    case = Case("late_note_fixed")
+    case.start(amount=5)
+    case.complete("enter")
+    review = case.ready("review").id
+    result = case.modify(("cancel", "nudge"))
+    assert case.ready("review").id == review and result.next_timer_at is None
+    assert case.wait(hours=3).ready_tasks
+    assert case.complete("review").completed

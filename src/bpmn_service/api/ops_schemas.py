@@ -141,6 +141,11 @@ class InstanceMigrationRead(BaseModel):
         description="boundary events the target attaches to an active element that it lacked "
         "({element_id, attached_to, kind}); the migration starts them (a timer counts from then)",
     )
+    dropped: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="waiting boundary events of an active element that the target does not have "
+        "({element_id, attached_to, kind}); the migration drops them, as Camunda does",
+    )
 
 
 class MigrationRead(BaseModel):

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util.diff import SpecDiff
 from SpiffWorkflow.util.task import TaskState
@@ -56,6 +57,9 @@ class MigrationPlan:
     # Boundary events the target attaches to an active element that it did not have:
     # {"element_id", "attached_to", "kind"}, started by the migration.
     started: list[dict[str, str]] = field(default_factory=list)
+    # Waiting boundary events of an active element that the target does not have: dropped, as
+    # Camunda drops unmapped boundary events ({"element_id", "attached_to", "kind"}).
+    dropped: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -77,6 +81,11 @@ def plan(workflow: Any, spec: Any, subs: dict[str, Any], mapping: dict[str, str]
                 continue
             seen.add(element)
             new = alignment.get(old)
+            if new is None and isinstance(old, BoundaryEvent):
+                result.dropped.append(
+                    {"element_id": element, "attached_to": _host(task), "kind": _event_kind(old)}
+                )
+                continue
             if new is None:
                 result.problems.append(
                     Problem(
@@ -120,6 +129,10 @@ def migrate(
             if new is not None:
                 task.task_spec = new
             elif task.has_state(TaskState.PREDICTED_MASK):
+                owner._remove_task(task.id)
+            elif isinstance(task.task_spec, BoundaryEvent) and task.has_state(OPEN):
+                # Dropped (plan): it no longer waits for its timer or message.
+                owner.top_workflow.event_manager.remove_task(task)
                 owner._remove_task(task.id)
             else:
                 _retire(owner, task)
@@ -239,6 +252,14 @@ def bpmn_kind(spec: Any) -> str:
 def _dict(spec: Any) -> dict[str, Any]:
     converted: dict[str, Any] = SERIALIZER.registry.convert(spec)
     return converted
+
+
+def _host(event: Any) -> str:
+    """The element a waiting boundary event is attached to: its split's other child."""
+    for sibling in event.parent.children if event.parent is not None else ():
+        if sibling is not event and not isinstance(sibling.task_spec, BoundaryEvent):
+            return str(getattr(sibling.task_spec, "bpmn_id", "") or "")
+    return ""
 
 
 def _retire(owner: Any, task: Any) -> None:

@@ -127,8 +127,10 @@ def _cancel(task: Any) -> tuple[Any, dict[str, Any]]:
     """Remove an active token (with its boundary events); return where it hung and its data."""
     data = dict(task.data)
     doomed = task
-    if isinstance(task.parent.task_spec, BoundaryEventSplit):
-        doomed = task.parent  # the activity with its boundary events
+    if isinstance(task.parent.task_spec, BoundaryEventSplit) and not isinstance(
+        task.task_spec, BoundaryEvent
+    ):
+        doomed = task.parent  # the activity with its boundary events; an event goes alone
     anchor = doomed.parent
     owner = task.workflow
     top = owner.top_workflow

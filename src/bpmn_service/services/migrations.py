@@ -43,6 +43,7 @@ class InstanceMigration:
     mapped: list[dict[str, str]] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
     started: list[dict[str, str]] = field(default_factory=list)
+    dropped: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -188,6 +189,7 @@ def _one(
             )
             report.mapped = found.mapped
             report.started = found.started
+            report.dropped = found.dropped
             report.problems = [
                 {"element_id": p.element_id, "message": p.message} for p in found.problems
             ]
@@ -219,6 +221,7 @@ def _one(
                     "mapping": mapping,
                     "mapped": found.mapped,
                     "started": found.started,
+                    "dropped": found.dropped,
                 },
             )
             # Closed first: the migrated case may be stuck anew (a join waiting for a branch

@@ -5,10 +5,19 @@ deployment (and its dry run) warns, naming the element and how many cases wait t
 
 from __future__ import annotations
 
-from sqlalchemy import distinct, func, select, union_all
+import json
+from typing import Any
+
+from sqlalchemy import Select, distinct, func, select, union_all
 from sqlalchemy.orm import Session
 
-from bpmn_service.db.models import ExternalTask, MessageSubscription, ProcessInstance, Task
+from bpmn_service.db.models import (
+    ExternalTask,
+    MessageSubscription,
+    ProcessDefinition,
+    ProcessInstance,
+    Task,
+)
 from bpmn_service.engine import CompiledProcess
 from bpmn_service.errors import BpmnProblem
 
@@ -36,7 +45,7 @@ def stranded(session: Session, process: CompiledProcess, filename: str) -> list[
         .group_by(waits.c.element_id)
         .order_by(waits.c.element_id)
     ).all()
-    ids = process.element_ids()
+    ids = process.element_ids() | _boundary_events(session, active)
     return [
         BpmnProblem(
             f"{count} running case(s) of {process.key} wait at {element!r}, which {filename} "
@@ -52,3 +61,21 @@ def stranded(session: Session, process: CompiledProcess, filename: str) -> list[
         for element, count in counts
         if element not in ids
     ]
+
+
+def _boundary_events(session: Session, active: Select[Any]) -> frozenset[str]:
+    """The boundary events of the versions the active cases run: a migration drops one the
+    target lacks (as Camunda does), so a case waiting at one is not stranded by it."""
+    versions = select(ProcessInstance.definition_id).where(ProcessInstance.id.in_(active))
+    found: set[str] = set()
+    for spec_json in session.scalars(
+        select(ProcessDefinition.spec_json).where(ProcessDefinition.id.in_(versions.distinct()))
+    ):
+        spec = json.loads(spec_json)
+        for process in (spec["spec"], *spec.get("subprocess_specs", {}).values()):
+            found.update(
+                ts["bpmn_id"]
+                for ts in process["task_specs"].values()
+                if ts.get("typename") == "BoundaryEvent" and ts.get("bpmn_id")
+            )
+    return frozenset(found)

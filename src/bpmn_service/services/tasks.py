@@ -259,6 +259,12 @@ def claim_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDetai
         # One statement on PostgreSQL (read, conditional UPDATE, history row; db/claims.py).
         attempt = claims.attempt(session.connection(), principal, task_id, now)
         if attempt is None:
+            if principal.is_supervisor and session.get(Task, task_id) is not None:
+                # A supervisor sees every task (oversee) but may claim only those offered to them.
+                raise Forbidden(
+                    f"task {task_id} is not offered to you or your groups: its candidates "
+                    "claim it, or a supervisor assigns it to one of them"
+                )
             _not_visible(session, task_id, principal)
         task, candidates = attempt.task, attempt.candidates
         if not attempt.won:

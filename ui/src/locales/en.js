@@ -27,7 +27,7 @@ export default {
   task: {
     claim: 'Claim', unclaim: 'Unclaim', complete: 'Complete', claimedBy: 'Being handled by {{user}}',
     lostRace: 'Could not claim: {{user}} claimed this task first.', notYours: '{{user}} holds this task; you can only look at it.', changedMeanwhile: 'Not submitted: while you filled it in, the task was claimed, given back or completed by someone else (who holds it now is shown above). What you entered is still on the page.',
-    claimFirst: 'Claim the task to fill in its form.', completed: 'Completed.', nextTasks: 'Next tasks',
+    notOffered: 'This task is not offered to your groups: you can look at it; its candidate groups claim it, or a supervisor assigns it.', claimFirst: 'Claim the task to fill in its form.', completed: 'Completed.', nextTasks: 'Next tasks',
     nextNone: 'No new user task is ready (the case may wait for another system or a message).',
     nextHidden: '(another group)', backToInbox: 'Back to the inbox', formErrors: 'The form has {{count}} error(s); see the marked fields.',
     instanceStatus: 'Case status: {{status}}', properties: 'Task properties', case: 'Open the case',

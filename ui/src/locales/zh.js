@@ -27,7 +27,7 @@ export default {
   task: {
     claim: '认领', unclaim: '退回', complete: '提交办理', claimedBy: '由 {{user}} 办理中',
     lostRace: '认领失败：此任务已被 {{user}} 认领。', notYours: '此任务由 {{user}} 办理中，您只能查看。', changedMeanwhile: '未能提交：您填写期间，此任务已由他人认领、退回或办理（当前办理人见上方）。您填写的内容仍保留在页面上。',
-    claimFirst: '请先认领此任务再填写表单。', completed: '已提交。', nextTasks: '接下来的任务',
+    notOffered: '此任务未分派给你所在的组，只能查看；由其候选组认领，或由主管指派。', claimFirst: '请先认领此任务再填写表单。', completed: '已提交。', nextTasks: '接下来的任务',
     nextNone: '流程没有产生新的人工任务（可能在等待外部系统或消息）。',
     nextHidden: '（其他组）', backToInbox: '返回待办', formErrors: '表单有 {{count}} 处错误，请检查标注的字段。',
     instanceStatus: '案件状态：{{status}}', properties: '任务属性', case: '查看案件',

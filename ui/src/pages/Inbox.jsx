@@ -39,7 +39,8 @@ export default function Inbox() {
     business_key: params.get('business_key') || '',
     candidate_group: params.get('group') || '',
     due_before: params.get('due_before') || '',
-    sort: SORTS.includes(params.get('sort')) ? params.get('sort') : 'created',
+    // Oversight is for chasing overdue work: earliest due first unless another sort is chosen.
+    sort: SORTS.includes(params.get('sort')) ? params.get('sort') : (view === OVERSIGHT ? 'due' : 'created'),
   };
   const offset = Number(params.get('offset')) || 0;
   // The form's fields, by their names in the address.

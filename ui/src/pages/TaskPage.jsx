@@ -108,6 +108,10 @@ export default function TaskPage() {
   if (!task.data) return <p className="muted">{t('common.loading')}</p>;
   const data = task.data;
   const mine = data.assignee === me.user_id;
+  // A supervisor overseeing every lane opens tasks not offered to them: no claim to offer there
+  // (the service would refuse it), as in the inbox.
+  const offered = me.roles?.admin || data.candidate_users.includes(me.user_id)
+    || data.candidate_groups.some((g) => me.groups.includes(g));
   const formData = values ?? shown(data.variables);
 
   return (
@@ -124,10 +128,11 @@ export default function TaskPage() {
       </dl>
       <p><Link to={`/cases/${data.process_instance_id}`}>{t('task.case')}</Link></p>
       <ErrorNote error={error} />
-      {!data.assignee && <p className="notice">{t('task.claimFirst')}</p>}
+      {!data.assignee && offered && <p className="notice">{t('task.claimFirst')}</p>}
+      {!data.assignee && !offered && <p className="notice" data-testid="not-offered">{t('task.notOffered')}</p>}
       {data.assignee && !mine && <p className="notice">{t('task.notYours', { user: data.assignee })}</p>}
       <div className="actions">
-        {!data.assignee && (
+        {!data.assignee && offered && (
           <button type="button" className="primary" disabled={busy} onClick={() => act('claim')}>{t('task.claim')}</button>
         )}
         {(mine || (data.assignee && me.roles.supervisor)) && (
