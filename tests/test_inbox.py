@@ -480,3 +480,12 @@ def test_a_supervisor_oversees_every_open_task_when_asking_for_it(api: Api) -> N
     refused = api.get("/tasks", "clerk", params={"oversee": "true"})
     assert refused.status_code == 403 and "oversee" in refused.json()["message"]
     assert api.get("/tasks", "admin", params={"oversee": "true"}).json()["total"] == 1
+
+
+def test_a_malformed_inbox_query_is_an_invalid_request_naming_the_parameter(api: Api) -> None:
+    """Not "the submitted variables are invalid": no variables were submitted."""
+    for params, field in (({"sort": "bogus"}, "sort"), ({"after": "not-a-cursor"}, "after")):
+        answer = api.get("/tasks", "clerk", params=params)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["code"] == "invalid_request"
+        assert [d["field"] for d in answer.json()["details"]] == [field]

@@ -19,7 +19,7 @@ from typing import Any
 
 from bpmn_service.db import queries
 from bpmn_service.db.models import Task
-from bpmn_service.errors import FieldError, InvalidVariables
+from bpmn_service.errors import FieldError, InvalidRequest
 from bpmn_service.timeutil import as_utc
 
 _DATETIME_KEYS = frozenset({"created", "due", "follow_up"})
@@ -36,7 +36,7 @@ def encode(sort: str, task: Task) -> str:
 
 
 def decode(cursor: str, sort: str) -> queries.Cursor:
-    """Where the page of `cursor` ended; InvalidVariables naming `after` when it is not a cursor
+    """Where the page of `cursor` ended; InvalidRequest naming `after` when it is not a cursor
     of this listing with this sort."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
@@ -83,5 +83,5 @@ def _text(value: Any) -> str:
     return value
 
 
-def _bad(message: str) -> InvalidVariables:
-    return InvalidVariables([FieldError("after", f"the cursor {message}")])
+def _bad(message: str) -> InvalidRequest:
+    return InvalidRequest([FieldError("after", f"the cursor {message}")])

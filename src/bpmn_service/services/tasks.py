@@ -21,6 +21,7 @@ from bpmn_service.engine import FormField, json_schema, needs_value_labels, vali
 from bpmn_service.errors import (
     FieldError,
     Forbidden,
+    InvalidRequest,
     InvalidState,
     InvalidVariables,
     NotFound,
@@ -125,7 +126,7 @@ def list_tasks(
     )
     _check_sort(sort, TASK_SORTS)
     if after and offset:
-        raise InvalidVariables([FieldError("after", "give either offset or after, not both")])
+        raise InvalidRequest([FieldError("after", "give either offset or after, not both")])
     # an empty `after` (no next_after to pass on) is the first page
     cursor = cursors.decode(after, sort) if after else None
     with UnitOfWork(ctx) as uow:
@@ -166,7 +167,7 @@ def query_tasks(
 def _check_sort(sort: str, allowed: dict[str, Any]) -> None:
     for part in sort.split(","):
         if part.strip().lstrip("-+") not in allowed:
-            raise InvalidVariables(
+            raise InvalidRequest(
                 [FieldError("sort", f"{part.strip()!r} is not one of {', '.join(allowed)}")]
             )
 
