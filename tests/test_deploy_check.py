@@ -51,8 +51,9 @@ def test_a_refused_deployment_lists_every_error_of_every_file(api: Api) -> None:
     assert response.status_code == 422, response.text
     body = response.json()
     assert body["code"] == "invalid_bpmn"
-    problems = body["details"]
-    assert all(set(p) == FINDING_FIELDS and p["severity"] == "error" for p in problems)
+    # The details list the errors, then what only warns (test_a_refused_deploy_still_says_…).
+    assert all(set(p) == FINDING_FIELDS for p in body["details"])
+    problems = [p for p in body["details"] if p["severity"] == "error"]
     assert {(p["file"], p["code"], p["element"]) for p in problems} == {
         (MISTAKES.name, "script.language", "tally"),
         (MISTAKES.name, "data.unset-variable", "f_gw_plan"),
@@ -313,3 +314,28 @@ def test_a_boundary_event_the_new_version_lacks_strands_no_case(api: Api) -> Non
     subs = api.get("/event-subscriptions", "admin", params={"business_key": "HOLD-1"}).json()
     assert subs["total"] == 0
     assert [t["element_id"] for t in api.open_tasks(case["id"])] == ["review"]
+
+
+def test_a_refused_deploy_still_says_its_warnings(api: Api) -> None:
+    """The errors refuse the file, but an analyst fixing them wants the warnings too (a Camunda 8
+    attribute, say, explains an error): both APIs carried only the errors."""
+    approval = (DATA / "approval.bpmn").read_text(encoding="utf-8")
+    broken = approval.replace('decision == "APPROVE"', 'decision == "APPROVE" and (').encode()
+    assert broken != approval.encode()
+
+    native = _deploy(api, broken)
+    assert native.status_code == 422, native.text
+    by_severity = {d["severity"] for d in native.json()["details"]}
+    assert by_severity == {"error", "warning"}
+    assert "camunda.unknown-group" in {d["code"] for d in native.json()["details"]}
+    assert "unknown-group" not in native.json()["message"]  # the message names the errors only
+
+    camunda = api.client.post(
+        "/engine-rest/deployment/create",
+        auth=("analyst", "demo-analyst"),
+        files=[("data", ("approval.bpmn", broken, "application/xml"))],
+    )
+    assert camunda.status_code == 400, camunda.text
+    [resource] = camunda.json()["details"].values()
+    assert resource["errors"] and resource["warnings"]
+    assert any("reviewers" in w["message"] for w in resource["warnings"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,13 +117,16 @@ class BpmnProblem:
 class InvalidBpmn(Invalid):
     code = "invalid_bpmn"
 
-    def __init__(self, problems: list[BpmnProblem]) -> None:
+    def __init__(self, problems: list[BpmnProblem], warnings: Sequence[BpmnProblem] = ()) -> None:
+        """`problems` refused the file; `warnings`, which did not, come along in `details` (the
+        analyst fixing the errors wants them too: a zeebe attribute explains an error)."""
         self.problems = problems
+        self.warnings = list(warnings)
         summary = "; ".join(f"{p.located()}: {p.message}" for p in problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         super().__init__(
             f"the BPMN was rejected: {summary}{more}",
-            details=[p.to_dict() for p in problems],
+            details=[p.to_dict() for p in [*problems, *self.warnings]],
         )
 
 

@@ -161,7 +161,7 @@ def check_files(
     """Compile every file; raise one InvalidBpmn listing the errors of all of them."""
     review = review_files(ctx, files, part)
     if review.errors:
-        raise InvalidBpmn(review.errors)
+        raise InvalidBpmn(review.errors, review.warnings)
     return review.compiled
 
 
@@ -220,7 +220,7 @@ def deploy(
         raise Forbidden("deploying requires the analyst or admin group")
     review = review_files(ctx, files)
     if review.errors:
-        raise InvalidBpmn(review.errors)
+        raise InvalidBpmn(review.errors, review.warnings)
     compiled, warnings = review.compiled, list(review.warnings)
     with UnitOfWork(ctx) as uow:
         for f, process in zip(files, compiled, strict=True):

@@ -93,8 +93,11 @@ export default function Deploy() {
   function refuse(e) {
     const found = e instanceof ApiError && e.status === 422 ? refusedFindings(e.details) : null;
     if (found) {
-      setProblems(found);
-      setShown(found.map((p) => p.element).filter(Boolean));
+      // A refusal lists the errors and, after them, what only warns.
+      const errors = found.filter((p) => p.severity !== 'warning');
+      setProblems(errors);
+      setWarnings(found.filter((p) => p.severity === 'warning'));
+      setShown(errors.map((p) => p.element).filter(Boolean));
     } else {
       setError(e);
     }

@@ -7,6 +7,7 @@ instance, a duplicate business key) are 409, not 500; and invalid input is 400 l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -69,7 +70,9 @@ def camunda_error(exc: errors.ServiceError) -> tuple[int, CamundaError]:
             break
     if isinstance(exc, errors.InvalidBpmn):
         return status, CamundaError(
-            type=kind, message=parse_message(exc.problems), details=parse_details(exc.problems)
+            type=kind,
+            message=parse_message(exc.problems),
+            details=parse_details(exc.problems, exc.warnings),
         )
     return status, CamundaError(type=kind, message=exc.message, details=exc.details)
 
@@ -89,20 +92,25 @@ def parse_message(problems: list[errors.BpmnProblem]) -> str:
     return PARSE_PREFIX + "\n" + "\n".join(lines)
 
 
-def parse_details(problems: list[errors.BpmnProblem]) -> dict[str, Any]:
-    """Camunda's ParseException details: errors per resource, with line and element ids."""
+def parse_details(
+    problems: list[errors.BpmnProblem],
+    warnings: Sequence[errors.BpmnProblem] = (),
+) -> dict[str, Any]:
+    """Camunda's ParseException details: errors and warnings per resource, with line and
+    element ids."""
     details: dict[str, Any] = {}
-    for p in problems:
-        entry = details.setdefault(p.file, {"errors": [], "warnings": []})
-        entry["errors"].append(
-            {
-                "message": p.message,
-                "line": p.line or 0,
-                "column": 0,
-                "mainElementId": p.element,
-                "elementIds": [p.element] if p.element else [],
-            }
-        )
+    for kind, found in (("errors", problems), ("warnings", warnings)):
+        for p in found:
+            entry = details.setdefault(p.file, {"errors": [], "warnings": []})
+            entry[kind].append(
+                {
+                    "message": p.message,
+                    "line": p.line or 0,
+                    "column": 0,
+                    "mainElementId": p.element,
+                    "elementIds": [p.element] if p.element else [],
+                }
+            )
     return details
 
 
