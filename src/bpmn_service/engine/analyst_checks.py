@@ -259,7 +259,7 @@ def _known_users(
 ) -> None:
     if context.known_users is None or value.strip().startswith(("${", "#{")):
         return
-    unknown = [u for u in (v.strip() for v in value.split(",")) if u]
+    unknown = [u for u in (v.strip() for v in value.split(",")) if u and not _expression(u)]
     unknown = [u for u in unknown if u not in context.known_users]
     if unknown:
         names = ", ".join(repr(u) for u in unknown)
@@ -271,6 +271,10 @@ def _known_users(
             "use a user id of the users file, or camunda:candidateGroups (a lane's groups) so "
             "that anyone of the group can take it",
         )
+
+
+def _expression(entry: str) -> bool:
+    return entry.startswith(("${", "#{"))
 
 
 # What else analysts separate a list of groups with (a comma is the separator).
@@ -287,7 +291,8 @@ def _known_groups(
     """A group nobody is in offers the task to nobody (admins see every task)."""
     if context.known_groups is None or value.strip().startswith(("${", "#{")):
         return
-    listed = [g for g in (v.strip() for v in value.split(",")) if g]
+    # An expression in the list (`hall_clerk,${extraGroup}`) is known only when the task starts.
+    listed = [g for g in (v.strip() for v in value.split(",")) if g and not _expression(g)]
     unknown = [g for g in listed if g not in context.known_groups]
     if not unknown:
         return
@@ -331,7 +336,8 @@ def _unknown_groups(
             said.append(f"{group!r} is a user of the users file, not a group")
             hints.append(f"to offer the task to the user {group!r}, use camunda:candidateUsers")
             continue
-        meant = difflib.get_close_matches(group, known, n=1, cutoff=0.6)
+        same_letters = [k for k in known if k.lower() == group.lower()]
+        meant = same_letters or difflib.get_close_matches(group, known, n=1, cutoff=0.6)
         if meant:
             said.append(f"did you mean {meant[0]!r}?")
             hints.append(
