@@ -181,6 +181,8 @@ def test_a_condition_reading_a_text_field_as_true_false_or_a_number_is_warned(
     )
     assert "'false' and '否'" in finding.message or "number" in said
     assert "Forms tab" in finding.hint
+    # The text to compare with instead fits the reading: a yes/no answer, or a number as text.
+    assert ('urgent == "100"' if "number" in said else 'urgent == "是"') in finding.hint
 
 
 def test_text_compared_with_text_or_set_by_a_script_too_is_no_finding() -> None:

@@ -143,7 +143,7 @@ def _compared(read: _Read, listed: list[Declaration], filename: str) -> BpmnProb
         "data.compared-type",
         f"declare the field {_KIND_TYPES[read.kind]} in the Forms tab if it holds "
         f"{_KIND_NAMES[read.kind]}, or compare it with text here "
-        f'({read.name} == "是")',
+        + (f'({read.name} == "是")' if read.kind == "boolean" else f'({read.name} == "100")'),
         "warning",
     )
 
