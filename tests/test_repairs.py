@@ -59,6 +59,7 @@ def test_a_stranded_case_is_migrated_to_the_fix_and_completes_with_its_history(a
         "mapped": [{"element_id": "enter", "target_element_id": "enter", "kind": "user_task"}],
         "problems": [],
         "started": [],
+        "dropped": [],
     }
     assert api.get(f"/process-instances/{instance_id}").json()["version"] == 2  # nothing changed
 
