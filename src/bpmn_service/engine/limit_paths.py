@@ -19,7 +19,6 @@ BPMN's tokens do:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
 
 from lxml import etree
 
@@ -27,8 +26,8 @@ from bpmn_service.errors import BpmnProblem
 
 from .bpmn_xml import BPMN_NS, local_name
 from .declared_limits import DeclaredLimit, LimitUse, declarations_in
-from .deploy_rules import FLOW_NODE_TAGS
 from .diagram import SUBPROCESS_KINDS
+from .reachability import flow_nodes
 
 CODE = "structure.time-limit-path"
 _EXIT = "\x00exit"  # suffix of the node where a subprocess is left (its content has ended)
@@ -42,7 +41,7 @@ class _Graph:
     def __init__(self, process: etree._Element) -> None:
         self.succ: dict[str, list[str]] = {_END: []}
         self.all_of: set[str] = set()  # parallel splits: a run takes every successor
-        self.nodes = nodes = {str(el.get("id")): el for el in _flow_nodes(process)}
+        self.nodes = nodes = {str(el.get("id")): el for el in flow_nodes(process)}
         flows: dict[str, list[str]] = {}
         for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
             source, target = flow.get("sourceRef"), flow.get("targetRef")
@@ -54,7 +53,7 @@ class _Graph:
             out = self.exit(el)
             self.succ.setdefault(out, []).extend(flows.get(node, []))
             if kind in SUBPROCESS_KINDS:
-                inner = _flow_nodes(el, deep=False)
+                inner = flow_nodes(el, deep=False)
                 starts = [c for c in inner if local_name(c.tag) == "startEvent"]
                 self.succ.setdefault(node, []).extend(str(c.get("id")) for c in starts)
             if kind == "parallelGateway" and len(flows.get(node, [])) > 1:
@@ -93,16 +92,6 @@ class _Graph:
 
 
 _NOWHERE = "\x00nowhere"  # the end of a non-interrupting event subprocess's run: not the case's
-
-
-def _flow_nodes(scope: etree._Element, deep: bool = True) -> Iterator[etree._Element]:
-    for el in scope:
-        if not isinstance(el.tag, str) or etree.QName(el.tag).namespace != BPMN_NS:
-            continue
-        if el.get("id") and local_name(el.tag) in FLOW_NODE_TAGS:
-            yield el
-            if deep and local_name(el.tag) in SUBPROCESS_KINDS:
-                yield from _flow_nodes(el)
 
 
 def _unstopped(graph: _Graph, start: str, stops: set[str]) -> list[str] | None:

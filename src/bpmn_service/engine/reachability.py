@@ -33,7 +33,7 @@ HINT_DEAD_END = "draw a sequence flow from it to the next step or to an end even
 
 
 def reachability_findings(process: etree._Element, filename: str) -> list[BpmnProblem]:
-    nodes = {el.get("id"): el for el in _flow_nodes(process)}
+    nodes = {el.get("id"): el for el in flow_nodes(process)}
     successors: dict[str, list[str]] = {node: [] for node in nodes}
     incoming: set[str] = set()
     leaves: set[str] = set()  # the steps a sequence flow leaves
@@ -49,7 +49,7 @@ def reachability_findings(process: etree._Element, filename: str) -> list[BpmnPr
         if kind == "boundaryEvent" and el.get("attachedToRef") in nodes:
             successors[el.get("attachedToRef")].append(node)
         if kind in _SCOPES:
-            children = [c.get("id") for c in _flow_nodes(el, deep=False)]
+            children = [c.get("id") for c in flow_nodes(el, deep=False)]
             starts = [c for c in children if local_name(nodes[c].tag) == "startEvent"]
             # A subprocess without a start event begins at its steps that no flow enters.
             successors[node].extend(
@@ -167,14 +167,15 @@ def _inside_unreached(
     return parent is not None and parent.get("id") in nodes and parent.get("id") not in reached
 
 
-def _flow_nodes(scope: etree._Element, deep: bool = True) -> Iterator[etree._Element]:
+def flow_nodes(scope: etree._Element, deep: bool = True) -> Iterator[etree._Element]:
+    """The flow nodes of a process or subprocess, those of its subprocesses too when `deep`."""
     for el in scope:
         if not isinstance(el.tag, str) or etree.QName(el.tag).namespace != BPMN_NS:
             continue
         if el.get("id") and local_name(el.tag) in FLOW_NODE_TAGS:
             yield el
             if deep and local_name(el.tag) in _SCOPES:
-                yield from _flow_nodes(el)
+                yield from flow_nodes(el)
 
 
 def _roots(process: etree._Element, nodes: dict[str | None, etree._Element]) -> Iterator[str]:
