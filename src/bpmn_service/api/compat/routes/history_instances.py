@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, Query
 
 from bpmn_service.api.compat import params
 from bpmn_service.api.compat.auth import CamundaPrincipalDep
-from bpmn_service.api.compat.errors import ERROR_RESPONSES
+from bpmn_service.api.compat.errors import ERROR_RESPONSES, bad_request
 from bpmn_service.api.compat.history_schemas import HistoricProcessInstance
 from bpmn_service.api.compat.params import PagingDep
 from bpmn_service.api.compat.schemas import Count
 from bpmn_service.api.compat.values import camunda_date, optional_date
 from bpmn_service.api.deps import ContextDep
+from bpmn_service.errors import FieldError
 from bpmn_service.services import history
 from bpmn_service.services.history import HistoricInstance, InstanceQuery
 
@@ -93,14 +94,26 @@ class HistoricInstanceFilters:
                 if ids is None
                 else [i for i in ids if i == process_instance_id]
             )
-        # Camunda's state flags narrow to the states asked for (several: any of them).
+        # Camunda's state flags: one state at a time (its query refuses a second one).
+        flags = {
+            "active": active,
+            "completed": completed,
+            "externallyTerminated": externally_terminated,
+            "internallyTerminated": internally_terminated,
+        }
+        set_flags = [name for name, on in flags.items() if on]
+        if len(set_flags) > 1:
+            raise bad_request(
+                [
+                    FieldError(name, f"asks for a second state beside {set_flags[0]}; give one")
+                    for name in set_flags[1:]
+                ]
+            )
         asked = {"active": active, "completed": completed, "cancelled": externally_terminated}
         statuses = [s for s, on in asked.items() if on]
         # No tenants here; both finished and unfinished, or a state never reached, match nothing.
         self.none = (
-            params.no_tenants(tenant_id_in)
-            or (finished and unfinished)
-            or (internally_terminated and not statuses)
+            params.no_tenants(tenant_id_in) or (finished and unfinished) or internally_terminated
         )
         self.query = InstanceQuery(
             ids=ids,
