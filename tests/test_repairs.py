@@ -581,7 +581,12 @@ def test_a_case_left_waiting_at_a_join_with_nothing_to_come_opens_a_stuck_incide
         "items"
     ]
     assert (stuck["kind"], stuck["element_id"]) == ("stuck", "join")
+    assert "waits at join (for survey)" in stuck["message"]
     assert "start_before" in stuck["message"] and "modification" in stuck["actions"]
+    # Where the case stands says the same: the join waits for the survey's branch.
+    standing = api.get(f"/process-instances/{case['id']}/activities", "leader").json()
+    [join] = [a for a in standing["activities"] if a["kind"] == "join"]
+    assert (join["element_id"], join["waiting_for"]) == ("join", ["survey"])
     assert any("nothing can advance" in f.problem for f in check_all(api.ctx))
 
     modify("the survey is needed after all", {"type": "start_before", "element_id": "survey"})

@@ -36,6 +36,9 @@ class ActivityRead(BaseModel):
     event_subprocess: bool | None = None
     incident_id: str | None = None
     error: str | None = None
+    waiting_for: list[str] | None = Field(
+        None, description="join: the incoming branches (by their last element) not arrived yet"
+    )
 
 
 class InstanceActivitiesRead(BaseModel):

@@ -67,6 +67,8 @@ def kind_of(task: Any) -> str:
 
 def _details(task: Any, kind: str) -> dict[str, Any]:
     definition: Any = getattr(task.task_spec, "event_definition", None)
+    if kind == "join":
+        return {"waiting_for": _missing_inputs(task)}
     if kind == "message_wait":
         return {"message_name": definition.name}
     if kind == "timer":
@@ -80,6 +82,20 @@ def _details(task: Any, kind: str) -> dict[str, Any]:
                 pass
         return {"due": None, "timer": str(value)}
     return {}
+
+
+def _missing_inputs(join: Any) -> list[str]:
+    """The incoming branches (by their last element) a waiting join has had no token from yet:
+    each token that arrived is a task of the join's spec below the element it came from."""
+    spec = join.task_spec
+    waiting = list(spec.inputs)
+    for arrived in join.workflow.get_tasks(spec_name=spec.name):
+        parent = arrived.parent
+        if arrived.has_state(TaskState.FINISHED_MASK) or parent is None:
+            continue  # an earlier pass of a loop
+        if parent.state == TaskState.COMPLETED and parent.task_spec in waiting:
+            waiting.remove(parent.task_spec)
+    return [getattr(s, "bpmn_id", None) or s.name for s in waiting]
 
 
 def _node(task: Any) -> ActivityNode:

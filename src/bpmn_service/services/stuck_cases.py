@@ -54,7 +54,7 @@ def note_if_stuck(
 
     nodes = ctx.runner.activities(instance.definition_id, load, instance.state)
     waiting = [n for n in _walk(nodes) if n.kind in WAITING_KINDS]
-    where = ", ".join(n.element_id for n in waiting) or "no element"
+    where = ", ".join(_waiting_at(n) for n in waiting) or "no element"
     message = (
         f"the case waits at {where} with nothing that can move it on: no open task, external "
         "task, message or timer (a join waiting for a branch that will not come); start the "
@@ -68,3 +68,8 @@ def _walk(nodes: list[ActivityNode]) -> Iterator[ActivityNode]:
     for node in nodes:
         yield node
         yield from _walk(node.children)
+
+
+def _waiting_at(node: ActivityNode) -> str:
+    missing = node.details.get("waiting_for")
+    return f"{node.element_id} (for {', '.join(missing)})" if missing else node.element_id
