@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+
 import pytest
 
 from test_workspace_clerk import accept, apply
@@ -82,3 +85,22 @@ def test_a_supervisor_oversees_every_lanes_tasks_and_opens_them(ui: Ui, server: 
     ui.sign_out()
     ui.sign_in("clerk")
     assert page.get_by_role("tab", name="全部任务（督办）").count() == 0
+
+
+def test_a_waiting_join_names_the_branches_it_waits_for(ui: Ui, server: Server) -> None:
+    if not server.offers("get", "/api/v1/process-instances/{instance_id}/activities"):
+        pytest.skip("this server has no activities view")
+    model = Path(__file__).parent / "engine" / "bpmn" / "parallel_join.bpmn"
+    server.api("POST", "/deployments", "analyst", files={"files": (model.name, model.read_bytes())})
+    key = f"JOIN-{uuid.uuid4().hex[:8]}"
+    body = {"business_key": key, "variables": {}}
+    server.api("POST", "/process-definitions/parallel_join/instances", "clerk", json=body)
+    page = ui.page
+    ui.sign_in("leader")
+    page.get_by_role("link", name="案件").click()
+    page.get_by_label("申请编号").fill(key)
+    page.get_by_role("button", name="查询").click()
+    page.locator("[data-testid=cases]").get_by_role("link", name=key).click()
+    waits = page.get_by_test_id("join-waits-for")
+    waits.wait_for()
+    assert "survey" in waits.inner_text()

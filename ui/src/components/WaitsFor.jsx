@@ -57,7 +57,12 @@ function Detail({ node }) {
     case 'failed':
       return <div className="field-error">{node.error}</div>;
     case 'join':
-      return <div className="muted">{t('waits.joinHint')}</div>;
+      // An older server does not say which branches (waiting_for).
+      return node.waiting_for?.length ? (
+        <div className="muted" data-testid="join-waits-for">
+          {t('waits.joinFor')}: {node.waiting_for.map((id) => <code key={id} className="chip-code">{id}</code>)}
+        </div>
+      ) : <div className="muted">{t('waits.joinHint')}</div>;
     default:
       return null;
   }

@@ -88,7 +88,7 @@ export default {
     nothing: 'The case waits for nothing right now.', since: 'since', openTask: 'Open', heldBy: 'held by {{user}}', offeredTo: 'offered to {{groups}}',
     topic: 'Topic', lockedBy: 'locked by {{worker}}', lockUntil: 'until', unlocked: 'not locked (waiting for a worker to fetch it)', noRetries: 'no retries left, so no worker fetches it: retry it from the incident', retries: 'Retries left',
     message: 'Message', carries: 'May carry', fires: 'Fires at',
-    carriesAny: 'the message may carry any variable', joinHint: 'waiting for the other branches',
+    carriesAny: 'the message may carry any variable', joinFor: 'waiting for the branches through', joinHint: 'waiting for the other branches',
     kinds: { join: 'Join', waiting: 'Waiting', step: 'Step', user_task: 'User task', external_task: 'External task', message_wait: 'Message', timer: 'Timer',
       multi_instance: 'Multi-instance', subprocess: 'Subprocess', event_subprocess: 'Event subprocess', call_activity: 'Call activity', failed: 'Failed' },
   },

@@ -88,7 +88,7 @@ export default {
     nothing: '当前没有等待事项。', since: '自', openTask: '办理', heldBy: '{{user}} 办理中', offeredTo: '待 {{groups}} 认领',
     topic: '主题', lockedBy: '由 {{worker}} 锁定', lockUntil: '锁定至', unlocked: '未被锁定（等待外部系统领取）', noRetries: '重试次数已用完，外部系统不会再领取：请在故障中重试', retries: '剩余重试次数',
     message: '等待消息', carries: '消息可带变量', fires: '定时触发于',
-    carriesAny: '消息可带任意变量', joinHint: '等待其他分支到达',
+    carriesAny: '消息可带任意变量', joinFor: '等待分支到达', joinHint: '等待其他分支到达',
     kinds: { join: '汇聚', waiting: '等待', step: '环节', user_task: '人工任务', external_task: '外部任务', message_wait: '等待消息', timer: '定时器',
       multi_instance: '多实例', subprocess: '子流程', event_subprocess: '事件子流程', call_activity: '调用活动', failed: '故障' },
   },
