@@ -148,11 +148,13 @@ def _sort_keys(sort: str, columns: dict[str, Any]) -> list[tuple[Any, bool]]:
     ]
 
 
+def nulls_last(column: Any, desc: bool) -> Any:
+    """An ORDER BY term, nulls last either way (as Camunda sorts and both databases agree)."""
+    return column.desc().nulls_last() if desc else column.asc().nulls_last()
+
+
 def _order(stmt: Select[Any], sort: str, columns: dict[str, Any], tie: Any) -> Select[Any]:
-    order = [
-        column.desc().nulls_last() if desc else column.asc().nulls_last()
-        for column, desc in _sort_keys(sort, columns)
-    ]
+    order = [nulls_last(column, desc) for column, desc in _sort_keys(sort, columns)]
     return stmt.order_by(*order, tie)
 
 

@@ -155,10 +155,6 @@ def _millis_between(session: Session, end: Any, start: Any) -> Any:
     return (func.julianday(end) - func.julianday(start)) * 86_400_000
 
 
-def _order(term: Any, desc: bool) -> Any:
-    return term.desc().nulls_last() if desc else term.asc().nulls_last()
-
-
 def _instance_conditions(principal: Principal, q: InstanceQuery) -> list[ColumnElement[bool]]:
     pi = ProcessInstance
     conditions: list[ColumnElement[bool]] = [queries.instance_visible(principal)]
@@ -220,7 +216,7 @@ def list_instances(
             select(*_INSTANCE_COLUMNS)
             .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
             .where(where)
-            .order_by(_order(term, desc), ProcessInstance.id)
+            .order_by(queries.nulls_last(term, desc), ProcessInstance.id)
             .limit(limit)
             .offset(offset)
         )
@@ -383,7 +379,7 @@ def list_tasks(
                 term = _millis_between(session, columns.ended, columns.started)
             else:
                 term = getattr(columns, key)
-            return [_order(term, desc), columns.id]
+            return [queries.nulls_last(term, desc), columns.id]
 
         # Each branch contributes at most the rows up to the page's end, read in the sort's
         # order (from an index where one serves it); the page is cut from their union.

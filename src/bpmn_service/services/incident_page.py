@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from bpmn_service.context import AppContext
+from bpmn_service.db import queries
 from bpmn_service.db.models import ExternalTask, HistoryEvent, ProcessInstance, RunIncident
 from bpmn_service.errors import Forbidden
 from bpmn_service.identity import Principal
@@ -202,7 +203,7 @@ def list_open(
     union = union_all(*branches).subquery()
     key, desc = sort or ("since", False)
     term = getattr(union.c, key)
-    order = [term.desc().nulls_last() if desc else term.asc().nulls_last(), union.c.id]
+    order = [queries.nulls_last(term, desc), union.c.id]
     with UnitOfWork(ctx) as uow:
         session = uow.session
         total = session.scalar(select(func.count()).select_from(union)) or 0
