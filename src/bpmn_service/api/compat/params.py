@@ -97,6 +97,12 @@ def comma_list(value: str | None) -> list[str] | None:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def either(yes: bool, no: bool) -> bool | None:
+    """One condition from Camunda's pair of flags (finished/unfinished, assigned/unassigned):
+    True, False, or None when neither is given (the first wins when both are)."""
+    return True if yes else (False if no else None)
+
+
 def no_tenants(tenant_ids: str | None) -> bool:
     """True when a tenantIdIn filter excludes everything (the service has no tenants)."""
     return bool(comma_list(tenant_ids))

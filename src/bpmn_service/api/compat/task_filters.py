@@ -85,7 +85,7 @@ class TaskFilters:
             name_like=name_like,
             assignee=assignee,
             assignees=params.comma_list(assignee_in),
-            unassigned=True if unassigned else (False if assigned else None),
+            unassigned=params.either(unassigned, assigned),
             candidate_group=candidate_group,
             candidate_groups=params.comma_list(candidate_groups),
             include_assigned=include_assigned,

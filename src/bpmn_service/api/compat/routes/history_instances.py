@@ -122,7 +122,7 @@ class HistoricInstanceFilters:
             definition_id=definition_id,
             definition_key=definition_key,
             definition_keys=params.comma_list(definition_key_in),
-            finished=True if finished else (False if unfinished else None),
+            finished=params.either(finished, unfinished),
             statuses=statuses or None,
             started_before=optional_date(started_before, "startedBefore"),
             started_after=optional_date(started_after, "startedAfter"),

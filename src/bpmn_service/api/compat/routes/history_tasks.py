@@ -99,8 +99,8 @@ class HistoricTaskFilters:
             definition_key=definition_key,
             element_id=element_id,
             assignee=assignee,
-            finished=True if finished else (False if unfinished else None),
-            process_finished=True if process_finished else (False if process_unfinished else None),
+            finished=params.either(finished, unfinished),
+            process_finished=params.either(process_finished, process_unfinished),
             due_before=optional_date(due_before, "taskDueDateBefore"),
             due_after=optional_date(due_after, "taskDueDateAfter"),
         )
