@@ -68,14 +68,20 @@ class CompiledProcess:
     def element_ids(self) -> frozenset[str]:
         """The ids of the elements the engine runs, its subprocesses' included: what a
         simulation scenario may name as a step."""
-        spec = json.loads(self.spec_json)
-        specs = [spec["spec"], *spec.get("subprocess_specs", {}).values()]
-        return frozenset(
-            str(ts["bpmn_id"])
-            for process in specs
-            for ts in process["task_specs"].values()
-            if ts.get("bpmn_id")
-        )
+        return spec_element_ids(self.spec_json)
+
+
+def spec_element_ids(spec_json: str, typename: str | None = None) -> frozenset[str]:
+    """The ids of the elements a stored spec runs (its subprocesses' included), or only those
+    of one SpiffWorkflow spec type (`BoundaryEvent`), read from the JSON without restoring it."""
+    spec = json.loads(spec_json)
+    specs = [spec["spec"], *spec.get("subprocess_specs", {}).values()]
+    return frozenset(
+        str(ts["bpmn_id"])
+        for process in specs
+        for ts in process["task_specs"].values()
+        if ts.get("bpmn_id") and (typename is None or ts.get("typename") == typename)
+    )
 
 
 @lru_cache(maxsize=1)

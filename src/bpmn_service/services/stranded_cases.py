@@ -5,7 +5,6 @@ deployment (and its dry run) warns, naming the element and how many cases wait t
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import Select, distinct, func, select, union_all
@@ -19,6 +18,7 @@ from bpmn_service.db.models import (
     Task,
 )
 from bpmn_service.engine import CompiledProcess
+from bpmn_service.engine.parsing import spec_element_ids
 from bpmn_service.errors import BpmnProblem
 
 CODE = "cases.stranded"
@@ -71,11 +71,5 @@ def _boundary_events(session: Session, active: Select[Any]) -> frozenset[str]:
     for spec_json in session.scalars(
         select(ProcessDefinition.spec_json).where(ProcessDefinition.id.in_(versions.distinct()))
     ):
-        spec = json.loads(spec_json)
-        for process in (spec["spec"], *spec.get("subprocess_specs", {}).values()):
-            found.update(
-                ts["bpmn_id"]
-                for ts in process["task_specs"].values()
-                if ts.get("typename") == "BoundaryEvent" and ts.get("bpmn_id")
-            )
+        found |= spec_element_ids(spec_json, "BoundaryEvent")
     return frozenset(found)
