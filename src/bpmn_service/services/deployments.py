@@ -221,15 +221,11 @@ def deploy(
     review = review_files(ctx, files)
     if review.errors:
         raise InvalidBpmn(review.errors, review.warnings)
-    compiled, warnings = review.compiled, list(review.warnings)
-    with UnitOfWork(ctx) as uow:
-        for f, process in zip(files, compiled, strict=True):
-            latest = _latest(uow.session, process.key)
-            if latest is None or latest.checksum != _checksum(f):
-                warnings.extend(stranded(uow.session, process, f.filename))
     for attempt in range(DEPLOY_ATTEMPTS):
         try:
-            return replace(_store(ctx, files, compiled, principal, name, source), warnings=warnings)
+            stored = _store(ctx, files, review.compiled, principal, name, source)
+            # The files' findings, then what the new versions mean for running cases.
+            return replace(stored, warnings=[*review.warnings, *stored.warnings])
         except IntegrityError:
             # Another process allocated the same version first; the retry sees its row.
             if attempt == DEPLOY_ATTEMPTS - 1:
@@ -252,6 +248,7 @@ def _store(
         deployment_id = str(uuid.uuid4())
         results: list[DeployedDefinition] = []
         new_rows: list[ProcessDefinition] = []
+        stranded_cases: list[BpmnProblem] = []
         for f, process in zip(files, compiled, strict=True):
             checksum = _checksum(f)
             latest = _latest(session, process.key)
@@ -290,6 +287,7 @@ def _store(
             )
             new_rows.append(row)
             results.append(_deployed(row, created=True))
+            stranded_cases.extend(stranded(session, process, f.filename))
         if not new_rows:
             return DeploymentResult(id=None, name=deployment_name, definitions=results)
         session.add(
@@ -304,7 +302,9 @@ def _store(
         session.flush()
         session.add_all(new_rows)
         uow.commit()
-        return DeploymentResult(id=deployment_id, name=deployment_name, definitions=results)
+        return DeploymentResult(
+            id=deployment_id, name=deployment_name, definitions=results, warnings=stranded_cases
+        )
 
 
 def _deployed(row: ProcessDefinition, *, created: bool) -> DeployedDefinition:
