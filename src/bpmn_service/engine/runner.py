@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.defaults import StartEvent
@@ -61,6 +61,7 @@ class ErrorNotCaught(Invalid):
 
 
 SpecLoader = Callable[[], str]
+Derived = TypeVar("Derived")
 
 
 class SpecCache:
@@ -94,37 +95,53 @@ class SpecCache:
         return specs
 
     def value_labels(self, definition_id: str, load: SpecLoader) -> forms.ValueLabels:
-        """forms.value_labels of every form of the version, worked out once per version: a task
-        page asks for them and the walk visits every task spec."""
-        with self._lock:
-            known = self._labels.get(definition_id)
-        if known is not None:
-            return known
-        spec, subs = self.get(definition_id, load)
-        labels = forms.value_labels(
-            ts.extensions.get("formFields", [])
-            for process in (spec, *subs.values())
-            for ts in process.task_specs.values()
-            if isinstance(getattr(ts, "extensions", None), dict)
+        """forms.value_labels of every form of the version (a task page asks for them and the
+        walk visits every task spec)."""
+        return self._derived(
+            self._labels,
+            definition_id,
+            load,
+            lambda spec, subs: forms.value_labels(
+                ts.extensions.get("formFields", [])
+                for ts in task_specs(spec, subs)
+                if isinstance(getattr(ts, "extensions", None), dict)
+            ),
         )
-        with self._lock:
-            if definition_id in self._items:
-                self._labels[definition_id] = labels
-        return labels
 
     def local_names(self, definition_id: str, load: SpecLoader) -> dict[str, frozenset[str]]:
-        """local_variables.local_names of the version, worked out once per version (every
-        fetch of external tasks asks)."""
+        """local_variables.local_names of the version (every fetch of external tasks asks)."""
+        return self._derived(
+            self._locals,
+            definition_id,
+            load,
+            lambda spec, subs: local_variables.local_names((spec, *subs.values())),
+        )
+
+    def _derived(
+        self,
+        store: dict[str, Derived],
+        definition_id: str,
+        load: SpecLoader,
+        compute: Callable[[Any, dict[str, Any]], Derived],
+    ) -> Derived:
+        """What `compute` derives from a version's specs, worked out once per version and
+        dropped with the specs when they are evicted."""
         with self._lock:
-            known = self._locals.get(definition_id)
+            known = store.get(definition_id)
         if known is not None:
             return known
         spec, subs = self.get(definition_id, load)
-        names = local_variables.local_names((spec, *subs.values()))
+        value = compute(spec, subs)
         with self._lock:
             if definition_id in self._items:
-                self._locals[definition_id] = names
-        return names
+                store[definition_id] = value
+        return value
+
+
+def task_specs(spec: Any, subs: dict[str, Any]) -> Iterator[Any]:
+    """Every task spec of a version: its process's and its subprocesses'."""
+    for process in (spec, *subs.values()):
+        yield from process.task_specs.values()
 
 
 def _room_for_long_models(method: Callable[..., RunResult]) -> Callable[..., RunResult]:
@@ -172,9 +189,7 @@ class ProcessRunner:
     ) -> dict[str, list[declared_types.Declaration]]:
         """The form fields of every start event and task of a process version, by field id."""
         spec, subs = self.cache.get(definition_id, load)
-        return declared_types.declarations(
-            ts for process in (spec, *subs.values()) for ts in process.task_specs.values()
-        )
+        return declared_types.declarations(task_specs(spec, subs))
 
     def local_names(self, definition_id: str, load: SpecLoader) -> dict[str, frozenset[str]]:
         """Per element id, the variables a token of it holds for itself (a multi-instance's
@@ -187,8 +202,7 @@ class ProcessRunner:
         spec, subs = self.cache.get(definition_id, load)
         return frozenset(
             ts.bpmn_id
-            for process in (spec, *subs.values())
-            for ts in process.task_specs.values()
+            for ts in task_specs(spec, subs)
             if getattr(ts, "bpmn_id", None)
             and isinstance(getattr(ts, "extensions", None), dict)
             and any(
@@ -202,8 +216,7 @@ class ProcessRunner:
         spec, subs = self.cache.get(definition_id, load)
         return {
             ts.bpmn_id: dict(ts.extensions.get("properties", {}))
-            for process in (spec, *subs.values())
-            for ts in process.task_specs.values()
+            for ts in task_specs(spec, subs)
             if getattr(ts, "bpmn_id", None) and getattr(ts, "extensions", None)
         }
 
@@ -212,18 +225,16 @@ class ProcessRunner:
         spec, subs = self.cache.get(definition_id, load)
         return {
             ts.bpmn_id: ts.bpmn_name
-            for process in (spec, *subs.values())
-            for ts in process.task_specs.values()
+            for ts in task_specs(spec, subs)
             if getattr(ts, "bpmn_id", None)
         }
 
     def element_name(self, definition_id: str, load: SpecLoader, element_id: str) -> str | None:
         """The name the model gives an element (None when it has none or is not there)."""
         spec, subs = self.cache.get(definition_id, load)
-        for process in (spec, *subs.values()):
-            for task_spec in process.task_specs.values():
-                if getattr(task_spec, "bpmn_id", None) == element_id:
-                    return getattr(task_spec, "bpmn_name", None) or None
+        for task_spec in task_specs(spec, subs):
+            if getattr(task_spec, "bpmn_id", None) == element_id:
+                return getattr(task_spec, "bpmn_name", None) or None
         return None
 
     @_room_for_long_models
