@@ -48,8 +48,8 @@ def note_if_stuck(
     that can advance it, at the element it waits in (`load` reads its version's spec)."""
     if instance.status != "active" or can_advance(result):
         return
-    # Imported here: run_incidents reaches the instances module, which imports runtime, which
-    # calls this after every run; the import runs only for a stuck case.
+    # Imported here: run_incidents imports runtime, which calls this after every run; the
+    # import runs only for a stuck case.
     from . import run_incidents
 
     nodes = ctx.runner.activities(instance.definition_id, load, instance.state)
