@@ -46,7 +46,7 @@ from .instance_view import (
 from .serialization import dump_state, load_state, spec_from_json
 from .stepping import deliver_message, set_output_item, workflow_failed
 from .views import RunResult
-from .warm import WarmWorkflows
+from .warm import WarmWorkflows, plain
 from .workflow import ServiceWorkflow
 
 # Compaction (compaction.py) keeps loops from growing the task tree; an instance that grows this
@@ -510,8 +510,9 @@ class ProcessRunner:
         thrown = thrown_since(workflow, since)
         if compact:
             workflow.compact()
+        plain_values = plain(workflow)  # decides how the text is written, and if it is kept warm
         try:
-            state = dump_state(workflow)
+            state = dump_state(workflow, plain=plain_values)
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             raise WorkflowFailed(f"the instance's variables cannot be stored: {exc}") from None
         result = RunResult(
@@ -527,7 +528,7 @@ class ProcessRunner:
             thrown=thrown,
         )
         if keep_as is not None:
-            self.warm.keep(keep_as, state, workflow)
+            self.warm.keep(keep_as, state, workflow, is_plain=plain_values)
         return result
 
 

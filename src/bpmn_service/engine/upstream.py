@@ -486,16 +486,18 @@ OVERRIDES: tuple[Override, ...] = (
     Override(
         "SpiffWorkflow.bpmn.serializer.workflow:BpmnWorkflowSerializer.serialize_json",
         "relied on",
-        "serialization.dump_state",
-        "serialize_json builds the stored text from to_dict",
+        "serialization.StateSerializer.stored_text",
+        "serialize_json builds the stored text from to_dict in the registry's encoder mode; "
+        "stored_text does the same for a plain workflow, written by orjson",
         "65fcb5c26239167b",
     ),
     Override(
         "SpiffWorkflow.bpmn.serializer.helpers.registry:DefaultRegistry.__init__",
         "relied on",
         "warm.plain",
-        "a datetime is stored as its ISO text, a timedelta as days and seconds, a UUID as text: "
-        "a warm workflow may hold these (a naive or UTC time) as loading gives them back",
+        "a datetime is stored as its ISO text, a timedelta as days and seconds: a warm workflow "
+        "may hold these (a naive or UTC time) as loading gives them back, and orjson leaves "
+        "them to the registry",
         "d95c8670d8da9af6",
     ),
     Override(

@@ -32,8 +32,8 @@ import json
 import threading
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
+from math import isfinite
 from typing import Any
-from uuid import UUID
 
 from .script_engine import SAFE_ENGINE
 
@@ -46,7 +46,11 @@ VERIFY = False
 MAX_STATE_CHARS = 256 * 1024
 MAX_TOTAL_CHARS = 16 * 1024 * 1024
 
-_SCALARS = frozenset({str, int, float, bool, type(None), timedelta, UUID})
+# The values a plain workflow holds besides lists, dicts and times. Not a UUID, which orjson
+# would write as bare text (serialization.StateSerializer.stored_text), nor a float that is not
+# finite, which it would write as null: neither is ever a variable's value (the API and the
+# expressions refuse them), so a workflow holding one only loses the fast paths.
+_SCALARS = frozenset({str, int, bool, type(None), timedelta})
 
 
 class WarmWorkflows:
@@ -79,9 +83,14 @@ class WarmWorkflows:
             _verify(workflow, state)
         return workflow
 
-    def keep(self, definition_id: str, state: str, workflow: Any) -> None:
-        """Keep `workflow`, which a finished run has just dumped to `state`."""
-        if not self.size or len(state) > MAX_STATE_CHARS or not plain(workflow):
+    def keep(
+        self, definition_id: str, state: str, workflow: Any, *, is_plain: bool | None = None
+    ) -> None:
+        """Keep `workflow`, which a finished run has just dumped to `state`; `is_plain` is
+        plain(workflow) when the caller has it already."""
+        if not self.size or len(state) > MAX_STATE_CHARS:
+            return
+        if not (plain(workflow) if is_plain is None else is_plain):
             return
         if workflow.script_engine is not SAFE_ENGINE:  # as load_state gives it, never another
             return
@@ -100,7 +109,8 @@ class WarmWorkflows:
 
 def plain(workflow: Any) -> bool:
     """Whether every variable of `workflow` (each task's data and internal data, each workflow's
-    data, its subprocesses' too) is one JSON gives back unchanged, and no event is pending."""
+    data, its subprocesses' too) is one JSON gives back unchanged, and no event is pending. The
+    stored text of a plain workflow is written by orjson (serialization.py)."""
     seen: set[int] = set()
     for sub in (workflow, *workflow.subprocesses.values()):
         if getattr(sub, "bpmn_events", None) or not _plain_values(sub.data, seen):
@@ -143,6 +153,10 @@ def _plain_values(values: Any, seen: set[int], *, top_level: bool = True) -> boo
         value = stack.pop()
         kind = type(value)
         if kind in _SCALARS:
+            continue
+        if kind is float:
+            if not isfinite(value):
+                return False
             continue
         if kind is datetime:
             # Restored from its ISO text: only a naive or UTC time comes back the same.
