@@ -25,7 +25,6 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
 )
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.task import Task
-from SpiffWorkflow.util.deep_merge import DeepMerge
 
 from .script_engine import SAFE_ENGINE
 from .specs import REPLACED
@@ -64,10 +63,7 @@ def _task_to_dict(registry: Any, task: Any, text: Callable[[UUID], str]) -> dict
         data, delta = task.data, {}
     else:
         data = {}
-        delta = {
-            "updates": DeepMerge.get_updated_keys(parent.data, task.data),
-            "deletions": DeepMerge.get_deleted_keys(parent.data, task.data),
-        }
+        delta = _delta(parent.data, task.data)
     return {
         "id": text(task.id),
         "parent": text(task._parent) if parent is not None else None,
@@ -81,6 +77,29 @@ def _task_to_dict(registry: Any, task: Any, text: Callable[[UUID], str]) -> dict
         "delta": delta,
         "typename": _TASK,
     }
+
+
+def _delta(inherited: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """DeepMerge's updated and deleted keys of a task's variables against its parent's, in the
+    same order. Most tasks hold their parent's very values (a shallow copy, the shipped models
+    about a hundred), so whole dicts are compared first, in C; upstream's comprehensions, per
+    key in Python, were two thirds of a 业扩 case's dump. (Equal here is Python's `==` with
+    its identity shortcut: only a NaN, which no variable holds, could tell the two apart.)"""
+    if inherited == data:
+        return {"updates": {}, "deletions": []}
+    updates = {
+        key: value
+        for key, value in data.items()
+        if (old := inherited.get(key, _ABSENT)) is not value and (old is _ABSENT or value != old)
+    }
+    if inherited.keys() <= data.keys():
+        deletions = []
+    else:
+        deletions = [key for key in inherited if key not in data]
+    return {"updates": updates, "deletions": deletions}
+
+
+_ABSENT = object()
 
 
 class StateTaskConverter(TaskConverter):  # type: ignore[misc]

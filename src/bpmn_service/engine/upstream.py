@@ -524,6 +524,21 @@ OVERRIDES: tuple[Override, ...] = (
         "57df7a1f9901725a",
     ),
     Override(
+        "SpiffWorkflow.util.deep_merge:DeepMerge.get_updated_keys",
+        "replaced",
+        "serialization._delta",
+        "speed: a task's variables equal to its parent's are found by one comparison in C; the "
+        "same keys in the same order (kit.py compares the texts)",
+        "691095e6aad0724d",
+    ),
+    Override(
+        "SpiffWorkflow.util.deep_merge:DeepMerge.get_deleted_keys",
+        "replaced",
+        "serialization._delta",
+        "speed: no deletion when the parent's names are a subset of the task's (a set test in C)",
+        "8167a1cedb32344a",
+    ),
+    Override(
         "SpiffWorkflow.bpmn.serializer.default.workflow:WorkflowConverter.to_dict",
         "copied",
         "serialization._workflow_to_dict",
