@@ -26,7 +26,13 @@ def inherit_data(task: Any) -> None:
     if data:
         Task._inherit_data(task)
         return
-    parent_data = task.parent.data
+    copy_into(data, task.parent.data)
+
+
+def copy_into(data: dict[str, Any], parent_data: dict[str, Any]) -> None:
+    """`DeepMerge.merge(data, parent_data)` for an empty `data`: every value, dicts, lists and
+    sets copied shallowly. Loading a stored state copies each task's parent's variables so too
+    (serialization.StateTaskConverter.from_dict)."""
     data.update(parent_data)
     for key, value in parent_data.items():
         kind = value.__class__

@@ -524,6 +524,14 @@ OVERRIDES: tuple[Override, ...] = (
         "57df7a1f9901725a",
     ),
     Override(
+        "SpiffWorkflow.bpmn.serializer.default.workflow:TaskConverter.from_dict",
+        "copied",
+        "serialization.StateTaskConverter.from_dict",
+        "speed: a loaded task copies its parent's variables with inheritance.copy_into, the very "
+        "copy DeepMerge.merge into an empty dict makes",
+        "6d7592fdb21c813b",
+    ),
+    Override(
         "SpiffWorkflow.util.deep_merge:DeepMerge.get_updated_keys",
         "replaced",
         "serialization._delta",
