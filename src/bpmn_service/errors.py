@@ -31,7 +31,7 @@ class Forbidden(ServiceError):
 
 
 class Busy(ServiceError):
-    """The database is contended; the caller should retry."""
+    """The database is contended, or the connection to it was lost; the caller should retry."""
 
     code = "busy"
 

@@ -124,5 +124,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     409: {"model": ErrorBody, "description": "conflicting state (claimed, duplicate, stale)"},
     413: {"model": ErrorBody, "description": "the request body or an upload is too large"},
     422: {"model": ErrorBody, "description": "invalid input; details list every problem"},
-    503: {"model": ErrorBody, "description": "database busy; retry after Retry-After seconds"},
+    503: {
+        "model": ErrorBody,
+        "description": "database busy or connection lost; retry after Retry-After seconds",
+    },
 }

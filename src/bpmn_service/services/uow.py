@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -55,6 +55,12 @@ class UnitOfWork:
                 SQLITE_WRITE_LOCK.release()
         if isinstance(exc, OperationalError) and _is_lock_error(exc):
             raise Busy("the database is busy; retry the request") from exc
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            # The connection was lost (the server restarted, or the backend was ended): SQLAlchemy
+            # has discarded it and marked the pool's older connections stale, so a retry gets a
+            # new one. A lost COMMIT may have been applied; a retry with the same
+            # Idempotency-Key gives the stored answer.
+            raise Busy("the database connection was lost; retry the request") from exc
 
     def commit(self) -> None:
         try:

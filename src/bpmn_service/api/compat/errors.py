@@ -49,7 +49,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": CamundaError, "description": "not found, or not visible to the caller"},
     409: {"model": CamundaError, "description": "conflict (claimed, stale, duplicate)"},
     413: {"model": CamundaError, "description": "the request body or an upload is too large"},
-    503: {"model": CamundaError, "description": "database busy; retry after Retry-After"},
+    503: {
+        "model": CamundaError,
+        "description": "database busy or connection lost; retry after Retry-After",
+    },
 }
 
 
