@@ -35,7 +35,10 @@ from cpu_per_call import BPMN, START_GROUP, START_VARIABLES, values_for
 from lifecycle import USERS_FILE, bench_settings, fresh_database, group_users, load_average
 
 
-async def _request(app: Any, path: str, token: str, body: Any = None) -> int:
+async def asgi_request(
+    app: Any, path: str, token: str, body: Any = None, *, method: str = "POST"
+) -> tuple[int, bytes]:
+    """One request to an ASGI app in this process: the status and the answer's body."""
     raw = json.dumps(body).encode() if body is not None else b""
     headers = [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())]
     if body is not None:
@@ -44,7 +47,7 @@ async def _request(app: Any, path: str, token: str, body: Any = None) -> int:
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "POST",
+        "method": method,
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
@@ -57,6 +60,7 @@ async def _request(app: Any, path: str, token: str, body: Any = None) -> int:
     }
     sent = False
     status: list[int] = []
+    answer = bytearray()
 
     async def receive() -> dict[str, Any]:
         nonlocal sent
@@ -69,9 +73,11 @@ async def _request(app: Any, path: str, token: str, body: Any = None) -> int:
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
             status.append(message["status"])
+        elif message["type"] == "http.response.body":
+            answer.extend(message.get("body", b""))
 
     await app(scope, receive, send)
-    return status[0]
+    return status[0], bytes(answer)
 
 
 def _timing(service: dict[str, list[float]], name: str, fn: Callable[..., Any]) -> Any:
@@ -128,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                 path = f"/api/v1/tasks/{task.id}/{call}"
                 body = {"variables": values_for(task.element_id, 0)} if call == "complete" else None
                 began = time.process_time()
-                status = await _request(app, path, clerk.token, body)
+                status, _ = await asgi_request(app, path, clerk.token, body)
                 whole[call].append(time.process_time() - began)
                 if status != 200:
                     raise SystemExit(f"{call} answered {status}")
