@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import re
@@ -37,8 +36,8 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cpu_per_call import BPMN, START_GROUP, START_VARIABLES, values_for
-from lifecycle import USERS_FILE, bench_settings, fresh_database, group_users
+from cpu_per_call import START_VARIABLES, values_for
+from inprocess import deployed
 from stack_split import asgi_request
 
 KINDS = ("start", "get", "claim", "complete")
@@ -58,30 +57,11 @@ def _control(*args: str) -> None:
 
 def _measure(database_url: str | None, calls: int) -> None:
     """Inside callgrind: set up untimed, then each kind of call between two dumps."""
-    from bpmn_service.context import AppContext
-    from bpmn_service.db.connect import make_engine
-    from bpmn_service.db.migrate import upgrade
-    from bpmn_service.identity import Principal
     from bpmn_service.main import create_app
-    from bpmn_service.services import deployments
 
-    users = group_users(USERS_FILE)
-    clerk, analyst = users[START_GROUP], users["analyst"]
-    with contextlib.ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bpmn-instr-")))
-        db = stack.enter_context(fresh_database(database_url, tmp))
-        engine = make_engine(db.url, schema=db.schema)
-        upgrade(engine)
-        engine.dispose()
-        (tmp / "processes").mkdir()
-        settings = bench_settings(db, tmp, reference_workers=False, timer_poll_seconds=0)
-        ctx = AppContext.create(settings)
-        stack.callback(ctx.engine.dispose)
-        app = create_app(ctx=ctx)
-        files = [deployments.BpmnFile(BPMN.name, BPMN.read_bytes())]
-        who = Principal(analyst.user_id, analyst.groups)
-        key = deployments.deploy(ctx, files, who, source="api").definitions[0].key
-        token = clerk.token
+    with deployed(database_url, "bpmn-instr-") as setup:
+        app = create_app(ctx=setup.ctx)
+        key, token = setup.key, setup.clerk.token
         first_tasks: list[tuple[str, str]] = []  # (task id, element id)
 
         async def call(kind: str, task_id: str, element_id: str) -> None:

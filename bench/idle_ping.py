@@ -14,18 +14,17 @@ median wall time per call, over the rounds after a first one that warms up.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cpu_per_call import BPMN, START_GROUP, START_VARIABLES, values_for
-from lifecycle import USERS_FILE, bench_settings, fresh_database, group_users, load_average
+from cpu_per_call import START_VARIABLES, values_for
+from inprocess import deployed
+from lifecycle import load_average
 
 MODES = {"every checkout": -1.0, "after idle": 1.0}
 
@@ -37,31 +36,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args(argv)
 
-    from bpmn_service.context import AppContext
     from bpmn_service.db import connect
-    from bpmn_service.db.migrate import upgrade
-    from bpmn_service.identity import Principal
-    from bpmn_service.services import deployments, instances, tasks
+    from bpmn_service.services import instances, tasks
 
-    users = group_users(USERS_FILE)
-    clerk, analyst = users[START_GROUP], users["analyst"]
     print(f"load average before: {load_average()}", file=sys.stderr)
     cpu: dict[tuple[str, str], list[float]] = {}
     wall: dict[tuple[str, str], list[float]] = {}
-    with contextlib.ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bpmn-ping-")))
-        db = stack.enter_context(fresh_database(args.database_url, tmp))
-        engine = connect.make_engine(db.url, schema=db.schema)
-        upgrade(engine)
-        engine.dispose()
-        (tmp / "processes").mkdir()
-        settings = bench_settings(db, tmp, reference_workers=False, timer_poll_seconds=0)
-        ctx = AppContext.create(settings)
-        stack.callback(ctx.engine.dispose)
-        files = [deployments.BpmnFile(BPMN.name, BPMN.read_bytes())]
-        who = Principal(analyst.user_id, analyst.groups)
-        key = deployments.deploy(ctx, files, who, source="api").definitions[0].key
-        starter = Principal(clerk.user_id, clerk.groups)
+    with deployed(args.database_url, "bpmn-ping-") as setup:
+        ctx, key, starter = setup.ctx, setup.key, setup.starter
 
         def call(kind: str, task: Any) -> None:
             if kind == "claim":
@@ -89,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                         wall.setdefault((kind, mode), []).append(time.perf_counter() - began)
                 connect.IDLE_PING_SECONDS = MODES["after idle"]
             print(f"round {r}/{args.rounds}", file=sys.stderr)
-    print(f"\n### {db.label}, {args.rounds} rounds of {args.calls} claims and completes\n")
+    print(f"\n### {setup.label}, {args.rounds} rounds of {args.calls} claims and completes\n")
     print("| call | ping | CPU per call | wall per call |")
     print("|---|---|---:|---:|")
     for kind in ("claim", "complete"):

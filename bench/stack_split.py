@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import defaultdict
@@ -31,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cpu_per_call import BPMN, START_GROUP, START_VARIABLES, values_for
-from lifecycle import USERS_FILE, bench_settings, fresh_database, group_users, load_average
+from cpu_per_call import START_VARIABLES, values_for
+from inprocess import deployed
+from lifecycle import load_average
 
 
 async def asgi_request(
@@ -98,31 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
 
-    from bpmn_service.context import AppContext
-    from bpmn_service.db.connect import make_engine
-    from bpmn_service.db.migrate import upgrade
-    from bpmn_service.identity import Principal
     from bpmn_service.main import create_app
-    from bpmn_service.services import deployments, instances, tasks
+    from bpmn_service.services import instances, tasks
 
-    users = group_users(USERS_FILE)
-    clerk, analyst = users[START_GROUP], users["analyst"]
     print(f"load average before: {load_average()}", file=sys.stderr)
-    with contextlib.ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bpmn-split-")))
-        db = stack.enter_context(fresh_database(args.database_url, tmp))
-        engine = make_engine(db.url, schema=db.schema)
-        upgrade(engine)
-        engine.dispose()
-        (tmp / "processes").mkdir()
-        settings = bench_settings(db, tmp, reference_workers=False, timer_poll_seconds=0)
-        ctx = AppContext.create(settings)
-        stack.callback(ctx.engine.dispose)
+    with deployed(args.database_url, "bpmn-split-") as setup:
+        ctx, key, clerk, starter = setup.ctx, setup.key, setup.clerk, setup.starter
         app = create_app(ctx=ctx)
-        files = [deployments.BpmnFile(BPMN.name, BPMN.read_bytes())]
-        who = Principal(analyst.user_id, analyst.groups)
-        key = deployments.deploy(ctx, files, who, source="api").definitions[0].key
-        starter = Principal(clerk.user_id, clerk.groups)
         service: dict[str, list[float]] = defaultdict(list)
         whole: dict[str, list[float]] = defaultdict(list)
         # The routes call these through the module: timed where they are looked up.
@@ -158,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"round {r}/{args.rounds}", file=sys.stderr)
 
         asyncio.run(run())
-    print(f"\n### {db.label}, {args.rounds} rounds of {args.calls} claims and completes\n")
+    print(f"\n### {setup.label}, {args.rounds} rounds of {args.calls} claims and completes\n")
     print("| call | CPU per call, whole | the service layer | the stack | stack share |")
     print("|---|---:|---:|---:|---:|")
     for call in ("claim", "complete"):
