@@ -4,12 +4,14 @@ history keeps."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 import pytest
 
 from bpmn_service.engine import layout_bpmn
+from conftest import DATA
 from test_workspace_clerk import accept, apply, fits
 from workspace_browser import ROOT, Server, Ui
 
@@ -129,7 +131,7 @@ def test_supervisor_sets_a_variable_and_a_clerk_is_offered_no_repair(
     form = page.get_by_test_id("repair-variables")
     form.get_by_label("变量名").fill("appliedCapacityKVA")
     # The current value is offered for editing.
-    assert form.get_by_label("新值").input_value() in ("80", "80.0")
+    assert form.get_by_label("新值").input_value() == "80.0"
     form.get_by_label("新值").fill("120")
     form.get_by_label("原因").fill("客户书面申请增容")
     form.get_by_role("button", name="保存变量").click()
@@ -230,6 +232,58 @@ def test_a_number_typed_with_a_fraction_stays_a_float_and_a_wrong_type_is_refuse
     assert type(readings["kwh"]) is float and type(readings["count"]) is int
     assert [type(v) for v in readings["list"]] == [float, int]
     assert readings == {"kwh": 80.0, "count": 2, "list": [1.5, 3]}
+
+
+def test_a_float_and_an_integer_left_as_they_are_keep_their_types(ui: Ui, server: Server) -> None:
+    """JSON.parse reads the float 80.0 as 80: the case page showed 80, 修改变量 offered 80 and
+    saved it back as the integer 80 (a double field takes an integer, so nothing was refused). The
+    values show as the service wrote them, and a value left as offered is sent back as it was."""
+    needs(server, "patch", f"{CASE}/variables")
+    typed = (DATA / "typed_forms.bpmn").read_bytes()
+    server.api("POST", "/deployments", "analyst", files={"files": ("typed_forms.bpmn", typed)})
+    key = f"TF-UI-{uuid.uuid4().hex[:8]}"
+    started = server.api(
+        "POST",
+        "/process-definitions/typed_forms/instances",
+        "clerk",
+        json={"business_key": key, "variables": {"capacity": 80.0, "count": 2, "note": "80"}},
+    )
+    case = started["id"]
+    sent: list[str] = []
+    ui.page.on(
+        "request",
+        lambda r: sent.append(r.post_data) if r.url.endswith(f"/{case}/variables") else None,
+    )
+    page = ui.page
+    ui.sign_in("leader")
+    open_case(ui, key)
+    shown = page.get_by_test_id("variables")
+    cells = {
+        shown.locator("th").nth(i).text_content(): shown.locator("td").nth(i).text_content()
+        for i in range(shown.locator("tr").count())
+    }
+    assert (cells["capacity"], cells["count"], cells["note"]) == ("80.0", "2", "80")
+
+    page.get_by_role("button", name="修改变量").click()
+    form = page.get_by_test_id("repair-variables")
+    for i, (name, offered) in enumerate([("capacity", "80.0"), ("count", "2"), ("note", "80")]):
+        if i:
+            form.get_by_role("button", name="再加一个变量").click()
+        form.get_by_label("变量名").nth(i).fill(name)
+        assert form.get_by_label("新值").nth(i).input_value() == offered
+        assert offered in form.locator(".row").nth(i).locator("code").inner_text()
+    form.get_by_label("原因").fill("核对申请资料，数值无误")
+    ui.shot("06-variables-as-stored")
+    form.get_by_role("button", name="保存变量").click()
+    page.get_by_test_id("repair-done").wait_for()
+
+    [body] = sent
+    assert json.loads(body)["variables"] == {"capacity": 80.0, "count": 2, "note": "80"}
+    assert '"capacity": 80.0' in body and '"count": 2,' in body
+    variables = server.api("GET", f"/process-instances/{case}")["variables"]
+    assert type(variables["capacity"]) is float and variables["capacity"] == 80.0
+    assert type(variables["count"]) is int and variables["count"] == 2
+    assert variables["note"] == "80"
 
 
 SMS_STEP = """<?xml version="1.0" encoding="UTF-8"?>

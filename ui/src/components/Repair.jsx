@@ -24,7 +24,7 @@ export function canMigrate(instance, versions) {
   return versions.some((v) => v !== instance.version);
 }
 
-export default function Repair({ instance, caps, steps, versions, active, failed, picked, onDone }) {
+export default function Repair({ instance, texts, caps, steps, versions, active, failed, picked, onDone }) {
   const { t } = useTranslation();
   const [open, setOpen] = useState(null);
   const [done, setDone] = useState(null);
@@ -59,7 +59,7 @@ export default function Repair({ instance, caps, steps, versions, active, failed
       </div>
       {done && <p className="notice" role="status" data-testid="repair-done">{t(`repair.${done}.done`)}</p>}
       <div id="repair-panel" ref={panel}>
-        {open === 'variables' && <VariablesForm instance={instance} method={variablesMethod} onDone={() => finished('variables')} />}
+        {open === 'variables' && <VariablesForm instance={instance} texts={texts} method={variablesMethod} onDone={() => finished('variables')} />}
         {open === 'move' && <MoveForm instance={instance} steps={steps} active={active} picked={picked} onDone={() => finished('move')} />}
         {open === 'retry' && <RetryForm instance={instance} failed={failed} onDone={() => finished('retry')} />}
         {open === 'migrate' && <MigrateForm instance={instance} onDone={() => finished('migrate')} />}

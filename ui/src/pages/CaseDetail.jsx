@@ -20,6 +20,7 @@ import { stepsOf } from '../elements.js';
 import { formatTime } from '../format.js';
 import { limitLayers, mergeMarkers } from '../timelimits.js';
 import { useLoad } from '../useLoad.js';
+import { shownValue, variableTexts } from '../variables.js';
 
 // History events that mean the element was passed.
 const PASSED = new Set(['task_completed', 'engine_step', 'external_task_completed']);
@@ -27,7 +28,11 @@ const PASSED = new Set(['task_completed', 'engine_step', 'external_task_complete
 const items = (answer) => (answer == null ? null : Array.isArray(answer) ? answer : answer.items || []);
 
 async function loadCase(id) {
-  const [instance, caps] = await Promise.all([get(`/process-instances/${id}`), loadCapabilities()]);
+  // As text: the variables' JSON texts keep what JSON.parse loses (80.0 is a float).
+  const [answer, caps] = await Promise.all([
+    request(`/process-instances/${id}`, { raw: true }), loadCapabilities(),
+  ]);
+  const instance = JSON.parse(answer);
   // An older GET /incidents lists every case's failed external tasks and takes no case filter:
   // only a server that filters by case is asked.
   const byCase = offers(caps, 'GET', '/incidents', 'process_instance_id');
@@ -43,6 +48,7 @@ async function loadCase(id) {
   ]);
   return {
     instance, xml, metrics, caps,
+    texts: variableTexts(answer),
     versions: definition.versions.map((v) => v.version),
     // The name of the case's own version: a later one may have renamed the process.
     processName: definition.versions.find((v) => v.version === instance.version)?.name
@@ -154,7 +160,7 @@ export default function CaseDetail() {
 
   if (loaded.error) return <ErrorNote error={loaded.error} />;
   if (!data) return <p className="muted">{t('common.loading')}</p>;
-  const { instance, xml, metrics, activities, limits, incidents, caps, versions, processName } = data;
+  const { instance, texts, xml, metrics, activities, limits, incidents, caps, versions, processName } = data;
 
   const stepById = new Map(steps.map((s) => [s.id, s]));
   const asStep = (id) => stepById.get(id) || { id, name: '' };
@@ -192,7 +198,7 @@ export default function CaseDetail() {
       <BpmnDiagram xml={xml} markers={markers} notes={limitLayer.notes} flows={flows} focus={focusIds}
         label={t('cases.diagram')} onElementClick={me.roles.supervisor ? setPicked : undefined} />
       {me.roles.supervisor && (
-        <Repair instance={instance} caps={caps} steps={steps} picked={picked} versions={versions}
+        <Repair instance={instance} texts={texts} caps={caps} steps={steps} picked={picked} versions={versions}
           active={[...where.active, ...where.failed].map(asStep)} failed={[...failedIds].map(asStep)}
           onDone={loaded.reload} />
       )}
@@ -210,8 +216,8 @@ export default function CaseDetail() {
             <summary><h2 className="inline">{t('cases.variables')}</h2></summary>
             <table className="grid" data-testid="variables">
               <tbody>
-                {Object.entries(instance.variables).map(([name, value]) => (
-                  <tr key={name}><th scope="row">{name}</th><td>{typeof value === 'object' ? JSON.stringify(value) : String(value)}</td></tr>
+                {Object.keys(instance.variables).map((name) => (
+                  <tr key={name}><th scope="row">{name}</th><td>{shownValue(instance.variables, texts, name)}</td></tr>
                 ))}
               </tbody>
             </table>

@@ -1,16 +1,17 @@
 // Set case variables (PATCH /process-instances/{id}/variables): a variable that holds text takes
 // the typed text as it is; any other value is read as JSON (123, true, ["a"]), text if it is not,
 // and JSON is sent as typed, so 80.0 stays a float. A number that JavaScript cannot keep as typed
-// (1e999, 9007199254740993) is refused at its field instead of being sent changed.
+// (1e999, 9007199254740993) is refused at its field instead of being sent changed. Current values
+// are offered and sent back as the service wrote them (texts: name → JSON text), so a float 80.0
+// reads 80.0 and, left as it is, goes back as the very same text.
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { request } from '../../api.js';
+import { currentText, shownValue } from '../../variables.js';
 import ErrorNote from '../ErrorNote.jsx';
 import { objectText, parseExact } from './exactJson.js';
 import Reason from './Reason.jsx';
 import { useAction } from './useAction.js';
-
-const shown = (value) => (typeof value === 'string' ? value : JSON.stringify(value));
 
 // { json } to send (JSON text), or { inexact: literal } for a number that would not be kept as
 // typed. JSON is sent as the user typed it: JSON.parse would turn 80.0 into the integer 80.
@@ -21,7 +22,7 @@ function parse(text, current) {
   return 'inexact' in read ? read : { json: text };
 }
 
-export default function VariablesForm({ instance, method, onDone }) {
+export default function VariablesForm({ instance, texts, method, onDone }) {
   const { t } = useTranslation();
   const [rows, setRows] = useState([{ name: '', value: '' }]);
   const [reason, setReason] = useState('');
@@ -29,12 +30,13 @@ export default function VariablesForm({ instance, method, onDone }) {
   const [refused, setRefused] = useState({});
   const action = useAction('reason-variables', onDone);
   const existing = instance.variables;
+  const shown = (name) => shownValue(existing, texts, name);
 
   function change(i, field, value) {
     setRows((all) => all.map((row, j) => {
       if (j !== i) return row;
       const next = { ...row, [field]: value };
-      if (field === 'name' && Object.hasOwn(existing, value) && row.value === '') next.value = shown(existing[value]);
+      if (field === 'name' && Object.hasOwn(existing, value) && row.value === '') next.value = shown(value);
       return next;
     }));
   }
@@ -46,7 +48,9 @@ export default function VariablesForm({ instance, method, onDone }) {
     for (const row of rows) {
       const name = row.name.trim();
       if (!name) continue;
-      const parsed = parse(row.value, existing[name]);
+      // A current value left as offered goes back as the service wrote it.
+      const kept = Object.hasOwn(existing, name) && row.value === shown(name);
+      const parsed = kept ? { json: currentText(existing, texts, name) } : parse(row.value, existing[name]);
       if ('inexact' in parsed) inexact[name] = [t('repair.variables.inexact', { number: parsed.inexact })];
       else changes[name] = parsed.json;
     }
@@ -58,7 +62,7 @@ export default function VariablesForm({ instance, method, onDone }) {
     }
     // PUT replaces the whole set: the unchanged variables go with it.
     const unchanged = method === 'PATCH' ? {} : existing;
-    const variables = { ...Object.fromEntries(Object.entries(unchanged).map(([k, v]) => [k, JSON.stringify(v)])), ...changes };
+    const variables = { ...Object.fromEntries(Object.keys(unchanged).map((k) => [k, currentText(existing, texts, k)])), ...changes };
     const body = objectText({ variables: objectText(variables), reason: JSON.stringify(reason.trim()) });
     action.run(reason, () => request(`/process-instances/${instance.id}/variables`, { method, jsonText: body }));
   }
@@ -80,7 +84,7 @@ export default function VariablesForm({ instance, method, onDone }) {
               aria-invalid={errorsOf(row.name.trim()).length > 0 ? 'true' : undefined} />
           </label>
           {Object.hasOwn(existing, row.name.trim()) && (
-            <span className="muted">{t('repair.variables.current')}: <code>{shown(existing[row.name.trim()])}</code></span>
+            <span className="muted">{t('repair.variables.current')}: <code>{shown(row.name.trim())}</code></span>
           )}
           {rows.length > 1 && (
             <button type="button" onClick={() => setRows((all) => all.filter((_, j) => j !== i))}>{t('repair.remove')}</button>

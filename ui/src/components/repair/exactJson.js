@@ -58,3 +58,61 @@ export function objectText(members) {
   const listed = Object.entries(members).map(([name, text]) => `${JSON.stringify(name)}: ${text}`);
   return `{${listed.join(', ')}}`;
 }
+
+// The members of a JSON object text as the text of each (name → text), nothing read as a number:
+// the service writes a float as 80.0 and an integer as 80, which JSON.parse would both make 80.
+// null when the text is not a JSON object.
+export function memberTexts(text) {
+  let object;
+  try {
+    object = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (object === null || typeof object !== 'object' || Array.isArray(object)) return null;
+  const members = {};
+  let i = text.indexOf('{') + 1;
+  const blank = () => { while (/\s/.test(text[i])) i += 1; };
+  // The end of the string or value starting at i (the text is valid JSON: no checks needed).
+  const stringEnd = (from) => {
+    let j = from + 1;
+    while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+    return j + 1;
+  };
+  const valueEnd = (from) => {
+    let depth = 0;
+    let j = from;
+    while (j < text.length) {
+      const c = text[j];
+      if (c === '"') {
+        j = stringEnd(j);
+        if (depth === 0) return j;
+        continue;
+      }
+      if (c === '{' || c === '[') depth += 1;
+      else if (c === '}' || c === ']') {
+        if (depth === 0) return j;
+        depth -= 1;
+        if (depth === 0) return j + 1;
+      } else if (c === ',' && depth === 0) return j;
+      j += 1;
+    }
+    return j;
+  };
+  blank();
+  while (text[i] === '"') {
+    const nameEnd = stringEnd(i);
+    const name = JSON.parse(text.slice(i, nameEnd));
+    i = nameEnd;
+    blank();
+    i += 1; // :
+    blank();
+    const end = valueEnd(i);
+    members[name] = text.slice(i, end).trim();
+    i = end;
+    blank();
+    if (text[i] === ',') i += 1;
+    blank();
+  }
+  return members;
+}
