@@ -1,12 +1,17 @@
 """A read-only text field named as one of the process's enum fields carries that enum's labels, so
-a form shows 大工业 for LARGE_INDUSTRY."""
+a form shows 大工业 for LARGE_INDUSTRY; the customer category carries the categories' names. A
+case names the labels of the codes it holds."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from bpmn_service.engine.forms import FormField, json_schema, value_labels
-from conftest import DATA, Api
+from bpmn_service.services import instances
+from bpmn_service.timelimits import CATEGORY_NAMES
+from conftest import DATA, ROOT, Api
+from process_paths import start
 
 
 def enum(name: str, *values: tuple[str, str | None]) -> dict[str, Any]:
@@ -70,3 +75,33 @@ def test_a_task_form_shows_the_labels_of_the_start_forms_enum(api: Api) -> None:
         "APPROVE": "同意",
         "REJECT": "不同意",
     }
+
+
+def test_the_customer_category_shows_by_its_name_on_the_task_and_the_case(api: Api) -> None:
+    """A script derives customerCategory and no form offers it as a choice, so no enum labels
+    it: the task page and the case page showed HV_S. The categories' names label it."""
+    assert api.deploy(ROOT / "processes" / "yekuo_current.bpmn").status_code == 201
+    instance_id = start(api, "yekuo_current", "HV_S_labels", "VL-HV-1")
+    case = api.get(f"/process-instances/{instance_id}", "leader").json()
+    assert case["variables"]["customerCategory"] == "HV_S"
+    labels = case["value_labels"]
+    assert labels["customerCategory"] == "高压单电源"
+    # The start form's enums label the codes the case holds; other values have no label.
+    assert labels["electricityCategory"] == "大工业" and labels["businessType"] == "新装"
+    assert "customerName" not in labels and "appliedCapacityKVA" not in labels
+
+    [accept] = case["tasks"]
+    form = api.get(f"/tasks/{accept['id']}", "clerk").json()["form"]
+    assert form["properties"]["customerCategory"]["x-enum-labels"] == dict(CATEGORY_NAMES)
+    assert form["properties"]["customerCategory"]["readOnly"] is True
+
+
+def test_an_enum_field_of_the_process_labels_the_category_itself() -> None:
+    """A process whose form offers customerCategory as a choice keeps its own labels."""
+    ctx = SimpleNamespace(
+        runner=SimpleNamespace(
+            value_labels=lambda _id, _load: {"customerCategory": {"HV_S": "高压（单）"}}
+        )
+    )
+    labels = instances.value_labels(ctx, None, "d1")  # type: ignore[arg-type]
+    assert labels == {"customerCategory": {"HV_S": "高压（单）"}}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from process_paths import load_paths
 from test_workspace_clerk import accept, apply
 from workspace_browser import Server, Ui
 
@@ -104,3 +105,38 @@ def test_a_waiting_join_names_the_branches_it_waits_for(ui: Ui, server: Server) 
     waits = page.get_by_test_id("join-waits-for")
     waits.wait_for()
     assert "survey" in waits.inner_text()
+
+
+def test_the_customer_category_shows_by_its_name_on_the_task_and_the_case(
+    ui: Ui, server: Server
+) -> None:
+    """A script derives customerCategory and no form offers it as a choice: the task page's
+    客户分类 and the case page's variables showed HV_S. They show 高压单电源, the code at hand
+    (the field's title; beside the label on the case page)."""
+    key = f"YK-HV-{uuid.uuid4().hex[:8]}"
+    body = {"business_key": key, "variables": load_paths("yekuo_current")["start"]["HV_S"]}
+    started = server.api("POST", "/process-definitions/yekuo_current/instances", "clerk", json=body)
+    page = ui.page
+    ui.sign_in("clerk")
+    ui.goto(f"/ui/tasks/{started['tasks'][0]['id']}")
+    category = page.locator("#root_customerCategory")
+    category.wait_for()
+    assert category.input_value() == "高压单电源"
+    assert category.get_attribute("title") == "HV_S"
+    assert page.locator("#root_electricityCategory").input_value() == "大工业"
+    ui.shot("task-category-by-name")
+
+    ui.sign_out()
+    ui.sign_in("leader")
+    ui.goto(f"/ui/cases/{started['id']}")
+    page.locator("[data-testid=diagram][data-loaded=true]").wait_for()
+    page.get_by_role("heading", name="变量").click()
+    variables = page.get_by_test_id("variables")
+    row = variables.locator("tr", has=page.locator("th", has_text="customerCategory"))
+    assert row.locator("td").inner_text() == "高压单电源 HV_S"
+    assert row.locator("td code").inner_text() == "HV_S"
+    kind = variables.locator("tr", has=page.locator("th", has_text="electricityCategory"))
+    assert kind.locator("td").inner_text() == "大工业 LARGE_INDUSTRY"
+    name = variables.locator("tr", has=page.locator("th", has_text="customerName"))
+    assert name.locator("td").inner_text() == body["variables"]["customerName"]
+    ui.shot("case-category-by-name")

@@ -32,6 +32,10 @@ from typing import Any
 
 CATEGORIES: tuple[str, ...] = ("RES", "LV", "HV_S", "HV_D")
 """Customer categories: residential, LV non-residential, HV single source, HV dual source."""
+CATEGORY_NAMES: Mapping[str, str] = MappingProxyType(
+    {"RES": "居民", "LV": "低压非居民", "HV_S": "高压单电源", "HV_D": "高压双电源"}
+)
+"""What users call each category (config/time-limits.toml and docs/processes.md name them so)."""
 
 _REGIME_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 _LIMIT_ID = re.compile(r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*")

@@ -165,6 +165,12 @@ class HistoryEventRead(BaseModel):
 
 class InstanceDetailRead(InstanceRead):
     variables: dict[str, Any]
+    value_labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="the label of each variable whose value is a code the process labels: "
+        "a value of one of its enum form fields (COMMERCIAL_INDUSTRIAL: 一般工商业), a customer "
+        "category (HV_S: 高压单电源)",
+    )
     tasks: list[TaskRead]
     history: list[HistoryEventRead]
 

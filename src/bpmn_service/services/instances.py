@@ -25,6 +25,7 @@ from bpmn_service.errors import (
     ServiceError,
 )
 from bpmn_service.identity import Principal
+from bpmn_service.timelimits import CATEGORY_NAMES
 
 from . import projection, runtime, starters, telemetry
 from .idempotency import Idempotency, Replay, lookup, remember, replay_after_race
@@ -41,6 +42,8 @@ class InstanceDetail:
     tasks: list[Task]
     candidates: dict[str, dict[str, list[str]]]
     history: list[HistoryEvent]
+    # The label of each variable whose value is a code with one (value_labels).
+    value_labels: dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,18 @@ def spec_loader(session: Session, definition_id: str) -> Any:
         return spec
 
     return load
+
+
+def value_labels(
+    ctx: AppContext, session: Session, definition_id: str
+) -> dict[str, dict[str, str]]:
+    """The labels of a process version's codes, by variable: those its enum fields give their
+    values, and the customer categories' names for the category variable (a script derives it,
+    no form offers it as a choice) unless an enum field of the process labels it."""
+    labels = ctx.runner.value_labels(definition_id, spec_loader(session, definition_id))
+    if projection.CATEGORY_VARIABLE in labels:
+        return labels
+    return {**labels, projection.CATEGORY_VARIABLE: dict(CATEGORY_NAMES)}
 
 
 def check_variables(variables: dict[str, Any], *, prefix: str = "") -> None:
@@ -210,7 +225,18 @@ def get_instance(ctx: AppContext, instance_id: str, principal: Principal) -> Ins
             )
         )
         candidates = queries.candidates_of(session, [t.id for t in tasks])
-        return InstanceDetail(instance, tasks, candidates, history)
+        variables = instance.variables or {}
+        labels = (
+            value_labels(ctx, session, instance.definition_id)
+            if any(isinstance(v, str) for v in variables.values())
+            else {}
+        )
+        shown = {
+            name: labels[name][value]
+            for name, value in variables.items()
+            if isinstance(value, str) and value in labels.get(name, {})
+        }
+        return InstanceDetail(instance, tasks, candidates, history, shown)
 
 
 def list_instances(

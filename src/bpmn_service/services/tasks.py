@@ -34,7 +34,7 @@ from bpmn_service.identity import Principal
 
 from . import clocks, cursors, incidents, projection, run_incidents, runtime
 from .idempotency import Idempotency, Replay, lookup, remember, replay_after_race
-from .instances import spec_loader
+from .instances import spec_loader, value_labels
 from .uow import UnitOfWork
 
 __all__ = [
@@ -508,11 +508,11 @@ def _detail(
 def _schema(
     ctx: AppContext, session: Session, task: Task | OpenTaskRow, form: list[FormField]
 ) -> dict[str, Any]:
-    """The form's JSON Schema; read-only text fields with the labels of the process's enums."""
+    """The form's JSON Schema; read-only text fields with the labels of the process's codes
+    (its enums', the customer categories')."""
     if not needs_value_labels(form):
         return json_schema(form)
-    load = spec_loader(session, task.definition_id)
-    return json_schema(form, ctx.runner.value_labels(task.definition_id, load))
+    return json_schema(form, value_labels(ctx, session, task.definition_id))
 
 
 def _rowcount(result: Result[Any]) -> int:

@@ -97,6 +97,14 @@ function History({ events, stepById }) {
   );
 }
 
+// A variable's value as the service wrote it; a code the process labels (a customer category, an
+// enum's value) by its label, with the code beside it as the time limits show their ids.
+function VariableValue({ instance, texts, name }) {
+  const text = shownValue(instance.variables, texts, name);
+  const label = instance.value_labels?.[name];
+  return label ? <>{label} <code className="muted">{text}</code></> : text;
+}
+
 function OpenTasks({ tasks }) {
   const { t } = useTranslation();
   if (tasks.length === 0) return <p className="muted">{t('common.none')}</p>;
@@ -217,7 +225,7 @@ export default function CaseDetail() {
             <table className="grid" data-testid="variables">
               <tbody>
                 {Object.keys(instance.variables).map((name) => (
-                  <tr key={name}><th scope="row">{name}</th><td>{shownValue(instance.variables, texts, name)}</td></tr>
+                  <tr key={name}><th scope="row">{name}</th><td><VariableValue instance={instance} texts={texts} name={name} /></td></tr>
                 ))}
               </tbody>
             </table>

@@ -63,6 +63,7 @@ def get_process_instance(
     return InstanceDetailRead(
         **base.model_dump(),
         variables=detail.instance.variables,
+        value_labels=detail.value_labels,
         tasks=[task_read(t, detail.candidates) for t in detail.tasks],
         history=[HistoryEventRead.model_validate(h, from_attributes=True) for h in detail.history],
     )
