@@ -140,3 +140,11 @@ def test_the_customer_category_shows_by_its_name_on_the_task_and_the_case(
     name = variables.locator("tr", has=page.locator("th", has_text="customerName"))
     assert name.locator("td").inner_text() == body["variables"]["customerName"]
     ui.shot("case-category-by-name")
+    # 修改变量 offers the code, which is what the field takes, and names its label beside it.
+    if not server.offers("patch", "/api/v1/process-instances/{instance_id}/variables"):
+        return
+    page.get_by_role("button", name="修改变量").click()
+    form = page.get_by_test_id("repair-variables")
+    form.get_by_label("变量名").fill("customerCategory")
+    assert form.get_by_label("新值").input_value() == "HV_S"
+    form.get_by_text("当前值: 高压单电源 HV_S").wait_for()

@@ -31,6 +31,8 @@ export default function VariablesForm({ instance, texts, method, onDone }) {
   const action = useAction('reason-variables', onDone);
   const existing = instance.variables;
   const shown = (name) => shownValue(existing, texts, name);
+  // A code the process labels: the label before the code, which is what the field takes.
+  const labelOf = (name) => (instance.value_labels?.[name] ? `${instance.value_labels[name]} ` : '');
 
   function change(i, field, value) {
     setRows((all) => all.map((row, j) => {
@@ -84,7 +86,9 @@ export default function VariablesForm({ instance, texts, method, onDone }) {
               aria-invalid={errorsOf(row.name.trim()).length > 0 ? 'true' : undefined} />
           </label>
           {Object.hasOwn(existing, row.name.trim()) && (
-            <span className="muted">{t('repair.variables.current')}: <code>{shown(row.name.trim())}</code></span>
+            <span className="muted">
+              {t('repair.variables.current')}: {labelOf(row.name.trim())}<code>{shown(row.name.trim())}</code>
+            </span>
           )}
           {rows.length > 1 && (
             <button type="button" onClick={() => setRows((all) => all.filter((_, j) => j !== i))}>{t('repair.remove')}</button>
