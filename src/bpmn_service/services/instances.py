@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bpmn_service.context import AppContext
@@ -34,6 +35,8 @@ from .uow import UnitOfWork
 RESERVED_VARIABLES = frozenset({"businessKey", "initiator"})
 VARIABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 BUSINESS_KEY = re.compile(r"^[\w\-./:#]{1,128}$", re.UNICODE)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,18 +228,34 @@ def get_instance(ctx: AppContext, instance_id: str, principal: Principal) -> Ins
             )
         )
         candidates = queries.candidates_of(session, [t.id for t in tasks])
-        variables = instance.variables or {}
-        labels = (
-            value_labels(ctx, session, instance.definition_id)
-            if any(isinstance(v, str) for v in variables.values())
-            else {}
+        labels = _labels_held(ctx, session, instance)
+        return InstanceDetail(instance, tasks, candidates, history, labels)
+
+
+def _labels_held(ctx: AppContext, session: Session, instance: ProcessInstance) -> dict[str, str]:
+    """The label of each variable holding a code its process version labels. The labels are a
+    courtesy: a version whose stored spec the engine cannot restore (nothing else of the case's
+    detail needs it) leaves them out rather than failing the whole answer."""
+    variables = instance.variables or {}
+    if not any(isinstance(v, str) for v in variables.values()):
+        return {}
+    try:
+        labels = value_labels(ctx, session, instance.definition_id)
+    except SQLAlchemyError:
+        raise
+    except Exception:
+        log.warning(
+            "no value labels for instance %s: the spec of %s cannot be restored",
+            instance.id,
+            instance.definition_id,
+            exc_info=True,
         )
-        shown = {
-            name: labels[name][value]
-            for name, value in variables.items()
-            if isinstance(value, str) and value in labels.get(name, {})
-        }
-        return InstanceDetail(instance, tasks, candidates, history, shown)
+        return {}
+    return {
+        name: labels[name][value]
+        for name, value in variables.items()
+        if isinstance(value, str) and value in labels.get(name, {})
+    }
 
 
 def list_instances(
