@@ -21,7 +21,7 @@ export default function Cases() {
     key: params.get('process'), status: params.get('status'), business_key: params.get('business_key'),
     offset: params.get('offset'), limit: 50,
   }).then((answer) => ({ ...answer, query })), [query]);
-  const [draft, edit] = useFilterDraft({
+  const [draft, edit, sending] = useFilterDraft({
     business_key: params.get('business_key') || '', process: params.get('process') || '',
     status: params.get('status') || '',
   });
@@ -33,6 +33,7 @@ export default function Cases() {
       const value = typed.trim();
       if (value) next[name] = value;
     }
+    sending(Object.fromEntries(Object.keys(draft).map((name) => [name, next[name] || ''])));
     setParams(next);
   }
 

@@ -44,7 +44,7 @@ export default function Inbox() {
   };
   const offset = Number(params.get('offset')) || 0;
   // The form's fields, by their names in the address.
-  const [draft, edit] = useFilterDraft({
+  const [draft, edit, sending] = useFilterDraft({
     process: filters.process_definition_key, business_key: filters.business_key,
     group: filters.candidate_group, due_before: filters.due_before, sort: filters.sort,
   });
@@ -81,7 +81,9 @@ export default function Inbox() {
 
   function submitFilters(event) {
     event.preventDefault();
-    update({ ...draft, business_key: draft.business_key.trim() });
+    const asked = { ...draft, business_key: draft.business_key.trim() };
+    sending(asked);
+    update(asked);
   }
 
   async function claim(task) {
