@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 
 from bpmn_service.context import AppContext
 from bpmn_service.identity import Principal
-
-bearer = HTTPBearer(auto_error=False, description="A token from the users file")
 
 
 # The dependencies below do no I/O (the users file is checked with a stat every two seconds): as
@@ -24,15 +22,28 @@ async def get_context(request: Request) -> AppContext:
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-async def get_principal(
-    ctx: ContextDep,
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Principal:
-    principal = ctx.users.authenticate(credentials.credentials if credentials else None)
-    request.state.user_id = principal.user_id
-    return principal
+class BearerPrincipal(HTTPBearer):
+    """The authenticated caller, from `Authorization: Bearer <token>`, in one dependency.
 
+    As an `HTTPBearer` it declares the API's bearer scheme in the OpenAPI document (Swagger UI's
+    Authorize); as one dependency that reads the header itself it costs FastAPI one resolution
+    per request instead of three (the scheme's, the context's and this), the most frequent
+    calls' largest share of routing work."""
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+        token = token.strip()
+        # As HTTPBearer(auto_error=False) reads it: no bearer token is an anonymous caller.
+        credentials = token if scheme.lower() == "bearer" and token else None
+        ctx: AppContext = request.app.state.ctx
+        principal = ctx.users.authenticate(credentials)
+        request.state.user_id = principal.user_id
+        return principal
+
+
+get_principal = BearerPrincipal(
+    auto_error=False, scheme_name="HTTPBearer", description="A token from the users file"
+)
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
