@@ -5,6 +5,12 @@ is free and offered to the caller (the conditional UPDATE: of concurrent claimer
 matches the row), and writes the history row of a won claim, in writing CTEs. SQLite has no
 writing CTEs: one read (the task joined to its candidates), then the UPDATE and the INSERT.
 
+Being one statement, the PostgreSQL claim is atomic on its own: run `alone` (autocommit), it costs
+one round trip instead of three (BEGIN, the statement, COMMIT). A claim that may stop a time
+limit's clock (`timeLimit.stopAtClaim`) needs more work in the same transaction, under the
+instance's lock (services/clocks.py); run alone, the statement does not take such a task and says
+so (`Attempt.needs_transaction`), and the caller claims it again in a transaction.
+
 Both answer the same `Attempt`; the service decides the error of a claim that was not won. Core
 statements, built once per caller and reused, since building one costs more than running it.
 """
@@ -19,13 +25,18 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Engine,
     Executable,
     Row,
+    Text,
     Update,
     bindparam,
+    cast,
+    false,
     func,
     insert,
     literal,
+    not_,
     select,
     true,
     update,
@@ -76,21 +87,35 @@ class Attempt:
     task: OpenTaskRow
     candidates: dict[str, list[str]]  # "group" and "user", each sorted
     won: bool
+    # Run alone, the claim left the task as it was: claiming it may stop a clock.
+    needs_transaction: bool = False
 
 
-def attempt(conn: Connection, principal: Principal, task_id: str, now: datetime) -> Attempt | None:
+def in_one_statement(bind: Connection | Engine) -> bool:
+    """Whether a claim is one statement on this database, which may then run alone."""
+    return bind.dialect.name == "postgresql"
+
+
+def attempt(
+    conn: Connection, principal: Principal, task_id: str, now: datetime, *, alone: bool = False
+) -> Attempt | None:
     """Claim the task for the caller if they see it, it is free and it is offered to them (or
-    they are an admin); None when they do not see it. Nothing is written unless `won`."""
+    they are an admin); None when they do not see it. Nothing is written unless `won`.
+
+    `alone`: the connection commits each statement (PostgreSQL only); a task whose claim may stop
+    a clock is then not taken (`needs_transaction`)."""
     params = {"task_id": task_id, "now": now}
-    if conn.dialect.name == "postgresql":
-        row = conn.execute(_claim_in_one(principal), params).first()
+    if in_one_statement(conn):
+        row = conn.execute(_claim_in_one(principal, alone), params).first()
         if row is None:
             return None
         seen = _task(row)
         candidates = {"group": row.candidate_groups or [], "user": row.candidate_users or []}
         if row.claimed_version is None:
-            return Attempt(seen, candidates, won=False)
+            return Attempt(seen, candidates, won=False, needs_transaction=bool(row.stops_a_clock))
         return Attempt(_claimed(seen, principal, now, row.claimed_version), candidates, won=True)
+    if alone:
+        raise ValueError(f"a claim on {conn.dialect.name} takes three statements: not alone")
     return _attempt_in_three(conn, principal, params)
 
 
@@ -139,12 +164,24 @@ def _now() -> Any:
     return bindparam("now", type_=TASK.c.claimed_at.type)
 
 
-def _update(principal: Principal) -> Update:
-    """Take the task if it is free and offered to the caller (admins: any free task)."""
+def _stops_a_clock(properties: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Whether claiming the task may stop a time limit's clock: `timeLimit.stopAtClaim` among the
+    element's extension properties, which the task row copies. Matched loosely, on the
+    properties' text in any case, so that no spelling the declarations read slips through; a
+    false match only costs the claim its transaction."""
+    return func.lower(cast(properties, Text)).contains("stopatclaim")
+
+
+def _update(principal: Principal, alone: bool = False) -> Update:
+    """Take the task if it is free and offered to the caller (admins: any free task); alone,
+    only if claiming it stops no clock."""
     offered = true() if principal.is_admin else offered_to(principal)
+    conditions = [TASK.c.id == bindparam("task_id"), TASK.c.assignee.is_(None), offered]
+    if alone:
+        conditions.append(not_(_stops_a_clock(TASK.c.properties)))
     return (
         update(TASK)
-        .where(TASK.c.id == bindparam("task_id"), TASK.c.assignee.is_(None), offered)
+        .where(*conditions)
         .values(assignee=principal.user_id, claimed_at=_now(), row_version=TASK.c.row_version + 1)
     )
 
@@ -159,11 +196,11 @@ def _history_values(principal: Principal) -> dict[str, ColumnElement[Any]]:
 
 
 @functools.lru_cache(maxsize=512)
-def _claim_in_one(principal: Principal) -> Executable:
+def _claim_in_one(principal: Principal, alone: bool) -> Executable:
     seen = select(TASK).where(TASK.c.id == bindparam("task_id"), task_visible(principal))
     seen_cte = seen.cte("seen")
     won = (
-        _update(principal)
+        _update(principal, alone)
         .returning(TASK.c.instance_id, TASK.c.element_id, TASK.c.row_version)
         .cte("won")
     )
@@ -191,6 +228,7 @@ def _claim_in_one(principal: Principal) -> Executable:
             refs("group").label("candidate_groups"),
             refs("user").label("candidate_users"),
             won.c.row_version.label("claimed_version"),
+            (_stops_a_clock(seen_cte.c.properties) if alone else false()).label("stops_a_clock"),
         )
         .select_from(seen_cte.outerjoin(won, true()))
         .add_cte(logged.cte("logged"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +37,8 @@ from . import clocks, cursors, incidents, projection, run_incidents, runtime
 from .idempotency import Idempotency, Replay, lookup, remember, replay_after_race
 from .instances import spec_loader, value_labels
 from .uow import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ALL_TASK_SORTS",
@@ -255,46 +258,83 @@ def get_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDetail:
 
 def claim_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDetail:
     now = ctx.clock()
+    if claims.in_one_statement(ctx.engine):
+        # One statement that commits itself: one round trip (db/claims.py). None: the claim may
+        # stop a clock and was not made; it is made again in a transaction.
+        with UnitOfWork(ctx, autocommit=True) as uow:
+            claimed = _claim(ctx, uow, task_id, principal, now, alone=True)
+        if claimed is not None:
+            return claimed
     with UnitOfWork(ctx, write=True) as uow:
-        session = uow.session
-        # One statement on PostgreSQL (read, conditional UPDATE, history row; db/claims.py).
-        attempt = claims.attempt(session.connection(), principal, task_id, now)
-        if attempt is None:
-            if principal.is_supervisor and session.get(Task, task_id) is not None:
-                # A supervisor sees every task (oversee) but may claim only those offered to them.
-                raise Forbidden(
-                    f"task {task_id} is not offered to you or your groups: its candidates "
-                    "claim it, or a supervisor assigns it to one of them"
-                )
-            _not_visible(session, task_id, principal)
-        task, candidates = attempt.task, attempt.candidates
-        if not attempt.won:
-            if task.assignee == principal.user_id:
-                return _detail(ctx, session, task, candidates)
-            if not claims.may_take(candidates, principal):
-                if task.assignee is not None:
-                    raise _claimed(task)
-                raise Forbidden("you are not a candidate for this task")
-            # Offered and free when read, yet the conditional UPDATE matched no row: another
-            # claimer won (the UPDATE is the arbiter). Name the holder as it is now.
-            session.rollback()
-            holder = session.scalar(select(Task.assignee).where(Task.id == task_id))
-            raise TaskAlreadyClaimed(
-                f"task {task_id} is already claimed by {holder}", details={"assignee": holder}
+        claimed = _claim(ctx, uow, task_id, principal, now, alone=False)
+        assert claimed is not None  # only a claim run alone leaves the task to a transaction
+        return claimed
+
+
+def _claim(
+    ctx: AppContext,
+    uow: UnitOfWork,
+    task_id: str,
+    principal: Principal,
+    now: datetime,
+    *,
+    alone: bool,
+) -> TaskDetail | None:
+    session = uow.session
+    # One statement on PostgreSQL (read, conditional UPDATE, history row; db/claims.py).
+    attempt = claims.attempt(session.connection(), principal, task_id, now, alone=alone)
+    if attempt is None:
+        if principal.is_supervisor and session.get(Task, task_id) is not None:
+            # A supervisor sees every task (oversee) but may claim only those offered to them.
+            raise Forbidden(
+                f"task {task_id} is not offered to you or your groups: its candidates "
+                "claim it, or a supervisor assigns it to one of them"
             )
-        if clocks.stops_at_claim(session, task.definition_id, task.element_id):
-            # A limit measured to the start of this step (timeLimit.stopAtClaim) stops now,
-            # under the instance's lock, as the scheduler changes clocks.
-            instance = runtime.lock_instance(session, task.instance_id)
-            stopped = clocks.claimed(session, instance, task.element_id, at=now)
-            if stopped is not None:
-                # The next instant is the engine's own timer or another clock's: ask the engine.
-                load = spec_loader(session, task.definition_id)
-                engine = ctx.runner.inspect(instance.definition_id, load, instance.state)
-                instance.next_timer_at = engine.next_timer_at
-                runtime.follow_clocks(ctx, session, instance, stopped, at=now)
-        uow.commit()
-        return _detail(ctx, session, task, candidates)
+        _not_visible(session, task_id, principal)
+    task, candidates = attempt.task, attempt.candidates
+    if not attempt.won:
+        if task.assignee == principal.user_id:
+            return _detail(ctx, session, task, candidates)
+        if not claims.may_take(candidates, principal):
+            if task.assignee is not None:
+                raise _claimed(task)
+            raise Forbidden("you are not a candidate for this task")
+        if attempt.needs_transaction:
+            return None
+        # Offered and free when read, yet the conditional UPDATE matched no row: another
+        # claimer won (the UPDATE is the arbiter). Name the holder as it is now.
+        session.rollback()
+        holder = session.scalar(select(Task.assignee).where(Task.id == task_id))
+        raise TaskAlreadyClaimed(
+            f"task {task_id} is already claimed by {holder}", details={"assignee": holder}
+        )
+    if clocks.stops_at_claim(session, task.definition_id, task.element_id):
+        # A limit measured to the start of this step (timeLimit.stopAtClaim) stops now,
+        # under the instance's lock, as the scheduler changes clocks.
+        if alone:
+            # The task row's properties did not show the declaration (db/claims.py): the
+            # claim is made; the clocks stop in a transaction of their own.
+            log.warning("task %s: claimed alone, yet its claim stops a clock", task.id)
+            with UnitOfWork(ctx, write=True) as clock_work:
+                _stop_clocks_at_claim(ctx, clock_work.session, task, now)
+                clock_work.commit()
+        else:
+            _stop_clocks_at_claim(ctx, session, task, now)
+    uow.commit()
+    return _detail(ctx, session, task, candidates)
+
+
+def _stop_clocks_at_claim(
+    ctx: AppContext, session: Session, task: Task | OpenTaskRow, now: datetime
+) -> None:
+    instance = runtime.lock_instance(session, task.instance_id)
+    stopped = clocks.claimed(session, instance, task.element_id, at=now)
+    if stopped is not None:
+        # The next instant is the engine's own timer or another clock's: ask the engine.
+        load = spec_loader(session, task.definition_id)
+        engine = ctx.runner.inspect(instance.definition_id, load, instance.state)
+        instance.next_timer_at = engine.next_timer_at
+        runtime.follow_clocks(ctx, session, instance, stopped, at=now)
 
 
 def _claimed(task: Task | OpenTaskRow) -> TaskAlreadyClaimed:

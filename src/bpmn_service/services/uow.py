@@ -25,18 +25,28 @@ LOCK_ERRORS = (
 
 
 class UnitOfWork:
-    """`with UnitOfWork(ctx, write=True) as uow: ...; uow.commit()`."""
+    """`with UnitOfWork(ctx, write=True) as uow: ...; uow.commit()`.
+
+    `autocommit=True` (PostgreSQL): no transaction, each statement commits by itself, which
+    saves the round trips of BEGIN and COMMIT. Only for a use case whose writes are one
+    statement (a claim, db/claims.py)."""
 
     session: Session
 
-    def __init__(self, ctx: AppContext, *, write: bool = False) -> None:
+    def __init__(self, ctx: AppContext, *, write: bool = False, autocommit: bool = False) -> None:
+        if autocommit and is_sqlite(ctx.engine):
+            raise ValueError("SQLite units of work are transactions")
         self.ctx = ctx
         self._locked = write and is_sqlite(ctx.engine)
+        self._autocommit = autocommit
 
     def __enter__(self) -> Self:
         if self._locked:
             SQLITE_WRITE_LOCK.acquire()
-        self.session = self.ctx.sessions()
+        if self._autocommit:
+            self.session = self.ctx.sessions(bind=self.ctx.autocommit_engine)
+        else:
+            self.session = self.ctx.sessions()
         return self
 
     def __exit__(
