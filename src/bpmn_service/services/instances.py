@@ -205,12 +205,12 @@ def visible_instance(session: Session, instance_id: str, principal: Principal) -
 def find_instance(ctx: AppContext, instance_id: str, principal: Principal) -> ProcessInstance:
     """The instance row alone (its status and variables), for readers that show nothing of its
     tasks or history: one read, where get_instance reads them all."""
-    with UnitOfWork(ctx) as uow:
+    with UnitOfWork(ctx, reads=True) as uow:
         return visible_instance(uow.session, instance_id, principal)
 
 
 def get_instance(ctx: AppContext, instance_id: str, principal: Principal) -> InstanceDetail:
-    with UnitOfWork(ctx) as uow:
+    with UnitOfWork(ctx, reads=True) as uow:
         session = uow.session
         instance = visible_instance(session, instance_id, principal)
         tasks = list(
@@ -273,7 +273,7 @@ def list_instances(
     definition_keys: list[str] | None = None,
     business_key_like: str | None = None,
 ) -> tuple[list[ProcessInstance], int]:
-    with UnitOfWork(ctx) as uow:
+    with UnitOfWork(ctx, reads=True) as uow:
         return queries.list_instances(
             uow.session,
             principal,

@@ -132,7 +132,7 @@ def list_tasks(
         raise InvalidRequest([FieldError("after", "give either offset or after, not both")])
     # an empty `after` (no next_after to pass on) is the first page
     cursor = cursors.decode(after, sort) if after else None
-    with UnitOfWork(ctx) as uow:
+    with UnitOfWork(ctx, reads=True) as uow:
         tasks, count = queries.list_tasks(
             uow.session,
             principal,
@@ -160,7 +160,7 @@ def query_tasks(
     """The visible tasks matching every condition of `flt` (list_tasks with all the filters),
     counted exactly; `sort` may also use ALL_TASK_SORTS' keys."""
     _check_sort(sort, ALL_TASK_SORTS)
-    with UnitOfWork(ctx) as uow:
+    with UnitOfWork(ctx, reads=True) as uow:
         tasks, count = queries.list_tasks(
             uow.session, principal, flt, sort=sort, limit=limit, offset=offset
         )
@@ -244,7 +244,7 @@ def _saw(done: HistoricTask, principal: Principal) -> bool:
 
 
 def get_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDetail:
-    with UnitOfWork(ctx) as uow:
+    with UnitOfWork(ctx, reads=True) as uow:
         session = uow.session
         task = _visible_task(session, task_id, principal, oversee=True)
         form = ctx.runner.task_form(

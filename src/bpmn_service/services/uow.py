@@ -28,17 +28,26 @@ class UnitOfWork:
     """`with UnitOfWork(ctx, write=True) as uow: ...; uow.commit()`.
 
     `autocommit=True` (PostgreSQL): no transaction, each statement commits by itself, which
-    saves the round trips of BEGIN and COMMIT. Only for a use case whose writes are one
-    statement (a claim, db/claims.py)."""
+    saves the round trips of BEGIN and COMMIT (or ROLLBACK). Only for a use case whose writes
+    are one statement (a claim, db/claims.py). `reads=True`: a use case that only reads, in
+    autocommit on PostgreSQL. Each statement reads its own snapshot then, as every statement of a
+    READ COMMITTED transaction (PostgreSQL's default) does anyway."""
 
     session: Session
 
-    def __init__(self, ctx: AppContext, *, write: bool = False, autocommit: bool = False) -> None:
+    def __init__(
+        self,
+        ctx: AppContext,
+        *,
+        write: bool = False,
+        autocommit: bool = False,
+        reads: bool = False,
+    ) -> None:
         if autocommit and is_sqlite(ctx.engine):
             raise ValueError("SQLite units of work are transactions")
         self.ctx = ctx
         self._locked = write and is_sqlite(ctx.engine)
-        self._autocommit = autocommit
+        self._autocommit = autocommit or (reads and not is_sqlite(ctx.engine))
 
     def __enter__(self) -> Self:
         if self._locked:

@@ -1,7 +1,10 @@
-"""On PostgreSQL a claim is one statement that commits by itself (db/claims.py): one round trip
-instead of BEGIN, the statement and COMMIT. A claim that stops a time limit's clock
-(`timeLimit.stopAtClaim`) is not made that way: the statement leaves the task, and the claim is
-made again in one transaction with the clock's stop, under the instance's lock.
+"""Round trips saved on PostgreSQL by statements that commit by themselves (autocommit).
+
+A claim is one statement (db/claims.py): one round trip instead of BEGIN, the statement and
+COMMIT. A claim that stops a time limit's clock (`timeLimit.stopAtClaim`) is not made that way:
+the statement leaves the task, and the claim is made again in one transaction with the clock's
+stop, under the instance's lock. The inbox, a task and a case are read without a transaction
+(no BEGIN, no ROLLBACK).
 
 Each statement is recorded with whether its connection was in autocommit, on yekuo_current and an
 injected clock (the 中间检查 limit A-T-MID stops when A-UT11 is claimed)."""
@@ -125,3 +128,18 @@ def test_a_task_row_that_does_not_show_the_declaration_still_stops_the_clock(
     clock = mid_clock(pg_api, case)
     assert clock["status"] == "met"
     assert clock["stopped_at"] == api_time("2025-10-16T09:00:00")
+
+
+def test_the_inbox_a_task_and_a_case_are_read_without_a_transaction(pg_api: Api) -> None:
+    case = start(pg_api, KEY, PATH, "YK-ALONE-4")
+    [task] = pg_api.open_tasks(case)
+    with statements(pg_api) as seen:
+        inbox = pg_api.tasks("clerk", business_key="YK-ALONE-4")
+        one = pg_api.get(f"/tasks/{task['id']}", "clerk")
+        detail = pg_api.get(f"/process-instances/{case}", "clerk")
+        cases = pg_api.get("/process-instances?business_key=YK-ALONE-4", "clerk")
+    assert [r.status_code for r in (inbox, one, detail, cases)] == [200] * 4
+    assert [t["id"] for t in inbox.json()["items"]] == [task["id"]]
+    assert one.json()["form"]["properties"]
+    assert cases.json()["total"] == 1
+    assert seen and all(auto for _, auto in seen), [s for s, auto in seen if not auto]
