@@ -128,11 +128,12 @@ def test_a_lost_connection_within_the_threshold_fails_once_then_the_pool_reconne
     assert backend_pid(engine) != pid
 
 
-def test_a_connection_lost_in_a_unit_of_work_is_busy(engine: Engine) -> None:
+@pytest.mark.parametrize("autocommit", [False, True], ids=["transaction", "autocommit"])
+def test_a_connection_lost_in_a_unit_of_work_is_busy(engine: Engine, autocommit: bool) -> None:
     """Busy is the API's 503 with Retry-After; the retry gets a new connection."""
     ctx = cast(AppContext, SimpleNamespace(engine=engine, sessions=sessionmaker(engine)))
     with pytest.raises(Busy, match="connection was lost"):
-        with UnitOfWork(ctx) as uow:
+        with UnitOfWork(ctx, autocommit=autocommit) as uow:
             pid = uow.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
             terminate(engine, [pid])
             uow.session.execute(text("SELECT 1"))

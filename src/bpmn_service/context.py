@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -82,12 +81,6 @@ class AppContext:
     clock: Clock = utc_now
     # Runs stored what-if simulation jobs in the background; wired in by main.create_app.
     launch_simulation: SimulationLauncher | None = None
-
-    @functools.cached_property
-    def autocommit_engine(self) -> Engine:
-        """The engine's pool, its connections in autocommit: each statement commits by itself
-        (services/uow.py). Connections go back to the pool in the engine's own mode."""
-        return self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def users(self) -> UserDirectory:

@@ -15,6 +15,7 @@ from bpmn_service.errors import Busy, StaleVersion
 
 from . import telemetry
 
+AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 LOCK_ERRORS = (
     "database is locked",
     "lock timeout",
@@ -52,10 +53,17 @@ class UnitOfWork:
     def __enter__(self) -> Self:
         if self._locked:
             SQLITE_WRITE_LOCK.acquire()
+        self.session = self.ctx.sessions()
         if self._autocommit:
-            self.session = self.ctx.sessions(bind=self.ctx.autocommit_engine)
-        else:
-            self.session = self.ctx.sessions()
+            # The unit's one connection, taken now with the option (an engine with the option
+            # costs more per call: its events are looked up through the engine's).
+            try:
+                self.session.connection(execution_options=AUTOCOMMIT)
+            except BaseException as exc:
+                # As an error of the block's first statement: the session closed, a lost
+                # connection answered as busy.
+                self.__exit__(type(exc), exc, exc.__traceback__)
+                raise
         return self
 
     def __exit__(
@@ -82,6 +90,11 @@ class UnitOfWork:
             raise Busy("the database connection was lost; retry the request") from exc
 
     def commit(self) -> None:
+        if self._autocommit:
+            # Each statement committed as it ran; the connection stays the unit's.
+            self.flush()
+            telemetry.committed(self.session)
+            return
         try:
             self.session.commit()
             telemetry.committed(self.session)
