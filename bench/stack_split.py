@@ -37,7 +37,9 @@ from lifecycle import load_average
 async def asgi_request(
     app: Any, path: str, token: str, body: Any = None, *, method: str = "POST"
 ) -> tuple[int, bytes]:
-    """One request to an ASGI app in this process: the status and the answer's body."""
+    """One request to an ASGI app in this process: the status and the answer's body. `path` may
+    end in a query (`?unassigned=true`)."""
+    path, _, query = path.partition("?")
     raw = json.dumps(body).encode() if body is not None else b""
     headers = [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())]
     if body is not None:
@@ -50,7 +52,7 @@ async def asgi_request(
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "root_path": "",
         "headers": headers,
         "client": ("127.0.0.1", 50000),
