@@ -128,32 +128,35 @@ class SlowComputer:
         self.cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
 
 
+def typed_across_a_search(ui: Ui, testids: str, sent: str, query: str, more: str) -> str:
+    """The search box after typing `sent`, Enter and `more` at once on a slow computer, once the
+    answer to `query` is shown."""
+    page = ui.page
+    page.locator(", ".join(f"[data-testid={t}]" for t in testids.split())).first.wait_for()
+    box = page.get_by_label("申请编号")
+    with SlowComputer(ui):
+        box.click()
+        page.keyboard.type(sent)
+        page.keyboard.press("Enter")
+        page.keyboard.type(more)
+        shown(ui, testids, query)
+    return box.input_value()
+
+
 def test_keys_typed_right_after_enter_are_kept_on_a_slow_computer(ui: Ui) -> None:
     """The address's copy of what was sent replaced the keys typed before it was rendered."""
     page = ui.page
     ui.sign_in("leader")
-    page.locator("[data-testid=inbox], [data-testid=inbox-empty]").first.wait_for()
-    box = page.get_by_label("申请编号")
-    with SlowComputer(ui):
-        box.click()
-        page.keyboard.type("YK-1")
-        page.keyboard.press("Enter")
-        page.keyboard.type("23")
-        shown(ui, "inbox inbox-empty", "business_key=YK-1&")
-    assert box.input_value() == "YK-123"
-
+    assert typed_across_a_search(ui, "inbox inbox-empty", "YK-1", "business_key=YK-1&", "23") == (
+        "YK-123"
+    )
     page.get_by_role("link", name="案件").click()
-    page.locator("[data-testid=cases], [data-testid=cases-empty]").first.wait_for()
-    box = page.get_by_label("申请编号")
-    with SlowComputer(ui):
-        box.click()
-        page.keyboard.type("YK-4")
-        page.keyboard.press("Enter")
-        page.keyboard.type("56")
-        shown(ui, "cases cases-empty", "business_key=YK-4")
-    assert box.input_value() == "YK-456"
+    assert typed_across_a_search(ui, "cases cases-empty", "YK-4", "business_key=YK-4", "56") == (
+        "YK-456"
+    )
 
     # A field not typed in since the submit takes the address's value: the key as sent, trimmed.
+    box = page.get_by_label("申请编号")
     box.fill("  YK-7  ")
     box.press("Enter")
     shown(ui, "cases cases-empty", "business_key=YK-7")
