@@ -172,10 +172,10 @@ def _stops_a_clock(properties: ColumnElement[Any]) -> ColumnElement[bool]:
     return func.lower(cast(properties, Text)).contains("stopatclaim")
 
 
-def _update(principal: Principal, alone: bool = False) -> Update:
+def _update(principal: Principal, alone: bool = False, *, array: bool = False) -> Update:
     """Take the task if it is free and offered to the caller (admins: any free task); alone,
-    only if claiming it stops no clock."""
-    offered = true() if principal.is_admin else offered_to(principal)
+    only if claiming it stops no clock. `array`: PostgreSQL's form of the groups (offered_to)."""
+    offered = true() if principal.is_admin else offered_to(principal, array=array)
     conditions = [TASK.c.id == bindparam("task_id"), TASK.c.assignee.is_(None), offered]
     if alone:
         conditions.append(not_(_stops_a_clock(TASK.c.properties)))
@@ -197,10 +197,12 @@ def _history_values(principal: Principal) -> dict[str, ColumnElement[Any]]:
 
 @functools.lru_cache(maxsize=512)
 def _claim_in_one(principal: Principal, alone: bool) -> Executable:
-    seen = select(TASK).where(TASK.c.id == bindparam("task_id"), task_visible(principal))
+    # PostgreSQL only: the caller's groups as one array parameter (queries.offered_to).
+    visible = task_visible(principal, array=True)
+    seen = select(TASK).where(TASK.c.id == bindparam("task_id"), visible)
     seen_cte = seen.cte("seen")
     won = (
-        _update(principal, alone)
+        _update(principal, alone, array=True)
         .returning(TASK.c.instance_id, TASK.c.element_id, TASK.c.row_version)
         .cte("won")
     )
