@@ -3,10 +3,12 @@
 // it shows 80.0 as 80.0 and sends a value the supervisor left as it was back as that very text.
 import { memberTexts } from './components/repair/exactJson.js';
 
-// The JSON text of each variable (name → text) of GET /process-instances/{id}'s answer text.
-export function variableTexts(instanceText) {
-  const variables = memberTexts(instanceText)?.variables;
-  return (variables && memberTexts(variables)) || {};
+// The JSON text of each variable (name → text) of GET /process-instances/{id}'s answer text;
+// `instance` is that text as JSON.parse read it (the answer is read once, the texts scanned).
+export function variableTexts(instanceText, instance) {
+  const { variables } = instance;
+  if (variables === null || typeof variables !== 'object' || Array.isArray(variables)) return {};
+  return memberTexts(memberTexts(instanceText).variables);
 }
 
 // The JSON text of a current value: as the service wrote it, else as JavaScript writes it.

@@ -48,7 +48,7 @@ async function loadCase(id) {
   ]);
   return {
     instance, xml, metrics, caps,
-    texts: variableTexts(answer),
+    texts: variableTexts(answer, instance),
     versions: definition.versions.map((v) => v.version),
     // The name of the case's own version: a later one may have renamed the process.
     processName: definition.versions.find((v) => v.version === instance.version)?.name
