@@ -17,11 +17,14 @@ then takes turns, round after round, between:
 
 For each it records the calls (or instances) per second of wall time and the CPU time the server
 processes used (utime + stime from /proc/PID/stat), so CPU per call is known even when other work
-shares the machine. Ratios are taken within each round and their median is reported. Before the
-rounds, the service layer is called in-process on the same database with a SQLAlchemy listener
-that counts the statements of each call (BEGIN and COMMIT not counted; pool pings neither), then
-times the CPU of this process per call over `--service-instances` more instances (the service
-layer without HTTP: engine, SQLAlchemy, psycopg; PostgreSQL's own CPU not included).
+shares the machine. For L1 and L2 it also records PostgreSQL's CPU (the processes named
+`postgres`), the client processes' and how many of the machine's cores were busy (/proc/stat), to
+say where the machine's CPU went per instance. Ratios are taken within each round and their
+median is reported. Before the rounds, the service layer is called in-process on the same
+database with a SQLAlchemy listener that counts the statements of each call (BEGIN and COMMIT not
+counted; pool pings neither), then times the CPU of this process per call over
+`--service-instances` more instances (the service layer without HTTP: engine, SQLAlchemy,
+psycopg; PostgreSQL's own CPU not included).
 Markdown on stdout, progress on stderr.
 """
 
@@ -102,6 +105,30 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def database_cpu_seconds() -> float:
+    """CPU seconds used so far by the processes named `postgres` that still run (the backends,
+    the WAL writer, the checkpointer): the database's share of the machine, when it runs here."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            total += cpu_seconds(int(entry.name))
+        except (FileNotFoundError, ProcessLookupError):  # ended meanwhile
+            continue
+    return total
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all processes of the machine used so far, by every core (/proc/stat: every
+    state but idle and iowait): other jobs' work included."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    ticks = [int(f) for f in fields[:8]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / CLK_TCK
+
+
 # --------------------------------------------------------------------------- the clients
 
 
@@ -175,23 +202,25 @@ def _worker_init(users: dict[str, DemoUser], key: str) -> None:
     _worker.update(users=users, key=key, clients={})
 
 
-def _worker_run(base: str, prefix: str, n: int, not_before: float) -> int:
+def _worker_run(base: str, prefix: str, n: int, not_before: float) -> float:
+    """Works n instances; returns the CPU seconds this client process spent on them."""
     clients: dict[str, Client] = _worker["clients"]
     if base not in clients:
         clients[base] = Client(base, _worker["users"], _worker["key"])
     client = clients[base]
     while time.time() < not_before:
         time.sleep(0.001)
+    began = time.process_time()
     for i in range(n):
         client.run_instance(f"{prefix}-{i}")
-    return client.calls
+    return time.process_time() - began
 
 
 def lifecycle_rate(
     pool: Any, bases: list[str], clients: int, instances: int, prefix: str
-) -> tuple[float, float]:
+) -> tuple[float, float, float]:
     """Instances/s of `instances` worked by `clients` client processes; client c talks to
-    bases[c % len(bases)]. Returns (instances/s, wall seconds)."""
+    bases[c % len(bases)]. Returns (instances/s, wall seconds, the clients' CPU seconds)."""
     counts = [instances // clients + (1 if c < instances % clients else 0) for c in range(clients)]
     not_before = time.time() + 0.3  # every client starts at the same moment
     jobs = [
@@ -200,10 +229,9 @@ def lifecycle_rate(
         )
         for c in range(clients)
     ]
-    for job in jobs:
-        job.get()
+    client_cpu = sum(job.get() for job in jobs)
     elapsed = time.time() - not_before
-    return instances / elapsed, elapsed
+    return instances / elapsed, elapsed, client_cpu
 
 
 # --------------------------------------------------------------------------- the servers
@@ -363,6 +391,11 @@ class Measure:
     unit: str
     rates: list[float] = field(default_factory=list)
     cpu_ms: list[float] = field(default_factory=list)  # server CPU ms per call (or instance)
+    # The lifecycle's: PostgreSQL's and the client processes' CPU ms per instance, and how many
+    # of the machine's cores were busy (every process, other jobs' too) during the measurement.
+    database_ms: list[float] = field(default_factory=list)
+    clients_ms: list[float] = field(default_factory=list)
+    cores_busy: list[float] = field(default_factory=list)
 
     def median(self) -> float:
         return statistics.median(self.rates)
@@ -413,6 +446,21 @@ def report(
     for name, (median, rounds), target in rows:
         print(f"| {name} | {median:.2f} | {rounds} | {target} |")
     print(f"\nTwo servers: {l2.median():.1f} instances/s (target >= 25).\n")
+    cores = os.cpu_count() or 1
+    print(
+        "| the lifecycle's CPU per instance (median ms) | servers | PostgreSQL | clients | "
+        f"all three | cores busy (of {cores}, every process) | instances/s if the {cores} "
+        "cores did only this |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for m in (l1, l2):
+        parts = [statistics.median(x) for x in (m.cpu_ms, m.database_ms, m.clients_ms)]
+        print(
+            f"| {m.label.split('.')[0]} | {parts[0]:.1f} | {parts[1]:.1f} | {parts[2]:.1f} | "
+            f"{sum(parts):.1f} | {statistics.median(m.cores_busy):.2f} | "
+            f"{1000 * cores / sum(parts):.1f} |"
+        )
+    print()
     per_op = statements["per_op"]
     print("| statements per call (service layer, one instance, counted) | n | mean | min | max |")
     print("|---|---:|---:|---:|---:|")
@@ -540,10 +588,18 @@ def main(argv: list[str] | None = None) -> int:
             for label, servers in (("L1", bases[:1]), ("L2", bases)):
                 prefix = f"{label}-{run_id}-{r}"
                 cpu0 = sum(cpu_seconds(p) for p in pids)
-                rate, _wall = lifecycle_rate(pool, servers, args.clients, args.instances, prefix)
+                db0, busy0 = database_cpu_seconds(), machine_busy_seconds()
+                rate, wall, clients_cpu = lifecycle_rate(
+                    pool, servers, args.clients, args.instances, prefix
+                )
                 cpu = sum(cpu_seconds(p) for p in pids) - cpu0
-                measures[label].rates.append(rate)
-                measures[label].cpu_ms.append(1000 * cpu / args.instances)
+                db_cpu, busy = database_cpu_seconds() - db0, machine_busy_seconds() - busy0
+                m = measures[label]
+                m.rates.append(rate)
+                m.cpu_ms.append(1000 * cpu / args.instances)
+                m.database_ms.append(1000 * db_cpu / args.instances)
+                m.clients_ms.append(1000 * clients_cpu / args.instances)
+                m.cores_busy.append(busy / wall)
         load = f"{load_before} before, {load_average()} after"
         report(db, measures, statements, args, time.perf_counter() - began, load)
     return 0
