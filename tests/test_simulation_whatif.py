@@ -280,3 +280,24 @@ def test_check_warns_of_a_draft_without_a_step_the_scenario_times(
     )
     assert main([*args[:-1], str(DEPLOYED)]) == 0
     assert "simulation.unknown-step" not in capsys.readouterr().out
+
+
+def test_a_renamed_step_is_not_said_to_be_another_step_the_scenario_times(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A-UT04 renamed as the Modeler does: the id most like the old one is A-UT04r, which has a
+    # table of its own in the scenario; renaming the entry to it would make a second one.
+    for name in ("BPMN_SIMULATION_SCENARIO_FILE", "BPMN_LANE_GROUPS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    current = (ROOT / "processes" / "yekuo_current.bpmn").read_text(encoding="utf-8")
+    draft = tmp_path / "yekuo_current.bpmn"
+    draft.write_text(re.sub(r'A-UT04(?=["<_])', "A-UT04-X", current), encoding="utf-8")
+    assert main(["check", "--format", "json", "--config", str(ROOT), str(draft)]) == 0
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    [warning] = [
+        f
+        for f in findings
+        if f["code"] == "simulation.unknown-step" and f["element"] == "A-UT04"
+    ]
+    assert "'A-UT04-X', the id most like it" in warning["hint"]
+    assert "A-UT04r" not in warning["hint"]

@@ -24,11 +24,14 @@ def unknown_steps(scenario: Path, process: CompiledProcess, filename: str) -> li
     if not entries:
         return []
     ids = process.element_ids()
+    # An id another entry already names is not what a renamed step became: renaming the entry
+    # to it would make a second table of the same step.
+    unnamed = ids - {entry.element for entry in entries}
     warnings = []
     for entry in entries:
         if entry.element in ids:
             continue
-        meant = close_match(entry.element, ids)
+        meant = close_match(entry.element, unnamed)
         rename = f"to {meant!r}, the id most like it," if meant else "to the element's new id"
         warnings.append(
             BpmnProblem(
