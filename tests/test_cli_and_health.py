@@ -189,6 +189,25 @@ def test_check_works_from_any_directory(tmp_path: Path) -> None:
     assert ": error: " not in result.stderr
 
 
+def test_shipped_models_copied_out_of_the_project_pass_check(tmp_path: Path) -> None:
+    """An analyst's copy of the shipped models with their lane groups, outside any project: no
+    limit table is found there, so the rows the time limits name cannot be checked; that is no
+    error in the files (it said "the process declares time limits but has no limit table")."""
+    for source in (ROOT / "processes").iterdir():
+        if source.suffix in (".bpmn", ".toml"):
+            shutil.copy(source, tmp_path / source.name)
+    files = sorted(tmp_path.glob("*.bpmn"))
+    result = check(*files, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert ": error: " not in result.stderr
+    assert result.stdout.splitlines() == [f"{path}: ok (process {path.stem})" for path in files]
+    # A misspelt row still shows where the table is known.
+    typo = tmp_path / "yekuo_streamlined.bpmn"
+    typo.write_text(typo.read_text(encoding="utf-8").replace('"B-T-PLAN"', '"B-T-PLANN"'))
+    known = check("--config", ROOT, typo, cwd=tmp_path)
+    assert known.returncode == 1 and "did you mean B-T-PLAN" in known.stderr
+
+
 def test_check_reads_the_lane_groups_beside_the_file_and_a_given_config(tmp_path: Path) -> None:
     source = DATA / "check" / "small_connection_mistakes.bpmn"
     copy = tmp_path / source.name

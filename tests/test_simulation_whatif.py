@@ -295,9 +295,7 @@ def test_a_renamed_step_is_not_said_to_be_another_step_the_scenario_times(
     assert main(["check", "--format", "json", "--config", str(ROOT), str(draft)]) == 0
     findings = json.loads(capsys.readouterr().out)["findings"]
     [warning] = [
-        f
-        for f in findings
-        if f["code"] == "simulation.unknown-step" and f["element"] == "A-UT04"
+        f for f in findings if f["code"] == "simulation.unknown-step" and f["element"] == "A-UT04"
     ]
     assert "'A-UT04-X', the id most like it" in warning["hint"]
     assert "A-UT04r" not in warning["hint"]

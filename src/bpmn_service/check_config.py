@@ -42,10 +42,12 @@ class CheckConfig:
             return CheckContext(lanes.groups_for)
         return CheckContext(lanes.groups_for, users.user_ids, users.group_ids)
 
-    def time_limits(self) -> TimeLimits:
+    def time_limits(self) -> TimeLimits | None:
+        """The limit table, or None where none is found (outside a project): the rows the
+        file's declarations name cannot be checked then, only the declarations themselves."""
         explicit = _explicit("BPMN_TIME_LIMITS_FILE")
         path = explicit or (self.config_dir / "time-limits.toml" if self.config_dir else None)
-        return TimeLimits.load(path) if path is not None and path.is_file() else TimeLimits([], {})
+        return TimeLimits.load(path) if path is not None and path.is_file() else None
 
     def simulation_scenario(self) -> Path | None:
         """The simulation scenario, whose steps name elements of the processes."""

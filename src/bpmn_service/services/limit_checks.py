@@ -11,14 +11,15 @@ from bpmn_service.timelimits import TimeLimits
 
 
 def declaration_problems(
-    limits: TimeLimits, content: bytes, key: str, filename: str, at: date | None = None
+    limits: TimeLimits | None, content: bytes, key: str, filename: str, at: date | None = None
 ) -> list[BpmnProblem]:
     """Malformed declarations, and every property naming a row that the process's limit table
     lacks (in the version in force on ``at``, default today), at its own line with the row it
-    most likely means: a typo would otherwise run no clock at all."""
+    most likely means: a typo would otherwise run no clock at all. Without a table (a check
+    outside a project) only the declarations themselves are checked."""
     found = read_declarations(content, key, filename)
     problems = list(found.problems)
-    if not found.uses:
+    if not found.uses or limits is None:
         return problems
     try:
         regime = limits.regime_of(key, at)
