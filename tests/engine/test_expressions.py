@@ -18,6 +18,30 @@ EVALUATOR = ExpressionEvaluator({"double": lambda x: 2 * x})
 
 
 @pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ('= decision = "APPROVE"', "a leading = is FEEL (Camunda 8): drop it"),
+        ('decision = "APPROVE"', "= assigns: compare with =="),
+        ("${amount === 100}", "=== and !== are JavaScript"),
+        ("a !== 1", "=== and !== are JavaScript"),
+        ("${isHV ? 'P1Y' : 'P3M'}", "the a ? b : c form is written b if a else c"),
+        ("${amount > 100", "opens with ${ but has no closing }"),
+        ('note == "a=b" and', None),  # the = inside the string is no assignment
+        ("a > > 1", None),
+    ],
+)
+def test_a_syntax_error_says_which_other_language_it_looks_like(
+    text: str, hint: str | None
+) -> None:
+    [problem] = EVALUATOR.check(text)
+    assert problem.startswith("syntax error: ")
+    if hint is None:
+        assert ";" not in problem, problem
+    else:
+        assert hint in problem, problem
+
+
+@pytest.mark.parametrize(
     ("text", "variables", "expected"),
     [
         ("capacity >= 100 and category == 'HV'", {"capacity": 160, "category": "HV"}, True),

@@ -12,6 +12,7 @@ import ast
 import io
 import math
 import operator
+import re
 import threading
 import tokenize
 from collections.abc import Callable, Mapping
@@ -299,6 +300,32 @@ def _from_juel(expression: str) -> str:
     return " ".join(text for kind, text in out if text.strip()).strip()
 
 
+# A bare "=" that is not part of ==, !=, <= or >=.
+_ASSIGNMENT = re.compile(r"(?<![=!<>])=(?!=)")
+_STRINGS = re.compile(r"\"[^\"]*\"|'[^']*'")
+
+
+def foreign_syntax(text: str) -> str | None:
+    """What an expression that does not parse most likely borrowed from another condition
+    language (FEEL, JavaScript, Java's JUEL ternary), and how to write it here; None if nothing
+    recognisable."""
+    body = text.strip()
+    if body[:2] in ("${", "#{") and not body.endswith("}"):
+        return f"the expression opens with {body[:2]} but has no closing }}"
+    if body[:2] in ("${", "#{"):
+        body = body[2:-1].strip()
+    body = _STRINGS.sub('""', body)  # an "=" inside a string literal says nothing
+    if body.startswith("="):
+        return 'a leading = is FEEL (Camunda 8): drop it, e.g. ${decision == "APPROVE"}'
+    if "===" in body or "!==" in body:
+        return "=== and !== are JavaScript: compare with == and !="
+    if _ASSIGNMENT.search(body):
+        return "= assigns: compare with =="
+    if "?" in body and ":" in body:
+        return "the a ? b : c form is written b if a else c"
+    return None
+
+
 @lru_cache(maxsize=4096)
 def _parse(expression: str) -> ast.Expression:
     return ast.parse(expression, mode="eval")
@@ -324,7 +351,8 @@ def _checked(text: str, function_names: frozenset[str]) -> list[str]:
         tree = _parse(expression)
         depth = _depth(tree)
     except SyntaxError as exc:
-        return [f"syntax error: {exc.msg} (column {exc.offset})"]
+        hint = foreign_syntax(text)
+        return [f"syntax error: {exc.msg} (column {exc.offset}){f'; {hint}' if hint else ''}"]
     except (RecursionError, MemoryError):
         depth = MAX_DEPTH + 1
     if depth > MAX_DEPTH:
