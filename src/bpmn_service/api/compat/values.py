@@ -120,12 +120,17 @@ def _inferred(value: Any) -> Any:
     return value
 
 
+# What a number written as text may look like: ASCII digits only. Python's int() and float()
+# also read "1_000" and other scripts' digits ("١٢"), which no client means as a number.
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
+
+
 def _integer(value: Any, kind: str) -> int:
     if isinstance(value, str):
-        try:
-            value = int(value.strip())
-        except ValueError:
-            raise ValueError(f"a {kind} value must be an integer") from None
+        if not _INTEGER_TEXT.fullmatch(value.strip()):
+            raise ValueError(f"a {kind} value must be an integer in ASCII digits, not {value!r}")
+        value = int(value.strip())
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
@@ -138,10 +143,9 @@ def _integer(value: Any, kind: str) -> int:
 
 def _double(value: Any) -> float:
     if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            raise ValueError("a Double value must be a number") from None
+        if not _DECIMAL_TEXT.fullmatch(value.strip()):
+            raise ValueError(f"a Double value must be a number in ASCII digits, not {value!r}")
+        value = float(value.strip())
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError("a Double value must be a number")
     if not math.isfinite(value):
