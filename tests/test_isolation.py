@@ -101,6 +101,51 @@ def test_a_zero_cycle_a_clerk_fills_in_is_refused_at_start_naming_the_timer(api:
     assert api.start("poison_cycle", "C-ok", {"cycle": "R3/PT1H"}).status_code == 201
 
 
+TIMER_VALUES = {
+    "waitFor": "P2D",
+    "remindAt": "2026-03-03T09:00:00+08:00",
+    "every": "R2/P1D",
+    "chaseFor": "PT4H",
+}
+
+
+@pytest.mark.parametrize("wait_for", ["3 months", None])
+def test_a_duration_a_clerk_fills_in_that_is_no_iso_duration_is_422_naming_the_timer(
+    api: Api, wait_for: str | None
+) -> None:
+    assert api.deploy(ENGINE_BPMN / "timer_values.bpmn").status_code == 201
+    response = api.start("timer_values", "D-1", {**TIMER_VALUES, "waitFor": wait_for})
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["code"] == "workflow_failed"
+    assert body["details"] == {"element": "wait"}
+    shown = '"3 months" is not' if wait_for else "is empty (its expression gave None); expected"
+    assert (
+        f"timer wait (等待): the duration {shown} an ISO-8601 duration such as P3M"
+        in (body["message"])
+    )
+    with api.ctx.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 0
+
+
+def test_a_bad_duration_reached_by_a_firing_timer_is_an_incident_naming_the_timer(
+    api: Api,
+) -> None:
+    assert api.deploy(ENGINE_BPMN / "timer_values.bpmn").status_code == 201
+    api.ctx.clock = lambda: datetime.now(UTC) - timedelta(days=3)
+    values = {**TIMER_VALUES, "remindAt": "2099-01-01T09:00:00+08:00", "every": "R1/P9D"}
+    instance_id = api.start("timer_values", "D-2", {**values, "chaseFor": "2 days"}).json()["id"]
+    api.ctx.clock = lambda: datetime.now(UTC)
+
+    assert run_due_timers(api.ctx) == 1  # `wait` fires; `give_up` on `chase` cannot start
+    [incident] = _open_incidents(api, instance_id)
+    assert (incident.kind, incident.element_id) == ("timer", "give_up")
+    assert 'the duration "2 days" is not an ISO-8601 duration' in incident.message
+    [task] = api.open_tasks(instance_id)
+    assert task["element_id"] == "review"  # the run was rolled back
+    assert run_due_timers(api.ctx) == 0  # parked, not retried in a loop
+
+
 @pytest.mark.parametrize(
     "script",
     [

@@ -53,7 +53,7 @@ def test_a_cycle_value_that_is_not_iso_8601_fails_at_its_timer() -> None:
     with pytest.raises(WorkflowFailed) as raised:
         case.start(cycle="every day", reminders=0)
     assert raised.value.details == {"element": "remind"}
-    assert "ISO 8601" in raised.value.message
+    assert 'the cycle "every day" is not an ISO-8601 repeating interval' in raised.value.message
 
 
 def test_a_one_hour_cycle_from_a_variable_is_accepted_and_moves_on_by_the_hour() -> None:

@@ -11,16 +11,19 @@ methods are fingerprinted in upstream.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.util.task import TaskState
+
+from .stepping import element_label
 
 # A timer cycle repeating faster than this would fire without end inside one engine run.
 MIN_CYCLE_SECONDS = 1.0
@@ -85,7 +88,7 @@ class TimeDateEventDefinition(spiff_timer.TimeDateEventDefinition):  # type: ign
         if event_value is None:
             event_value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
             my_task._set_internal_data(event_value=event_value)
-        if _due(_Timer.parse_time_or_duration(event_value)):
+        if _due(_read(my_task, "timeDate", event_value, _date)):
             my_task._set_internal_data(event_fired=True)
         return bool(my_task._get_internal_data("event_fired", False))
 
@@ -101,9 +104,7 @@ class DurationTimerEventDefinition(spiff_timer.DurationTimerEventDefinition):  #
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
             expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            parsed_duration = _Timer.parse_iso_duration(expression)
-            start = now()
-            due = start + _Timer.get_timedelta_from_start(parsed_duration, start)
+            due = _read(my_task, "timeDuration", expression, _after_duration)
             event_value = due.isoformat()
             my_task._set_internal_data(event_value=event_value)
         if _due(_Timer.get_datetime(event_value)):
@@ -122,7 +123,7 @@ class CycleTimerEventDefinition(spiff_timer.CycleTimerEventDefinition):  # type:
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
             expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            cycles, start, duration = recurring_interval(expression)
+            cycles, start, duration = _read(my_task, "timeCycle", expression, recurring_interval)
             event_value = {
                 "cycles": cycles,
                 "next": start.isoformat(),
@@ -163,12 +164,16 @@ class CycleTimerEventDefinition(spiff_timer.CycleTimerEventDefinition):  # type:
                 child.task_spec._update(child)
 
 
+class CycleTooFast(ValueError):
+    """A timer cycle whose period is below MIN_CYCLE_SECONDS."""
+
+
 def recurring_interval(expression: str) -> tuple[int, datetime, timedelta]:
     """`TimerEventDefinition.parse_iso_recurring_interval`, a bare interval starting now()."""
     components = expression.upper().replace("--", "/").strip("R").split("/")
     cycles = int(components[0]) if components[0] else -1
-    start_or_duration = _Timer.parse_time_or_duration(components[1])
-    end_or_duration = _Timer.parse_time_or_duration(components[2]) if len(components) == 3 else None
+    start_or_duration = _time_or_duration(components[1])
+    end_or_duration = _time_or_duration(components[2]) if len(components) == 3 else None
     if isinstance(start_or_duration, datetime):
         start = start_or_duration
         duration = _Timer.get_timedelta_from_start(end_or_duration, start_or_duration)
@@ -182,24 +187,110 @@ def recurring_interval(expression: str) -> tuple[int, datetime, timedelta]:
     else:
         raise ValueError("Invalid recurring interval")
     if duration.total_seconds() < MIN_CYCLE_SECONDS:
-        raise ValueError(
+        raise CycleTooFast(
             f"a timer cycle must repeat at most once a second (got {expression!r}); a zero or "
             f"sub-second period would fire without end"
         )
     return cycles, start, duration
 
 
+def _iso_duration(text: str) -> dict[str, Any]:
+    """`parse_iso_duration`, raising ValueError for text it cannot read (SpiffWorkflow raises a
+    bare Exception, which nothing can tell from any other)."""
+    try:
+        parsed: dict[str, Any] = _Timer.parse_iso_duration(text)
+    except Exception as exc:
+        if type(exc) is not Exception:
+            raise
+        raise ValueError(f"{text!r} is not an ISO-8601 duration") from None
+    return parsed
+
+
+def _time_or_duration(text: str) -> Any:
+    """`parse_time_or_duration`, with `_iso_duration`'s ValueError."""
+    if text.upper().startswith("P"):
+        return _iso_duration(text)
+    return _Timer.parse_time_or_duration(text)
+
+
+def _date(text: str) -> datetime:
+    moment = _time_or_duration(text)
+    if not isinstance(moment, datetime):
+        raise ValueError("a duration where a date is expected")
+    return moment
+
+
+def _after_duration(text: str) -> datetime:
+    """The moment `text` (an ISO-8601 duration) after now()."""
+    parsed = _iso_duration(text)
+    if not parsed:  # "P" or "": SpiffWorkflow reads no part at all, a timer due at once
+        raise ValueError("an empty duration")
+    start = now()
+    delta: timedelta = _Timer.get_timedelta_from_start(parsed, start)
+    return start + delta
+
+
+_T = TypeVar("_T")
+
+# What each kind of timer value is called, and what it must be.
+_KINDS = {
+    "timeDate": ("date", "an ISO-8601 date and time such as 2026-01-01T09:00:00+08:00"),
+    "timeDuration": ("duration", "an ISO-8601 duration such as P3M or PT4H"),
+    "timeCycle": ("cycle", "an ISO-8601 repeating interval such as R3/PT1H or R/P1D"),
+}
+# What SpiffWorkflow's timer parsers raise for text they cannot read.
+_UNREADABLE = (ValueError, TypeError, AttributeError, KeyError, IndexError)
+
+
+def _read(my_task: Any, kind: str, value: Any, parse: Callable[[str], _T]) -> _T:
+    """`parse(value)`; a value an expression gave that is no text or that `parse` cannot read
+    fails the run at the timer, naming it, the value and what is expected (SpiffWorkflow's own
+    errors name neither)."""
+    if not isinstance(value, str) or not value.strip():
+        raise _bad_value(my_task, kind, value)
+    try:
+        return parse(value)
+    except CycleTooFast as exc:
+        raise _bad_value(my_task, kind, value, str(exc)) from None
+    except OverflowError:
+        raise _bad_value(
+            my_task, kind, value, "it lies beyond the dates the engine can hold"
+        ) from None
+    except _UNREADABLE:
+        raise _bad_value(my_task, kind, value) from None
+
+
+def _bad_value(
+    my_task: Any, kind: str, value: Any, why: str | None = None
+) -> WorkflowTaskException:
+    what, expected = _KINDS[kind]
+    timer = f"timer {element_label(my_task.task_spec)}"
+    if value is None:
+        text = f"{timer}: the {what} is empty (its expression gave None); expected {expected}"
+    else:
+        shown = (
+            json.dumps(value, ensure_ascii=False)
+            if isinstance(value, str)
+            else f"{value!r} ({type(value).__name__}, not a text)"
+        )
+        problem = f"cannot be used: {why}" if why else f"is not {expected}"
+        text = f"{timer}: the {what} {shown} {problem}"
+    return WorkflowTaskException(text, task=my_task)
+
+
 @contextmanager
 def _timer_value(my_task: Any, kind: str) -> Iterator[None]:
-    """A timer value that is not a valid ISO 8601 date, duration or cycle fails the run at the
-    timer's element (SpiffWorkflow lets the ValueError through without naming the task)."""
+    """Any other error of a timer's value (a cycle's next moment beyond the dates a datetime
+    holds) fails the run at the timer's element, naming it (SpiffWorkflow's does not)."""
     try:
         yield
     except WorkflowTaskException:
         raise
     except (ValueError, TypeError, OverflowError, AttributeError, KeyError) as exc:
         raise WorkflowTaskException(
-            f"the {kind} value is not a valid ISO 8601 {kind[4:].lower()}: {exc}", task=my_task
+            f"timer {element_label(my_task.task_spec)}: its {_KINDS[kind][0]} cannot be used: "
+            f"{exc}",
+            task=my_task,
         ) from None
 
 

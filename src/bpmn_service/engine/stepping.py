@@ -23,11 +23,19 @@ class NotWaiting(InvalidState):
     """A message arrived for an instance that has no catch event waiting for it."""
 
 
+def element_label(spec: Any) -> str:
+    """An element as messages name it: its id, and its name in brackets when it has one."""
+    element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", "?")
+    name = getattr(spec, "bpmn_name", None)
+    return f"{element} ({name})" if name and name != element else str(element)
+
+
 def workflow_failed(exc: Exception) -> WorkflowFailed:
     """An engine or expression error as the domain error, naming the element it happened at."""
     task = getattr(exc, "task", None)
     element = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
-    message = str(exc)
+    # SpiffWorkflow's str() ends every message in ". " (its notes joined on).
+    message = str(exc).rstrip()
     where = f" at element {element}" if element else ""
     return WorkflowFailed(
         f"the process could not advance{where}: {message}", details={"element": element}

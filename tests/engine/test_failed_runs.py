@@ -1,0 +1,95 @@
+"""Runs a model's values cannot go on from: a timer whose expression gives a value that is no
+ISO-8601 date, duration or cycle. Each fails as WorkflowFailed naming the element (its id and
+name), the value and what is expected; the caller keeps the state it had (nothing of the run is
+stored)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from kit import T0, Case
+
+from bpmn_service.errors import WorkflowFailed
+
+# Values under which every timer of timer_values.bpmn starts.
+GOOD = {
+    "waitFor": "P2D",
+    "remindAt": "2026-03-03T09:00:00+08:00",
+    "every": "R2/P1D",
+    "chaseFor": "PT4H",
+}
+
+
+def _start_failing(**values: Any) -> WorkflowFailed:
+    case = Case("timer_values")
+    with pytest.raises(WorkflowFailed) as failed:
+        case.start(**{**GOOD, **values})
+    assert case.result is None  # nothing to store
+    return failed.value
+
+
+def test_good_timer_values_start_every_timer() -> None:
+    case = Case("timer_values")
+    result = case.start(**GOOD)
+    assert case.open_elements == ["review"]
+    assert result.next_timer_at == T0 + timedelta(hours=-8, days=1)  # the reminder, 01:00 UTC
+
+
+def test_a_duration_that_is_no_iso_duration_names_the_timer_and_the_value() -> None:
+    error = _start_failing(waitFor="3 months")
+    assert error.details == {"element": "wait"}
+    assert (
+        'timer wait (等待): the duration "3 months" is not an ISO-8601 duration such as P3M or PT4H'
+        in error.message
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("waitFor", "2 days", 'the duration "2 days" is not an ISO-8601 duration'),
+        ("waitFor", None, "the duration is empty (its expression gave None); expected an ISO-8601"),
+        ("waitFor", 5, "the duration 5 (int, not a text) is not an ISO-8601 duration"),
+        ("waitFor", "", 'the duration "" is not an ISO-8601 duration'),
+        ("waitFor", "P", 'the duration "P" is not an ISO-8601 duration'),
+        ("waitFor", "P99999Y", "beyond the dates the engine can hold"),
+        (
+            "remindAt",
+            "tomorrow",
+            'timer remind (Reminder): the date "tomorrow" is not an ISO-8601 date',
+        ),
+        ("remindAt", None, "timer remind (Reminder): the date is empty"),
+        ("remindAt", ["2026-03-03"], "the date ['2026-03-03'] (list, not a text)"),
+        ("remindAt", "P3D", 'the date "P3D" is not an ISO-8601 date and time'),
+        (
+            "every",
+            "every day",
+            'timer repeat (Every): the cycle "every day" is not an ISO-8601 repeating',
+        ),
+        ("every", "R/P1X", 'the cycle "R/P1X" is not an ISO-8601 repeating interval'),
+        ("every", None, "timer repeat (Every): the cycle is empty"),
+        ("every", 3.5, "the cycle 3.5 (float, not a text)"),
+        ("every", "R/PT0S", "at most once a second"),
+    ],
+)
+def test_a_bad_timer_value_from_an_expression_fails_the_start_naming_the_timer(
+    variable: str, value: Any, says: str
+) -> None:
+    element = {"waitFor": "wait", "remindAt": "remind", "every": "repeat"}[variable]
+    error = _start_failing(**{variable: value})
+    assert error.code == "workflow_failed"
+    assert error.details == {"element": element}
+    assert says in error.message
+
+
+def test_a_bad_duration_reached_when_a_timer_fires_fails_that_run_only() -> None:
+    case = Case("timer_values")
+    case.start(**{**GOOD, "chaseFor": "3 months"})
+    before = case.state
+    with pytest.raises(WorkflowFailed) as failed:
+        case.wait(days=3)  # `wait` fires; `chase` and its timer `give_up` start
+    assert failed.value.details == {"element": "give_up"}
+    assert 'timer give_up (Give up): the duration "3 months"' in failed.value.message
+    assert case.state == before
