@@ -146,6 +146,26 @@ def test_a_bad_duration_reached_by_a_firing_timer_is_an_incident_naming_the_time
     assert run_due_timers(api.ctx) == 0  # parked, not retried in a loop
 
 
+def test_an_exclusive_gateway_without_a_way_on_is_422_naming_it(api: Api) -> None:
+    assert api.deploy(ENGINE_BPMN / "no_default_gateway.bpmn").status_code == 201
+    instance_id = api.start("no_default_gateway", "G-1", {}).json()["id"]
+    [task] = api.open_tasks(instance_id)
+    assert api.claim(task["id"], "clerk").status_code == 200
+    response = api.complete(task["id"], "clerk", {"voltage": "medium"})
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["code"] == "workflow_failed"
+    assert body["details"] == {"element": "route"}
+    assert (
+        "gateway route (Which voltage?): none of its outgoing flows' conditions holds"
+        in (body["message"])
+    )
+    assert "add a default flow or check the conditions" in body["message"]
+    [still] = api.open_tasks(instance_id)
+    assert still["id"] == task["id"]
+    assert api.complete(task["id"], "clerk", {"voltage": "low"}).status_code == 200
+
+
 @pytest.mark.parametrize(
     "script",
     [

@@ -1,7 +1,7 @@
 """Runs a model's values cannot go on from: a timer whose expression gives a value that is no
-ISO-8601 date, duration or cycle. Each fails as WorkflowFailed naming the element (its id and
-name), the value and what is expected; the caller keeps the state it had (nothing of the run is
-stored)."""
+ISO-8601 date, duration or cycle, and a gateway where no condition holds and no default flow is
+drawn. Each fails as WorkflowFailed naming the element (its id and name), the value and what to
+do; the caller keeps the state it had (nothing of the run is stored)."""
 
 from __future__ import annotations
 
@@ -93,3 +93,32 @@ def test_a_bad_duration_reached_when_a_timer_fires_fails_that_run_only() -> None
     assert failed.value.details == {"element": "give_up"}
     assert 'timer give_up (Give up): the duration "3 months"' in failed.value.message
     assert case.state == before
+
+
+def test_no_condition_and_no_default_at_an_exclusive_gateway_names_it() -> None:
+    case = Case("no_default_gateway")
+    case.start()
+    before = case.state
+    with pytest.raises(WorkflowFailed) as failed:
+        case.complete("decide", voltage="medium")
+    assert failed.value.details == {"element": "route"}
+    assert failed.value.message == (
+        "the process could not advance at element route: gateway route (Which voltage?): none "
+        "of its outgoing flows' conditions holds and it has no default flow; add a default "
+        "flow or check the conditions and the variables they read"
+    )
+    assert case.state == before
+    assert case.complete("decide", voltage="low").completed
+
+
+def test_no_condition_and_no_default_at_an_inclusive_gateway_names_it() -> None:
+    case = Case("no_default_gateway")
+    case.start()
+    with pytest.raises(WorkflowFailed) as failed:
+        case.complete("decide", voltage="high", civil=False, meter=False)
+    assert failed.value.details == {"element": "works"}
+    assert "gateway works (Which works?): none of its outgoing flows' conditions holds" in (
+        failed.value.message
+    )
+    case.complete("decide", voltage="high", civil=True, meter=False)
+    assert case.open_elements == ["civil"]

@@ -24,6 +24,7 @@ from SpiffWorkflow.bpmn.specs.control import _EndJoin
 from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
 from SpiffWorkflow.util.task import TaskState
 
+from .stepping import no_path_message
 from .traversal import ancestry, end_join_satisfied, tasks_of_spec
 
 
@@ -108,7 +109,7 @@ class MergingInclusiveGateway(InclusiveGateway):  # type: ignore[misc]
         join_run(self, my_task)
         matches, defaults = self._get_matching_outputs(my_task)
         if len(matches + defaults) == 0:
-            raise WorkflowTaskException("No conditions satisfied on gateway", task=my_task)
+            raise WorkflowTaskException(no_path_message(self), task=my_task)
         my_task._sync_children(matches or defaults, TaskState.FUTURE)
         for child in my_task.children:
             child.task_spec._predict(child, mask=TaskState.FUTURE | TaskState.PREDICTED_MASK)

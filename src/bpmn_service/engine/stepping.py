@@ -13,8 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.exceptions import WorkflowException
 
 from bpmn_service.errors import InvalidState, WorkflowFailed
 
@@ -30,15 +32,37 @@ def element_label(spec: Any) -> str:
     return f"{element} ({name})" if name and name != element else str(element)
 
 
+def no_path_message(spec: Any) -> str:
+    """A gateway where no outgoing flow's condition holds and no default flow is drawn."""
+    return (
+        f"gateway {element_label(spec)}: none of its outgoing flows' conditions holds and it has "
+        f"no default flow; add a default flow or check the conditions and the variables they read"
+    )
+
+
 def workflow_failed(exc: Exception) -> WorkflowFailed:
     """An engine or expression error as the domain error, naming the element it happened at."""
     task = getattr(exc, "task", None)
-    element = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
+    # A WorkflowException (not a WorkflowTaskException) names only the task spec.
+    spec = getattr(task, "task_spec", None) or getattr(exc, "task_spec", None)
+    element = getattr(spec, "bpmn_id", None)
     # SpiffWorkflow's str() ends every message in ". " (its notes joined on).
     message = str(exc).rstrip()
+    if _no_path(exc, spec):
+        message = no_path_message(spec)
     where = f" at element {element}" if element else ""
     return WorkflowFailed(
         f"the process could not advance{where}: {message}", details={"element": element}
+    )
+
+
+def _no_path(exc: Exception, spec: Any) -> bool:
+    # ExclusiveChoice._run_hook's own error (a condition that fails to evaluate raises a
+    # WorkflowTaskException instead); its text is pinned with the release (upstream.py).
+    return (
+        type(exc) is WorkflowException
+        and isinstance(spec, ExclusiveGateway)
+        and str(exc).startswith("No conditions satisfied for ")
     )
 
 

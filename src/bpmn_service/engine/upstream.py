@@ -251,6 +251,15 @@ OVERRIDES: tuple[Override, ...] = (
         "a2c4b3bf4d78dee4",
     ),
     Override(
+        "SpiffWorkflow.specs.ExclusiveChoice:ExclusiveChoice._run_hook",
+        "relied on",
+        "stepping.workflow_failed",
+        "an exclusive gateway where no condition holds and no flow is the default raises a "
+        "WorkflowException naming only the spec, with this text; the service's error names "
+        "the gateway and says what to do",
+        "dbcfd06a134b43ef",
+    ),
+    Override(
         "SpiffWorkflow.bpmn.specs.control:_EndJoin._check_threshold_unstructured",
         "replaced",
         "traversal.end_join_satisfied",
