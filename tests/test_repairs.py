@@ -383,6 +383,54 @@ def test_cancelling_every_token_is_refused_rather_than_recorded_as_a_completion(
     assert ended.json()["status"] == "completed"
 
 
+def test_an_end_reached_beside_the_last_task_does_not_let_its_cancel_empty_the_case(
+    api: Api,
+) -> None:
+    """A start_before of the end event while the task is still open ends that branch only; a
+    later cancel of the task then left the case active with nothing in it (and a stuck
+    incident) where the same cancel alone is refused."""
+    assert api.deploy_bytes("intake.bpmn", FIXED).status_code in (200, 201)
+    case = api.start("intake", "IN-10", {}).json()
+    [task] = case["tasks"]
+    path = f"/process-instances/{case['id']}/modification"
+
+    def modify(kind: str, element: str) -> Any:
+        body = {"reason": "r", "instructions": [{"type": kind, "element_id": element}]}
+        return api.post(path, "leader", json=body)
+
+    assert modify("start_before", "done").status_code == 200
+    refused = modify("cancel", "enter")
+    assert refused.status_code == 422, refused.text
+    assert "end event" in refused.json()["message"] and "/cancel" in refused.json()["message"]
+    after = api.get(f"/process-instances/{case['id']}").json()
+    assert after["status"] == "active" and [t["id"] for t in after["tasks"]] == [task["id"]]
+    assert (
+        api.get("/incidents", "leader", params={"process_instance_id": case["id"]}).json()["items"]
+        == []
+    )
+
+
+def test_ending_a_case_closes_its_open_incidents(api: Api) -> None:
+    """A cancelled case's stuck incident stayed open, listed with repairs that all answer 409."""
+    assert api.deploy(TINY / "parallel_join.bpmn").status_code in (200, 201)
+    case = api.start("parallel_join", "STUCK-2", {}).json()
+    body = {
+        "reason": "survey not needed",
+        "instructions": [{"type": "cancel", "element_id": "survey"}],
+    }
+    path = f"/process-instances/{case['id']}/modification"
+    assert api.post(path, "leader", json=body).status_code == 200
+    incidents = "/incidents"
+    params = {"process_instance_id": case["id"]}
+    assert [i["kind"] for i in api.get(incidents, "leader", params=params).json()["items"]] == [
+        "stuck"
+    ]
+    cancelled = api.post(f"/process-instances/{case['id']}/cancel", "admin", json={"reason": "x"})
+    assert cancelled.status_code == 200, cancelled.text
+    assert api.get(incidents, "leader", params=params).json()["items"] == []
+    assert list(check_all(api.ctx)) == []
+
+
 def _reviewing(api: Api, business_key: str) -> str:
     """An escalation case waiting at `check` inside its subprocess `review`, whose escalation
     boundary event `escalated` waits beside it."""

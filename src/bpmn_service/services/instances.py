@@ -344,6 +344,7 @@ def cancel_instance(
         )
         instance.status = "cancelled"
         instance.ended_at = now
+        projection.close_incidents(session, instance.id, at=now, by=principal.user_id)
         telemetry.count(session, telemetry.INSTANCES_ENDED, instance.definition_key, "cancelled")
         projection.record(
             session,

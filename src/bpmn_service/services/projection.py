@@ -20,6 +20,7 @@ from sqlalchemy import (
     select,
     text,
     union_all,
+    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
@@ -32,6 +33,7 @@ from bpmn_service.db.models import (
     HistoryEvent,
     MessageSubscription,
     ProcessInstance,
+    RunIncident,
     Task,
     TaskCandidate,
     TimeLimitClock,
@@ -340,7 +342,20 @@ def apply(
         instance.ended_at = at
         telemetry.count(session, telemetry.INSTANCES_ENDED, instance.definition_key, "completed")
         record(session, instance, "instance_completed", at=at, actor=actor)
+        close_incidents(session, instance.id, at=at, by=actor)
     return created
+
+
+def close_incidents(session: Session, instance_id: str, *, at: datetime, by: str | None) -> None:
+    """An ended case's open incidents (a parked timer the case went past, a join it was stuck
+    at) name nothing left to repair: every repair of an ended case is refused. They are closed
+    with it, so that the incident lists show what still needs someone."""
+    session.execute(
+        update(RunIncident)
+        .where(RunIncident.instance_id == instance_id, RunIncident.resolved_at.is_(None))
+        .values(resolved_at=at, resolved_by=by or "system")
+        .execution_options(synchronize_session=False)
+    )
 
 
 def run_columns(result: RunResult, category_variable: str = CATEGORY_VARIABLE) -> dict[str, Any]:

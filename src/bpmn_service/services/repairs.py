@@ -4,6 +4,7 @@ and records its reason in the history; a repair that fails in the engine changes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,7 @@ from bpmn_service.identity import Principal
 
 from . import projection, run_incidents, runtime
 from .instances import check_variables, spec_loader
+from .stuck_cases import can_advance, waiting_elements
 from .uow import UnitOfWork
 
 MAX_REASON = 2000
@@ -122,14 +124,11 @@ def modify(
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session
         instance = _active(session, instance_id)
+        load = spec_loader(session, instance.definition_id)
         result = ctx.runner.modify(
-            instance.definition_id,
-            spec_loader(session, instance.definition_id),
-            instance.state,
-            instructions,
-            now=now,
+            instance.definition_id, load, instance.state, instructions, now=now
         )
-        if result.completed and all(i.type == "cancel" for i in instructions):
+        if all(i.type == "cancel" for i in instructions) and _emptied(ctx, instance, load, result):
             # Nothing left to do is not a completion: the case reached no end event (Camunda
             # terminates it). Counting it completed would mislead the history and the KPIs.
             raise Invalid(
@@ -144,6 +143,19 @@ def modify(
         return _settle_repair(
             ctx, uow, instance, result, "instance_modified", details, principal, now
         )
+
+
+def _emptied(
+    ctx: AppContext, instance: ProcessInstance, load: Callable[[], str], result: RunResult
+) -> bool:
+    """Whether a run left the case nothing at all: completed without reaching an end event, or
+    (an end event reached earlier beside the cancelled element ended only its own branch) with
+    no element active and none waiting. A join left waiting is a stuck case, not an empty one."""
+    if result.completed:
+        return True
+    if can_advance(result):
+        return False
+    return not waiting_elements(ctx, instance.definition_id, load, result.state)
 
 
 def _settle_repair(

@@ -52,8 +52,7 @@ def note_if_stuck(
     # import runs only for a stuck case.
     from . import run_incidents
 
-    nodes = ctx.runner.activities(instance.definition_id, load, instance.state)
-    waiting = [n for n in _walk(nodes) if n.kind in WAITING_KINDS]
+    waiting = waiting_elements(ctx, instance.definition_id, load, instance.state)
     where = ", ".join(_waiting_at(n) for n in waiting) or "no element"
     message = (
         f"the case waits at {where} with nothing that can move it on: no open task, external "
@@ -62,6 +61,14 @@ def note_if_stuck(
     )
     error = WorkflowFailed(message, details={"element": waiting[0].element_id if waiting else None})
     run_incidents.record(ctx, session, instance, kind="stuck", error=error, at=at, actor=actor)
+
+
+def waiting_elements(
+    ctx: AppContext, definition_id: str, load: Callable[[], str], state: str
+) -> list[ActivityNode]:
+    """The elements a case in `state` waits in without anything outside it awaited (a join)."""
+    nodes = ctx.runner.activities(definition_id, load, state)
+    return [n for n in _walk(nodes) if n.kind in WAITING_KINDS]
 
 
 def _walk(nodes: list[ActivityNode]) -> Iterator[ActivityNode]:
