@@ -72,6 +72,11 @@ def test_a_duration_that_is_no_iso_duration_names_the_timer_and_the_value() -> N
         ("every", None, "timer repeat (Every): the cycle is empty"),
         ("every", 3.5, "the cycle 3.5 (float, not a text)"),
         ("every", "R/PT0S", "at most once a second"),
+        # int() reads "-1" (for ever, as "R/") and "1_0"; SpiffWorkflow drops a duration's sign.
+        ("every", "R-1/PT1S", 'the cycle "R-1/PT1S" is not an ISO-8601 repeating interval'),
+        ("every", "R1_0/P1D", 'the cycle "R1_0/P1D" is not an ISO-8601 repeating interval'),
+        ("waitFor", "-PT5S", 'the duration "-PT5S" is not an ISO-8601 duration'),
+        ("every", "R2/-P1D", 'the cycle "R2/-P1D" is not an ISO-8601 repeating interval'),
     ],
 )
 def test_a_bad_timer_value_from_an_expression_fails_the_start_naming_the_timer(

@@ -171,6 +171,9 @@ class CycleTooFast(ValueError):
 def recurring_interval(expression: str) -> tuple[int, datetime, timedelta]:
     """`TimerEventDefinition.parse_iso_recurring_interval`, a bare interval starting now()."""
     components = expression.upper().replace("--", "/").strip("R").split("/")
+    if components[0] and not (components[0].isascii() and components[0].isdigit()):
+        # int() would take "-1" (for ever, as "R/") and "1_000"; a count is digits or nothing.
+        raise ValueError(f"the repetitions of {expression!r} must be a whole number or nothing")
     cycles = int(components[0]) if components[0] else -1
     start_or_duration = _time_or_duration(components[1])
     end_or_duration = _time_or_duration(components[2]) if len(components) == 3 else None
@@ -197,6 +200,9 @@ def recurring_interval(expression: str) -> tuple[int, datetime, timedelta]:
 def _iso_duration(text: str) -> dict[str, Any]:
     """`parse_iso_duration`, raising ValueError for text it cannot read (SpiffWorkflow raises a
     bare Exception, which nothing can tell from any other)."""
+    if text.lstrip()[:1] in ("-", "+"):
+        # SpiffWorkflow drops the sign: "-PT5S" would fire five seconds from now.
+        raise ValueError(f"{text!r} is not an ISO-8601 duration: a duration has no sign")
     try:
         parsed: dict[str, Any] = _Timer.parse_iso_duration(text)
     except Exception as exc:
