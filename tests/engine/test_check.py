@@ -497,6 +497,34 @@ def test_a_manual_task_without_groups_is_called_a_manual_task() -> None:
     assert finding.message.startswith("manual task has no camunda:candidateGroups")
 
 
+def test_a_plain_task_without_groups_is_refused_as_a_user_task_would_be() -> None:
+    """A plain task (bpmn.io's default element; Signavio's and Bizagi's exports) runs as a user
+    task, and with no groups and no lane only an admin would see it: refused like a user task,
+    with a hint that says it is a plain task; with groups or a lane that has some it is fine."""
+    body = (
+        '<bpmn:startEvent id="start"/><bpmn:task id="t" name="受理"/>'
+        '<bpmn:endEvent id="end"/>' + flow("start", "t") + flow("t", "end")
+    )
+    [finding] = [f for f in tiny(body) if f.code == "lanes.no-groups"]
+    assert (finding.element, finding.severity, finding.line) == ("t", "error", 1)
+    assert finding.message.startswith("plain task (no type, run as a user task) has no")
+    assert "plain task waits for a person" in finding.hint and "User task" in finding.hint
+    # The same element typed as a user task: the same refusal, with the user task's hint.
+    [typed] = [f for f in tiny(body.replace("bpmn:task", "bpmn:userTask")) if f.element == "t"]
+    assert typed.code == "lanes.no-groups" and "plain task" not in typed.hint
+
+    grouped = body.replace('name="受理"', 'name="受理" camunda:candidateGroups="hall_clerk"')
+    assert [(f.code, f.element) for f in tiny(grouped) if f.code != "structure.missing-shape"] == []
+    in_lane = (
+        f'{HEAD}<bpmn:process id="small_connection" isExecutable="true">'
+        '<bpmn:laneSet id="ls"><bpmn:lane id="hall" name="营业厅">'
+        "<bpmn:flowNodeRef>t</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>"
+        f"{body}</bpmn:process></bpmn:definitions>"
+    )
+    found = check_bpmn(in_lane.encode(), "p.bpmn", CONTEXT)[1]
+    assert [f.code for f in found if f.code != "structure.missing-shape"] == []
+
+
 def test_the_modelers_history_time_to_live_is_read_past_and_other_ignored_ones_warned() -> None:
     """Camunda Modeler writes camunda:historyTimeToLive into every new diagram: no warning on it;
     an attribute an analyst sets on purpose and the service ignores is still named."""

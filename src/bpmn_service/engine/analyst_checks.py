@@ -57,6 +57,15 @@ READ_ATTRIBUTES = {
         "followUpDate",
         "priority",
     },
+    # A plain bpmn:task runs as a user task and reads the same attributes (deploy_rules.py).
+    "task": {
+        "candidateGroups",
+        "candidateUsers",
+        "assignee",
+        "dueDate",
+        "followUpDate",
+        "priority",
+    },
     "serviceTask": {"type", "topic"},
     "process": {"candidateStarterGroups", "candidateStarterUsers"},
     "manualTask": {"candidateGroups", "candidateUsers", "assignee", "dueDate", "priority"},
@@ -413,7 +422,7 @@ def _lane_groups(process: etree._Element, key: str, add: Add, context: CheckCont
         names.append(name)
         for ref in lane.iterfind("bpmn:flowNodeRef", NSMAP):
             lanes[(ref.text or "").strip()] = name
-    for task in process.iter(f"{{{BPMN_NS}}}userTask"):
+    for task in process.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}task"):
         value = (task.get(f"{{{CAMUNDA_NS}}}candidateGroups") or "").strip()
         lane = lanes.get(task.get("id") or "")
         if not value or value.startswith(("${", "#{")) or lane is None:
@@ -445,7 +454,9 @@ def _lane_group_users(process: etree._Element, key: str, add: Add, context: Chec
         refs = {(r.text or "").strip() for r in lane.iterfind("bpmn:flowNodeRef", NSMAP)}
         tasks = [
             t.get("id") or ""
-            for t in process.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}manualTask")
+            for t in process.iter(
+                f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}manualTask", f"{{{BPMN_NS}}}task"
+            )
             if t.get("id") in refs and not (t.get(f"{{{CAMUNDA_NS}}}candidateGroups") or "")
         ]
         if not unknown or not tasks:
@@ -568,6 +579,6 @@ def _unassigned_user_tasks(process: etree._Element, context: CheckContext) -> se
     lanes = lanes_of_nodes(process)
     return {
         task
-        for task in process.iter(f"{{{BPMN_NS}}}userTask")
+        for task in process.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}task")
         if offered_to_nobody(task, key, lanes, context.lane_has_groups)
     }

@@ -110,12 +110,18 @@ def check_rules(
     problems: list[BpmnProblem] = []
 
     def problem(
-        code: str, message: str, el: etree._Element | None = None, at: etree._Element | None = None
+        code: str,
+        message: str,
+        el: etree._Element | None = None,
+        at: etree._Element | None = None,
+        hint: str | None = None,
     ) -> None:
-        """A finding at element `el`, on the line of `at` (a part of it) or else of `el`."""
+        """A finding at element `el`, on the line of `at` (a part of it) or else of `el`; the
+        code's hint unless `hint` is given."""
         line = (at if at is not None else el).sourceline if el is not None else None
         element = el.get("id") if el is not None else None
-        problems.append(BpmnProblem(message, filename, line, element, code, HINTS.get(code, "")))
+        said = HINTS.get(code, "") if hint is None else hint
+        problems.append(BpmnProblem(message, filename, line, element, code, said))
 
     processes = root.xpath("./bpmn:process", namespaces=NSMAP)
     executable = [p for p in processes if p.get("isExecutable") == "true"]
@@ -336,8 +342,11 @@ def _check_user_tasks(
     process: etree._Element, key: str, problem: Callable[..., None], lane_has_groups: LaneCheck
 ) -> None:
     lanes = lanes_of_nodes(process)
+    # A plain bpmn:task (what bpmn.io draws first, and what Signavio and Bizagi export) runs as a
+    # user task: SpiffWorkflow's NoneTask is manual, so it waits in the inbox for its candidate
+    # groups or its lane's, like a user task (unless a camunda:topic makes it external work).
     for node in process.xpath(
-        ".//bpmn:userTask|.//bpmn:manualTask|.//bpmn:startEvent", namespaces=NSMAP
+        ".//bpmn:userTask|.//bpmn:manualTask|.//bpmn:task|.//bpmn:startEvent", namespaces=NSMAP
     ):
         ext = read_extensions(node)
         fields = [forms.FormField.from_dict(f) for f in ext.get("formFields", [])]
@@ -374,18 +383,34 @@ def _check_user_tasks(
                     f"with offset",
                     node,
                 )
+        if local_name(node.tag) == "task" and ext.get("topic"):
+            continue  # a worker's work (instance_view.is_external), offered to nobody
         if offered_to_nobody(node, key, lanes, lane_has_groups):
             lane = lanes.get(node.get("id") or "")
             where = (
                 f"its lane {lane!r} has no groups in lane-groups.toml" if lane else "it has no lane"
             )
+            plain = local_name(node.tag) == "task"
             problem(
                 "lanes.no-groups",
-                f"{'manual' if local_name(node.tag) == 'manualTask' else 'user'} task has no "
+                f"{_HUMAN_TASKS[local_name(node.tag)]} has no "
                 "camunda:candidateGroups, candidateUsers or assignee, "
                 f"and {where}{_foreign_assignment(node)}",
                 node,
+                hint=PLAIN_TASK_HINT if plain else None,
             )
+
+
+# What a lanes.no-groups finding calls each kind of task people do.
+_HUMAN_TASKS = {
+    "userTask": "user task",
+    "manualTask": "manual task",
+    "task": "plain task (no type, run as a user task)",
+}
+PLAIN_TASK_HINT = (
+    "a plain task waits for a person: make it a User task (wrench menu) and give it candidate "
+    "groups or put it in a lane listed in lane-groups.toml"
+)
 
 
 # The camunda: attributes that offer a task to someone.
