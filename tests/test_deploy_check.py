@@ -339,3 +339,29 @@ def test_a_refused_deploy_still_says_its_warnings(api: Api) -> None:
     [resource] = camunda.json()["details"].values()
     assert resource["errors"] and resource["warnings"]
     assert any("reviewers" in w["message"] for w in resource["warnings"])
+
+
+def test_a_gateway_without_a_default_flow_deploys_with_a_warning(api: Api) -> None:
+    """The Modeler's user unmarked the default flow and gave it a condition: the file deploys,
+    and the answer warns that a case no condition holds for would stop at the gateway."""
+    text = (
+        assigned(CLEAN)
+        .decode()
+        .replace(' default="f_gw_supplement"', "")
+        .replace(
+            'targetRef="supplement" />',
+            'targetRef="supplement"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">'
+            "${docsComplete == false}</bpmn:conditionExpression></bpmn:sequenceFlow>",
+        )
+    )
+    response = api.deploy_bytes(CLEAN.name, text.encode())
+    assert response.status_code == 201, response.text
+    [warning] = response.json()["warnings"]
+    assert set(warning) == FINDING_FIELDS
+    assert (warning["code"], warning["element"], warning["severity"]) == (
+        "structure.no-default-flow",
+        "docs_ok",
+        "warning",
+    )
+    assert 'id="docs_ok"' in text.splitlines()[warning["line"] - 1]
+    assert "has no default flow" in warning["message"] and "default" in warning["hint"]

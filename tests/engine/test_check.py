@@ -488,6 +488,48 @@ def test_a_condition_moved_onto_a_parallel_branch_is_warned_as_never_evaluated()
     assert [f for f in tiny(exclusive) if f.code == "structure.ignored-condition"] == []
 
 
+def choice(gateway: str, default: str = "") -> str:
+    """A start form, a gateway `gateway` (exclusiveGateway, inclusiveGateway) choosing between
+    two steps by `amount`, both flows with a condition; `default`: the attributes of the
+    gateway (a default flow)."""
+    return (
+        START_FORM
+        + f'<bpmn:{gateway} id="gw" name="大客户?" {default}/>'
+        + script("a", "x = 1")
+        + script("b", "y = 2")
+        + '<bpmn:endEvent id="end_a"/><bpmn:endEvent id="end_b"/>'
+        + flow("start", "gw")
+        + flow("gw", "a", "amount &gt; 5", fid="gw_a")
+        + flow("gw", "b", "amount &lt; 3", fid="gw_b")
+        + flow("a", "end_a")
+        + flow("b", "end_b")
+    )
+
+
+@pytest.mark.parametrize("gateway", ["exclusiveGateway", "inclusiveGateway"])
+def test_a_gateway_whose_every_flow_has_a_condition_and_no_default_is_warned(gateway: str) -> None:
+    """The Modeler deleted the default flow (or it was never marked): the file deploys, and a
+    case no condition holds for stops at the gateway with an error. A warning, not an error:
+    conditions that cover every case are legal."""
+    [warning] = [f for f in tiny(choice(gateway)) if f.code == "structure.no-default-flow"]
+    assert (warning.element, warning.severity, warning.line) == ("gw", "warning", 1)
+    kind = gateway.removesuffix("Gateway")
+    assert warning.message.startswith(f"the {kind} gateway gw '大客户?' has no default flow")
+    assert "none of the conditions of its flows (gw_a, gw_b) holds" in warning.message
+    assert "cannot go on" in warning.message
+    assert "default" in warning.hint and "cover every case" in warning.hint
+    # With a default flow, or a flow without a condition the case always can take, no warning.
+    assert [f for f in tiny(choice(gateway, 'default="gw_b"')) if "default" in f.code] == []
+    always = choice(gateway).replace(flow("gw", "b", "amount &lt; 3", fid="gw_b"), "")
+    always += flow("gw", "b", fid="gw_b")
+    assert [f.code for f in tiny(always) if "default" in f.code or "gateway" in f.code] == [
+        "structure.gateway"  # the error for a flow with neither: the warning is not added
+    ]
+    single = choice(gateway).replace(flow("gw", "b", "amount &lt; 3", fid="gw_b"), "")
+    single = single.replace(flow("gw", "a", "amount &gt; 5", fid="gw_a"), flow("gw", "a"))
+    assert [f for f in tiny(single) if f.code.startswith("structure.") and f.element == "gw"] == []
+
+
 def test_a_manual_task_without_groups_is_called_a_manual_task() -> None:
     body = (
         '<bpmn:startEvent id="start"/><bpmn:manualTask id="m" name="现场核对"/>'

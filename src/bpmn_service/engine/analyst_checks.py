@@ -121,6 +121,7 @@ def analyst_findings(
     _camunda_attributes(root, add, context)
     _script_languages(process, add)
     _ignored_conditions(process, add)
+    _no_default_flow(process, add)
     _lane_groups(process, process.get("id") or "", add, context)
     _lane_group_users(process, process.get("id") or "", add, context)
     _other_vendors(root, process, add, context)
@@ -379,6 +380,33 @@ def _ignored_conditions(process: etree._Element, add: Add) -> None:
             f"{'parallel' if kind == 'parallelGateway' else 'event-based'} gateway, where {what}",
             "to choose a path by the condition, make the gateway exclusive, or inclusive for "
             "several paths; otherwise delete the condition",
+        )
+
+
+def _no_default_flow(process: etree._Element, add: Add) -> None:
+    """An exclusive or inclusive gateway whose every outgoing flow has a condition and none is
+    the default (the Modeler deleted it): a case no condition holds for stops there with an
+    error at run time. Only a warning: conditions that cover every case are legal."""
+    by_source: dict[str | None, list[etree._Element]] = {}
+    for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        by_source.setdefault(flow.get("sourceRef"), []).append(flow)
+    for gw in process.iter(f"{{{BPMN_NS}}}exclusiveGateway", f"{{{BPMN_NS}}}inclusiveGateway"):
+        outgoing = by_source.get(gw.get("id"), [])
+        if not outgoing or gw.get("default"):
+            continue  # no way out is structure.dead-end; a missing default is dangling-reference
+        if any(f.find(f"{{{BPMN_NS}}}conditionExpression") is None for f in outgoing):
+            continue  # a flow always taken, or structure.gateway's error
+        kind = "exclusive" if local_name(gw.tag) == "exclusiveGateway" else "inclusive"
+        name = (gw.get("name") or "").strip()
+        flows = ", ".join(str(f.get("id")) for f in outgoing)
+        add(
+            gw,
+            "structure.no-default-flow",
+            f"the {kind} gateway {gw.get('id')}{f' {name!r}' if name else ''} has no default "
+            f"flow: when none of the conditions of its flows ({flows}) holds the case cannot "
+            f"go on (it stops with an error)",
+            "mark one outgoing flow as the default (wrench on the flow: Default flow) or make "
+            "sure the conditions cover every case",
         )
 
 
