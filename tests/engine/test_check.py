@@ -722,3 +722,143 @@ def test_findings_keep_their_lines_whatever_the_line_endings(newline: str) -> No
     converted = text.replace("\n", newline).encode("utf-8")
     _compiled, found = check_bpmn(converted, path.name, CONTEXT)
     assert [(f.code, f.element, f.line) for f in found] == expected
+
+
+# ---- a split and the join of its branches of different kinds (gateway_pairs.py) ----
+def branches(split: str, join: str, a: str = "", b: str = "", after: str = "") -> str:
+    """start → split → a → join (and → b → join) → c → end; `a`, `b`: the XML of the two
+    branch steps (a script each by default); `after`: more elements."""
+    default = ' default="split_b"' if split == "exclusiveGateway" else ""
+    return (
+        START_FORM
+        + f'<bpmn:{split} id="split" name="分流"{default}/>'
+        + (a or script("a", "x = 1"))
+        + (b or script("b", "y = 2"))
+        + f'<bpmn:{join} id="join" name="汇合"/>'
+        + script("c", "z = 3")
+        + '<bpmn:endEvent id="end"/>'
+        + after
+        + flow("start", "split")
+        + flow("split", "a", "amount &gt; 5" if default else None, fid="split_a")
+        + flow("split", "b", fid="split_b")
+        + flow("a", "join")
+        + flow("b", "join")
+        + flow("join", "c")
+        + flow("c", "end")
+    )
+
+
+def mismatches(body: str) -> list[BpmnProblem]:
+    found = tiny(body)
+    assert not [f for f in found if f.code in ("structure.schema", "structure.xml")], found
+    return [f for f in found if f.code == "structure.gateway-mismatch"]
+
+
+def test_parallel_branches_merged_by_an_exclusive_gateway_are_warned_at_the_merge() -> None:
+    """Every branch passes an exclusive merge: the steps after it ran once per branch (the
+    tester's task C was created twice)."""
+    [warning] = mismatches(branches("parallelGateway", "exclusiveGateway"))
+    assert (warning.element, warning.severity, warning.line, warning.file) == (
+        "join",
+        "warning",
+        1,
+        "p.bpmn",
+    )
+    assert "the exclusive gateway join '汇合' merges the branches of the parallel gateway " in (
+        warning.message
+    )
+    assert "split '分流' (line 1)" in warning.message and "(2 times)" in warning.message
+    assert warning.hint.startswith("use a parallel gateway to join the branches of split")
+
+
+def test_exclusive_branches_joined_by_a_parallel_gateway_are_warned_at_the_join() -> None:
+    """A parallel join waits for every branch, but an exclusive split sends the case down one:
+    the case waited there for good."""
+    [warning] = mismatches(branches("exclusiveGateway", "parallelGateway"))
+    assert (warning.element, warning.severity) == ("join", "warning")
+    assert "the parallel gateway join '汇合' waits for every branch of the exclusive gateway " in (
+        warning.message
+    )
+    assert "split '分流' (line 1) (split_a, split_b)" in warning.message
+    assert "waits at join for good" in warning.message
+    assert warning.hint.startswith("use an exclusive gateway to merge the branches of split")
+
+
+@pytest.mark.parametrize(
+    ("split", "join"),
+    [
+        ("parallelGateway", "parallelGateway"),
+        ("exclusiveGateway", "exclusiveGateway"),
+        ("inclusiveGateway", "inclusiveGateway"),
+        ("parallelGateway", "inclusiveGateway"),
+        ("inclusiveGateway", "exclusiveGateway"),
+    ],
+)
+def test_matching_and_inclusive_gateways_are_not_warned(split: str, join: str) -> None:
+    body = branches(split, join)
+    if split == "inclusiveGateway":
+        body = body.replace(flow("split", "b", fid="split_b"), "") + flow(
+            "split", "b", "amount &lt; 9", fid="split_b"
+        )
+        body = body.replace(' id="split" name="分流"', ' id="split" name="分流" default="split_a"')
+    assert mismatches(body) == []
+
+
+def test_a_mismatch_is_found_past_matched_blocks_inside_the_branches() -> None:
+    """A branch holding its own exclusive choice and merge counts as one step: the outer
+    parallel split and exclusive merge are still compared."""
+    inner = (
+        '<bpmn:exclusiveGateway id="choose" default="choose_no"/>'
+        + script("yes", "x = 1")
+        + script("no", "x = 2")
+        + '<bpmn:exclusiveGateway id="chosen"/>'
+        + script("a", "w = 1")
+    )
+    body = branches("parallelGateway", "exclusiveGateway", a=inner)
+    body = body.replace(flow("split", "a", fid="split_a"), flow("split", "choose", fid="split_a"))
+    body += (
+        flow("choose", "yes", "amount &gt; 5")
+        + flow("choose", "no", fid="choose_no")
+        + flow("yes", "chosen")
+        + flow("no", "chosen")
+        + flow("chosen", "a")
+    )
+    assert [(f.element, "split '分流' (line 1)" in f.message) for f in mismatches(body)] == [
+        ("join", True)
+    ]
+
+
+def test_loops_boundary_events_and_event_gateways_on_the_way_say_nothing() -> None:
+    """Where it is not certain how many branches arrive, no warning."""
+    parallel = branches("parallelGateway", "exclusiveGateway")
+    # A boundary timer on a branch's step: the branch may leave by the timer instead.
+    timer = (
+        '<bpmn:boundaryEvent id="late" attachedToRef="a"><bpmn:timerEventDefinition>'
+        "<bpmn:timeDuration>P1D</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>"
+        '<bpmn:endEvent id="late_end"/>' + flow("late", "late_end")
+    )
+    assert mismatches(parallel + timer) == []
+    # A rework loop into the merge: a third incoming flow from a later choice.
+    loop = (
+        '<bpmn:exclusiveGateway id="again" default="again_end"/>'
+        + flow("c", "again", fid="c_again")
+        + flow("again", "join", "z &gt; 5", fid="again_join")
+        + flow("again", "end", fid="again_end")
+    )
+    looped = parallel.replace(flow("c", "end"), "") + loop
+    assert mismatches(looped) == []
+    # An event-based gateway as the split.
+    events = branches("exclusiveGateway", "parallelGateway").replace(
+        '<bpmn:exclusiveGateway id="split" name="分流" default="split_b"/>',
+        '<bpmn:eventBasedGateway id="split" name="分流"/>',
+    )
+    assert mismatches(events) == []
+
+
+def test_the_shipped_models_and_the_test_models_have_no_mismatched_gateways() -> None:
+    root = Path(__file__).resolve().parents[2]
+    paths = [*sorted((root / "processes").glob("*.bpmn")), *sorted(BPMN.glob("*.bpmn"))]
+    assert len(paths) > 3
+    for path in paths:
+        _compiled, found = check_bpmn(path.read_bytes(), path.name, CONTEXT_SHIPPED)
+        assert [f for f in found if f.code == "structure.gateway-mismatch"] == [], path.name

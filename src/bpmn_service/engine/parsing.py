@@ -40,6 +40,7 @@ from .deep_stack import call_deep
 from .deploy_rules import LaneCheck, check_rules
 from .diagram_checks import check_layout
 from .form_types import form_type_findings
+from .gateway_pairs import gateway_pair_findings
 from .limit_paths import limit_path_findings
 from .reachability import reachability_findings
 from .script_engine import EVALUATOR
@@ -150,6 +151,7 @@ def check_bpmn(
         problems.extend(data_flow_findings(root, process, filename))
         problems.extend(form_type_findings(process, filename))
         problems.extend(reachability_findings(process, filename))
+        problems.extend(gateway_pair_findings(process, filename))
         problems.extend(limit_path_findings(process, filename))
         problems.extend(_prepare_timers(root, filename))
         starters, starter_problems = _starters(process, filename)
