@@ -530,6 +530,27 @@ def test_a_gateway_whose_every_flow_has_a_condition_and_no_default_is_warned(gat
     assert [f for f in tiny(single) if f.code.startswith("structure.") and f.element == "gw"] == []
 
 
+def test_a_timer_on_the_start_event_is_said_to_start_no_case_by_itself() -> None:
+    """Camunda starts a case at each time of a timer start event; here a case starts when asked
+    and then waits for the timer, so nothing would start on its own."""
+    timer = (
+        "<bpmn:timerEventDefinition><bpmn:timeCycle>R/P1D</bpmn:timeCycle>"
+        "</bpmn:timerEventDefinition>"
+    )
+    body = (
+        f'<bpmn:startEvent id="start">{timer}</bpmn:startEvent>'
+        '<bpmn:task id="t" camunda:candidateGroups="hall_clerk"/><bpmn:endEvent id="end"/>'
+        + flow("start", "t")
+        + flow("t", "end")
+    )
+    [warning] = [f for f in tiny(body) if f.code == "structure.timer-start"]
+    assert (warning.element, warning.severity) == ("start", "warning")
+    assert "no case starts on its own" in warning.message
+    assert "POST /api/v1/process-definitions/{key}/instances" in warning.hint
+    plain = body.replace(timer, "")
+    assert [f for f in tiny(plain) if f.code == "structure.timer-start"] == []
+
+
 def test_a_manual_task_without_groups_is_called_a_manual_task() -> None:
     body = (
         '<bpmn:startEvent id="start"/><bpmn:manualTask id="m" name="现场核对"/>'

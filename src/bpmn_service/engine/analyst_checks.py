@@ -122,6 +122,7 @@ def analyst_findings(
     _script_languages(process, add)
     _ignored_conditions(process, add)
     _no_default_flow(process, add)
+    _timer_start(process, add)
     _lane_groups(process, process.get("id") or "", add, context)
     _lane_group_users(process, process.get("id") or "", add, context)
     _other_vendors(root, process, add, context)
@@ -407,6 +408,24 @@ def _no_default_flow(process: etree._Element, add: Add) -> None:
             f"go on (it stops with an error)",
             "mark one outgoing flow as the default (wrench on the flow: Default flow) or make "
             "sure the conditions cover every case",
+        )
+
+
+def _timer_start(process: etree._Element, add: Add) -> None:
+    """A timer on the process's own start event: Camunda starts a case at each time; this
+    service starts cases only when asked (the API, a message), and such a case then waits for
+    the timer before its first step. Said so, as nothing would start on its own."""
+    for start in process.iterchildren(f"{{{BPMN_NS}}}startEvent"):
+        if start.find(f"{{{BPMN_NS}}}timerEventDefinition") is None:
+            continue
+        add(
+            start,
+            "structure.timer-start",
+            f"the start event {start.get('id')} has a timer: no case starts on its own at that "
+            "time here; a case started over the API waits for the timer before its first step",
+            "to start cases on a schedule, have a scheduler (cron) call POST "
+            "/api/v1/process-definitions/{key}/instances, and make the start event a plain one "
+            "(wrench: None start event)",
         )
 
 
