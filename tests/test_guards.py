@@ -39,3 +39,19 @@ def test_unreadable_json_is_400_in_the_error_shape(api: Api) -> None:
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_request"
     assert response.json()["message"] == "the request body cannot be read: it is not JSON in UTF-8"
+
+
+def test_malformed_json_names_the_body_and_where_it_breaks(api: Api) -> None:
+    """Its field was the character offset ("16"), which names no field of the request."""
+    assert api.deploy(DATA / "approval.bpmn").status_code == 201
+    response = api.client.post(
+        "/api/v1/process-definitions/approval/instances",
+        headers=api.headers("clerk") | {"Content-Type": "application/json"},
+        content=b'{"business_key": , "variables": {}}',
+    )
+    assert response.status_code == 422
+    [detail] = response.json()["details"]
+    assert detail["field"] == "body"
+    assert detail["message"].startswith("is not valid JSON at character 17: ")
+    assert response.json()["message"].startswith("the request is invalid: body: is not valid JSON")
+    assert api.get("/process-instances").json()["total"] == 0

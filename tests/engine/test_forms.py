@@ -58,6 +58,8 @@ def test_valid_values_are_kept_and_defaults_filled_in() -> None:
         ({"name": "a", "ratio": float("nan")}, "ratio", "finite"),
         ({"name": "a", "ok": "yes"}, "ok", "true or false"),
         ({"name": "a", "on": "2024-7-1"}, "on", "YYYY-MM-DD"),
+        ({"name": "a", "on": "2026-W01-1"}, "on", "YYYY-MM-DD"),  # an ISO week date
+        ({"name": "a", "on": "2024-07-０1"}, "on", "YYYY-MM-DD"),  # a full-width digit
         ({"name": "a", "on": "2023-12-31"}, "on", "on or after 2024-01-01"),
         ({"name": "a", "kind": "MV"}, "kind", "one of HV, LV"),
         ({"name": "a", "ref": "x"}, "ref", "read-only"),

@@ -61,15 +61,24 @@ def _message(err: Any) -> str:
     return message
 
 
+def _field(err: Any) -> str:
+    if err.get("type") == "json_invalid":
+        return "body"  # its loc is ("body", offset): a place in the text, not a field
+    return ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+
+
+def _located_message(err: Any) -> str:
+    if err.get("type") == "json_invalid":
+        offset = next((p for p in err.get("loc", ())[1:] if isinstance(p, int)), None)
+        reason = (err.get("ctx") or {}).get("error") or "invalid JSON"
+        at = f" at character {offset}" if offset is not None else ""
+        return f"is not valid JSON{at}: {reason}"
+    return _message(err)
+
+
 async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    details = [
-        {
-            "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
-            "message": _message(err),
-        }
-        for err in exc.errors()
-    ]
+    details = [{"field": _field(err), "message": _located_message(err)} for err in exc.errors()]
     text = "; ".join(f"{d['field'] or 'body'}: {d['message']}" for d in details)
     body = ErrorBody(
         code="invalid_request", message=f"the request is invalid: {text}", details=details

@@ -130,7 +130,7 @@ def _check_bound(f: FormField, name: str, config: str | None) -> list[str]:
         return [f"form field {f.id!r}: constraint {name!r} needs a config value"]
     try:
         if f.type == "date" and name in {"min", "max"}:
-            date.fromisoformat(config)
+            calendar_date(config)
         elif name in {"minlength", "maxlength"}:
             if f.type != "string":
                 return [f"form field {f.id!r}: {name} applies to string fields only"]
@@ -296,7 +296,7 @@ def _coerce(f: FormField, raw: Any, *, from_text: bool) -> Any:
         if not isinstance(raw, str):
             raise ValueError("must be a date string YYYY-MM-DD")
         try:
-            return date.fromisoformat(raw).isoformat() if len(raw) == 10 else _bad_date()
+            return calendar_date(raw).isoformat()
         except ValueError:
             raise ValueError("must be a date string YYYY-MM-DD") from None
     if f.type == "enum":
@@ -307,8 +307,16 @@ def _coerce(f: FormField, raw: Any, *, from_text: bool) -> Any:
     raise ValueError(f"has unsupported type {f.type}")
 
 
-def _bad_date() -> str:
-    raise ValueError("bad date")
+# YYYY-MM-DD in ASCII digits: date.fromisoformat also reads week dates (2026-W01-1) and
+# 20260101, which a date field's message does not offer.
+_CALENDAR_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+def calendar_date(text: str) -> date:
+    """The date `text` writes as YYYY-MM-DD; ValueError for anything else."""
+    if not _CALENDAR_DATE.fullmatch(text):
+        raise ValueError(f"{text!r} is not a date written YYYY-MM-DD")
+    return date.fromisoformat(text)
 
 
 def _check_constraints(f: FormField, value: Any) -> None:
