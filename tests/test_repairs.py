@@ -205,6 +205,13 @@ def test_repairs_are_refused_to_non_supervisors_and_need_a_reason(api: Api) -> N
     assert blank.json()["code"] == "invalid_request"  # as when the body has no reason at all
     assert blank.json()["message"].startswith("the reason is missing")
     assert blank.json()["details"][0]["field"] == "reason"
+    invisible = api.post(
+        f"/process-instances/{instance_id}/modification",
+        "leader",
+        json={**move, "reason": "\u200b\u200b"},  # zero-width spaces show nothing either
+    )
+    assert invisible.status_code == 422
+    assert invisible.json()["message"].startswith("the reason is missing")
     unknown = api.post(
         f"/process-instances/{instance_id}/modification",
         "leader",

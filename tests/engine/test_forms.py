@@ -47,6 +47,7 @@ def test_valid_values_are_kept_and_defaults_filled_in() -> None:
     [
         ({}, "name", "is required"),
         ({"name": "   "}, "name", "must not be blank"),
+        ({"name": "\u200b\u3000"}, "name", "must not be blank"),  # zero-width, ideographic
         ({"name": "toolong"}, "name", "at most 5 characters"),
         ({"name": 5}, "name", "must be a string"),
         ({"name": "a", "note": "x"}, "note", "at least 2 characters"),

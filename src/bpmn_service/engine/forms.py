@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -319,6 +320,12 @@ def calendar_date(text: str) -> date:
     return date.fromisoformat(text)
 
 
+def blank(text: str) -> bool:
+    """Whether `text` shows nothing: spaces of any script, and invisible format characters such
+    as the zero-width space (U+200B) or a byte-order mark, which strip() keeps."""
+    return all(c.isspace() or unicodedata.category(c) == "Cf" for c in text)
+
+
 def _check_constraints(f: FormField, value: Any) -> None:
     c = f.constraints
     if f.type == "string":
@@ -326,7 +333,7 @@ def _check_constraints(f: FormField, value: Any) -> None:
             raise ValueError(f"must be at least {c['minlength']} characters")
         if "maxlength" in c and len(value) > int(c["maxlength"] or 0):
             raise ValueError(f"must be at most {c['maxlength']} characters")
-        if f.required and not value.strip():
+        if f.required and blank(value):
             raise ValueError("is required and must not be blank")
     elif f.type in {"long", "double"}:
         if "min" in c and value < float(c["min"] or 0):

@@ -16,6 +16,7 @@ from bpmn_service.context import AppContext
 from bpmn_service.db.models import ExternalTask, HistoryEvent, ProcessInstance, RunIncident
 from bpmn_service.engine import RunResult
 from bpmn_service.engine.declared_types import contradictions
+from bpmn_service.engine.forms import blank
 from bpmn_service.engine.repair import Instruction
 from bpmn_service.errors import (
     FieldError,
@@ -49,7 +50,7 @@ def require_supervisor(principal: Principal) -> None:
 
 def check_reason(reason: str) -> str:
     text = reason.strip()
-    if not text:
+    if blank(text):
         why = "say why the case is repaired or migrated; the history keeps it"
         raise InvalidRequest(
             [FieldError("reason", f"is missing: {why}")], f"the reason is missing: {why}"
