@@ -499,7 +499,7 @@ class ExpressionEvaluator:
         names = self._names(variables)  # each line sees the lines before it
         results: dict[str, Any] = {}
         for name, expression in _assignments(script):
-            results[name] = names[name] = self._run(expression, names)
+            results[name] = names[name] = self._run(expression, names, target=name)
         variables.update(results)
 
     def _names(self, variables: Mapping[str, Any]) -> dict[str, Any]:
@@ -510,8 +510,8 @@ class ExpressionEvaluator:
             del names[reserved]
         return names
 
-    def _run(self, expression: str, names: dict[str, Any]) -> Any:
-        """Evaluate a checked expression."""
+    def _run(self, expression: str, names: dict[str, Any], target: str | None = None) -> Any:
+        """Evaluate a checked expression (`target`: the variable a script line assigns)."""
         evaluator = self._evaluator()
         evaluator.names = names
         try:
@@ -530,7 +530,67 @@ class ExpressionEvaluator:
             raise ExpressionError(f"{expression!r}: a function is not a value; call it")
         if isinstance(result, float) and not math.isfinite(result):
             raise ExpressionError(f"{expression!r}: the result is not a finite number")
+        if type(_parse(expression).body) is not ast.Name:  # a variable's value was checked
+            problem = text_problem(result)
+            if problem is not None:
+                where, what = problem
+                shown = f"{target}{where}" if target else f"the result{where}"
+                raise ExpressionError(f"{expression!r}: {shown} {what}")
         return result
+
+
+# A lone surrogate (not text: no answer nor database can hold it) or a NUL (PostgreSQL cannot
+# store one in text); the API refuses both in every value it is given.
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def _text_fault(text: str) -> str | None:
+    if text.isascii():
+        return None if "\x00" not in text else "holds a NUL character, which cannot be stored"
+    found = _NOT_TEXT.search(text)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "holds a NUL character, which cannot be stored"
+    return f"holds a lone surrogate ({found.group()!r}), which is not text"
+
+
+def text_problem(value: Any) -> tuple[str, str] | None:
+    """(where, what) for the first string in `value` (a string, or nested in lists and dicts,
+    keys included) that holds a lone surrogate or a NUL, `where` written as subscripts
+    (`['a'][0]`, "" for the value itself); None when every string is text a database stores."""
+    seen: set[int] = set()
+    # Each entry: the item and its path as a chain (parent's chain, subscript), spelt on a find.
+    stack: list[tuple[Any, Any]] = [(value, None)]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            fault = _text_fault(item)
+            if fault is not None:
+                return _spelt(path), fault
+        elif isinstance(item, list | tuple | set | frozenset | dict):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    fault = _text_fault(key) if isinstance(key, str) else None
+                    if fault is not None:
+                        return _spelt(path), f"has a key that {fault}"
+                    stack.append((child, (path, key)))
+            elif isinstance(item, list | tuple):
+                stack.extend((child, (path, i)) for i, child in enumerate(item))
+            else:
+                stack.extend((child, path) for child in item)
+    return None
+
+
+def _spelt(path: Any) -> str:
+    steps: list[str] = []
+    while path is not None:
+        path, step = path
+        steps.append(f"[{step!r}]")
+    return "".join(reversed(steps))
 
 
 def _operators() -> dict[type[ast.AST], Callable[..., Any]]:
