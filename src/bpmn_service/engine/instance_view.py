@@ -23,7 +23,8 @@ from SpiffWorkflow.util.task import TaskState
 from bpmn_service.errors import WorkflowFailed
 
 from .camunda_ext import listed_names
-from .expressions import ExpressionError
+from .column_limits import GROUP_OR_USER
+from .expressions import ExpressionError, text_problem
 from .joins import merged_data
 from .script_engine import EVALUATOR
 from .traversal import tasks_of_spec
@@ -49,9 +50,13 @@ def ready_view(task: Any) -> ReadyTask:
         spec_name=spec.name,
         name=spec.bpmn_name or spec.bpmn_id or spec.name,
         lane=spec.lane,
-        candidate_groups=_evaluate_list(ext.get("candidateGroups"), data, spec.bpmn_id),
-        candidate_users=_evaluate_list(ext.get("candidateUsers"), data, spec.bpmn_id),
-        assignee=_evaluate_scalar(ext.get("assignee"), data, spec.bpmn_id),
+        candidate_groups=_evaluate_list(
+            ext.get("candidateGroups"), data, spec.bpmn_id, "candidateGroups"
+        ),
+        candidate_users=_evaluate_list(
+            ext.get("candidateUsers"), data, spec.bpmn_id, "candidateUsers"
+        ),
+        assignee=_evaluate_assignee(ext.get("assignee"), data, spec.bpmn_id),
         priority=_priority(ext.get("priority"), data, spec.bpmn_id),
         due=_evaluate_scalar(ext.get("dueDate"), data, spec.bpmn_id),
         follow_up=_evaluate_scalar(ext.get("followUpDate"), data, spec.bpmn_id),
@@ -198,19 +203,71 @@ def _evaluate_scalar(value: str | None, data: dict[str, Any], element: str | Non
 
 
 def _evaluate_list(
-    value: str | None, data: dict[str, Any], element: str | None
+    value: str | None, data: dict[str, Any], element: str | None, attribute: str
 ) -> list[str] | None:
     if not value:
         return None
-    if _expression(value):
-        try:
-            result = EVALUATOR.evaluate(value, data)
-        except ExpressionError as exc:
-            raise WorkflowFailed(f"the expression of element {element} failed: {exc}") from None
-        items = result if isinstance(result, list | tuple) else str(result).split(",")
+    if not _expression(value):
+        return [i.strip() for i in value.split(",") if i.strip()]
+    result = _evaluate(value, data, element)
+    if isinstance(result, str):
+        items = result.split(",")
+    elif isinstance(result, list | tuple) and all(isinstance(i, str) for i in result):
+        items = list(result)
     else:
-        items = value.split(",")
-    return [str(i).strip() for i in items if str(i).strip()]
+        raise _not_ids(element, attribute, result, "a comma-separated string or a list of strings")
+    ids = [i.strip() for i in items if i.strip()]
+    for one in ids:
+        _check_id(one, element, attribute)
+    return ids
+
+
+def _evaluate_assignee(value: str | None, data: dict[str, Any], element: str | None) -> str | None:
+    """The assignee: the attribute's text, or its expression's string (null: nobody)."""
+    if not value:
+        return None
+    if not _expression(value):
+        return value
+    result = _evaluate(value, data, element)
+    if result is None:
+        return None
+    if not isinstance(result, str) or not result.strip():
+        raise _not_ids(element, "assignee", result, "one user id (a non-empty string)")
+    _check_id(result.strip(), element, "assignee")
+    return result.strip()
+
+
+def _evaluate(value: str, data: dict[str, Any], element: str | None) -> Any:
+    try:
+        return EVALUATOR.evaluate(value, data)
+    except ExpressionError as exc:
+        raise WorkflowFailed(f"the expression of element {element} failed: {exc}") from None
+
+
+def _not_ids(element: str | None, attribute: str, result: Any, wanted: str) -> WorkflowFailed:
+    kind = "null" if result is None else type(result).__name__
+    if isinstance(result, list | tuple):
+        kind = f"a list holding {', '.join(sorted({type(i).__name__ for i in result}))}"
+    return WorkflowFailed(
+        f"the camunda:{attribute} expression of element {element} gave {kind}, not {wanted}",
+        details={"element": element},
+    )
+
+
+def _check_id(name: str, element: str | None, attribute: str) -> None:
+    """A group or user id a task's candidates and assignee hold: printable text (no control
+    character, NUL or lone surrogate) of at most GROUP_OR_USER characters."""
+    problem = None
+    if len(name) > GROUP_OR_USER:
+        problem = f"is {len(name)} characters long; at most {GROUP_OR_USER} can be stored"
+    elif not name.isprintable() or text_problem(name) is not None:
+        problem = "holds a control or non-text character"
+    if problem is not None:
+        raise WorkflowFailed(
+            f"the camunda:{attribute} expression of element {element} gave the id "
+            f"{name[:40]!r}, which {problem}",
+            details={"element": element},
+        )
 
 
 # task.priority is an SQL INTEGER (32 bits on PostgreSQL), as Camunda's int priority is.
