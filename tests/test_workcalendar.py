@@ -381,3 +381,56 @@ def test_bad_files_are_refused(tmp_path: Path, body: str, message: str) -> None:
 def test_a_date_list_must_be_an_array(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"years.2025.holidays must be an array"):
         WorkCalendar.load(write(tmp_path, '[years.2025]\nholidays = "2025-01-01"\n'))
+
+
+def _walked_between(cal: WorkCalendar, start: datetime, end: datetime) -> float:
+    """working_days_between as it was counted before: one day at a time."""
+    first, last = cal.local_date(start) + timedelta(days=1), cal.local_date(end)
+    total, day = 0.0, first
+    while day < last:
+        total += cal.is_working_day(day)
+        day += timedelta(days=1)
+    if last >= first and cal.is_working_day(last):
+        begin = datetime.combine(last, datetime.min.time(), SHANGHAI)
+        total += (end - begin) / timedelta(days=1)
+    return total
+
+
+def _walked_add(cal: WorkCalendar, start: datetime, n: int) -> datetime:
+    day, left = cal.local_date(start), n
+    while left:
+        day += timedelta(days=1)
+        left -= cal.is_working_day(day)
+    return end_of(day).astimezone(UTC)
+
+
+def test_counting_by_weeks_agrees_with_walking_day_by_day(cal: WorkCalendar) -> None:
+    import random
+
+    rnd = random.Random(7)
+    for _ in range(400):
+        start = datetime(2003, 1, 1, tzinfo=UTC) + timedelta(minutes=rnd.randrange(30 * 525_600))
+        end = start + timedelta(minutes=rnd.randrange(3 * 525_600))
+        assert cal.working_days_between(start, end) == pytest.approx(
+            _walked_between(cal, start, end), abs=1e-9
+        )
+        n = rnd.randrange(1, 800)
+        assert cal.add_working_days(start, n) == _walked_add(cal, start, n)
+
+
+def test_any_span_is_counted_at_once(cal: WorkCalendar) -> None:
+    import time
+
+    began = time.perf_counter()
+    first = datetime(1, 1, 2, tzinfo=UTC)
+    span = cal.working_days_between(first, datetime(9999, 12, 30, tzinfo=UTC))
+    deadline = cal.add_working_days(first, 2_000_000)
+    assert time.perf_counter() - began < 0.05  # day by day: seconds
+    assert 2_500_000 < span < 2_700_000
+    assert cal.working_days_between(first, deadline) == 2_000_000
+
+
+@pytest.mark.parametrize("n", [2_500_000, 1e300])
+def test_a_deadline_after_9999_is_a_value_error(cal: WorkCalendar, n: float) -> None:
+    with pytest.raises(ValueError, match="fall after 9999-12-31"):
+        cal.add_working_days(local(2026, 3, 2), n)

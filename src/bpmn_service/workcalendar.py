@@ -37,9 +37,11 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -211,12 +213,10 @@ class WorkCalendar:
             return start
         whole = math.floor(days)
         fraction = days - whole
-        working_days = self._working_days_after(self.local_date(start))
-        last: date | None = None
-        for _ in range(whole):
-            last = next(working_days)
+        first = self.local_date(start)
+        last = self._nth_working_day_after(first, whole) if whole else None
         if fraction > 0:
-            begin, end = self._bounds(next(working_days))
+            begin, end = self._bounds(self._nth_working_day_after(first, whole + 1))
             offset = (end - begin) * fraction  # rounded to the microsecond by timedelta
             if offset > timedelta(0):
                 return begin + offset
@@ -239,18 +239,59 @@ class WorkCalendar:
             raise ValueError(f"end {end.isoformat()} is before start {start.isoformat()}")
         first = self.local_date(start) + timedelta(days=1)
         last = self.local_date(end)
-        total = 0.0
-        day = first
-        while day < last:
-            if self.is_working_day(day):
-                total += 1
-            day += timedelta(days=1)
+        total = float(self._working_days_in(first, last)) if first < last else 0.0
         if last >= first and self.is_working_day(last):
             begin, stop = self._bounds(last)
             total += (end - begin) / (stop - begin)
         return total
 
     # -- helpers ------------------------------------------------------------------------------
+
+    @cached_property
+    def _exceptions(self) -> tuple[list[int], list[int]]:
+        """The days that are not what their weekday says (a holiday on a weekday, a make-up
+        working day at a weekend) as sorted ordinals, and the running sum of their effect (-1
+        or +1) up to and including each: counting working days is then arithmetic on weeks and
+        two bisections, whatever the span (a day-by-day walk took seconds over centuries)."""
+        changes = sorted(
+            [(d.toordinal(), -1) for d in self.holidays if d.weekday() < 5]
+            + [(d.toordinal(), 1) for d in self.makeup_workdays if d.weekday() >= 5]
+        )
+        running: list[int] = []
+        total = 0
+        for _, change in changes:
+            total += change
+            running.append(total)
+        return [day for day, _ in changes], running
+
+    def _working_days_in(self, first: date, stop: date) -> int:
+        """Working days from ``first`` up to (not including) ``stop``."""
+        return self._count_to(stop.toordinal()) - self._count_to(first.toordinal())
+
+    def _count_to(self, ordinal: int) -> int:
+        """Working days before the day of ``ordinal`` (from day 1, 0001-01-01, a Monday)."""
+        weeks, rest = divmod(ordinal - 1, 7)
+        count = weeks * 5 + min(rest, 5)
+        days, running = self._exceptions
+        index = bisect_left(days, ordinal)
+        return count + (running[index - 1] if index else 0)
+
+    def _nth_working_day_after(self, d: date, n: int) -> date:
+        """The ``n``-th working day after ``d`` (n >= 1); ValueError when it falls after the
+        last date there is (9999-12-31)."""
+        base = self._count_to(d.toordinal() + 1)
+        target = base + n  # the first day whose count before it reaches this is the day after
+        low, high = d.toordinal() + 1, date.max.toordinal() + 1
+        if self._count_to(high) < target:
+            count = n if n < 10**12 else f"{float(n):g}"
+            raise ValueError(f"{count} working days after {d} fall after {date.max}")
+        while low < high:  # the first ordinal whose working days before it reach `target`
+            middle = (low + high) // 2
+            if self._count_to(middle) >= target:
+                high = middle
+            else:
+                low = middle + 1
+        return date.fromordinal(low - 1)
 
     def _working_days_after(self, d: date) -> Iterator[date]:
         day = d
