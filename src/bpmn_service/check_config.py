@@ -39,8 +39,8 @@ class CheckConfig:
         lanes = LaneGroups.load(self.lane_groups) if self.lane_groups else LaneGroups({})
         users = UserDirectory.load(self.users) if self.users else None
         if users is None:
-            return CheckContext(lanes.groups_for)
-        return CheckContext(lanes.groups_for, users.user_ids, users.group_ids)
+            return CheckContext(lanes.groups_for, lane_hint=lanes.hint_for)
+        return CheckContext(lanes.groups_for, users.user_ids, users.group_ids, lanes.hint_for)
 
     def time_limits(self) -> TimeLimits | None:
         """The limit table, or None where none is found (outside a project): the rows the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from pathlib import Path
 
@@ -41,3 +42,28 @@ class LaneGroups:
 
     def has_groups(self, process_key: str, lane: str | None) -> bool:
         return bool(self.groups_for(process_key, lane))
+
+    def hint_for(self, process_key: str, lane: str) -> str | None:
+        """Why a lane of `process_key` found no groups, when the file suggests it: the lane is
+        listed under other processes only (a process given a new key), or a listed lane's name
+        is close to it (a lane renamed, a space added in the Modeler)."""
+        elsewhere = sorted(
+            scope for scope, lanes in self._mapping.items() if lanes.get(lane) and scope != "*"
+        )
+        if elsewhere:
+            listed = ", ".join(f"[{scope}]" for scope in elsewhere)
+            return (
+                f"lane-groups.toml lists {lane!r} only under {listed}: add it under "
+                f'[{process_key}] or ["*"]'
+            )
+        names = {
+            name
+            for scope in (process_key, "*")
+            for name, groups in self._mapping.get(scope, {}).items()
+            if groups
+        }
+        stripped = [name for name in names if name.strip() == lane.strip()]
+        found = stripped or difflib.get_close_matches(lane, sorted(names), n=1, cutoff=0.6)
+        if found:
+            return f"did you mean the lane {found[0]!r}, which lane-groups.toml lists?"
+        return None

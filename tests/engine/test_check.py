@@ -588,6 +588,40 @@ def test_a_plain_task_without_groups_is_refused_as_a_user_task_would_be() -> Non
     assert [f.code for f in found if f.code != "structure.missing-shape"] == []
 
 
+@pytest.mark.parametrize(
+    ("key", "lane", "says"),
+    [
+        # A space the Modeler's label editor kept, a lane renamed: the name the file lists.
+        ("small_connection", "营业厅 ", "did you mean the lane '营业厅', which lane-groups.toml"),
+        ("small_connection", "客户经里", "did you mean the lane '客户经理'"),
+        # The process given a new key: its lanes are listed under the old one only.
+        ("small_connection_v2", "营业厅", "lists '营业厅' only under [small_connection]: add it"),
+        ("small_connection", "调度", None),  # nothing like it: no guess
+    ],
+)
+def test_a_lane_without_groups_says_what_lane_groups_toml_lists_instead(
+    key: str, lane: str, says: str | None
+) -> None:
+    body = (
+        '<bpmn:startEvent id="start"/><bpmn:userTask id="t" name="受理"/>'
+        '<bpmn:endEvent id="end"/>' + flow("start", "t") + flow("t", "end")
+    )
+    xml = (
+        f'{HEAD}<bpmn:process id="{key}" isExecutable="true">'
+        f'<bpmn:laneSet id="ls"><bpmn:lane id="hall" name="{lane}">'
+        "<bpmn:flowNodeRef>t</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>"
+        f"{body}</bpmn:process></bpmn:definitions>"
+    )
+    context = CheckContext(LANES.groups_for, lane_hint=LANES.hint_for)
+    [finding] = [f for f in check_bpmn(xml.encode(), "p.bpmn", context)[1] if f.element == "t"]
+    assert finding.code == "lanes.no-groups"
+    assert f"its lane {lane!r} has no groups in lane-groups.toml" in finding.message
+    if says is None:
+        assert finding.message.endswith("has no groups in lane-groups.toml"), finding.message
+    else:
+        assert says in finding.message, finding.message
+
+
 def test_the_modelers_history_time_to_live_is_read_past_and_other_ignored_ones_warned() -> None:
     """Camunda Modeler writes camunda:historyTimeToLive into every new diagram: no warning on it;
     an attribute an analyst sets on purpose and the service ignores is still named."""

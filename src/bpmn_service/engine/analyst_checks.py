@@ -42,6 +42,8 @@ class CheckContext:
     lane_groups: LaneGroupsOf
     known_users: frozenset[str] | None = None
     known_groups: frozenset[str] | None = None
+    # Why a lane found no groups (lanes.LaneGroups.hint_for), where the lane groups are known.
+    lane_hint: Callable[[str, str], str | None] | None = None
 
     def lane_has_groups(self, key: str, lane: str | None) -> bool:
         return bool(self.lane_groups(key, lane))

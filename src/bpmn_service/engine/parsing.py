@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -29,6 +30,7 @@ from .bpmn_xml import (
     ISO_DURATION,
     id_used_again,
     is_due_value,
+    lanes_of_nodes,
     local_name,
     owner_of,
     parse_xml,
@@ -102,6 +104,22 @@ def compile_bpmn(data: bytes, filename: str, lane_has_groups: LaneCheck) -> Comp
     return compiled
 
 
+def _with_lane_hints(
+    problems: list[BpmnProblem],
+    process: etree._Element,
+    lane_hint: Callable[[str, str], str | None],
+) -> list[BpmnProblem]:
+    """A task whose lane has no groups, told why where lane-groups.toml suggests it."""
+    lanes = lanes_of_nodes(process)
+    key = process.get("id") or ""
+    out = []
+    for problem in problems:
+        lane = lanes.get(problem.element or "") if problem.code == "lanes.no-groups" else None
+        hint = lane_hint(key, lane) if lane else None
+        out.append(replace(problem, message=f"{problem.message}; {hint}") if hint else problem)
+    return out
+
+
 def check_bpmn(
     data: bytes, filename: str, context: CheckContext
 ) -> tuple[CompiledProcess | None, list[BpmnProblem]]:
@@ -144,6 +162,8 @@ def check_bpmn(
     findings = check_layout(root, filename)
     problems, process = check_rules(root, filename, context.lane_has_groups)
     starters: Any = None
+    if process is not None and context.lane_hint is not None:
+        problems = _with_lane_hints(problems, process, context.lane_hint)
     if process is not None:
         problems.extend(length_problems(root, process, filename))
         problems.extend(_property_expression_problems(process, filename))

@@ -108,7 +108,7 @@ class DeploymentInfo:
 def check_context(ctx: AppContext) -> CheckContext:
     """What the checks know of this installation: its lane groups and users."""
     lanes = ctx.lanes
-    return CheckContext(lanes.groups_for, ctx.users.user_ids, ctx.users.group_ids)
+    return CheckContext(lanes.groups_for, ctx.users.user_ids, ctx.users.group_ids, lanes.hint_for)
 
 
 def review_files(ctx: AppContext, files: list[BpmnFile], part: str = "files") -> Review:
