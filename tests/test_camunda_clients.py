@@ -61,6 +61,7 @@ def test_the_external_task_client_works_every_topic_of_the_streamlined_process(
     instance_id = start(api, "yekuo_streamlined", "HV_S_ordinary", "YK-CLIENT-1")
     client = worker(engine_rest)
     handled: list[tuple[str, str]] = []
+    properties: dict[str, dict[str, str]] = {}
     for element, values in path:
         if "_external" not in values:
             run_steps(api, instance_id, [[element, values]])
@@ -69,6 +70,7 @@ def test_the_external_task_client_works_every_topic_of_the_streamlined_process(
 
         def action(task: ExternalTask, recorded: dict[str, Any] = recorded) -> TaskResult:
             handled.append((task.get_topic_name(), task.get_activity_id()))
+            properties[task.get_activity_id()] = task.get_extension_properties()
             assert task.get_business_key() == "YK-CLIENT-1"
             assert task.get_variable("contactPhone") == "13800000003"
             return task.complete(recorded)
@@ -76,6 +78,13 @@ def test_the_external_task_client_works_every_topic_of_the_streamlined_process(
         client.fetch_and_execute(values["_external"], action)
         assert handled[-1] == (values["_external"], element)
     assert {topic for topic, _ in handled} == STREAMLINED_TOPICS
+    # The client asks for the elements' camunda:properties (includeExtensionProperties) and a
+    # worker reads its settings from them; a task without any has none.
+    assert properties["B-ST01"] == {
+        "variables": "licenceVerified,propertyRegistered,smallMicroRegistered,sharedDataSource,"
+        "sharedDataCheckedAt"
+    }
+    assert all(isinstance(p, dict) for p in properties.values())
     final = api.get(f"/process-instances/{instance_id}").json()
     assert final["status"] == "completed", final["status"]
     units = final["variables"]["recommendedConstructionUnits"]

@@ -72,6 +72,7 @@ class SpecCache:
         self._items: OrderedDict[str, tuple[Any, dict[str, Any]]] = OrderedDict()
         self._labels: dict[str, forms.ValueLabels] = {}
         self._locals: dict[str, dict[str, frozenset[str]]] = {}
+        self._properties: dict[str, dict[str, dict[str, str]]] = {}
         self._lock = threading.Lock()
 
     def size(self, definition_id: str, load: SpecLoader) -> int:
@@ -92,6 +93,7 @@ class SpecCache:
                 evicted, _ = self._items.popitem(last=False)
                 self._labels.pop(evicted, None)
                 self._locals.pop(evicted, None)
+                self._properties.pop(evicted, None)
         return specs
 
     def value_labels(self, definition_id: str, load: SpecLoader) -> forms.ValueLabels:
@@ -115,6 +117,20 @@ class SpecCache:
             definition_id,
             load,
             lambda spec, subs: local_variables.local_names((spec, *subs.values())),
+        )
+
+    def element_properties(self, definition_id: str, load: SpecLoader) -> dict[str, dict[str, str]]:
+        """camunda:properties of every task element of the version, by element id (a fetch of
+        external tasks with includeExtensionProperties asks; read-only, shared)."""
+        return self._derived(
+            self._properties,
+            definition_id,
+            load,
+            lambda spec, subs: {
+                ts.bpmn_id: dict(ts.extensions.get("properties", {}))
+                for ts in task_specs(spec, subs)
+                if getattr(ts, "bpmn_id", None) and getattr(ts, "extensions", None)
+            },
         )
 
     def _derived(
@@ -212,13 +228,9 @@ class ProcessRunner:
         )
 
     def element_properties(self, definition_id: str, load: SpecLoader) -> dict[str, dict[str, str]]:
-        """camunda:properties of every task element of a process version, by element id."""
-        spec, subs = self.cache.get(definition_id, load)
-        return {
-            ts.bpmn_id: dict(ts.extensions.get("properties", {}))
-            for ts in task_specs(spec, subs)
-            if getattr(ts, "bpmn_id", None) and getattr(ts, "extensions", None)
-        }
+        """camunda:properties of every task element of a process version, by element id
+        (worked out once per version: do not change the answer)."""
+        return self.cache.element_properties(definition_id, load)
 
     def element_names(self, definition_id: str, load: SpecLoader) -> dict[str, str | None]:
         """The name of every element of a process version with a task, by element id."""

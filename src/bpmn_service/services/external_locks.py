@@ -44,6 +44,8 @@ class TopicRequest:
     business_key: str | None = None
     definition_keys: tuple[str, ...] | None = None
     definition_ids: tuple[str, ...] | None = None
+    # Hand out the element's camunda:properties (Camunda's includeExtensionProperties).
+    extension_properties: bool = False
 
     def matches(self) -> ColumnElement[bool]:
         conditions = [ExternalTask.topic == self.topic]
@@ -82,9 +84,16 @@ class LockedTask:
     error_message: str | None
     error_details: str | None
     incident_at: datetime | None
+    # The element's camunda:properties, when the topic's request asked for them; else None.
+    extension_properties: dict[str, str] | None = None
 
 
-def _handed_out(task: ExternalTask, current: dict[str, Any], local: frozenset[str]) -> LockedTask:
+def _handed_out(
+    task: ExternalTask,
+    current: dict[str, Any],
+    local: frozenset[str],
+    properties: dict[str, str] | None = None,
+) -> LockedTask:
     variables = dict(current)
     for name in local & task.variables.keys():
         variables[name] = task.variables[name]
@@ -106,6 +115,7 @@ def _handed_out(task: ExternalTask, current: dict[str, Any], local: frozenset[st
         error_message=task.error_message,
         error_details=task.error_details,
         incident_at=task.incident_at,
+        extension_properties=properties,
     )
 
 
@@ -166,18 +176,25 @@ def fetch_and_lock_topics(
             # Only the tasks: a writer of the instance (a completion) is not waited for.
             stmt = stmt.with_for_update(of=ExternalTask, skip_locked=True)
         rows = list(session.execute(stmt))
-        lock_of = {}
+        first = {}
         for request in reversed(requests):  # the first request of a topic decides its lock
-            lock_of[request.topic] = request.lock
+            first[request.topic] = request
         handed: list[LockedTask] = []
         for task, current in rows:
+            asked = first[task.topic]
             task.worker_id = worker_id
-            task.lock_expires_at = now + lock_of[task.topic]
+            task.lock_expires_at = now + asked.lock
             task.row_version += 1
-            local = ctx.runner.local_names(
-                task.definition_id, spec_loader(session, task.definition_id)
-            ).get(task.element_id, frozenset())
-            handed.append(_handed_out(task, current or {}, local))
+            loader = spec_loader(session, task.definition_id)
+            local = ctx.runner.local_names(task.definition_id, loader).get(
+                task.element_id, frozenset()
+            )
+            properties = None
+            if asked.extension_properties:  # from the version's parsed spec, cached per version
+                properties = ctx.runner.element_properties(task.definition_id, loader).get(
+                    task.element_id, {}
+                )
+            handed.append(_handed_out(task, current or {}, local, properties))
         uow.commit()
         return handed
 

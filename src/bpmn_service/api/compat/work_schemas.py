@@ -104,7 +104,10 @@ class LockedExternalTask(CamundaModel):
     variables: dict[str, VariableValue]
     priority: int = 0
     business_key: str
-    extension_properties: dict[str, str] = Field(default_factory=dict)
+    extension_properties: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="the element's camunda:properties with includeExtensionProperties, else {}",
+    )
 
 
 class ExternalTask(CamundaModel):

@@ -68,6 +68,7 @@ def _topic(topic: FetchTopic) -> TopicRequest | None:
         business_key=topic.business_key,
         definition_keys=tuple(keys) if keys else None,
         definition_ids=tuple(ids) if ids else None,
+        extension_properties=topic.include_extension_properties,
     )
 
 
@@ -89,6 +90,7 @@ def _locked(task: Any, names: list[str] | None) -> LockedExternalTask:
         topic_name=task.topic,
         variables=typed_all(task.variables or {}, names),
         business_key=task.business_key,
+        extension_properties=getattr(task, "extension_properties", None) or {},
     )
 
 
