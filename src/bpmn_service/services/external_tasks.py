@@ -185,6 +185,23 @@ def _end_run(
         return instance.status
 
 
+# What a failure keeps: its message as Camunda's column holds it (a longer one is cut, as Camunda
+# cuts it), its details up to a size that still fits a fetch's answer, marked where cut.
+ERROR_MESSAGE_CHARS = 4000
+ERROR_DETAILS_CHARS = 100_000
+TRUNCATED = " … (truncated)"
+
+
+def shortened_details(details: str | None) -> str | None:
+    """A failure's details as kept: None for none, the text itself up to ERROR_DETAILS_CHARS,
+    beyond that its start with TRUNCATED at the end (ERROR_DETAILS_CHARS in all)."""
+    if not details:
+        return None
+    if len(details) <= ERROR_DETAILS_CHARS:
+        return details
+    return details[: ERROR_DETAILS_CHARS - len(TRUNCATED)] + TRUNCATED
+
+
 def fail(
     ctx: AppContext,
     principal: Principal,
@@ -204,8 +221,8 @@ def fail(
         session = uow.session
         task, instance = locked_by(session, task_id, worker_id, now)
         task.retries = max(retries, 0)
-        task.error_message = message[:4000]
-        task.error_details = (details or "")[:100_000] or None
+        task.error_message = message[:ERROR_MESSAGE_CHARS]
+        task.error_details = shortened_details(details)
         # The lock ends; the worker that held it stays on the task (as Camunda's workerId does).
         task.lock_expires_at = None
         task.retry_at = now + timedelta(seconds=max(retry_seconds, 0))

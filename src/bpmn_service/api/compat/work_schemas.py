@@ -138,8 +138,10 @@ class CompleteExternalTask(CamundaRequest):
 
 class ExternalTaskFailure(CamundaRequest):
     worker_id: str = Field(min_length=1, max_length=255)
-    error_message: str | None = Field(None, max_length=4000)
-    error_details: str | None = Field(None, max_length=100_000)
+    error_message: str | None = Field(None, description="kept up to 4000 characters, cut beyond")
+    error_details: str | None = Field(
+        None, description="kept up to 100,000 characters, cut beyond and marked '… (truncated)'"
+    )
     retries: int = Field(ge=0, le=100, description="retries left; 0 raises an incident")
     retry_timeout: int = Field(0, ge=0, le=7 * 24 * 3600 * 1000, description="milliseconds")
     variables: dict[str, Any] | None = Field(None, description="not supported: empty")
