@@ -183,8 +183,17 @@ class CorrelationMessage(CamundaRequest):
     all: bool = Field(False, description="not supported: one instance per message")
 
 
+class CorrelatedExecution(CamundaModel):
+    """The execution a message reached: the instance's one execution, named by its id."""
+
+    id: str
+    process_instance_id: str
+    ended: bool
+    tenant_id: None = None
+
+
 class MessageCorrelationResult(CamundaModel):
     result_type: str
-    execution: None = None
+    execution: CorrelatedExecution | None = None
     process_instance: dict[str, Any] | None
     variables: dict[str, VariableValue] | None = None

@@ -85,9 +85,20 @@ def deliver_message(
     if result.process_instance_id is None or result.status == "buffered":
         return JSONResponse([])
     instance = instances.instance_brief(ctx, result.process_instance_id)
+    started = result.status == "started"
+    ended = instance.status != "active"
     answer: dict[str, Any] = {
-        "resultType": "ProcessDefinition" if result.status == "started" else "Execution",
-        "execution": None,
+        "resultType": "ProcessDefinition" if started else "Execution",
+        # The execution that received it: one per instance here, named by the instance's id (as
+        # executionId is everywhere on /engine-rest). Camunda's clients read it for "Execution".
+        "execution": None
+        if started
+        else {
+            "id": instance.id,
+            "processInstanceId": instance.id,
+            "ended": ended,
+            "tenantId": None,
+        },
         "processInstance": {
             "links": params.links(request, f"process-instance/{instance.id}"),
             "id": instance.id,
@@ -95,7 +106,7 @@ def deliver_message(
             "definitionKey": instance.definition_key,
             "businessKey": instance.business_key,
             "caseInstanceId": None,
-            "ended": instance.status != "active",
+            "ended": ended,
             "suspended": False,
             "tenantId": None,
         },
