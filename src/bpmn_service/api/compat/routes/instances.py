@@ -14,7 +14,7 @@ from bpmn_service.api.compat.params import PagingDep
 from bpmn_service.api.compat.schemas import Count, ProcessInstance, VariableValue
 from bpmn_service.api.compat.values import typed_all, typed_one
 from bpmn_service.api.deps import ContextDep
-from bpmn_service.errors import NotFound
+from bpmn_service.errors import InvalidState, NotFound
 from bpmn_service.identity import Principal
 from bpmn_service.services import instances
 
@@ -162,8 +162,46 @@ def get_process_instance_variable(
     responses={**ERROR_RESPONSES, 204: {"description": "cancelled"}},
 )
 def delete_process_instance(
-    ctx: ContextDep, principal: CamundaPrincipalDep, instance_id: str
+    ctx: ContextDep,
+    principal: CamundaPrincipalDep,
+    instance_id: str,
+    skip_custom_listeners: Annotated[
+        bool, Query(alias="skipCustomListeners", description="no effect: no listeners run here")
+    ] = False,
+    skip_io_mappings: Annotated[
+        bool, Query(alias="skipIoMappings", description="no effect: no I/O mappings run here")
+    ] = False,
+    skip_subprocesses: Annotated[
+        bool,
+        Query(alias="skipSubprocesses", description="no effect: there are no called instances"),
+    ] = False,
+    fail_if_not_exists: Annotated[
+        bool, Query(alias="failIfNotExists", description="false: 204 for an unknown or ended one")
+    ] = True,
+    delete_reason: Annotated[
+        str | None,
+        Query(alias="deleteReason", max_length=4000, description="the cancellation's reason"),
+    ] = None,
 ) -> Response:
-    """Cancel a running instance (its initiator or an admin); its open tasks are withdrawn."""
-    instances.cancel_instance(ctx, instance_id, principal, "cancelled over /engine-rest")
+    """Cancel a running instance (its initiator or an admin); its open tasks are withdrawn.
+
+    The skip flags change nothing here, whatever their value: deploying refuses listeners,
+    camunda:inputOutput mappings and call activities, so a cancellation has none to run or skip.
+    An unknown or ended instance is 404, as in Camunda (204 with failIfNotExists=false)."""
+    del skip_custom_listeners, skip_io_mappings, skip_subprocesses
+    reason = delete_reason or "cancelled over /engine-rest"
+    try:
+        instances.cancel_instance(ctx, instance_id, principal, reason)
+    except NotFound:
+        if fail_if_not_exists:
+            raise
+    except InvalidState:
+        instance = instances.find_instance(ctx, instance_id, principal)
+        if instance.status == "active":
+            raise
+        if fail_if_not_exists:
+            raise NotFound(
+                f"process instance {instance_id} has ended ({instance.status}); "
+                f"GET /api/v1/process-instances/{instance_id} shows its history"
+            ) from None
     return Response(status_code=204)
