@@ -238,11 +238,23 @@ def typed_all(variables: dict[str, Any], names: list[str] | None = None) -> dict
     return {name: to_typed(value) for name, value in chosen.items()}
 
 
+# The Camunda type of each form field type (an enum's value is a String).
+FORM_NULL_TYPES = {
+    "string": "String",
+    "enum": "String",
+    "long": "Long",
+    "double": "Double",
+    "boolean": "Boolean",
+    "date": "Date",
+}
+
+
 def typed_form_value(field_type: str, value: Any, zone: tzinfo) -> dict[str, Any]:
     """A form field's value typed as Camunda types the field (a date field is a Date at local
     midnight of the service's calendar zone)."""
-    if value is None:
-        return {"type": "Null", "value": None, "valueInfo": {}}
+    if value is None:  # an empty field: Camunda types it as the field is typed (Long null, ...)
+        kind = FORM_NULL_TYPES.get(field_type, "Null")
+        return {"type": kind, "value": None, "valueInfo": {}}
     if field_type == "date" and isinstance(value, str):
         try:
             day = date.fromisoformat(value)
