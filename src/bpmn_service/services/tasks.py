@@ -24,7 +24,6 @@ from bpmn_service.errors import (
     Forbidden,
     InvalidRequest,
     InvalidState,
-    InvalidVariables,
     NotFound,
     ServiceError,
     TaskAlreadyClaimed,
@@ -351,7 +350,11 @@ def assign_task(
     if not principal.is_supervisor:
         raise Forbidden("assigning a task to someone requires the supervisor or admin group")
     if ctx.users.groups_of(user_id) is None:
-        raise InvalidVariables([FieldError("userId", f"{user_id!r} is not a user of the service")])
+        # userId is a field of the request, not a variable: say so (InvalidRequest's wording).
+        raise InvalidRequest(
+            [FieldError("userId", f"{user_id!r} is no user of this service")],
+            message=f"userId: {user_id!r} is no user of this service",
+        )
     now = ctx.clock()
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session

@@ -131,11 +131,19 @@ async def service_error_handler(_request: Request, exc: Exception) -> JSONRespon
     return _response(*camunda_error(exc))
 
 
+def _validation_message(err: Any) -> str:
+    """What is wrong with one field; a field the service only takes empty (a Camunda feature it
+    does not have, such as tenants) says so in words, not pydantic's "Input should be None"."""
+    if err.get("type") == "none_required":
+        return "is not supported here (leave it out or send null)"
+    return str(err.get("msg", "invalid"))
+
+
 async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [
         f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body') or 'body'}: "
-        f"{err.get('msg', 'invalid')}"
+        f"{_validation_message(err)}"
         for err in exc.errors()
     ]
     body = CamundaError(

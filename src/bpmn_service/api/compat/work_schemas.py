@@ -65,7 +65,9 @@ class FetchTopic(CamundaRequest):
     process_definition_key: str | None = None
     process_definition_key_in: list[str] | None = None
     process_variables: dict[str, Any] | None = Field(None, description="not supported: empty")
-    process_definition_version_tag: None = None
+    process_definition_version_tag: str | None = Field(
+        None, description="not supported: version tags are not kept here"
+    )
     without_tenant_id: bool = False
     tenant_id_in: list[str] | None = None
     deserialize_values: bool = False

@@ -54,6 +54,10 @@ def _topic(topic: FetchTopic) -> TopicRequest | None:
         problems.append(FieldError("processVariables", "filtering by variables is not supported"))
     if topic.local_variables:
         problems.append(FieldError("localVariables", "there are no local variables"))
+    if topic.process_definition_version_tag is not None:
+        problems.append(
+            FieldError("processDefinitionVersionTag", "version tags are not supported here")
+        )
     if problems:
         raise bad_request(problems)
     if topic.tenant_id_in:
