@@ -15,6 +15,7 @@ from typing import Any
 
 import pycamunda.deployment
 import pycamunda.incident
+import pycamunda.message
 import pycamunda.processdef
 import pycamunda.processinst
 import pycamunda.task
@@ -215,3 +216,54 @@ def test_pycamunda_reads_incidents_and_the_activity_instance_tree(
     assert service.activity_type == "serviceTask" and service.activity_id == incident.activity_id
     assert service.parent_activity_instance_id == root.id_
     assert service.incident_ids == (incident.id_,)
+
+
+def test_the_external_task_client_reports_a_failure_with_a_long_stack_trace(
+    api: Api, engine_rest: str
+) -> None:
+    """A failure over 4000 / 100,000 characters was 400: the task stayed locked, nothing kept."""
+    assert api.deploy(DATA / "external_error.bpmn").status_code == 201
+    api.start("registry_check", "YK-LONG-1", {})
+    trace = "Traceback (most recent call last):\n" + '  File "worker.py", line 1\n' * 5000
+
+    def broken(task: ExternalTask) -> TaskResult:
+        return task.failure("registry unreachable " + "!" * 5000, trace, 0, 1000)
+
+    worker(engine_rest).fetch_and_execute("construction_registry", broken)
+    [incident] = api.get("/incidents", "admin").json()["items"]
+    assert incident["message"] == ("registry unreachable " + "!" * 5000)[:4000]
+    assert incident["retries"] == 0
+
+
+def test_pycamunda_correlates_a_message_and_deletes_an_instance(api: Api, engine_rest: str) -> None:
+    """CorrelateSingle read `execution: null` and crashed; Delete's flags were refused."""
+    admin = ("admin", TOKENS["admin"])
+    assert api.deploy(DATA / "sla_demo.bpmn").status_code == 201
+    started = api.start("sla_demo", "PYC-MSG-1", {"category": "RES"}).json()
+    [reply] = started["tasks"]
+    api.claim(reply["id"], "clerk")
+    assert api.complete(reply["id"], "clerk", {"replied": True}).status_code == 200
+
+    correlate = pycamunda.message.CorrelateSingle(
+        url=engine_rest,
+        message_name="docs_supplemented",
+        business_key="PYC-MSG-1",
+        result_enabled=True,
+    )
+    correlate.auth = admin
+    [result] = correlate()
+    assert result.result_type is pycamunda.message.ResultType.execution
+    assert result.execution.process_instance_id == started["id"]
+    assert result.execution.ended is False
+
+    delete = pycamunda.processinst.Delete(url=engine_rest, id_=started["id"])
+    delete.auth = admin
+    delete()
+    assert api.get(f"/process-instances/{started['id']}").json()["status"] == "cancelled"
+    with pytest.raises(pycamunda.PyCamundaException, match="has ended"):
+        delete()  # ended: 404, as in Camunda
+    quiet = pycamunda.processinst.Delete(
+        url=engine_rest, id_=started["id"], fail_if_not_exists=False
+    )
+    quiet.auth = admin
+    quiet()  # 204

@@ -567,9 +567,13 @@ def test_shipped_processes_deploy_the_modeler_way(rest: Rest) -> None:
 # -- external tasks and messages ------------------------------------------------------------------
 
 
-def sla_demo_waiting_for_sms(rest: Rest, api: Api, business_key: str) -> str:
-    """An sla_demo instance at its sms external task (reply done, awaited message received)."""
-    assert api.deploy(DATA / "sla_demo.bpmn").status_code == 201
+def sla_demo_waiting_for_sms(
+    rest: Rest, api: Api, business_key: str, bpmn: bytes | None = None
+) -> str:
+    """An sla_demo instance at its sms external task (reply done, awaited message received);
+    `bpmn`: a variant of sla_demo.bpmn to deploy instead."""
+    content = bpmn if bpmn is not None else (DATA / "sla_demo.bpmn").read_bytes()
+    assert api.deploy_bytes("sla_demo.bpmn", content).status_code == 201
     started = api.start("sla_demo", business_key, {"category": "RES"}).json()
     [reply] = started["tasks"]
     api.claim(reply["id"], "clerk")
@@ -885,3 +889,190 @@ def test_a_tasks_identity_links_name_its_candidates_and_assignee(rest: Rest, api
     assert rest.get(f"/task/{task_id}/identity-links", "portal").status_code == 404
     assert rest.get("/task/nope/identity-links", "clerk").status_code == 404
     assert rest.get(f"/task/{task_id}/identity-links?userId=x", "clerk").status_code == 400
+
+
+# -- found with the real clients (pycamunda, the Python external-task client) ---------------------
+
+
+def _sla_demo_with_properties() -> bytes:
+    """sla_demo.bpmn whose sms task carries camunda:properties (the Modeler's Extension
+    properties), as the shipped yekuo_streamlined.bpmn's external tasks do."""
+    xml = (DATA / "sla_demo.bpmn").read_text(encoding="utf-8")
+    task = (
+        '<bpmn:serviceTask id="notify" name="Send SMS" camunda:type="external" camunda:topic="sms">'
+    )
+    assert task in xml
+    properties = (
+        "<bpmn:extensionElements><camunda:properties>"
+        '<camunda:property name="template" value="SMS-SUPPLEMENTED"/>'
+        '<camunda:property name="channel" value="短信"/>'
+        "</camunda:properties></bpmn:extensionElements>"
+    )
+    return xml.replace(task, task + properties).encode()
+
+
+def test_fetch_and_lock_hands_out_extension_properties_when_asked(rest: Rest, api: Api) -> None:
+    """includeExtensionProperties gave `{}` whatever the element declared."""
+    sla_demo_waiting_for_sms(rest, api, "SMS-PROPS", _sla_demo_with_properties())
+    [plain] = fetch(rest).json()
+    assert plain["extensionProperties"] == {}  # not asked: none, as in Camunda
+    assert rest.post(f"/external-task/{plain['id']}/unlock", "worker").status_code == 204
+    [asked] = fetch(rest, includeExtensionProperties=True).json()
+    assert asked["id"] == plain["id"]
+    assert asked["extensionProperties"] == {"template": "SMS-SUPPLEMENTED", "channel": "短信"}
+
+
+def test_a_message_to_a_waiting_instance_names_the_execution(rest: Rest, api: Api) -> None:
+    """resultType Execution came with `execution: null` (pycamunda's CorrelateSingle crashed)."""
+    assert api.deploy(DATA / "sla_demo.bpmn").status_code == 201
+    started = api.start("sla_demo", "MSG-EXEC", {"category": "RES"}).json()
+    [reply] = started["tasks"]
+    api.claim(reply["id"], "clerk")
+    assert api.complete(reply["id"], "clerk", {"replied": True}).status_code == 200
+    body = {"messageName": "docs_supplemented", "businessKey": "MSG-EXEC", "resultEnabled": True}
+    delivered = rest.post("/message", "portal", json=body)
+    assert delivered.status_code == 200, delivered.text
+    [result] = delivered.json()
+    assert result["resultType"] == "Execution"
+    assert result["execution"] == {
+        "id": started["id"],
+        "processInstanceId": started["id"],
+        "ended": False,
+        "tenantId": None,
+    }
+
+
+def test_deleting_an_instance_takes_camundas_flags_and_reason(rest: Rest, api: Api) -> None:
+    """pycamunda always sends the four flags (false): they were refused as unknown."""
+    instance_id, _task = start_race(rest, api, "DEL-1")
+    flags = {
+        "skipCustomListeners": "false",
+        "skipIoMappings": "false",
+        "skipSubprocesses": "false",
+        "failIfNotExists": "false",
+    }
+    reason = {"deleteReason": "customer withdrew"}
+    first = rest.client.delete(
+        f"/engine-rest/process-instance/{instance_id}",
+        headers=basic("admin"),
+        params={**flags, **reason},
+    )
+    assert first.status_code == 204, first.text
+    history = rest.get(f"/history/process-instance/{instance_id}").json()
+    assert history["state"] == "EXTERNALLY_TERMINATED"
+    assert history["deleteReason"] == "customer withdrew"
+    # Ended: 404 as in Camunda (it was 409), 204 with failIfNotExists=false.
+    again = rest.client.delete(
+        f"/engine-rest/process-instance/{instance_id}", headers=basic("admin")
+    )
+    assert again.status_code == 404 and again.json()["type"] == "InvalidRequestException"
+    assert "has ended" in again.json()["message"]
+    quiet = rest.client.delete(
+        f"/engine-rest/process-instance/{instance_id}", headers=basic("admin"), params=flags
+    )
+    assert quiet.status_code == 204
+    unknown = "/engine-rest/process-instance/no-such-instance"
+    assert rest.client.delete(unknown, headers=basic("admin")).status_code == 404
+    assert rest.client.delete(unknown, headers=basic("admin"), params=flags).status_code == 204
+    # The skip flags change nothing here (no listeners, I/O mappings or called instances).
+    other, _task = start_race(rest, api, "DEL-2")
+    skip = {"skipCustomListeners": "true", "skipIoMappings": "true", "skipSubprocesses": "true"}
+    skipped = rest.client.delete(
+        f"/engine-rest/process-instance/{other}", headers=basic("admin"), params=skip
+    )
+    assert skipped.status_code == 204, skipped.text
+    assert api.get(f"/process-instances/{other}").json()["status"] == "cancelled"
+    odd = rest.client.delete(
+        f"/engine-rest/process-instance/{other}", headers=basic("admin"), params={"cascade": "1"}
+    )
+    assert odd.status_code == 400  # an unknown parameter is still refused
+
+
+def _typed_forms_with_every_type() -> bytes:
+    """typed_forms.bpmn whose first user task's form has a field of every type."""
+    xml = (DATA / "typed_forms.bpmn").read_text(encoding="utf-8")
+    old = (
+        '<camunda:formField id="capacity" label="Capacity (kVA)" type="double"/>\n'
+        '        <camunda:formField id="mixed" label="Mixed" type="long"/>\n'
+        '        <camunda:formField id="both" label="Both" type="long"/>'
+    )
+    assert old in xml
+    fields = (
+        '<camunda:formField id="note" label="Note" type="string"/>'
+        '<camunda:formField id="kind" label="Kind" type="enum">'
+        '<camunda:value id="A" name="A"/><camunda:value id="B" name="B"/></camunda:formField>'
+        '<camunda:formField id="count" label="Meters" type="long"/>'
+        '<camunda:formField id="capacity" label="Capacity (kVA)" type="double"/>'
+        '<camunda:formField id="flag" label="Urgent" type="boolean"/>'
+        '<camunda:formField id="visit" label="Visit" type="date"/>'
+    )
+    return xml.replace(old, fields).encode()
+
+
+def test_an_empty_form_field_is_typed_as_the_field(rest: Rest, api: Api) -> None:
+    """An empty field came back as type Null; Camunda types it as the form field (value null)."""
+    definition_id = deployed_id(rest.deploy("typed_forms.bpmn", _typed_forms_with_every_type()))
+    instance = rest.start(definition_id, "FORM-NULL")
+    assert instance.status_code == 200, instance.text
+    [task] = api.open_tasks(instance.json()["id"])
+    form = rest.get(f"/task/{task['id']}/form-variables", "admin")
+    assert form.status_code == 200, form.text
+    assert form.json() == {
+        name: {"type": kind, "value": None, "valueInfo": {}}
+        for name, kind in {
+            "note": "String",
+            "kind": "String",
+            "count": "Long",
+            "capacity": "Double",
+            "flag": "Boolean",
+            "visit": "Date",
+        }.items()
+    }
+
+
+def test_a_long_failure_is_kept_shortened_not_refused(rest: Rest, api: Api) -> None:
+    """A worker's failure with a long message or stack trace was 400 and the task stayed locked."""
+    sla_demo_waiting_for_sms(rest, api, "SMS-LONG")
+    [task] = fetch(rest).json()
+    message = "gateway down: " + "m" * 5000
+    details = "Traceback (most recent call last):\n" + "  frame\n" * 20_000  # 160,035 characters
+    failure = {
+        "workerId": "w1",
+        "errorMessage": message,
+        "errorDetails": details,
+        "retries": 1,
+        "retryTimeout": 0,
+    }
+    answer = rest.post(f"/external-task/{task['id']}/failure", "worker", json=failure)
+    assert answer.status_code == 204, answer.text[:300]
+    [again] = fetch(rest, "w2").json()
+    assert again["id"] == task["id"]
+    assert again["errorMessage"] == message[:4000]
+    kept = again["errorDetails"]
+    assert len(kept) == 100_000 and kept.endswith(" … (truncated)")
+    assert details.startswith(kept.removesuffix(" … (truncated)"))
+    short = {**failure, "workerId": "w2", "errorMessage": "short", "errorDetails": "one line"}
+    assert (
+        rest.post(f"/external-task/{task['id']}/failure", "worker", json=short).status_code == 204
+    )
+    [third] = fetch(rest, "w3").json()
+    assert (third["errorMessage"], third["errorDetails"]) == ("short", "one line")
+
+
+def test_refusals_name_the_field_and_the_reason(rest: Rest, api: Api) -> None:
+    """userId was called a variable; an unsupported topic field said "Input should be None"."""
+    _instance, task_id = start_race(rest, api, "MSG-WORDS")
+    ghost = rest.post(f"/task/{task_id}/assignee", "admin", json={"userId": "ghost"})
+    assert ghost.status_code == 400
+    assert ghost.json()["type"] == "InvalidRequestException"
+    assert ghost.json()["message"] == "userId: 'ghost' is no user of this service"
+    tagged = fetch(rest, processDefinitionVersionTag="1.0")
+    assert tagged.status_code == 400 and tagged.json()["type"] == "InvalidRequestException"
+    assert (
+        "processDefinitionVersionTag: version tags are not supported here"
+        in (tagged.json()["message"])
+    )
+    assert "Input should be None" not in tagged.json()["message"]
+    tenant = rest.post("/message", "portal", json={"messageName": "x", "tenantId": "t1"})
+    assert tenant.status_code == 400
+    assert "tenantId: is not supported here" in tenant.json()["message"]
