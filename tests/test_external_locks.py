@@ -102,6 +102,23 @@ def test_unlock_ends_a_failures_retry_wait_as_in_camunda(api: Api) -> None:
     assert again["id"] == task_id and again["retries"] == 2 and again["error_message"] == "busy"
 
 
+def test_a_long_failure_is_kept_shortened_not_refused(api: Api) -> None:
+    """A worker reporting a stack trace longer than what is kept got 422, and its task stayed
+    locked until the lock ran out."""
+    _instance_id, task_id = _locked(api, "LONG-FAIL")
+    failure = {
+        "worker_id": "w1",
+        "error_message": "m" * 5000,
+        "error_details": "d" * 150_000,
+        "retries": 1,
+    }
+    answer = api.post(f"/external-tasks/{task_id}/failure", "worker", json=failure)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["error_message"] == "m" * 4000
+    [again] = _fetch(api, "w2")
+    assert again["id"] == task_id and again["retries"] == 1
+
+
 def test_unlock_leaves_an_incident_an_incident(api: Api) -> None:
     _instance_id, task_id = _locked(api, "UNLOCK-INC")
     failure = {"worker_id": "w1", "error_message": "down", "retries": 0}

@@ -372,8 +372,12 @@ class ExternalTaskBpmnError(BaseModel):
 class ExternalTaskFailure(BaseModel):
     model_config = ConfigDict(extra="forbid")
     worker_id: str = Field(min_length=1, max_length=255)
-    error_message: str = Field(min_length=1, max_length=4000)
-    error_details: str | None = Field(None, max_length=100_000)
+    # A worker reports what it caught (a stack trace, a long server answer): cut to what is kept,
+    # never refused, or its task would stay locked until the lock ran out.
+    error_message: str = Field(min_length=1, description="kept up to 4000 characters, cut beyond")
+    error_details: str | None = Field(
+        None, description="kept up to 100,000 characters, cut beyond and marked '… (truncated)'"
+    )
     retries: int = Field(ge=0, le=100, description="retries left; 0 raises an incident")
     retry_seconds: int = Field(0, ge=0, le=7 * 24 * 3600)
 
