@@ -4,7 +4,7 @@
 
 A FastAPI app with one sync endpoint, `POST /floor/{row}`, that increments a counter row of the
 table `bench_floor` in one transaction and answers the new value as JSON. It runs under uvicorn
-with the options `bpmn-service serve` uses (cli.SERVE_OPTIONS), on an engine made by the service's
+with the options `bpmn-service serve` uses (cli.serve_options()), on an engine made by the service's
 own `make_engine` (same pool, pre-ping and session options), against the same database: what is
 left of an API call when the work is one statement. It lives only here, never in the product.
 """
@@ -19,7 +19,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from bpmn_service.cli import SERVE_OPTIONS
+from bpmn_service.cli import serve_options
 from bpmn_service.db.connect import make_engine
 
 ROWS = 64  # clients pick different rows, so concurrent calls do not queue on one row lock
@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     uvicorn.run(
-        "floor_app:create_app", factory=True, host=args.host, port=args.port, **SERVE_OPTIONS
+        "floor_app:create_app", factory=True, host=args.host, port=args.port, **serve_options()
     )
 
 

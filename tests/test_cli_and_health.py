@@ -8,11 +8,13 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
 
 from bpmn_service.config import Settings
 from bpmn_service.context import AppContext
@@ -272,6 +274,21 @@ def test_health_endpoints(api: Api) -> None:
     assert ready.status_code == 200 and ready.json() == {"status": "ok"}
 
 
+def test_readiness_without_a_database_says_so_without_the_drivers_words(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Probes need no token: the answer carried the driver's exception with its SQL text."""
+
+    def refused(*_args: object, **_kw: object) -> None:
+        raise OperationalError("SELECT pg_catalog.pg_class secret", {}, Exception("gone"))
+
+    monkeypatch.setattr(api.ctx.engine, "connect", refused)
+    ready = api.get("/health/ready", user=None)
+    assert ready.status_code == 503 and ready.headers["retry-after"] == "1"
+    assert ready.json() == {"status": "unavailable", "reason": "the database does not answer"}
+    assert "pg_class" in caplog.text  # the operator still reads it in the log
+
+
 def test_request_id_is_echoed_or_generated(api: Api) -> None:
     response = api.client.get("/api/v1/health/live", headers={"X-Request-Id": "req-1234"})
     assert response.headers["x-request-id"] == "req-1234"
@@ -349,3 +366,26 @@ def test_check_names_a_time_limit_the_table_does_not_have(tmp_path: Path) -> Non
         assert match and "A-T-MIDD is not a row of SERC2009" in match["message"]
         assert "did you mean A-T-MID?" in match["message"]
         assert 'value="A-T-MIDD"' in lines[int(match["line"]) - 1]
+
+
+def test_a_lost_connection_in_the_timer_poll_is_one_warning_line(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Expected and retried: it was logged as a 70-line traceback."""
+    from bpmn_service.errors import Busy
+    from bpmn_service.services import scheduler
+
+    polled = threading.Event()
+
+    def lost(_ctx: object) -> None:
+        polled.set()
+        raise Busy("the database connection was lost; retry the request")
+
+    monkeypatch.setattr(scheduler, "run_due_timers", lost)
+    poller = scheduler.TimerPoller(api.ctx, 0.05)
+    poller.start()
+    assert polled.wait(5)
+    poller.stop()
+    [record] = [r for r in caplog.records if r.name.startswith("bpmn_service")][:1]
+    assert record.levelname == "WARNING" and record.exc_info is None
+    assert record.getMessage().startswith("timer poll: the database connection was lost")

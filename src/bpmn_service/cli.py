@@ -18,6 +18,14 @@ CLI_PRINCIPAL_ID = "cli"
 SERVE_OPTIONS: dict[str, Any] = {"access_log": False, "timeout_graceful_shutdown": 30}
 
 
+def serve_options() -> dict[str, Any]:
+    """uvicorn's options for `serve`: SERVE_OPTIONS and the HTTP protocol with a deadline for a
+    request's head (http_guard.py; imported here, so that other commands do not load uvicorn)."""
+    from bpmn_service.http_guard import RequestHeadDeadline
+
+    return {**SERVE_OPTIONS, "http": RequestHeadDeadline}
+
+
 def _files(paths: Sequence[str]) -> list[Path]:
     found: list[Path] = []
     for raw in paths:
@@ -54,7 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         factory=True,
         host=args.host,
         port=args.port,
-        **SERVE_OPTIONS,
+        **serve_options(),
     )
     return 0
 

@@ -7,12 +7,13 @@ import threading
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from bpmn_service.context import AppContext
 from bpmn_service.db.connect import is_sqlite
 from bpmn_service.db.models import ProcessInstance
 from bpmn_service.engine import BudgetExceeded
-from bpmn_service.errors import ServiceError, WorkflowFailed
+from bpmn_service.errors import Busy, ServiceError, WorkflowFailed
 
 from . import projection, run_incidents, runtime, telemetry
 from .instances import spec_loader
@@ -128,6 +129,9 @@ class TimerPoller:
         while not self._stop.is_set():
             try:
                 run_due_timers(self.ctx)
-            except Exception:  # keep polling after database hiccups; the next round retries
+            except (Busy, DBAPIError) as exc:  # a lost connection: expected, the next round retries
+                text = exc.message if isinstance(exc, Busy) else " ".join(str(exc.orig).split())
+                log.warning("timer poll: %s; retried in %s s", text, self.interval)
+            except Exception:  # keep polling after anything else; the next round retries
                 log.exception("timer poll failed")
             self._stop.wait(self.interval)

@@ -20,5 +20,9 @@ def ready(ctx: ContextDep) -> JSONResponse:
     """The database answers and its schema is current."""
     reason = unready_reason(ctx)
     if reason is not None:
-        return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "reason": reason},
+            status_code=503,
+            headers={"Retry-After": "1"},  # as the API's other 503s
+        )
     return JSONResponse({"status": "ok"})
