@@ -285,6 +285,29 @@ def test_a_failed_timer_is_an_incident_and_retry_runs_it_again(api: Api) -> None
     assert api.get("/incidents", "leader").json()["total"] == 0
 
 
+def test_a_retry_that_fails_again_counts_on_the_incident(api: Api) -> None:
+    """It answered 422 and left no trace: the incident still said one occurrence."""
+    from datetime import timedelta
+
+    from bpmn_service.services.scheduler import run_due_timers
+
+    assert api.deploy_bytes("timed_share.bpmn", TIMED).status_code in (200, 201)
+    case = api.start("timed_share", "TS-2", {"total": 10, "parts": 0}).json()
+    later = api.ctx.clock() + timedelta(hours=2)
+    api.ctx.clock = lambda: later  # the timer is due
+    run_due_timers(api.ctx)
+    params = {"process_instance_id": case["id"]}
+    [before] = api.get("/incidents", "leader", params=params).json()["items"]
+    assert before["occurrences"] == 1
+    again = api.post(
+        f"/process-instances/{case['id']}/retry", "leader", json={"reason": "once more"}
+    )
+    assert again.status_code == 422, again.text
+    [after] = api.get("/incidents", "leader", params=params).json()["items"]
+    assert (after["id"], after["occurrences"]) == (before["id"], 2)
+    assert after["last_at"] is not None
+
+
 def test_the_cli_migrates_instances_after_a_dry_run(
     api: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

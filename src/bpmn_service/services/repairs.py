@@ -25,6 +25,7 @@ from bpmn_service.errors import (
     InvalidRequest,
     InvalidState,
     InvalidVariables,
+    WorkflowFailed,
 )
 from bpmn_service.identity import Principal
 
@@ -187,9 +188,20 @@ def retry(
     reason: str,
 ) -> Repaired:
     """Retry what failed: an external task whose retries ran out gets one more, a timer that
-    failed is run again now. Nothing to retry is 409."""
+    failed is run again now. Nothing to retry is 409. A timer that fails again counts on its
+    incident (`occurrences`, `last_at`), as the poller's failures do."""
     require_supervisor(principal)
     text = check_reason(reason)
+    try:
+        return _retry(ctx, instance_id, principal, element_id, text)
+    except WorkflowFailed as exc:
+        run_incidents.after_failed_run(ctx, exc, kind="timer", actor=principal.user_id)
+        raise
+
+
+def _retry(
+    ctx: AppContext, instance_id: str, principal: Principal, element_id: str | None, text: str
+) -> Repaired:
     now = ctx.clock()
     with UnitOfWork(ctx, write=True) as uow:
         session = uow.session
@@ -212,12 +224,13 @@ def retry(
             task.row_version += 1
             retried.append({"element_id": task.element_id, "external_task_id": task.id})
         if _timer_failed(session, instance):
-            result = ctx.runner.fire_timers(
-                instance.definition_id,
-                spec_loader(session, instance.definition_id),
-                instance.state,
-                now=now,
-            )
+            with runtime.run_of(instance):
+                result = ctx.runner.fire_timers(
+                    instance.definition_id,
+                    spec_loader(session, instance.definition_id),
+                    instance.state,
+                    now=now,
+                )
             retried.append({"element_id": element_id, "timers": "fired"})
             runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
         if not retried:
