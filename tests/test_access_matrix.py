@@ -780,6 +780,13 @@ def test_a_colleague_with_a_stale_inbox_learns_the_task_was_done(deployed: Api) 
         answer = call()
         assert answer.status_code == 409, answer.text
         assert f"task {task.id} already ended (completed at " in answer.json()["message"]
+        # The details say which case it belongs to and who ended it when (the workspace links
+        # the case from the ended task's page).
+        details = answer.json()["details"]
+        assert details["task_id"] == task.id
+        assert details["process_instance_id"] == instance.id
+        assert details["end_reason"] == "completed" and details["completed_by"] == "clerk"
+        assert details["ended_at"] in answer.json()["message"]
     # Someone the task was never offered to still cannot tell it from a task that never was.
     never = api.claim(task.id, "planner")
     assert never.status_code == 404

@@ -219,7 +219,15 @@ def _not_visible(
     done = session.get(HistoricTask, task_id)
     if done is not None and (everyone or _saw(done, principal)):
         raise InvalidState(
-            f"task {task_id} already ended ({done.end_reason} at {done.ended_at.isoformat()})"
+            f"task {task_id} already ended ({done.end_reason} at {done.ended_at.isoformat()})",
+            details={
+                "task_id": task_id,
+                "name": done.name,
+                "process_instance_id": done.instance_id,
+                "end_reason": done.end_reason,
+                "ended_at": done.ended_at.isoformat(),
+                "completed_by": done.completed_by,
+            },
         )
     raise NotFound(f"task {task_id} does not exist or is not visible to you")
 
