@@ -202,3 +202,31 @@ def test_a_deleted_flow_and_a_file_without_a_diagram_are_explained_before_deploy
     analyst = {"Authorization": f"Bearer {TOKENS['analyst']}"}
     answer = server.http.get("/api/v1/process-definitions/flowable_intake", headers=analyst)
     assert answer.status_code == 404
+
+
+def test_a_file_identical_to_the_deployed_version_is_said_to_need_no_deployment(
+    ui: Ui, server: Server
+) -> None:
+    """The dry run names the deployed version for a file identical to it: the page said "确认后将
+    部署为 … 版本 N" and 确认部署 then changed nothing. It says the file is the deployed version
+    and offers no deployment."""
+    if not server.offers("post", "/api/v1/deployments", "dry_run"):
+        pytest.skip("this server has no dry run")
+    deployed = server.api("GET", "/process-definitions/yekuo_streamlined")
+    latest = deployed["latest_version"]
+    current = server.http.get(
+        "/api/v1/process-definitions/yekuo_streamlined/xml",
+        params={"version": latest},
+        headers={"Authorization": f"Bearer {TOKENS['analyst']}"},
+    ).text
+    page = ui.page
+    ui.sign_in("analyst")
+    page.get_by_role("link", name="流程", exact=True).click()
+    page.locator("[data-testid=definitions]").get_by_text("yekuo_streamlined").wait_for()
+    drop(ui, "yekuo_streamlined.bpmn", current)
+    clean = page.locator("[data-testid=dry-run][data-valid=true]")
+    clean.wait_for()
+    assert f"与已部署的 yekuo_streamlined 版本 {latest} 相同，无需部署" in clean.inner_text()
+    assert "确认后将部署" not in clean.inner_text()
+    assert page.get_by_role("button", name="确认部署").count() == 0
+    ui.shot("identical-file")

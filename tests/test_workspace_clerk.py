@@ -505,3 +505,122 @@ def test_a_new_application_offers_only_the_processes_the_user_may_start(
     ui.sign_in("specialist")
     page.get_by_role("link", name="新建申请").click()
     page.get_by_label("流程").locator("option", has_text=key).wait_for(state="attached")
+
+
+def test_a_clerk_opens_a_case_without_asking_for_its_incidents(ui: Ui, server: Server) -> None:
+    """GET /incidents is for supervisors, analysts, workers and admins: the case page asked it
+    for every user, and a clerk's page logged its 403. A clerk's page asks nothing it refuses,
+    and still shows the case; a supervisor's page asks for the case's incidents."""
+    key, started = apply(server)
+    refused: list[str] = []
+    asked: list[str] = []
+    ui.page.on("response", lambda r: refused.append(r.url) if r.status == 403 else None)
+    ui.page.on("request", lambda r: asked.append(r.url) if "/api/v1/incidents" in r.url else None)
+    ui.sign_in("clerk")
+    page = ui.page
+    ui.goto(f"/ui/cases/{started['id']}")
+    page.get_by_role("heading", name=key).wait_for()
+    page.locator("[data-testid=diagram][data-loaded=true]").wait_for()
+    page.get_by_test_id("history").wait_for()
+    page.wait_for_load_state("networkidle")
+    assert refused == [] and asked == []
+
+    ui.sign_out()
+    ui.sign_in("leader")
+    ui.goto(f"/ui/cases/{started['id']}")
+    page.locator("[data-testid=diagram][data-loaded=true]").wait_for()
+    page.wait_for_load_state("networkidle")
+    assert refused == []
+    if server.offers("get", "/api/v1/incidents", "process_instance_id"):
+        assert len(asked) == 1 and f"process_instance_id={started['id']}" in asked[0]
+
+
+def test_a_bookmarked_task_that_has_ended_says_so_and_links_its_case(
+    ui: Ui, server: Server
+) -> None:
+    """Reloading the page of a task already completed showed only "出错了 (409): task … already
+    ended …". It says the task has ended, by whom and when, and links the case."""
+    key, started = apply(server)
+    task = started["tasks"][0]["id"]
+    accept(server, started)
+    ui.sign_in("clerk")
+    page = ui.page
+    ui.goto(f"/ui/tasks/{task}")
+    ended = page.get_by_test_id("task-ended")
+    ended.get_by_role("heading", name="此任务已办结").wait_for()
+    assert "由 clerk 于" in ended.inner_text() and "受理用电申请" in ended.inner_text()
+    assert page.locator(".error").count() == 0 and "already ended" not in ended.inner_text()
+    ui.shot("task-ended")
+    ended.get_by_role("link", name="查看案件").click()
+    page.wait_for_url(f"**/ui/cases/{started['id']}")
+    page.get_by_role("heading", name=key).wait_for()
+
+    page.get_by_label("语言").select_option("en")
+    ui.goto(f"/ui/tasks/{task}")
+    page.get_by_test_id("task-ended").get_by_role("heading", name="This task has ended").wait_for()
+    assert "Completed by clerk on" in page.get_by_test_id("task-ended").inner_text()
+
+
+def inbox_fits_a_phone(ui: Ui, key: str) -> None:
+    """At 390 px nothing is wider than the screen and the row's action is in view."""
+    page = ui.page
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    claim = ui.inbox(key).first.get_by_role("button", name="认领")
+    claim.scroll_into_view_if_needed()
+    box = claim.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    # A task's name wraps by words, not one character a line.
+    name = ui.inbox(key).first.get_by_role("link", name="受理用电申请")
+    assert name.bounding_box()["height"] < 40  # type: ignore[index]
+
+
+def test_the_inbox_and_a_case_fit_a_phone(browser: Any, server: Server) -> None:
+    """At a phone's 390 px the inbox was 485 px wide (处理人 and 认领 off-screen, task names one
+    character a line) and a case page 466 px. The inbox's rows become cards; the case's parts
+    stack."""
+    from workspace_browser import ARTIFACTS
+
+    key, started = apply(server)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    try:
+        ui = Ui(context.new_page(), server.url, ARTIFACTS / "phone", set())
+        ui.page.set_default_timeout(15_000)
+        ui.sign_in("clerk")
+        ui.inbox(key).first.wait_for()
+        inbox_fits_a_phone(ui, key)
+        ui.shot("01-inbox")
+        ui.goto(f"/ui/cases/{started['id']}")
+        ui.page.locator("[data-testid=diagram][data-loaded=true]").wait_for()
+        ui.page.get_by_test_id("history").wait_for()
+        assert ui.page.evaluate("document.documentElement.scrollWidth") <= 390
+        ui.shot("02-case")
+        ui.page.go_back()
+        ui.inbox(key).first.get_by_role("button", name="认领").click()
+        ui.page.get_by_test_id("assignee").get_by_text("clerk").wait_for()
+        assert ui.page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()
+
+
+def test_a_new_application_puts_the_keyboard_on_the_first_missing_field_saying_required(
+    ui: Ui,
+) -> None:
+    """Submitted with required fields empty, 新建申请 left the focus on the button, and each
+    field read "应当有必需属性 '业务类型'": the focus goes to the first field in error, which
+    says 必填 (is required in English)."""
+    ui.sign_in("clerk")
+    page = ui.page
+    page.get_by_role("link", name="新建申请").click()
+    page.get_by_label("流程").select_option(label="现行业扩报装")
+    page.locator("#business-key").fill(f"YK-UI-{uuid.uuid4().hex[:8]}")
+    page.get_by_role("button", name="提交申请").click()
+    error = page.locator("#root_businessType__error")
+    error.wait_for()
+    assert error.inner_text().strip() == "必填"
+    assert "应当有必需属性" not in page.locator("#start-form").inner_text()
+    page.wait_for_function("document.activeElement.id === 'root_businessType'")
+    ui.shot("required-fields")
+
+    page.get_by_label("语言").select_option("en")
+    page.get_by_role("button", name="Submit application").click()
+    page.locator("#root_businessType__error").get_by_text("is required").wait_for()

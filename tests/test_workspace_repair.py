@@ -401,3 +401,47 @@ def test_supervisor_previews_a_migration_then_migrates_the_case(ui: Ui, server: 
     assert server.api("GET", f"/process-instances/{case}")["version"] == target
     assert "A-UT01" in active_elements(ui)
     ui.shot("02-migrated")
+
+
+def test_a_refused_repair_puts_the_keyboard_on_the_field_and_an_empty_move_is_asked_for(
+    ui: Ui, server: Server
+) -> None:
+    """After a 422 the focus stayed on the page; it goes to the first field in error. 移动令牌
+    with neither half chosen sent the request and showed the service's English text: it is
+    refused at the fields, in Chinese, and nothing is sent."""
+    needs(server, "patch", f"{CASE}/variables")
+    needs(server, "post", f"{CASE}/modification")
+    key, started = apply(server)
+    case = started["id"]
+    sent: list[str] = []
+    ui.page.on("request", lambda r: sent.append(r.url) if "/modification" in r.url else None)
+    page = ui.page
+    ui.sign_in("leader")
+    open_case(ui, key)
+    page.get_by_role("button", name="修改变量").click()
+    form = page.get_by_test_id("repair-variables")
+    form.get_by_label("原因").fill("客户书面申请增容")
+    form.get_by_label("变量名").fill("appliedCapacityKVA")
+    form.get_by_label("新值").fill("lots")
+    form.get_by_role("button", name="保存变量").click()
+    form.locator(".field-error", has_text="double").wait_for()
+    page.wait_for_function("document.activeElement.id === 'variable-value-0'")
+
+    page.get_by_role("button", name="移动令牌").click()
+    move = page.get_by_test_id("repair-move")
+    move.locator("#move-from").select_option("")
+    move.get_by_label("原因").fill("测试：什么都不选")
+    move.get_by_role("button", name="移动").click()
+    move.get_by_text("请至少选择一项").wait_for()
+    assert page.evaluate("document.activeElement.id") == "move-from"
+    page.wait_for_timeout(300)  # time for a request to leave, if one did
+    assert sent == []
+    ui.shot("empty-move-refused")
+    # A reason the service refuses (invisible characters only): the focus goes to it.
+    move.locator("#move-to").select_option(index=1)
+    move.get_by_label("原因").fill("\u200b")
+    move.get_by_role("button", name="移动").click()
+    move.locator(".error-detail").wait_for()
+    page.wait_for_function("document.activeElement.id === 'reason-move'")
+    assert len(sent) == 1
+    assert server.api("GET", f"/process-instances/{case}")["variables"]["appliedCapacityKVA"] == 80

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import uuid
 from pathlib import Path
 
@@ -82,6 +84,9 @@ def test_a_supervisor_oversees_every_lanes_tasks_and_opens_them(ui: Ui, server: 
     # The task page offers no claim the service would refuse either; it says why.
     page.get_by_test_id("not-offered").wait_for()
     assert page.get_by_role("button", name="认领").count() == 0
+    # It promises no assignment by a supervisor: /api/v1 has no way to assign a task.
+    assert "指派" not in page.get_by_test_id("not-offered").inner_text()
+    assert page.get_by_role("button", name=re.compile("指派")).count() == 0
 
     ui.sign_out()
     ui.sign_in("clerk")

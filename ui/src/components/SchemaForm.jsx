@@ -7,16 +7,28 @@ import Form from '@rjsf/core';
 import { customizeValidator } from '@rjsf/validator-ajv8';
 import localizeEn from 'ajv-i18n/localize/en';
 import localizeZh from 'ajv-i18n/localize/zh';
-import { useMemo } from 'react';
+import { useEffect, useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
+import i18n from '../i18n.js';
 
 // rjsf fills a required boolean without a default with false, which would answer the question
 // "no" for the user; unanswered, the required check says so at the field instead.
 export const defaultFormStateBehavior = { requiredBooleanDefault: 'skip' };
 
+// ajv-i18n's messages, but a missing required value says only "required" at its field (the
+// field already shows its label): ajv-i18n's "应当有必需属性 '业务类型'" read like a code.
+function localized(localize, lang) {
+  return (errors) => {
+    localize(errors);
+    for (const error of errors || []) {
+      if (error.keyword === 'required') error.message = i18n.t('form.required', { lng: lang });
+    }
+  };
+}
+
 const validators = {
-  zh: customizeValidator({}, localizeZh),
-  en: customizeValidator({}, localizeEn),
+  zh: customizeValidator({}, localized(localizeZh, 'zh')),
+  en: customizeValidator({}, localized(localizeEn, 'en')),
 };
 
 // A read-only text field the process also declares as an enum (x-enum-labels without enum):
@@ -74,9 +86,29 @@ export function serverErrors(fieldErrors) {
   return extra;
 }
 
+// The keyboard to a field in error: its input (a yes/no question's first choice). rjsf's own
+// focusOnFirstError did not reach the field of a missing required value (新建申请 kept the
+// focus on its submit button).
+function focusField(formId, property) {
+  const name = String(property || '').replace(/^\./, '').split('.')[0];
+  const form = document.getElementById(formId);
+  if (!name || !form) return;
+  const field = form.querySelector(`[id="root_${name}"]:is(input, select, textarea)`)
+    || form.querySelector(`[id^="root_${name}-"]:is(input, select, textarea)`);
+  field?.focus();
+}
+
 export default function SchemaForm({ id, schema, formData, onChange, onSubmit, onError, disabled, extraErrors }) {
   const { t, i18n } = useTranslation();
   const uiSchema = useMemo(() => uiSchemaFor(schema, t), [schema, t]);
+  // The service's refusal (a 422 by field): the keyboard goes to the first field it names, as
+  // it does to the first field the form's own checks refuse (focusOnFirstError).
+  const refused = JSON.stringify(Object.keys(extraErrors || {}));
+  useEffect(() => {
+    const form = document.getElementById(id);
+    const name = JSON.parse(refused).find((n) => form?.querySelector(`[id="root_${n}"], [id^="root_${n}-"]`));
+    if (name) focusField(id, name);
+  }, [id, refused]);
   return (
     <Form
       id={id}
@@ -95,7 +127,7 @@ export default function SchemaForm({ id, schema, formData, onChange, onSubmit, o
       extraErrorsBlockSubmit={false}
       showErrorList={false}
       noHtml5Validate
-      focusOnFirstError
+      focusOnFirstError={(error) => focusField(id, error?.property)}
     />
   );
 }

@@ -77,8 +77,14 @@ export default function Deploy() {
     if (!offered || mine !== dropped.current) return;
     setChecking(true);
     try {
-      const answer = await upload(file, { dry_run: 'true' });
+      // The version the dry run names is the deployed one when the file is identical to it
+      // (deploying it would store nothing): the deployed versions tell the two apart.
+      const [answer, known] = await Promise.all([
+        upload(file, { dry_run: 'true' }), loadDefinitions(true).catch(() => null),
+      ]);
       if (mine !== dropped.current) return;
+      const latest = new Map((known || []).map((d) => [d.key, d.latest_version]));
+      for (const p of answer.processes || []) p.unchanged = latest.get(p.key) === p.version;
       setCheck(answer);
       setProblems(answer.problems || []);
       setWarnings(answer.warnings || []);
@@ -120,6 +126,8 @@ export default function Deploy() {
   }
 
   const clean = problems.length === 0 && (!dryRun || check?.valid);
+  // Every process of the file identical to its deployed version: nothing to confirm.
+  const nothingNew = Boolean(check?.processes?.length) && check.processes.every((p) => p.unchanged);
   return (
     <section className="card" aria-labelledby="deploy-title">
       <h2 id="deploy-title">{t('processes.deploy')}</h2>
@@ -135,7 +143,9 @@ export default function Deploy() {
             <div className={check.valid ? 'notice' : 'muted'} role="status" data-testid="dry-run" data-valid={String(!!check.valid)}>
               {check.valid
                 ? <p>{t('processes.checked')}{(check.processes || []).map((p) => (
-                  <span key={p.key} className="will"> {t('processes.wouldDeploy', { key: p.key, version: p.version })}</span>
+                  <span key={p.key} className="will" data-unchanged={String(p.unchanged)}>
+                    {' '}{t(p.unchanged ? 'processes.identical' : 'processes.wouldDeploy', { key: p.key, version: p.version })}
+                  </span>
                 ))}</p>
                 : <p>{t('processes.fixFirst')}</p>}
             </div>
@@ -152,7 +162,7 @@ export default function Deploy() {
               ))}
             </div>
           )}
-          {!deployed && (!dryRun || check) && clean && (
+          {!deployed && (!dryRun || check) && clean && !nothingNew && (
             <div className="actions">
               <button type="button" className="primary" disabled={busy} onClick={deploy}>
                 {dryRun ? t('processes.confirmDeploy') : t('processes.doDeploy')}

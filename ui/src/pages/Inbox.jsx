@@ -145,7 +145,7 @@ export default function Inbox() {
       {page.loading && !page.data && <p className="muted">{t('common.loading')}</p>}
       {page.data && page.data.items.length === 0 && <p className="muted" data-testid="inbox-empty" data-query={page.data.query}>{t('inbox.empty')}</p>}
       {page.data && page.data.items.length > 0 && (
-        <table className="grid" data-testid="inbox" data-query={page.data.query} aria-busy={page.loading}>
+        <table className="grid stack" data-testid="inbox" data-query={page.data.query} aria-busy={page.loading}>
           <thead>
             <tr>
               <th scope="col">{t('inbox.task')}</th>
@@ -161,14 +161,14 @@ export default function Inbox() {
           <tbody>
             {page.data.items.map((task) => (
               <tr key={task.id} data-task={task.element_id}>
-                <td><Link to={`/tasks/${task.id}`}>{task.name}</Link></td>
-                <td>{task.business_key}</td>
-                <td>{definitionName(definitions.data, task.process_definition_key)}</td>
-                <td>{task.lane}</td>
-                <td><DueBadge task={task} /></td>
-                <td><time dateTime={task.created_at}>{formatTime(task.created_at, i18n.language)}</time></td>
-                <td>{task.assignee || '—'}</td>
-                <td>
+                <td className="cell-title"><Link to={`/tasks/${task.id}`}>{task.name}</Link></td>
+                <td data-label={t('inbox.businessKey')}>{task.business_key}</td>
+                <td data-label={t('inbox.process')}>{definitionName(definitions.data, task.process_definition_key)}</td>
+                <td data-label={t('inbox.lane')}>{task.lane}</td>
+                <td data-label={t('inbox.due')}><DueBadge task={task} /></td>
+                <td data-label={t('inbox.created')}><time dateTime={task.created_at}>{formatTime(task.created_at, i18n.language)}</time></td>
+                <td data-label={t('inbox.assignee')}>{task.assignee || '—'}</td>
+                <td className="cell-action">
                   {task.assignee || !offeredTo(task, me) ? (
                     <Link className="button" to={`/tasks/${task.id}`}>{t('inbox.open')}</Link>
                   ) : (

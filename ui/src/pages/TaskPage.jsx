@@ -7,6 +7,7 @@ import DueBadge from '../components/DueBadge.jsx';
 import ErrorNote from '../components/ErrorNote.jsx';
 import SchemaForm, { serverErrors, shown, submittable } from '../components/SchemaForm.jsx';
 import { definitionName, loadDefinitions } from '../definitions.js';
+import { formatTime } from '../format.js';
 import { useLoad } from '../useLoad.js';
 
 function NextTasks({ result }) {
@@ -33,6 +34,26 @@ function NextTasks({ result }) {
         </ul>
       )}
       <p><Link to="/inbox">{t('task.backToInbox')}</Link> · <Link to={`/cases/${result.process_instance_id}`}>{t('task.case')}</Link></p>
+    </section>
+  );
+}
+
+// A task that ended before the page loaded (a bookmark, a reload after completing it): the
+// service answers 409 with the task's case, who ended it and when in its details.
+function EndedTask({ error }) {
+  const { t, i18n } = useTranslation();
+  const d = error.details || {};
+  const when = d.ended_at ? formatTime(d.ended_at, i18n.language) : null;
+  const how = d.end_reason === 'completed' ? 'completedBy' : 'cancelledAt';
+  return (
+    <section className="card" data-testid="task-ended">
+      {d.name && <p className="muted">{d.name}</p>}
+      <h1>{t('task.ended')}</h1>
+      {when && <p>{t(`task.ended_${how}`, { user: d.completed_by || '—', time: when })}</p>}
+      <p>
+        {d.process_instance_id && <><Link to={`/cases/${d.process_instance_id}`}>{t('task.case')}</Link> · </>}
+        <Link to="/inbox">{t('task.backToInbox')}</Link>
+      </p>
     </section>
   );
 }
@@ -104,6 +125,7 @@ export default function TaskPage() {
   }, [arrived]);
 
   if (result) return <NextTasks result={result} />;
+  if (task.error instanceof ApiError && task.error.status === 409) return <EndedTask error={task.error} />;
   if (task.error) return <ErrorNote error={task.error} />;
   if (!task.data) return <p className="muted">{t('common.loading')}</p>;
   const data = task.data;

@@ -13,7 +13,15 @@ export default function MoveForm({ instance, steps, active, picked, onDone }) {
   const [from, setFrom] = useState(active[0]?.id || '');
   const [to, setTo] = useState('');
   const [reason, setReason] = useState('');
-  const action = useAction('reason-move', onDone);
+  // Neither half chosen: said at the fields before asking the service.
+  const [empty, setEmpty] = useState(false);
+  // A refused instruction's select: the cancel comes first in the request when there is one.
+  const action = useAction('reason-move', onDone, (field) => {
+    const index = /^instructions(?:\.(\d+))?/.exec(field);
+    if (!index) return null;
+    const first = from ? 'move-from' : 'move-to';
+    return index[1] === '1' ? 'move-to' : first;
+  });
 
   useEffect(() => {
     if (picked && steps.some((s) => s.id === picked)) setTo(picked);
@@ -21,6 +29,12 @@ export default function MoveForm({ instance, steps, active, picked, onDone }) {
 
   function submit(event) {
     event.preventDefault();
+    if (!from && !to) {
+      setEmpty(true);
+      document.getElementById('move-from')?.focus();
+      return;
+    }
+    setEmpty(false);
     const instructions = [];
     if (from) instructions.push({ type: 'cancel', element_id: from });
     if (to) instructions.push({ type: 'start_before', element_id: to });
@@ -35,23 +49,26 @@ export default function MoveForm({ instance, steps, active, picked, onDone }) {
       <p className="muted">{t('repair.move.hint')}</p>
       <div className="row">
         <label>{t('repair.move.from')}
-          <select value={from} onChange={(e) => setFrom(e.target.value)}>
+          <select id="move-from" value={from} onChange={(e) => { setFrom(e.target.value); setEmpty(false); }}
+            aria-invalid={empty ? 'true' : undefined} aria-describedby={empty ? 'move-empty' : undefined}>
             <option value="">{t('repair.move.keep')}</option>
             {active.map((a) => <option key={a.id} value={a.id}>{stepLabel(a)}</option>)}
           </select>
         </label>
         <span aria-hidden="true" className="arrow">→</span>
         <label>{t('repair.move.to')}
-          <select value={to} onChange={(e) => setTo(e.target.value)}>
+          <select id="move-to" value={to} onChange={(e) => { setTo(e.target.value); setEmpty(false); }}
+            aria-invalid={empty ? 'true' : undefined} aria-describedby={empty ? 'move-empty' : undefined}>
             <option value="">{t('repair.move.none')}</option>
             {steps.map((s) => <option key={s.id} value={s.id}>{stepLabel(s)}</option>)}
           </select>
         </label>
       </div>
+      {empty && <p className="field-error" role="alert" id="move-empty">{t('repair.move.empty')}</p>}
       <Reason id="reason-move" value={reason} onChange={setReason} errors={action.fieldErrors.reason} />
       <ErrorNote error={action.error} />
       <div className="actions">
-        <button type="submit" className="primary" disabled={action.busy || (!from && !to)}>{t('repair.move.submit')}</button>
+        <button type="submit" className="primary" disabled={action.busy}>{t('repair.move.submit')}</button>
       </div>
     </form>
   );

@@ -28,7 +28,11 @@ export default function VariablesForm({ instance, texts, method, onDone }) {
   const [reason, setReason] = useState('');
   // Refusals made here, before asking the service: by variable name.
   const [refused, setRefused] = useState({});
-  const action = useAction('reason-variables', onDone);
+  // A refused variable's value field (the 422 names it "variables.<name>").
+  const action = useAction('reason-variables', onDone, (field) => {
+    const row = rows.findIndex((r) => field === `variables.${r.name.trim()}`);
+    return row >= 0 ? `variable-value-${row}` : null;
+  });
   const existing = instance.variables;
   const shown = (name) => shownValue(existing, texts, name);
   // A code the process labels: the label before the code, which is what the field takes.
