@@ -350,11 +350,14 @@ def close_incidents(session: Session, instance_id: str, *, at: datetime, by: str
     """An ended case's open incidents (a parked timer the case went past, a join it was stuck
     at) name nothing left to repair: every repair of an ended case is refused. They are closed
     with it, so that the incident lists show what still needs someone."""
-    session.execute(
-        update(RunIncident)
-        .where(RunIncident.instance_id == instance_id, RunIncident.resolved_at.is_(None))
+    # On the connection, not through the session: a session statement would flush the run's
+    # history and instance row now, each on its own, instead of in the one statement they
+    # share at commit (db/history_with_state.py).
+    incident = RunIncident.metadata.tables[RunIncident.__tablename__]
+    session.connection().execute(
+        update(incident)
+        .where(incident.c.instance_id == instance_id, incident.c.resolved_at.is_(None))
         .values(resolved_at=at, resolved_by=by or "system")
-        .execution_options(synchronize_session=False)
     )
 
 
