@@ -149,8 +149,15 @@ def test_complete_answers_the_candidates_that_were_stored(api: Api, counted: Cou
     # The completed task is history with its candidate groups; the parallel tasks finish it.
     for element, user in (("survey", "clerk2"), ("plan", "planner")):
         api.claim(next_tasks[element]["id"], user)
+        counted.reset()
         result = api.complete(next_tasks[element]["id"], user, {}).json()
     assert result["instance_status"] == "completed"
+    # The completion that ends the case closes its incidents in one statement more, which
+    # leaves the history rows and the instance's new state in their one statement.
+    if api.ctx.engine.dialect.name == "postgresql":
+        assert counted.statements == ["SELECT", "WITH", "UPDATE", "WITH"]
+    else:
+        assert counted.statements[-3:] == ["UPDATE", "INSERT", "UPDATE"]
     instance = api.get(f"/process-instances/{started['id']}", "admin").json()
     assert instance["tasks"] == []
     types = [h["type"] for h in instance["history"]]
