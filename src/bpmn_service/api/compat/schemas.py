@@ -127,5 +127,5 @@ class StartProcessInstance(CamundaRequest):
     with_variables_in_return: bool = False
     case_instance_id: None = Field(None, description="not supported (no CMMN)")
     start_instructions: list[Any] | None = Field(None, description="not supported: must be empty")
-    skip_custom_listeners: bool | None = Field(None, description="not supported: must be false")
-    skip_io_mappings: bool | None = Field(None, description="not supported: must be false")
+    skip_custom_listeners: bool | None = Field(None, description="no effect: no listeners run here")
+    skip_io_mappings: bool | None = Field(None, description="no effect: no I/O mappings run here")

@@ -258,9 +258,7 @@ def _refuse_unsupported(body: StartProcessInstance) -> None:
     problems = []
     if body.start_instructions:
         problems.append(FieldError("startInstructions", "is not supported (start at the start)"))
-    if body.skip_custom_listeners:
-        problems.append(FieldError("skipCustomListeners", "is not supported (no listeners run)"))
-    if body.skip_io_mappings:
-        problems.append(FieldError("skipIoMappings", "is not supported (no I/O mappings run)"))
+    # skipCustomListeners and skipIoMappings change nothing here, either way: deploying refuses
+    # listeners and camunda:inputOutput, so a start has none to run or skip.
     if problems:
         raise bad_request(problems)
