@@ -113,6 +113,9 @@ def test_supervisor_sees_where_the_case_stands_and_moves_the_token(ui: Ui, serve
     page.locator('.djs-element.m-active[data-element-id="A-UT03"]').wait_for(state="attached")
     assert "A-UT03" in active_elements(ui) and "A-UT02" not in active_elements(ui)
     assert "客户已自行完成勘查准备" in page.get_by_test_id("history").inner_text()
+    # The audit trail says what the move did, not only who and why.
+    moved = page.get_by_test_id("repair-details").last.inner_text()
+    assert "取消 组织现场勘查" in moved and "从此处开始 现场勘查" in moved, moved
     ui.shot("03-token-moved")
 
     tasks = server.api("GET", f"/process-instances/{case}")["tasks"]
@@ -140,6 +143,9 @@ def test_supervisor_sets_a_variable_and_a_clerk_is_offered_no_repair(
         "variables"
     ]
     assert variables["appliedCapacityKVA"] == 120
+    changed = page.get_by_test_id("repair-details").last
+    changed.wait_for()
+    assert changed.inner_text() == "appliedCapacityKVA: 80 → 120"
     ui.sign_out()
     ui.sign_in("clerk")
     ui.goto(f"/ui/cases/{started['id']}")

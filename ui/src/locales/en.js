@@ -46,6 +46,7 @@ export default {
     diagram: 'Diagram', history: 'History', variables: 'Variables', openTasks: 'Open tasks',
     waitsFor: 'Waiting for', timeLimits: 'Time limits', repair: 'Repair', empty: 'No case matches.',
     legend: { active: 'Current position', done: 'Done', limit: 'Time limit', failed: 'Failed', listening: 'Listening (event subprocess)' },
+    moves: { cancel: 'Cancel', start_before: 'Start before' },
     procedures: 'Customer procedures', hallVisits: 'Hall visits', handoffs: 'Hand-offs',
   },
   events: {

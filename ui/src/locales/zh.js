@@ -46,6 +46,7 @@ export default {
     diagram: '流程图', history: '办理记录', variables: '变量', openTasks: '当前任务',
     waitsFor: '等待事项', timeLimits: '时限', repair: '修复操作', empty: '没有符合条件的案件。',
     legend: { active: '当前位置', done: '已完成', limit: '时限', failed: '故障', listening: '监听中（事件子流程）' },
+    moves: { cancel: '取消', start_before: '从此处开始' },
     procedures: '客户办理环节', hallVisits: '到厅次数', handoffs: '部门交接',
   },
   events: {

@@ -97,10 +97,40 @@ function History({ events, stepById }) {
           {event.details?.name || stepById.get(event.element_id)?.name || event.element_id || ''}
           {event.actor && <span className="muted"> · {event.actor}</span>}
           {event.details?.reason && <span className="muted"> · {event.details.reason}</span>}
+          <RepairDetails details={event.details} stepById={stepById} />
         </li>
       ))}
     </ol>
   );
+}
+
+// What a repair did, for the audit trail: each variable's old and new value, each move's
+// instruction. The history keeps both; the line above names only who did it and why.
+function RepairDetails({ details, stepById }) {
+  const { t } = useTranslation();
+  const changes = Array.isArray(details?.changes) ? details.changes : [];
+  const moves = Array.isArray(details?.instructions) ? details.instructions : [];
+  if (changes.length === 0 && moves.length === 0) return null;
+  return (
+    <ul className="repair-details" data-testid="repair-details">
+      {changes.map((change) => (
+        <li key={`v-${change.name}`}>
+          <code>{change.name}</code>: {shortJson(change.old)} → {shortJson(change.new)}
+        </li>
+      ))}
+      {moves.map((move, i) => (
+        <li key={`m-${i}`}>
+          {t(`cases.moves.${move.type}`, move.type)}{' '}
+          {stepById.get(move.element_id)?.name || move.element_id}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function shortJson(value) {
+  const text = value === undefined ? '—' : JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
 }
 
 // A variable's value as the service wrote it; a code the process labels (a customer category, an
