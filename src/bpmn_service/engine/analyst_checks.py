@@ -49,25 +49,19 @@ class CheckContext:
         return bool(self.lane_groups(key, lane))
 
 
+_USER_TASK_ATTRIBUTES = {
+    "candidateGroups",
+    "candidateUsers",
+    "assignee",
+    "dueDate",
+    "followUpDate",
+    "priority",
+}
 # camunda:* attributes the engine reads, per element (everything else is ignored and said so).
 READ_ATTRIBUTES = {
-    "userTask": {
-        "candidateGroups",
-        "candidateUsers",
-        "assignee",
-        "dueDate",
-        "followUpDate",
-        "priority",
-    },
+    "userTask": _USER_TASK_ATTRIBUTES,
     # A plain bpmn:task runs as a user task and reads the same attributes (deploy_rules.py).
-    "task": {
-        "candidateGroups",
-        "candidateUsers",
-        "assignee",
-        "dueDate",
-        "followUpDate",
-        "priority",
-    },
+    "task": _USER_TASK_ATTRIBUTES,
     "serviceTask": {"type", "topic"},
     "process": {"candidateStarterGroups", "candidateStarterUsers"},
     "manualTask": {"candidateGroups", "candidateUsers", "assignee", "dueDate", "priority"},
