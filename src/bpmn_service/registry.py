@@ -13,6 +13,11 @@ from pathlib import Path
 from typing import Any
 
 VOLTAGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(kv|v)\s*$", re.IGNORECASE)
+# The highest voltage (kV) each licence class may build (承装(修、试)电力设施许可证管理办法); 一级
+# has no limit. A unit's max_voltage_kv above its class's is a mistake in the file, and would
+# recommend the unit for work its licence does not allow.
+CLASS_LIMIT_KV = {"一级": None, "二级": 330.0, "三级": 110.0, "四级": 35.0, "五级": 10.0}
+_CLASS = re.compile(r"(一级|二级|三级|四级|五级)")
 
 
 class ConstructionUnitRegistry:
@@ -29,6 +34,7 @@ class ConstructionUnitRegistry:
             missing = {"name", "license_no", "license_class", "max_voltage_kv"} - set(unit)
             if missing:
                 raise ValueError(f"registry {path}: unit #{i + 1} lacks {sorted(missing)}")
+            _check_licence(path, i, unit)
         return cls(units)
 
     def recommend(self, key: str, voltage: str, count: int = 3) -> list[dict[str, Any]]:
@@ -51,6 +57,21 @@ class ConstructionUnitRegistry:
             }
             for u in picked
         ]
+
+
+def _check_licence(path: Path, index: int, unit: dict[str, Any]) -> None:
+    name = f"registry {path}: unit #{index + 1} ({unit['name']})"
+    try:
+        cap = float(unit["max_voltage_kv"])
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: max_voltage_kv must be a number of kV") from None
+    found = _CLASS.search(str(unit["license_class"]))
+    limit = CLASS_LIMIT_KV[found.group(1)] if found else None
+    if found and limit is not None and cap > limit:
+        raise ValueError(
+            f"{name}: max_voltage_kv {cap:g} is above what {unit['license_class']} allows "
+            f"({limit:g} kV): lower it, or correct the licence class"
+        )
 
 
 def _kilovolts(voltage: str) -> float:
