@@ -389,3 +389,22 @@ def test_a_lost_connection_in_the_timer_poll_is_one_warning_line(
     [record] = [r for r in caplog.records if r.name.startswith("bpmn_service")][:1]
     assert record.levelname == "WARNING" and record.exc_info is None
     assert record.getMessage().startswith("timer poll: the database connection was lost")
+
+
+def test_start_up_warns_of_a_year_the_calendar_does_not_cover(
+    app_ctx: AppContext, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import dataclasses
+
+    from bpmn_service.main import prepare
+
+    today = app_ctx.calendar.local_date(app_ctx.clock())
+    known = dataclasses.replace(app_ctx.calendar, years=frozenset({today.year}))
+    monkeypatch.setattr(app_ctx, "calendar", known)
+    prepare(app_ctx)
+    assert f"the working-day calendar has no holidays for {today.year + 1}" in caplog.text
+    caplog.clear()
+    covered = dataclasses.replace(known, years=frozenset({today.year, today.year + 1}))
+    monkeypatch.setattr(app_ctx, "calendar", covered)
+    prepare(app_ctx)
+    assert "has no holidays" not in caplog.text

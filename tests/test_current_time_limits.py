@@ -9,6 +9,7 @@ a make-up working day. A limit of N working days for something received on day D
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -341,3 +342,23 @@ def test_the_intermediate_inspection_limit_ends_when_the_inspection_starts(
     assert leader_tasks(api, hv) == []
     [mid_clock] = [c for c in time_limits(api, hv) if c["limit_id"] == "A-T-MID"]
     assert mid_clock["stopped_at"] == api_time("2025-10-15T09:00:00")
+
+
+def test_a_deadline_in_a_year_the_calendar_does_not_cover_says_so(
+    api: Api, clock: Clock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Holidays are known per year (the package, the calendar file); a deadline running into a
+    year neither gives counted its holidays as working days, and nobody was told."""
+    known = dataclasses.replace(api.ctx.calendar, years=frozenset({2025}))
+    monkeypatch.setattr(api.ctx, "calendar", known)
+    clock.now = local("2025-12-19T10:00:00")
+    instance_id = start(api, KEY, "HV_S_happy_concealed_works", "YK-CAL-1")
+    before, _rest = split_at("HV_S_happy_concealed_works", "A-UT02")
+    run_steps(api, instance_id, before)
+    started = [
+        e["details"]
+        for e in instance(api, instance_id)["history"]
+        if e["type"] == "time_limit_started"
+    ]
+    assert started and all(d.get("calendar_unknown_years") == [2026] for d in started), started
+    assert "does not cover: its deadline counts Monday to Friday there" in caplog.text

@@ -69,6 +69,16 @@ def prepare(ctx: AppContext) -> None:
         log.info("database schema is current")
     if sync_calendar(ctx, ctx.calendar):
         log.info("working-day calendar table updated from %s", settings.calendar_file)
+    today = ctx.calendar.local_date(ctx.clock())
+    unknown = ctx.calendar.unknown_years(today, today.replace(year=today.year + 1, day=1))
+    if unknown:
+        log.warning(
+            "the working-day calendar has no holidays for %s: deadlines there count Monday to "
+            "Friday only; add [years.%d] to %s once the State Council publishes its holidays",
+            ", ".join(map(str, unknown)),
+            unknown[0],
+            settings.calendar_file,
+        )
     if settings.deploy_on_start and settings.processes_dir.is_dir():
         result = deploy_directory(ctx, settings.processes_dir, SYSTEM)
         for d in result.definitions:

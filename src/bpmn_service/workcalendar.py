@@ -181,6 +181,11 @@ class WorkCalendar:
         """True when the package or the file gives ``d``'s year (else only weekends are known)."""
         return d.year in self.years
 
+    def unknown_years(self, first: date, last: date) -> list[int]:
+        """The years from ``first`` to ``last`` whose holidays neither the package nor the file
+        gives: working days there are counted Monday to Friday, holidays and 调休 unknown."""
+        return [year for year in range(first.year, last.year + 1) if year not in self.years]
+
     def is_working_day(self, d: date) -> bool:
         """Mon–Fri unless a holiday; Sat/Sun only if a make-up working day (调休上班)."""
         if isinstance(d, datetime):

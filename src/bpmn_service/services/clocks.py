@@ -17,6 +17,7 @@ the simulation shares; this module decides when, on the case's table rows, and r
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ OPEN = projection.OPEN_CLOCKS
 _cache: OrderedDict[str, Declarations] = OrderedDict()
 _cache_lock = threading.Lock()
 _CACHE_SIZE = 256
+
+log = logging.getLogger("bpmn_service.clocks")
 
 
 def declarations(session: Session, definition_id: str) -> Declarations:
@@ -230,6 +233,9 @@ def _start(
     if days is None:
         return None  # the regime sets no limit for this category
     warn_at, due_at = deadlines(ctx.calendar, regime, limit_id, days, at)
+    unknown = ctx.calendar.unknown_years(
+        ctx.calendar.local_date(at), ctx.calendar.local_date(due_at)
+    )
     clock = TimeLimitClock(
         instance_id=instance.id,
         definition_key=instance.definition_key,
@@ -247,6 +253,18 @@ def _start(
     session.add(clock)
     session.info.get(projection.NO_OPEN_CLOCKS, set()).discard(instance.id)
     session.flush()
+    details = _details(clock)
+    if unknown:
+        # The deadline counted holidays of those years as working days: said where the clock
+        # is shown, and to the operator, who adds the year to the calendar file.
+        details["calendar_unknown_years"] = unknown
+        log.warning(
+            "time limit %s of instance %s runs into %s, which the working-day calendar does not "
+            "cover: its deadline counts Monday to Friday there; add the year to the calendar file",
+            limit_id,
+            instance.id,
+            ", ".join(map(str, unknown)),
+        )
     projection.record(
         session,
         instance,
@@ -254,7 +272,7 @@ def _start(
         at=at,
         actor=None,
         element_id=element,
-        details=_details(clock),
+        details=details,
     )
     return clock
 
