@@ -368,3 +368,27 @@ def test_linked_complaint_is_recorded_and_the_case_runs_on(api: Api) -> None:
         "TS-2025-0001",
         "TS-2025-0002",
     ]
+
+
+def test_the_power_on_clock_stands_still_while_the_customer_supplies_documents(
+    api: Api, clock: Clock
+) -> None:
+    """Power-on waits for the customer's 补资料 (B-UT01s, the property proof the 承诺书 path
+    deferred). That wait is the customer's: B-T-ENERGISE breached and escalated to the service
+    centre although the utility was ready; it pauses while B-UT01s is open."""
+    steps = steps_of("LV_no_external_works")
+    instance_id = start(api, KEY, "LV_no_external_works", "YK-TL-PAUSE-1")
+    run_steps(api, instance_id, steps[: until(steps, "B-UT01s")])
+    energise = time_limits(api, instance_id)["B-T-ENERGISE"]
+    assert energise["status"] == "paused", energise
+    # A week later, long past the one working day, the customer brings the proof.
+    clock.now = local("2025-10-17T10:00:00")
+    assert run_due_timers(api.ctx) == 0
+    assert ("time_limit_breached", "B-T-ENERGISE") not in clock_events(api, instance_id)
+    run_steps(api, instance_id, steps[until(steps, "B-UT01s") :])
+    assert instance(api, instance_id)["status"] == "completed"
+    events = clock_events(api, instance_id)
+    assert ("time_limit_paused", "B-T-ENERGISE") in events
+    assert ("time_limit_resumed", "B-T-ENERGISE") in events
+    assert ("time_limit_breached", "B-T-ENERGISE") not in events
+    assert time_limits(api, instance_id)["B-T-ENERGISE"]["status"] == "met"
