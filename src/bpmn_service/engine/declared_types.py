@@ -98,6 +98,13 @@ def _grouped(fields: Iterable[tuple[str, Declaration]]) -> dict[str, list[Declar
     return found
 
 
+def date_names(declared: Mapping[str, list[Declaration]]) -> frozenset[str]:
+    """The variables some form declares a date (a `date` field of that name in any form)."""
+    return frozenset(
+        name for name, forms in declared.items() if any(d.type == "date" for d in forms)
+    )
+
+
 def expected_kind(declared: list[Declaration]) -> str | None:
     """The JSON type every declaration agrees on (long and double agree on a number); None
     when they disagree, so that nothing is checked."""

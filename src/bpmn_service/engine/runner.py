@@ -73,6 +73,7 @@ class SpecCache:
         self._labels: dict[str, forms.ValueLabels] = {}
         self._locals: dict[str, dict[str, frozenset[str]]] = {}
         self._properties: dict[str, dict[str, dict[str, str]]] = {}
+        self._dates: dict[str, frozenset[str]] = {}
         self._lock = threading.Lock()
 
     def size(self, definition_id: str, load: SpecLoader) -> int:
@@ -94,6 +95,7 @@ class SpecCache:
                 self._labels.pop(evicted, None)
                 self._locals.pop(evicted, None)
                 self._properties.pop(evicted, None)
+                self._dates.pop(evicted, None)
         return specs
 
     def value_labels(self, definition_id: str, load: SpecLoader) -> forms.ValueLabels:
@@ -131,6 +133,18 @@ class SpecCache:
                 for ts in task_specs(spec, subs)
                 if getattr(ts, "bpmn_id", None) and getattr(ts, "extensions", None)
             },
+        )
+
+    def date_variables(self, definition_id: str, load: SpecLoader) -> frozenset[str]:
+        """The variables the version declares dates: those a `date` form field of any of its
+        start or task forms names (every variables answer of /engine-rest asks)."""
+        return self._derived(
+            self._dates,
+            definition_id,
+            load,
+            lambda spec, subs: declared_types.date_names(
+                declared_types.declarations(task_specs(spec, subs))
+            ),
         )
 
     def _derived(
@@ -206,6 +220,10 @@ class ProcessRunner:
         """The form fields of every start event and task of a process version, by field id."""
         spec, subs = self.cache.get(definition_id, load)
         return declared_types.declarations(task_specs(spec, subs))
+
+    def date_variables(self, definition_id: str, load: SpecLoader) -> frozenset[str]:
+        """The variables a date form field of the version names (cached per version)."""
+        return self.cache.date_variables(definition_id, load)
 
     def local_names(self, definition_id: str, load: SpecLoader) -> dict[str, frozenset[str]]:
         """Per element id, the variables a token of it holds for itself (a multi-instance's

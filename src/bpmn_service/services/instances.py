@@ -80,6 +80,17 @@ def value_labels(
     return {**labels, projection.CATEGORY_VARIABLE: dict(CATEGORY_NAMES)}
 
 
+def date_variables(ctx: AppContext, definition_id: str) -> frozenset[str]:
+    """The variables a process version declares dates (a `date` form field of that name), read
+    from the cached spec: the database is only read when the version is not cached."""
+
+    def load() -> str:
+        with UnitOfWork(ctx, reads=True) as uow:
+            return str(spec_loader(uow.session, definition_id)())
+
+    return ctx.runner.date_variables(definition_id, load)
+
+
 def check_variables(variables: dict[str, Any], *, prefix: str = "") -> None:
     """Refuse names that are no identifiers or that the service sets; each error names the
     variable after `prefix` (its place in the request body, where a client shows it)."""

@@ -73,6 +73,7 @@ class CompletionResult:
     next_tasks: list[Task]
     candidates: dict[str, dict[str, list[str]]]
     variables: dict[str, Any]
+    definition_id: str
 
 
 # An inbox page counts its matches exactly up to this many beyond its offset; above, `total` is a
@@ -533,7 +534,13 @@ def _complete(
             ).created_tasks
         candidates = projection.candidates_created(session, [t.id for t in created])
         completion = CompletionResult(
-            task.id, instance.id, instance.status, created, candidates, dict(instance.variables)
+            task.id,
+            instance.id,
+            instance.status,
+            created,
+            candidates,
+            dict(instance.variables),
+            instance.definition_id,
         )
         if render is not None and idempotency is not None:  # the body is stored for retries
             remember(session, idempotency, 200, render(completion), now)
