@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
@@ -225,17 +226,67 @@ def to_typed(value: Any) -> dict[str, Any]:
     return {"type": "Json", "value": text, "valueInfo": {}}
 
 
-def typed_one(variables: dict[str, Any], name: str, owner: str) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class DeclaredDates:
+    """The variables a process version declares dates (date form fields) and the service's
+    calendar zone, whose midnight a calendar date is."""
+
+    names: frozenset[str]
+    zone: tzinfo
+
+
+def typed_value(name: str, value: Any, dates: DeclaredDates | None) -> dict[str, Any]:
+    """The typed form of a variable: a Date when the process declares it a date and its text is
+    one a Date round-trips to (declared_date), else to_typed's."""
+    if dates is not None and name in dates.names and isinstance(value, str):
+        text = declared_date(value, dates.zone)
+        if text is not None:
+            return {"type": "Date", "value": text, "valueInfo": {}}
+    return to_typed(value)
+
+
+def declared_date(value: str, zone: tzinfo) -> str | None:
+    """Camunda's `yyyy-MM-dd'T'HH:mm:ss.SSSZ` text of a stored date (YYYY-MM-DD: its midnight in
+    `zone`) or date-time (in its own offset); None when `value` is neither, or when a client that
+    sends the text back as a Date would store other text (_date) than `value` (a date-time
+    without an offset, with microseconds, with `Z`, or a midnight, which _date makes a date)."""
+    try:
+        if _CALENDAR_DATE.fullmatch(value):
+            moment = datetime.combine(date.fromisoformat(value), time(0), zone)
+        else:
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is None:
+                return None
+        # Camunda's Z is ±HHmm: an offset with seconds (a zone's local mean time before 1901)
+        # is cut to its minutes, as Java writes it; a date still reads back as its midnight.
+        offset = moment.strftime("%z")[:5]
+        text = moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + offset
+        return text if _date(text, zone) == value else None
+    except (ValueError, OverflowError):
+        return None
+
+
+_CALENDAR_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+def typed_one(
+    variables: dict[str, Any], name: str, owner: str, dates: DeclaredDates | None = None
+) -> dict[str, Any]:
     """One variable in typed form; 404 as Camunda answers for a name the owner does not have."""
     if name not in variables:
         raise NotFound(f"{owner} variable with name {name} does not exist")
-    return to_typed(variables[name])
+    return typed_value(name, variables[name], dates)
 
 
-def typed_all(variables: dict[str, Any], names: list[str] | None = None) -> dict[str, Any]:
-    """Every variable (or the named ones that exist) in typed form."""
+def typed_all(
+    variables: dict[str, Any],
+    names: list[str] | None = None,
+    dates: DeclaredDates | None = None,
+) -> dict[str, Any]:
+    """Every variable (or the named ones that exist) in typed form; `dates`: those declared
+    dates answer as Date (typed_value)."""
     chosen = variables if names is None else {n: variables[n] for n in names if n in variables}
-    return {name: to_typed(value) for name, value in chosen.items()}
+    return {name: typed_value(name, value, dates) for name, value in chosen.items()}
 
 
 # The Camunda type of each form field type (an enum's value is a String).
@@ -250,19 +301,14 @@ FORM_NULL_TYPES = {
 
 
 def typed_form_value(field_type: str, value: Any, zone: tzinfo) -> dict[str, Any]:
-    """A form field's value typed as Camunda types the field (a date field is a Date at local
-    midnight of the service's calendar zone)."""
+    """A form field's value typed as Camunda types the field (a date field's date is a Date at
+    midnight of the service's calendar zone; the variables answers type it the same way)."""
     if value is None:  # an empty field: Camunda types it as the field is typed (Long null, ...)
         kind = FORM_NULL_TYPES.get(field_type, "Null")
         return {"type": kind, "value": None, "valueInfo": {}}
     if field_type == "date" and isinstance(value, str):
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            return to_typed(value)
-        local = datetime.combine(day, time(0), zone)
-        offset = local.strftime("%z")
-        return {"type": "Date", "value": f"{day.isoformat()}T00:00:00.000{offset}", "valueInfo": {}}
+        text = declared_date(value, zone)
+        return {"type": "Date", "value": text, "valueInfo": {}} if text else to_typed(value)
     if field_type == "long" and isinstance(value, int) and not isinstance(value, bool):
         return {"type": "Long", "value": value, "valueInfo": {}}
     if field_type == "double" and isinstance(value, int | float) and not isinstance(value, bool):

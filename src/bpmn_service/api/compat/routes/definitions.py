@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from bpmn_service.api.compat import params
 from bpmn_service.api.compat.auth import CamundaPrincipalDep
+from bpmn_service.api.compat.declared import declared_dates
 from bpmn_service.api.compat.errors import ERROR_RESPONSES, bad_request
 from bpmn_service.api.compat.params import PagingDep
 from bpmn_service.api.compat.schemas import (
@@ -236,7 +237,8 @@ def _start(
         )
         answer = dto.model_dump(mode="json", by_alias=True, exclude={"variables"})
         if body.with_variables_in_return:
-            answer["variables"] = typed_all(instance.variables)
+            dates = declared_dates(ctx, instance.definition_id)
+            answer["variables"] = typed_all(instance.variables, dates=dates)
         return answer
 
     result = instances.start_instance(

@@ -18,10 +18,11 @@ from starlette.concurrency import run_in_threadpool
 
 from bpmn_service.api.compat import params
 from bpmn_service.api.compat.auth import CamundaPrincipalDep
+from bpmn_service.api.compat.declared import declared_dates
 from bpmn_service.api.compat.errors import ERROR_RESPONSES, bad_request
 from bpmn_service.api.compat.params import PagingDep
 from bpmn_service.api.compat.schemas import Count
-from bpmn_service.api.compat.values import camunda_date, from_typed, typed_all
+from bpmn_service.api.compat.values import DeclaredDates, camunda_date, from_typed, typed_all
 from bpmn_service.api.compat.work_schemas import (
     CompleteExternalTask,
     ExtendLock,
@@ -35,6 +36,7 @@ from bpmn_service.api.compat.work_schemas import (
     Retries,
 )
 from bpmn_service.api.deps import ContextDep
+from bpmn_service.context import AppContext
 from bpmn_service.errors import FieldError
 from bpmn_service.services import external_tasks
 from bpmn_service.services.external_tasks import TopicRequest
@@ -76,7 +78,9 @@ def _topic(topic: FetchTopic) -> TopicRequest | None:
     )
 
 
-def _locked(task: Any, names: list[str] | None) -> LockedExternalTask:
+def _locked(
+    task: Any, names: list[str] | None, dates: DeclaredDates | None = None
+) -> LockedExternalTask:
     return LockedExternalTask(
         activity_id=task.element_id,
         activity_instance_id=f"{task.element_id}:{task.id}",
@@ -92,10 +96,18 @@ def _locked(task: Any, names: list[str] | None) -> LockedExternalTask:
         retries=task.retries,
         worker_id=task.worker_id,
         topic_name=task.topic,
-        variables=typed_all(task.variables or {}, names),
+        variables=typed_all(task.variables or {}, names, dates),
         business_key=task.business_key,
         extension_properties=getattr(task, "extension_properties", None) or {},
     )
+
+
+def _answer(
+    ctx: AppContext, tasks: list[Any], names: dict[str, list[str] | None]
+) -> list[LockedExternalTask]:
+    """The locked tasks with the variables each topic asked for, typed (a date its process
+    declares is a Date)."""
+    return [_locked(t, names.get(t.topic), declared_dates(ctx, t.definition_id)) for t in tasks]
 
 
 @router.post("/fetchAndLock", response_model=list[LockedExternalTask], responses=ERROR_RESPONSES)
@@ -119,8 +131,10 @@ async def fetch_and_lock(
             max_tasks=body.max_tasks,
         )
         left = deadline - time.monotonic()
-        if tasks or left <= 0:
-            return [_locked(t, names.get(t.topic)) for t in tasks]
+        if tasks:  # the declared dates are cached per version; a miss reads the database
+            return await run_in_threadpool(_answer, ctx, tasks, names)
+        if left <= 0:
+            return []
         await asyncio.sleep(min(POLL_SECONDS, left))
         if await request.is_disconnected():  # nobody would receive the tasks it locked
             return []

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from bpmn_service.api.compat import params
 from bpmn_service.api.compat.auth import CamundaPrincipalDep
+from bpmn_service.api.compat.declared import declared_dates
 from bpmn_service.api.compat.errors import ERROR_RESPONSES
 from bpmn_service.api.compat.params import PagingDep
 from bpmn_service.api.compat.schemas import Count, ProcessInstance, VariableValue
@@ -135,9 +136,10 @@ def get_process_instance_variables(
     instance_id: str,
     deserialize_values: Annotated[bool, Query(alias="deserializeValues")] = True,
 ) -> dict[str, Any]:
-    """The variables of a running instance, typed."""
+    """The variables of a running instance, typed (those its process declares dates: Date)."""
     del deserialize_values  # Json values are always JSON text, as Camunda sends them
-    return typed_all(_running(ctx, principal, instance_id).variables)
+    instance = _running(ctx, principal, instance_id)
+    return typed_all(instance.variables, dates=declared_dates(ctx, instance.definition_id))
 
 
 @router.get(
@@ -152,8 +154,9 @@ def get_process_instance_variable(
 ) -> dict[str, Any]:
     """One variable of a running instance, typed; 404 when it has none of that name."""
     del deserialize_value
-    variables = _running(ctx, principal, instance_id).variables
-    return typed_one(variables, name, "process instance")
+    instance = _running(ctx, principal, instance_id)
+    dates = declared_dates(ctx, instance.definition_id)
+    return typed_one(instance.variables, name, "process instance", dates)
 
 
 @router.delete(

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from bpmn_service.api.compat import params
 from bpmn_service.api.compat.auth import CamundaPrincipalDep
+from bpmn_service.api.compat.declared import declared_dates
 from bpmn_service.api.compat.errors import ERROR_RESPONSES, bad_request
 from bpmn_service.api.compat.values import from_typed, typed_all
 from bpmn_service.api.compat.work_schemas import CorrelationMessage, MessageCorrelationResult
@@ -112,5 +113,6 @@ def deliver_message(
         },
     }
     if body.variables_in_result_enabled:
-        answer["variables"] = typed_all(instance.variables)
+        dates = declared_dates(ctx, instance.definition_id)
+        answer["variables"] = typed_all(instance.variables, dates=dates)
     return JSONResponse([answer])

@@ -15,11 +15,13 @@ from fastapi.responses import JSONResponse
 
 from bpmn_service.api.compat import params
 from bpmn_service.api.compat.auth import CamundaPrincipalDep
+from bpmn_service.api.compat.declared import declared_dates
 from bpmn_service.api.compat.errors import ERROR_RESPONSES, bad_request
 from bpmn_service.api.compat.params import PagingDep
 from bpmn_service.api.compat.schemas import Count, VariableValue
 from bpmn_service.api.compat.task_filters import SORTS, TaskFilters
 from bpmn_service.api.compat.values import (
+    DeclaredDates,
     camunda_date,
     from_typed,
     typed_all,
@@ -145,7 +147,8 @@ def _complete(
     )
 
     def render(result: CompletionResult) -> dict[str, Any]:
-        return {"variables": typed_all(result.variables)}
+        dates = declared_dates(ctx, result.definition_id)
+        return {"variables": typed_all(result.variables, dates=dates)}
 
     result = tasks.complete_task(
         ctx, task_id, principal, variables, idempotency=idem, render=render
@@ -243,7 +246,8 @@ def get_task_variables(
 ) -> dict[str, Any]:
     """The variables of the task's process instance."""
     del deserialize_values
-    return typed_all(_instance_variables(ctx, task_id, principal))
+    variables, dates = _instance_variables(ctx, task_id, principal)
+    return typed_all(variables, dates=dates)
 
 
 @router.get("/{task_id}/variables/{name}", response_model=VariableValue, responses=ERROR_RESPONSES)
@@ -256,13 +260,18 @@ def get_task_variable(
 ) -> dict[str, Any]:
     """One variable of the task's process instance, typed; 404 when it has none of that name."""
     del deserialize_value
-    return typed_one(_instance_variables(ctx, task_id, principal), name, "task")
+    variables, dates = _instance_variables(ctx, task_id, principal)
+    return typed_one(variables, name, "task", dates)
 
 
-def _instance_variables(ctx: AppContext, task_id: str, principal: Principal) -> dict[str, Any]:
-    """The variables of the process instance of a task the caller may read."""
+def _instance_variables(
+    ctx: AppContext, task_id: str, principal: Principal
+) -> tuple[dict[str, Any], DeclaredDates]:
+    """The variables of the process instance of a task the caller may read, and the dates its
+    process declares."""
     task = _readable_task(ctx, task_id, principal).task
-    return instances.find_instance(ctx, task.instance_id, principal).variables
+    instance = instances.find_instance(ctx, task.instance_id, principal)
+    return instance.variables, declared_dates(ctx, instance.definition_id)
 
 
 def _readable_task(ctx: AppContext, task_id: str, principal: Principal) -> TaskDetail:
