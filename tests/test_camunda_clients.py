@@ -3,16 +3,19 @@
 - camunda-external-task-client-python3 works every external topic of the streamlined 业扩报装
   process along a recorded path, reports a BPMN error and a failure;
 - pycamunda deploys a file, starts an instance, lists, claims and completes tasks, and reads
-  incidents and the activity instance tree.
+  incidents and the activity instance tree;
+- both read a variable the process declares a date as a Date and write it back unchanged.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pycamunda.base
 import pycamunda.deployment
 import pycamunda.incident
 import pycamunda.message
@@ -27,6 +30,7 @@ from camunda.external_task.external_task_worker import ExternalTaskWorker
 from conftest import DATA, TOKENS, Api
 from process_paths import PROCESSES, load_paths, run_steps, start
 from served import served
+from test_engine_rest_dates import DATES_BPMN
 
 STREAMLINED_TOPICS = {"construction_registry", "data_sharing", "sms", "e_sign"}
 
@@ -267,3 +271,54 @@ def test_pycamunda_correlates_a_message_and_deletes_an_instance(api: Api, engine
     )
     quiet.auth = admin
     quiet()  # 204
+
+
+def test_the_clients_read_a_declared_date_as_a_date_and_write_it_back_unchanged(
+    api: Api, engine_rest: str
+) -> None:
+    """A date form field's variable was a String everywhere but in form-variables."""
+    assert api.deploy_bytes("dated.bpmn", DATES_BPMN).status_code == 201
+    started = api.start("dated", "CLIENT-DATE-1", {"visit": "2025-03-01", "note": "x"}).json()
+    instance_id = started["id"]
+    [enter] = started["tasks"]
+    api.claim(enter["id"], "clerk")
+    assert api.complete(enter["id"], "clerk", {"visit": "2025-03-01"}).status_code == 200
+
+    seen: dict[str, Any] = {}
+
+    def action(task: ExternalTask) -> TaskResult:
+        seen["visit"] = task.get_variable("visit", with_meta=True)
+        deadline = {"value": "2025-03-01T08:30:00.000+0800", "type": "Date"}
+        return task.complete({"visit": seen["visit"], "deadline": deadline})  # visit as read
+
+    worker(engine_rest).fetch_and_execute("dates", action)
+    assert seen["visit"]["type"] == "Date"
+    assert seen["visit"]["value"] == "2025-03-01T00:00:00.000+0800"
+    variables = api.get(f"/process-instances/{instance_id}").json()["variables"]
+    assert variables["visit"] == "2025-03-01"
+    assert variables["deadline"] == "2025-03-01T08:30:00+08:00"
+
+    read: dict[str, datetime] = {}
+    for name in ("visit", "deadline"):
+        get = pycamunda.processinst.VariablesGet(
+            url=engine_rest, process_instance_id=instance_id, var_name=name
+        )
+        get.auth = ("admin", TOKENS["admin"])
+        variable = get()
+        assert variable.type_ == "Date"
+        read[name] = pycamunda.base.from_isoformat(variable.value)
+    beijing = timezone(timedelta(hours=8))
+    assert read == {
+        "visit": datetime(2025, 3, 1, tzinfo=beijing),
+        "deadline": datetime(2025, 3, 1, 8, 30, tzinfo=beijing),
+    }
+    correlate = pycamunda.message.CorrelateSingle(
+        url=engine_rest, message_name="ping", business_key="CLIENT-DATE-1", result_enabled=True
+    )
+    correlate.auth = ("admin", TOKENS["admin"])
+    for name, moment in read.items():  # written back as read
+        correlate.add_process_variable(name, pycamunda.base.isoformat(moment), type_="Date")
+    correlate()
+    after = api.get(f"/process-instances/{instance_id}").json()["variables"]
+    assert after["visit"] == "2025-03-01"
+    assert after["deadline"] == "2025-03-01T08:30:00+08:00"
