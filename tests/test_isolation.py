@@ -128,6 +128,22 @@ def test_a_duration_a_clerk_fills_in_that_is_no_iso_duration_is_422_naming_the_t
         assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 0
 
 
+def test_a_duration_of_ten_million_years_is_refused_before_it_is_counted(api: Api) -> None:
+    """SpiffWorkflow adds a duration's years a month at a time: P99999999Y held a server thread
+    for minutes (past the run budget, which is checked between steps) and stalled other starts.
+    Refused at once at start, and its literal at deploy."""
+    assert api.deploy(ENGINE_BPMN / "timer_values.bpmn").status_code in (200, 201)
+    response = api.start("timer_values", "D-3", {**TIMER_VALUES, "waitFor": "P99999999Y"})
+    assert response.status_code == 422, response.text
+    assert response.json()["details"] == {"element": "wait"}
+    assert "beyond the dates the engine can hold" in response.json()["message"]
+    literal = (ENGINE_BPMN / "boundary_timer.bpmn").read_text(encoding="utf-8")
+    literal = literal.replace(">P2D<", ">P99999999Y<")
+    refused = api.deploy_bytes("boundary_timer.bpmn", literal.encode())
+    assert refused.status_code == 422, refused.text
+    assert "beyond the dates the engine can hold" in refused.text
+
+
 def test_a_bad_duration_reached_by_a_firing_timer_is_an_incident_naming_the_timer(
     api: Api,
 ) -> None:

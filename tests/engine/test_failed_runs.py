@@ -55,6 +55,9 @@ def test_a_duration_that_is_no_iso_duration_names_the_timer_and_the_value() -> N
         ("waitFor", "", 'the duration "" is not an ISO-8601 duration'),
         ("waitFor", "P", 'the duration "P" is not an ISO-8601 duration'),
         ("waitFor", "P99999Y", "beyond the dates the engine can hold"),
+        # Added a month at a time by SpiffWorkflow: minutes of one thread before it was refused.
+        ("waitFor", "P99999999Y", "beyond the dates the engine can hold"),
+        ("every", "R2/P99999999M", "beyond the dates the engine can hold"),
         (
             "remindAt",
             "tomorrow",

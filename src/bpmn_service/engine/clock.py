@@ -104,7 +104,7 @@ class DurationTimerEventDefinition(spiff_timer.DurationTimerEventDefinition):  #
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
             expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            due = _read(my_task, "timeDuration", expression, _after_duration)
+            due = _read(my_task, "timeDuration", expression, after_duration)
             event_value = due.isoformat()
             my_task._set_internal_data(event_value=event_value)
         if _due(_Timer.get_datetime(event_value)):
@@ -164,6 +164,9 @@ class CycleTimerEventDefinition(spiff_timer.CycleTimerEventDefinition):  # type:
                 child.task_spec._update(child)
 
 
+MAX_DURATION_MONTHS = 12 * 9999
+
+
 class CycleTooFast(ValueError):
     """A timer cycle whose period is below MIN_CYCLE_SECONDS."""
 
@@ -209,6 +212,12 @@ def _iso_duration(text: str) -> dict[str, Any]:
         if type(exc) is not Exception:
             raise
         raise ValueError(f"{text!r} is not an ISO-8601 duration") from None
+    # SpiffWorkflow adds a duration's years and months one month at a time: P99999999Y held a
+    # server thread for minutes, past the run budget (which is checked between steps). No date
+    # the engine can hold is further than MAX_DURATION_MONTHS away.
+    months = parsed.get("years", 0) * 12 + parsed.get("months", 0)
+    if months > MAX_DURATION_MONTHS:
+        raise OverflowError(f"{text!r} reaches beyond the dates the engine can hold (year 9999)")
     return parsed
 
 
@@ -226,7 +235,7 @@ def _date(text: str) -> datetime:
     return moment
 
 
-def _after_duration(text: str) -> datetime:
+def after_duration(text: str) -> datetime:
     """The moment `text` (an ISO-8601 duration) after now()."""
     parsed = _iso_duration(text)
     if not parsed:  # "P" or "": SpiffWorkflow reads no part at all, a timer due at once

@@ -331,7 +331,14 @@ def _prepare_timers(root: etree._Element, filename: str) -> list[BpmnProblem]:
             reasons = EVALUATOR.check(node.text)
         elif _is_timer_literal(local_name(node.tag), text):
             node.text = repr(text)
-            reasons = _cycle_problems(text) if local_name(node.tag) == "timeCycle" else []
+            kind = local_name(node.tag)
+            reasons = (
+                _cycle_problems(text)
+                if kind == "timeCycle"
+                else _duration_problems(text)
+                if kind == "timeDuration"
+                else []
+            )
         else:
             reasons = [
                 f"{local_name(node.tag)} {text!r} must be an ISO-8601 literal (P5D, "
@@ -350,6 +357,16 @@ def _prepare_timers(root: etree._Element, filename: str) -> list[BpmnProblem]:
             for r in reasons
         )
     return problems
+
+
+def _duration_problems(text: str) -> list[str]:
+    """What the engine would refuse when the timer starts (clock.after_duration): a duration
+    longer than any date it can hold."""
+    try:
+        clock.after_duration(text)
+    except (ValueError, TypeError, OverflowError) as exc:
+        return [f"timeDuration {text!r}: {exc}"]
+    return []
 
 
 def _cycle_problems(text: str) -> list[str]:
