@@ -846,17 +846,36 @@ def test_exclusive_branches_joined_by_a_parallel_gateway_are_warned_at_the_join(
         ("exclusiveGateway", "exclusiveGateway"),
         ("inclusiveGateway", "inclusiveGateway"),
         ("parallelGateway", "inclusiveGateway"),
-        ("inclusiveGateway", "exclusiveGateway"),
     ],
 )
 def test_matching_and_inclusive_gateways_are_not_warned(split: str, join: str) -> None:
-    body = branches(split, join)
-    if split == "inclusiveGateway":
-        body = body.replace(flow("split", "b", fid="split_b"), "") + flow(
-            "split", "b", "amount &lt; 9", fid="split_b"
-        )
-        body = body.replace(' id="split" name="分流"', ' id="split" name="分流" default="split_a"')
-    assert mismatches(body) == []
+    assert mismatches(_conditional(branches(split, join), split)) == []
+
+
+def _conditional(body: str, split: str) -> str:
+    """An inclusive split's second branch with a condition, its first the default."""
+    if split != "inclusiveGateway":
+        return body
+    body = body.replace(flow("split", "b", fid="split_b"), "") + flow(
+        "split", "b", "amount &lt; 9", fid="split_b"
+    )
+    return body.replace(' id="split" name="分流"', ' id="split" name="分流" default="split_a"')
+
+
+@pytest.mark.parametrize(
+    ("join", "says"),
+    [
+        ("parallelGateway", "when one does not, the case waits at join for good"),
+        ("exclusiveGateway", "the steps after it run once per branch taken"),
+    ],
+)
+def test_an_inclusive_split_joined_by_another_kind_is_warned(join: str, says: str) -> None:
+    """An inclusive split joined by a parallel gateway left the case waiting for good when a
+    condition did not hold (a stuck incident at run time), and nothing warned."""
+    [warning] = mismatches(_conditional(branches("inclusiveGateway", join), "inclusiveGateway"))
+    assert warning.element == "join" and says in warning.message, warning.message
+    assert "of the inclusive gateway split" in warning.message
+    assert warning.hint.startswith("use an inclusive gateway to join the branches of split")
 
 
 def test_a_mismatch_is_found_past_matched_blocks_inside_the_branches() -> None:

@@ -5,6 +5,8 @@
 * An exclusive split whose branches meet at a parallel gateway: the join waits for a token on
   every incoming flow, but the split sent the case down only one branch, so the case waits there
   for good.
+* An inclusive split whose branches meet at a parallel gateway (the case waits for good when a
+  condition does not hold) or at an exclusive one (the steps after it run once per branch taken).
 
 The analysis is deliberately narrow, so that it says nothing it is not sure of. Per scope (the
 process, each subprocess), for a join gateway (two or more incoming flows) each incoming flow is
@@ -13,7 +15,7 @@ known to be a matched split and join (an exclusive split merged by an exclusive 
 on), until it reaches a split gateway. Only when every incoming flow comes, along such a single
 path, from its own outgoing flow of one and the same split are the two compared. Anything else on
 the way (a step with a boundary event, an event-based gateway, a loop, a step several flows enter,
-a start or link event, an inclusive gateway paired with another kind) ends the walk with no
+a start or link event, an inclusive join after another kind of split) ends the walk with no
 finding: along those paths how many tokens arrive is not certain.
 """
 
@@ -182,7 +184,7 @@ def gateway_pair_findings(process: etree._Element, filename: str) -> list[BpmnPr
             split_id, used = found
             split = scope.nodes[split_id]
             split_kind = scope.kind(split_id)
-            if {kind, split_kind} != {"exclusiveGateway", "parallelGateway"}:
+            if kind == split_kind or split_kind not in _PAIRED:
                 continue
             findings.append(_finding(el, split, kind, used, filename))
     return findings
@@ -194,6 +196,8 @@ def _finding(
     split_kind = _KIND_NAMES[local_name(split.tag)]
     at = f"the {split_kind} gateway {_named(split)} (line {split.sourceline})"
     branches = ", ".join(used)
+    if split_kind == "inclusive":
+        return _after_inclusive(join, split, kind, at, branches, filename)
     if kind == "exclusiveGateway":
         message = (
             f"the exclusive gateway {_named(join)} merges the branches of {at}, which all run: "
@@ -215,4 +219,29 @@ def _finding(
             f"use an exclusive gateway to merge the branches of {split.get('id')}: make "
             f"{join.get('id')} an exclusive gateway (wrench menu)"
         )
+    return BpmnProblem(message, filename, join.sourceline, join.get("id"), CODE, hint, "warning")
+
+
+def _after_inclusive(
+    join: etree._Element, split: etree._Element, kind: str, at: str, branches: str, filename: str
+) -> BpmnProblem:
+    """An inclusive split sends a case down each branch whose condition holds: a parallel join
+    waits for all of them, an exclusive merge passes each one that comes."""
+    if kind == "parallelGateway":
+        message = (
+            f"the parallel gateway {_named(join)} waits for every branch of {at} ({branches}), "
+            "but that gateway sends a case only down the branches whose conditions hold: when "
+            f"one does not, the case waits at {join.get('id')} for good"
+        )
+    else:
+        message = (
+            f"the exclusive gateway {_named(join)} merges the branches of {at} ({branches}): "
+            "when the conditions of several hold, each passes, and the steps after it run once "
+            "per branch taken"
+        )
+    hint = (
+        f"use an inclusive gateway to join the branches of {split.get('id')}: make "
+        f"{join.get('id')} an inclusive gateway (wrench menu), which waits for the branches "
+        "that were taken"
+    )
     return BpmnProblem(message, filename, join.sourceline, join.get("id"), CODE, hint, "warning")
