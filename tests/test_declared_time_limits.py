@@ -291,3 +291,22 @@ def test_nobody_outside_may_send_the_breach_message(api: Api) -> None:
     refused = api.post("/messages", "portal", json=message)
     assert refused.status_code == 403, refused.text
     assert api.tasks("leader", process_instance_id=case).json()["total"] == 0
+
+
+def test_a_row_the_table_has_is_not_guessed_to_be_another_when_its_stop_is_gone() -> None:
+    """B-UT10's stop of B-T-COSIGN deleted: the check guessed another limit ("did you mean
+    B-T-SIGN?"), the guess for a misspelt row, although B-T-COSIGN is a row of the table."""
+    model = (ROOT / "processes" / "yekuo_streamlined.bpmn").read_text(encoding="utf-8")
+    edited = model.replace(
+        '<camunda:property name="timeLimit.stop" value="B-T-COSIGN, B-T-SIGN"/>',
+        '<camunda:property name="timeLimit.stop" value="B-T-SIGN"/>',
+    )
+    assert edited != model
+    limits = TimeLimits.load(ROOT / "config" / "time-limits.toml")
+    found = declaration_problems(limits, edited.encode(), "yekuo_streamlined", "s.bpmn")
+    [problem] = [p for p in found if "B-T-COSIGN" in p.message]
+    assert problem.message.startswith("time limit B-T-COSIGN has no element with timeLimit.stop")
+    assert "did you mean" not in problem.message and "B-T-SIGN" not in problem.hint
+    # Without the table the guess stays: a row the file misspells looks just like this.
+    alone = declaration_problems(None, edited.encode(), "yekuo_streamlined", "s.bpmn")
+    assert any("did you mean B-T-SIGN" in p.message for p in alone)

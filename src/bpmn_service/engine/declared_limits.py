@@ -85,6 +85,8 @@ class Declarations:
     uses: tuple[LimitUse, ...] = ()
     # the limits without a start or without a stop: their problem (also in `problems`), by id
     incomplete: dict[str, BpmnProblem] = field(default_factory=dict)
+    # those problems without the guess at a misspelt row, for where the table has the row
+    unguessed: dict[str, BpmnProblem] = field(default_factory=dict)
 
     def by_element(self, role: str) -> dict[str, tuple[str, ...]]:
         """Element id -> the limits it starts (role "start"), stops ("stop"), stops when
@@ -160,6 +162,7 @@ def declarations_in(process: etree._Element, filename: str = "") -> Declarations
     graph = _flows(process)
     limits: dict[str, DeclaredLimit] = {}
     incomplete: dict[str, BpmnProblem] = {}
+    unguessed: dict[str, BpmnProblem] = {}
     for limit_id, by_role in roles.items():
         claim_stops = tuple(by_role["stopAtClaim"])
         starts, stops = tuple(by_role["start"]), tuple(by_role["stop"]) + claim_stops
@@ -175,6 +178,15 @@ def declarations_in(process: etree._Element, filename: str = "") -> Declarations
             # So is a misspelt row that a limit declared in full resembles (without a limit
             # table to look the row up in).
             meant = closest(limit_id, [k for k in roles if k != limit_id and _complete(roles[k])])
+            plain = BpmnProblem(
+                f"time limit {limit_id} has no element with {missing}; a clock needs both a "
+                f"start and a stop{said}",
+                filename,
+                line,
+                where,
+                CODE,
+                hint,
+            )
             if meant is not None:
                 on = ", ".join(
                     dict.fromkeys(e for elements in roles[meant].values() for e in elements)
@@ -191,6 +203,8 @@ def declarations_in(process: etree._Element, filename: str = "") -> Declarations
                 hint,
             )
             problems.append(incomplete[limit_id])
+            if meant is not None:
+                unguessed[limit_id] = plain
             continue
         limits[limit_id] = DeclaredLimit(
             limit_id,
@@ -201,7 +215,7 @@ def declarations_in(process: etree._Element, filename: str = "") -> Declarations
             covered=_covered(graph, starts, stops),
             line=lines.get(limit_id),
         )
-    return Declarations(limits, tuple(problems), tuple(uses), incomplete)
+    return Declarations(limits, tuple(problems), tuple(uses), incomplete, unguessed)
 
 
 def _complete(by_role: dict[str, list[str]]) -> bool:

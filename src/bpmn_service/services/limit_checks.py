@@ -37,6 +37,11 @@ def declaration_problems(
         )
         return problems
     rows = list(regime.limits)
+    for limit_id, plain in found.unguessed.items():
+        # A row the table has is no misspelling of another limit: its missing start or stop is
+        # all there is to say (the guess is for a check without the table).
+        if limit_id in regime.limits and found.incomplete[limit_id] in problems:
+            problems[problems.index(found.incomplete[limit_id])] = plain
     for use in found.uses:
         if use.limit_id in regime.limits:
             continue
