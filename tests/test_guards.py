@@ -17,17 +17,21 @@ def test_nul_in_url_or_body_is_422(api: Api) -> None:
         assert response.json()["code"] == "invalid_request"
     response = api.client.post(
         "/api/v1/process-definitions/approval/instances",
-        headers=api.headers("clerk"),
+        headers=api.headers("clerk") | {"Content-Type": "application/json"},
         content=b'{"business_key": "NUL-1", "variables": {"amount": 3, "purpose": "a\\u0000b"}}',
     )
     assert response.status_code == 422
+    # The field that holds it is named (the answer said only "not allowed in values").
+    assert response.json()["details"] == [
+        {
+            "field": "variables.purpose",
+            "message": "contains a NUL character, which no database stores in text",
+        }
+    ]
     assert api.get("/process-instances").json()["total"] == 0
-    assert (
-        api.post(
-            "/messages", "portal", json={"message_name": "x", "business_key": "\u0000"}
-        ).status_code
-        == 422
-    )
+    message = api.post("/messages", "portal", json={"message_name": "x", "business_key": "\u0000"})
+    assert message.status_code == 422
+    assert message.json()["details"][0]["field"] == "business_key"
 
 
 def test_unreadable_json_is_400_in_the_error_shape(api: Api) -> None:

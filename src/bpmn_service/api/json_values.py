@@ -18,7 +18,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .middleware import error_response
+from .middleware import VALUES_REFUSED, error_response
 
 _MAX_FINDINGS = 20
 # Far deeper than any form or message holds, and well short of the 255 levels beyond which
@@ -26,6 +26,7 @@ _MAX_FINDINGS = 20
 MAX_DEPTH = 64
 _TOO_DEEP = f"is nested deeper than {MAX_DEPTH} levels"
 _INT64 = 2**63
+_NUL = "contains a NUL character, which no database stores in text"
 
 
 class _NonFinite:
@@ -58,6 +59,7 @@ class JsonValuesMiddleware:
                 break
         findings = bad_values(bytes(body))
         if findings:
+            scope.setdefault("state", {})[VALUES_REFUSED] = True
             text = "; ".join(f"{field}: {problem}" for field, problem in findings)
             await error_response(
                 scope,
@@ -127,6 +129,8 @@ def _problems(value: Any, root: str = "body") -> list[tuple[str, str]]:
         if isinstance(item, str):
             if not _is_text(item):
                 findings.append((where, "contains a lone surrogate, which is not text"))
+            elif "\x00" in item:
+                findings.append((where, _NUL))
         elif isinstance(item, _NonFinite):
             findings.append((where, f"{item.token} is not a number JSON allows"))
         elif isinstance(item, _BigInteger):
@@ -140,6 +144,9 @@ def _problems(value: Any, root: str = "body") -> list[tuple[str, str]]:
                 field = f"{path}.{key}" if path else str(key)
                 if not _is_text(key):
                     findings.append((where, "a key contains a lone surrogate"))
+                    continue
+                if "\x00" in key:
+                    findings.append((where, f"a key {_NUL.removeprefix('contains ')}"))
                     continue
                 stack.append((field, child, depth + 1))
         elif isinstance(item, list):

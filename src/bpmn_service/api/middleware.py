@@ -114,6 +114,10 @@ class RequestIdMiddleware:
             )
 
 
+# Set in the request's scope state by JsonValuesMiddleware when it refuses the body.
+VALUES_REFUSED = "bpmn_service.values_refused"
+
+
 class GuardMiddleware:
     """Answer 422 for NUL characters (PostgreSQL cannot store them in text), and 500 for any
     unexpected error without re-raising it, so the connection stays usable."""
@@ -151,7 +155,9 @@ class GuardMiddleware:
 
         async def guarded_send(message: Message) -> None:
             nonlocal started
-            if bad_body:
+            # JsonValuesMiddleware's refusal names the field that holds the NUL: it goes out
+            # instead of the generic answer below. Nothing else a handler answered does.
+            if bad_body and not scope.get("state", {}).get(VALUES_REFUSED):
                 return
             if message["type"] == "http.response.start":
                 started = True
