@@ -63,3 +63,25 @@ def test_calendar_functions_answer_at_once_and_a_deadline_past_9999_is_422(api: 
     assert "2500000 working days after" in str(body["message"])
     assert "fall after 9999-12-31" in str(body["message"])
     _nothing_stored(api)
+
+
+def test_a_candidate_groups_expression_giving_no_group_leaves_the_task_to_its_lane(
+    api: Api,
+) -> None:
+    """`${reviewGroup}` with reviewGroup "" (or []) offered the task to nobody but admins: it
+    goes to its lane's groups, as a task that names none does."""
+    text = (ROOT / "tests" / "data" / "inbox.bpmn").read_text(encoding="utf-8")
+    moved = text.replace(
+        "        <bpmn:flowNodeRef>dynamic_task</bpmn:flowNodeRef>\n", "", 1
+    ).replace(
+        "<bpmn:flowNodeRef>customer_task</bpmn:flowNodeRef>",
+        "<bpmn:flowNodeRef>customer_task</bpmn:flowNodeRef>"
+        "<bpmn:flowNodeRef>dynamic_task</bpmn:flowNodeRef>",
+    )
+    assert api.deploy_bytes("inbox.bpmn", moved.encode()).status_code in (200, 201)
+    for business_key, group in (("EMPTY-1", ""), ("EMPTY-2", []), ("GIVEN-1", "plan_engineer")):
+        started = api.start("inbox", business_key, {"reviewGroup": group}, user="pm")
+        assert started.status_code == 201, started.text
+        [dynamic] = [t for t in started.json()["tasks"] if t["element_id"] == "dynamic_task"]
+        expected = ["plan_engineer"] if group else ["customer"]  # lane 客户 -> customer ("*")
+        assert dynamic["candidate_groups"] == expected, business_key

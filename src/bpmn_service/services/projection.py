@@ -470,9 +470,7 @@ def _create_tasks(
     candidates: list[dict[str, str]] = []
     created: dict[str, dict[str, list[str]]] = session.info.setdefault(_CREATED_CANDIDATES, {})
     for one in ready:
-        groups = one.candidate_groups
-        if groups is None:
-            groups = lanes.groups_for(instance.definition_key, one.lane)
+        groups = _groups_offered(instance, one, lanes)
         _fits_columns(one, groups)
         row = Task(
             id=one.id,
@@ -760,10 +758,18 @@ def offered_to(
 ) -> tuple[list[str], list[str]]:
     """The candidate groups and users a new task of `ready`'s element gets (its lane's groups
     where the element names none), as _create_tasks offers them, sorted."""
-    groups = ready.candidate_groups
-    if groups is None:
-        groups = lanes.groups_for(instance.definition_key, ready.lane)
+    groups = _groups_offered(instance, ready, lanes)
     return sorted(set(groups)), sorted(set(ready.candidate_users or []))
+
+
+def _groups_offered(instance: ProcessInstance, ready: ReadyTask, lanes: LaneGroups) -> list[str]:
+    """The element's candidate groups; its lane's where it names none, or where its expressions
+    gave no group, no user and no assignee (`${x}` with x empty): such a task was offered to
+    nobody but admins."""
+    groups = ready.candidate_groups
+    if groups is None or (not groups and not ready.candidate_users and not ready.assignee):
+        return lanes.groups_for(instance.definition_key, ready.lane)
+    return groups
 
 
 def realign_tasks(
