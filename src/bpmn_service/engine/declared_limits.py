@@ -23,7 +23,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from lxml import etree
 
@@ -187,24 +187,18 @@ def declarations_in(process: etree._Element, filename: str = "") -> Declarations
                 CODE,
                 hint,
             )
+            incomplete[limit_id] = plain
             if meant is not None:
                 on = ", ".join(
                     dict.fromkeys(e for elements in roles[meant].values() for e in elements)
                 )
-                said += f"; did you mean {meant}, declared on {on}?"
-                hint = f"write {meant} in the element's Extension properties, or {hint}"
-            incomplete[limit_id] = BpmnProblem(
-                f"time limit {limit_id} has no element with {missing}; a clock needs both a "
-                f"start and a stop{said}",
-                filename,
-                line,
-                where,
-                CODE,
-                hint,
-            )
-            problems.append(incomplete[limit_id])
-            if meant is not None:
+                incomplete[limit_id] = replace(
+                    plain,
+                    message=f"{plain.message}; did you mean {meant}, declared on {on}?",
+                    hint=f"write {meant} in the element's Extension properties, or {hint}",
+                )
                 unguessed[limit_id] = plain
+            problems.append(incomplete[limit_id])
             continue
         limits[limit_id] = DeclaredLimit(
             limit_id,
