@@ -1079,3 +1079,19 @@ def test_refusals_name_the_field_and_the_reason(rest: Rest, api: Api) -> None:
     tenant = rest.post("/message", "portal", json={"messageName": "x", "tenantId": "t1"})
     assert tenant.status_code == 400
     assert "tenantId: is not supported here" in tenant.json()["message"]
+
+
+def test_a_tasklists_first_calls_are_answered(rest: Rest, api: Api) -> None:
+    """Tasklists ask for a task's form first and may be set up with the engine's name: both
+    were 404."""
+    _instance, task_id = start_race(rest, api, "FORM-1")
+    form = rest.get(f"/task/{task_id}/form")
+    assert form.status_code == 200, form.text
+    assert form.json() == {"key": None, "contextPath": None, "camundaFormRef": None}
+    assert rest.get("/task/no-such-task/form").status_code == 404
+    # The one engine, "default", answers under its name as at the root.
+    named = rest.get(f"/engine/default/task/{task_id}")
+    assert named.status_code == 200 and named.json() == rest.get(f"/task/{task_id}").json()
+    listed = rest.get("/engine/default/task", params={"processInstanceBusinessKey": "FORM-1"})
+    assert [t["id"] for t in listed.json()] == [task_id]
+    assert rest.get(f"/engine/other/task/{task_id}").status_code == 404

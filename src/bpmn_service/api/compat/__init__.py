@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bpmn_service import __version__
 from bpmn_service.api import web
@@ -30,6 +31,28 @@ from bpmn_service.api.compat.routes import (
 from bpmn_service.context import AppContext
 
 PREFIX = "/engine-rest"
+# Camunda clients set up with an engine name call /engine-rest/engine/{name}/…; the service has
+# one engine, "default" (GET /engine-rest/engine), answered at the same routes.
+_NAMED = f"{PREFIX}/engine/default/"
+
+
+class NamedEngine:
+    """Answers /engine-rest/engine/default/… as /engine-rest/…; any other name stays unknown."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(_NAMED):
+            raw = scope.get("raw_path") or scope["path"].encode()
+            scope = {
+                **scope,
+                "path": PREFIX + scope["path"][len(_NAMED) - 1 :],
+                "raw_path": PREFIX.encode() + raw[len(_NAMED) - 1 :]
+                if raw.startswith(_NAMED.encode())
+                else raw,
+            }
+        await self.app(scope, receive, send)
 
 
 def create_engine_rest(ctx: AppContext) -> FastAPI:

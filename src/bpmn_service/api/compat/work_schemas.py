@@ -11,6 +11,15 @@ from bpmn_service.api.compat.schemas import CamundaModel, CamundaRequest, Variab
 MAX_LOCK_MS = 24 * 3600 * 1000  # services.external_locks.MAX_LOCK
 
 
+class TaskForm(CamundaModel):
+    """Where a task's form lives. The service renders every form from the task's
+    camunda:formData (GET /task/{id}/form-variables), so there is no form key to point at."""
+
+    key: None = None
+    context_path: None = None
+    camunda_form_ref: None = None
+
+
 class Task(CamundaModel):
     id: str
     name: str

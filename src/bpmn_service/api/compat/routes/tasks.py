@@ -28,7 +28,13 @@ from bpmn_service.api.compat.values import (
     typed_form_value,
     typed_one,
 )
-from bpmn_service.api.compat.work_schemas import CompleteTask, IdentityLink, Task, UserId
+from bpmn_service.api.compat.work_schemas import (
+    CompleteTask,
+    IdentityLink,
+    Task,
+    TaskForm,
+    UserId,
+)
 from bpmn_service.api.deps import ContextDep, IdempotencyKeyHeader
 from bpmn_service.context import AppContext
 from bpmn_service.errors import FieldError, InvalidState, NotFound
@@ -95,6 +101,14 @@ def get_tasks_count(ctx: ContextDep, principal: CamundaPrincipalDep, filters: Fi
 def get_task(ctx: ContextDep, principal: CamundaPrincipalDep, task_id: str) -> Task:
     """One visible task."""
     return task_dto(_readable_task(ctx, task_id, principal).task)
+
+
+@router.get("/{task_id}/form", response_model=TaskForm, responses=ERROR_RESPONSES)
+def get_form(ctx: ContextDep, principal: CamundaPrincipalDep, task_id: str) -> TaskForm:
+    """The form's key, which tasklists ask for first: none, as for Camunda's generated forms
+    (the fields are at /task/{id}/form-variables). 404 for a task the caller cannot see."""
+    _readable_task(ctx, task_id, principal)
+    return TaskForm()
 
 
 @router.post("/{task_id}/claim", status_code=204, responses={**ERROR_RESPONSES, **NO_CONTENT})
