@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
+from playwright.sync_api import Locator
 
 from bpmn_service.engine import layout_bpmn
 from conftest import DATA
@@ -202,15 +203,10 @@ def test_a_number_the_browser_cannot_keep_as_typed_is_refused_at_its_field(
     assert variables["appliedCapacityKVA"] == before["appliedCapacityKVA"]
 
 
-def test_a_number_typed_with_a_fraction_stays_a_float_and_a_wrong_type_is_refused_at_its_field(
-    ui: Ui, server: Server
-) -> None:
-    """JSON.parse reads 120.0 as 120, and 修改变量 sent the integer: a double variable became a
-    Long for Camunda clients. The typed text goes to the service as typed, inside objects too;
-    text where the process's forms declare a number is refused at its field."""
-    needs(server, "patch", f"{CASE}/variables")
+def capacity_typed_as_text(ui: Ui, server: Server) -> tuple[str, Locator]:
+    """A new case whose 修改变量 the leader saved with appliedCapacityKVA = "lots": the case id
+    and the form, once the service's refusal (the forms declare a double) shows at the field."""
     key, started = apply(server)
-    case = started["id"]
     page = ui.page
     ui.sign_in("leader")
     open_case(ui, key)
@@ -220,8 +216,20 @@ def test_a_number_typed_with_a_fraction_stays_a_float_and_a_wrong_type_is_refuse
     form.get_by_label("变量名").fill("appliedCapacityKVA")
     form.get_by_label("新值").fill("lots")
     form.get_by_role("button", name="保存变量").click()
+    form.locator(".field-error", has_text="double").wait_for()
+    return str(started["id"]), form
+
+
+def test_a_number_typed_with_a_fraction_stays_a_float_and_a_wrong_type_is_refused_at_its_field(
+    ui: Ui, server: Server
+) -> None:
+    """JSON.parse reads 120.0 as 120, and 修改变量 sent the integer: a double variable became a
+    Long for Camunda clients. The typed text goes to the service as typed, inside objects too;
+    text where the process's forms declare a number is refused at its field."""
+    needs(server, "patch", f"{CASE}/variables")
+    case, form = capacity_typed_as_text(ui, server)
+    page = ui.page
     refusal = form.locator(".field-error", has_text="double")
-    refusal.wait_for()
     assert "string" in refusal.inner_text()
     assert form.get_by_label("新值").get_attribute("aria-invalid") == "true"
     ui.shot("05-wrong-type-refused")
@@ -417,20 +425,10 @@ def test_a_refused_repair_puts_the_keyboard_on_the_field_and_an_empty_move_is_as
     refused at the fields, in Chinese, and nothing is sent."""
     needs(server, "patch", f"{CASE}/variables")
     needs(server, "post", f"{CASE}/modification")
-    key, started = apply(server)
-    case = started["id"]
     sent: list[str] = []
     ui.page.on("request", lambda r: sent.append(r.url) if "/modification" in r.url else None)
+    case, _form = capacity_typed_as_text(ui, server)
     page = ui.page
-    ui.sign_in("leader")
-    open_case(ui, key)
-    page.get_by_role("button", name="修改变量").click()
-    form = page.get_by_test_id("repair-variables")
-    form.get_by_label("原因").fill("客户书面申请增容")
-    form.get_by_label("变量名").fill("appliedCapacityKVA")
-    form.get_by_label("新值").fill("lots")
-    form.get_by_role("button", name="保存变量").click()
-    form.locator(".field-error", has_text="double").wait_for()
     page.wait_for_function("document.activeElement.id === 'variable-value-0'")
 
     page.get_by_role("button", name="移动令牌").click()
