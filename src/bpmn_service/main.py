@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from bpmn_service import __version__
 from bpmn_service.api import errors as api_errors, metrics, web
-from bpmn_service.api.compat import PREFIX as ENGINE_REST, NamedEngine, create_engine_rest
+from bpmn_service.api.compat import PREFIX as ENGINE_REST, create_engine_rest
 from bpmn_service.api.json_values import JsonValuesMiddleware
 from bpmn_service.api.middleware import BodyLimitMiddleware, GuardMiddleware, RequestIdMiddleware
 from bpmn_service.api.routes import (
@@ -142,7 +142,6 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
     app.state.open_work = metrics.open_work_registry(ctx)
     web.install(app)
     app.mount(ENGINE_REST, create_engine_rest(ctx))
-    app.add_middleware(NamedEngine)
     app.add_middleware(metrics.RequestMetricsMiddleware)
     app.add_middleware(GuardMiddleware)
     # Outside the guard, so that a body over the limit while it is read is still a 413.

@@ -33,24 +33,26 @@ from bpmn_service.context import AppContext
 PREFIX = "/engine-rest"
 # Camunda clients set up with an engine name call /engine-rest/engine/{name}/…; the service has
 # one engine, "default" (GET /engine-rest/engine), answered at the same routes.
-_NAMED = f"{PREFIX}/engine/default/"
+_NAMED = "/engine/default/"
 
 
 class NamedEngine:
-    """Answers /engine-rest/engine/default/… as /engine-rest/…; any other name stays unknown."""
+    """Middleware of the mounted /engine-rest application: answers …/engine/default/… as …/…;
+    any other name stays unknown (404). Only requests under /engine-rest pass through it."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(_NAMED):
+        root = scope.get("root_path", "")  # the mount's path: the requests' paths start with it
+        named = root + _NAMED
+        if scope["type"] == "http" and scope["path"].startswith(named):
             raw = scope.get("raw_path") or scope["path"].encode()
+            cut = len(named) - 1  # keep the "/" before the route's path
             scope = {
                 **scope,
-                "path": PREFIX + scope["path"][len(_NAMED) - 1 :],
-                "raw_path": PREFIX.encode() + raw[len(_NAMED) - 1 :]
-                if raw.startswith(_NAMED.encode())
-                else raw,
+                "path": root + scope["path"][cut:],
+                "raw_path": root.encode() + raw[cut:] if raw.startswith(named.encode()) else raw,
             }
         await self.app(scope, receive, send)
 
@@ -72,6 +74,7 @@ def create_engine_rest(ctx: AppContext) -> FastAPI:
         return web.swagger_page(f"{PREFIX}/openapi.json", f"{app.title} – Camunda 7 subset")
 
     app.state.ctx = ctx
+    app.add_middleware(NamedEngine)
     errors.install(app)
     for module in (
         engine,
