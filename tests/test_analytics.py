@@ -41,6 +41,7 @@ from bpmn_service.db.models import (
     ProcessInstance,
     Task,
 )
+from bpmn_service.services.lead_time import marked_elements
 from bpmn_service.services.metrics import compute
 from conftest import DATA, Api
 
@@ -61,7 +62,7 @@ class History:
         # Task properties per instance (I2's application is online: no hall visit).
         self.props: dict[str, dict[str, dict[str, str]]] = {}
 
-    def definition(self, key: str, version: int) -> str:
+    def definition(self, key: str, version: int, xml: str = "<definitions/>") -> str:
         if not any(isinstance(r, Deployment) for r in self.rows):
             self.rows.append(
                 Deployment(
@@ -81,7 +82,7 @@ class History:
                 name=key,
                 checksum=f"{key}{version}",
                 resource_name=f"{key}.bpmn",
-                bpmn_xml="<definitions/>",
+                bpmn_xml=xml,
                 spec_json="{}",
                 start_form=[],
                 message_starts=[],
@@ -615,3 +616,62 @@ def test_a_real_instance_is_counted(api: Api) -> None:
         "items"
     ]
     assert (limit["element_id"], limit["completed"], limit["on_time"]) == ("review", 1, 1)
+
+
+LEAD_MODEL = """<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+  <bpmn:process id="lead" isExecutable="true">
+    <bpmn:userTask id="power_on">
+      <bpmn:extensionElements><camunda:properties>
+        <camunda:property name="leadTimeEnd" value="true"/>
+      </camunda:properties></bpmn:extensionElements>
+    </bpmn:userTask>
+  </bpmn:process>
+  <bpmn:process id="elsewhere"><bpmn:userTask id="archive">
+    <bpmn:extensionElements><camunda:properties>
+      <camunda:property name="leadTimeEnd" value="true"/>
+    </camunda:properties></bpmn:extensionElements>
+  </bpmn:userTask></bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_the_cycle_runs_to_the_step_marked_lead_time_end(api: Api) -> None:
+    """Power-on (leadTimeEnd) ends the cycle: archiving and the customer's evaluation after it
+    neither lengthen it nor, as customer time, shorten the utility's share."""
+    h = History()
+    h.definition("lead", 1, LEAD_MODEL)
+    # L1 powered on 11-05 10:00 (2 WD after its start); archived and evaluated until 11-12.
+    l1 = h.instance("L1", key="lead", version=1, category="LV", status="completed",
+                    started=bj(11, 3, 9), ended=bj(11, 12, 10))  # fmt: skip
+    h.task(l1, "docs", CUSTOMER, "客户", bj(11, 3, 10), bj(11, 3, 10), bj(11, 4, 10), key="lead")
+    h.task(l1, "power_on", ["metering"], "计量", bj(11, 4, 10), bj(11, 4, 11), bj(11, 5, 10),
+           key="lead")  # fmt: skip
+    h.task(l1, "evaluate", CUSTOMER, "客户", bj(11, 5, 10), None, bj(11, 10, 10), key="lead")
+    h.task(l1, "archive", ["archive"], "档案", bj(11, 5, 10), bj(11, 5, 11), bj(11, 12, 10),
+           key="lead")  # fmt: skip
+    # L2 refused before power-on: its cycle runs to its end.
+    h.instance("L2", key="lead", version=1, category="LV", status="completed",
+               started=bj(11, 3, 9), ended=bj(11, 3, 21))  # fmt: skip
+    with api.ctx.sessions.begin() as session:
+        for row in h.rows:
+            session.add(row)
+            session.flush()
+
+    [row] = report(api, "processes", key="lead")["items"]
+    # L1 49 hours, L2 12 hours (without the marker: L1 9 days and a hour).
+    assert row["cycle_days"] == stats(1.2708, 1.2708, 1.8875)
+    # L1 2 WD (11-04, 11-05; 7 to the end), L2 0.
+    assert row["cycle_working_days"] == stats(1, 1, 1.8)
+    # L1 2 − 1 (the customer's documents); the evaluation after power-on is not subtracted.
+    assert row["utility_working_days"] == stats(0.5, 0.5, 0.9)
+
+
+def test_the_shipped_models_mark_power_on() -> None:
+    """The reports' and the simulation's lead time end at 送电 / 立即送电, not at the archive
+    or the customer's evaluation after it."""
+    processes = DATA.parents[1] / "processes"
+    current = (processes / "yekuo_current.bpmn").read_bytes()
+    streamlined = (processes / "yekuo_streamlined.bpmn").read_bytes()
+    assert marked_elements(current, "yekuo_current") == {"A-UT17"}
+    assert marked_elements(streamlined, "yekuo_streamlined") == {"B-UT14"}
+    assert marked_elements(streamlined, "another_key") == frozenset()

@@ -936,3 +936,35 @@ def test_the_shipped_models_and_the_test_models_have_no_mismatched_gateways() ->
     for path in paths:
         _compiled, found = check_bpmn(path.read_bytes(), path.name, CONTEXT_SHIPPED)
         assert [f for f in found if f.code == "structure.gateway-mismatch"] == [], path.name
+
+
+def test_a_lead_time_marker_the_reports_would_ignore_is_warned() -> None:
+    """leadTimeEnd ends the reports' cycle at a user task's completion; on an end event, or
+    with a value other than true, it would be ignored and the cycle run to the case's end."""
+
+    def marked(value: str = "true") -> str:
+        return (
+            '<bpmn:extensionElements><camunda:properties><camunda:property name="leadTimeEnd" '
+            f'value="{value}"/></camunda:properties></bpmn:extensionElements>'
+        )
+
+    def body(task_marker: str = "", end_marker: str = "") -> str:
+        return (
+            '<bpmn:startEvent id="start"/>'
+            f'<bpmn:userTask id="power_on" camunda:candidateGroups="clerk">{task_marker}'
+            "</bpmn:userTask>"
+            f'<bpmn:endEvent id="end">{end_marker}</bpmn:endEvent>'
+            + flow("start", "power_on")
+            + flow("power_on", "end")
+        )
+
+    def warnings(text: str) -> list[BpmnProblem]:
+        return [f for f in tiny(text) if f.code == "structure.lead-time-end"]
+
+    assert warnings(body(marked())) == []
+    [on_end] = warnings(body(end_marker=marked()))
+    assert (on_end.element, on_end.severity) == ("end", "warning")
+    assert "leadTimeEnd is on endEvent end" in on_end.message
+    assert "user task whose completion is power-on" in on_end.hint
+    [odd] = warnings(body(marked("yes")))
+    assert odd.element == "power_on" and "'yes'" in odd.message

@@ -222,6 +222,29 @@ def _where(filters: Filters, params: dict[str, Any]) -> str:
 TIME_PARAMS = ("started_from", "started_to", "now")
 
 
+def _pairs(
+    pairs: Sequence[tuple[str, str]],
+    outer: str,
+    inner: str,
+    params: dict[str, Any],
+    prefix: str,
+) -> str:
+    """A condition true where (outer, inner) is one of the pairs, with bound parameters;
+    never true for none."""
+    by_outer: dict[str, list[str]] = {}
+    for first, second in pairs:
+        by_outer.setdefault(first, []).append(second)
+    terms = []
+    for i, (first, seconds) in enumerate(sorted(by_outer.items())):
+        params[f"{prefix}{i}"] = first
+        names = []
+        for j, second in enumerate(sorted(set(seconds))):
+            params[f"{prefix}{i}_{j}"] = second
+            names.append(f":{prefix}{i}_{j}")
+        terms.append(f"({outer} = :{prefix}{i} AND {inner} IN ({', '.join(names)}))")
+    return " OR ".join(terms) or "1 = 0"
+
+
 def _run(session: Session, statement: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     binds: list[BindParameter[Any]] = [
         bindparam(name, type_=UtcDateTime()) for name in TIME_PARAMS if name in params
@@ -246,9 +269,15 @@ def process_kpis(
     *,
     satisfaction_variable: str,
     external_groups: Collection[str],
+    lead_time_ends: Sequence[tuple[str, str]] = (),
     percents: Sequence[int] = (50, 90),
 ) -> list[dict[str, Any]]:
     """One row per (key, version, category); see docs/analytics.md for every column.
+
+    ``lead_time_ends`` are the (definition id, element id) pairs of the tasks whose first
+    completion ends a case's lead time (power-on, property ``leadTimeEnd``): the cycle figures
+    run to that moment where a case has one, else to the case's end, and customer spans count
+    only up to it.
 
     Per completed instance, one row of figures is summed from contributions (the instance
     itself, its external spans, its tasks, its element rounds, its hand-offs) that a single
@@ -279,6 +308,10 @@ def process_kpis(
     ranked_values = ["cycle_days", "cycle_wd", "utility_wd", "procedures"]
     done = f"{where} AND pi.status = 'completed' AND pi.ended_at IS NOT NULL"
     done_tasks = f"historic_task ht JOIN process_instance pi ON pi.id = ht.instance_id WHERE {done}"
+    lead_marked = _pairs(lead_time_ends, "pi.definition_id", "ht.element_id", params, "lead")
+    # A case's cycle ends at power-on where its model marks it, else at its end.
+    cycle_end = "COALESCE(le.lead_end, pi.ended_at)"
+    span_end = "CASE WHEN le.lead_end < x.span_end THEN le.lead_end ELSE x.span_end END"
     is_utility = sql.has_group_outside("ht.candidate_groups", "external_groups")
     width = sql.moment_width
     end_key = (
@@ -291,7 +324,12 @@ def process_kpis(
         f"AND {is_utility} AND ht.ended_at <= c.created_at AND ht.id <> c.id)"
     )
     statement = f"""
-WITH creations AS (
+WITH lead_end AS (
+    SELECT ht.instance_id, MIN(ht.ended_at) AS lead_end
+    FROM {done_tasks} AND ht.end_reason = 'completed' AND ({lead_marked})
+    GROUP BY ht.instance_id
+),
+creations AS (
     SELECT ht.instance_id, ht.id, ht.created_at, ht.candidate_groups, events.kind,
            MAX(CASE WHEN events.kind = 0 THEN {sql.bytewise(end_key)} END) OVER (
                PARTITION BY {sql.bytewise("ht.instance_id")}
@@ -334,8 +372,10 @@ external_wd AS (
         FROM historic_wait hw JOIN process_instance pi ON pi.id = hw.instance_id
         WHERE {done} AND hw.external_party
     ) x
+    LEFT JOIN lead_end le ON le.instance_id = x.instance_id
     JOIN calendar_day cs ON cs.day = {sql.local_date("x.span_start")}
-    JOIN calendar_day ce ON ce.day = {sql.local_date("x.span_end")}
+    JOIN calendar_day ce ON ce.day = {sql.local_date(span_end)}
+    WHERE le.lead_end IS NULL OR x.span_start < le.lead_end
     GROUP BY x.instance_id
 ),
 task_counts AS (
@@ -352,13 +392,14 @@ task_counts AS (
 contributions AS (
     SELECT pi.id AS instance_id, {sql.bytewise("pi.definition_key")} AS key, pi.version,
            {sql.bytewise("pi.category")} AS category,
-           {sql.days("pi.started_at", "pi.ended_at")} AS cycle_days,
+           {sql.days("pi.started_at", cycle_end)} AS cycle_days,
            ce.ordinal - cs.ordinal AS cycle_wd,
            0 AS external_wd, 0 AS procedures, 0 AS hall_visits, 0 AS rework_loops,
            0 AS handoffs
     FROM process_instance pi
+    LEFT JOIN lead_end le ON le.instance_id = pi.id
     LEFT JOIN calendar_day cs ON cs.day = {sql.local_date("pi.started_at")}
-    LEFT JOIN calendar_day ce ON ce.day = {sql.local_date("pi.ended_at")}
+    LEFT JOIN calendar_day ce ON ce.day = {sql.local_date(cycle_end)}
     WHERE {done}
     UNION ALL
     SELECT instance_id, NULL, NULL, NULL, NULL, NULL, external_wd, 0, 0, 0, 0

@@ -119,6 +119,7 @@ def analyst_findings(
     _ignored_conditions(process, add)
     _no_default_flow(process, add)
     _timer_start(process, add)
+    _lead_time_end(process, add)
     _lane_groups(process, process.get("id") or "", add, context)
     _lane_group_users(process, process.get("id") or "", add, context)
     _other_vendors(root, process, add, context)
@@ -423,6 +424,38 @@ def _timer_start(process: etree._Element, add: Add) -> None:
             "/api/v1/process-definitions/{key}/instances, and make the start event a plain one "
             "(wrench: None start event)",
         )
+
+
+def _lead_time_end(process: etree._Element, add: Add) -> None:
+    """The reports end a case's cycle at the first completion of a user task marked
+    leadTimeEnd (services/lead_time.py); on another element, or with another value than
+    true, the marker would be ignored and the cycle silently run to the case's end."""
+    for prop in process.iterfind(".//camunda:property[@name='leadTimeEnd']", NSMAP):
+        holder = prop.getparent()  # camunda:properties in bpmn:extensionElements
+        extensions = holder.getparent() if holder is not None else None
+        owner = extensions.getparent() if extensions is not None else None
+        if owner is None:
+            continue
+        kind = etree.QName(owner).localname
+        value = (prop.get("value") or "").strip()
+        if kind != "userTask":
+            add(
+                owner,
+                "structure.lead-time-end",
+                f"leadTimeEnd is on {kind} {owner.get('id')}: only a user task's completion "
+                "can end the lead time, so the reports ignore it",
+                "put the property on the user task whose completion is power-on (送电), in its "
+                "Extension properties",
+                line=prop.sourceline,
+            )
+        elif value.lower() not in ("true", "false"):
+            add(
+                owner,
+                "structure.lead-time-end",
+                f"leadTimeEnd = {value!r} on {owner.get('id')}: the reports read only true",
+                "set the value to true (or remove the property)",
+                line=prop.sourceline,
+            )
 
 
 def _script_languages(process: etree._Element, add: Add) -> None:

@@ -23,6 +23,7 @@ from bpmn_service.errors import Forbidden, Invalid
 from bpmn_service.identity import Principal
 from bpmn_service.timeutil import as_utc
 
+from .lead_time import lead_time_ends
 from .projection import EXTERNAL_GROUPS
 from .uow import UnitOfWork
 
@@ -260,6 +261,7 @@ def process_report(
             query.filters,
             satisfaction_variable=query.satisfaction_variable,
             external_groups=EXTERNAL_GROUPS,
+            lead_time_ends=lead_time_ends(uow.session, query.key, query.version),
         )
     return Report(query, [_process_kpis(r) for r in rows])
 

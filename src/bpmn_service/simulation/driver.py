@@ -188,6 +188,8 @@ class Driver:
         self.scenario = scenario
         self.proc = proc
         self.model = model
+        # The scenario may move power-on for a what-if; else the model's marker counts.
+        self.lead_time_end = proc.lead_time_end or model.lead_time_end
         self.clock = clock
         self.lanes = lanes
         self.limits = limits
@@ -327,7 +329,7 @@ class Driver:
             run.known.update(values)
             if record.external is False:
                 run.last_groups = record.groups
-            if run.lead_end is None and record.element in self.proc.lead_time_end:
+            if run.lead_end is None and record.element in self.lead_time_end:
                 run.lead_end = w
             self._sync(run, run.live.complete(task_id, values, actor=SIM_ACTOR, now=now), w)
         elif kind == EXTERNAL:

@@ -21,6 +21,7 @@ from bpmn_service.engine import FormField, compile_bpmn, validate
 from bpmn_service.engine.live import LiveProcess
 from bpmn_service.errors import InvalidBpmn
 from bpmn_service.lanes import LaneGroups
+from bpmn_service.services.lead_time import LEAD_TIME_END
 from bpmn_service.services.projection import EXTERNAL_GROUPS
 from bpmn_service.timelimits import CATEGORIES
 
@@ -69,6 +70,16 @@ class SimModel:
         """A live process of the model, reporting the completions its time limits follow."""
         watched = self.time_limits.watched if self.time_limits is not None else frozenset()
         return LiveProcess(self.spec_json, watched)
+
+    @property
+    def lead_time_end(self) -> frozenset[str]:
+        """The user tasks whose completion is power-on (the leadTimeEnd property), where the
+        service's reports end a case's cycle (services/lead_time.py)."""
+        return frozenset(
+            e.id
+            for e in self.elements.values()
+            if e.kind == USER_TASK and e.properties.get(LEAD_TIME_END, "").lower() == "true"
+        )
 
     def field_ids(self) -> set[str]:
         ids = {f.id for f in self.start_form}
