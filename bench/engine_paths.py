@@ -4,7 +4,7 @@ ProcessRunner, the state dumped and loaded at every step, as the service does.
     .venv/bin/python bench/engine_paths.py [--repeat 2]
 
 Replays yekuo_current HV_D_all_loops (70 steps), yekuo_streamlined HV_S_cosign_one_rejects (31)
-and yekuo_current LV_happy_no_concealed_works (25) from tests/data/paths, once to warm up, then
+and yekuo_current LV_happy_no_concealed_works (25) from processes/paths, once to warm up, then
 --repeat times, and prints the CPU seconds (time.process_time) of the timed part. CPU time depends
 little on what else runs on the machine, so before/after pairs of a change can be compared on a
 busy machine: run it with the other commit's `src` first on PYTHONPATH.

@@ -1,6 +1,6 @@
 """What one 业扩 application costs the database and the server: rows, bytes, API calls, CPU.
 
-Every recorded path of the shipped models (tests/data/paths: both customer-category mixes of
+Every recorded path of the shipped models (processes/paths: both customer-category mixes of
 `yekuo_current` and `yekuo_streamlined`) is driven to its end over real HTTP against one
 `bpmn-service serve` process, as the path tests drive it (start, claim + complete as a demo user of
 the task's group, customer messages, external tasks worked by the script), `--copies` times each.

@@ -57,7 +57,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
-PATHS_DATA = DATA / "paths"
+PATHS_DATA = ROOT / "processes" / "paths"
 HOST = "127.0.0.1"
 API = "/api/v1"
 WORKER_ID = "fuzz-worker"
@@ -68,7 +68,7 @@ DEFAULT_MODES = ("positive", "negative")
 DEFAULT_CHECKS = ("not_a_server_error", "response_schema_conformance", "status_code_conformance")
 ANONYMOUS = "-"  # in --tokens: send no Authorization header
 
-# Start variables of the seeded processes that have no tests/data/paths/<key>.json.
+# Start variables of the seeded processes that have no processes/paths/<key>.json.
 START_VARIABLES: dict[str, dict[str, Any]] = {
     "approval": {"amount": 120, "purpose": "fuzz seed"},
     "sla_demo": {"category": "RES"},
@@ -208,7 +208,7 @@ def auth(token: str) -> dict[str, str]:
 
 
 def start_variables(key: str) -> dict[str, Any] | None:
-    """Valid start variables: tests/data/paths/<key>.json's first start, or START_VARIABLES."""
+    """Valid start variables: processes/paths/<key>.json's first start, or START_VARIABLES."""
     path = PATHS_DATA / f"{key}.json"
     if path.is_file():
         starts = json.loads(path.read_text(encoding="utf-8")).get("start") or {}

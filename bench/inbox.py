@@ -8,7 +8,7 @@ For each size it builds a database of that many open user tasks in a new Postgre
 fresh SQLite file), with the service's own migrations and tables:
 
 * The task kinds are those the shipped models (processes/yekuo_*.bpmn) really create: each
-  recorded path of tests/data/paths is replayed through the engine facade and every ready user
+  recorded path of processes/paths is replayed through the engine facade and every ready user
   task it shows is one kind (element, name, lane, candidate groups and users, form values), as
   often as the paths show it. Each generated task is such a kind, in an instance of its process
   (one instance row per 1.5 tasks), created over the last 120 days, due 1–20 working days after

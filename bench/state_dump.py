@@ -3,7 +3,7 @@
     .venv/bin/python bench/state_dump.py [--repeat 300]
 
 Builds states the service stores: bench/lifecycle12.bpmn after its start and after 4 and 8
-completions, and yekuo_current's HV_D_all_loops (tests/data/paths) after 10, 35 and 60 steps. Each
+completions, and yekuo_current's HV_D_all_loops (processes/paths) after 10, 35 and 60 steps. Each
 state is loaded once, then dumped --repeat times by the service's serializer (its own task and
 workflow converters, serialization.py) and by the same serializer with SpiffWorkflow's
 TaskConverter and WorkflowConverter.to_dict, both writing with the standard library's JSON

@@ -1,6 +1,6 @@
 """Drive a shipped process along a recorded path through the HTTP API.
 
-A path file (tests/data/paths/<key>.json) holds start variables per customer category and, per
+A path file (processes/paths/<key>.json) holds start variables per customer category and, per
 path, the user tasks in the order they are completed with the form values submitted. Every task is
 claimed and completed by a demo user of one of the task's candidate groups, as a user would.
 """
@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # the test client; bench/footprint.py drives a real server wi
     from conftest import Api
 
 ROOT = Path(__file__).resolve().parents[1]
-PATHS = ROOT / "tests" / "data" / "paths"
+PATHS = ROOT / "processes" / "paths"
 PROCESSES = ROOT / "processes"
 
 # The demo user that acts for each group (config/users.toml).

@@ -155,7 +155,7 @@ class Harness:
 
 
 def _start_variables(key: str) -> dict[str, Any] | None:
-    path = DATA / "paths" / f"{key}.json"
+    path = DATA.parents[1] / "processes" / "paths" / f"{key}.json"
     if not path.is_file():
         return None
     starts = json.loads(path.read_text(encoding="utf-8")).get("start") or {}

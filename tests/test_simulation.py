@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -370,3 +371,29 @@ def test_sensitivity_ranks_the_parameters_by_their_effect_on_the_total() -> None
     assert deltas["review reviewDecision=APPROVE p ×1.5"] == pytest.approx(0.0)
     assert "tornado" not in report.to_html(outputs.report)  # plain SVG, no script
     assert "<svg" in report.to_html(outputs.report)
+
+
+def test_without_the_recorded_paths_the_refusal_says_where_they_were_looked_for(
+    tmp_path: Path,
+) -> None:
+    """An installation that copied processes/ without its paths/ (an image built from the
+    .bpmn files alone) refused a what-if of the streamlined process with a bare 'neither a
+    form field nor a message variable'; it now says which recorded paths were missing and
+    where they belong."""
+    for name in ("yekuo_streamlined.bpmn", "lane-groups.toml"):
+        (tmp_path / name).write_bytes((ROOT / "processes" / name).read_bytes())
+    bare = Environment(**{**env().__dict__, "processes_dir": tmp_path})
+    full = parse(SCENARIO.read_text(encoding="utf-8"), "simulation.toml")
+    # What a what-if of one process simulates: that process alone.
+    scenario = replace(full, processes={"yekuo_streamlined": full.processes["yekuo_streamlined"]})
+    with pytest.raises(ScenarioError) as caught:
+        load_models(scenario, bare)
+    message = str(caught.value)
+    assert "attribute hasConcealedWorks is neither a form field nor a message variable" in message
+    assert "no recorded paths were found for yekuo_streamlined" in message
+    assert "<processes dir>/paths/<key>.json" in message
+    # With them beside the model (as processes/ ships), the same scenario loads.
+    (tmp_path / "paths").mkdir()
+    source = ROOT / "processes" / "paths" / "yekuo_streamlined.json"
+    (tmp_path / "paths" / "yekuo_streamlined.json").write_bytes(source.read_bytes())
+    assert list(load_models(scenario, bare)) == ["yekuo_streamlined"]

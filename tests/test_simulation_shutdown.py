@@ -46,6 +46,7 @@ def test_a_server_shutting_down_ends_and_reaps_its_what_if_process(tmp_path: Pat
     processes.mkdir()
     for name in ("yekuo_streamlined.bpmn", "lane-groups.toml"):
         shutil.copy(ROOT / "processes" / name, processes / name)
+    shutil.copytree(ROOT / "processes" / "paths", processes / "paths")
     env = {
         **os.environ,
         "BPMN_MODE": "development",

@@ -1,4 +1,4 @@
-"""Replay a shipped process's recorded path (tests/data/paths) through the engine facade, as the
+"""Replay a shipped process's recorded path (processes/paths) through the engine facade, as the
 services would: start variables and form values validated against the forms, messages delivered,
 external work completed. Used by the stored-state tests and by make_state_fixtures.py, which writes
 the fixtures with whatever engine is importable (so with an older checkout's, too)."""
@@ -26,7 +26,7 @@ from bpmn_service.workcalendar import WorkCalendar
 
 TESTS = Path(__file__).resolve().parents[1]
 ROOT = TESTS.parent
-PATHS = TESTS / "data" / "paths"
+PATHS = TESTS.parent / "processes" / "paths"
 STATES = Path(__file__).resolve().parent / "states"
 INITIATOR = {"yekuo_current": "clerk", "yekuo_streamlined": "manager"}
 STEP = timedelta(hours=2)

@@ -1,4 +1,4 @@
-"""Both 业扩报装 processes on every recorded path (tests/data/paths), each category and every
+"""Both 业扩报装 processes on every recorded path (processes/paths), each category and every
 rework loop, through the engine facade: yekuo_current (现行) to A-EE1 and yekuo_streamlined (优化)
 to B-EE1 (已送电). Every user task offered must have a candidate group with a demo user who can
 take it. tests/test_processes.py drives one path of each process over HTTP on each database."""

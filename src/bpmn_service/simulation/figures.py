@@ -48,8 +48,8 @@ def quantile(values: Sequence[float], q: float) -> float | None:
 
 
 def _stats(values: list[float]) -> dict[str, float | None]:
-    if not values:
-        return {"n": 0, "mean": None, "p10": None, "p25": None, "p50": None, "p75": None}
+    if not values:  # every case of the cell failed or is still running: the same keys, empty
+        return {"n": 0} | dict.fromkeys(("mean", "p10", "p25", "p50", "p75", "p90", "min", "max"))
     return {
         "n": len(values),
         "mean": statistics.fmean(values),

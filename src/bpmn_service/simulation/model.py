@@ -3,7 +3,7 @@
 The model is compiled by the engine exactly as a deployment does (same parser, same checks, same
 lane-groups file), then read for what the driver needs: every element's kind, lane, groups, form
 fields, report properties (customerProcedure, hallVisit) and message name. Submissions for user
-tasks start from the values recorded in the process's path file (tests/data/paths/<key>.json:
+tasks start from the values recorded in the process's path file (processes/paths/<key>.json:
 valid values for every user task, by element id), fill what is still required from the field's
 type and constraints, and are then validated with the engine's own form validation.
 """
@@ -63,6 +63,8 @@ class SimModel:
     recorded: dict[str, dict[str, list[dict[str, Any]]]]  # element -> category -> values
     bpmn: bytes = b""
     filename: str = ""
+    # The recorded paths the values came from; None where none were found.
+    values_file: Path | None = None
     # The time limits the model declares (timeLimit.* extension properties).
     time_limits: ProcessLimits | None = None
 
@@ -127,6 +129,7 @@ def load_model(key: str, bpmn_file: Path, values_file: Path | None, lanes: LaneG
         recorded=recorded,
         bpmn=data,
         filename=bpmn_file.name,
+        values_file=values_file if values_file is not None and values_file.exists() else None,
         time_limits=ProcessLimits.read(key, data, str(bpmn_file)),
     )
 

@@ -46,7 +46,6 @@ from .model import (
 )
 from .scenario import ProcessScenario, Scenario, Step
 
-DEFAULT_VALUES_DIR = Path("tests/data/paths")
 CHUNK = 40
 
 
@@ -96,7 +95,8 @@ def load_models(scenario: Scenario, env: Environment) -> dict[str, SimModel]:
     files: dict[str, Path] = {}
     for key, proc in scenario.processes.items():
         bpmn = files[key] = proc.file or env.processes_dir / f"{key}.bpmn"
-        values = proc.values or DEFAULT_VALUES_DIR / f"{key}.json"
+        # The recorded paths of the model, beside it (the tests replay the same files).
+        values = proc.values or env.processes_dir / "paths" / f"{key}.json"
         try:
             models[key] = load_model(key, bpmn, values if values.exists() else None, lanes)
         except ValueError as exc:
@@ -140,8 +140,17 @@ def check_models(scenario: Scenario, models: dict[str, SimModel]) -> None:
         path = ("attributes", name)
         f = all_fields.get(name)
         if f is None and name not in carried:
+            unrecorded = sorted(k for k, m in models.items() if m.values_file is None)
+            why = (
+                f" (no recorded paths were found for {', '.join(unrecorded)}: the message "
+                "variables are read from <processes dir>/paths/<key>.json, or the file a "
+                "scenario's values names)"
+                if unrecorded
+                else ""
+            )
             raise scenario.error(
-                path, f"attribute {name} is neither a form field nor a message variable of a model"
+                path,
+                f"attribute {name} is neither a form field nor a message variable of a model{why}",
             )
         for category, choice in by_cat.items():
             for value in choice.values:
