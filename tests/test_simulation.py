@@ -397,3 +397,13 @@ def test_without_the_recorded_paths_the_refusal_says_where_they_were_looked_for(
     source = ROOT / "processes" / "paths" / "yekuo_streamlined.json"
     (tmp_path / "paths" / "yekuo_streamlined.json").write_bytes(source.read_bytes())
     assert list(load_models(scenario, bare)) == ["yekuo_streamlined"]
+
+
+def test_a_cell_whose_every_case_failed_has_every_figure_empty() -> None:
+    """`simulate` crashed with KeyError 'p90' when no case of a category completed (the empty
+    figures lacked the keys the calibration table reads)."""
+    from bpmn_service.simulation.figures import _stats
+
+    empty = _stats([])
+    assert set(empty) == set(_stats([1.0, 2.0]))
+    assert empty["n"] == 0 and empty["p90"] is None and empty["max"] is None
