@@ -98,6 +98,12 @@ def test_a_refused_answer_is_one_incident_and_the_task_waits_for_a_repair(api: A
     )
     assert retried.status_code == 200, retried.text
     assert api.get("/incidents", "leader").json()["total"] == 0
+    # The case's history says what the retry closed, beside who did it and why.
+    history = api.get(f"/process-instances/{instance_id}").json()["history"]
+    [retry_event] = [e for e in history if e["type"] == "instance_retried"]
+    assert retry_event["details"]["closed_incidents"] == [
+        {"id": incident["id"], "kind": "worker", "element_id": incident["element_id"]}
+    ]
     [again] = _fetch(api, "w2")  # at once, not after the old lock
     assert again["id"] == task["id"]
     done = api.post(
@@ -124,5 +130,8 @@ def test_a_variable_repair_closes_the_incident_and_the_worker_gets_the_task_agai
         json={"variables": {"note": "checked"}, "reason": "looked at it"},
     )
     assert repaired.status_code == 200, repaired.text
+    history = api.get(f"/process-instances/{instance_id}").json()["history"]
+    [repair] = [e for e in history if e["type"] == "variables_repaired"]
+    assert [c["kind"] for c in repair["details"]["closed_incidents"]] == ["worker"]
     [again] = _fetch(api)
     assert again["id"] == task["id"]

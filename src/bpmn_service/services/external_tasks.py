@@ -165,6 +165,10 @@ def _end_run(
         task, instance = locked_by(session, task_id, worker_id, now)
         with runtime.run_of(instance):
             result = run(session, task, instance.state, now)
+            # The answer went through: the incidents its earlier refused answers left close.
+            closed = run_incidents.resolve_open(
+                session, instance.id, at=now, by=principal.user_id, kinds=WORKER_RUNS
+            )
             projection.record(
                 session,
                 instance,
@@ -173,14 +177,12 @@ def _end_run(
                 actor=f"{principal.user_id}/{worker_id}",
                 task_id=task.id,
                 element_id=task.element_id,
-                details={"topic": task.topic, **details},
+                details={"topic": task.topic, **details}
+                | ({"closed_incidents": closed} if closed else {}),
             )
             session.delete(task)
             session.flush()
             runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
-            run_incidents.resolve_open(
-                session, instance.id, at=now, by=principal.user_id, kinds=WORKER_RUNS
-            )
         uow.commit()
         return instance.status
 

@@ -172,9 +172,10 @@ def _settle_repair(
 ) -> Repaired:
     """Record the repair, project the engine's answer, close the case's failed runs, commit."""
     session = uow.session
-    projection.record(session, instance, event, at=now, actor=principal.user_id, details=details)
     # What failed before is closed first: the repaired run may leave the case stuck anew.
-    run_incidents.resolve_open(session, instance.id, at=now, by=principal.user_id)
+    if closed := run_incidents.resolve_open(session, instance.id, at=now, by=principal.user_id):
+        details = {**details, "closed_incidents": closed}
+    projection.record(session, instance, event, at=now, actor=principal.user_id, details=details)
     runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
     uow.commit()
     return Repaired(instance, details)
@@ -241,6 +242,8 @@ def _retry(
                 f"setting variables, moving the case or migrating it, then completing again)"
             )
         details = {"reason": text, "retried": retried}
+        if closed := run_incidents.resolve_open(session, instance.id, at=now, by=principal.user_id):
+            details["closed_incidents"] = closed
         projection.record(
             session,
             instance,
@@ -249,7 +252,6 @@ def _retry(
             actor=principal.user_id,
             details=details,
         )
-        run_incidents.resolve_open(session, instance.id, at=now, by=principal.user_id)
         uow.commit()
         return Repaired(instance, details)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -198,16 +198,17 @@ def resolve_open(
     at: datetime,
     by: str,
     kinds: frozenset[str] | None = None,
-) -> int:
+) -> list[dict[str, Any]]:
     """A repair or migration that went through settles the instance again (its timer is due
     again if it has one), so what failed before is no longer where the case stands; a worker's
-    answer that went through closes the worker incidents (`kinds`) its earlier answer left."""
+    answer that went through closes the worker incidents (`kinds`) its earlier answer left.
+    Returns what was closed, for the history entry of what closed it."""
     found = [
         i for i in open_for(session, instance_id=instance_id) if kinds is None or i.kind in kinds
     ]
     for incident in found:
         resolve(incident, at=at, by=by)
-    return len(found)
+    return [{"id": i.id, "kind": i.kind, "element_id": i.element_id} for i in found]
 
 
 def _element(error: ServiceError) -> str | None:
