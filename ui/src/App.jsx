@@ -6,6 +6,7 @@ import { LANGUAGES } from './i18n.js';
 import CaseDetail from './pages/CaseDetail.jsx';
 import Cases from './pages/Cases.jsx';
 import Inbox from './pages/Inbox.jsx';
+import Incidents from './pages/Incidents.jsx';
 import NewCase from './pages/NewCase.jsx';
 import ProcessDetail from './pages/ProcessDetail.jsx';
 import Processes from './pages/Processes.jsx';
@@ -24,6 +25,9 @@ function Header() {
           <NavLink to="/inbox">{t('nav.inbox')}</NavLink>
           <NavLink to="/new">{t('nav.newCase')}</NavLink>
           <NavLink to="/cases">{t('nav.cases')}</NavLink>
+          {(roles.supervisor || roles.analyst || roles.worker || roles.admin) && (
+            <NavLink to="/incidents">{t('nav.incidents')}</NavLink>
+          )}
           {(roles.analyst || roles.analytics) && <NavLink to="/processes">{t('nav.processes')}</NavLink>}
           <a href="/docs">{t('nav.docs')}</a>
         </nav>
@@ -95,6 +99,7 @@ export default function App() {
               <Route path="/new" element={<NewCase />} />
               <Route path="/cases" element={<Cases />} />
               <Route path="/cases/:instanceId" element={<CaseDetail />} />
+              <Route path="/incidents" element={<Incidents />} />
               <Route path="/processes" element={<Processes />} />
               <Route path="/processes/:key" element={<ProcessDetail />} />
               <Route path="*" element={<Navigate to="/inbox" replace />} />

@@ -1,6 +1,6 @@
 export default {
   app: { title: 'Power-connection workspace', skip: 'Skip to main content' },
-  nav: { inbox: 'Inbox', newCase: 'New application', cases: 'Cases', processes: 'Processes', docs: 'API docs' },
+  nav: { inbox: 'Inbox', newCase: 'New application', cases: 'Cases', incidents: 'Incidents', processes: 'Processes', docs: 'API docs' },
   auth: {
     title: 'Sign in', token: 'Access token', tokenHint: 'In development the demo tokens work, e.g. demo-clerk.',
     submit: 'Sign in', signOut: 'Sign out', groups: 'Groups', invalid: 'The token is invalid or no longer valid',
@@ -102,6 +102,7 @@ export default {
     states: { running: 'Running', warning: 'Due soon', paused: 'Paused', met: 'Met', breached: 'Breached', cancelled: 'Cancelled' },
   },
   incidents: {
+    hint: 'Every open incident of the running cases, oldest first; open a case by its business key to repair it.', element: 'Step', kind: 'Kind', error: 'Error', since: 'Since', 
     repairs: 'Repairs that apply', title: 'Incidents', none: 'No incident.',
     kinds: { step: 'Completion failed', failed_job: 'Step failed', external_task: 'External task failed', timer: 'Timer failed', message: 'Message failed', worker: 'Worker answer refused', budget: 'Run over budget', stuck: 'Stuck' },
   },

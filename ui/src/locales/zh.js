@@ -1,6 +1,6 @@
 export default {
   app: { title: '业扩报装工作台', skip: '跳到主要内容' },
-  nav: { inbox: '待办', newCase: '新建申请', cases: '案件', processes: '流程', docs: 'API 文档' },
+  nav: { inbox: '待办', newCase: '新建申请', cases: '案件', incidents: '故障', processes: '流程', docs: 'API 文档' },
   auth: {
     title: '登录', token: '访问令牌', tokenHint: '开发环境可使用演示令牌，例如 demo-clerk。',
     submit: '登录', signOut: '退出', groups: '用户组', invalid: '令牌无效或已失效',
@@ -102,6 +102,7 @@ export default {
     states: { running: '计时中', warning: '即将到期', paused: '暂停', met: '已达标', breached: '已超期', cancelled: '已终止' },
   },
   incidents: {
+    hint: '运行中案件的全部未解决故障，最早的在前；点击业务编号到案件页修复。', element: '环节', kind: '类型', error: '错误', since: '发生时间', 
     repairs: '可用修复', title: '故障', none: '没有故障。',
     kinds: { step: '办理后流转失败', failed_job: '执行失败', external_task: '外部任务失败', timer: '定时失败', message: '消息失败', worker: '外部应答失败', budget: '运行超限', stuck: '流程停滞' },
   },
