@@ -3,6 +3,7 @@ on the diagram, fixes it, deploys, and sees what changed between the versions.""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -86,6 +87,9 @@ def test_analyst_sees_a_mistake_on_the_diagram_fixes_it_deploys_and_compares(
     else:
         page.get_by_role("button", name="正式部署").click()
     page.get_by_test_id("deployed").get_by_text(f"版本 {before + 1}").wait_for()
+    # The list of processes beside the drop zone shows the new version without a reload.
+    row = page.locator("[data-testid=definitions] tr", has_text="yekuo_streamlined")
+    row.locator("td", has_text=re.compile(f"^{before + 1}$")).wait_for()
     ui.shot("03-deployed")
 
     page.get_by_test_id("deployed").get_by_role("link").click()

@@ -44,7 +44,7 @@ function Findings({ title, items, kind, onShow }) {
   );
 }
 
-export default function Deploy() {
+export default function Deploy({ onDeployed }) {
   const { t } = useTranslation();
   const { me } = useAuth();
   const [draft, setDraft] = useState(null);
@@ -117,7 +117,9 @@ export default function Deploy() {
       setWarnings(result.warnings || []);
       setProblems([]);
       setDeployed(result);
-      loadDefinitions(true);
+      // The list of processes beside the drop zone shows the new version at once.
+      if (onDeployed) onDeployed();
+      else loadDefinitions(true);
     } catch (e) {
       refuse(e);
     } finally {

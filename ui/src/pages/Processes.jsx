@@ -37,7 +37,7 @@ export default function Processes() {
           </tbody>
         </table>
       )}
-      {me.roles.analyst && <Deploy />}
+      {me.roles.analyst && <Deploy onDeployed={definitions.reload} />}
     </section>
   );
 }
