@@ -249,6 +249,28 @@ def test_a_task_value_from_a_variable_that_cannot_be_kept_is_422_naming_the_task
         assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 0
 
 
+@pytest.mark.parametrize(
+    ("value", "due"),
+    [
+        ("2026-12-10", "2026-12-10T16:00:00Z"),  # the end of 12-10 in Beijing
+        ("2026-12-31", "2026-12-31T16:00:00Z"),
+        ("P2D", None),  # a duration counts from the task's creation
+    ],
+)
+def test_a_due_date_from_a_date_field_is_the_end_of_that_day(
+    api: Api, value: str, due: str | None
+) -> None:
+    """A date form field (YYYY-MM-DD) used as camunda:dueDate failed every start: 'has no UTC
+    offset'. A date alone is due by the end of that day, in the working calendar's zone."""
+    text = APPROVAL.replace('camunda:dueDate="P2D"', 'camunda:dueDate="${purpose}"', 1)
+    assert api.deploy_bytes("approval.bpmn", text.encode()).status_code == 201
+    response = api.start("approval", f"DUE-{value}", {"amount": 1, "purpose": value})
+    assert response.status_code == 201, response.text
+    [task] = response.json()["tasks"]
+    if due is not None:
+        assert task["due_at"] == due
+
+
 @pytest.mark.parametrize("signers", [None, 42])
 def test_a_multi_instance_collection_that_is_not_a_list_is_422(api: Api, signers: object) -> None:
     assert api.deploy(DATA / "countersign.bpmn").status_code == 201

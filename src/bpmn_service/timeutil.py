@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 DURATION = re.compile(
     r"^P(?!$)(?:(?P<y>\d+)Y)?(?:(?P<mo>\d+)M)?(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
@@ -14,6 +15,9 @@ DURATION = re.compile(
 
 
 UTC_RANGE = "0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z"
+DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Where a date alone is a day: the working-day calendar's zone (workcalendar.DEFAULT_TIMEZONE).
+BUSINESS_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -38,9 +42,15 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 
 def resolve_due(value: str | None, base: datetime) -> datetime | None:
-    """`P5D`-style durations count from `base`; date-times must carry an offset."""
+    """`P5D`-style durations count from `base`; date-times must carry an offset; a date alone
+    (a form's date field, `2026-12-10`) is due by the end of that day in the business zone."""
     if not value:
         return None
+    if DATE_ONLY.match(value.strip()):
+        day = date.fromisoformat(value.strip())
+        if day == date.max:
+            raise ValueError(f"date {value!r}: its end is beyond the year 9999")
+        return as_utc(datetime.combine(day + timedelta(days=1), datetime.min.time(), BUSINESS_ZONE))
     match = DURATION.match(value.strip())
     if match:
         parts = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}

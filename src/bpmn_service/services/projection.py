@@ -438,7 +438,7 @@ def _moment(value: str | None, at: datetime, element: str, what: str) -> datetim
     except (ValueError, OverflowError, TypeError) as exc:
         raise WorkflowFailed(
             f"the process could not advance at element {element}: the {what} {value!r} is not "
-            f"an ISO 8601 duration or a date-time with an offset ({exc})",
+            f"an ISO 8601 duration, a date (YYYY-MM-DD) or a date-time with an offset ({exc})",
             details={"element": element},
         ) from None
 
