@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bpmn_service.services.scheduler import run_due_timers
-from conftest import ROOT, Api
+from conftest import DATA, ROOT, Api
 
 TINY = ROOT / "tests" / "engine" / "bpmn"
 
@@ -67,3 +67,25 @@ def test_a_reminder_script_s_variable_shows_while_the_case_runs(api: Api) -> Non
     body = api.get(f"/process-instances/{case['id']}").json()
     assert body["status"] == "active" and [t["element_id"] for t in body["tasks"]] == ["review"]
     assert body["variables"]["nudged"] is True
+
+
+def test_an_expired_lock_is_shown_as_no_lock(api: Api) -> None:
+    """A worker's lock that ran out held nothing (any worker fetches the task again), yet the
+    case page still said 'locked by w-bad until 01:54' long after."""
+    assert api.deploy(DATA / "external_error.bpmn").status_code == 201
+    case = api.start("registry_check", "LOCK-1", {}).json()
+    fetch = {"worker_id": "w-bad", "topics": ["construction_registry"], "lock_seconds": 60}
+    [task] = api.post("/external-tasks/fetch-and-lock", "worker", json=fetch).json()
+
+    def node() -> dict[str, object]:
+        body = api.get(f"/process-instances/{case['id']}/activities", "leader").json()
+        [external] = [n for n in body["activities"] if n["kind"] == "external_task"]
+        return external
+
+    held = node()
+    assert held["lock_owner"] == "w-bad" and held["lock_expires"] is not None
+    later = api.ctx.clock() + timedelta(seconds=61)
+    api.ctx.clock = lambda: later
+    expired = node()
+    assert expired["external_task_id"] == task["id"]
+    assert expired["lock_owner"] is None and expired["lock_expires"] is None

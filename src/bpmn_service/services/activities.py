@@ -56,7 +56,7 @@ def instance_activities(
         nodes = ctx.runner.activities(
             instance.definition_id, spec_loader(session, instance.definition_id), instance.state
         )
-        known = _Known.read(session, instance)
+        known = _Known.read(session, instance, ctx.clock())
         tree = [_activity(session, instance, known, n) for n in nodes]
         tree += [
             Activity(
@@ -79,9 +79,10 @@ class _Known:
     candidates: dict[str, dict[str, list[str]]]
     external: dict[str, ExternalTask]
     waits: dict[str, MessageSubscription]
+    now: datetime
 
     @classmethod
-    def read(cls, session: Session, instance: ProcessInstance) -> _Known:
+    def read(cls, session: Session, instance: ProcessInstance, now: datetime) -> _Known:
         tasks = {
             t.id: t for t in session.scalars(select(Task).where(Task.instance_id == instance.id))
         }
@@ -102,6 +103,7 @@ class _Known:
                     )
                 )
             },
+            now,
         )
 
 
@@ -126,10 +128,12 @@ def _activity(
         details["external_task_id"] = task_id
         if ext is not None:
             since = ext.created_at
+            locked = ext.lock_expires_at is not None and ext.lock_expires_at > known.now
             details.update(
                 topic=ext.topic,
-                lock_owner=ext.worker_id if ext.lock_expires_at is not None else None,
-                lock_expires=ext.lock_expires_at,
+                # An expired lock holds nothing: any worker may fetch the task again.
+                lock_owner=ext.worker_id if locked else None,
+                lock_expires=ext.lock_expires_at if locked else None,
                 retries=ext.retries,
             )
             if ext.incident_at is not None:
