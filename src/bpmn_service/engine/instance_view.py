@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.util.task import TaskState
 
@@ -141,22 +142,22 @@ def open_waits(workflow: Any) -> tuple[list[MessageWait], datetime | None]:
     waits: list[MessageWait] = []
     due: list[datetime] = []
     for task in list(workflow.event_manager.tasks.values()):
-        definition = task.task_spec.event_definition
-        if isinstance(definition, MessageEventDefinition):
-            waits.append(
-                MessageWait(
-                    str(task.id),
-                    task.task_spec.bpmn_id,
-                    definition.name,
-                    task.task_spec.lane,
-                    name=task.task_spec.bpmn_name,
+        for wait_id, event, definition in _awaited(task):
+            if isinstance(definition, MessageEventDefinition):
+                waits.append(
+                    MessageWait(
+                        wait_id,
+                        event.bpmn_id,
+                        definition.name,
+                        event.lane,
+                        name=event.bpmn_name,
+                    )
                 )
-            )
-        elif isinstance(definition, TimerEventDefinition):
-            value = definition.details(task).value
-            if isinstance(value, str):
-                moment = datetime.fromisoformat(value)
-                due.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+            elif isinstance(definition, TimerEventDefinition):
+                value = definition.details(task).value
+                if isinstance(value, str):
+                    moment = datetime.fromisoformat(value)
+                    due.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
     # Message-started event subprocesses are triggers of the start task, not waiting tasks.
     root = workflow.task_tree.id
     for name in workflow.spec.start.trigger_specs:
@@ -176,6 +177,26 @@ def open_waits(workflow: Any) -> tuple[list[MessageWait], datetime | None]:
                     )
                 )
     return waits, min(due) if due else None
+
+
+def _awaited(task: Any) -> list[tuple[str, Any, Any]]:
+    """What a waiting catch task awaits: (wait id, catch event spec, event definition).
+
+    SpiffWorkflow 3.2 moves the events of the catch events behind an event-based gateway into
+    the gateway (EventBasedGateway.connect): the gateway's task waits for all of them, and the
+    catch events themselves wait for nothing. Each of those events is awaited at its catch
+    event, under an id of its own (the gateway's task id for the first, so that a gateway with
+    one message keeps the task's id), and the first to come decides the path."""
+    spec = task.task_spec
+    if not isinstance(spec, EventBasedGateway):
+        return [(str(task.id), spec, spec.event_definition)]
+    found = []
+    for index, (event, definition) in enumerate(
+        zip(spec.outputs, spec.event_definition.event_definitions, strict=False)
+    ):
+        wait_id = str(task.id) if index == 0 else str(uuid5(task.id, event.name))
+        found.append((wait_id, event, definition))
+    return found
 
 
 def _loop_item(task: Any) -> tuple[str | None, Any]:
