@@ -968,3 +968,34 @@ def test_a_lead_time_marker_the_reports_would_ignore_is_warned() -> None:
     assert "user task whose completion is power-on" in on_end.hint
     [odd] = warnings(body(marked("yes")))
     assert odd.element == "power_on" and "'yes'" in odd.message
+
+
+def test_a_task_or_event_with_several_outgoing_flows_is_refused_with_the_others() -> None:
+    """SpiffWorkflow refuses it with a cut-off sentence, and only when nothing else is wrong (its
+    parser runs last): the project's own rule reports it at the element with every finding."""
+    body = (
+        '<bpmn:startEvent id="start"/>'
+        '<bpmn:userTask id="t0" name="受理" camunda:candidateUsers="clerk"/>'
+        '<bpmn:userTask id="big" camunda:candidateUsers="clerk"/>'
+        '<bpmn:userTask id="small"/>'  # offered to nobody: another error in the same file
+        '<bpmn:intermediateThrowEvent id="note"/>'
+        '<bpmn:endEvent id="end"/>'
+        + flow("start", "t0")
+        + flow("t0", "big", "amount > 100", "f_yes")
+        + flow("t0", "small", fid="f_no")
+        + flow("big", "note")
+        + flow("small", "end")
+        + flow("note", "end", fid="n1")
+        + flow("note", "end", fid="n2")
+    )
+    found = tiny(body)
+    splits = {f.element: f for f in found if f.code == "structure.task-split"}
+    assert set(splits) == {"t0", "note"}
+    assert any(f.code == "lanes.no-groups" for f in found)
+    assert all(f.is_error and f.line == 1 for f in splits.values())
+    assert "userTask 't0' (受理)" in splits["t0"].message
+    assert "(f_yes, f_no)" in splits["t0"].message and "conditions" in splits["t0"].message
+    assert "(n1, n2)" in splits["note"].message and "implicit split" in splits["note"].message
+    hint = splits["t0"].hint
+    assert "exclusive gateway" in hint and "parallel gateway" in hint
+    assert not any(f.code == "structure.engine" for f in found)

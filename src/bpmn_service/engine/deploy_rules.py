@@ -97,6 +97,9 @@ HINTS = {
     "structure.event-gateway": "put an intermediate message or timer event between the gateway "
     "and the step, so that the first event to arrive decides the path",
     "structure.gateway": "give each outgoing flow a condition, or mark one as the default flow",
+    "structure.task-split": "draw one flow from the element to a gateway and the flows from the "
+    "gateway: an exclusive gateway for conditional flows (move the conditions onto its flows and "
+    "mark one as the default flow), a parallel gateway when every flow should run",
     "structure.missing-shape": "draw it in a modeler, or run `bpmn-service layout FILE` to draw "
     "the whole diagram",
 }
@@ -475,6 +478,29 @@ def _check_gateways(process: etree._Element, problem: Callable[..., None]) -> No
                     f"intermediate message or timer event, or a receive task)",
                     gw,
                 )
+    for node in process.iter():
+        kind = local_name(node.tag) if isinstance(node.tag, str) else None
+        if kind not in _SINGLE_EXIT:
+            continue
+        outgoing = by_source.get(node.get("id"), [])
+        if len(outgoing) > 1:
+            flows = ", ".join(str(f.get("id")) for f in outgoing)
+            name = (node.get("name") or "").strip()
+            named = f"{kind} {node.get('id')!r}" + (f" ({name})" if name else "")
+            conditional = any(
+                f.xpath("./bpmn:conditionExpression", namespaces=NSMAP) for f in outgoing
+            )
+            why = (
+                "conditions on flows that leave a task or event are not evaluated here"
+                if conditional
+                else "an implicit split (every flow runs) is not supported"
+            )
+            problem(
+                "structure.task-split",
+                f"{named} has {len(outgoing)} outgoing sequence flows ({flows}): only a gateway "
+                f"(or a start event) may split the path, and {why}",
+                node,
+            )
     for gw in process.xpath(".//bpmn:exclusiveGateway|.//bpmn:inclusiveGateway", namespaces=NSMAP):
         outgoing = by_source.get(gw.get("id"), [])
         if len(outgoing) < 2:
@@ -489,6 +515,11 @@ def _check_gateways(process: etree._Element, problem: Callable[..., None]) -> No
                     f"default flow",
                     gw,
                 )
+
+
+# Flow nodes SpiffWorkflow's parser refuses more than one outgoing flow of (TaskParser: "Multiple
+# outgoing flows are not supported"): all but gateways and start events.
+_SINGLE_EXIT = (TASK_KINDS | SUBPROCESS_KINDS | EVENT_KINDS) - {"startEvent"}
 
 
 def _check_diagram(
