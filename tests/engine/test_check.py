@@ -999,3 +999,33 @@ def test_a_task_or_event_with_several_outgoing_flows_is_refused_with_the_others(
     hint = splits["t0"].hint
     assert "exclusive gateway" in hint and "parallel gateway" in hint
     assert not any(f.code == "structure.engine" for f in found)
+
+
+def mi_over(field_type: str, script_text: str = "") -> str:
+    form = (
+        '<bpmn:extensionElements><camunda:formData><camunda:formField id="signers" label="s" '
+        f'type="{field_type}"/></camunda:formData></bpmn:extensionElements>'
+    )
+    steps = script("split", script_text) + flow("start", "split") + flow("split", "sign")
+    return (
+        f'<bpmn:startEvent id="start">{form}</bpmn:startEvent>'
+        + (steps if script_text else flow("start", "sign"))
+        + '<bpmn:userTask id="sign" camunda:candidateGroups="${signer}">'
+        '<bpmn:multiInstanceLoopCharacteristics camunda:collection="signers" '
+        'camunda:elementVariable="signer"/></bpmn:userTask><bpmn:endEvent id="end"/>'
+        + flow("sign", "end")
+    )
+
+
+@pytest.mark.parametrize("field_type", ["string", "long", "double", "boolean", "date", "enum"])
+def test_a_form_field_as_multi_instance_collection_is_refused(field_type: str) -> None:
+    found = [f for f in tiny(mi_over(field_type)) if f.code == "structure.multi-instance"]
+    [finding] = found
+    assert (finding.severity, finding.element, finding.line) == ("error", "sign", 1)
+    assert "'signers'" in finding.message and f"{field_type} on the start form" in finding.message
+    assert "list" in finding.hint
+
+
+def test_a_form_field_a_script_turns_into_a_list_may_be_the_collection() -> None:
+    found = tiny(mi_over("string", "signers = signers.split(',')"))
+    assert not [f for f in found if f.code == "structure.multi-instance"]

@@ -35,6 +35,7 @@ from .camunda_ext import NSMAP, listed_names, read_extensions
 from .data_flow import script_lines
 from .declared_types import KIND, Declaration, declared_in, expected_kind
 from .expressions import strip_wrapper
+from .multi_instance import read_loop
 
 # The kinds as analysts read them, and the types that write each.
 _KIND_NAMES = {"string": "text", "number": "a number", "boolean": "true/false"}
@@ -59,6 +60,47 @@ class _Read:
 
 
 def form_type_findings(process: etree._Element, filename: str) -> list[BpmnProblem]:
+    return _collection_findings(process, filename) + _type_findings(process, filename)
+
+
+def _collection_findings(process: etree._Element, filename: str) -> list[BpmnProblem]:
+    """`structure.multi-instance`: a multi-instance collection that is a form field. Every form
+    field type holds one value, never a list, and SpiffWorkflow iterates any value: a text made
+    one instance per character (multi_instance.check_collection refuses it when the case runs).
+    A variable a script or a message may set too is left alone (the script may make the list)."""
+    declared = declared_in(process)
+    set_otherwise: set[str] | None = None
+    findings = []
+    for loop in process.iter(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics"):
+        task = loop.getparent()
+        name = read_loop(task, loop).collection
+        if not name or name not in declared:
+            continue
+        if set_otherwise is None:
+            set_otherwise = variables_set_otherwise(process)
+        if name in set_otherwise:
+            continue
+        fields = ", ".join(
+            f"{d.type} on {'the start form' if d.form == 'start form' else d.form} ({d.element_id})"
+            for d in declared[name]
+        )
+        findings.append(
+            BpmnProblem(
+                f"the multi-instance collection {name!r} is a form field ({fields}), which "
+                f"holds one value, never a list: the task would run once per character of "
+                f"a text",
+                filename,
+                loop.sourceline,
+                task.get("id"),
+                "structure.multi-instance",
+                "a collection must be a list: set it in a script task before the task (e.g. "
+                f"`{name}List = {name}.split(',')`) and name that variable as the Collection",
+            )
+        )
+    return findings
+
+
+def _type_findings(process: etree._Element, filename: str) -> list[BpmnProblem]:
     declared = {
         name: kept
         for name, listed in declared_in(process).items()
@@ -75,7 +117,7 @@ def form_type_findings(process: etree._Element, filename: str) -> list[BpmnProbl
     }
     for name in disagree:
         findings.append(_disagreement(name, declared[name], reads, filename))
-    also_set = _set_otherwise(process)
+    also_set = variables_set_otherwise(process)
     for read in reads:
         listed = declared[read.name]
         if read.kind == "string" or read.name in also_set | disagree:
@@ -211,7 +253,7 @@ def _literal(node: ast.expr) -> tuple[str, str] | None:
     return None
 
 
-def _set_otherwise(process: etree._Element) -> set[str]:
+def variables_set_otherwise(process: etree._Element) -> set[str]:
     """Variables a script line, a message or a worker may set too (their type is not the
     form's)."""
     found: set[str] = set()

@@ -16,8 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.node_parser import DEFAULT_NSMAP
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
+from SpiffWorkflow.bpmn.specs.defaults import (
+    ParallelMultiInstanceTask,
+    SequentialMultiInstanceTask,
+)
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 NSMAP = {**DEFAULT_NSMAP, "camunda": CAMUNDA_NS}
@@ -90,6 +95,53 @@ def read_loop(task: etree._Element, loop: etree._Element) -> LoopData:
     )
 
 
+# What a value of each JSON type is called in a message to the analyst or the caller.
+_TYPE_NAMES = {
+    str: "text",
+    dict: "an object",
+    bool: "true/false",
+    int: "a number",
+    float: "a number",
+}
+
+
+def check_collection(spec: Any, my_task: Any) -> None:
+    """Refuse a collection that is not a list: SpiffWorkflow iterates any value, so a text
+    variable made one instance per character (and an object one per key)."""
+    if spec.data_input is None or not spec.data_input.exists(my_task):
+        return  # no collection (a cardinality), or SpiffWorkflow's own "missing" error
+    value = spec.data_input.get(my_task)
+    if isinstance(value, (list, tuple)):
+        return
+    name = spec.data_input.bpmn_id
+    kind = _TYPE_NAMES.get(type(value), type(value).__name__)
+    shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:37]}..."
+    raise WorkflowTaskException(
+        f"the multi-instance collection variable {name!r} holds {kind} ({shown}), not a list: "
+        f"one instance runs per item of a list, so set {name} to a list (e.g. {[value]!r} for "
+        f"one item) in a form or a script before the task",
+        task=my_task,
+    )
+
+
+class CheckedParallelMultiInstanceTask(ParallelMultiInstanceTask):  # type: ignore[misc]
+    """A parallel multi-instance task whose collection must be a list (check_collection)."""
+
+    def create_children(self, my_task: Any) -> None:
+        # Called by _update_hook once the task has its variables.
+        check_collection(self, my_task)
+        super().create_children(my_task)
+
+
+class CheckedSequentialMultiInstanceTask(SequentialMultiInstanceTask):  # type: ignore[misc]
+    """A sequential multi-instance task whose collection must be a list (check_collection)."""
+
+    def init_remaining_items(self, my_task: Any) -> Any:
+        # Called by _update_hook once the task has its variables.
+        check_collection(self, my_task)
+        return super().init_remaining_items(my_task)
+
+
 class MultiInstanceParserMixin:
     """Replaces TaskParser._add_multiinstance_task (upstream.py fingerprints it): the same task
     spec, built from LoopData instead of the standard elements only."""
@@ -97,8 +149,8 @@ class MultiInstanceParserMixin:
     node: Any
     spec: Any
     task: Any
-    PARALLEL_MI_CLASS: Any
-    SEQUENTIAL_MI_CLASS: Any
+    PARALLEL_MI_CLASS: Any = CheckedParallelMultiInstanceTask
+    SEQUENTIAL_MI_CLASS: Any = CheckedSequentialMultiInstanceTask
     raise_validation_exception: Any
     _copy_task_attrs: Any
 

@@ -15,6 +15,8 @@ from SpiffWorkflow.bpmn.specs.control import BpmnStartTask, SimpleBpmnTask, _End
 from SpiffWorkflow.bpmn.specs.defaults import (
     InclusiveGateway,
     ParallelGateway,
+    ParallelMultiInstanceTask,
+    SequentialMultiInstanceTask,
     StartEvent,
     SubWorkflowTask,
 )
@@ -23,6 +25,7 @@ from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 from .clock import CLOCKED_TIMERS
 from .event_subprocesses import EventStartTask, InterruptingStartEvent, SubprocessTask
 from .joins import MergingEndJoin, MergingInclusiveGateway, MergingParallelGateway
+from .multi_instance import CheckedParallelMultiInstanceTask, CheckedSequentialMultiInstanceTask
 
 
 class ServiceProcessSpec(BpmnProcessSpec):  # type: ignore[misc]
@@ -72,5 +75,8 @@ REPLACED: dict[type, type] = {
     BpmnProcessSpec: ServiceProcessSpec,
     BpmnStartTask: EventStartTask,
     _EndJoin: MergingEndJoin,
+    # The parser builds these itself (multi_instance.MultiInstanceParserMixin).
+    ParallelMultiInstanceTask: CheckedParallelMultiInstanceTask,
+    SequentialMultiInstanceTask: CheckedSequentialMultiInstanceTask,
     **CLOCKED_TIMERS,
 }

@@ -482,6 +482,24 @@ OVERRIDES: tuple[Override, ...] = (
     ),
     # ---- parsing and serialization ----
     Override(
+        "SpiffWorkflow.bpmn.specs.mixins.multiinstance_task:ParallelMultiInstanceTask"
+        ".create_children",
+        "extended",
+        "multi_instance.CheckedParallelMultiInstanceTask.create_children",
+        "a collection that is not a list fails the step (upstream iterates a text's "
+        "characters, an object's keys)",
+        "3e2edb1e8258fff5",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.specs.mixins.multiinstance_task:SequentialMultiInstanceTask"
+        ".init_remaining_items",
+        "extended",
+        "multi_instance.CheckedSequentialMultiInstanceTask.init_remaining_items",
+        "a collection that is not a list fails the step (upstream iterates a text's "
+        "characters, an object's keys)",
+        "e33b5240d68b97ad",
+    ),
+    Override(
         "SpiffWorkflow.bpmn.parser.TaskParser:TaskParser._add_multiinstance_task",
         "copied",
         "multi_instance.MultiInstanceParserMixin._add_multiinstance_task",
