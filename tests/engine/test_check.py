@@ -338,15 +338,32 @@ def test_a_process_without_a_start_event_says_so_at_the_process() -> None:
     assert "no start event" in finding.message and finding.hint
 
 
-def test_steps_reached_through_boundary_events_links_and_event_subprocesses_are_reachable() -> None:
+def test_steps_reached_through_boundary_events_are_reachable() -> None:
     body = (
         '<bpmn:startEvent id="start"/>'
         '<bpmn:userTask id="t" camunda:candidateUsers="clerk"/>'
         '<bpmn:boundaryEvent id="late" attachedToRef="t"><bpmn:timerEventDefinition>'
         "<bpmn:timeDuration>P1D</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>"
-        '<bpmn:intermediateThrowEvent id="go"><bpmn:linkEventDefinition name="L"/>'
+        + script("after_timer", "x = 1")
+        + '<bpmn:endEvent id="end"/>'
+        + flow("start", "t")
+        + flow("t", "end")
+        + flow("late", "after_timer")
+        + flow("after_timer", "end")
+    )
+    assert structural(tiny(body)) == []
+
+
+def test_link_events_are_refused_and_connect_nothing() -> None:
+    """SpiffWorkflow 3.2 has no link events: the throw link ended the case as completed and the
+    steps after the catch link never ran. Both are refused at their lines, saying what to draw,
+    and the steps after the catch link are unreachable (no flow leads there)."""
+    body = (
+        '<bpmn:startEvent id="start"/>'
+        '<bpmn:userTask id="t" camunda:candidateUsers="clerk"/>'
+        '<bpmn:intermediateThrowEvent id="go"><bpmn:linkEventDefinition id="ld1" name="L"/>'
         "</bpmn:intermediateThrowEvent>"
-        '<bpmn:intermediateCatchEvent id="land"><bpmn:linkEventDefinition name="L"/>'
+        '<bpmn:intermediateCatchEvent id="land"><bpmn:linkEventDefinition id="ld2" name="L"/>'
         "</bpmn:intermediateCatchEvent>"
         + script("after_link", "x = 1")
         + '<bpmn:endEvent id="end"/>'
@@ -354,9 +371,16 @@ def test_steps_reached_through_boundary_events_links_and_event_subprocesses_are_
         + flow("t", "go")
         + flow("land", "after_link")
         + flow("after_link", "end")
-        + flow("late", "end")
     )
-    assert structural(tiny(body)) == []
+    found = tiny(body)
+    assert sorted(structural(found)) == [
+        ("error", "structure.unreachable", "land"),
+        ("error", "structure.unsupported", "go"),
+        ("error", "structure.unsupported", "land"),
+    ]
+    for link in (f for f in found if f.code == "structure.unsupported"):
+        assert link.line == 1 and "link events are not supported" in link.message
+        assert "draw a sequence flow" in link.hint
 
 
 def test_call_activities_and_misplaced_events_are_refused_at_their_line() -> None:

@@ -45,6 +45,10 @@ UNSUPPORTED_ELEMENTS = {
     "conditionalEventDefinition": "conditional events are not supported",
     "compensateEventDefinition": "compensation is not supported",
     "dataStoreReference": "data stores are not supported",
+    # SpiffWorkflow 3.2 has no link events: a throw link ran as a plain throw event and ended
+    # its path (the case completed), and nothing ever reached the catch link.
+    "linkEventDefinition": "link events are not supported: a case would stop at the throw link "
+    "event and never reach the catch link event of the same name",
     # A file holds one executable process, and a case cannot call a process deployed apart.
     "callActivity": "call activities are not supported: draw the called steps as a subprocess "
     "here, or start the other process with a message throw event",
@@ -69,6 +73,11 @@ FORBIDDEN_CAMUNDA_ATTRIBUTES = {
     "variableMappingDelegateExpression": "variable mapping delegates are refused",
 }
 LaneCheck = Callable[[str, str | None], bool]
+HINT_LINK = (
+    "draw a sequence flow from the step before the throw link event to the step after the catch "
+    "link event with the same name, and delete both link events (the Modeler's link events are "
+    "only a drawing aid for long flows)"
+)
 # What to do, per finding code (docs/authoring.md has an example of each).
 HINTS = {
     "structure.process": "tick 'Executable' on exactly one process (pool) of the file",
@@ -156,8 +165,10 @@ def check_rules(
             continue
         ns, local = etree.QName(el.tag).namespace, etree.QName(el.tag).localname
         if ns == BPMN_NS and local in UNSUPPORTED_ELEMENTS:
-            target = el if el.get("id") else el.getparent()
-            problem("structure.unsupported", UNSUPPORTED_ELEMENTS[local], target)
+            link = local == "linkEventDefinition"
+            target = el if el.get("id") and not link else el.getparent()
+            hint = HINT_LINK if link else None
+            problem("structure.unsupported", UNSUPPORTED_ELEMENTS[local], target, hint=hint)
         if ns == CAMUNDA_NS and local in FORBIDDEN_CAMUNDA_ELEMENTS:
             problem(
                 "structure.refused",

@@ -55,7 +55,8 @@ def reachability_findings(process: etree._Element, filename: str) -> list[BpmnPr
             successors[node].extend(
                 starts or [c for c in children if c not in incoming and not _is_boundary(nodes[c])]
             )
-    _link_events(nodes, successors)
+    # Link events are refused (deploy_rules.py: SpiffWorkflow does not run them), so a throw
+    # link does not lead to its catch link here either.
 
     roots = list(_roots(process, nodes))
     if not any(local_name(nodes[r].tag) == "startEvent" for r in roots):
@@ -186,19 +187,6 @@ def _roots(process: etree._Element, nodes: dict[str | None, etree._Element]) -> 
             yield str(node)
         if local_name(el.tag) in _SCOPES and el.get("triggeredByEvent") == "true":
             yield str(node)
-
-
-def _link_events(nodes: dict[str | None, etree._Element], successors: dict[str, list[str]]) -> None:
-    """A link throw event continues at the link catch events of its name in the same scope."""
-    catches: dict[tuple[int, str], list[str]] = {}
-    for node, el in nodes.items():
-        name = _link_name(el)
-        if name is not None and local_name(el.tag) == "intermediateCatchEvent":
-            catches.setdefault((id(el.getparent()), name), []).append(str(node))
-    for node, el in nodes.items():
-        name = _link_name(el)
-        if name is not None and _is_link_throw(el):
-            successors[str(node)].extend(catches.get((id(el.getparent()), name), []))
 
 
 def _link_name(el: etree._Element) -> str | None:
