@@ -97,6 +97,7 @@ def read_loop(task: etree._Element, loop: etree._Element) -> LoopData:
 
 # What a value of each JSON type is called in a message to the analyst or the caller.
 _TYPE_NAMES = {
+    type(None): "nothing (null)",
     str: "text",
     dict: "an object",
     bool: "true/false",

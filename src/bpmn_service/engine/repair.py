@@ -12,6 +12,7 @@ from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
@@ -92,7 +93,9 @@ def modify(workflow: Any, instructions: list[Instruction]) -> None:
             try:
                 spec._predict(task, mask=TaskState.PREDICTED_MASK | TaskState.FUTURE)
                 spec._update(task)
-            except (TypeError, ValueError) as exc:
+            # A collection that is not a list: SpiffWorkflow's TypeError, or the project's
+            # own refusal (multi_instance.check_collection).
+            except (TypeError, ValueError, WorkflowTaskException) as exc:
                 raise Invalid(
                     f"element {step.element_id} cannot start here: {_why_not(spec, data, exc)}",
                     details={"element_id": step.element_id},

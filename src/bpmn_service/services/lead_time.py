@@ -13,36 +13,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bpmn_service.db.models import ProcessDefinition
-from bpmn_service.engine.bpmn_xml import BPMN_NS, SAFE_XML_PARSER
-from bpmn_service.engine.multi_instance import task_properties
+from bpmn_service.engine.report_marks import LEAD_TIME_END, lead_time_ends as marked_elements
 
-LEAD_TIME_END = "leadTimeEnd"
+__all__ = ["LEAD_TIME_END", "lead_time_ends", "marked_elements"]
 
 _marked: dict[str, frozenset[str]] = {}  # definition id → marked element ids
 _lock = threading.Lock()
-
-
-def marked_elements(xml: str | bytes, key: str) -> frozenset[str]:
-    """The ids of the user tasks of process `key` whose ``leadTimeEnd`` property is true."""
-    data = xml.encode() if isinstance(xml, str) else xml
-    try:
-        root = etree.fromstring(data, SAFE_XML_PARSER)
-    except etree.XMLSyntaxError:  # every deployed text parsed once; nothing to read otherwise
-        return frozenset()
-    processes = root.iter(f"{{{BPMN_NS}}}process")
-    process = next((p for p in processes if p.get("id") == key), None)
-    if process is None:
-        return frozenset()
-    return frozenset(
-        task.get("id") or ""
-        for task in process.iter(f"{{{BPMN_NS}}}userTask")
-        if task.get("id") and task_properties(task).get(LEAD_TIME_END, "").lower() == "true"
-    )
 
 
 def lead_time_ends(

@@ -19,9 +19,9 @@ from typing import Any
 
 from bpmn_service.engine import FormField, compile_bpmn, validate
 from bpmn_service.engine.live import LiveProcess
+from bpmn_service.engine.report_marks import LEAD_TIME_END
 from bpmn_service.errors import InvalidBpmn
 from bpmn_service.lanes import LaneGroups
-from bpmn_service.services.lead_time import LEAD_TIME_END
 from bpmn_service.services.projection import EXTERNAL_GROUPS
 from bpmn_service.timelimits import CATEGORIES
 
