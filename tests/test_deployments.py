@@ -139,6 +139,46 @@ def test_a_restart_does_not_roll_back_a_later_deployment(api: Api, tmp_path: Pat
     assert api.deploy_bytes("approval.bpmn", original).json()["definitions"][0]["version"] == 4
 
 
+def test_start_up_deploys_the_good_files_and_lists_each_refused_files_findings(
+    app_ctx: AppContext,
+    database: tuple[str, str | None, Any],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One bad file in processes/ made start-up fail with a traceback (uvicorn exit 3) and
+    deployed none of the good ones. Now the good files are deployed, each finding of a refused
+    file is a line of its own (as `check` prints it), one line counts the refused files, and
+    the service is ready."""
+    processes = tmp_path / "processes"
+    processes.mkdir()
+    for path in (APPROVAL, V1, BAD):
+        (processes / path.name).write_bytes(path.read_bytes())
+    (processes / "copy.bpmn").write_bytes(APPROVAL.read_bytes())  # approval a second time
+    settings = app_ctx.settings.model_copy(
+        update={"processes_dir": processes, "deploy_on_start": True}
+    )
+    ctx = AppContext.create(settings, engine=database[2])
+    caplog.set_level("INFO", logger="bpmn_service")
+    with TestClient(create_app(ctx=ctx)) as client:
+        assert client.get("/api/v1/health/ready").json() == {"status": "ok"}
+    api = Api(client, ctx)
+    deployed = {d["key"] for d in api.get("/process-definitions").json()}
+    assert deployed == {"approval", "versioned"}
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("bpmn_service")]
+    refused = [line for line in lines if ": error: " in line]
+    assert len(refused) == 3, lines
+    assert sum(line.startswith("bad_two_problems.bpmn:") for line in refused) == 2
+    assert refused[-1].startswith(
+        "copy.bpmn: error: process 'approval' is also defined in approval.bpmn ("
+    )
+    [summary] = [line for line in lines if " refused (" in line]
+    assert summary.startswith(
+        f"2 of 4 files in {processes} refused (bad_two_problems.bpmn, copy.bpmn), their "
+        "findings above; the other 2 are deployed"
+    )
+    assert not any(r.exc_info for r in caplog.records)
+
+
 def test_definition_shows_start_form(api: Api) -> None:
     api.deploy(APPROVAL)
     definition = api.get("/process-definitions/approval").json()

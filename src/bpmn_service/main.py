@@ -90,6 +90,23 @@ def prepare(ctx: AppContext) -> None:
             )
         for warning in result.warnings:
             log.warning("%s", warning)
+        # A file with an error is left out, not the whole directory: each finding on a line of
+        # its own, as `bpmn-service check` prints it, then one line that counts them.
+        for findings in result.refused.values():
+            for problem in findings:
+                (log.error if problem.is_error else log.warning)("%s", problem)
+        if result.refused:
+            deployed = len(result.definitions)
+            log.error(
+                "%d of %d files in %s refused (%s), their findings above; %s, and a refused "
+                "file's process, if deployed before, keeps its latest version: fix the files "
+                "and restart, or deploy them",
+                len(result.refused),
+                len(result.refused) + deployed,
+                settings.processes_dir,
+                ", ".join(result.refused),
+                f"the other {deployed} are deployed" if deployed else "no file is deployed",
+            )
 
 
 def create_app(settings: Settings | None = None, ctx: AppContext | None = None) -> FastAPI:

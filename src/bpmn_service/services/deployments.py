@@ -70,6 +70,9 @@ class DeploymentResult:
     # What the files deploy with all the same (layout, ignored Camunda attributes, lanes): the
     # answer says what an analyst should change.
     warnings: list[BpmnProblem] = field(default_factory=list)
+    # A directory's deployment (start-up) only: each file it left out, with the file's findings
+    # (its errors, then its warnings).
+    refused: dict[str, list[BpmnProblem]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +224,18 @@ def deploy(
     review = review_files(ctx, files)
     if review.errors:
         raise InvalidBpmn(review.errors, review.warnings)
+    return _deploy_reviewed(ctx, files, review, principal, name, source)
+
+
+def _deploy_reviewed(
+    ctx: AppContext,
+    files: list[BpmnFile],
+    review: Review,
+    principal: Principal,
+    name: str | None,
+    source: str,
+) -> DeploymentResult:
+    """Store files whose review found no error (in one transaction)."""
     for attempt in range(DEPLOY_ATTEMPTS):
         try:
             stored = _store(ctx, files, review.compiled, principal, name, source)
@@ -321,11 +336,49 @@ def _deployed(row: ProcessDefinition, *, created: bool) -> DeployedDefinition:
 
 
 def deploy_directory(ctx: AppContext, directory: Path, principal: Principal) -> DeploymentResult:
-    """Deploy every *.bpmn file of a directory (the start-up deployment)."""
-    files = [BpmnFile(p.name, p.read_bytes()) for p in sorted(directory.glob("*.bpmn"))]
-    if not files:
-        return DeploymentResult(id=None, name=str(directory), definitions=[])
-    return deploy(ctx, files, principal, name=directory.name, source=STARTUP)
+    """Deploy every *.bpmn file of a directory (the start-up deployment), file by file: a file
+    with an error (or unreadable, or defining a process an earlier file of the directory defines)
+    is left out and listed in `refused` with its findings; the others are deployed together. One
+    bad file must not keep a server from starting with the rest (its process, if deployed before,
+    keeps its latest version)."""
+    if not principal.can_deploy:
+        raise Forbidden("deploying requires the analyst or admin group")
+    refused: dict[str, list[BpmnProblem]] = {}
+    good: list[BpmnFile] = []
+    compiled: list[CompiledProcess] = []
+    warnings: list[BpmnProblem] = []
+    seen: dict[str, str] = {}
+    for path in sorted(directory.glob("*.bpmn")):
+        try:
+            f = BpmnFile(path.name, path.read_bytes())
+        except OSError as exc:
+            refused[path.name] = [
+                BpmnProblem(
+                    f"cannot be read: {exc.strerror or exc}",
+                    path.name,
+                    code="structure.file",
+                    hint="check that it is a readable file",
+                )
+            ]
+            continue
+        review = review_files(ctx, [f])
+        if review.errors:
+            refused[f.filename] = [*review.errors, *review.warnings]
+            continue
+        [process] = review.compiled
+        if process.key in seen:
+            refused[f.filename] = [defined_twice(process.key, f.filename, seen[process.key])]
+            continue
+        seen[process.key] = f.filename
+        good.append(f)
+        compiled.append(process)
+        warnings.extend(review.warnings)
+    if not good:
+        return DeploymentResult(id=None, name=str(directory), definitions=[], refused=refused)
+    result = _deploy_reviewed(
+        ctx, good, Review(compiled, [], warnings), principal, directory.name, STARTUP
+    )
+    return replace(result, refused=refused)
 
 
 def count_definitions(ctx: AppContext) -> int:
