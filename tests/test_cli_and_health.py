@@ -101,6 +101,34 @@ def test_check_with_good_bad_and_missing_files(tmp_path: Path) -> None:
     assert sum(1 for line in errors if ": error: " in line) == 2
 
 
+def test_check_of_a_directory_without_bpmn_files_is_a_usage_error(tmp_path: Path) -> None:
+    """A CI job pointed at the wrong directory passed: nothing printed, exit 0."""
+    (tmp_path / "notes.txt").write_text("not a BPMN file")
+    result = check(tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"bpmn-service: no .bpmn files in {tmp_path}"]
+    assert result.stdout == ""
+
+
+def test_deploy_of_a_missing_file_or_an_empty_directory_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both were tracebacks (FileNotFoundError; errors.Invalid "no BPMN file was given"). The
+    files are read before the database is touched, so none is created."""
+    from bpmn_service import cli
+
+    database = tmp_path / "never.db"
+    monkeypatch.setenv("BPMN_DATABASE_URL", f"sqlite:///{database}")
+    missing = tmp_path / "nonexistent.bpmn"
+    assert cli.main(["deploy", str(APPROVAL), str(missing)]) == 2
+    assert capsys.readouterr().err.splitlines() == [f"bpmn-service: {missing}: no such file"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli.main(["deploy", str(empty)]) == 2
+    assert capsys.readouterr().err.splitlines() == [f"bpmn-service: no .bpmn files in {empty}"]
+    assert not database.exists()
+
+
 def test_check_uses_the_lane_groups_file(tmp_path: Path) -> None:
     """inbox.bpmn's customer task relies on the lane 客户 -> customer mapping."""
     empty = tmp_path / "lane-groups.toml"

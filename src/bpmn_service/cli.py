@@ -27,14 +27,29 @@ def serve_options() -> dict[str, Any]:
 
 
 def _files(paths: Sequence[str]) -> list[Path]:
+    """The files the arguments name: a file as given, a directory's *.bpmn files. A directory
+    without any is a usage error (exit 2): `check` of the wrong directory must not pass."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(path.glob("*.bpmn")))
+            inside = sorted(path.glob("*.bpmn"))
+            if not inside:
+                raise ValueError(f"no .bpmn files in {path}")
+            found.extend(inside)
         else:
             found.append(path)
     return found
+
+
+def _read(path: Path) -> bytes:
+    """A named file's bytes; a missing or unreadable one is a usage error (exit 2)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot be read: {exc.strerror or exc}") from None
 
 
 def _refuse_demo_tokens_in_production(settings: Settings) -> None:
@@ -187,17 +202,22 @@ def cmd_layout(args: argparse.Namespace) -> int:
 def cmd_deploy(args: argparse.Namespace) -> int:
     from bpmn_service.context import AppContext
     from bpmn_service.db.migrate import upgrade
+    from bpmn_service.errors import ServiceError
     from bpmn_service.identity import Principal
     from bpmn_service.services.deployments import BpmnFile, deploy
 
+    # Every named file is read before the database is touched.
+    files = [BpmnFile(str(p), _read(p)) for p in _files(args.paths)]
     ctx = AppContext.create(Settings())
     upgrade(ctx.engine)
-    files = [BpmnFile(str(p), p.read_bytes()) for p in _files(args.paths)]
     try:
         result = deploy(ctx, files, Principal(CLI_PRINCIPAL_ID, frozenset({"admin"})), source="cli")
     except InvalidBpmn as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
+        return 1
+    except ServiceError as exc:  # too many files, a concurrent deployment
+        print(f"bpmn-service: {exc.message}", file=sys.stderr)
         return 1
     for d in result.definitions:
         state = "deployed" if d.created else "unchanged"
@@ -437,7 +457,7 @@ def _simulate_candidate(args: argparse.Namespace, settings: Settings) -> int:
     candidate = Path(args.candidate)
     ctx = AppContext.create(settings)
     try:
-        key = check_files(ctx, [BpmnFile(str(candidate), candidate.read_bytes())])[0].key
+        key = check_files(ctx, [BpmnFile(str(candidate), _read(candidate))])[0].key
     except InvalidBpmn as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -503,7 +523,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.set_defaults(func=cmd_serve)
     check = sub.add_parser(
         "check",
-        help="check BPMN files offline: every error and warning; exit 1 when any file has an error",
+        help="check BPMN files offline: every error and warning; exit 1 when any file has an "
+        "error, 2 when a directory has no .bpmn file",
     )
     check.add_argument("paths", nargs="+", help="files or directories of .bpmn files")
     check.add_argument(
