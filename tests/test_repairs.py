@@ -252,6 +252,27 @@ def test_a_failed_completion_is_an_incident_until_the_case_moves_on(api: Api) ->
     assert api.get("/incidents", "leader").json()["total"] == 0
 
 
+def test_a_condition_that_raises_names_its_cause_to_the_clerk_and_in_the_incident(
+    api: Api,
+) -> None:
+    """The clerk's 422, the `step` incident and the history's step_failed said only "Error
+    evaluating expression '…'", hiding the ValueError and the value it could not read."""
+    assert api.deploy(TINY / "failing_condition.bpmn").status_code == 201
+    case = api.start("failing_condition", "FC-1", {}).json()
+    [task] = case["tasks"]
+    assert api.claim(task["id"], "clerk").status_code == 200
+    values = {"idVerified": True, "eContractRef": "HT2026-201", "amount": 5}
+    failed = api.complete(task["id"], "clerk", values)
+    assert failed.status_code == 422, failed.text
+    cause = "ValueError: invalid literal for int() with base 10: '026-201'"
+    assert cause in failed.json()["message"]
+    [incident] = api.get("/incidents", "leader").json()["items"]
+    assert incident["kind"] == "step" and cause in incident["message"]
+    history = api.get(f"/process-instances/{case['id']}", "leader").json()["history"]
+    [step] = [e for e in history if e["type"] == "step_failed"]
+    assert cause in step["details"]["error"]
+
+
 TIMED = (TINY / "timed_share.bpmn").read_bytes()
 
 

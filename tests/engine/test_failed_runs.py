@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from kit import T0, Case
 
+from bpmn_service.engine.expressions import MAX_CAUSE_CHARS
 from bpmn_service.errors import WorkflowFailed
 
 # Values under which every timer of timer_values.bpmn starts.
@@ -130,3 +131,40 @@ def test_no_condition_and_no_default_at_an_inclusive_gateway_names_it() -> None:
     )
     case.complete("decide", voltage="high", civil=True, meter=False)
     assert case.open_elements == ["civil"]
+
+
+def _condition_failing(**values: Any) -> WorkflowFailed:
+    case = Case("failing_condition")
+    case.start()
+    before = case.state
+    with pytest.raises(WorkflowFailed) as failed:
+        case.complete(
+            "enter", **{"idVerified": True, "eContractRef": "HT-1", "amount": 5, **values}
+        )
+    assert case.state == before
+    return failed.value
+
+
+def test_a_condition_that_raises_names_the_error_and_its_text() -> None:
+    """A gateway's condition that failed said only "Error evaluating expression '…'": not the
+    ValueError or TypeError, nor the value, that say what went wrong."""
+    error = _condition_failing(eContractRef="HT2026-201")
+    assert error.details == {"element": "verify"}
+    assert error.message == (
+        "the process could not advance at element verify: Error evaluating expression "
+        "'not idVerified or int(eContractRef[3:]) < 0': ValueError: invalid literal for int() "
+        "with base 10: '026-201'."
+    )
+    error = _condition_failing(amount=500)
+    assert error.details == {"element": "size"}
+    assert error.message.endswith(
+        "at element size: Error evaluating expression 'amount > \"100\"': TypeError: '>' not "
+        "supported between instances of 'int' and 'str'."
+    )
+
+
+def test_the_cause_of_a_failed_condition_is_cut_to_a_bounded_length() -> None:
+    error = _condition_failing(eContractRef="HT-" + "9" * 50 + "x" * 5000)
+    cause = error.message.split(": ValueError: ", 1)[1]
+    assert len(cause) <= MAX_CAUSE_CHARS + 1 and cause.endswith("….")
+    assert "Traceback" not in error.message and "/" not in cause

@@ -117,6 +117,20 @@ class ExpressionError(ValueError):
     """An expression is not in the safe language, or failed when evaluated."""
 
 
+# How much of an error's own text a failure message keeps (it may quote a variable's value).
+MAX_CAUSE_CHARS = 200
+
+
+def error_cause(exc: BaseException) -> str:
+    """`Type: text` of an error an expression raised, its text cut to MAX_CAUSE_CHARS (a value
+    it quotes may be long); an OSError's text (it may name a path of the server) is left out."""
+    kind = type(exc).__name__
+    text = "" if isinstance(exc, OSError) else " ".join(str(exc).split())
+    if len(text) > MAX_CAUSE_CHARS:
+        text = text[: MAX_CAUSE_CHARS - 1] + "…"
+    return f"{kind}: {text}" if text else kind
+
+
 def _check_size(value: Any) -> Any:
     if isinstance(value, int) and value.bit_length() > MAX_INTEGER_BITS:
         raise NumberTooHigh("an intermediate result has more than about 400 digits")
@@ -519,7 +533,7 @@ class ExpressionEvaluator:
         except InvalidExpression as exc:
             raise ExpressionError(f"{expression!r}: {exc}") from exc
         except (TypeError, ValueError, KeyError, IndexError, ArithmeticError) as exc:
-            raise ExpressionError(f"{expression!r}: {type(exc).__name__}: {exc}") from exc
+            raise ExpressionError(f"{expression!r}: {error_cause(exc)}") from exc
         except RecursionError:
             raise ExpressionError(f"{expression!r}: nested too deeply to evaluate") from None
         finally:

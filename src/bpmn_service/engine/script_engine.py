@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment, PythonScriptEngine
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from .expressions import ExpressionEvaluator
+from .expressions import ExpressionError, ExpressionEvaluator, error_cause
 
 EVALUATOR = ExpressionEvaluator()
 
@@ -46,6 +48,26 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
 class SafeScriptEngine(PythonScriptEngine):  # type: ignore[misc]
     def __init__(self, evaluator: ExpressionEvaluator) -> None:
         super().__init__(environment=SafeEnvironment(evaluator))
+
+    def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
+        """As upstream's, but the error keeps its cause: upstream's message is only "Error
+        evaluating expression '…'" (a gateway's condition, a timer's or an assignment's
+        expression), without the ValueError or TypeError and its text that say what went wrong."""
+        try:
+            return self.environment.evaluate(expression, task.data, external_context)
+        except SpiffWorkflowException as exc:
+            exc.add_note(f"Error evaluating expression '{expression}'")
+            raise
+        except ExpressionError as exc:  # it names the expression and the cause
+            raise WorkflowTaskException(
+                f"Error evaluating expression {exc}", task=task, exception=exc
+            ) from exc
+        except Exception as exc:
+            raise WorkflowTaskException(
+                f"Error evaluating expression '{expression}': {error_cause(exc)}",
+                task=task,
+                exception=exc,
+            ) from exc
 
     def validate(self, expression: str) -> None:
         problems = self.environment.evaluator.check(expression)

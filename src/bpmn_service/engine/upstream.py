@@ -421,6 +421,14 @@ OVERRIDES: tuple[Override, ...] = (
         "48cbde2d656e63fa",
     ),
     Override(
+        "SpiffWorkflow.bpmn.script_engine.python_engine:PythonScriptEngine.evaluate",
+        "copied",
+        "script_engine.SafeScriptEngine.evaluate",
+        "an expression's error keeps its cause (ValueError: …); upstream's says only 'Error "
+        "evaluating expression'",
+        "aaad8167dfb3a599",
+    ),
+    Override(
         "SpiffWorkflow.bpmn.parser.BpmnParser:BpmnParser.__init__",
         "relied on",
         "camunda_ext.ServiceBpmnParser.__init__",
