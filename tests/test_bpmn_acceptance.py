@@ -78,13 +78,15 @@ def test_a_foreign_expression_language_is_named_as_not_supported(
     assert "docs/authoring.md" in response.text
 
 
-def test_bpmns_default_expression_language_on_the_file_is_read_past(api: Api) -> None:
-    """Signavio, Flowable and Bizagi export expressionLanguage="http://www.w3.org/1999/XPath" (the
-    BPMN default) whatever their conditions are written in: the conditions still run here."""
+@pytest.mark.parametrize("language", ["http://www.w3.org/1999/XPath", "http://www.w3.org/TR/XPath"])
+def test_bpmns_default_expression_language_on_the_file_is_read_past(
+    api: Api, language: str
+) -> None:
+    """Flowable and Bizagi export expressionLanguage="http://www.w3.org/1999/XPath" (the BPMN
+    default), Signavio "http://www.w3.org/TR/XPath", whatever their conditions are written in:
+    the conditions still run here."""
     text = APPROVAL.replace(
-        "<bpmn:definitions ",
-        '<bpmn:definitions expressionLanguage="http://www.w3.org/1999/XPath" ',
-        1,
+        "<bpmn:definitions ", f'<bpmn:definitions expressionLanguage="{language}" ', 1
     )
     assert text != APPROVAL
     response = api.deploy_bytes("approval.bpmn", text.encode())

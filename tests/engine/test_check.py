@@ -1053,3 +1053,60 @@ def test_a_form_field_as_multi_instance_collection_is_refused(field_type: str) -
 def test_a_form_field_a_script_turns_into_a_list_may_be_the_collection() -> None:
     found = tiny(mi_over("string", "signers = signers.split(',')"))
     assert not [f for f in found if f.code == "structure.multi-instance"]
+SMALL = (BPMN / "small_connection.bpmn").read_text(encoding="utf-8")
+
+
+def with_file_language(language: str) -> str:
+    text = SMALL.replace(
+        "<bpmn:definitions ", f'<bpmn:definitions expressionLanguage="{language}" '
+    )
+    assert text != SMALL
+    return text
+
+
+@pytest.mark.parametrize(
+    "language",
+    [
+        "http://www.w3.org/TR/XPath",  # Signavio's exports
+        "http://www.w3.org/1999/XPath",  # BPMN 2.0's default, as the specification writes it
+        "http://www.w3.org/TR/XPath/",
+        "python",
+        "juel",
+    ],
+)
+def test_the_file_wide_default_expression_languages_are_read_past(language: str) -> None:
+    """Signavio writes the W3C's XPath URI: every conditional flow was refused with "language
+    'http://www.w3.org/TR/XPath' is not supported"."""
+    compiled, found = check_bpmn(with_file_language(language).encode(), "s.bpmn", CONTEXT)
+    assert found == [] and compiled is not None
+
+
+def test_juel_on_a_condition_is_camunda_7s_default_and_accepted() -> None:
+    text = SMALL.replace(
+        '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">',
+        '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression" language="juel">',
+    )
+    assert text.count('language="juel"') == 2
+    compiled, found = check_bpmn(text.encode(), "s.bpmn", CONTEXT)
+    assert found == [] and compiled is not None
+
+
+def test_a_foreign_file_wide_expression_language_is_one_finding_at_the_root() -> None:
+    """It was one finding per conditional flow, each pointing at the flow, not at the attribute
+    to remove."""
+    text = with_file_language("javascript")
+    compiled, found = check_bpmn(text.encode(), "s.bpmn", CONTEXT)
+    assert compiled is None
+    [finding] = found
+    assert (finding.code, finding.element, finding.line) == ("script.language", "Defs_small", 2)
+    assert finding.message.startswith(
+        "language 'javascript' is not supported: the expressionLanguage of bpmn:definitions "
+        "declares it for the 2 conditions that name no language of their own"
+    )
+    assert "remove the expressionLanguage attribute of bpmn:definitions" in finding.hint
+    # A condition that names the service's language is not written in the file's.
+    own = text.replace(
+        '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">',
+        '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression" language="juel">',
+    )
+    assert check_bpmn(own.encode(), "s.bpmn", CONTEXT)[1] == []

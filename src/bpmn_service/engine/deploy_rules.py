@@ -303,9 +303,12 @@ def _check_expressions(process: etree._Element, problem: Callable[..., None]) ->
     # BPMN's own default (XPath), which Signavio, Flowable and Bizagi write into every export
     # whatever their conditions are written in; Camunda 7 reads past it too.
     definitions = process.getparent()
-    default_language = definitions.get("expressionLanguage") if definitions is not None else None
-    if (default_language or "").strip().lower() == BPMN_DEFAULT_LANGUAGE:
-        default_language = None
+    declared = (
+        (definitions.get("expressionLanguage") or "").strip() if definitions is not None else ""
+    )
+    file_language = "" if declared.lower().rstrip("/") in BPMN_DEFAULT_LANGUAGES else declared
+    foreign_file_language = bool(file_language) and file_language.lower() not in OUR_LANGUAGES
+    inheriting = 0  # conditions written in the file's foreign language: one finding at its root
     for script in process.xpath(".//bpmn:scriptTask", namespaces=NSMAP):
         if (script.get("scriptFormat") or "").strip().lower() not in ("", "python", "expression"):
             continue  # another language: analyst_checks.py says so (script.language)
@@ -317,12 +320,31 @@ def _check_expressions(process: etree._Element, problem: Callable[..., None]) ->
             problem("script.invalid", f"script: {reason}", script)
     for flow in process.xpath(".//bpmn:sequenceFlow", namespaces=NSMAP):
         for cond in flow.xpath("./bpmn:conditionExpression", namespaces=NSMAP):
-            language = (cond.get("language") or default_language or "").strip()
+            language = (cond.get("language") or "").strip()
+            if not language and foreign_file_language:
+                inheriting += 1
+                continue
             if language and language.lower() not in OUR_LANGUAGES:
                 problem("script.language", not_supported(language), flow)
                 continue
             for reason in EVALUATOR.check(cond.text or ""):
                 problem("script.expression", f"condition: {reason}", flow)
+    if inheriting and definitions is not None:
+        which = (
+            "the condition that names no language of its own"
+            if inheriting == 1
+            else f"the {inheriting} conditions that name no language of their own"
+        )
+        problem(
+            "script.language",
+            f"language {file_language!r} is not supported: the expressionLanguage of "
+            f"bpmn:definitions declares it for {which}; conditions are written in the service's "
+            "expression language (Python syntax, or Camunda's ${...} with JUEL's operators; see "
+            "docs/authoring.md)",
+            definitions,
+            hint="remove the expressionLanguage attribute of bpmn:definitions (the file's root) "
+            "and write the conditions that way",
+        )
     for mi in process.xpath(".//bpmn:multiInstanceLoopCharacteristics", namespaces=NSMAP):
         owner = mi.getparent()
         for tag in ("loopCardinality", "completionCondition"):
@@ -337,10 +359,12 @@ def _check_expressions(process: etree._Element, problem: Callable[..., None]) ->
                 problem("script.expression", f"loopCondition: {reason}", loop.getparent())
 
 
-# The expressionLanguage BPMN 2.0 gives a file that declares none.
-BPMN_DEFAULT_LANGUAGE = "http://www.w3.org/1999/xpath"
-# The names a model may declare for the service's own expression language.
-OUR_LANGUAGES = frozenset({"python", "expression"})
+# The expressionLanguage BPMN 2.0 gives a file that declares none (lower case, no trailing /),
+# as the specification writes it and as Signavio's exports do (the W3C's XPath recommendation).
+BPMN_DEFAULT_LANGUAGES = frozenset({"http://www.w3.org/1999/xpath", "http://www.w3.org/tr/xpath"})
+# The names a model may declare for the service's own expression language; juel is Camunda 7's
+# default for conditions (its ${...} with JUEL's operators is read, docs/authoring.md).
+OUR_LANGUAGES = frozenset({"python", "expression", "juel"})
 
 
 def not_supported(language: str) -> str:
