@@ -696,3 +696,35 @@ def test_a_case_left_waiting_at_a_join_with_nothing_to_come_opens_a_stuck_incide
     [survey] = api.open_tasks(case["id"])
     assert api.claim(survey["id"], "admin").status_code == 200
     assert api.complete(survey["id"], "admin", {}).json()["instance_status"] == "completed"
+
+
+def test_a_join_lists_only_unarrived_branches_and_refuses_a_second_token_from_an_arrived_one(
+    api: Api,
+) -> None:
+    """Two of three branches arrived at a parallel join: it waits for the third alone, and a
+    start_before of an arrived branch (which would let the join fire twice) is refused naming the
+    join and the branch, unless the same modification cancels the join."""
+    assert api.deploy(TINY / "parallel_rework.bpmn").status_code == 201
+    case = api.start("parallel_rework", "JOIN-1", {"redo": False}).json()
+    for element in ("survey", "design"):
+        [task] = [t for t in api.open_tasks(case["id"]) if t["element_id"] == element]
+        assert api.claim(task["id"], "admin").status_code == 200
+        assert api.complete(task["id"], "admin", {}).status_code == 200
+    standing = api.get(f"/process-instances/{case['id']}/activities", "leader").json()
+    [join] = [a for a in standing["activities"] if a["kind"] == "join"]
+    assert (join["waiting_for"], join["arrived"]) == (["quote"], ["survey", "design"])
+
+    def modify(*instructions: dict[str, str]) -> Any:
+        body = {"reason": "redo the survey", "instructions": list(instructions)}
+        return api.post(f"/process-instances/{case['id']}/modification", "leader", json=body)
+
+    refused = modify({"type": "start_before", "element_id": "survey"})
+    assert refused.status_code == 422, refused.text
+    assert "join join a second token from branch survey" in refused.text
+    assert [t["element_id"] for t in api.open_tasks(case["id"])] == ["quote"]
+    moved = modify(
+        {"type": "cancel", "element_id": "join"}, {"type": "start_before", "element_id": "survey"}
+    )
+    assert moved.status_code == 200, moved.text
+    assert sorted(t["element_id"] for t in api.open_tasks(case["id"])) == ["quote", "survey"]
+    assert list(check_all(api.ctx)) == []

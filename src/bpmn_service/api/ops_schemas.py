@@ -37,7 +37,14 @@ class ActivityRead(BaseModel):
     incident_id: str | None = None
     error: str | None = None
     waiting_for: list[str] | None = Field(
-        None, description="join: the incoming branches (by their last element) not arrived yet"
+        None,
+        description="join: the incoming branches (by their last element) that have not arrived "
+        "in the join's current pass",
+    )
+    arrived: list[str] | None = Field(
+        None,
+        description="join: the incoming branches (by their last element) that have arrived in "
+        "the join's current pass; a cancel of the join loses them",
     )
 
 

@@ -23,6 +23,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import (
 from SpiffWorkflow.util.task import TaskState
 
 from .instance_view import FULL_DEPTH, INTERNAL_SPECS, is_external, open_waits
+from .joins import arrived_inputs, branch_name
 
 OPEN = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
 
@@ -68,7 +69,7 @@ def kind_of(task: Any) -> str:
 def _details(task: Any, kind: str) -> dict[str, Any]:
     definition: Any = getattr(task.task_spec, "event_definition", None)
     if kind == "join":
-        return {"waiting_for": _missing_inputs(task)}
+        return {"waiting_for": _missing_inputs(task), "arrived": _arrived(task)}
     if kind == "message_wait":
         return {"message_name": definition.name}
     if kind == "timer":
@@ -85,17 +86,17 @@ def _details(task: Any, kind: str) -> dict[str, Any]:
 
 
 def _missing_inputs(join: Any) -> list[str]:
-    """The incoming branches (by their last element) a waiting join has had no token from yet:
-    each token that arrived is a task of the join's spec below the element it came from."""
-    spec = join.task_spec
-    waiting = list(spec.inputs)
-    for arrived in join.workflow.get_tasks(spec_name=spec.name):
-        parent = arrived.parent
-        if arrived.has_state(TaskState.FINISHED_MASK) or parent is None:
-            continue  # an earlier pass of a loop
-        if parent.state == TaskState.COMPLETED and parent.task_spec in waiting:
-            waiting.remove(parent.task_spec)
-    return [getattr(s, "bpmn_id", None) or s.name for s in waiting]
+    """The incoming branches (by their last element) a waiting join has had no token from in its
+    current pass: every branch that arrived in this pass counts, not only the latest arrival
+    (which alone waits; the earlier ones are cancelled tasks of the join), and no arrival of an
+    earlier pass of a loop does (joins.current_arrivals)."""
+    arrived = arrived_inputs(join)
+    return [branch_name(s) for s in join.task_spec.inputs if s not in arrived]
+
+
+def _arrived(join: Any) -> list[str]:
+    arrived = arrived_inputs(join)
+    return [branch_name(s) for s in join.task_spec.inputs if s in arrived]
 
 
 def _node(task: Any) -> ActivityNode:

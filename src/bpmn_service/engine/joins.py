@@ -20,8 +20,9 @@ from copy import deepcopy
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
-from SpiffWorkflow.bpmn.specs.control import _EndJoin
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin, _EndJoin
 from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
 
 from .stepping import no_path_message
@@ -58,6 +59,46 @@ def merged_data(tasks: Sequence[Any]) -> dict[str, Any]:
     """The variables of concurrent branches ending in `tasks` (ordered by arrival)."""
     base = common_ancestor(tasks)
     return merge_changes(base.data if base is not None else {}, (t.data for t in tasks))
+
+
+def current_arrivals(join: Any) -> list[Any]:
+    """The branches that have arrived at a waiting join in its current pass, as tasks of the
+    join's spec (the waiting one and the arrivals it cancelled; join_update keeps only the latest
+    arrival waiting, so an earlier one is a cancelled task whose branch completed). An arrival of
+    an earlier pass of a loop is not below every firing of the join; one of this pass is (as
+    compaction._pending_arrivals reads them)."""
+    spec = join.task_spec
+    tasks = tasks_of_spec(join.workflow, spec)
+    fired = [t for t in tasks if t.state == TaskState.COMPLETED]
+    arrived = []
+    for task in tasks:
+        if task is not join and (
+            task.state != TaskState.CANCELLED or not all(task.is_descendant_of(f) for f in fired)
+        ):
+            continue
+        parent = task.parent
+        if parent is not None and parent.state == TaskState.COMPLETED:
+            arrived.append(task)
+    return arrived
+
+
+def arrived_inputs(join: Any) -> list[Any]:
+    """The incoming task specs of a waiting join that have a token there in its current pass."""
+    inputs = list(join.task_spec.inputs)
+    return [t.parent.task_spec for t in current_arrivals(join) if t.parent.task_spec in inputs]
+
+
+def branch_name(spec: Any) -> str:
+    """The element an incoming task spec of a join stands for: its own, or for the join that
+    SpiffWorkflow puts after an activity with boundary events, that activity's."""
+    element = getattr(spec, "bpmn_id", None)
+    if element:
+        return str(element)
+    if isinstance(spec, BoundaryEventJoin):
+        for before in spec.inputs:
+            if not isinstance(before, BoundaryEvent) and getattr(before, "bpmn_id", None):
+                return str(before.bpmn_id)
+    return str(spec.name)
 
 
 def join_update(spec: Any, my_task: Any) -> bool:

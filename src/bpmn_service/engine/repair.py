@@ -13,14 +13,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
-from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit, _EndJoin
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.util.task import TaskState
 
 from bpmn_service.errors import Invalid, InvalidState
 
 from . import event_runs
 from .instance_view import FULL_DEPTH, variables_of
+from .joins import arrived_inputs, branch_name, current_arrivals
 
 OPEN = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
 
@@ -58,10 +60,17 @@ def modify(workflow: Any, instructions: list[Instruction]) -> None:
     A subprocess (or call activity) that the cancels leave without an active element, and in
     which no start_before started one, is cancelled afterwards with its boundary events, as
     Camunda cancels a scope whose last activity instance is cancelled: left alone, it and its
-    boundary events would wait for ever and hold the case open."""
+    boundary events would wait for ever and hold the case open.
+
+    A cancel of a waiting parallel or inclusive join removes every branch that has arrived there
+    in its current pass (as Camunda cancels the join's executions), not only the latest one. A
+    start_before whose element leads to a branch that has already arrived at a join still waiting
+    is refused unless the same modification cancels that join: the join would get a second token
+    from that incoming flow, fire before its other branches arrive and fire again when they do."""
     anchors: dict[int, tuple[Any, dict[str, Any]]] = {}
     emptied: list[Any] = []
     current = variables_of(workflow, False)
+    cancelled = {step.element_id for step in instructions if step.type == "cancel"}
     for step in instructions:
         if step.type == "cancel":
             tasks = [
@@ -78,11 +87,16 @@ def modify(workflow: Any, instructions: list[Instruction]) -> None:
                     details={"element_id": step.element_id},
                 )
             for task in tasks:
+                if _is_join(task.task_spec):
+                    for arrival in current_arrivals(task):
+                        if arrival is not task:
+                            arrival.workflow._remove_task(arrival.id)
                 anchor, data = _cancel(task)
                 anchors.setdefault(id(anchor.workflow), (anchor, data))
                 emptied.append(task.workflow)
         elif step.type == "start_before":
             spec, process = _spec(workflow, step.element_id)
+            _refuse_second_arrival(workflow, spec, cancelled)
             where = _where(workflow, spec, process, anchors, current)
             if where is None:
                 continue  # an event subprocess's run that goes on from its start event
@@ -103,6 +117,59 @@ def modify(workflow: Any, instructions: list[Instruction]) -> None:
         else:
             raise Invalid(f"unknown instruction type {step.type!r}")
     _cancel_emptied(workflow, emptied)
+
+
+def _is_join(spec: Any) -> bool:
+    return (
+        isinstance(spec, UnstructuredJoin)
+        and not isinstance(spec, _EndJoin)
+        and len(spec.inputs) > 1
+    )
+
+
+def _refuse_second_arrival(workflow: Any, spec: Any, cancelled: set[str]) -> None:
+    """Refuse a start_before of `spec` when a token from it reaches, without passing the join,
+    an incoming branch that has already arrived at a join still waiting in the same (sub)process
+    (unless the modification cancels that join)."""
+    for join in workflow.get_tasks(state=TaskState.WAITING, max_depth=FULL_DEPTH):
+        join_spec = join.task_spec
+        if not _is_join(join_spec) or join_spec.bpmn_id in cancelled:
+            continue
+        if join.workflow.spec.task_specs.get(spec.name) is not spec:
+            continue  # another (sub)process: its tokens reach this join only through its end
+        arrived = arrived_inputs(join)
+        branch = _first_reached(spec, arrived, join_spec)
+        if branch is None:
+            continue
+        waiting = [branch_name(s) for s in join_spec.inputs if s not in arrived]
+        raise Invalid(
+            f"start_before {spec.bpmn_id} would give join {join_spec.bpmn_id} a second token "
+            f"from branch {branch_name(branch)}, which has already arrived there (the join "
+            f"waits for {', '.join(waiting) or 'nothing'}); start the branches that have not "
+            f"arrived, or cancel {join_spec.bpmn_id} in the same modification (its arrived "
+            "branches are lost) to start this one again",
+            details={
+                "element_id": spec.bpmn_id,
+                "join": join_spec.bpmn_id,
+                "branch": branch_name(branch),
+                "waiting_for": waiting,
+            },
+        )
+
+
+def _first_reached(spec: Any, targets: list[Any], join_spec: Any) -> Any | None:
+    """The first of `targets` a token starting at `spec` can reach without passing the join."""
+    seen: set[str] = set()
+    todo = [spec]
+    while todo:
+        current = todo.pop(0)
+        if current.name in seen or current is join_spec:
+            continue
+        seen.add(current.name)
+        if current in targets:
+            return current
+        todo.extend(current.outputs)
+    return None
 
 
 def _with_boundary_events(spec: Any) -> Any:
