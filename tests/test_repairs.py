@@ -158,6 +158,9 @@ def test_a_supervisor_moves_a_case_past_its_failing_gateway(api: Api) -> None:
     history = api.get(f"/process-instances/{instance_id}").json()["history"]
     [cancelled] = [e for e in history if e["type"] == "task_cancelled"]
     assert cancelled["task_id"] == task_id
+    # Cancelled by the supervisor, for the modification's reason (not "withdrawn by the engine").
+    assert cancelled["actor"] == "leader"
+    assert cancelled["details"] == {"reason": "approved by phone; the form cannot pass the gateway"}
     [event] = [e for e in history if e["type"] == "instance_modified"]
     assert event["details"]["instructions"][1] == {"type": "start_before", "element_id": "approve"}
     # The clerk's task is gone: completing it now is a conflict, not a silent success.

@@ -307,9 +307,12 @@ def apply(
     actor: str | None,
     category_variable: str = CATEGORY_VARIABLE,
     open_work: OpenWork | None = None,
+    withdraw_reason: str | None = None,
 ) -> list[Task]:
     """Project the engine state; return the task rows that became ready in this step.
-    `open_work`: what the instance has open, when the caller has just read it (close_task)."""
+    `open_work`: what the instance has open, when the caller has just read it (close_task).
+    `withdraw_reason`: why the tasks the run no longer has went (a supervisor's modification
+    gives its reason); by default, the engine withdrew them."""
     for step in result.steps:
         telemetry.count(session, telemetry.ENGINE_STEPS, instance.definition_key, step.kind)
         record(
@@ -329,11 +332,19 @@ def apply(
         _rows_by_id(session, Task, open_work.tasks - ready_ids),
         at=at,
         actor=actor,
-        reason="withdrawn by the engine",
+        reason=withdraw_reason or "withdrawn by the engine",
     )
     new_ready = [t for t in result.ready_tasks if t.id not in open_work.tasks]
     created = _create_tasks(session, instance, new_ready, lanes, at)
-    _sync_external_tasks(session, instance, result.external_tasks, at, open_work.external)
+    _sync_external_tasks(
+        session,
+        instance,
+        result.external_tasks,
+        at,
+        open_work.external,
+        actor=actor if withdraw_reason else None,
+        reason=withdraw_reason,
+    )
     _sync_subscriptions(session, instance, result, lanes, at, bool(open_work.subscriptions))
     for column, value in run_columns(result, category_variable).items():
         setattr(instance, column, value)
@@ -549,10 +560,18 @@ def _sync_external_tasks(
     ready: list[ExternalWork],
     at: datetime,
     open_ids: set[str],
+    *,
+    actor: str | None = None,
+    reason: str | None = None,
 ) -> None:
     ready_ids = {w.id for w in ready}
     withdraw_external_tasks(
-        session, instance, _rows_by_id(session, ExternalTask, open_ids - ready_ids), at=at
+        session,
+        instance,
+        _rows_by_id(session, ExternalTask, open_ids - ready_ids),
+        at=at,
+        actor=actor,
+        details={"reason": reason} if reason else None,
     )
     for work in ready:
         if work.id in open_ids:

@@ -176,7 +176,17 @@ def _settle_repair(
     if closed := run_incidents.resolve_open(session, instance.id, at=now, by=principal.user_id):
         details = {**details, "closed_incidents": closed}
     projection.record(session, instance, event, at=now, actor=principal.user_id, details=details)
-    runtime.settle(ctx, session, instance, result, at=now, actor=principal.user_id)
+    # The tasks a modification cancels went for its reason, by its actor, not by the engine.
+    withdrawn = details["reason"] if event == "instance_modified" else None
+    runtime.settle(
+        ctx,
+        session,
+        instance,
+        result,
+        at=now,
+        actor=principal.user_id,
+        withdraw_reason=withdrawn,
+    )
     uow.commit()
     return Repaired(instance, details)
 

@@ -186,15 +186,24 @@ def settle(
     actor: str | None,
     depth: int = 0,
     open_work: projection.OpenWork | None = None,
+    withdraw_reason: str | None = None,
 ) -> Settled:
     """Project a run of `instance` and what follows from it (buffered messages, time-limit
     clocks, thrown messages); `open_work`: what the instance had open, just read by the caller
-    (projection.close_task)."""
+    (projection.close_task); `withdraw_reason`: why the tasks the run no longer has went (a
+    modification's reason), recorded on them instead of "withdrawn by the engine"."""
     if depth > MAX_CHAIN:
         raise Conflict("messages between instances loop; check the models' message flows")
     settled = Settled(
         projection.apply(
-            session, instance, result, ctx.lanes, at=at, actor=actor, open_work=open_work
+            session,
+            instance,
+            result,
+            ctx.lanes,
+            at=at,
+            actor=actor,
+            open_work=open_work,
+            withdraw_reason=withdraw_reason,
         )
     )
     thrown = list(result.thrown)
