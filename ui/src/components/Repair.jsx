@@ -30,7 +30,8 @@ export default function Repair({ instance, texts, caps, steps, versions, active,
   const [done, setDone] = useState(null);
   const panel = useRef(null);
   const { offered: all, variablesMethod } = repairsOffered(caps);
-  // Retry is for a failed step, migration for a process with another version.
+  // Retry is for a step whose open incident lists it (`failed`), migration for a process with
+  // another version; setting variables and moving the token are always a supervisor's.
   const offered = all.filter((kind) => (kind !== 'retry' || failed.length > 0)
     && (kind !== 'migrate' || canMigrate(instance, versions)));
 

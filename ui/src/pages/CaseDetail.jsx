@@ -76,6 +76,16 @@ function positionsFromHistory(instance) {
   return { active, failed: new Set(), listening: new Set() };
 }
 
+// The steps a retry applies to: those whose open incidents list it among their repairs (a join
+// left waiting lists none; retrying it is refused). Without the incidents (not readable here, or
+// an older server that names no repairs), the steps that failed.
+function retryable(incidents, failedIds) {
+  if (!incidents) return [...failedIds];
+  const ids = incidents.filter((i) => i.element_id && (!i.actions || i.actions.includes('retry')))
+    .map((i) => i.element_id);
+  return [...new Set(ids)];
+}
+
 function passed(instance) {
   const done = new Set();
   for (const event of instance.history) {
@@ -244,7 +254,7 @@ export default function CaseDetail() {
         label={t('cases.diagram')} onElementClick={me.roles.supervisor ? setPicked : undefined} />
       {me.roles.supervisor && (
         <Repair instance={instance} texts={texts} caps={caps} steps={steps} picked={picked} versions={versions}
-          active={[...where.active, ...where.failed].map(asStep)} failed={[...failedIds].map(asStep)}
+          active={[...where.active, ...where.failed].map(asStep)} failed={retryable(incidents, failedIds).map(asStep)}
           onDone={loaded.reload} />
       )}
       <div className="two">
