@@ -98,7 +98,9 @@ def test_supervisor_sees_where_the_case_stands_and_moves_the_token(ui: Ui, serve
     # The form takes the focus, so a keyboard user continues in it.
     assert page.evaluate("document.activeElement.id") == "repair-move-title"
     form = page.get_by_test_id("repair-move")
-    assert form.get_by_label("取消").input_value() == "A-UT02"
+    # Nothing is cancelled unless chosen (a token pre-selected here was cancelled unasked).
+    assert form.get_by_label("取消").input_value() == ""
+    form.get_by_label("取消").select_option("A-UT02")
     # A step clicked on the diagram becomes the target, as choosing it in the list does.
     form.get_by_label("在此环节之前开始").select_option("A-UT01")
     page.locator('.djs-element[data-element-id="A-UT03"]').click()

@@ -27,3 +27,13 @@ export function activityMarkers(nodes) {
   for (const id of active) listening.delete(id);
   return { active, failed, listening };
 }
+
+// Waiting joins that hold branches which have already arrived (GET .../activities: `arrived`), by
+// the join's element id: cancelling such a join loses those branches.
+export function joinArrivals(nodes) {
+  const held = new Map();
+  walk(nodes, (node) => {
+    if (node.kind === 'join' && node.element_id && node.arrived?.length) held.set(node.element_id, node.arrived);
+  });
+  return held;
+}

@@ -24,7 +24,7 @@ export function canMigrate(instance, versions) {
   return versions.some((v) => v !== instance.version);
 }
 
-export default function Repair({ instance, texts, caps, steps, versions, active, failed, picked, onDone }) {
+export default function Repair({ instance, texts, caps, steps, versions, active, failed, arrivals, picked, onDone }) {
   const { t } = useTranslation();
   const [open, setOpen] = useState(null);
   const [done, setDone] = useState(null);
@@ -61,7 +61,7 @@ export default function Repair({ instance, texts, caps, steps, versions, active,
       {done && <p className="notice" role="status" data-testid="repair-done">{t(`repair.${done}.done`)}</p>}
       <div id="repair-panel" ref={panel}>
         {open === 'variables' && <VariablesForm instance={instance} texts={texts} method={variablesMethod} onDone={() => finished('variables')} />}
-        {open === 'move' && <MoveForm instance={instance} steps={steps} active={active} picked={picked} onDone={() => finished('move')} />}
+        {open === 'move' && <MoveForm instance={instance} steps={steps} active={active} arrivals={arrivals} picked={picked} onDone={() => finished('move')} />}
         {open === 'retry' && <RetryForm instance={instance} failed={failed} onDone={() => finished('retry')} />}
         {open === 'migrate' && <MigrateForm instance={instance} onDone={() => finished('migrate')} />}
       </div>

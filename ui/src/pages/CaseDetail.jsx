@@ -6,7 +6,7 @@ import { useCallback, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router-dom';
 import { get, getOptional, request } from '../api.js';
-import { activityMarkers } from '../activities.js';
+import { activityMarkers, joinArrivals } from '../activities.js';
 import { useAuth } from '../auth.jsx';
 import { loadCapabilities, offers } from '../capabilities.js';
 import BpmnDiagram from '../components/BpmnDiagram.jsx';
@@ -255,7 +255,7 @@ export default function CaseDetail() {
       {me.roles.supervisor && (
         <Repair instance={instance} texts={texts} caps={caps} steps={steps} picked={picked} versions={versions}
           active={[...where.active, ...where.failed].map(asStep)} failed={retryable(incidents, failedIds).map(asStep)}
-          onDone={loaded.reload} />
+          arrivals={joinArrivals(activities)} onDone={loaded.reload} />
       )}
       <div className="two">
         <div>

@@ -1,5 +1,7 @@
 // Move a case's token (POST /process-instances/{id}/modification): cancel where it stands and
 // start before another step; either half alone too. A step clicked on the diagram becomes the target.
+// Nothing is cancelled unless chosen; cancelling a join that holds branches which have already
+// arrived (`arrivals`: join id -> those branches) loses them, so it needs an explicit confirmation.
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { request } from '../../api.js';
@@ -8,9 +10,13 @@ import ErrorNote from '../ErrorNote.jsx';
 import Reason from './Reason.jsx';
 import { useAction } from './useAction.js';
 
-export default function MoveForm({ instance, steps, active, picked, onDone }) {
+export default function MoveForm({ instance, steps, active, arrivals, picked, onDone }) {
   const { t } = useTranslation();
-  const [from, setFrom] = useState(active[0]?.id || '');
+  const [from, setFrom] = useState('');
+  const [confirmed, setConfirmed] = useState(false);
+  const [unconfirmed, setUnconfirmed] = useState(false);
+  const lost = (from && arrivals?.get(from)) || [];
+  const label = (id) => stepLabel(steps.find((s) => s.id === id) || { id, name: '' });
   const [to, setTo] = useState('');
   const [reason, setReason] = useState('');
   // Neither half chosen: said at the fields before asking the service.
@@ -35,6 +41,11 @@ export default function MoveForm({ instance, steps, active, picked, onDone }) {
       return;
     }
     setEmpty(false);
+    if (lost.length && !confirmed) {
+      setUnconfirmed(true);
+      document.getElementById('move-confirm-loss')?.focus();
+      return;
+    }
     const instructions = [];
     if (from) instructions.push({ type: 'cancel', element_id: from });
     if (to) instructions.push({ type: 'start_before', element_id: to });
@@ -49,7 +60,8 @@ export default function MoveForm({ instance, steps, active, picked, onDone }) {
       <p className="muted">{t('repair.move.hint')}</p>
       <div className="row">
         <label>{t('repair.move.from')}
-          <select id="move-from" value={from} onChange={(e) => { setFrom(e.target.value); setEmpty(false); }}
+          <select id="move-from" value={from}
+            onChange={(e) => { setFrom(e.target.value); setEmpty(false); setConfirmed(false); setUnconfirmed(false); }}
             aria-invalid={empty ? 'true' : undefined} aria-describedby={empty ? 'move-empty' : undefined}>
             <option value="">{t('repair.move.keep')}</option>
             {active.map((a) => <option key={a.id} value={a.id}>{stepLabel(a)}</option>)}
@@ -65,6 +77,18 @@ export default function MoveForm({ instance, steps, active, picked, onDone }) {
         </label>
       </div>
       {empty && <p className="field-error" role="alert" id="move-empty">{t('repair.move.empty')}</p>}
+      {lost.length > 0 && (
+        <div className="notice" data-testid="move-join-loss">
+          <p>{t('repair.move.joinLoses', { join: label(from), branches: lost.map(label).join('、') })}</p>
+          <label>
+            <input type="checkbox" id="move-confirm-loss" checked={confirmed}
+              onChange={(e) => { setConfirmed(e.target.checked); setUnconfirmed(false); }}
+              aria-invalid={unconfirmed ? 'true' : undefined} aria-describedby={unconfirmed ? 'move-unconfirmed' : undefined} />
+            {' '}{t('repair.move.joinConfirm')}
+          </label>
+          {unconfirmed && <p className="field-error" role="alert" id="move-unconfirmed">{t('repair.move.joinUnconfirmed')}</p>}
+        </div>
+      )}
       <Reason id="reason-move" value={reason} onChange={setReason} errors={action.fieldErrors.reason} />
       <ErrorNote error={action.error} />
       <div className="actions">
