@@ -1053,6 +1053,8 @@ def test_a_form_field_as_multi_instance_collection_is_refused(field_type: str) -
 def test_a_form_field_a_script_turns_into_a_list_may_be_the_collection() -> None:
     found = tiny(mi_over("string", "signers = signers.split(',')"))
     assert not [f for f in found if f.code == "structure.multi-instance"]
+
+
 SMALL = (BPMN / "small_connection.bpmn").read_text(encoding="utf-8")
 
 
