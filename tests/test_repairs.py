@@ -354,7 +354,7 @@ def test_the_cli_migrates_instances_after_a_dry_run(
     [event] = [e for e in case["history"] if e["type"] == "instance_migrated"]
     assert event["actor"] == "cli" and event["details"]["mapping"] == {"enter": "enter"}
     assert main([*args, "--execute", "--instance", instance_id]) == 1  # on version 3 now
-    assert "not an active instance of version 2" in capsys.readouterr().err
+    assert "not an active instance of intake version 2" in capsys.readouterr().err
 
 
 def test_a_migration_to_the_same_version_is_refused(

@@ -141,3 +141,24 @@ def test_a_changed_element_type_is_reported_in_bpmn_words() -> None:
     assert problem.message == (
         "review is a user task in the source and review an exclusive gateway in the target"
     )
+
+
+def test_a_step_mapped_onto_an_external_service_task_is_named_as_one() -> None:
+    case = Case("late_note_untimed")
+    case.start(amount=5)
+    case.complete("enter")
+    xml = (BPMN / "late_note_untimed.bpmn").read_bytes()
+    external = xml.replace(
+        b'<bpmn:userTask id="review" name="Review" camunda:candidateGroups="hall_clerk"/>',
+        b'<bpmn:serviceTask id="review" name="Review" camunda:type="external" '
+        b'camunda:topic="review"/>',
+    )
+    assert external != xml
+    target = compile_bpmn(external, "late_note.bpmn", lambda _key, _lane: True).spec_json
+    plan, _ = case.runner.migrate(
+        (case.name, case.load), ("external", lambda: target), case.state, {}, now=T0, dry_run=True
+    )
+    [problem] = plan.problems
+    assert problem.message == (
+        "review is a user task in the source and review an external-task service task in the target"
+    )

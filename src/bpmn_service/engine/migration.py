@@ -193,7 +193,7 @@ def _alignment(source: Any, target: Any, mapping: dict[str, str]) -> dict[Any, A
 
 def _incompatible(task: Any, old: Any, new: Any) -> str | None:
     element = old.bpmn_id
-    if type(old).__name__ != type(new).__name__:
+    if type(old).__name__ != type(new).__name__ or _external(old) != _external(new):
         return (
             f"{element} is {bpmn_kind(old)} in the source and {new.bpmn_id} "
             f"{bpmn_kind(new)} in the target"
@@ -242,11 +242,19 @@ _BPMN_KINDS = {
 
 
 def bpmn_kind(spec: Any) -> str:
-    """The kind of element `spec` stands for in BPMN's words, with its article."""
+    """The kind of element `spec` stands for in BPMN's words, with its article (an external
+    service task runs on SpiffWorkflow's ManualTask, waiting for its worker)."""
+    if _external(spec):
+        return "an external-task service task"
     for cls in type(spec).__mro__:
         if cls.__name__ in _BPMN_KINDS:
             return _BPMN_KINDS[cls.__name__]
     return "an element of another kind"
+
+
+def _external(spec: Any) -> bool:
+    """A service task with camunda:type="external" (a worker fetches and completes it)."""
+    return bool((getattr(spec, "extensions", None) or {}).get("topic"))
 
 
 def _dict(spec: Any) -> dict[str, Any]:

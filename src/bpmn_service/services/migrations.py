@@ -177,7 +177,8 @@ def _one(
             if instance.status != "active" or instance.definition_id != old.id:
                 raise Invalid(
                     f"the instance is {instance.status} on {instance.definition_key} version "
-                    f"{instance.version}, not an active instance of version {old.version}"
+                    f"{instance.version}, not an active instance of {old.key} version "
+                    f"{old.version}"
                 )
             found, result = ctx.runner.migrate(
                 (old.id, spec_loader(session, old.id)),
