@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, insert
 
+from bpmn_service.cli import main
 from bpmn_service.db.models import TaskCandidate
 from bpmn_service.engine import layout_bpmn
 from bpmn_service.services.doctor import check_all
-from conftest import Api
+from conftest import ROOT, Api
 
 
 def _model(groups: str, name: str = "Accept", element: str = "accept", priority: int = 50) -> bytes:
@@ -116,3 +118,47 @@ def test_the_doctor_finds_a_task_whose_candidates_disagree_with_its_element(api:
         session.execute(insert(TaskCandidate).values(task_id=task_id, kind="group", ref="custmer"))
     problems = [str(f) for f in check_all(api.ctx)]
     assert len(problems) == 1 and "OFR-4" in problems[0] and "candidate" in problems[0], problems
+
+
+def test_the_dry_run_lists_each_reassignment_the_real_run_makes(
+    api: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _deploy(api, _model("customer", element="intake_r", name="Customer intake", priority=50))
+    case = api.start("offer", "OFR-5", {}).json()
+    task_id = _task(api, case["id"])["id"]
+    assert api.claim(task_id, "portal").status_code == 200
+    _deploy(api, _model("customer_manager", element="intake", name="One-stop acceptance"))
+    body = {
+        "source": {"key": "offer", "version": 1},
+        "target": {"key": "offer", "version": 2},
+        "reason": "version 2 offers the step to the customer managers",
+        "mapping": {"intake_r": "intake"},
+    }
+    [dry] = api.post("/migrations", "leader", json={**body, "dry_run": True}).json()["results"]
+    expected = [
+        {"field": "element_id", "old": "intake_r", "new": "intake"},
+        {"field": "name", "old": "Customer intake", "new": "One-stop acceptance"},
+        {"field": "candidate_groups", "old": ["customer"], "new": ["customer_manager"]},
+        {"field": "assignee", "old": "portal", "new": None},
+    ]
+    assert dry["reassigned"] == [
+        {"task_id": task_id, "element_id": "intake_r", "changes": expected}
+    ]
+    settings = api.ctx.settings
+    monkeypatch.setenv("BPMN_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("BPMN_DATABASE_SCHEMA", settings.database_schema or "")
+    monkeypatch.chdir(ROOT)
+    args = ["migrate-instances", "--from", "offer:1", "--to", "offer:2", "--map", "intake_r=intake",
+            "--reason", "version 2 offers the step to the customer managers"]  # fmt: skip
+    assert main(args) == 0
+    assert (
+        f"  reassigns task {task_id} at intake_r: element_id intake_r -> intake; name Customer "
+        "intake -> One-stop acceptance; candidate_groups customer -> customer_manager; claim by "
+        "portal withdrawn"
+    ) in capsys.readouterr().out
+    assert _task(api, case["id"])["assignee"] == "portal"  # the dry runs changed nothing
+    real = _migrate(api, {"intake_r": "intake"})
+    assert real["reassigned"] == dry["reassigned"]
+    history = api.get(f"/process-instances/{case['id']}").json()["history"]
+    [changed] = [e for e in history if e["type"] == "task_reassigned_by_migration"]
+    assert changed["details"]["changes"] == expected

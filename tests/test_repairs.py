@@ -60,6 +60,8 @@ def test_a_stranded_case_is_migrated_to_the_fix_and_completes_with_its_history(a
         "problems": [],
         "started": [],
         "dropped": [],
+        "reassigned": [],
+        "warnings": [],
     }
     assert api.get(f"/process-instances/{instance_id}").json()["version"] == 2  # nothing changed
 

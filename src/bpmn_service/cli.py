@@ -241,6 +241,20 @@ def _mapping(text: str) -> tuple[str, str]:
     return old, new
 
 
+def _change(change: dict[str, Any]) -> str:
+    """One change of a reassigned task: `field old -> new` (a withdrawn claim: `claim by x
+    withdrawn`)."""
+    if change["field"] == "assignee" and change["new"] is None:
+        return f"claim by {change['old']} withdrawn"
+
+    def shown(value: Any) -> str:
+        if isinstance(value, list):
+            return ",".join(map(str, value)) or "(none)"
+        return "(none)" if value is None else str(value)
+
+    return f"{change['field']} {shown(change['old'])} -> {shown(change['new'])}"
+
+
 def cmd_migrate_instances(args: argparse.Namespace) -> int:
     """Migrate running instances between versions, as POST /api/v1/migrations does; prints one
     line per instance; exit status 1 when any instance could not be (or would not be) migrated."""
@@ -281,6 +295,8 @@ def cmd_migrate_instances(args: argparse.Namespace) -> int:
                         "problems": r.problems,
                         "started": r.started,
                         "dropped": r.dropped,
+                        "reassigned": r.reassigned,
+                        "warnings": r.warnings,
                     },
                     ensure_ascii=False,
                 )
@@ -310,6 +326,12 @@ def cmd_migrate_instances(args: argparse.Namespace) -> int:
             print(f"  starts {event['kind']} {event['element_id']} on {event['attached_to']}")
         for event in r.dropped:
             print(f"  drops {event['kind']} {event['element_id']} on {event['attached_to']}")
+        verb = "reassigned" if r.migrated else "reassigns"
+        for task in r.reassigned:
+            changes = "; ".join(_change(c) for c in task["changes"])
+            print(f"  {verb} task {task['task_id']} at {task['element_id']}: {changes}")
+        for warning in r.warnings:
+            print(f"  warning: {warning['message']}")
         for problem in r.problems:
             print(f"  {problem['element_id']}: {problem['message']}", file=sys.stderr)
     if not args.execute:

@@ -26,8 +26,11 @@ def test_a_stranded_case_migrates_to_the_fixed_version_keeping_its_task() -> Non
     enter = case.ready("enter").id
     target = ("intake_fixed", lambda: fixed)
     source = (case.name, case.load)
-    dry, none = case.runner.migrate(source, target, case.state, {}, now=T0, dry_run=True)
-    assert none is None and dry.ok
+    state = case.state
+    dry, preview = case.runner.migrate(source, target, state, {}, now=T0, dry_run=True)
+    # The dry run migrated a copy: what the real run's tasks would be; the state is the same.
+    assert dry.ok and preview is not None and case.state == state
+    assert [(t.element_id, t.id) for t in preview.ready_tasks] == [("enter", enter)]
     assert dry.mapped == [
         {"element_id": "enter", "target_element_id": "enter", "kind": "user_task"}
     ]

@@ -156,6 +156,20 @@ class InstanceMigrationRead(BaseModel):
         description="waiting boundary events of an active element that the target does not have "
         "({element_id, attached_to, kind}); the migration drops them, as Camunda does",
     )
+    reassigned: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="open tasks the migration offers anew ({task_id, element_id, changes: "
+        "[{field, old, new}]}, as the history's task_reassigned_by_migration): element, name, "
+        "lane, candidate groups and users, priority, due and follow-up dates; field assignee "
+        "with new null is a claim withdrawn",
+    )
+    warnings: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="joins of the target the case would wait in for good ({element_id, "
+        "waiting_for, start_before, message}): no token of the case can reach the branch "
+        "waiting_for; the case migrates all the same, start that branch with a modification "
+        "(start_before) after migrating, or map differently",
+    )
 
 
 class MigrationRead(BaseModel):

@@ -13,6 +13,12 @@ An active task whose element the target gives boundary events it did not have ge
 task started on the target would (Camunda instantiates the target's boundary events of a migrated
 activity): a timer counts from the migration, a message catch waits from then on. The plan lists
 them (`started`).
+
+A parallel join of the target that the migrated case reaches but one of whose incoming branches
+no token of the case can reach any more (the target added a branch after the fork the case had
+passed) would wait for good: the plan warns of it (`warnings`: the join, the branch, the element
+to start with a modification after migrating). It is a warning, not a problem: the case migrates
+(and can be set going with `start_before` only once it is on the target).
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.defaults import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.util.diff import SpecDiff
 from SpiffWorkflow.util.task import TaskState
 
@@ -60,6 +68,9 @@ class MigrationPlan:
     # Waiting boundary events of an active element that the target does not have: dropped, as
     # Camunda drops unmapped boundary events ({"element_id", "attached_to", "kind"}).
     dropped: list[dict[str, str]] = field(default_factory=list)
+    # Joins of the target the migrated case would wait in for good (unreachable_branches):
+    # {"element_id", "waiting_for", "start_before", "message"}. The case migrates all the same.
+    warnings: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -149,6 +160,93 @@ def migrate(
             owner.last_task = None
     workflow.subprocess_specs = subs
     return result
+
+
+def unreachable_branches(workflow: Any) -> list[dict[str, str]]:
+    """The parallel joins a (migrated, advanced) workflow reaches, with each incoming branch
+    that has not arrived and that no token of the workflow can reach any more: the join would
+    wait for it for good (a `stuck` incident once the other branches are in)."""
+    found: list[dict[str, str]] = []
+    live_states = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+    for owner in [workflow, *workflow.subprocesses.values()]:
+        tasks = list(owner.tasks.values())
+        reach: set[Any] = set()
+        for task in tasks:
+            if task.has_state(live_states):
+                reach |= _downstream(task.task_spec)
+        for join in owner.spec.task_specs.values():
+            if not isinstance(join, ParallelGateway) or len(join.inputs) < 2 or join not in reach:
+                continue
+            arrived = {
+                t.parent.task_spec
+                for t in tasks
+                if t.task_spec is join
+                and t.parent is not None
+                and t.parent.state == TaskState.COMPLETED
+            }
+            for branch in join.inputs:
+                if branch in arrived or branch in reach:
+                    continue
+                named, start = _named(branch), _branch_start(branch)
+                found.append(
+                    {
+                        "element_id": join.bpmn_id,
+                        "waiting_for": named,
+                        "start_before": start,
+                        "message": (
+                            f"{join.bpmn_id} will wait for the branch through {named}, which no "
+                            f"token of this case can reach on the target (it was added where "
+                            f"the case had passed): after migrating, start it with a "
+                            f"modification (start_before {start}), or map the case differently"
+                        ),
+                    }
+                )
+    return found
+
+
+def _downstream(spec: Any) -> set[Any]:
+    """`spec` and every task spec its outputs lead to."""
+    seen = {spec}
+    todo = [spec]
+    while todo:
+        for nxt in todo.pop().outputs:
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def _named(spec: Any) -> str:
+    """The element a task spec stands for; an internal one (a boundary-event join) stands for
+    the activity it follows."""
+    seen: set[Any] = set()
+    while not getattr(spec, "bpmn_id", None) and spec.inputs and spec not in seen:
+        seen.add(spec)
+        inner = [s for s in spec.inputs if not isinstance(s, BoundaryEvent)]
+        spec = (inner or spec.inputs)[0]
+    return str(getattr(spec, "bpmn_id", None) or spec.name)
+
+
+def _branch_start(spec: Any) -> str:
+    """The first element of the branch that ends at `spec`: back up its single predecessors to
+    the element after the fork (or decision) that opens it."""
+    seen: set[Any] = set()
+    current = spec
+    while current not in seen:
+        seen.add(current)
+        if len(current.inputs) != 1:
+            inner = [s for s in current.inputs if not isinstance(s, BoundaryEvent)]
+            if getattr(current, "bpmn_id", None) or len(inner) != 1:
+                break
+            current = inner[0]
+            continue
+        before = current.inputs[0]
+        if getattr(before, "bpmn_id", None) and len(before.outputs) != 1:
+            break  # the fork
+        if isinstance(before, StartEvent):
+            break
+        current = before
+    return _named(current)
 
 
 def _pairs(

@@ -468,16 +468,16 @@ class ProcessRunner:
         now: datetime,
         dry_run: bool,
     ) -> tuple[migration.MigrationPlan, RunResult | None]:
-        """The plan of migrating a stored instance to the target version and, unless this is a
-        dry run or the plan has problems, the migrated instance advanced on the target. No timer
-        fires in this run (clock.timers_held): one that is due stays due for the scheduler, which
-        fires it on the target version."""
+        """The plan of migrating a stored instance to the target version and, unless the plan
+        has problems, the migrated instance advanced on the target, with the plan's warnings of
+        joins it would wait in for good. A dry run does the same on a copy that nobody keeps (so
+        it predicts what the real run's tasks become); the caller stores nothing. No timer fires
+        in this run (clock.timers_held): one that is due stays due for the scheduler, which fires
+        it on the target version."""
         spec, subs = self.cache.get(*source)
         new_spec, new_subs = self.cache.get(*target)
         with clock.frozen_at(now), clock.timers_held():
             workflow = load_state(state, spec, subs)
-            if dry_run:
-                return migration.plan(workflow, new_spec, new_subs, mapping), None
             since = time.time()
             found = migration.migrate(workflow, new_spec, new_subs, mapping)
             if not found.ok:
@@ -485,7 +485,8 @@ class ProcessRunner:
             # Loaded again so every index is built from the target's elements.
             workflow = load_state(dump_state(workflow), new_spec, new_subs)
             self._advance(workflow, self.budget.start())
-            return found, self._result(workflow, since, keep_as=target[0])
+            found.warnings = migration.unreachable_branches(workflow)
+            return found, self._result(workflow, since, keep_as=None if dry_run else target[0])
 
     def _load(self, definition_id: str, state: str, spec: Any, subs: dict[str, Any]) -> Any:
         """The workflow of a stored state: the warm one that wrote it (warm.py), else loaded."""

@@ -44,6 +44,13 @@ class InstanceMigration:
     problems: list[dict[str, Any]] = field(default_factory=list)
     started: list[dict[str, str]] = field(default_factory=list)
     dropped: list[dict[str, str]] = field(default_factory=list)
+    # Open tasks the migration gives another element, name, lane, candidates, priority, dates or
+    # claim: {"task_id", "element_id", "changes": [{"field", "old", "new"}]}, the changes as the
+    # history's task_reassigned_by_migration lists them (a withdrawn claim: field assignee).
+    reassigned: list[dict[str, Any]] = field(default_factory=list)
+    # Joins of the target the case would wait in for good (engine.migration.unreachable_branches):
+    # warnings, not problems; the case migrates all the same.
+    warnings: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -194,17 +201,27 @@ def _one(
             report.problems = [
                 {"element_id": p.element_id, "message": p.message} for p in found.problems
             ]
+            report.warnings = found.warnings
             report.ok = found.ok
-            if dry_run or result is None:
+            if result is None:
+                return report
+            if dry_run:
+                # The tasks of the migrated copy against the rows, as the real run realigns them.
+                report.reassigned = [
+                    r.report()
+                    for r in projection.realignments(
+                        session, instance, result.ready_tasks, ctx.lanes, ctx.users.groups_of
+                    )
+                    if r.changes
+                ]
                 return report
             _repoint(session, instance, new, result)
-            users = ctx.users
-            projection.realign_tasks(
+            report.reassigned = projection.realign_tasks(
                 session,
                 instance,
                 result.ready_tasks,
                 ctx.lanes,
-                users.groups_of,
+                ctx.users.groups_of,
                 at=now,
                 actor=principal.user_id,
                 reason=reason,
@@ -223,6 +240,7 @@ def _one(
                     "mapped": found.mapped,
                     "started": found.started,
                     "dropped": found.dropped,
+                    "warnings": found.warnings,
                 },
             )
             # Closed first: the migrated case may be stuck anew (a join waiting for a branch
@@ -236,6 +254,7 @@ def _one(
         element = exc.details.get("element") if isinstance(exc.details, dict) else None
         report.ok = False
         report.migrated = False
+        report.reassigned = []
         report.problems.append({"element_id": element, "message": exc.message})
         return report
 

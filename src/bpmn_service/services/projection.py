@@ -791,28 +791,39 @@ def _groups_offered(instance: ProcessInstance, ready: ReadyTask, lanes: LaneGrou
     return groups
 
 
-def realign_tasks(
+@dataclass
+class Realignment:
+    """What a migration changes of one open task (realignments): the row, the new values, and
+    the changes as the history's `task_reassigned_by_migration` lists them."""
+
+    row: Task
+    view: ReadyTask
+    groups: list[str]
+    users: list[str]
+    assignee: str | None
+    due: datetime | None
+    follow_up: datetime | None
+    changes: list[dict[str, Any]]
+
+    def report(self) -> dict[str, Any]:
+        """{"task_id", "element_id" (the task's element before), "changes"}, as a dry run and
+        the migration's result list it."""
+        return {"task_id": self.row.id, "element_id": self.row.element_id, "changes": self.changes}
+
+
+def realignments(
     session: Session,
     instance: ProcessInstance,
     ready: list[ReadyTask],
     lanes: LaneGroups,
     groups_of: Callable[[str], frozenset[str] | None],
-    *,
-    at: datetime,
-    actor: str | None,
-    reason: str,
-) -> None:
-    """Open tasks that stay open (same ids) but now stand for another element or version (a
-    migration): each gets what a new task of its element would — element, name, lane, candidate
-    groups and users, priority, and the due and follow-up dates where the element declares them
-    (counted from the task's creation; a time-limit clock sets the due date again when it runs).
-    A claim stays with a user who is still a candidate (named, or in one of the groups, or the
-    element's assignee); another's claim goes to the element's assignee, if any, else is
-    withdrawn. The history notes the changes of each task (`task_reassigned_by_migration`,
-    `changes`: `[{"field", "old", "new"}]`, as a variable repair lists its changes)."""
+) -> list[Realignment]:
+    """What realign_tasks would change of each open task that stays open (same id) but now
+    stands for another element or version; reads, writes nothing (a migration's dry run)."""
     views = {t.id: t for t in ready}
     rows = _rows_by_id(session, Task, set(views))
     known = queries.candidates_of(session, [r.id for r in rows])
+    found = []
     for row in rows:
         view = views[row.id]
         groups, users = offered_to(instance, view, lanes)
@@ -849,25 +860,55 @@ def realign_tasks(
         ]
         if view.due is not None and due != row.due_at:
             changes.append({"field": "due", "old": _iso(row.due_at), "new": _iso(due)})
-            row.due_at = due
         if view.follow_up is not None and follow_up != row.follow_up_at:
             changes.append(
                 {"field": "follow_up", "old": _iso(row.follow_up_at), "new": _iso(follow_up)}
             )
-            row.follow_up_at = follow_up
+        found.append(Realignment(row, view, groups, users, assignee, due, follow_up, changes))
+    return found
+
+
+def realign_tasks(
+    session: Session,
+    instance: ProcessInstance,
+    ready: list[ReadyTask],
+    lanes: LaneGroups,
+    groups_of: Callable[[str], frozenset[str] | None],
+    *,
+    at: datetime,
+    actor: str | None,
+    reason: str,
+) -> list[dict[str, Any]]:
+    """Open tasks that stay open (same ids) but now stand for another element or version (a
+    migration): each gets what a new task of its element would — element, name, lane, candidate
+    groups and users, priority, and the due and follow-up dates where the element declares them
+    (counted from the task's creation; a time-limit clock sets the due date again when it runs).
+    A claim stays with a user who is still a candidate (named, or in one of the groups, or the
+    element's assignee); another's claim goes to the element's assignee, if any, else is
+    withdrawn. The history notes the changes of each task (`task_reassigned_by_migration`,
+    `changes`: `[{"field", "old", "new"}]`, as a variable repair lists its changes); returns
+    each changed task's report (Realignment.report)."""
+    done = []
+    for change in realignments(session, instance, ready, lanes, groups_of):
+        row, view, changes = change.row, change.view, change.changes
+        if change.view.due is not None and change.due != row.due_at:
+            row.due_at = change.due
+        if view.follow_up is not None and change.follow_up != row.follow_up_at:
+            row.follow_up_at = change.follow_up
         row.spec_name, row.properties = view.spec_name, view.properties
         if not changes:
             continue
+        done.append(change.report())
         row.element_id, row.name, row.lane = view.element_id, view.name, view.lane
         row.priority = view.priority
-        if assignee != row.assignee:
-            row.assignee = assignee
-            row.claimed_at = at if assignee is not None else None
+        if change.assignee != row.assignee:
+            row.assignee = change.assignee
+            row.claimed_at = at if change.assignee is not None else None
         row.row_version += 1
         if {c["field"] for c in changes} & {"candidate_groups", "candidate_users"}:
             session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
-            offered = [{"task_id": row.id, "kind": "group", "ref": g} for g in groups] + [
-                {"task_id": row.id, "kind": "user", "ref": u} for u in users
+            offered = [{"task_id": row.id, "kind": "group", "ref": g} for g in change.groups] + [
+                {"task_id": row.id, "kind": "user", "ref": u} for u in change.users
             ]
             if offered:
                 session.execute(insert(TaskCandidate), offered)
@@ -881,6 +922,7 @@ def realign_tasks(
             element_id=row.element_id,
             details={"reason": reason, "changes": changes},
         )
+    return done
 
 
 def _iso(moment: datetime | None) -> str | None:
