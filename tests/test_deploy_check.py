@@ -262,11 +262,44 @@ def test_a_version_without_an_element_where_cases_wait_is_warned_about(api: Api)
         assert answer.status_code in (200, 201), answer.text
         [warning] = [w for w in answer.json()["warnings"] if w["code"] == "cases.stranded"]
         assert warning["element"] == "review" and warning["severity"] == "warning"
-        assert warning["message"].startswith("2 running case(s) of approval wait at 'review'")
-        assert "mapping" in warning["hint"]
+        # The migration matches the renamed element by its neighbours: the warning says where it
+        # would move the cases, as the migration (below) then does with no mapping.
+        assert warning["message"] == (
+            "2 running case(s) of approval wait at 'review', which approval.bpmn does not have "
+            "(renamed or removed): they stay on their version; a migration to this one would "
+            "move them to 'review_v2' (matched by its neighbours); give a mapping to choose "
+            "another"
+        )
+        assert "mapping of 'review'" in warning["hint"]
     # Deploying the same file again adds no version and warns no more.
     again = _deploy(api, renamed).json()
     assert [w for w in again["warnings"] if w["code"] == "cases.stranded"] == []
+    body = {
+        "source": {"key": "approval", "version": 1},
+        "target": {"key": "approval", "version": 2},
+        "reason": "review renamed",
+        "dry_run": True,
+    }
+    results = api.post("/migrations", "leader", json=body).json()["results"]
+    assert [r["mapped"][0]["target_element_id"] for r in results] == ["review_v2", "review_v2"]
+
+    # Where the element matched is of another kind, the migration needs a mapping, and says so.
+    start = approval.index('<bpmn:userTask id="review"')
+    end = approval.index("</bpmn:userTask>", start) + len("</bpmn:userTask>")
+    manual = (
+        approval[:start]
+        + approval[start:end]
+        .replace("<bpmn:userTask", "<bpmn:manualTask")
+        .replace("</bpmn:userTask>", "</bpmn:manualTask>")
+        .replace('id="review"', 'id="review_v3"')
+        + approval[end:]
+    ).replace('"review"', '"review_v3"')
+    answer = dry_run(api, ("approval.bpmn", manual.encode()))
+    assert answer.status_code == 200, answer.text
+    [warning] = [w for w in answer.json()["warnings"] if w["code"] == "cases.stranded"]
+    assert warning["message"].endswith(
+        "they stay on their version, and moving them to this one needs a mapping for that element"
+    )
 
 
 def _deploy(api: Api, content: bytes) -> Any:

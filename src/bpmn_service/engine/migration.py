@@ -36,7 +36,7 @@ from SpiffWorkflow.bpmn.util.diff import SpecDiff
 from SpiffWorkflow.util.task import TaskState
 
 from .activities import OPEN, kind_of
-from .serialization import SERIALIZER
+from .serialization import SERIALIZER, spec_from_json
 
 # Attributes of a multi-instance body whose change a running body cannot follow.
 LOOP_KEYS = frozenset(
@@ -247,6 +247,28 @@ def _branch_start(spec: Any) -> str:
             break
         current = before
     return _named(current)
+
+
+def automatic_targets(source_json: str, target_json: str) -> dict[str, str]:
+    """The elements of a stored source spec that a migration to the target moves, with no
+    mapping, to an element of another id (SpiffWorkflow's diff matched them by their
+    neighbours), and that element: {source id: target id}. An element matched to one of another
+    kind is left out (the migration refuses it: it needs a mapping)."""
+    source, source_subs = spec_from_json(source_json)
+    target, target_subs = spec_from_json(target_json)
+    pairs = [(source, target)] + [
+        (spec, target_subs[name]) for name, spec in source_subs.items() if name in target_subs
+    ]
+    found: dict[str, str] = {}
+    for old_spec, new_spec in pairs:
+        for old, new in SpecDiff(SERIALIZER.registry, old_spec, new_spec).alignment.items():
+            element = getattr(old, "bpmn_id", None)
+            moved = getattr(new, "bpmn_id", None)
+            if not element or not moved or element == moved or old.name.endswith(" [child]"):
+                continue
+            if type(old).__name__ == type(new).__name__ and _external(old) == _external(new):
+                found[element] = moved
+    return found
 
 
 def _pairs(

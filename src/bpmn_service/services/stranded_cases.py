@@ -1,7 +1,10 @@
 """A new version that lacks an element where running cases wait deploys all the same (each case
 stays on its version), but a supervisor who later migrates those cases needs a mapping for that
 element, and an analyst who removed a step by mistake should hear it while still at it: the
-deployment (and its dry run) warns, naming the element and how many cases wait there."""
+deployment (and its dry run) warns, naming the element and how many cases wait there. Where a
+migration would move them with no mapping (SpiffWorkflow's diff matches a renamed element by its
+neighbours, as the migration does), the warning names that element instead: a mapping is then
+needed only to choose another."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from bpmn_service.db.models import (
     Task,
 )
 from bpmn_service.engine import CompiledProcess
+from bpmn_service.engine.migration import automatic_targets
 from bpmn_service.engine.parsing import spec_element_ids
 from bpmn_service.errors import BpmnProblem
 
@@ -41,16 +45,48 @@ def stranded(session: Session, process: CompiledProcess, filename: str) -> list[
         ),
     ).subquery()
     counts = session.execute(
-        select(waits.c.element_id, func.count(distinct(waits.c.instance_id)))
-        .group_by(waits.c.element_id)
-        .order_by(waits.c.element_id)
+        select(
+            ProcessInstance.definition_id,
+            waits.c.element_id,
+            func.count(distinct(waits.c.instance_id)),
+        )
+        .join(ProcessInstance, ProcessInstance.id == waits.c.instance_id)
+        .group_by(ProcessInstance.definition_id, waits.c.element_id)
+        .order_by(waits.c.element_id, ProcessInstance.definition_id)
     ).all()
     ids = process.element_ids() | _boundary_events(session, active)
+    # Per element of no version of this file: how many cases a migration moves where by itself
+    # (None: it cannot without a mapping).
+    moved: dict[str, dict[str | None, int]] = {}
+    targets: dict[str, dict[str, str]] = {}
+    for definition_id, element, count in counts:
+        if element in ids:
+            continue
+        if definition_id not in targets:
+            spec_json = session.get(ProcessDefinition, definition_id)
+            targets[definition_id] = (
+                automatic_targets(spec_json.spec_json, process.spec_json) if spec_json else {}
+            )
+        per_target = moved.setdefault(element, {})
+        target = targets[definition_id].get(element)
+        per_target[target] = per_target.get(target, 0) + count
     return [
-        BpmnProblem(
-            f"{count} running case(s) of {process.key} wait at {element!r}, which {filename} "
-            "does not have (renamed or removed): they stay on their version, and moving them "
-            "to this one needs a mapping for that element",
+        _warning(process, filename, element, target, count)
+        for element, per_target in moved.items()
+        for target, count in per_target.items()
+    ]
+
+
+def _warning(
+    process: CompiledProcess, filename: str, element: str, target: str | None, count: int
+) -> BpmnProblem:
+    where = (
+        f"{count} running case(s) of {process.key} wait at {element!r}, which {filename} does "
+        "not have (renamed or removed): they stay on their version"
+    )
+    if target is None:
+        return BpmnProblem(
+            f"{where}, and moving them to this one needs a mapping for that element",
             filename,
             element=element,
             code=CODE,
@@ -58,9 +94,16 @@ def stranded(session: Session, process: CompiledProcess, filename: str) -> list[
             f"mapping of {element!r} to an element of this version (docs/operations.md)",
             severity="warning",
         )
-        for element, count in counts
-        if element not in ids
-    ]
+    return BpmnProblem(
+        f"{where}; a migration to this one would move them to {target!r} (matched by its "
+        "neighbours); give a mapping to choose another",
+        filename,
+        element=element,
+        code=CODE,
+        hint=f"if {target!r} is not where those cases belong, migrate them with a mapping of "
+        f"{element!r} to the right element of this version (docs/operations.md)",
+        severity="warning",
+    )
 
 
 def _boundary_events(session: Session, active: Select[Any]) -> frozenset[str]:
