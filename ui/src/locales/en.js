@@ -121,6 +121,12 @@ export default {
     migrate: { open: 'Migrate', title: 'Migrate to another version', hint: 'The case runs on version {{version}}. Preview first: where each position goes in the target and what cannot be migrated.',
       target: 'Target version', preview: 'Preview', ok: 'Can be migrated to version {{version}}', notOk: 'Cannot be migrated to version {{version}}',
       stale: 'The choice changed; preview again.', previewFirst: 'Preview first.', mapped: 'Mapping', mapTo: 'map to',
+      none: '(none)', on: 'on', started: 'Boundary events it starts (a timer counts from the migration)', dropped: 'Boundary events it drops',
+      event: { timer: 'Timer', message: 'Message', error: 'Error', escalation: 'Escalation', signal: 'Signal', conditional: 'Condition', event: 'Event' },
+      reassigned: 'Open tasks it offers anew', claimWithdrawn: 'the claim by {{user}} is withdrawn (back in the groups\' inboxes)',
+      field: { element_id: 'Step', name: 'Name', lane: 'Lane', candidate_groups: 'Candidate groups', candidate_users: 'Candidate users', priority: 'Priority', assignee: 'Claimed by', due: 'Due', follow_up: 'Follow-up' },
+      warnings: 'Warnings',
+      joinWaits: 'The join {{join}} will wait for the branch through {{branch}}, which this case can no longer reach: after migrating, start it with Move the token (start before {{start}}), or map differently.',
       submit: 'Migrate to version {{version}}', done: 'The case was migrated.', noOther: 'The process has no other version.' },
   },
   diagram: {

@@ -121,6 +121,12 @@ export default {
     migrate: { open: '迁移版本', title: '迁移到其他版本', hint: '案件当前在版本 {{version}}。先预览：显示各位置在目标版本中的对应环节及无法迁移的原因。',
       target: '目标版本', preview: '预览迁移', ok: '可以迁移到版本 {{version}}', notOk: '无法迁移到版本 {{version}}',
       stale: '选择已改变，请重新预览。', previewFirst: '请先预览。', mapped: '对应关系', mapTo: '对应到',
+      none: '（无）', on: '附着于', started: '迁移后启动的边界事件（定时器从迁移时起计时）', dropped: '迁移后取消的边界事件',
+      event: { timer: '定时器', message: '消息', error: '错误', escalation: '升级', signal: '信号', conditional: '条件', event: '事件' },
+      reassigned: '将重新分派的待办任务', claimWithdrawn: '{{user}} 的认领将被撤回（任务回到候选组的待办）',
+      field: { element_id: '环节', name: '名称', lane: '泳道', candidate_groups: '候选组', candidate_users: '候选人', priority: '优先级', assignee: '认领人', due: '到期', follow_up: '跟进' },
+      warnings: '警告',
+      joinWaits: '汇聚网关 {{join}} 将一直等待经过 {{branch}} 的分支，而本案件已无法到达该分支：迁移后请用“移动令牌”在 {{start}} 之前开始它，或改用其他对应关系。',
       submit: '迁移到版本 {{version}}', done: '案件已迁移。', noOther: '该流程没有其他版本。' },
   },
   diagram: {

@@ -1,6 +1,7 @@
 // Migrate a case to another version of its process (POST /migrations): first a dry run shows what
-// maps where and what cannot; steps that do not exist in the target can be mapped to one that
-// does; the migration itself runs only on the previewed choice.
+// maps where and what cannot, the boundary events it starts and drops, the open tasks it offers
+// anew and the joins the case would wait in for good; steps that do not exist in the target can be
+// mapped to one that does; the migration itself runs only on the previewed choice.
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { get, post, request } from '../../api.js';
@@ -16,6 +17,69 @@ function Mapped({ item }) {
   const to = item.to ?? item.target ?? item.target_element_id;
   if (from && to) return <><code>{from}</code> → <code>{to}</code></>;
   return <code>{JSON.stringify(item)}</code>;
+}
+
+// A value of a task before or after the migration, as the history's changes list it.
+function Value({ value }) {
+  const { t } = useTranslation();
+  if (value === null || value === undefined || (Array.isArray(value) && value.length === 0)) {
+    return <span className="muted">{t('repair.migrate.none')}</span>;
+  }
+  return <code>{Array.isArray(value) ? value.join(', ') : String(value)}</code>;
+}
+
+// What the migration does besides the mapping (the dry run predicts what the real run does):
+// boundary events it starts and drops, open tasks it offers anew (a withdrawn claim among them),
+// joins the case would wait in for good.
+function Consequences({ result }) {
+  const { t } = useTranslation();
+  const events = (list, key, testid) => list?.length > 0 && (
+    <div data-testid={testid}>{t(`repair.migrate.${key}`)}:
+      <ul className="findings">
+        {list.map((e, i) => (
+          <li key={i} data-element={e.element_id}>
+            {t(`repair.migrate.event.${e.kind}`, { defaultValue: e.kind })} <code>{e.element_id}</code> {t('repair.migrate.on')} <code>{e.attached_to}</code>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+  return (
+    <>
+      {events(result.started, 'started', 'migration-started')}
+      {events(result.dropped, 'dropped', 'migration-dropped')}
+      {result.reassigned?.length > 0 && (
+        <div data-testid="migration-reassigned">{t('repair.migrate.reassigned')}:
+          <ul className="findings">
+            {result.reassigned.map((task) => (
+              <li key={task.task_id} data-task={task.task_id}><code>{task.element_id}</code>
+                <ul>
+                  {task.changes.map((c) => (
+                    <li key={c.field} data-field={c.field}>
+                      {c.field === 'assignee' && (c.new === null || c.new === undefined)
+                        ? t('repair.migrate.claimWithdrawn', { user: c.old })
+                        : <>{t(`repair.migrate.field.${c.field}`, { defaultValue: c.field })}: <Value value={c.old} /> → <Value value={c.new} /></>}
+                    </li>
+                  ))}
+                </ul>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {result.warnings?.length > 0 && (
+        <div data-testid="migration-warnings">{t('repair.migrate.warnings')}:
+          <ul className="findings">
+            {result.warnings.map((w, i) => (
+              <li key={i} data-element={w.element_id}>
+                {t('repair.migrate.joinWaits', { join: w.element_id, branch: w.waiting_for, start: w.start_before })}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+    </>
+  );
 }
 
 export default function MigrateForm({ instance, onDone }) {
@@ -84,6 +148,7 @@ export default function MigrateForm({ instance, onDone }) {
           {result.mapped?.length > 0 && (
             <div>{t('repair.migrate.mapped')}: {result.mapped.map((m, i) => <span key={i} className="mapped"><Mapped item={m} /></span>)}</div>
           )}
+          <Consequences result={result} />
           {result.problems?.length > 0 && (
             <ul className="findings">
               {result.problems.map((p, i) => (
