@@ -132,6 +132,8 @@ def _migrate_and_finish(path_name: str, done: int, waiting: RunResult, now: date
         source, target, state, {}, now=before.now, dry_run=False
     )
     assert found.ok and migrated is not None, found.problems
+    # Every case completes on the copy: no join of it waits for good, and none is warned of.
+    assert found.warnings == [] and plan.warnings in ([], found.warnings), found.warnings
     # Every open task survives with its id.
     assert {t.id for t in before.result.ready_tasks} <= {t.id for t in migrated.ready_tasks}
     after = Replay(KEY, target_json, start_form)
