@@ -13,7 +13,11 @@ FETCH = {"worker_id": "registry-1", "topics": ["construction_registry"], "lock_s
 
 def _locked(api: Api, key: str, process: str = "registry_check") -> tuple[str, dict[str, Any]]:
     """A new instance of `process` (tests/data/<file>.bpmn) with its external task locked."""
-    files = {"registry_check": "external_error.bpmn", "error_scopes": "error_scopes.bpmn"}
+    files = {
+        "registry_check": "external_error.bpmn",
+        "error_scopes": "error_scopes.bpmn",
+        "error_code_variables": "error_code_variables.bpmn",
+    }
     assert api.deploy(DATA / files[process]).status_code in (200, 201)
     started = api.start(process, key, {})
     assert started.status_code == 201, started.text
@@ -45,6 +49,21 @@ def test_a_bpmn_error_takes_the_error_boundary_path(api: Api) -> None:
     assert api.get("/external-tasks", "worker").json()["items"] == []
     # The task is gone: neither another error nor a completion finds it.
     assert _error(api, task["id"], error_code="UNLICENSED").status_code == 404
+
+
+def test_the_catch_sets_its_error_code_and_message_variables(api: Api) -> None:
+    """camunda:errorCodeVariable / errorMessageVariable on the boundary event get the worker's
+    code and message, and the gateway after it reads them; camunda:initiator names the
+    variable that holds the starting user (clerk), to whom the task after it is assigned."""
+    instance_id, task = _locked(api, "ERR-VARS", "error_code_variables")
+    answer = _error(api, task["id"], error_code="UNLICENSED", error_message="licence expired")
+    assert answer.status_code == 204, answer.text
+    instance = api.get(f"/process-instances/{instance_id}").json()
+    assert instance["variables"]["errCode"] == "UNLICENSED"
+    assert instance["variables"]["errMsg"] == "licence expired"
+    assert instance["variables"]["starter"] == "clerk"
+    [fix] = instance["tasks"]
+    assert (fix["element_id"], fix["assignee"]) == ("fix", "clerk")
 
 
 def test_an_error_code_nothing_catches_is_refused_and_the_task_stays_locked(api: Api) -> None:

@@ -1112,3 +1112,45 @@ def test_a_foreign_file_wide_expression_language_is_one_finding_at_the_root() ->
         '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression" language="juel">',
     )
     assert check_bpmn(own.encode(), "s.bpmn", CONTEXT)[1] == []
+
+
+# ---- variables Camunda 7 sets itself: camunda:initiator, errorCodeVariable, MI counters ----
+def test_camunda_initiator_is_read_and_its_name_checked() -> None:
+    body = (
+        '<bpmn:startEvent id="start" camunda:initiator="starter"/>'
+        '<bpmn:userTask id="t" camunda:assignee="${starter}"/><bpmn:endEvent id="end"/>'
+        + flow("start", "t")
+        + flow("t", "end")
+    )
+    found = structural(tiny(body))
+    assert found == []  # no "ignored" warning, and `starter` is set for the assignee
+    bad = tiny(body.replace('"starter"', '"the starter"').replace("${starter}", "${initiator}"))
+    [error] = [f for f in bad if f.code == "structure.variable"]
+    assert (error.element, error.line, error.severity) == ("start", 1, "error")
+    assert "camunda:initiator 'the starter' must name a variable" in error.message
+    reserved = tiny(body.replace('"starter"', '"businessKey"').replace("${starter}", "x"))
+    assert [f.element for f in reserved if f.code == "structure.variable"] == ["start"]
+
+
+def test_error_code_and_message_variables_are_read_on_a_catch_only() -> None:
+    body = (
+        '<bpmn:startEvent id="start"/>'
+        '<bpmn:serviceTask id="s" camunda:type="external" camunda:topic="t"/>'
+        '<bpmn:boundaryEvent id="b" attachedToRef="s"><bpmn:errorEventDefinition '
+        'camunda:errorCodeVariable="errCode" camunda:errorMessageVariable="errMsg"/>'
+        "</bpmn:boundaryEvent>"
+        '<bpmn:endEvent id="end"/><bpmn:endEvent id="end2"/>'
+        + flow("start", "s")
+        + flow("s", "end")
+        + flow("b", "end2")
+    )
+    assert structural(tiny(body)) == []
+    bad = tiny(body.replace('"errMsg"', '"err-msg"'))
+    [error] = [f for f in bad if f.code == "structure.variable"]
+    assert error.element == "b" and "camunda:errorMessageVariable 'err-msg'" in error.message
+    thrown = tiny(
+        '<bpmn:startEvent id="start"/><bpmn:endEvent id="end"><bpmn:errorEventDefinition '
+        'camunda:errorCodeVariable="c"/></bpmn:endEvent>' + flow("start", "end")
+    )
+    [ignored] = [f for f in thrown if f.code == "camunda.ignored-attribute"]
+    assert ignored.element == "end" and "has no effect on an error end event" in ignored.message

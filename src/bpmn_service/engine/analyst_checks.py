@@ -66,6 +66,10 @@ READ_ATTRIBUTES = {
     "process": {"candidateStarterGroups", "candidateStarterUsers"},
     "manualTask": {"candidateGroups", "candidateUsers", "assignee", "dueDate", "priority"},
     "multiInstanceLoopCharacteristics": {"collection", "elementVariable"},
+    # The process's start event only (_has_no_effect says so elsewhere).
+    "startEvent": {"initiator"},
+    # On a catch only: a boundary event or an event subprocess's start (bpmn_errors.py).
+    "errorEventDefinition": {"errorCodeVariable", "errorMessageVariable"},
 }
 # Refused outright by the deploy rules (deploy_rules.py), so not repeated here.
 REFUSED_ATTRIBUTES = {
@@ -84,14 +88,11 @@ MODELER_DEFAULTS = {"historyTimeToLive"}
 IGNORED_HINTS = {
     "versionTag": "each deployment of a changed file gets the next version number",
     "isStartableInTasklist": "who may start a process is decided by the users file's groups",
-    "errorCodeVariable": "the variables the worker sends with the error reach the path",
-    "errorMessageVariable": "the variables the worker sends with the error reach the path",
     "asyncBefore": "every step is committed with the request that completes it",
     "asyncAfter": "every step is committed with the request that completes it",
     "exclusive": "every step is committed with the request that completes it",
     "jobPriority": "timers and jobs have no priorities here",
     "taskPriority": "external tasks are fetched oldest first",
-    "initiator": "the starting user is always in the variable `initiator`",
     "formKey": "",
 }
 
@@ -227,6 +228,15 @@ def _camunda_attributes(root: etree._Element, add: Add, context: CheckContext) -
             if q.namespace != CAMUNDA_NS or q.localname in REFUSED_ATTRIBUTES:
                 continue
             name = q.localname
+            unread = _has_no_effect(el, kind, name)
+            if unread:
+                add(
+                    owner if owner is not None else el,
+                    "camunda.ignored-attribute",
+                    f"camunda:{name}={value!r} has no effect {unread}",
+                    IGNORED_HINTS.get(name) or "remove it",
+                )
+                continue
             if name in READ_ATTRIBUTES.get(kind, ()):
                 if name in ("assignee", "candidateUsers"):
                     _known_users(el, name, value, add, context)
@@ -260,6 +270,18 @@ def _camunda_attributes(root: etree._Element, add: Add, context: CheckContext) -
                 f"camunda:{name}={value!r} is ignored by this service",
                 IGNORED_HINTS.get(name) or "remove it; docs/authoring.md lists what is supported",
             )
+
+
+def _has_no_effect(el: etree._Element, kind: str, name: str) -> str | None:
+    """Where an attribute the engine reads on some elements of its kind does nothing: said as
+    the end of "camunda:X='…' has no effect …"; None where it acts."""
+    parent = el.getparent()
+    parent_kind = local_name(parent.tag) if parent is not None else None
+    if kind == "startEvent" and name == "initiator" and parent_kind != "process":
+        return "on the start event of a subprocess: only the process's start knows who started it"
+    if kind == "errorEventDefinition" and parent_kind in ("endEvent", "intermediateThrowEvent"):
+        return "on an error end event: the catching boundary event or event subprocess sets it"
+    return None
 
 
 def _known_users(
@@ -574,7 +596,8 @@ VENDOR_HINTS = {
     "priority": f"write camunda:priority {_ASSIGNMENT}",
     "formProperty": _FORM_DATA,
     "formKey": _FORM_DATA,
-    "initiator": "the starting user is always in the variable `initiator`",
+    "initiator": "write camunda:initiator (the start event's Initiator field in Camunda "
+    "Modeler); the starting user is also always in the variable `initiator`",
     "class": _EXTERNAL,
     "delegateExpression": _EXTERNAL,
     "expression": _EXTERNAL,

@@ -41,7 +41,11 @@ TASK_ATTRIBUTES = (
     "formKey",
     "type",
     "topic",
+    "initiator",  # on a start event: the variable that gets the starting user's id
 )
+# On an error catch (boundary event, event-subprocess start): the variables that get the caught
+# error's code and message (bpmn_errors.py).
+ERROR_VARIABLES = ("errorCodeVariable", "errorMessageVariable")
 
 
 def form_field_elements(node: Any) -> list[Any]:
@@ -98,6 +102,11 @@ def read_extensions(node: Any) -> dict[str, Any]:
     }
     if properties:
         ext["properties"] = properties
+    for definition in node.iterfind("bpmn:errorEventDefinition", NSMAP):
+        for name in ERROR_VARIABLES:
+            value = (definition.get(f"{{{CAMUNDA_NS}}}{name}") or "").strip()
+            if value:
+                ext[name] = value
     fields = read_form_fields(node)
     if fields:
         ext["formFields"] = fields

@@ -7,8 +7,8 @@ of each scope: what is set when a step starts is what every incoming path has se
 waits for all its branches, so there it is what any branch has set), and a step adds what it
 writes:
 
-* the start event: its form's fields (or, without a form, anything the starter sends), and
-  `businessKey` and `initiator`, which every case has;
+* the start event: its form's fields (or, without a form, anything the starter sends), the
+  variable its camunda:initiator names, and `businessKey` and `initiator`, which every case has;
 * user tasks: their form's fields that are not read-only (stored as null when left empty);
 * script tasks: the names left of `=`, each line seeing the lines before it;
 * multi-instance tasks: the element variable inside each instance; after them the
@@ -212,7 +212,8 @@ class _Analysis:
             fields = self.form_fields(node)
             if start_of_process and not fields.names:
                 return ANYTHING  # no start form: the starter may send any variables
-            return fields
+            starter = self.ext(node).get("initiator")  # camunda:initiator
+            return fields | Vars(frozenset({starter})) if starter else fields
         if kind in ("intermediateCatchEvent", "boundaryEvent", "receiveTask"):
             if "messageEventDefinition" in definitions or kind == "receiveTask":
                 return self.message_vars(node)

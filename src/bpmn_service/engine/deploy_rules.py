@@ -93,6 +93,7 @@ HINTS = {
     "structure.escalation": "pick or create an escalation in the event's 'Escalation' field",
     "structure.service-task": "set Implementation to 'External' and a Topic",
     "structure.timer": "a timer needs exactly one of Date, Duration or Cycle",
+    "structure.variable": "write a variable name: a letter, then letters, digits or _",
     "script.invalid": "write one `name = expression` line per variable",
     "script.language": "write the condition as a plain expression (leave its language empty)",
     "script.expression": "write an expression of the service's language (docs/authoring.md, "
@@ -278,6 +279,7 @@ def _check_events(
                 f"(not {', '.join(repr(n) for n in bad)})",
                 element,
             )
+    _check_engine_variables(process, problem)
     for definition in process.xpath(".//bpmn:timerEventDefinition", namespaces=NSMAP):
         if len(definition) != 1:
             problem(
@@ -285,6 +287,44 @@ def _check_events(
                 "a timer needs exactly one of timeDate, timeDuration or timeCycle",
                 owner_of(definition),
             )
+
+
+# Variables the engine sets, named by camunda:* attributes of an element (what they hold).
+ENGINE_VARIABLES = {
+    "startEvent": {"initiator": "the starting user's id"},
+    "errorEventDefinition": {
+        "errorCodeVariable": "the caught error's code",
+        "errorMessageVariable": "the caught error's message",
+    },
+}
+# Set by the service for every case; an attribute naming another of them would overwrite it.
+SERVICE_VARIABLES = frozenset({"businessKey"})
+
+
+def _check_engine_variables(process: etree._Element, problem: Callable[..., None]) -> None:
+    """camunda:initiator and camunda:errorCodeVariable / errorMessageVariable name a variable
+    the engine sets: a name an expression can read, at the attribute's element's line."""
+    for kind, attributes in ENGINE_VARIABLES.items():
+        for el in process.iter(f"{{{BPMN_NS}}}{kind}"):
+            for attr, holds in attributes.items():
+                value = el.get(f"{{{CAMUNDA_NS}}}{attr}")
+                if value is None or not value.strip():
+                    continue
+                name = value.strip()
+                if IDENTIFIER.match(name) and name not in SERVICE_VARIABLES:
+                    continue
+                why = (
+                    "the service sets it for every case"
+                    if name in SERVICE_VARIABLES
+                    else "expressions could not read it"
+                )
+                problem(
+                    "structure.variable",
+                    f"camunda:{attr} {value!r} must name a variable to hold {holds} (a "
+                    f"letter, then letters, digits or _): {why}",
+                    owner_of(el),
+                    at=el,
+                )
 
 
 _SUBPROCESS_STARTS = {

@@ -32,11 +32,25 @@ from SpiffWorkflow.bpmn.specs.control import BpmnStartTask
 from SpiffWorkflow.bpmn.specs.defaults import StartEvent, SubWorkflowTask
 from SpiffWorkflow.util.task import TaskState
 
+from .bpmn_errors import ErrorVariablesMixin
+
 INTERRUPTS = "interruptsScope"
+# camunda:initiator on a process's start event: the variable that gets the starting user's id.
+INITIATOR = "initiator"
 
 
-class InterruptingStartEvent(StartEvent):  # type: ignore[misc]
-    """A start event; one marked as interrupting stops the rest of its process when it starts."""
+class InterruptingStartEvent(ErrorVariablesMixin, StartEvent):  # type: ignore[misc]
+    """A start event; one marked as interrupting stops the rest of its process when it starts.
+    One started by an error sets its camunda:errorCodeVariable / errorMessageVariable
+    (bpmn_errors.py); the process's own with camunda:initiator sets that variable to the
+    starting user (the variable `initiator`, which every case has)."""
+
+    def _run_hook(self, my_task: Any) -> Any:
+        result = super()._run_hook(my_task)
+        name = (self.extensions or {}).get(INITIATOR)
+        if name and getattr(my_task.workflow, "parent_task_id", None) is None:
+            my_task.data[name] = my_task.data.get("initiator")
+        return result
 
     def _on_complete_hook(self, my_task: Any) -> None:
         super()._on_complete_hook(my_task)

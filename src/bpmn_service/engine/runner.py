@@ -396,10 +396,12 @@ class ProcessRunner:
         variables: Mapping[str, Any],
         *,
         now: datetime,
+        message: str | None = None,
     ) -> RunResult:
         """A BPMN error raised by the worker of a READY external task, caught as BPMN has it
-        (bpmn_errors.py) with `variables` as its data. ErrorNotCaught when nothing catches it;
-        nothing changes then."""
+        (bpmn_errors.py) with `variables` as its data (and `code` and `message` in the catch's
+        camunda:errorCodeVariable / errorMessageVariable). ErrorNotCaught when nothing catches
+        it; nothing changes then."""
         spec, subs = self.cache.get(definition_id, load)
         with clock.frozen_at(now):
             workflow = self._load(definition_id, state, spec, subs)
@@ -409,7 +411,7 @@ class ProcessRunner:
             since = time.time()
             meter = self.budget.start()
             with _engine_errors(meter, task):
-                caught = catch_error(task, code, dict(variables))
+                caught = catch_error(task, code, dict(variables), message)
             if not caught:
                 raise ErrorNotCaught(
                     f"nothing catches error code {code!r} raised at {task.task_spec.bpmn_id} (no "

@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.control import BpmnStartTask, SimpleBpmnTask, _EndJoin
 from SpiffWorkflow.bpmn.specs.defaults import (
+    BoundaryEvent,
     InclusiveGateway,
     ParallelGateway,
     ParallelMultiInstanceTask,
@@ -22,6 +23,7 @@ from SpiffWorkflow.bpmn.specs.defaults import (
 )
 from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 
+from .bpmn_errors import ErrorVariablesMixin
 from .clock import CLOCKED_TIMERS
 from .event_subprocesses import EventStartTask, InterruptingStartEvent, SubprocessTask
 from .joins import MergingEndJoin, MergingInclusiveGateway, MergingParallelGateway
@@ -60,11 +62,17 @@ class ServiceProcessParser(ProcessParser):  # type: ignore[misc]
         )
 
 
+class ErrorVariablesBoundaryEvent(ErrorVariablesMixin, BoundaryEvent):  # type: ignore[misc]
+    """A boundary event; an error one sets its camunda:errorCodeVariable and
+    camunda:errorMessageVariable when it catches (bpmn_errors.py)."""
+
+
 # Task specs the parser creates from a BPMN element: SpiffWorkflow's class → the service's.
 ELEMENT_SPECS: dict[type, type] = {
     ParallelGateway: MergingParallelGateway,
     InclusiveGateway: MergingInclusiveGateway,
     StartEvent: InterruptingStartEvent,
+    BoundaryEvent: ErrorVariablesBoundaryEvent,
     SubWorkflowTask: SubprocessTask,
 }
 

@@ -304,6 +304,36 @@ OVERRIDES: tuple[Override, ...] = (
         "its run ended on a spec no trigger had connected (after a restart or a migration)",
         "8a2ce71e2a566a2e",
     ),
+    # ---- Camunda 7's own variables (bpmn_errors.py, event_subprocesses.py) ----
+    Override(
+        "SpiffWorkflow.bpmn.specs.mixins.events.event_types:CatchingEvent.catch",
+        "extended",
+        "bpmn_errors.ErrorVariablesMixin.catch",
+        "missing: camunda:errorCodeVariable / errorMessageVariable get the caught error's code "
+        "and message (added to the payload the catch stores in internal_data)",
+        "728c1ca9d0ed5cb8",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.specs.mixins.events.start_event:StartEvent.catch",
+        "extended",
+        "bpmn_errors.ErrorVariablesMixin.catch",
+        "the same for an event subprocess started by an error",
+        "df8f486bf5f3afa9",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.util.event:BpmnEvent.__init__",
+        "extended",
+        "bpmn_errors.RaisedError",
+        "a worker's error carries its message to the catch (errorMessageVariable)",
+        "ef5be43b6b2ba104",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.specs.mixins.events.event_types:CatchingEvent._run_hook",
+        "extended",
+        "event_subprocesses.InterruptingStartEvent._run_hook",
+        "missing: camunda:initiator names a variable that gets the starting user",
+        "c0d09ad9b075478d",
+    ),
     Override(
         "SpiffWorkflow.bpmn.specs.bpmn_process_spec:BpmnProcessSpec.__init__",
         "copied",

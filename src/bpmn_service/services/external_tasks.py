@@ -114,7 +114,7 @@ def raise_error(
     def run(session: Session, task: ExternalTask, state: str, now: datetime) -> RunResult:
         loader = spec_loader(session, task.definition_id)
         return ctx.runner.throw_error(
-            task.definition_id, loader, state, task.id, code, variables, now=now
+            task.definition_id, loader, state, task.id, code, variables, now=now, message=message
         )
 
     details = {"error_code": code, "message": message, "variables": variables}
