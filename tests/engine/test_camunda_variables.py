@@ -1,6 +1,7 @@
 """Camunda 7's process variables set by the engine itself: camunda:initiator on the start event,
-camunda:errorCodeVariable / errorMessageVariable on an error catch. Each step is saved and
-restored (kit.Case)."""
+camunda:errorCodeVariable / errorMessageVariable on an error catch, and the multi-instance
+counters (nrOfInstances, nrOfCompletedInstances, nrOfActiveInstances, loopCounter) in a
+completion condition. Each step is saved and restored (kit.Case)."""
 
 from __future__ import annotations
 
@@ -54,3 +55,19 @@ def test_an_error_end_event_sets_the_catchs_code_variable() -> None:
     assert case.open_elements == ["redo"]
     assert result.variables["subCode"] == "UNLICENSED" and result.variables["subMsg"] is None
     assert "errCode" not in result.variables
+
+
+def test_multi_instance_counters_in_the_completion_condition() -> None:
+    case = Case("mi_counters")
+    case.start(signers=["a", "b", "c", "d"], reviewers=["x", "y", "z"])
+    assert case.open_elements == ["cosign"] * 4
+    case.complete_instance("cosign")
+    assert case.open_elements == ["cosign"] * 3  # 1 of 4 done: not yet half
+    case.complete_instance("cosign")  # 2 of 4: the other two are withdrawn
+    assert case.open_elements == ["review"]
+    assert case.ready("review").candidate_groups == ["x"]
+    case.complete("review")  # loopCounter 0
+    assert case.ready("review").candidate_groups == ["y"]
+    result = case.complete("review")  # loopCounter 1 of 3 instances: done
+    assert result.completed
+    assert not {"nrOfInstances", "nrOfCompletedInstances", "loopCounter"} & set(result.variables)

@@ -1154,3 +1154,34 @@ def test_error_code_and_message_variables_are_read_on_a_catch_only() -> None:
     )
     [ignored] = [f for f in thrown if f.code == "camunda.ignored-attribute"]
     assert ignored.element == "end" and "has no effect on an error end event" in ignored.message
+
+
+def test_multi_instance_counters_are_known_in_the_completion_condition_only() -> None:
+    loop = (
+        '<bpmn:multiInstanceLoopCharacteristics camunda:collection="${signers}" '
+        'camunda:elementVariable="signer"><bpmn:completionCondition>'
+        "${nrOfCompletedInstances/nrOfInstances &gt;= 0.5 and loopCounter &gt;= 0 "
+        "and nrOfActiveInstances &gt;= 0}</bpmn:completionCondition>"
+        "</bpmn:multiInstanceLoopCharacteristics>"
+    )
+    body = (
+        START_FORM
+        + script("plan", 'signers = ["a"]')
+        + f'<bpmn:userTask id="t" camunda:candidateGroups="${{signer}}">{loop}</bpmn:userTask>'
+        + '<bpmn:endEvent id="end"/>'
+        + flow("start", "plan")
+        + flow("plan", "t")
+        + flow("t", "end")
+    )
+    assert data_errors(body) == []
+    assert unset(body.replace("nrOfInstances", "nrOfInstance")) == [("nrOfInstance", "t")]
+    standard = (
+        START_FORM + '<bpmn:userTask id="t" camunda:candidateGroups="g">'
+        "<bpmn:standardLoopCharacteristics><bpmn:loopCondition>${loopCounter &lt; 2}"
+        "</bpmn:loopCondition></bpmn:standardLoopCharacteristics></bpmn:userTask>"
+        '<bpmn:endEvent id="end"/>' + flow("start", "t") + flow("t", "end")
+    )
+    [error] = data_errors(standard)
+    assert "'loopCounter' is read by the loop condition" in error.message
+    assert "Camunda built-in this service provides only in a multi-instance" in error.message
+    assert "= None" not in error.hint and "rounds = rounds + 1" in error.hint

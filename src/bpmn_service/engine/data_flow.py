@@ -12,7 +12,9 @@ writes:
 * user tasks: their form's fields that are not read-only (stored as null when left empty);
 * script tasks: the names left of `=`, each line seeing the lines before it;
 * multi-instance tasks: the element variable inside each instance; after them the
-  outputCollection, or the form's fields without one;
+  outputCollection, or the form's fields without one; their completion condition also reads
+  Camunda's counters (multi_instance.BUILT_INS), which the engine provides there only: a read of
+  one anywhere else says that plainly;
 * messages (catch, boundary, start events and receive tasks): their `variables` property, or
   anything without one; errors: anything their thrower sends; external service tasks: anything
   their worker sends, unless a `variables` property lists it;
@@ -39,7 +41,7 @@ from .bpmn_xml import BPMN_NS, local_name
 from .camunda_ext import NSMAP, listed_names, read_extensions
 from .deploy_rules import FLOW_NODE_TAGS
 from .expressions import CONSTANT_NAMES, strip_wrapper
-from .multi_instance import read_loop
+from .multi_instance import BUILT_INS, read_loop
 
 ALWAYS = frozenset({"businessKey", "initiator"})
 
@@ -252,7 +254,7 @@ class _Analysis:
                     yield _Read(name, what, node)
             item = frozenset({data.element_variable} if data.element_variable else ())
             if data.condition:
-                local = item | self.form_fields(node).names
+                local = item | self.form_fields(node).names | BUILT_INS
                 for name in names_read(data.condition):
                     yield _Read(name, "the completion condition", node, local)
         standard = node.find("bpmn:standardLoopCharacteristics/bpmn:loopCondition", NSMAP)
@@ -401,6 +403,9 @@ class _Analysis:
             return
         self.reported.add(key)
         route = " → ".join(path)
+        if read.name in BUILT_INS and not self.written.has(read.name):
+            self.findings.append(_built_in_read(read, self.filename, element))
+            return
         if not self.written.has(read.name):
             why = "no step of the process sets it (renamed or misspelt?)"
         else:
@@ -419,6 +424,24 @@ class _Analysis:
                 f"(a script can give a default: `{read.name} = None`)",
             )
         )
+
+
+def _built_in_read(read: _Read, filename: str, element: str | None) -> BpmnProblem:
+    """A read of a Camunda multi-instance counter where the engine does not provide it."""
+    return BpmnProblem(
+        f"variable {read.name!r} is read by {read.what}, but it is a Camunda built-in this "
+        f"service provides only in a multi-instance task's completion condition",
+        filename,
+        read.element.sourceline,
+        element,
+        "data.unset-variable",
+        "for a count of rounds, draw the repetition as a flow back through an exclusive "
+        "gateway, with a script task `rounds = 0` before it and `rounds = rounds + 1` on the "
+        "way back, and test `rounds` in the gateway's condition; inside a multi-instance "
+        "task, use its element variable (the item) instead of the index; a multi-instance "
+        "task's completion condition may read nrOfInstances, nrOfCompletedInstances, "
+        "nrOfActiveInstances and loopCounter",
+    )
 
 
 def data_flow_findings(

@@ -8,6 +8,14 @@ extension properties of the task, which the Modeler's "Extension properties" gro
 save keeps: `outputCollection` (the variable that receives the list) and, optionally,
 `outputElement` (each instance's item; by default its submitted form, stepping.set_output_item).
 The standard elements are still read when they are present (files written by other tools).
+
+The completion condition may read Camunda's built-in counters (`BUILT_INS`): `nrOfInstances`,
+`nrOfCompletedInstances`, `nrOfActiveInstances` and `loopCounter` (the finishing instance's
+index, from 0). SpiffWorkflow offers none of them; the service's multi-instance task specs
+(`CountingParallelMultiInstanceTask`, `CountingSequentialMultiInstanceTask`) compute them from
+the task's stored bookkeeping (its instances, the list of merged ones and the items remaining),
+so a condition gives the same answer after a save and restore. A variable of the same name in the
+case's data wins over the counter.
 """
 
 from __future__ import annotations
@@ -23,12 +31,68 @@ from SpiffWorkflow.bpmn.specs.defaults import (
     ParallelMultiInstanceTask,
     SequentialMultiInstanceTask,
 )
+from SpiffWorkflow.util.task import TaskState
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 NSMAP = {**DEFAULT_NSMAP, "camunda": CAMUNDA_NS}
 
 OUTPUT_COLLECTION = "outputCollection"
 OUTPUT_ELEMENT = "outputElement"
+# Camunda's variables of a multi-instance activity, given to its completion condition.
+BUILT_INS = frozenset(
+    {"nrOfInstances", "nrOfCompletedInstances", "nrOfActiveInstances", "loopCounter"}
+)
+
+
+class _CountingMixin:
+    """check_completion_condition as upstream's, with the counters (BUILT_INS) in scope."""
+
+    condition: Any
+
+    def check_completion_condition(self, my_task: Any) -> Any:
+        merged = my_task.internal_data.get("merged", [])
+        if not merged or self.condition is None:
+            return None
+        last = next(c for c in my_task.children if str(c.id) == merged[-1])
+        counters = self.counters(my_task, last)
+        return my_task.workflow.script_engine.evaluate(last, self.condition, counters)
+
+    def counters(self, my_task: Any, last: Any) -> dict[str, int]:
+        instances = list(self._instances(my_task))  # type: ignore[attr-defined]
+        active = sum(1 for c in instances if not c.has_state(TaskState.FINISHED_MASK))
+        completed = len(my_task.internal_data.get("merged", []))
+        return {
+            "nrOfInstances": self.instance_count(my_task, instances, completed),
+            "nrOfCompletedInstances": completed,
+            "nrOfActiveInstances": active,
+            "loopCounter": instances.index(last),
+        }
+
+    def instance_count(self, my_task: Any, instances: list[Any], completed: int) -> int:
+        return len(instances)
+
+
+class CountingParallelMultiInstanceTask(
+    _CountingMixin,
+    ParallelMultiInstanceTask,  # type: ignore[misc]
+):
+    """A parallel multi-instance task: every instance exists from the start."""
+
+
+class CountingSequentialMultiInstanceTask(
+    _CountingMixin,
+    SequentialMultiInstanceTask,  # type: ignore[misc]
+):
+    """A sequential multi-instance task: instances are created one by one, so the count is
+    the collection's length (or the cardinality)."""
+
+    def instance_count(self, my_task: Any, instances: list[Any], completed: int) -> int:
+        cardinality = my_task.internal_data.get("cardinality")
+        if cardinality is not None:
+            return int(cardinality)
+        remaining = my_task.internal_data.get("remaining", [])
+        open_now = sum(1 for c in instances if not c.has_state(TaskState.FINISHED_MASK))
+        return completed + open_now + len(remaining)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +189,9 @@ def check_collection(spec: Any, my_task: Any) -> None:
     )
 
 
-class CheckedParallelMultiInstanceTask(ParallelMultiInstanceTask):  # type: ignore[misc]
-    """A parallel multi-instance task whose collection must be a list (check_collection)."""
+class CheckedParallelMultiInstanceTask(CountingParallelMultiInstanceTask):
+    """A parallel multi-instance task whose collection must be a list (check_collection), with
+    Camunda's counters in its completion condition."""
 
     def create_children(self, my_task: Any) -> None:
         # Called by _update_hook once the task has its variables.
@@ -134,8 +199,9 @@ class CheckedParallelMultiInstanceTask(ParallelMultiInstanceTask):  # type: igno
         super().create_children(my_task)
 
 
-class CheckedSequentialMultiInstanceTask(SequentialMultiInstanceTask):  # type: ignore[misc]
-    """A sequential multi-instance task whose collection must be a list (check_collection)."""
+class CheckedSequentialMultiInstanceTask(CountingSequentialMultiInstanceTask):
+    """A sequential multi-instance task whose collection must be a list (check_collection), with
+    Camunda's counters in its completion condition."""
 
     def init_remaining_items(self, my_task: Any) -> Any:
         # Called by _update_hook once the task has its variables.

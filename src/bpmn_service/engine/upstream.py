@@ -304,7 +304,7 @@ OVERRIDES: tuple[Override, ...] = (
         "its run ended on a spec no trigger had connected (after a restart or a migration)",
         "8a2ce71e2a566a2e",
     ),
-    # ---- Camunda 7's own variables (bpmn_errors.py, event_subprocesses.py) ----
+    # ---- Camunda 7's own variables (bpmn_errors.py, event_subprocesses.py, multi_instance.py) ----
     Override(
         "SpiffWorkflow.bpmn.specs.mixins.events.event_types:CatchingEvent.catch",
         "extended",
@@ -333,6 +333,15 @@ OVERRIDES: tuple[Override, ...] = (
         "event_subprocesses.InterruptingStartEvent._run_hook",
         "missing: camunda:initiator names a variable that gets the starting user",
         "c0d09ad9b075478d",
+    ),
+    Override(
+        "SpiffWorkflow.bpmn.specs.mixins.multiinstance_task:MultiInstanceTask."
+        "check_completion_condition",
+        "copied",
+        "multi_instance._CountingMixin.check_completion_condition",
+        "missing: Camunda's nrOfInstances, nrOfCompletedInstances, nrOfActiveInstances and "
+        "loopCounter in the completion condition",
+        "5336d77af01d77a1",
     ),
     Override(
         "SpiffWorkflow.bpmn.specs.bpmn_process_spec:BpmnProcessSpec.__init__",
