@@ -1185,3 +1185,49 @@ def test_multi_instance_counters_are_known_in_the_completion_condition_only() ->
     assert "'loopCounter' is read by the loop condition" in error.message
     assert "Camunda built-in this service provides only in a multi-instance" in error.message
     assert "= None" not in error.hint and "rounds = rounds + 1" in error.hint
+
+
+LANED = (
+    '<bpmn:process id="small_connection" isExecutable="true"><bpmn:laneSet>'
+    '<bpmn:lane id="l1" name="客户经理"><bpmn:flowNodeRef>start</bpmn:flowNodeRef>'
+    "<bpmn:flowNodeRef>t</bpmn:flowNodeRef><bpmn:flowNodeRef>end</bpmn:flowNodeRef></bpmn:lane>"
+    '<bpmn:lane id="l2" name="营业厅"/></bpmn:laneSet>'
+    '<bpmn:startEvent id="start"/>{task}<bpmn:endEvent id="end"/>'
+    + flow("start", "t")
+    + flow("t", "end")
+    + "</bpmn:process></bpmn:definitions>"
+)
+
+
+@pytest.mark.parametrize(
+    ("namespace", "task", "written"),
+    [
+        (
+            'xmlns:flowable="http://flowable.org/bpmn"',
+            '<bpmn:userTask id="t" flowable:candidateGroups="hall_clerk"/>',
+            "flowable:candidateGroups is Flowable's",
+        ),
+        (
+            ZEEBE,
+            '<bpmn:userTask id="t"><bpmn:extensionElements><zeebe:assignmentDefinition '
+            'candidateGroups="hall_clerk"/></bpmn:extensionElements></bpmn:userTask>',
+            "zeebe:assignmentDefinition is Camunda 8's (Zeebe)",
+        ),
+    ],
+    ids=["flowable", "zeebe"],
+)
+def test_another_engines_groups_in_a_lane_say_who_gets_the_task(
+    namespace: str, task: str, written: str
+) -> None:
+    """The lane's groups get the task, not the groups the other engine's assignment names: a
+    warning (the task has an owner here) that names both and how to give it to the latter."""
+    xml = HEAD.replace(' id="d"', f' {namespace} id="d"') + LANED.format(task=task)
+    found = check_bpmn(xml.encode(), "p.bpmn", CONTEXT)[1]
+    [finding] = [f for f in found if f.code == "vendor.extension"]
+    assert finding.severity == "warning" and finding.element == "t"
+    assert finding.message == (
+        f"{written} extension, which this service does not read: the task goes to the lane "
+        "客户经理's groups: customer_manager, not to hall_clerk"
+    )
+    assert 'camunda:candidateGroups="hall_clerk"' in finding.hint
+    assert "move the task into the lane 营业厅" in finding.hint

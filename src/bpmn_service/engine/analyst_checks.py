@@ -10,7 +10,10 @@
 * a user task drawn in one lane but given the groups of another lane: a warning;
 * Flowable's and Activiti's attributes and extension elements (a file exported from their
   modelers), and Camunda 8's zeebe:* extension elements (a file modelled for Camunda 8): a
-  warning each, naming the Camunda 7 attribute to write instead.
+  warning each, naming the Camunda 7 attribute to write instead; at another engine's assignment
+  (flowable:candidateGroups, zeebe:assignmentDefinition …) it says who gets the task here (its
+  lane's groups, or its camunda: assignment) and how to give it to the groups the file names. A
+  warning, not an error: the task has an owner here, and the lane may be who should do it.
 """
 
 from __future__ import annotations
@@ -641,6 +644,7 @@ def _other_vendors(
     root: etree._Element, process: etree._Element, add: Add, context: CheckContext
 ) -> None:
     named_by_rules = _unassigned_user_tasks(process, context)
+    lanes = lanes_of_nodes(process)
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue
@@ -662,13 +666,72 @@ def _other_vendors(
             if vendor is None:
                 continue
             prefix, whose = vendor
+            said, hint = "", _vendor_hint(name.namespace, name.localname)
+            given = _vendor_assignment(el, name)
+            if given and owner is not None:
+                said, hint = _assignment_outcome(owner, given, process, lanes, context)
             add(
                 owner,
                 "vendor.extension",
-                f"{prefix}:{name.localname} is {whose} extension, which this service does not read",
-                _vendor_hint(name.namespace, name.localname),
+                f"{prefix}:{name.localname} is {whose} extension, which this service does not "
+                f"read{said}",
+                hint,
                 line=el.sourceline,  # an extension element's own line, inside its task
             )
+
+
+def _vendor_assignment(el: etree._Element, name: etree.QName) -> dict[str, str]:
+    """What another engine's assignment gives a task, as camunda: attribute → value: Flowable's
+    or Activiti's attribute, or Camunda 8's zeebe:assignmentDefinition (empty for anything
+    else)."""
+    if name == ZEEBE_ASSIGNMENT:
+        return {a: v.strip() for a in ASSIGNMENTS if (v := el.get(a) or "").strip()}
+    if name.namespace != ZEEBE_NS and name.localname in ASSIGNMENTS:
+        value = (el.get(name.text) or "").strip()
+        return {name.localname: value} if value else {}
+    return {}
+
+
+def _assignment_outcome(
+    task: etree._Element,
+    given: dict[str, str],
+    process: etree._Element,
+    lanes: dict[str, str | None],
+    context: CheckContext,
+) -> tuple[str, str]:
+    """Who gets the task here instead of whom the other engine's assignment names (the end of
+    the message), and how to give it to them (the hint)."""
+    written = " ".join(f'camunda:{a}="{v}"' for a, v in given.items())
+    whom = ", ".join(given.values())
+    how = f"to give it to {whom}, write {written} {_ASSIGNMENT}"
+    own = {a: v for a in ASSIGNMENTS if (v := (task.get(f"{{{CAMUNDA_NS}}}{a}") or "").strip())}
+    if own:
+        mine = ", ".join(f"camunda:{a}={v!r}" for a, v in own.items())
+        return f": the task goes to what its {mine} names, not to {whom}", f"{how} instead"
+    key = process.get("id") or ""
+    lane = lanes.get(task.get("id") or "")
+    groups = context.lane_groups(key, lane) if lane is not None else []
+    if not groups:
+        return "", how  # lanes.no-groups refuses the task and names the attribute
+    wanted = [g.strip() for g in given.get("candidateGroups", "").split(",") if g.strip()]
+    said = f": the task goes to the lane {lane}'s groups: {', '.join(groups)}"
+    if wanted and set(wanted) == set(groups) and len(given) == 1:
+        return f"{said}, the same groups", f"nothing changes; {how} to say so in the file"
+    said += f", not to {whom}"
+    names = {lane.get("name") or "" for lane in process.iter(f"{{{BPMN_NS}}}lane")}
+    mapped = sorted(
+        other
+        for other in names
+        if other
+        and other != lane
+        and wanted
+        and set(wanted) <= set(context.lane_groups(key, other))
+    )
+    if mapped:
+        how += f", or move the task into the lane {' or '.join(mapped)}"
+    elif wanted:
+        how += f", or move the task into a lane lane-groups.toml maps to {', '.join(wanted)}"
+    return said, how
 
 
 def _unassigned_user_tasks(process: etree._Element, context: CheckContext) -> set[etree._Element]:
