@@ -39,3 +39,18 @@ def test_a_sequential_multi_instance_task_refuses_text_too() -> None:
         case.start(signer_list="om_dept")
     result = case.start(signer_list=["wang", "li"])
     assert [t.form_values["signer"] for t in result.ready_tasks] == ["wang"]
+
+
+def test_a_sequential_multi_instance_without_an_output_collection_runs_every_instance() -> None:
+    """Upstream merged each finished instance's data, its item included, into the body and then
+    refused the next instance: 'Multiinstance input item signer already exists'. The second
+    of three sequential signers could never sign."""
+    case = Case("signers_sequential")
+    result = case.start(signer_list=["wang", "li", "zhao"])
+    signed = []
+    for _ in range(3):
+        [task] = result.ready_tasks
+        signed.append(task.form_values["signer"])
+        result = case.complete("sign")
+    assert signed == ["wang", "li", "zhao"]
+    assert result.completed

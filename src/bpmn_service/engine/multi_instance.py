@@ -208,6 +208,16 @@ class CheckedSequentialMultiInstanceTask(CountingSequentialMultiInstanceTask):
         check_collection(self, my_task)
         return super().init_remaining_items(my_task)
 
+    def add_next_child(self, my_task: Any) -> None:
+        # An instance's item (camunda:elementVariable) is its own, as in Camunda. Without an
+        # output collection upstream merges the finished instance's data, item included, into
+        # the body, and then refuses the next instance: "input item signer already exists".
+        for item in (self.input_item, self.output_item):
+            name = getattr(item, "bpmn_id", None)
+            if name and my_task.internal_data.get("merged"):
+                my_task.data.pop(name, None)
+        super().add_next_child(my_task)
+
 
 class MultiInstanceParserMixin:
     """Replaces TaskParser._add_multiinstance_task (upstream.py fingerprints it): the same task

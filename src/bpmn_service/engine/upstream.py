@@ -547,6 +547,15 @@ OVERRIDES: tuple[Override, ...] = (
         "e33b5240d68b97ad",
     ),
     Override(
+        "SpiffWorkflow.bpmn.specs.mixins.multiinstance_task:SequentialMultiInstanceTask"
+        ".add_next_child",
+        "extended",
+        "multi_instance.CheckedSequentialMultiInstanceTask.add_next_child",
+        "wrong: without an output collection the finished instance's item is merged into the "
+        "body and the next instance is refused ('input item ... already exists')",
+        "2fbdbcda368e1bfa",
+    ),
+    Override(
         "SpiffWorkflow.bpmn.parser.TaskParser:TaskParser._add_multiinstance_task",
         "copied",
         "multi_instance.MultiInstanceParserMixin._add_multiinstance_task",
