@@ -154,8 +154,21 @@ def _scope(container: etree._Element) -> _Scope:
 
 
 class _Analysis:
-    def __init__(self, root: etree._Element, process: etree._Element, filename: str) -> None:
+    def __init__(
+        self,
+        root: etree._Element,
+        process: etree._Element,
+        filename: str,
+        *,
+        formless_start_sends: Vars | None = None,
+    ) -> None:
         self.filename = filename
+        # What a start event without a form gives the case: anything the starter sends, or (for
+        # the start-only pass of data_flow_findings) only what every case has.
+        self.formless_start_sends = (
+            ANYTHING if formless_start_sends is None else formless_start_sends
+        )
+        self.unset_reads: list[_Read] = []
         self.messages = {
             m.get("id"): m.get("name") for m in root.xpath("./bpmn:message", namespaces=NSMAP)
         }
@@ -213,7 +226,7 @@ class _Analysis:
                 return ANYTHING
             fields = self.form_fields(node)
             if start_of_process and not fields.names:
-                return ANYTHING  # no start form: the starter may send any variables
+                fields = self.formless_start_sends  # no start form: the starter may send any
             starter = self.ext(node).get("initiator")  # camunda:initiator
             return fields | Vars(frozenset({starter})) if starter else fields
         if kind in ("intermediateCatchEvent", "boundaryEvent", "receiveTask"):
@@ -402,6 +415,7 @@ class _Analysis:
         if key in self.reported:
             return
         self.reported.add(key)
+        self.unset_reads.append(read)
         route = " → ".join(path)
         if read.name in BUILT_INS and not self.written.has(read.name):
             self.findings.append(_built_in_read(read, self.filename, element))
@@ -459,4 +473,46 @@ def data_flow_findings(
     for sub in process.iterfind("bpmn:subProcess", NSMAP):
         if sub.get("triggeredByEvent") == "true":
             analysis.run(sub, at_start, is_process=False)
-    return analysis.findings
+    return analysis.findings + _start_only_findings(root, process, filename, analysis)
+
+
+def _start_only_findings(
+    root: etree._Element, process: etree._Element, filename: str, analysis: _Analysis
+) -> list[BpmnProblem]:
+    """Reads that pass only because a start event without a form may bring anything: nothing in
+    the model sets them, so every caller must know to send them (a Flowable formProperty, a
+    Zeebe ioMapping or a Signavio label read as a variable ends here). A warning: a start
+    request may well carry them."""
+    formless = [
+        start
+        for start in process.iterfind("bpmn:startEvent", NSMAP)
+        if start.find("bpmn:messageEventDefinition", NSMAP) is None
+        and start.find("bpmn:errorEventDefinition", NSMAP) is None
+        and not analysis.form_fields(start).names
+    ]
+    if not formless:
+        return []
+    strict = _Analysis(root, process, filename, formless_start_sends=Vars(ALWAYS))
+    strict.run(process, Vars(ALWAYS), is_process=True)
+    seen = {(r.name, r.element.get("id"), r.what) for r in analysis.unset_reads}
+    found = []
+    for read in strict.unset_reads:
+        element = read.element.get("id")
+        if (read.name, element, read.what) in seen or read.name in BUILT_INS:
+            continue
+        found.append(
+            BpmnProblem(
+                f"variable {read.name!r} is read by {read.what}, but no step sets it: it can only "
+                "come with the request that starts the case, as the start event has no form",
+                filename,
+                read.element.sourceline,
+                element,
+                "data.start-variable",
+                f"give the start event a form with a field {read.name!r} (Forms tab; callers and "
+                f"the workspace then know to send it), or set it in a step before it is read (a "
+                f"form field, a script line `{read.name} = ...`); another engine's form or "
+                "input mapping is not read here",
+                severity="warning",
+            )
+        )
+    return found
