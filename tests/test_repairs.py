@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from bpmn_service.cli import main
+from bpmn_service.cli import _cli_actor, main
 from bpmn_service.services.doctor import check_all
 from conftest import DATA, ROOT, Api
 
@@ -349,12 +349,14 @@ def test_the_cli_migrates_instances_after_a_dry_run(
     out, err = capsys.readouterr()
     assert f"{instance_id} IN-1: can migrate (maps enter)" in out and "nothing changed" in err
     assert api.get(f"/process-instances/{instance_id}").json()["version"] == 2
-    assert main([*args, "--execute", "--map", "enter=enter"]) == 0
+    assert main([*args, "--execute", "--map", "enter=enter", "--by", "leader"]) == 0
     assert f"{instance_id} IN-1: migrated (mapped enter)" in capsys.readouterr().out
     case = api.get(f"/process-instances/{instance_id}").json()
     assert case["version"] == 3 and [t["id"] for t in case["tasks"]] == [task_id]
     [event] = [e for e in case["history"] if e["type"] == "instance_migrated"]
-    assert event["actor"] == "cli" and event["details"]["mapping"] == {"enter": "enter"}
+    # The history names the supervisor given (it said only "cli"); else the login running it.
+    assert event["actor"] == "leader" and event["details"]["mapping"] == {"enter": "enter"}
+    assert _cli_actor().startswith("cli")
     assert main([*args, "--execute", "--instance", instance_id]) == 1  # on version 3 now
     assert "not an active instance of intake version 2" in capsys.readouterr().err
 

@@ -255,6 +255,16 @@ def _change(change: dict[str, Any]) -> str:
     return f"{change['field']} {shown(change['old'])} -> {shown(change['new'])}"
 
 
+def _cli_actor() -> str:
+    """`cli:<login name>` of the account running the command (`cli` when it has none)."""
+    import getpass
+
+    try:
+        return f"{CLI_PRINCIPAL_ID}:{getpass.getuser()}"[:128]
+    except (OSError, KeyError):  # no login name in a bare container
+        return CLI_PRINCIPAL_ID
+
+
 def cmd_migrate_instances(args: argparse.Namespace) -> int:
     """Migrate running instances between versions, as POST /api/v1/migrations does; prints one
     line per instance; exit status 1 when any instance could not be (or would not be) migrated."""
@@ -266,7 +276,8 @@ def cmd_migrate_instances(args: argparse.Namespace) -> int:
     from bpmn_service.services.migrations import migrate_instances
 
     ctx = AppContext.create(Settings())
-    principal = Principal(CLI_PRINCIPAL_ID, frozenset({"admin"}))
+    # The history names who migrated: the supervisor given, else the account that ran it.
+    principal = Principal(args.by or _cli_actor(), frozenset({"admin"}))
     try:
         run = migrate_instances(
             ctx,
@@ -623,6 +634,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="map an element of the source to one of the target (repeatable)",
     )
     instances.add_argument("--reason", required=True, help="why; kept in each instance's history")
+    instances.add_argument(
+        "--by",
+        metavar="NAME",
+        help="who migrates, as each instance's history names them (default: cli:<login name>)",
+    )
     instances.add_argument(
         "--execute", action="store_true", help="migrate (default: only report what would happen)"
     )
