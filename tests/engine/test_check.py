@@ -1268,3 +1268,45 @@ def test_a_variable_only_a_formless_start_could_bring_is_warned() -> None:
         "</camunda:formData></bpmn:extensionElements></bpmn:startEvent>"
     )
     assert warned(body(start=form)) == []
+
+
+def test_a_data_object_a_step_writes_but_does_not_set_is_an_error() -> None:
+    """A data output association copies the step's variable of the data object's name into it;
+    the engine refused every completion of a step without one ('A data object could not be
+    set'), so a documentation-only association from the Modeler stopped every case there."""
+
+    def body(task: str) -> str:
+        return (
+            '<bpmn:dataObject id="files"/>'
+            '<bpmn:dataObjectReference id="files_ref" name="申请资料" dataObjectRef="files"/>'
+            '<bpmn:startEvent id="start"/>'
+            + task.replace(
+                "ASSOC",
+                '<bpmn:dataOutputAssociation id="doa"><bpmn:targetRef>files_ref</bpmn:targetRef>'
+                "</bpmn:dataOutputAssociation>",
+            )
+            + '<bpmn:endEvent id="end"/>'
+            + flow("start", "t")
+            + flow("t", "end")
+        )
+
+    def errors(text: str) -> list[BpmnProblem]:
+        return [f for f in tiny(text) if f.code == "data.object-output"]
+
+    [error] = errors(
+        body('<bpmn:userTask id="t" camunda:candidateGroups="clerk">ASSOC</bpmn:userTask>')
+    )
+    assert error.is_error and error.element == "t"
+    assert (
+        "writes the data object 'files' (files_ref), but sets no variable 'files'" in error.message
+    )
+    assert "delete the association" in error.hint
+    # A script or a form field of that name feeds it.
+    fed = '<bpmn:scriptTask id="t">ASSOC<bpmn:script>files = []</bpmn:script></bpmn:scriptTask>'
+    assert errors(body(fed)) == []
+    form = (
+        '<bpmn:userTask id="t" camunda:candidateGroups="clerk"><bpmn:extensionElements>'
+        '<camunda:formData><camunda:formField id="files" label="f" type="string"/>'
+        "</camunda:formData></bpmn:extensionElements>ASSOC</bpmn:userTask>"
+    )
+    assert errors(body(form)) == []

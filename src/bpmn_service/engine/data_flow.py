@@ -473,7 +473,46 @@ def data_flow_findings(
     for sub in process.iterfind("bpmn:subProcess", NSMAP):
         if sub.get("triggeredByEvent") == "true":
             analysis.run(sub, at_start, is_process=False)
-    return analysis.findings + _start_only_findings(root, process, filename, analysis)
+    return (
+        analysis.findings
+        + _start_only_findings(root, process, filename, analysis)
+        + _unfed_data_objects(process, filename, analysis)
+    )
+
+
+def _unfed_data_objects(
+    process: etree._Element, filename: str, analysis: _Analysis
+) -> list[BpmnProblem]:
+    """A data output association copies the step's variable named as the data object into it when
+    the step completes, and the engine refuses the completion when the step has no such
+    variable: a documentation-only association drawn in the Modeler failed every completion."""
+    objects = {
+        ref.get("id"): ref.get("dataObjectRef")
+        for ref in process.iter(f"{{{BPMN_NS}}}dataObjectReference")
+    }
+    found = []
+    for node in process.iter():
+        if not isinstance(node.tag, str) or local_name(node.tag) not in FLOW_NODE_TAGS:
+            continue
+        for association in node.iterfind("bpmn:dataOutputAssociation", NSMAP):
+            target = (association.findtext("bpmn:targetRef", "", NSMAP) or "").strip()
+            name = objects.get(target)
+            if not name or analysis.writes(node, start_of_process=False).has(name):
+                continue
+            found.append(
+                BpmnProblem(
+                    f"{local_name(node.tag)} {node.get('id')} writes the data object {name!r} "
+                    f"({target}), but sets no variable {name!r}: completing it would fail",
+                    filename,
+                    association.sourceline,
+                    node.get("id"),
+                    "data.object-output",
+                    f"set {name!r} in the step (a form field with that id, a script line "
+                    f"`{name} = ...`), or delete the association if the data object only "
+                    "documents the model",
+                )
+            )
+    return found
 
 
 def _start_only_findings(
