@@ -30,7 +30,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     evaluator = ExpressionEvaluator()
-    variables = {"big": "x" * 60_000}
+    variables = {"big": "x" * 60_000, "l": [0] * 99_999}
     start_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     slowest_all = 0.0
     not_refused = 0

@@ -36,12 +36,30 @@ HOSTILE = [
     ("float('nan')", "not a finite number"),
     ("float('1e400')", "not a finite number"),
     ("len", "a function is not a value"),
+    # C loops over large operands are charged to the step budget (item by item).
+    ("len(sum([[1]] * 99999, []))", "sum adds numbers only"),
+    ("sum(['a', 'b'])", "sum adds numbers only"),
+    ("len([max(l) for c in 'x' * 9999])", "more than 300000 evaluation steps"),
+    ("len([l.count(0) for c in 'x' * 9999])", "more than 300000 evaluation steps"),
+    ("len([5 in l for c in 'x' * 9999])", "more than 300000 evaluation steps"),
+    ("len([l == l for c in 'x' * 9999])", "more than 300000 evaluation steps"),
+    ("len([l[1:] for c in 'x' * 9999])", "more than 300000 evaluation steps"),
+    ("len([sorted(l) for c in 'x' * 9999])", "more than 300000 evaluation steps"),
+    ("len([big.count('y') for c in 'x' * 9999])", "more than 300000 evaluation steps"),
+    # Methods through a type or function escaped the bounds of str.join and str.replace.
+    ("len(str.join('x' * 99999, ['a'] * 20000))", "methods are called on values"),
+    ("str.replace('a' * 99999, 'a', 'b' * 99999)", "methods are called on values"),
+    ("max([['a'] * 9], key=('x' * 99999).join)", "is not a value; call it"),
+    ("sorted(['a'], key=len)", "a function is not a value"),
+    # A function's text would show a memory address.
+    ("str(now)", "a function is not a value"),
+    ("'%s' % now", "a function is not a value"),
 ]
 
 
 @pytest.mark.parametrize(("text", "reason"), HOSTILE, ids=[r for _t, r in HOSTILE])
 def test_hostile_expressions_are_refused(text: str, reason: str) -> None:
-    variables: dict[str, Any] = {"big": "x" * 60_000}
+    variables: dict[str, Any] = {"big": "x" * 60_000, "l": [0] * 99_999}
     with pytest.raises(ExpressionError, match=reason.replace("*", r"\*").replace("(", r"\(")):
         EVALUATOR.evaluate(text, variables)
 
@@ -89,3 +107,24 @@ def test_deep_len_counts_shared_parts_and_stops_past_its_limit() -> None:
     inner = ["x"] * 1000
     assert deep_len([inner, inner], 10**9) == 2 + 2 * 1000 + 2 * 1000
     assert deep_len([inner] * 10_000, 5_000) < 20_000
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("list.count(l, 0)", "'list' is not defined"),
+        ("str.join('-', ['a'])", "is called on a function or type"),
+    ],
+)
+def test_methods_through_a_type_are_refused_when_evaluated_unchecked(
+    text: str, reason: str
+) -> None:
+    """Past the check (an evaluator used directly), the interpreter refuses them too."""
+    from simpleeval import InvalidExpression
+
+    from bpmn_service.engine.bounded_eval import BoundedEval
+    from bpmn_service.engine.expressions import BASE_FUNCTIONS
+
+    evaluator = BoundedEval(functions=dict(BASE_FUNCTIONS), names={"l": [0] * 10})
+    with pytest.raises(InvalidExpression, match=reason):
+        evaluator.eval(text)

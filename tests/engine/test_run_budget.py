@@ -4,6 +4,7 @@ type escapes the facade)."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -75,7 +76,7 @@ def test_a_literal_zero_or_sub_second_cycle_is_refused_at_deploy(cycle: str) -> 
 
 @pytest.mark.parametrize(
     ("script", "kind"),
-    [("reminders = 10.0 ** 999", "Overflow"), ("reminders = len", "a function is not a value")],
+    [("reminders = 10.0 ** 999", "Overflow"), ("reminders = sum([[1], [2]], [])", "numbers only")],
 )
 def test_a_script_value_the_engine_cannot_keep_is_workflow_failed(script: str, kind: str) -> None:
     text = (BPMN / "endless_loop.bpmn").read_text().replace("n = n + 1", script)
@@ -83,3 +84,24 @@ def test_a_script_value_the_engine_cannot_keep_is_workflow_failed(script: str, k
     spec = compile_bpmn(text.encode(), "x.bpmn", lambda _key, _lane: True).spec_json
     with pytest.raises(WorkflowFailed, match=kind):
         runner.start("x", lambda: spec, {"n": 0, "limit": 0}, now=Case("endless_loop").now)
+
+
+def test_a_function_as_a_value_is_refused_at_deploy() -> None:
+    text = (BPMN / "endless_loop.bpmn").read_text().replace("n = n + 1", "n = len")
+    with pytest.raises(InvalidBpmn, match="a function is not a value"):
+        compile_bpmn(text.encode(), "x.bpmn", lambda _key, _lane: True)
+
+
+def test_one_long_script_stops_at_the_runs_time_budget() -> None:
+    """The time limit is also checked inside the interpreter: one script task whose lines each
+    stay within the expression limits, but take seconds together, is interrupted."""
+    busy = "len([c for c in 'x' * 9999 if c and c and c and c and c and c and c and c and c])"
+    lines = "\n".join(f"w{i} = {busy}" for i in range(190))
+    text = (BPMN / "endless_loop.bpmn").read_text().replace("n = n + 1", lines + "\nn = n + 1")
+    runner = ProcessRunner(SpecCache(), RunBudget(10**6, 0.2))
+    spec = compile_bpmn(text.encode(), "x.bpmn", lambda _key, _lane: True).spec_json
+    began = time.monotonic()
+    with pytest.raises(BudgetExceeded) as raised:
+        runner.start("x", lambda: spec, {"n": 0, "limit": 5}, now=Case("endless_loop").now)
+    assert raised.value.limit == "seconds"
+    assert time.monotonic() - began < 3.0  # all 190 lines take about 7 s

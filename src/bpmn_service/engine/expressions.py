@@ -22,7 +22,7 @@ from typing import Any
 from simpleeval import InvalidExpression, NumberTooHigh
 
 from . import clock
-from .bounded_eval import BoundedEval, safe_mod, safe_round
+from .bounded_eval import BoundedEval, safe_mod, safe_round, safe_str, safe_sum
 
 MAX_EXPRESSION_LENGTH = 10_000
 MAX_POWER_EXPONENT = 1_000
@@ -175,12 +175,12 @@ BASE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "len": len,
     "min": min,
     "max": max,
-    "sum": sum,
+    "sum": safe_sum,
     "abs": abs,
     "round": safe_round,
     "int": int,
     "float": float,
-    "str": str,
+    "str": safe_str,
     "bool": bool,
     "any": any,
     "all": all,
@@ -375,9 +375,32 @@ def _checked(text: str, function_names: frozenset[str]) -> list[str]:
             f"sum([a, b, c, ...]))"
         ]
     problems: list[str] = []
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     for node in ast.walk(tree):
         problems.extend(_check_node(node, function_names))
+        problems.extend(_check_uncalled(node, function_names, called))
     return problems
+
+
+# Types simpleeval knows: reached through a name, their methods would escape every check.
+_TYPE_NAMES = frozenset({"str", "list", "tuple", "dict", "set", "int", "float", "bool"})
+
+
+def _check_uncalled(node: ast.AST, function_names: frozenset[str], called: set[int]) -> list[str]:
+    """Functions and methods are called, never used as values: `str(now)` would be a memory
+    address, `str.join(a, b)` or `key=text.join` would bypass the bounds of a method's call."""
+    if isinstance(node, ast.Attribute):
+        value = node.value
+        if isinstance(value, ast.Name) and (value.id in function_names or value.id in _TYPE_NAMES):
+            return [
+                f"'{value.id}.{node.attr}': methods are called on values, not through the "
+                f"function {value.id!r} (e.g. ', '.join(items))"
+            ]
+        if id(node) not in called:
+            return [f"the method {node.attr!r} is not a value; call it"]
+    if isinstance(node, ast.Name) and node.id in function_names and id(node) not in called:
+        return [f"a function is not a value; call it: {node.id}(…)"]
+    return []
 
 
 def _depth(tree: ast.AST) -> int:

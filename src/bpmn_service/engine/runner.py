@@ -28,6 +28,7 @@ from bpmn_service.errors import Invalid, InvalidState, NotFound, ServiceError, W
 
 from . import clock, declared_types, forms, local_variables, migration, repair
 from .activities import ActivityNode, activity_tree
+from .bounded_eval import evaluation_deadline
 from .bpmn_errors import catch_error
 from .budget import BudgetExceeded, RunBudget, RunMeter, element_of
 from .deep_stack import call_deep
@@ -505,7 +506,7 @@ class ProcessRunner:
         return task
 
     def _advance(self, workflow: Any, meter: RunMeter) -> None:
-        with _engine_errors(meter, None):
+        with _engine_errors(meter, None), evaluation_deadline(meter.check_time):
             workflow.do_engine_steps(will_complete_task=meter.step)
         if len(workflow.tasks) > MAX_TASKS:
             raise WorkflowFailed(
