@@ -389,7 +389,7 @@ _TYPE_NAMES = frozenset({"str", "list", "tuple", "dict", "set", "int", "float", 
 def _check_uncalled(node: ast.AST, function_names: frozenset[str], called: set[int]) -> list[str]:
     """Functions and methods are called, never used as values: `str(now)` would be a memory
     address, `str.join(a, b)` or `key=text.join` would bypass the bounds of a method's call."""
-    if isinstance(node, ast.Attribute):
+    if isinstance(node, ast.Attribute) and node.attr in ALLOWED_METHODS:  # others: refused
         value = node.value
         if isinstance(value, ast.Name) and (value.id in function_names or value.id in _TYPE_NAMES):
             return [
