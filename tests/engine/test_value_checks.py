@@ -57,3 +57,39 @@ def test_any_expression_giving_such_text_is_refused_by_the_evaluator() -> None:
     with pytest.raises(ExpressionError, match=r"the result\[1\] holds a NUL character"):
         evaluator.evaluate("${['a', 'b\\x00']}", {})
     assert evaluator.evaluate("${x}", {"x": ["a"]}) == ["a"]
+
+
+# What a script line assigns is kept as a JSON value: anything that is not one (deep inside too)
+# fails the step naming the element, the variable and where in it, instead of a 500 when the
+# case is stored (a function in a list) or a value silently changed ({1: 'a', '1': 'b'} stored
+# as {'1': 'b'}, None as the key "null").
+@pytest.mark.parametrize(
+    ("script", "says"),
+    [
+        ("n = {'f': len}", "n['f'] is a function"),
+        ("n = [1, now]", "n[1] is a function"),
+        ("n = {1: 'a', '1': 'b'}", "n has a key that is not text (1)"),
+        ("n = {'a': [{None: 1}]}", "n['a'][0] has a key that is not text (None)"),
+        ("n = {(1, 2): 3}", "n has a key that is not text ((1, 2))"),
+        ("n = {True: 1}", "n has a key that is not text (True)"),
+        ("n = [b'abc']", "n[0] is b'abc', a bytes"),
+        ("n = 1j", "n is 1j, a complex"),
+        ("n = ...", "n is Ellipsis, a ellipsis"),
+        ("d = {'a': 1}\nn = d.keys()", "n is dict_keys(['a']), a dict_keys"),
+        ("d = {'a': 1}\nn = {'x': d.items()}", "n['x'] is dict_items"),
+    ],
+)
+def test_a_script_value_that_is_no_json_value_fails_naming_the_element_and_variable(
+    script: str, says: str
+) -> None:
+    with pytest.raises(WorkflowFailed) as raised:
+        run(scripted(script), n=0, limit=0)
+    assert raised.value.details == {"element": "count"}
+    assert says in raised.value.message
+    assert "a case can store" in raised.value.message or "keys of an object" in raised.value.message
+
+
+def test_json_values_times_and_durations_from_scripts_still_work() -> None:
+    text = scripted("m = {'a': [1, 2.5, True, None, 'x', (1, 2)]}\nt = now()\nn = 1")
+    result = run(text, n=0, limit=0)
+    assert result.variables["m"] == {"a": [1, 2.5, True, None, "x", (1, 2)]}  # type: ignore[attr-defined]

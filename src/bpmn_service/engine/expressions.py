@@ -9,6 +9,7 @@ run time.
 from __future__ import annotations
 
 import ast
+import datetime
 import io
 import math
 import operator
@@ -568,7 +569,7 @@ class ExpressionEvaluator:
         if isinstance(result, float) and not math.isfinite(result):
             raise ExpressionError(f"{expression!r}: the result is not a finite number")
         if type(_parse(expression).body) is not ast.Name:  # a variable's value was checked
-            problem = text_problem(result)
+            problem = text_problem(result, stored=target is not None)
             if problem is not None:
                 where, what = problem
                 shown = f"{target}{where}" if target else f"the result{where}"
@@ -592,25 +593,42 @@ def _text_fault(text: str) -> str | None:
     return f"holds a lone surrogate ({found.group()!r}), which is not text"
 
 
-def text_problem(value: Any) -> tuple[str, str] | None:
+def text_problem(value: Any, *, stored: bool = False) -> tuple[str, str] | None:
     """(where, what) for the first string in `value` (a string, or nested in lists and dicts,
     keys included) that holds a lone surrogate or a NUL, `where` written as subscripts
-    (`['a'][0]`, "" for the value itself); None when every string is text a database stores."""
+    (`['a'][0]`, "" for the value itself); None when every string is text a database stores.
+    `stored` (a value a script line assigns, kept as a variable): also the first part that is
+    no JSON value the case can store as it is: a key that is not text (`{1: 'a'}` would lose a
+    value to `{'1': 'b'}`), a function, bytes, a set, a complex number, a key view, a number
+    that is not finite…"""
     seen: set[int] = set()
     # Each entry: the item and its path as a chain (parent's chain, subscript), spelt on a find.
     stack: list[tuple[Any, Any]] = [(value, None)]
     while stack:
         item, path = stack.pop()
-        if isinstance(item, str):
+        kind = type(item)
+        if kind is str:
             fault = _text_fault(item)
             if fault is not None:
                 return _spelt(path), fault
-        elif isinstance(item, list | tuple | set | frozenset | dict):
+        elif kind in _STORED_SCALARS:
+            continue
+        elif stored and kind is float:
+            if not math.isfinite(item):
+                return _spelt(path), "is not a finite number"
+        elif isinstance(item, list | tuple | set | frozenset | dict) and not (
+            stored and isinstance(item, set | frozenset)
+        ):
             if id(item) in seen:
                 continue
             seen.add(id(item))
             if isinstance(item, dict):
                 for key, child in item.items():
+                    if stored and type(key) is not str:
+                        return _spelt(path), (
+                            f"has a key that is not text ({_shown(key)}): the keys of an object "
+                            f"a case stores are text, write {str(key)!r}"
+                        )
                     fault = _text_fault(key) if isinstance(key, str) else None
                     if fault is not None:
                         return _spelt(path), f"has a key that {fault}"
@@ -619,7 +637,30 @@ def text_problem(value: Any) -> tuple[str, str] | None:
                 stack.extend((child, (path, i)) for i, child in enumerate(item))
             else:
                 stack.extend((child, path) for child in item)
+        elif isinstance(item, str):  # a subclass of str
+            fault = _text_fault(item)
+            if fault is not None:
+                return _spelt(path), fault
+        elif stored and not isinstance(item, _STORED_TYPES):
+            what = "a function" if callable(item) else f"{_shown(item)}, a {kind.__name__}"
+            return _spelt(path), (
+                f"is {what}, not a value a case can store (text, a number, "
+                f"true/false, null, a list, an object with text keys, a time or a duration)"
+            )
     return None
+
+
+_STORED_SCALARS = frozenset({int, bool, type(None)})
+# What the engine's serializer stores besides JSON values (a time, a date, a duration).
+_STORED_TYPES = (int, float, datetime.datetime, datetime.date, datetime.timedelta)
+
+
+def _shown(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:
+        text = type(value).__name__
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def _spelt(path: Any) -> str:
