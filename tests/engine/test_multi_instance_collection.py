@@ -1,15 +1,18 @@
 """A multi-instance collection must hold a list: SpiffWorkflow iterates any value, so a text
 variable made one task per character ("om_dept": o, m, _, ...) and an object one per key. The
-step fails naming the element, the variable and what it holds, and nothing is kept."""
+step fails naming the element, the variable and what it holds, and nothing is kept. Nor may it
+run more instances than a case holds engine tasks."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from kit import Case
+from kit import BPMN, Case
 
-from bpmn_service.errors import WorkflowFailed
+from bpmn_service.engine import compile_bpmn
+from bpmn_service.engine.budget import MAX_TASKS
+from bpmn_service.errors import InvalidBpmn, WorkflowFailed
 
 
 @pytest.mark.parametrize(
@@ -54,3 +57,51 @@ def test_a_sequential_multi_instance_without_an_output_collection_runs_every_ins
         result = case.complete("sign")
     assert signed == ["wang", "li", "zhao"]
     assert result.completed
+
+
+# A multi-instance of more instances than a case may hold engine tasks (budget.MAX_TASKS) is
+# refused before any instance is created: SpiffWorkflow created all of them first (ten million
+# took a server past 2.6 GB before the task limit was checked).
+
+
+@pytest.mark.parametrize("name", ["mi_cardinality", "mi_cardinality_sequential"])
+def test_a_loop_cardinality_over_the_task_limit_fails_before_creating_instances(name: str) -> None:
+    case = Case(name)
+    with pytest.raises(WorkflowFailed) as failed:
+        case.start(n=10_000_000)
+    message = str(failed.value)
+    assert "at element sign" in message and "10000000 instances" in message
+    assert "loop cardinality '${n}'" in message and f"at most {MAX_TASKS} engine tasks" in message
+    assert failed.value.details == {"element": "sign"}
+    # At the limit it still runs (and the state saved and restored says so).
+    assert len(case.start(n=3).ready_tasks) == (3 if name == "mi_cardinality" else 1)
+
+
+@pytest.mark.parametrize("name", ["signers", "signers_sequential"])
+def test_a_collection_over_the_task_limit_fails_naming_the_variable(name: str) -> None:
+    case = Case(name)
+    with pytest.raises(WorkflowFailed) as failed:
+        case.start(signer_list=["om_dept"] * (MAX_TASKS + 1))
+    message = str(failed.value)
+    assert f"collection variable 'signer_list' holds {MAX_TASKS + 1} items" in message
+    assert "at element sign" in message and failed.value.details == {"element": "sign"}
+
+
+@pytest.mark.parametrize("literal", ["10000000", "20001", "9" * 5000])
+def test_a_literal_loop_cardinality_over_the_task_limit_is_refused_at_deploy(literal: str) -> None:
+    text = (BPMN / "mi_cardinality.bpmn").read_text().replace("${n}", literal)
+    with pytest.raises(InvalidBpmn) as raised:
+        compile_bpmn(text.encode(), "x.bpmn", lambda _key, _lane: True)
+    [problem] = [p for p in raised.value.problems if "more instances" in p.message]
+    assert problem.element == "sign" and f"at most {MAX_TASKS} engine tasks" in problem.message
+    ok = text.replace(literal, "20")
+    compile_bpmn(ok.encode(), "x.bpmn", lambda _key, _lane: True)
+
+
+def test_a_run_growing_the_instance_beyond_the_task_limit_names_what_grew() -> None:
+    case = Case("mi_cardinality")
+    with pytest.raises(WorkflowFailed) as failed:
+        case.start(n=MAX_TASKS - 5)
+    message = str(failed.value)
+    assert f"beyond {MAX_TASKS} engine tasks" in message and "at element sign" in message
+    assert "rework loop" not in message and failed.value.details == {"element": "sign"}

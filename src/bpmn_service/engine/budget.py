@@ -18,6 +18,11 @@ from typing import Any
 from bpmn_service.errors import WorkflowFailed
 
 DEFAULT_MAX_STEPS = 10_000
+# Compaction (compaction.py) keeps loops from growing the task tree; an instance that grows this
+# large anyway (a cycle timer that fired thousands of times) is refused rather than stored, and a
+# multi-instance that would create more instances than this is refused before it creates any
+# (multi_instance.py).
+MAX_TASKS = 20_000
 DEFAULT_MAX_SECONDS = 10.0
 
 

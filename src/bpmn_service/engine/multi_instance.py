@@ -33,6 +33,8 @@ from SpiffWorkflow.bpmn.specs.defaults import (
 )
 from SpiffWorkflow.util.task import TaskState
 
+from .budget import MAX_TASKS
+
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 NSMAP = {**DEFAULT_NSMAP, "camunda": CAMUNDA_NS}
 
@@ -189,26 +191,66 @@ def check_collection(spec: Any, my_task: Any) -> None:
     )
 
 
+def check_count(my_task: Any, count: Any, source: str) -> None:
+    """Refuse a multi-instance of more instances than a case may hold engine tasks (MAX_TASKS)
+    before any is created: SpiffWorkflow creates every instance of a parallel one at once (ten
+    million of them took a server past 2.6 GB), and the run's task limit was checked only after."""
+    if isinstance(count, int) and not isinstance(count, bool) and count > MAX_TASKS:
+        raise WorkflowTaskException(
+            f"the multi-instance task would run {count} instances ({source}); a case holds at "
+            f"most {MAX_TASKS} engine tasks, so split the work into smaller batches",
+            task=my_task,
+        )
+
+
+def _cardinality(spec: Any, my_task: Any) -> Any:
+    return my_task.workflow.script_engine.evaluate(my_task, spec.cardinality)
+
+
+def _cardinality_source(spec: Any, count: Any) -> str:
+    return f"its loop cardinality {spec.cardinality!r} is {count}"
+
+
+def _collection_source(spec: Any, count: int) -> str:
+    return f"its collection variable {spec.data_input.bpmn_id!r} holds {count} items"
+
+
 class CheckedParallelMultiInstanceTask(CountingParallelMultiInstanceTask):
-    """A parallel multi-instance task whose collection must be a list (check_collection), with
-    Camunda's counters in its completion condition."""
+    """A parallel multi-instance task whose collection must be a list (check_collection), of at
+    most MAX_TASKS instances (check_count), with Camunda's counters in its completion
+    condition."""
 
     def create_children(self, my_task: Any) -> None:
         # Called by _update_hook once the task has its variables.
         check_collection(self, my_task)
+        if self.data_input is not None:
+            if self.data_input.exists(my_task):
+                count = len(self.data_input.get(my_task))
+                check_count(my_task, count, _collection_source(self, count))
+        else:
+            count = _cardinality(self, my_task)
+            check_count(my_task, count, _cardinality_source(self, count))
         super().create_children(my_task)
 
 
 class CheckedSequentialMultiInstanceTask(CountingSequentialMultiInstanceTask):
-    """A sequential multi-instance task whose collection must be a list (check_collection), with
-    Camunda's counters in its completion condition."""
+    """A sequential multi-instance task whose collection must be a list (check_collection), of
+    at most MAX_TASKS instances (check_count), with Camunda's counters in its completion
+    condition."""
 
     def init_remaining_items(self, my_task: Any) -> Any:
         # Called by _update_hook once the task has its variables.
         check_collection(self, my_task)
+        if self.data_input.exists(my_task):
+            count = len(self.data_input.get(my_task))
+            check_count(my_task, count, _collection_source(self, count))
         return super().init_remaining_items(my_task)
 
     def add_next_child(self, my_task: Any) -> None:
+        # _update_hook evaluates a loop cardinality itself, then adds the first instance here.
+        if self.data_input is None and my_task.internal_data.get("current") == 0:
+            count = my_task.internal_data.get("cardinality")
+            check_count(my_task, count, _cardinality_source(self, count))
         # An instance's item (camunda:elementVariable) is its own, as in Camunda. Without an
         # output collection upstream merges the finished instance's data, item included, into
         # the body, and then refuses the next instance: "input item signer already exists".
@@ -296,6 +338,13 @@ def multi_instance_problems(task: etree._Element, loop: etree._Element) -> list[
                 if loop.find("bpmn:outputDataItem", NSMAP) is not None
                 else ""
             )
+        )
+    cardinality = variable_name(_text(loop, "loopCardinality") or "")
+    literal = cardinality.isascii() and cardinality.isdigit()
+    if literal and (len(cardinality) > 9 or int(cardinality) > MAX_TASKS):
+        problems.append(
+            f"the loop cardinality {cardinality[:12]} is more instances than a case may hold "
+            f"(at most {MAX_TASKS} engine tasks); split the work into smaller batches"
         )
     element = loop.get(f"{{{CAMUNDA_NS}}}elementVariable")
     props = task_properties(task)

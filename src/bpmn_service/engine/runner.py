@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -30,7 +30,7 @@ from . import clock, declared_types, forms, local_variables, migration, repair
 from .activities import ActivityNode, activity_tree
 from .bounded_eval import evaluation_deadline
 from .bpmn_errors import catch_error
-from .budget import BudgetExceeded, RunBudget, RunMeter, element_of
+from .budget import MAX_TASKS, BudgetExceeded, RunBudget, RunMeter, element_of
 from .deep_stack import call_deep
 from .expressions import ExpressionError
 from .instance_view import (
@@ -49,10 +49,6 @@ from .stepping import deliver_message, set_output_item, workflow_failed
 from .views import RunResult
 from .warm import WarmWorkflows, plain
 from .workflow import ServiceWorkflow
-
-# Compaction (compaction.py) keeps loops from growing the task tree; an instance that grows this
-# large anyway (a cycle timer that fired thousands of times) is refused rather than stored.
-MAX_TASKS = 20_000
 
 
 class ErrorNotCaught(Invalid):
@@ -509,9 +505,7 @@ class ProcessRunner:
         with _engine_errors(meter, None), evaluation_deadline(meter.check_time):
             workflow.do_engine_steps(will_complete_task=meter.step)
         if len(workflow.tasks) > MAX_TASKS:
-            raise WorkflowFailed(
-                f"the instance grew beyond {MAX_TASKS} engine tasks; a rework loop is not bounded"
-            )
+            raise _too_many_tasks(workflow)
 
     def _result(
         self, workflow: Any, since: float, *, compact: bool = True, keep_as: str | None = None
@@ -564,6 +558,19 @@ class ProcessRunner:
         if keep_as is not None:
             self.warm.keep(keep_as, state, workflow, is_plain=plain_values)
         return result
+
+
+def _too_many_tasks(workflow: Any) -> WorkflowFailed:
+    """The run grew the instance beyond MAX_TASKS engine tasks: named by the element holding
+    most of them (a multi-instance's instances, a loop's passes, a cycle timer's firings)."""
+    counts = Counter(element_of(task) or task.task_spec.name for task in workflow.tasks.values())
+    element, count = counts.most_common(1)[0]
+    return WorkflowFailed(
+        f"the run grew the instance beyond {MAX_TASKS} engine tasks ({count} of them at element "
+        f"{element}: the instances of a multi-instance, or the passes of a loop or a cycle timer "
+        f"that never ends); it was rolled back",
+        details={"element": element},
+    )
 
 
 @contextmanager
