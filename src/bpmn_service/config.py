@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         description="Most engine steps one run (a start, a completion, a message, a timer) may "
         "take before it is rolled back as a loop that never waits",
     )
+    max_variables_bytes: int = Field(
+        4 * 1024 * 1024,
+        ge=1024,
+        description="Most bytes a case's variables may take as JSON (its stored state at most "
+        "four times as much); a run leaving more is rolled back",
+    )
     warm_workflows: int = Field(
         256,
         ge=0,

@@ -110,7 +110,11 @@ class AppContext:
             ),
             calendar=calendar,
             runner=ProcessRunner(
-                budget=RunBudget(settings.run_max_steps, settings.run_max_seconds),
+                budget=RunBudget(
+                    settings.run_max_steps,
+                    settings.run_max_seconds,
+                    settings.max_variables_bytes,
+                ),
                 warm=WarmWorkflows(settings.warm_workflows),
             ),
             time_limits=TimeLimits.load(settings.time_limits_file),

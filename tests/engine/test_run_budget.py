@@ -1,4 +1,5 @@
-"""Every engine run has a budget of steps and time; a timer cycle repeats at most once a second;
+"""Every engine run has a budget of steps and time, and of the size of the variables it leaves;
+a timer cycle repeats at most once a second;
 errors a value causes inside the engine are WorkflowFailed naming the element (no other error
 type escapes the facade)."""
 
@@ -10,7 +11,14 @@ from datetime import timedelta
 import pytest
 from kit import BPMN, Case
 
-from bpmn_service.engine import BudgetExceeded, ProcessRunner, RunBudget, SpecCache, compile_bpmn
+from bpmn_service.engine import (
+    BudgetExceeded,
+    ProcessRunner,
+    RunBudget,
+    SpecCache,
+    VariablesTooLarge,
+    compile_bpmn,
+)
 from bpmn_service.errors import InvalidBpmn, WorkflowFailed
 
 
@@ -105,3 +113,33 @@ def test_one_long_script_stops_at_the_runs_time_budget() -> None:
         runner.start("x", lambda: spec, {"n": 0, "limit": 5}, now=Case("endless_loop").now)
     assert raised.value.limit == "seconds"
     assert time.monotonic() - began < 3.0  # all 190 lines take about 7 s
+
+
+# A case's variables are capped as JSON (RunBudget.max_variables_bytes, BPMN_MAX_VARIABLES_BYTES,
+# 4 MB by default): copies of one value under many names cost an expression nothing, yet each
+# is stored in full (a hundred copies of a 1.9 MB list: 200 MB stored, 1 GB of server memory).
+
+
+def test_copies_of_a_large_value_under_many_names_are_refused_naming_the_biggest() -> None:
+    case = Case("copies_by_name")
+    with pytest.raises(VariablesTooLarge) as raised:
+        case.start(size=99_999)  # each of l, v0 … v3 is 1.9 MB as JSON
+    error = raised.value
+    assert error.code == "variables_too_large" and error.element == "copy"
+    assert error.details["element"] == "copy" and error.details["max_bytes"] == 4 * 1024 * 1024
+    assert {v["name"] for v in error.details["variables"]} == {"l", "v0", "v1", "v2", "v3"}
+    assert all(v["bytes"] == 1_900_039 for v in error.details["variables"])
+    assert "at element copy" in error.message and "BPMN_MAX_VARIABLES_BYTES" in error.message
+    assert case.result is None  # nothing to store
+    # Smaller copies are stored, and the case goes on from its stored state.
+    assert case.start(size=9_999).variables["v3"] == ["x" * 9_999] * 19
+    assert case.complete("review").completed
+
+
+def test_the_cap_counts_bytes_not_characters() -> None:
+    runner = ProcessRunner(SpecCache(), RunBudget(max_variables_bytes=1_000_000))
+    case = Case("copies_by_name", runner=runner)
+    case.start(size=1, doc="x" * 400_000)  # 400 kB
+    with pytest.raises(VariablesTooLarge) as raised:
+        case.start(size=1, doc="验" * 400_000)  # 400,000 characters, 1.2 MB
+    assert raised.value.details["variables"][0] == {"name": "doc", "bytes": 1_200_002}

@@ -2,7 +2,7 @@
 
 from .activities import ActivityNode
 from .analyst_checks import CheckContext
-from .budget import BudgetExceeded, RunBudget
+from .budget import BudgetExceeded, RunBudget, VariablesTooLarge
 from .camunda_ext import listed_names
 from .diagram_checks import layout_warnings
 from .expressions import ExpressionError
@@ -24,6 +24,7 @@ from .warm import WarmWorkflows
 
 __all__ = [
     "BudgetExceeded",
+    "VariablesTooLarge",
     "ActivityNode",
     "CheckContext",
     "CompiledProcess",

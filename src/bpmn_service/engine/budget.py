@@ -24,6 +24,8 @@ DEFAULT_MAX_STEPS = 10_000
 # (multi_instance.py).
 MAX_TASKS = 20_000
 DEFAULT_MAX_SECONDS = 10.0
+DEFAULT_MAX_VARIABLES_BYTES = 4 * 1024 * 1024
+STATE_FACTOR = 4
 
 
 class BudgetExceeded(WorkflowFailed):
@@ -37,10 +39,26 @@ class BudgetExceeded(WorkflowFailed):
         self.limit = limit
 
 
+class VariablesTooLarge(BudgetExceeded):
+    """A run left the case's variables (or its stored state) larger than a case may store;
+    nothing was saved."""
+
+    code = "variables_too_large"
+
+    def __init__(
+        self, message: str, element: str | None, biggest: list[dict[str, Any]], limit: int
+    ) -> None:
+        super().__init__(message, element, "variables_bytes")
+        self.details = {**(self.details or {}), "max_bytes": limit, "variables": biggest}
+
+
 @dataclass(frozen=True, slots=True)
 class RunBudget:
     max_steps: int = DEFAULT_MAX_STEPS
     max_seconds: float = DEFAULT_MAX_SECONDS
+    # The most a case's variables may take as JSON (the stored state, which holds them with
+    # the engine's bookkeeping of the open tasks, at most STATE_FACTOR times as much).
+    max_variables_bytes: int = DEFAULT_MAX_VARIABLES_BYTES
 
     def start(self) -> RunMeter:
         return RunMeter(self)

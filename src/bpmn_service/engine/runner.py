@@ -10,6 +10,7 @@ them and dumps.
 from __future__ import annotations
 
 import functools
+import json
 import threading
 import time
 from collections import Counter, OrderedDict
@@ -19,6 +20,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
+import orjson
 from SpiffWorkflow.bpmn.specs.defaults import StartEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -30,7 +32,15 @@ from . import clock, declared_types, forms, local_variables, migration, repair
 from .activities import ActivityNode, activity_tree
 from .bounded_eval import evaluation_deadline
 from .bpmn_errors import catch_error
-from .budget import MAX_TASKS, BudgetExceeded, RunBudget, RunMeter, element_of
+from .budget import (
+    MAX_TASKS,
+    STATE_FACTOR,
+    BudgetExceeded,
+    RunBudget,
+    RunMeter,
+    VariablesTooLarge,
+    element_of,
+)
 from .deep_stack import call_deep
 from .expressions import ExpressionError
 from .instance_view import (
@@ -315,7 +325,7 @@ class ProcessRunner:
         """The stored state as a RunResult, without advancing anything (for consistency checks)."""
         spec, subs = self.cache.get(definition_id, load)
         workflow = load_state(state, spec, subs)
-        return self._result(workflow, time.time(), compact=False)
+        return self._result(workflow, time.time(), compact=False, checked=False)
 
     def activities(self, definition_id: str, load: SpecLoader, state: str) -> list[ActivityNode]:
         """Where the stored instance stands: its active elements as a tree (activities.py)."""
@@ -507,11 +517,54 @@ class ProcessRunner:
         if len(workflow.tasks) > MAX_TASKS:
             raise _too_many_tasks(workflow)
 
+    def _check_size(
+        self, state: str, variables: dict[str, Any], done: list[Any], since: float
+    ) -> None:
+        """Refuse a run that leaves the case's variables over max_variables_bytes as JSON, or
+        its stored state over STATE_FACTOR times that (VariablesTooLarge): copies of one value
+        under many names cost an expression nothing, yet each is stored in full. The stored
+        text is made anyway, so the usual check is its length; the variables are measured only
+        when the text is over the limit."""
+        limit = self.budget.max_variables_bytes
+        stored = _stored_bytes(state, limit)
+        if stored <= limit:
+            return  # the stored text holds every variable
+        sizes = sorted(
+            ((_json_bytes(value), name) for name, value in variables.items()), reverse=True
+        )
+        total = sum(size for size, _ in sizes) + 2 + sum(len(name) + 4 for _, name in sizes)
+        if total <= limit and stored <= STATE_FACTOR * limit:
+            return
+        biggest = [{"name": name, "bytes": size} for size, name in sizes[:5]]
+        element = _assigned_at(done, since, sizes[0][1], variables[sizes[0][1]]) if sizes else None
+        where = f" at element {element}" if element else ""
+        named = ", ".join(f"{v['name']} ({v['bytes']:,} bytes)" for v in biggest)
+        if total > limit:
+            what = f"the case's variables would take {total:,} bytes as JSON"
+        else:
+            what = f"the case's stored state would take {stored:,} bytes"
+        raise VariablesTooLarge(
+            f"the process could not advance{where}: {what}, more than the {limit:,} a case "
+            f"may store (BPMN_MAX_VARIABLES_BYTES{'' if total > limit else f' × {STATE_FACTOR}'}"
+            f"); the biggest variables: {named}. The run was rolled back: keep large documents "
+            f"outside the case and store a reference to them",
+            element,
+            biggest,
+            limit,
+        )
+
     def _result(
-        self, workflow: Any, since: float, *, compact: bool = True, keep_as: str | None = None
+        self,
+        workflow: Any,
+        since: float,
+        *,
+        compact: bool = True,
+        keep_as: str | None = None,
+        checked: bool = True,
     ) -> RunResult:
         """What a run did and the state to store; with `keep_as` (the process-definition id) the
-        workflow is kept warm for the next call on that state (warm.py)."""
+        workflow is kept warm for the next call on that state (warm.py). `checked`: the state
+        is refused when it is too large to store (_check_size; not for a state read as stored)."""
         manual = workflow.get_tasks(state=TaskState.READY, manual=True, max_depth=FULL_DEPTH)
         ready = [t for t in manual if not is_external(t)]
         external = [t for t in manual if is_external(t)]
@@ -543,6 +596,8 @@ class ProcessRunner:
             state = dump_state(workflow, plain=plain_values)
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             raise WorkflowFailed(f"the instance's variables cannot be stored: {exc}") from None
+        if checked:
+            self._check_size(state, variables, done, since)
         result = RunResult(
             state=state,
             completed=completed,
@@ -558,6 +613,39 @@ class ProcessRunner:
         if keep_as is not None:
             self.warm.keep(keep_as, state, workflow, is_plain=plain_values)
         return result
+
+
+def _stored_bytes(state: str, limit: int) -> int:
+    """The UTF-8 size of the stored text, or its length when that shows it within `limit`
+    whatever its characters (the usual case: no work at all)."""
+    chars = len(state)
+    if chars * 4 <= limit or state.isascii():
+        return chars
+    return len(state.encode())
+
+
+def _json_bytes(value: Any) -> int:
+    try:
+        return len(orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS))
+    except (TypeError, orjson.JSONEncodeError):
+        return len(json.dumps(value, default=str).encode())
+
+
+def _assigned_at(done: list[Any], since: float, name: str, value: Any) -> str | None:
+    """The element that gave variable `name` its value in this run: the first task completed
+    in it holding that very value."""
+    run = sorted((t for t in done if t.last_state_change >= since), key=_completed_at)
+    for task in run:
+        if task.data.get(name, _MISSING) is value and element_of(task):
+            return element_of(task)
+    return element_of(run[-1]) if run else None
+
+
+def _completed_at(task: Any) -> float:
+    return float(task.last_state_change)
+
+
+_MISSING = object()
 
 
 def _too_many_tasks(workflow: Any) -> WorkflowFailed:

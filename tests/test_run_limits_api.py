@@ -1,0 +1,48 @@
+"""Over HTTP on both databases: a start whose run would leave variables too large to store, a
+multi-instance over the task limit or a script value that is no JSON value is answered 422
+naming the element, and nothing of it is stored (each was a 500, a 200 MB row or a killed
+server)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bpmn_service.db.models import ProcessInstance
+from conftest import ROOT, Api
+
+ENGINE_BPMN = ROOT / "tests" / "engine" / "bpmn"
+
+
+def _instances(api: Api, key: str) -> int:
+    with api.ctx.sessions() as session:
+        return (
+            session.scalar(select(func.count()).where(ProcessInstance.definition_key == key)) or 0
+        )
+
+
+def test_runs_over_the_case_limits_are_answered_422_and_nothing_is_stored(api: Api) -> None:
+    copies, cardinality = ENGINE_BPMN / "copies_by_name.bpmn", ENGINE_BPMN / "mi_cardinality.bpmn"
+    script = (ENGINE_BPMN / "endless_loop.bpmn").read_text().replace("n = n + 1", "v = [1, now]")
+    assert api.deploy(copies, cardinality).status_code == 201
+    assert api.deploy_bytes("endless_loop.bpmn", script.encode()).status_code == 201
+
+    answer = api.start("copies_by_name", "C-1", {"size": 99_999})
+    assert answer.status_code == 422, answer.text
+    body = answer.json()
+    assert body["code"] == "variables_too_large" and body["details"]["element"] == "copy"
+    assert body["details"]["variables"][0] == {"name": "v3", "bytes": 1_900_039}
+    assert len(answer.content) < 5_000  # the answer names the variables, it does not hold them
+    assert _instances(api, "copies_by_name") == 0
+    assert api.start("copies_by_name", "C-2", {"size": 999}).status_code == 201
+
+    answer = api.start("mi_cardinality", "M-1", {"n": 10_000_000})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["details"] == {"element": "sign"}
+    assert "10000000 instances" in answer.json()["message"]
+    assert _instances(api, "mi_cardinality") == 0
+
+    answer = api.start("endless_loop", "S-1", {"n": 0, "limit": 0})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["details"] == {"element": "count"}
+    assert "v[1] is a function" in answer.json()["message"]
+    assert _instances(api, "endless_loop") == 0
