@@ -5,10 +5,15 @@ server)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy import func, select
 
 from bpmn_service.db.models import ProcessInstance
-from conftest import ROOT, Api
+from bpmn_service.engine import RunBudget
+from bpmn_service.services import run_incidents
+from bpmn_service.services.scheduler import run_due_timers
+from conftest import DATA, ROOT, Api
 
 ENGINE_BPMN = ROOT / "tests" / "engine" / "bpmn"
 
@@ -46,3 +51,21 @@ def test_runs_over_the_case_limits_are_answered_422_and_nothing_is_stored(api: A
     assert answer.json()["details"] == {"element": "count"}
     assert "v[1] is a function" in answer.json()["message"]
     assert _instances(api, "endless_loop") == 0
+
+
+def test_a_timer_whose_run_leaves_the_case_too_large_becomes_a_budget_incident(api: Api) -> None:
+    assert api.deploy(DATA / "timer_once.bpmn").status_code == 201
+    api.ctx.clock = lambda: datetime.now(UTC) - timedelta(days=1)
+    instance = api.start("timer_once", "T-1", {}).json()["id"]
+    api.ctx.clock = lambda: datetime.now(UTC)
+    # A limit the case's stored state is over four times (its variables are tiny).
+    api.ctx.runner.budget = RunBudget(max_variables_bytes=200)
+
+    assert run_due_timers(api.ctx) == 1
+
+    with api.ctx.sessions() as session:
+        [incident] = run_incidents.open_for(session, instance_id=instance)
+        stored = session.get(ProcessInstance, instance)
+        assert stored is not None and stored.next_timer_at is None  # parked, not fired
+    assert incident.kind == "budget" and "more than the 200 a case may store" in incident.message
+    assert run_due_timers(api.ctx) == 0
