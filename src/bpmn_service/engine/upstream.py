@@ -534,7 +534,8 @@ OVERRIDES: tuple[Override, ...] = (
         "extended",
         "multi_instance.CheckedParallelMultiInstanceTask.create_children",
         "a collection that is not a list fails the step (upstream iterates a text's "
-        "characters, an object's keys)",
+        "characters, an object's keys), and so does a cardinality or collection over the task "
+        "limit, before any instance is created",
         "3e2edb1e8258fff5",
     ),
     Override(
@@ -543,7 +544,7 @@ OVERRIDES: tuple[Override, ...] = (
         "extended",
         "multi_instance.CheckedSequentialMultiInstanceTask.init_remaining_items",
         "a collection that is not a list fails the step (upstream iterates a text's "
-        "characters, an object's keys)",
+        "characters, an object's keys), and so does one over the task limit",
         "e33b5240d68b97ad",
     ),
     Override(
@@ -552,7 +553,8 @@ OVERRIDES: tuple[Override, ...] = (
         "extended",
         "multi_instance.CheckedSequentialMultiInstanceTask.add_next_child",
         "wrong: without an output collection the finished instance's item is merged into the "
-        "body and the next instance is refused ('input item ... already exists')",
+        "body and the next instance is refused ('input item ... already exists'); also: a loop "
+        "cardinality over the task limit fails the step before the first instance",
         "2fbdbcda368e1bfa",
     ),
     Override(
