@@ -127,8 +127,14 @@ def test_copies_of_a_large_value_under_many_names_are_refused_naming_the_biggest
     error = raised.value
     assert error.code == "variables_too_large" and error.element == "copy"
     assert error.details["element"] == "copy" and error.details["max_bytes"] == 4 * 1024 * 1024
-    assert {v["name"] for v in error.details["variables"]} == {"l", "v0", "v1", "v2", "v3"}
-    assert all(v["bytes"] == 1_900_039 for v in error.details["variables"])
+    # Refused at the script's end, as soon as its values are over the limit together (the
+    # list is measured once, however many names hold it).
+    assert error.details["variables"] == [
+        {"name": "v1", "bytes": 1_900_039},
+        {"name": "v0", "bytes": 1_900_039},
+        {"name": "l", "bytes": 1_900_039},
+        {"name": "s", "bytes": 100_001},
+    ]
     assert "at element copy" in error.message and "BPMN_MAX_VARIABLES_BYTES" in error.message
     assert case.result is None  # nothing to store
     # Smaller copies are stored, and the case goes on from its stored state.
@@ -142,4 +148,17 @@ def test_the_cap_counts_bytes_not_characters() -> None:
     case.start(size=1, doc="x" * 400_000)  # 400 kB
     with pytest.raises(VariablesTooLarge) as raised:
         case.start(size=1, doc="验" * 400_000)  # 400,000 characters, 1.2 MB
+    # Given at the start, not by a script: the run's end measures the case's variables.
     assert raised.value.details["variables"][0] == {"name": "doc", "bytes": 1_200_002}
+    assert "the case's variables would take" in raised.value.message
+
+
+def test_the_run_end_check_counts_every_copy_of_a_value() -> None:
+    # Each script line within the limit on its own, the case's variables over it in all.
+    runner = ProcessRunner(SpecCache(), RunBudget(max_variables_bytes=30_000))
+    case = Case("copies_by_name", runner=runner)
+    case.start(size=200)  # each list 3.9 kB, 5 of them: under 30 kB
+    with pytest.raises(VariablesTooLarge) as raised:
+        case.start(size=200, a=["y" * 300] * 19, b=["y" * 300] * 19, c=["y" * 300] * 19)
+    assert "the case's variables would take" in raised.value.message
+    assert {v["name"] for v in raised.value.details["variables"][:3]} == {"a", "b", "c"}

@@ -10,10 +10,16 @@ again, so one case never holds a server process, a database lock or the timer po
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from bpmn_service.errors import WorkflowFailed
 
@@ -110,3 +116,71 @@ class RunMeter:
 def element_of(task: Any) -> str | None:
     spec = getattr(task, "task_spec", None)
     return getattr(spec, "bpmn_id", None) or None
+
+
+# The limit of the run under way (ProcessRunner._advance sets it from its RunBudget).
+_variables_limit: ContextVar[int] = ContextVar(
+    "max_variables_bytes", default=DEFAULT_MAX_VARIABLES_BYTES
+)
+
+
+@contextmanager
+def variables_limit(limit: int) -> Iterator[None]:
+    token = _variables_limit.set(limit)
+    try:
+        yield
+    finally:
+        _variables_limit.reset(token)
+
+
+def json_bytes(value: Any) -> int:
+    """The size of `value` as JSON (UTF-8)."""
+    if isinstance(value, str):
+        return len(value) + 2 if value.isascii() else len(value.encode()) + 2
+    try:
+        return len(orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS))
+    except (TypeError, orjson.JSONEncodeError):
+        return len(json.dumps(value, default=str).encode())
+
+
+def check_assigned(task: Any, names: Iterable[str]) -> None:
+    """At a script's end: the values it assigned (each distinct value measured once, however
+    many names hold it) must fit the run's limit together, or VariablesTooLarge names the script
+    and its biggest variables before the run goes on to store them (the run's end checks the
+    case's variables in all, ProcessRunner._check_size)."""
+    limit = _variables_limit.get()
+    sizes: dict[int, int] = {}
+    measured: list[tuple[int, str]] = []
+    total = 0
+    for name in dict.fromkeys(names):
+        value = task.data.get(name)
+        size = sizes.get(id(value))
+        if size is None:
+            size = sizes[id(value)] = json_bytes(value)
+        measured.append((size, name))
+        total += size
+        if total > limit:
+            element = element_of(task)
+            raise variables_too_large(
+                f"the script's values would take at least {total:,} bytes as JSON",
+                element,
+                measured,
+                limit,
+            )
+
+
+def variables_too_large(
+    what: str, element: str | None, sizes: list[tuple[int, str]], limit: int, *, factor: int = 1
+) -> VariablesTooLarge:
+    biggest = [{"name": name, "bytes": size} for size, name in sorted(sizes, reverse=True)[:5]]
+    where = f" at element {element}" if element else ""
+    named = ", ".join(f"{v['name']} ({v['bytes']:,} bytes)" for v in biggest)
+    setting = "BPMN_MAX_VARIABLES_BYTES" + (f" × {factor}" if factor != 1 else "")
+    return VariablesTooLarge(
+        f"the process could not advance{where}: {what}, more than the {limit:,} a case may "
+        f"store ({setting}); the biggest variables: {named}. The run was rolled back: keep "
+        f"large documents outside the case and store a reference to them",
+        element,
+        biggest,
+        limit,
+    )

@@ -10,7 +10,6 @@ them and dumps.
 from __future__ import annotations
 
 import functools
-import json
 import threading
 import time
 from collections import Counter, OrderedDict
@@ -20,7 +19,6 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-import orjson
 from SpiffWorkflow.bpmn.specs.defaults import StartEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -38,8 +36,10 @@ from .budget import (
     BudgetExceeded,
     RunBudget,
     RunMeter,
-    VariablesTooLarge,
     element_of,
+    json_bytes,
+    variables_limit,
+    variables_too_large,
 )
 from .deep_stack import call_deep
 from .expressions import ExpressionError
@@ -512,7 +512,11 @@ class ProcessRunner:
         return task
 
     def _advance(self, workflow: Any, meter: RunMeter) -> None:
-        with _engine_errors(meter, None), evaluation_deadline(meter.check_time):
+        with (
+            _engine_errors(meter, None),
+            evaluation_deadline(meter.check_time),
+            variables_limit(self.budget.max_variables_bytes),
+        ):
             workflow.do_engine_steps(will_complete_task=meter.step)
         if len(workflow.tasks) > MAX_TASKS:
             raise _too_many_tasks(workflow)
@@ -530,27 +534,22 @@ class ProcessRunner:
         if stored <= limit:
             return  # the stored text holds every variable
         sizes = sorted(
-            ((_json_bytes(value), name) for name, value in variables.items()), reverse=True
+            ((json_bytes(value), name) for name, value in variables.items()), reverse=True
         )
         total = sum(size for size, _ in sizes) + 2 + sum(len(name) + 4 for _, name in sizes)
         if total <= limit and stored <= STATE_FACTOR * limit:
             return
-        biggest = [{"name": name, "bytes": size} for size, name in sizes[:5]]
         element = _assigned_at(done, since, sizes[0][1], variables[sizes[0][1]]) if sizes else None
-        where = f" at element {element}" if element else ""
-        named = ", ".join(f"{v['name']} ({v['bytes']:,} bytes)" for v in biggest)
         if total > limit:
-            what = f"the case's variables would take {total:,} bytes as JSON"
-        else:
-            what = f"the case's stored state would take {stored:,} bytes"
-        raise VariablesTooLarge(
-            f"the process could not advance{where}: {what}, more than the {limit:,} a case "
-            f"may store (BPMN_MAX_VARIABLES_BYTES{'' if total > limit else f' × {STATE_FACTOR}'}"
-            f"); the biggest variables: {named}. The run was rolled back: keep large documents "
-            f"outside the case and store a reference to them",
+            raise variables_too_large(
+                f"the case's variables would take {total:,} bytes as JSON", element, sizes, limit
+            )
+        raise variables_too_large(
+            f"the case's stored state would take {stored:,} bytes",
             element,
-            biggest,
+            sizes,
             limit,
+            factor=STATE_FACTOR,
         )
 
     def _result(
@@ -622,13 +621,6 @@ def _stored_bytes(state: str, limit: int) -> int:
     if chars * 4 <= limit or state.isascii():
         return chars
     return len(state.encode())
-
-
-def _json_bytes(value: Any) -> int:
-    try:
-        return len(orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS))
-    except (TypeError, orjson.JSONEncodeError):
-        return len(json.dumps(value, default=str).encode())
 
 
 def _assigned_at(done: list[Any], since: float, name: str, value: Any) -> str | None:

@@ -15,7 +15,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from bpmn_service.errors import ServiceError
 
-from .expressions import ExpressionError, ExpressionEvaluator, error_cause
+from .budget import check_assigned
+from .expressions import ExpressionError, ExpressionEvaluator, _assignments, error_cause
 
 EVALUATOR = ExpressionEvaluator()
 
@@ -75,13 +76,18 @@ class SafeScriptEngine(PythonScriptEngine):  # type: ignore[misc]
 
     def execute(self, task: Any, script: str, external_context: Any = None) -> Any:
         """As upstream's, but the run's time budget running out in a script
-        (budget.BudgetExceeded) stays itself, not a script error."""
+        (budget.BudgetExceeded) stays itself, not a script error; then the values the script
+        assigned must fit the case's variables limit together (budget.check_assigned): a hundred
+        names for one large list cost the script nothing, and are refused here before the run
+        stores a copy under each."""
         try:
-            return self.environment.execute(script, task.data, external_context or {})
+            result = self.environment.execute(script, task.data, external_context or {})
         except ServiceError:
             raise
         except Exception as exc:
             raise self.create_task_exec_exception(task, script, exc) from exc
+        check_assigned(task, (name for name, _ in _assignments(script)))
+        return result
 
     def validate(self, expression: str) -> None:
         problems = self.environment.evaluator.check(expression)

@@ -460,6 +460,14 @@ OVERRIDES: tuple[Override, ...] = (
         "48cbde2d656e63fa",
     ),
     Override(
+        "SpiffWorkflow.bpmn.script_engine.python_engine:PythonScriptEngine.execute",
+        "extended",
+        "script_engine.SafeScriptEngine.execute",
+        "the values a script assigned must fit the case's variables limit together "
+        "(budget.check_assigned), before the run stores a copy under each name",
+        "5f4da9812398df02",
+    ),
+    Override(
         "SpiffWorkflow.bpmn.script_engine.python_engine:PythonScriptEngine.evaluate",
         "copied",
         "script_engine.SafeScriptEngine.evaluate",
