@@ -27,7 +27,11 @@ def _instances(api: Api, key: str) -> int:
 
 def test_runs_over_the_case_limits_are_answered_422_and_nothing_is_stored(api: Api) -> None:
     copies, cardinality = ENGINE_BPMN / "copies_by_name.bpmn", ENGINE_BPMN / "mi_cardinality.bpmn"
-    script = (ENGINE_BPMN / "endless_loop.bpmn").read_text().replace("n = n + 1", "v = [1, now]")
+    script = (
+        (ENGINE_BPMN / "endless_loop.bpmn")
+        .read_text()
+        .replace("n = n + 1", "v = {1: 'a', '1': 'b'}")
+    )
     assert api.deploy(copies, cardinality).status_code == 201
     assert api.deploy_bytes("endless_loop.bpmn", script.encode()).status_code == 201
 
@@ -49,7 +53,7 @@ def test_runs_over_the_case_limits_are_answered_422_and_nothing_is_stored(api: A
     answer = api.start("endless_loop", "S-1", {"n": 0, "limit": 0})
     assert answer.status_code == 422, answer.text
     assert answer.json()["details"] == {"element": "count"}
-    assert "v[1] is a function" in answer.json()["message"]
+    assert "v has a key that is not text (1)" in answer.json()["message"]
     assert _instances(api, "endless_loop") == 0
 
 
