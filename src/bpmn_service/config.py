@@ -92,6 +92,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Longest time one engine run may take before it is rolled back",
     )
+    message_cascade_max: int = Field(
+        500,
+        ge=1,
+        description="Most messages one request (or fired timer) may deliver or start processes "
+        "with, following what the processes throw, before all of it is rolled back",
+    )
     config_check_seconds: float = Field(
         2.0,
         ge=0,

@@ -9,6 +9,7 @@ correlated (to a waiting instance, a process started by that message, or the buf
 from __future__ import annotations
 
 import functools
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +29,7 @@ from bpmn_service.db.models import (
     ProcessInstance,
     Task,
 )
-from bpmn_service.engine import FormField, NotWaiting, RunResult, validate
+from bpmn_service.engine import BudgetExceeded, FormField, NotWaiting, RunResult, validate
 from bpmn_service.errors import (
     Conflict,
     DuplicateBusinessKey,
@@ -45,6 +46,53 @@ from .stuck_cases import note_if_stuck
 # A message chain (deliver → the process throws → deliver …) longer than this is a modelling loop.
 MAX_CHAIN = 20
 DEFAULT_BUFFER = timedelta(days=30)
+# The depth limit alone lets a process that throws two messages per start fan out to 2**20
+# starts in one transaction; the cascade's total is bounded too (session.info key).
+CASCADE = "bpmn_message_cascade"
+
+
+class CascadeExceeded(BudgetExceeded):
+    """The messages one transaction delivered (thrown by processes, delivered or starting
+    processes, …) exceeded the cascade's budget; nothing of the transaction is kept."""
+
+
+class CascadeMeter:
+    """The work of one transaction's message cascade: the deliveries it made and the time since
+    its first run settled, against `message_cascade_max` and the run budget's seconds (the whole
+    cascade, not each of its runs)."""
+
+    def __init__(self, max_deliveries: int, max_seconds: float) -> None:
+        self.max_deliveries = max_deliveries
+        self.max_seconds = max_seconds
+        self.deliveries = 0
+        self.started = time.monotonic()
+
+    def deliver(self, name: str, element: str | None) -> None:
+        """Count one delivery of message `name` (thrown at `element`), or fail the cascade."""
+        self.deliveries += 1
+        if self.deliveries > self.max_deliveries:
+            what, limit = f"more than {self.max_deliveries} message deliveries", "messages"
+        elif time.monotonic() - self.started > self.max_seconds:
+            what, limit = f"longer than {self.max_seconds:g} s", "seconds"
+        else:
+            return
+        raise CascadeExceeded(
+            f"the messages thrown in this transaction took {what} (after {self.deliveries - 1} "
+            f"deliveries, the last of message {name!r}); it was rolled back. Processes that "
+            f"throw messages starting or reaching processes that throw again fan out without "
+            f"end: check the models' message flows",
+            element,
+            limit,
+        )
+
+
+def cascade_meter(ctx: AppContext, session: Session) -> CascadeMeter:
+    """The message cascade of `session`'s transaction (begun at its first call)."""
+    meter = session.info.get(CASCADE)
+    if meter is None:
+        meter = CascadeMeter(ctx.settings.message_cascade_max, ctx.runner.budget.max_seconds)
+        session.info[CASCADE] = meter
+    return meter
 
 
 @dataclass
@@ -194,6 +242,7 @@ def settle(
     modification's reason), recorded on them instead of "withdrawn by the engine"."""
     if depth > MAX_CHAIN:
         raise Conflict("messages between instances loop; check the models' message flows")
+    meter = cascade_meter(ctx, session)
     settled = Settled(
         projection.apply(
             session,
@@ -255,6 +304,11 @@ def settle(
         if message.business_key is None:
             continue
         try:
+            meter.deliver(message.name, message.element_id)
+        except CascadeExceeded as exc:
+            _blame_root(exc, instance, depth)
+            raise
+        try:
             with session.begin_nested():
                 outcome = correlate(
                     ctx,
@@ -270,6 +324,9 @@ def settle(
                     now=at,
                     depth=depth + 1,
                 )
+        except CascadeExceeded as exc:
+            _blame_root(exc, instance, depth)
+            raise  # the whole transaction goes, not just this delivery
         except (NotFound, Conflict, Invalid) as exc:
             # The sender's step stands; the undeliverable message is recorded for operators.
             projection.record(
@@ -287,6 +344,13 @@ def settle(
     load = functools.partial(_spec_json, session, instance.definition_id)
     note_if_stuck(ctx, session, instance, result, load=load, at=at, actor=actor)
     return settled
+
+
+def _blame_root(exc: CascadeExceeded, instance: ProcessInstance, depth: int) -> None:
+    """The incident of a failed cascade is the instance whose run began it (when that instance
+    existed before the transaction: the instances the cascade started are rolled back)."""
+    if depth == 0:
+        exc.instance_id = instance.id
 
 
 def _run_clocks(

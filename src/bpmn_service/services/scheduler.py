@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from bpmn_service.context import AppContext
 from bpmn_service.db.connect import is_sqlite
@@ -70,39 +71,48 @@ def _claim_one(ctx: AppContext, now: datetime) -> str | None:
             # A timer that cannot fire (a broken expression, a run over its budget, an error
             # nobody foresaw) must not block the others: its run is not kept, the instance's
             # timer is parked and an incident names the element; the poller moves on.
-            error = exc if isinstance(exc, ServiceError) else _unforeseen(exc)
             if not isinstance(exc, ServiceError):
                 log.exception("timer of instance %s failed unexpectedly", instance.id)
-            instance.next_timer_at = None
-            run_incidents.record(
-                ctx,
-                session,
-                instance,
-                kind="budget" if isinstance(error, BudgetExceeded) else "timer",
-                error=error,
-                at=now,
-            )
-            projection.record(
-                session,
-                instance,
-                "timer_failed",
-                at=now,
-                actor=None,
-                details={"error": error.message},
-            )
+            _park(ctx, session, instance, exc, now)
             uow.commit()
             return instance.id
-        projection.record(
-            session,
-            instance,
-            "timers_fired",
-            at=now,
-            actor=None,
-            details={"due": instance.next_timer_at.isoformat() if instance.next_timer_at else None},
-        )
-        runtime.settle(ctx, session, instance, result, at=now, actor=None)
+        due = instance.next_timer_at.isoformat() if instance.next_timer_at else None
+        try:
+            with session.begin_nested():
+                projection.record(
+                    session, instance, "timers_fired", at=now, actor=None, details={"due": due}
+                )
+                runtime.settle(ctx, session, instance, result, at=now, actor=None)
+        except runtime.CascadeExceeded as exc:
+            # The messages the timer's run threw fanned out beyond their budget: the run and
+            # all it caused are rolled back (to the savepoint), the timer parked as above.
+            _park(ctx, session, instance, exc, now)
         uow.commit()
         return instance.id
+
+
+def _park(
+    ctx: AppContext, session: Session, instance: ProcessInstance, exc: Exception, now: datetime
+) -> None:
+    """Park the instance's timer after its run failed, with an incident and `timer_failed`."""
+    error = exc if isinstance(exc, ServiceError) else _unforeseen(exc)
+    instance.next_timer_at = None
+    run_incidents.record(
+        ctx,
+        session,
+        instance,
+        kind="budget" if isinstance(error, BudgetExceeded) else "timer",
+        error=error,
+        at=now,
+    )
+    projection.record(
+        session,
+        instance,
+        "timer_failed",
+        at=now,
+        actor=None,
+        details={"error": error.message},
+    )
 
 
 def _unforeseen(exc: Exception) -> WorkflowFailed:
