@@ -7,10 +7,17 @@
   and sequence flows without one are refused on deploy).
 
 None of these changes what the engine runs, so they are warnings. Every lookup goes through a grid
-index, so the check is about linear in the size of the file.
+index, so the check is about linear in the size of the file; shapes drawn at the very same bounds
+are compared once as a group. A diagram that piles shapes on top of one another could still ask
+for a comparison of every flow (or label) with every shape: the comparisons are counted and stop
+at MAX_COMPARISONS, and each code lists its first CAP findings and one summary of the rest.
 """
 
 from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Callable, Iterable
 
 from lxml import etree
 
@@ -22,6 +29,7 @@ from .diagram import (
     DI_NS,
     SUBPROCESS_KINDS,
     Box,
+    Connection,
     Diagram,
     DrawnShape,
     Element,
@@ -37,6 +45,10 @@ INSET = 3.0
 LABEL_TOLERANCE = 2.0
 MARKER_WIDTH = 14.0
 MARKER_HEIGHT = 20.0  # bpmn-js draws markers in the bottom 20 px of an activity
+# At most this many findings of one code are listed per file, then one saying how many more.
+CAP = 50
+# Flow-segment/shape and label/label-or-shape comparisons one file may cost (about 0.5 s).
+MAX_COMPARISONS = 300_000
 
 
 def layout_warning(
@@ -44,6 +56,68 @@ def layout_warning(
 ) -> BpmnProblem:
     """A layout warning: a finding of severity warning."""
     return BpmnProblem(message, file, line, element, code, hint, "warning")
+
+
+class _Findings:
+    """The findings of one file, at most CAP listed per code (the rest counted), and the
+    comparisons the pairwise checks have made against MAX_COMPARISONS."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.listed: list[BpmnProblem] = []
+        self.counts: Counter[str] = Counter()
+        self.comparisons = 0
+        self.stopped: set[str] = set()  # codes whose check ran out of comparisons
+
+    def add(self, code: str, build: Callable[[], BpmnProblem]) -> None:
+        """Count a finding of `code`; `build` it only while it is among the listed."""
+        self.counts[code] += 1
+        if self.counts[code] <= CAP:
+            self.listed.append(build())
+
+    def extend(self, findings: Iterable[BpmnProblem]) -> None:
+        for finding in findings:
+            self.add(finding.code, functools.partial(_same, finding))
+
+    def compare(self, code: str, n: int = 1) -> bool:
+        """Spend `n` comparisons for the check of `code`; False once they are used up."""
+        self.comparisons += n
+        if self.comparisons > MAX_COMPARISONS:
+            self.stopped.add(code)
+            return False
+        return True
+
+    def summaries(self) -> list[BpmnProblem]:
+        out = []
+        for code, count in sorted(self.counts.items()):
+            more = count - CAP
+            if more <= 0 and code not in self.stopped:
+                continue
+            if code in self.stopped:
+                what = (
+                    f"the {code} check stopped after {MAX_COMPARISONS:,} comparisons of flows, "
+                    f"labels and shapes, having found {count:,}"
+                    + (f" ({more:,} more than the {CAP} listed)" if more > 0 else "")
+                    + ": the diagram draws very many shapes on top of one another or flows "
+                    "across them, and may hold more"
+                )
+            else:
+                what = f"and {more:,} more {code} warnings (only the first {CAP} are listed)"
+            out.append(
+                layout_warning(
+                    self.filename,
+                    None,
+                    None,
+                    what,
+                    f"redraw the diagram in the Modeler, {FIX}",
+                    code,
+                )
+            )
+        return out
+
+
+def _same(finding: BpmnProblem) -> BpmnProblem:
+    return finding
 
 
 def _describe(element: Element | None, fallback: str) -> str:
@@ -109,19 +183,33 @@ def layout_warnings(data: bytes, filename: str) -> list[BpmnProblem]:
 
 
 def check_layout(root: etree._Element, filename: str) -> list[BpmnProblem]:
-    """The layout warnings of a parsed BPMN document, in file order."""
+    """The layout warnings of a parsed BPMN document, in file order (at most CAP of each code,
+    then one summary of the code's others)."""
     diagram = read_diagram(root)
-    findings: list[BpmnProblem] = []
-    findings += _missing(root, diagram, filename)
+    found = _Findings(filename)
+    found.extend(_missing(root, diagram, filename))
     shapes: GridIndex[str] = GridIndex()
     for element_id, drawn in diagram.shapes.items():
         if not _is_container(diagram, element_id, drawn):
             shapes.add(drawn.bounds, element_id)
-    findings += _flows_through_shapes(diagram, shapes, filename)
-    findings += _covered_markers(diagram, filename)
-    findings += _overlapping_labels(diagram, shapes, filename)
+    _flows_through_shapes(diagram, shapes, found)
+    found.extend(_covered_markers(diagram, filename))
+    _overlapping_labels(diagram, shapes, found)
+    findings = found.listed
     findings.sort(key=lambda f: (f.line or 0, f.code, f.element or ""))
-    return findings
+    return findings + found.summaries()
+
+
+def _piles(shapes: GridIndex[str]) -> GridIndex[list[str]]:
+    """The shapes grouped by their bounds: a pile of shapes drawn at the same place is one."""
+    by_bounds: dict[tuple[float, float, float, float], tuple[Box, list[str]]] = {}
+    for box, element_id in shapes.items():
+        key = (box.x, box.y, box.width, box.height)
+        by_bounds.setdefault(key, (box, []))[1].append(element_id)
+    piles: GridIndex[list[str]] = GridIndex()
+    for box, ids in by_bounds.values():
+        piles.add(box, ids)
+    return piles
 
 
 def _missing(root: etree._Element, diagram: Diagram, filename: str) -> list[BpmnProblem]:
@@ -169,11 +257,11 @@ def _missing(root: etree._Element, diagram: Diagram, filename: str) -> list[Bpmn
     return out
 
 
-def _flows_through_shapes(
-    diagram: Diagram, shapes: GridIndex[str], filename: str
-) -> list[BpmnProblem]:
-    out: list[BpmnProblem] = []
+def _flows_through_shapes(diagram: Diagram, shapes: GridIndex[str], found: _Findings) -> None:
+    code = "layout.flow-through-shape"
+    filename = found.filename
     elements = diagram.elements
+    piles = _piles(shapes)
     attached: dict[str, list[str]] = {}
     for e in elements.values():
         if e.attached_to:
@@ -191,29 +279,42 @@ def _flows_through_shapes(
                 ends.add(element.attached_to)  # a flow leaving a boundary event touches its task
         for end in list(ends):
             ends.update(attached.get(end, ()))
-        hit: list[str] = []
+        hit: dict[int, list[str]] = {}  # the piles it crosses, in the order found
         for a, b in zip(edge.waypoints, edge.waypoints[1:], strict=False):
             seg = Box(min(a[0], b[0]), min(a[1], b[1]), abs(b[0] - a[0]), abs(b[1] - a[1]))
-            for box, element_id in shapes.near(seg):
-                if element_id in ends or element_id in hit:
+            for box, pile in piles.near(seg):
+                if id(pile) in hit:
                     continue
+                if not found.compare(code):
+                    return
                 if _segment_hits(a, b, box):
-                    hit.append(element_id)
+                    hit[id(pile)] = pile
         kind = "sequence flow" if c.kind == "sequenceFlow" else "message flow"
-        for element_id in hit:
-            out.append(
-                layout_warning(
-                    filename,
-                    edge.line,
-                    c.id,
-                    f"{kind} {c.id} is drawn through "
-                    f"{_describe(elements.get(element_id), element_id)}, which it does not "
-                    "connect: readers take it for a flow into that shape",
-                    f"move the flow's bend points around the shape, {FIX}",
-                    "layout.flow-through-shape",
+        for pile in hit.values():
+            crossed = [i for i in pile if i not in ends] if found.counts[code] < CAP else None
+            if crossed is None:  # past the listed ones: only counted
+                found.counts[code] += len(pile) - len(ends.intersection(pile))
+                continue
+            for element_id in crossed:
+                found.add(
+                    code,
+                    functools.partial(_through, diagram, c, edge.line, kind, element_id, filename),
                 )
-            )
-    return out
+
+
+def _through(
+    diagram: Diagram, c: Connection, line: int | None, kind: str, element_id: str, filename: str
+) -> BpmnProblem:
+    return layout_warning(
+        filename,
+        line,
+        c.id,
+        f"{kind} {c.id} is drawn through "
+        f"{_describe(diagram.elements.get(element_id), element_id)}, which it does not "
+        "connect: readers take it for a flow into that shape",
+        f"move the flow's bend points around the shape, {FIX}",
+        "layout.flow-through-shape",
+    )
 
 
 def _marker_zone(host: Box, markers: int) -> Box:
@@ -252,9 +353,8 @@ def _covered_markers(diagram: Diagram, filename: str) -> list[BpmnProblem]:
     return out
 
 
-def _overlapping_labels(
-    diagram: Diagram, shapes: GridIndex[str], filename: str
-) -> list[BpmnProblem]:
+def _overlapping_labels(diagram: Diagram, shapes: GridIndex[str], found: _Findings) -> None:
+    filename = found.filename
     labels: list[tuple[str, Box, int | None]] = []
     for element_id, drawn in diagram.shapes.items():
         element = diagram.elements.get(element_id)
@@ -270,40 +370,53 @@ def _overlapping_labels(
     index: GridIndex[int] = GridIndex()
     for i, (_owner, box, _line) in enumerate(labels):
         index.add(box, i)
-    out: list[BpmnProblem] = []
     elements = diagram.elements
     for i, (owner, box, line) in enumerate(labels):
         own = elements.get(owner)
         what = _describe(own, f"flow {owner}") if own else f"flow {owner}"
         for _other_box, j in index.overlapping(box, LABEL_TOLERANCE):
+            if not found.compare("layout.label-overlap"):
+                return
             if j <= i:
                 continue
             other = labels[j][0]
-            other_what = _describe(elements.get(other), f"flow {other}")
-            out.append(
-                layout_warning(
-                    filename,
-                    line,
-                    owner,
-                    f"the label of {what} overlaps the label of {other_what}",
-                    f"drag one of the labels apart, {FIX}",
-                    "layout.label-overlap",
-                )
+            found.add(
+                "layout.label-overlap",
+                functools.partial(_label_overlap, diagram, filename, line, owner, what, other),
             )
         for _shape_box, element_id in shapes.overlapping(box, LABEL_TOLERANCE):
+            if not found.compare("layout.label-over-shape"):
+                return
             if element_id == owner:
                 continue
-            shape_el = elements.get(element_id)
-            if shape_el is not None and shape_el.kind in DATA_KINDS and element_id == owner:
-                continue
-            out.append(
-                layout_warning(
-                    filename,
-                    line,
-                    owner,
-                    f"the label of {what} lies over {_describe(shape_el, element_id)}",
-                    f"drag the label off the shape, {FIX}",
-                    "layout.label-over-shape",
-                )
+            found.add(
+                "layout.label-over-shape",
+                functools.partial(_label_over, diagram, filename, line, owner, what, element_id),
             )
-    return out
+
+
+def _label_overlap(
+    diagram: Diagram, filename: str, line: int | None, owner: str, what: str, other: str
+) -> BpmnProblem:
+    other_what = _describe(diagram.elements.get(other), f"flow {other}")
+    return layout_warning(
+        filename,
+        line,
+        owner,
+        f"the label of {what} overlaps the label of {other_what}",
+        f"drag one of the labels apart, {FIX}",
+        "layout.label-overlap",
+    )
+
+
+def _label_over(
+    diagram: Diagram, filename: str, line: int | None, owner: str, what: str, element_id: str
+) -> BpmnProblem:
+    return layout_warning(
+        filename,
+        line,
+        owner,
+        f"the label of {what} lies over {_describe(diagram.elements.get(element_id), element_id)}",
+        f"drag the label off the shape, {FIX}",
+        "layout.label-over-shape",
+    )

@@ -43,10 +43,13 @@ class GridIndex(Generic[T]):
         """Every stored box whose grid cells meet `box`'s (a superset of those overlapping it)."""
         seen: set[int] = set()
         xs, ys = self._cells(box)
+        candidates: list[int] = list(self._large)
         if len(xs) * len(ys) > MAX_CELLS:
-            candidates: list[int] = list(range(len(self._items)))
+            # A long box (a flow's long segment): the filled cells inside it, not every cell.
+            for (gx, gy), bucket in self._buckets.items():
+                if gx in xs and gy in ys:
+                    candidates.extend(bucket)
         else:
-            candidates = list(self._large)
             for gx in xs:
                 for gy in ys:
                     candidates.extend(self._buckets.get((gx, gy), ()))
@@ -54,6 +57,10 @@ class GridIndex(Generic[T]):
             if index not in seen:
                 seen.add(index)
                 yield self._items[index]
+
+    def items(self) -> Iterator[tuple[Box, T]]:
+        """Every stored box and its item, in the order added."""
+        return iter(self._items)
 
     def overlapping(self, box: Box, margin: float = 0.0) -> Iterator[tuple[Box, T]]:
         for other, item in self.near(box):
