@@ -59,3 +59,64 @@ def test_malformed_json_names_the_body_and_where_it_breaks(api: Api) -> None:
     assert detail["message"].startswith("is not valid JSON at character 17: ")
     assert response.json()["message"].startswith("the request is invalid: body: is not valid JSON")
     assert api.get("/process-instances").json()["total"] == 0
+
+
+def test_a_json_body_in_utf16_or_gzip_is_400_not_json_in_utf8(api: Api) -> None:
+    """Such bodies were answered 422 "NUL characters are not allowed in values" (their bytes
+    hold NULs) after the handler had run on the body Python decodes from UTF-16: the start was
+    kept although the answer was an error."""
+    import gzip
+
+    assert api.deploy(DATA / "approval.bpmn").status_code == 201
+    text = '{"business_key": "U16", "variables": {"amount": 3, "purpose": "p"}}'
+    for content, extra in (
+        (text.encode("utf-16"), {}),
+        (text.encode("utf-16-le"), {}),
+        (text.encode("utf-32"), {}),
+        (gzip.compress(text.encode()), {"Content-Encoding": "gzip"}),
+        (gzip.compress(text.encode()), {}),
+    ):
+        response = api.client.post(
+            "/api/v1/process-definitions/approval/instances",
+            headers=api.headers("clerk") | {"Content-Type": "application/json"} | extra,
+            content=content,
+        )
+        assert response.status_code == 400, (content[:8], response.text)
+        assert response.json()["code"] == "invalid_request"
+        assert "not JSON in UTF-8" in response.json()["message"]
+    assert api.get("/process-instances").json()["total"] == 0
+    camunda = api.client.post(
+        "/engine-rest/message",
+        headers=api.headers("portal") | {"Content-Type": "application/json"},
+        content='{"messageName": "x"}'.encode("utf-16"),
+    )
+    assert camunda.status_code == 400
+    assert camunda.json()["type"] == "InvalidRequestException"
+
+
+def test_a_broken_multipart_deploy_body_is_400(api: Api) -> None:
+    """docs/api.md: 400 for a body that cannot be read; it was 422 "files: Field required"."""
+    cut_off = b'--b\r\nContent-Disposition: form-data; name="files"; filename="a.bpmn"\r\n\r\n<x/>'
+    for content in (
+        cut_off,  # the attacker's: 422 "files: Field required"
+        b"",
+        b"garbage without any boundary",
+        b"--wrong\r\nContent-Disposition: form-data\r\n\r\nx\r\n--wrong--\r\n",
+        b"--b\r\nno headers end here",
+    ):
+        response = api.client.post(
+            "/api/v1/deployments",
+            headers=api.headers("analyst") | {"Content-Type": "multipart/form-data; boundary=b"},
+            content=content,
+        )
+        assert response.status_code == 400, (content, response.text)
+        assert response.json()["code"] == "invalid_request"
+        assert "multipart" in response.json()["message"]
+    # A well-formed body without a files part is a missing field.
+    response = api.client.post(
+        "/api/v1/deployments",
+        headers=api.headers("analyst") | {"Content-Type": "multipart/form-data; boundary=b"},
+        content=b"--b--\r\n",
+    )
+    assert response.status_code == 422
+    assert response.json()["details"] == [{"field": "files", "message": "Field required"}]

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bpmn_service import errors
 from bpmn_service.api.compat import errors as camunda_errors
+from bpmn_service.api.middleware import multipart_unterminated
 
 log = logging.getLogger("bpmn_service.api")
 ENGINE_REST = "/engine-rest"
@@ -76,8 +77,13 @@ def _located_message(err: Any) -> str:
     return _message(err)
 
 
-async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+async def validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if multipart_unterminated(request.scope):
+        # What the parser could not read is missing: the body is at fault, not a field.
+        message = _unreadable("multipart/") + "; it ends before its closing boundary"
+        body = ErrorBody(code="invalid_request", message=message, details=None)
+        return JSONResponse(body.model_dump(), status_code=400)
     details = [{"field": _field(err), "message": _located_message(err)} for err in exc.errors()]
     text = "; ".join(f"{d['field'] or 'body'}: {d['message']}" for d in details)
     body = ErrorBody(

@@ -57,6 +57,10 @@ class JsonValuesMiddleware:
             body += message.get("body", b"")
             if not message.get("more_body", False):
                 break
+        unreadable = not_utf8_json(scope, bytes(body))
+        if unreadable:
+            await error_response(scope, send, 400, "invalid_request", unreadable, None)
+            return
         findings = bad_values(bytes(body))
         if findings:
             scope.setdefault("state", {})[VALUES_REFUSED] = True
@@ -87,6 +91,25 @@ def _is_json(scope: Scope) -> bool:
     content_type = dict(scope.get("headers") or []).get(b"content-type", b"").lower()
     media = content_type.split(b";")[0].strip()
     return bool(media == b"application/json" or media.endswith(b"+json"))
+
+
+def not_utf8_json(scope: Scope, body: bytes) -> str | None:
+    """Why a JSON body is not JSON in UTF-8 when its bytes say so before it is read: compressed
+    (Content-Encoding, or NUL bytes) or UTF-16/32 text (NUL bytes: JSON's own characters are
+    ASCII). Python's JSON reader takes UTF-16 and UTF-32 too, so the handler would run on it."""
+    encoding = dict(scope.get("headers") or []).get(b"content-encoding", b"identity")
+    if encoding.strip().lower() not in (b"", b"identity"):
+        name = encoding.decode("latin-1").strip()
+        return (
+            f"the request body cannot be read: it is not JSON in UTF-8 (Content-Encoding "
+            f"{name!r} is not accepted: send the JSON uncompressed)"
+        )
+    if b"\x00" in body:
+        return (
+            "the request body cannot be read: it is not JSON in UTF-8 (it holds NUL bytes: "
+            "UTF-16 or UTF-32 text, or compressed data)"
+        )
+    return None
 
 
 def bad_values(body: bytes) -> list[tuple[str, str]]:

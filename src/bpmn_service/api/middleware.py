@@ -116,6 +116,28 @@ class RequestIdMiddleware:
 
 # Set in the request's scope state by JsonValuesMiddleware when it refuses the body.
 VALUES_REFUSED = "bpmn_service.values_refused"
+# Set in the request's scope state when a multipart body's closing delimiter went by.
+MULTIPART_CLOSED = "bpmn_service.multipart_closed"
+
+
+def _closing_delimiter(content_type: bytes) -> bytes | None:
+    """`--boundary--` of a multipart Content-Type, None for other bodies."""
+    if not content_type.lower().startswith(b"multipart/"):
+        return None
+    for param in content_type.split(b";")[1:]:
+        name, _, value = param.strip().partition(b"=")
+        if name.strip().lower() == b"boundary" and value.strip():
+            return b"--" + value.strip().strip(b'"') + b"--"
+    return None
+
+
+def multipart_unterminated(scope: Scope) -> bool:
+    """Whether the request had a multipart body that never reached its closing delimiter
+    (cut off, or not multipart at all)."""
+    content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+    if _closing_delimiter(content_type) is None:
+        return False
+    return not scope.get("state", {}).get(MULTIPART_CLOSED, False)
 
 
 class GuardMiddleware:
@@ -144,13 +166,22 @@ class GuardMiddleware:
         # their own, more precise message. JSON bodies are scanned.
         content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
         scan = not content_type.startswith(b"multipart/")
+        closing = _closing_delimiter(content_type)
+        tail = b""
 
         async def checked_receive() -> Message:
-            nonlocal bad_body
+            nonlocal bad_body, tail
             message = await receive()
             chunk = message.get("body", b"") if message["type"] == "http.request" else b""
             if scan and (b"\x00" in chunk or b"\\u0000" in chunk):
                 bad_body = True
+            if closing is not None and message["type"] == "http.request":
+                # A multipart body must end with its closing delimiter; the parser drops a part
+                # cut off before it, and the handler would only see that `files` is missing.
+                seen = tail + chunk
+                if closing in seen:
+                    scope.setdefault("state", {})[MULTIPART_CLOSED] = True
+                tail = seen[-len(closing) :]
             return message
 
         async def guarded_send(message: Message) -> None:
@@ -181,6 +212,7 @@ class GuardMiddleware:
 
 # Camunda's error shape and status under /engine-rest (api/compat/errors.py).
 CAMUNDA_TYPES = {
+    400: "InvalidRequestException",
     413: "InvalidRequestException",
     422: "InvalidRequestException",
     500: "ProcessEngineException",
