@@ -162,3 +162,17 @@ def test_the_run_end_check_counts_every_copy_of_a_value() -> None:
         case.start(size=200, a=["y" * 300] * 19, b=["y" * 300] * 19, c=["y" * 300] * 19)
     assert "the case's variables would take" in raised.value.message
     assert {v["name"] for v in raised.value.details["variables"][:3]} == {"a", "b", "c"}
+
+
+def test_many_parallel_steps_over_the_budget_are_not_called_a_loop() -> None:
+    """40 parallel script tasks: the message named the start event as the place of "most steps"
+    and blamed "a loop that never waits" (qa_fan1000, 1,000 branches, took 10 s in 152 steps)."""
+    case = Case("wide_fan", runner=small(max_steps=30))
+    with pytest.raises(BudgetExceeded) as raised:
+        case.start()
+    message = raised.value.message
+    assert "loop that never waits" not in message and "most steps at" not in message
+    assert "after 31 steps at 30 elements" in message  # one element (the join) twice
+    assert "so this is no loop" in message and "many parallel branches" in message
+    assert raised.value.element is not None and raised.value.element.startswith("s")
+    assert f"the last at element {raised.value.element}" in message

@@ -32,6 +32,8 @@ MAX_TASKS = 20_000
 DEFAULT_MAX_SECONDS = 10.0
 DEFAULT_MAX_VARIABLES_BYTES = 4 * 1024 * 1024
 STATE_FACTOR = 4
+# A run whose busiest element ran more often than this is taken for a loop in its message.
+LOOP_REPEATS = 2
 
 
 class BudgetExceeded(WorkflowFailed):
@@ -103,11 +105,28 @@ class RunMeter:
         return element_of(self.current)
 
     def _exceeded(self, what: str, limit: str) -> None:
-        element = self.busiest()
-        where = f" (most steps at element {element})" if element else ""
+        repeated = self._elements.most_common(1)[0][1] if self._elements else 0
+        if repeated > LOOP_REPEATS:
+            element = self.busiest()
+            where = f" (most steps at element {element})" if element else ""
+            raise BudgetExceeded(
+                f"the engine run took {what} without reaching a wait state{where}; it was rolled "
+                f"back. A loop that never waits (a timer cycle, a gateway loop) is the usual "
+                f"cause",
+                element,
+                limit,
+            )
+        # No element ran again and again: no loop, but more steps than a run may take (or steps
+        # that each take long: many parallel branches, a long chain of automatic steps).
+        element = element_of(self.current)
+        last = f", the last at element {element}" if element else ""
+        ran = "ran twice" if repeated <= 1 else f"ran more than {repeated} times"
         raise BudgetExceeded(
-            f"the engine run took {what} without reaching a wait state{where}; it was rolled "
-            f"back. A loop that never waits (a timer cycle, a gateway loop) is the usual cause",
+            f"the engine run took {what} without reaching a wait state, after {self.steps} "
+            f"steps at {len(self._elements)} elements{last}; it was rolled back. No element "
+            f"{ran}, so this is no loop: the model has more steps to run at once than one run "
+            f"may take (many parallel branches, a long chain of automatic steps). Split the "
+            f"work, or let it wait between parts (a user or external task, a timer)",
             element,
             limit,
         )
