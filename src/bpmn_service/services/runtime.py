@@ -71,16 +71,19 @@ class CascadeMeter:
         """Count one delivery of message `name` (thrown at `element`), or fail the cascade."""
         self.deliveries += 1
         if self.deliveries > self.max_deliveries:
-            what, limit = f"more than {self.max_deliveries} message deliveries", "messages"
+            what, limit = f"needed more than {self.max_deliveries} message deliveries", "messages"
         elif time.monotonic() - self.started > self.max_seconds:
-            what, limit = f"longer than {self.max_seconds:g} s", "seconds"
+            what = f"took longer than {self.max_seconds:g} s ({self.deliveries - 1} deliveries)"
+            limit = "seconds"
         else:
             return
+        at = f" at element {element}" if element else ""
         raise CascadeExceeded(
-            f"the messages thrown in this transaction took {what} (after {self.deliveries - 1} "
-            f"deliveries, the last of message {name!r}); it was rolled back. Processes that "
-            f"throw messages starting or reaching processes that throw again fan out without "
-            f"end: check the models' message flows",
+            f"the messages thrown by this run and the runs they caused {what}, the last of "
+            f"message {name!r} thrown"
+            f"{at}; all of it was rolled back. Processes whose thrown messages start or reach "
+            f"processes that throw again can fan out without end: check the models' message "
+            f"flows",
             element,
             limit,
         )
