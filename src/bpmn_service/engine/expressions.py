@@ -478,7 +478,7 @@ def check_script(text: str, function_names: frozenset[str]) -> list[str]:
 
 
 @lru_cache(maxsize=2048)
-def _assignments(script: str) -> tuple[tuple[str, str], ...]:
+def assignments(script: str) -> tuple[tuple[str, str], ...]:
     """The (name, expression text) pairs of a checked script."""
     pairs = []
     for stmt in ast.parse(script).body:
@@ -536,7 +536,7 @@ class ExpressionEvaluator:
             raise ExpressionError("; ".join(problems))
         names = self._names(variables)  # each line sees the lines before it
         results: dict[str, Any] = {}
-        for name, expression in _assignments(script):
+        for name, expression in assignments(script):
             results[name] = names[name] = self._run(expression, names, target=name)
         variables.update(results)
 

@@ -16,7 +16,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from bpmn_service.errors import ServiceError
 
 from .budget import check_assigned
-from .expressions import ExpressionError, ExpressionEvaluator, _assignments, error_cause
+from .expressions import ExpressionError, ExpressionEvaluator, assignments, error_cause
 
 EVALUATOR = ExpressionEvaluator()
 
@@ -86,7 +86,7 @@ class SafeScriptEngine(PythonScriptEngine):  # type: ignore[misc]
             raise
         except Exception as exc:
             raise self.create_task_exec_exception(task, script, exc) from exc
-        check_assigned(task, (name for name, _ in _assignments(script)))
+        check_assigned(task, (name for name, _ in assignments(script)))
         return result
 
     def validate(self, expression: str) -> None:
