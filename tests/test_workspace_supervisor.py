@@ -11,6 +11,7 @@ import pytest
 from bpmn_service.engine import layout_bpmn
 from process_paths import load_paths
 from test_workspace_clerk import accept, apply
+from test_workspace_repair import SMS_STEP
 from workspace_browser import Server, Ui
 
 
@@ -155,40 +156,22 @@ def test_the_customer_category_shows_by_its_name_on_the_task_and_the_case(
     form.get_by_text("当前值: 高压单电源 HV_S").wait_for()
 
 
-FAILING_STEP = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
-  <bpmn:process id="ui_incident_list" name="故障清单" isExecutable="true">
-    <bpmn:startEvent id="start"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="notify"/>
-    <bpmn:serviceTask id="notify" name="推送通知" camunda:type="external" camunda:topic="ui_push"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="notify" targetRef="call"/>
-    <bpmn:userTask id="call" name="电话回访" camunda:candidateGroups="hall_clerk"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="call" targetRef="end"/>
-    <bpmn:endEvent id="end"/>
-  </bpmn:process>
-</bpmn:definitions>
-"""
-
-
 def test_a_supervisor_finds_every_stuck_case_on_one_page(ui: Ui, server: Server) -> None:
     """Incidents showed only on each case's page: a supervisor had to know which case to open.
     The 故障 page lists the open incidents of every case, oldest first, with the case, the step,
     the error and the repairs, and leads to the case; a clerk is not offered it."""
     if not server.offers("get", "/api/v1/incidents"):
         pytest.skip("this server has no incident list")
-    laid_out = layout_bpmn(FAILING_STEP.encode(), "ui_incident_list.bpmn")
-    server.api(
-        "POST", "/deployments", "analyst", files={"files": ("ui_incident_list.bpmn", laid_out)}
-    )
+    laid_out = layout_bpmn(SMS_STEP.encode(), "ui_sms_notice.bpmn")
+    server.api("POST", "/deployments", "analyst", files={"files": ("ui_sms_notice.bpmn", laid_out)})
     key = f"INC-UI-{uuid.uuid4().hex[:8]}"
     server.api(
         "POST",
-        "/process-definitions/ui_incident_list/instances",
+        "/process-definitions/ui_sms_notice/instances",
         "clerk",
         json={"business_key": key},
     )
-    fetch = {"worker_id": "push-gw", "max_tasks": 1, "topics": ["ui_push"]}
+    fetch = {"worker_id": "push-gw", "max_tasks": 1, "topics": ["ui_sms"]}
     [locked] = server.api("POST", "/external-tasks/fetch-and-lock", "worker", json=fetch)
     failure = {"worker_id": "push-gw", "error_message": "推送平台拒绝：证书过期", "retries": 0,
                "retry_seconds": 0}  # fmt: skip
@@ -201,8 +184,8 @@ def test_a_supervisor_finds_every_stuck_case_on_one_page(ui: Ui, server: Server)
     ui.sign_out()
     ui.sign_in("leader")
     page.get_by_role("link", name="故障").click()
-    page.get_by_label("流程").select_option("ui_incident_list")
-    table = page.locator('[data-testid=incident-list][data-query="process=ui_incident_list"]')
+    page.get_by_label("流程").select_option("ui_sms_notice")
+    table = page.locator('[data-testid=incident-list][data-query="process=ui_sms_notice"]')
     row = table.locator("tbody tr", has_text=key)
     row.wait_for()
     text = row.inner_text()
