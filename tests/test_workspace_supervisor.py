@@ -190,9 +190,9 @@ def test_a_supervisor_finds_every_stuck_case_on_one_page(ui: Ui, server: Server)
     row.wait_for()
     text = row.inner_text()
     for shown in (
-        "故障清单",
-        "推送通知",
-        "notify",
+        "短信告知",
+        "发送短信",
+        "sms",
         "外部任务失败",
         "推送平台拒绝：证书过期",
         "重试",
