@@ -8,6 +8,7 @@ simulation's live instances (live.py) both read their instances through these fu
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -386,13 +387,24 @@ def completed_since(
             EngineStep(
                 element_id=spec.bpmn_id,
                 name=spec.bpmn_name,
-                kind=type(spec).__name__,
+                kind=element_kind(type(spec)),
                 at=datetime.fromtimestamp(task.last_state_change, UTC),
             )
         )
     steps.sort(key=lambda s: s.at)
     finished.sort(key=lambda f: f[0])
     return steps, [element for _, element in finished]
+
+
+@functools.cache
+def element_kind(spec_class: type) -> str:
+    """SpiffWorkflow's name of the element kind (`ParallelGateway`, `BoundaryEvent`), also for the
+    service's own subclasses of it: the metrics' and the history's `kind` stays the element's
+    whatever class the engine layer uses for it."""
+    for cls in spec_class.__mro__:
+        if cls.__module__.startswith("SpiffWorkflow."):
+            return cls.__name__
+    return spec_class.__name__
 
 
 def completed_among(workflow: Any, since: float, elements: frozenset[str]) -> list[str]:
