@@ -8,7 +8,6 @@ simulation's live instances (live.py) both read their instances through these fu
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -396,15 +395,18 @@ def completed_since(
     return steps, [element for _, element in finished]
 
 
-@functools.cache
+_KINDS: dict[type, str] = {}
+
+
 def element_kind(spec_class: type) -> str:
     """SpiffWorkflow's name of the element kind (`ParallelGateway`, `BoundaryEvent`), also for the
     service's own subclasses of it: the metrics' and the history's `kind` stays the element's
     whatever class the engine layer uses for it."""
-    for cls in spec_class.__mro__:
-        if cls.__module__.startswith("SpiffWorkflow."):
-            return cls.__name__
-    return spec_class.__name__
+    kind = _KINDS.get(spec_class)
+    if kind is None:
+        upstream = (c for c in spec_class.__mro__ if c.__module__.startswith("SpiffWorkflow."))
+        kind = _KINDS[spec_class] = next(upstream, spec_class).__name__
+    return kind
 
 
 def completed_among(workflow: Any, since: float, elements: frozenset[str]) -> list[str]:
