@@ -105,3 +105,13 @@ def test_a_run_growing_the_instance_beyond_the_task_limit_names_what_grew() -> N
     message = str(failed.value)
     assert f"beyond {MAX_TASKS} engine tasks" in message and "at element sign" in message
     assert "rework loop" not in message and failed.value.details == {"element": "sign"}
+
+
+def test_tasks_inside_subprocesses_count_towards_the_task_limit() -> None:
+    """A multi-instance subprocess of 200 holding a multi-instance task of 200 made 40,000 open
+    tasks (each under the limit alone): the limit counted the top process's tasks only, and the
+    case was stored with 16 MB of state that every later call had to load."""
+    with pytest.raises(WorkflowFailed, match="beyond 20000 engine tasks") as raised:
+        Case("mi_nested").start(n=200, m=200)
+    assert raised.value.details == {"element": "mi"}
+    assert Case("mi_nested").start(n=3, m=2).ready_tasks

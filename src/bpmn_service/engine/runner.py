@@ -518,7 +518,7 @@ class ProcessRunner:
             variables_limit(self.budget.max_variables_bytes),
         ):
             workflow.do_engine_steps(will_complete_task=meter.step)
-        if len(workflow.tasks) > MAX_TASKS:
+        if _task_count(workflow) > MAX_TASKS:
             raise _too_many_tasks(workflow)
 
     def _check_size(
@@ -640,10 +640,22 @@ def _completed_at(task: Any) -> float:
 _MISSING = object()
 
 
+def _all_tasks(workflow: Any) -> Any:
+    """The tasks of the instance and of every subprocess it runs (each keeps its own)."""
+    yield from workflow.tasks.values()
+    for sub in workflow.subprocesses.values():
+        yield from sub.tasks.values()
+
+
+def _task_count(workflow: Any) -> int:
+    return len(workflow.tasks) + sum(len(s.tasks) for s in workflow.subprocesses.values())
+
+
 def _too_many_tasks(workflow: Any) -> WorkflowFailed:
-    """The run grew the instance beyond MAX_TASKS engine tasks: named by the element holding
-    most of them (a multi-instance's instances, a loop's passes, a cycle timer's firings)."""
-    counts = Counter(element_of(task) or task.task_spec.name for task in workflow.tasks.values())
+    """The run grew the instance beyond MAX_TASKS engine tasks, subprocesses' included: named by
+    the element holding most of them (a multi-instance's instances, a loop's passes, a cycle
+    timer's firings)."""
+    counts = Counter(element_of(task) or task.task_spec.name for task in _all_tasks(workflow))
     element, count = counts.most_common(1)[0]
     return WorkflowFailed(
         f"the run grew the instance beyond {MAX_TASKS} engine tasks ({count} of them at element "
