@@ -441,3 +441,23 @@ def test_start_up_warns_of_a_year_the_calendar_does_not_cover(
     monkeypatch.setattr(app_ctx, "calendar", covered)
     prepare(app_ctx)
     assert "has no holidays" not in caplog.text
+
+
+def test_commands_outside_the_project_or_on_an_empty_database_say_so_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`doctor` run in another directory ended in a FileNotFoundError traceback for
+    config/calendar.toml, `migrate-instances` on a database never migrated in an SQLAlchemy one."""
+    from bpmn_service import cli
+
+    monkeypatch.setenv("BPMN_DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.db'}")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["doctor"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("bpmn-service: config/calendar.toml: no such file")
+    assert f"read from the current directory, {tmp_path}" in line
+    monkeypatch.chdir(ROOT)
+    args = ["migrate-instances", "--from", "a:1", "--to", "a:2", "--reason", "x"]
+    assert cli.main(args) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert "has no service tables yet: run `bpmn-service migrate`" in line

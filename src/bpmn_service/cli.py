@@ -703,6 +703,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # configuration errors: say what is wrong, no traceback
         print(f"bpmn-service: {exc}", file=sys.stderr)
         return 2
+    except FileNotFoundError as exc:  # a configuration file the settings name is not there
+        print(
+            f"bpmn-service: {exc.filename}: no such file (relative paths of the configuration "
+            f"are read from the current directory, {Path.cwd()}: run the command in the "
+            "project's directory, or set the BPMN_* variable that names the file; README, "
+            "Configuration)",
+            file=sys.stderr,
+        )
+        return 2
+    except Exception as exc:
+        from sqlalchemy.exc import OperationalError, ProgrammingError
+
+        unmigrated = ("no such table", "does not exist")
+        if not isinstance(exc, OperationalError | ProgrammingError) or not any(
+            text in str(exc) for text in unmigrated
+        ):
+            raise
+        print(
+            "bpmn-service: the configured database has no service tables yet: run "
+            "`bpmn-service migrate` (or `serve`, which migrates) against it first",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":
