@@ -59,9 +59,16 @@ def test_starting_a_branch_that_already_arrived_at_the_waiting_join_is_refused()
     with pytest.raises(Invalid, match="second token from branch survey"):
         case.modify(("start_before", "split"))
     assert case.state == before
-    # The branch that has not arrived may be started again (a second quote task).
-    case.modify(("start_before", "quote"))
-    assert case.open_elements == ["quote", "quote"]
+    # The branch that has not arrived holds its token at quote: a second one there would make
+    # the join fire twice (once per quote). Restarting it means cancelling it first.
+    with pytest.raises(Invalid, match="quote: the element already has an active token"):
+        case.modify(("start_before", "quote"))
+    assert case.state == before
+    case.modify(("cancel", "quote"), ("start_before", "quote"))
+    assert case.open_elements == ["quote"]
+    finished = case.complete("quote")
+    assert finished.completed
+    assert [s.element_id for s in finished.steps].count("join") == 1  # the join fired once
 
 
 def test_cancelling_the_join_in_the_same_modification_loses_its_arrived_branches() -> None:
