@@ -70,3 +70,22 @@ def test_the_timer_wins(api: Api, clock: Clock) -> None:
     assert late.json()["status"] == "buffered"  # nothing waits for it any more
     assert [t["element_id"] for t in _instance(api, instance_id)["tasks"]] == ["Task_chase"]
     assert api.get("/incidents", "admin").json()["items"] == []
+
+
+def test_where_the_case_stands_names_the_message_and_the_timer_behind_the_gateway(
+    api: Api, clock: Clock
+) -> None:
+    """The gateway said only 'waiting': a supervisor could not tell which message to send or
+    when the timer fires. Its catch events show under it, as other waits do."""
+    instance_id = _started(api, "EVGW-WHERE")
+    body = api.get(f"/process-instances/{instance_id}/activities", "leader").json()
+    [gateway] = [a for a in body["activities"] if a["element_id"] == "Gateway_wait"]
+    message, timer = gateway["children"]
+    assert (message["kind"], message["element_id"], message["message_name"]) == (
+        "message_wait",
+        "Event_docs",
+        "docs_supplied",
+    )
+    assert message["name"] == "客户补充资料"
+    assert (timer["kind"], timer["element_id"]) == ("timer", "Event_timeout")
+    assert datetime.fromisoformat(timer["due"]) == T0 + timedelta(minutes=5)

@@ -14,6 +14,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import (
     CallActivity,
@@ -22,7 +23,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import (
 )
 from SpiffWorkflow.util.task import TaskState
 
-from .instance_view import FULL_DEPTH, INTERNAL_SPECS, is_external, open_waits
+from .instance_view import FULL_DEPTH, INTERNAL_SPECS, awaited, is_external, open_waits
 from .joins import arrived_inputs, branch_name
 
 OPEN = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
@@ -73,16 +74,20 @@ def _details(task: Any, kind: str) -> dict[str, Any]:
     if kind == "message_wait":
         return {"message_name": definition.name}
     if kind == "timer":
-        value = definition.details(task).value
-        if isinstance(value, str):
-            try:
-                moment = datetime.fromisoformat(value)
-                due = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-                return {"due": due.isoformat()}
-            except ValueError:
-                pass
-        return {"due": None, "timer": str(value)}
+        return _timer_due(definition, task)
     return {}
+
+
+def _timer_due(definition: Any, task: Any) -> dict[str, Any]:
+    value = definition.details(task).value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+            due = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            return {"due": due.isoformat()}
+        except ValueError:
+            pass
+    return {"due": None, "timer": str(value)}
 
 
 def _missing_inputs(join: Any) -> list[str]:
@@ -106,15 +111,45 @@ def _node(task: Any) -> ActivityNode:
     if name is None and isinstance(spec, LoopTask):  # the body is named by its task
         inner = task.workflow.spec.task_specs.get(spec.task_spec)
         name = getattr(inner, "bpmn_name", None)
+    since = datetime.fromtimestamp(task.last_state_change, UTC)
     return ActivityNode(
         element_id=spec.bpmn_id,
         name=name,
         kind=kind,
         lane=getattr(spec, "lane", None),
-        since=datetime.fromtimestamp(task.last_state_change, UTC),
+        since=since,
         task_id=str(task.id),
         details=_details(task, kind),
+        children=_gateway_events(task, since),
     )
+
+
+def _gateway_events(task: Any, since: datetime) -> list[ActivityNode]:
+    """What an event-based gateway waits for, one node per catch event behind it (its message
+    or its timer): SpiffWorkflow keeps those events on the gateway's own task, so the gateway
+    alone said only 'waiting', not which message to send or when the timer fires."""
+    if not isinstance(task.task_spec, EventBasedGateway) or task.state != TaskState.WAITING:
+        return []
+    nodes = []
+    for wait_id, event, definition in awaited(task):
+        if isinstance(definition, MessageEventDefinition):
+            kind, details = "message_wait", {"message_name": definition.name}
+        elif isinstance(definition, TimerEventDefinition):
+            kind, details = "timer", _timer_due(definition, task)
+        else:
+            continue
+        nodes.append(
+            ActivityNode(
+                element_id=event.bpmn_id,
+                name=event.bpmn_name,
+                kind=kind,
+                lane=getattr(event, "lane", None),
+                since=since,
+                task_id=wait_id,
+                details=details,
+            )
+        )
+    return nodes
 
 
 def _shown(task: Any) -> bool:

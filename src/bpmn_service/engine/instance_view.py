@@ -142,7 +142,7 @@ def open_waits(workflow: Any) -> tuple[list[MessageWait], datetime | None]:
     waits: list[MessageWait] = []
     due: list[datetime] = []
     for task in list(workflow.event_manager.tasks.values()):
-        for wait_id, event, definition in _awaited(task):
+        for wait_id, event, definition in awaited(task):
             if isinstance(definition, MessageEventDefinition):
                 waits.append(
                     MessageWait(
@@ -179,7 +179,7 @@ def open_waits(workflow: Any) -> tuple[list[MessageWait], datetime | None]:
     return waits, min(due) if due else None
 
 
-def _awaited(task: Any) -> list[tuple[str, Any, Any]]:
+def awaited(task: Any) -> list[tuple[str, Any, Any]]:
     """What a waiting catch task awaits: (wait id, catch event spec, event definition).
 
     SpiffWorkflow 3.2 moves the events of the catch events behind an event-based gateway into
