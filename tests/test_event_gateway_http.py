@@ -72,8 +72,9 @@ def test_the_timer_wins(api: Api, clock: Clock) -> None:
     assert api.get("/incidents", "admin").json()["items"] == []
 
 
+@pytest.mark.usefixtures("clock")
 def test_where_the_case_stands_names_the_message_and_the_timer_behind_the_gateway(
-    api: Api, clock: Clock
+    api: Api,
 ) -> None:
     """The gateway said only 'waiting': a supervisor could not tell which message to send or
     when the timer fires. Its catch events show under it, as other waits do."""
