@@ -167,5 +167,8 @@ def test_a_timer_fired_fork_bomb_becomes_an_incident(api: Api) -> None:
         ).all()
     assert incident.instance_id == timed and incident.kind == "budget"
     assert "more than 20 message deliveries" in incident.message
+    # Named at the timed case's own throw, not at an element of the forking process (the
+    # incident showed an element the case does not have, and a retry opened another).
+    assert incident.element_id == "throw"
     assert "timer_failed" in kinds and "timers_fired" not in kinds
     assert run_due_timers(api.ctx) == 0

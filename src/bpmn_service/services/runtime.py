@@ -66,9 +66,14 @@ class CascadeMeter:
         self.max_seconds = max_seconds
         self.deliveries = 0
         self.started = time.monotonic()
+        # The element of the first throw: the request's (or timer's) own case threw it, so a
+        # refusal or an incident names it, not an element of a process further down the cascade.
+        self.first_element: str | None = None
 
     def deliver(self, name: str, element: str | None) -> None:
         """Count one delivery of message `name` (thrown at `element`), or fail the cascade."""
+        if self.deliveries == 0:
+            self.first_element = element
         self.deliveries += 1
         if self.deliveries > self.max_deliveries:
             what, limit = f"needed more than {self.max_deliveries} message deliveries", "messages"
@@ -78,13 +83,14 @@ class CascadeMeter:
         else:
             return
         at = f" at element {element}" if element else ""
+        first = f" (the first thrown at element {self.first_element})" if self.first_element else ""
         raise CascadeExceeded(
             f"the messages thrown by this run and the runs they caused {what}, the last of "
             f"message {name!r} thrown"
-            f"{at}; all of it was rolled back. Processes whose thrown messages start or reach "
-            f"processes that throw again can fan out without end: check the models' message "
-            f"flows",
-            element,
+            f"{at}{first}; all of it was rolled back. Processes whose thrown messages start or "
+            f"reach processes that throw again can fan out without end: check the models' "
+            f"message flows",
+            self.first_element or element,
             limit,
         )
 
