@@ -374,7 +374,6 @@ def test_link_events_are_refused_and_connect_nothing() -> None:
     )
     found = tiny(body)
     assert sorted(structural(found)) == [
-        ("error", "structure.unreachable", "land"),
         ("error", "structure.unsupported", "go"),
         ("error", "structure.unsupported", "land"),
     ]

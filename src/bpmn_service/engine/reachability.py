@@ -77,6 +77,8 @@ def reachability_findings(process: etree._Element, filename: str) -> list[BpmnPr
     findings: list[BpmnProblem] = []
     for node in first_unreached:
         el = nodes[node]
+        if local_name(el.tag) == "intermediateCatchEvent" and _link_name(el) is not None:
+            continue  # refused as a link event, with what to draw instead: no second error
         why = (
             "its incoming flows come only from steps that are unreachable themselves"
             if node in incoming
