@@ -1,6 +1,6 @@
 import { useEffect, useRef } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Navigate, NavLink, Route, Routes, useNavigate } from 'react-router-dom';
+import { Navigate, NavLink, Route, Routes, useNavigate, useParams } from 'react-router-dom';
 import { useAuth } from './auth.jsx';
 import { LANGUAGES } from './i18n.js';
 import CaseDetail from './pages/CaseDetail.jsx';
@@ -54,6 +54,13 @@ function Header() {
   );
 }
 
+// A task's page keeps its state (the typed values, the answer of 提交办理) for that task only:
+// following the link to the next task after submitting opens that task afresh.
+function TaskRoute() {
+  const { taskId } = useParams();
+  return <TaskPage key={taskId} />;
+}
+
 // Another user signed in over an expired session: their own inbox, not the page of the user
 // before them.
 function useFreshStartForAnotherUser(session) {
@@ -95,7 +102,7 @@ export default function App() {
             <Routes key={session}>
               <Route path="/" element={<Navigate to="/inbox" replace />} />
               <Route path="/inbox" element={<Inbox />} />
-              <Route path="/tasks/:taskId" element={<TaskPage />} />
+              <Route path="/tasks/:taskId" element={<TaskRoute />} />
               <Route path="/new" element={<NewCase />} />
               <Route path="/cases" element={<Cases />} />
               <Route path="/cases/:instanceId" element={<CaseDetail />} />

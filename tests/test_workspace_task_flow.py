@@ -1,0 +1,147 @@
+"""After 提交办理, in the browser: the link to the next task opens it; what the case waits for when
+no task of one's own follows; long read-only values shown in full; the case history with the
+submitted values and message names, engine steps folded; the case page on a phone."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from bpmn_service.engine import layout_bpmn
+from workspace_browser import Server, Ui
+
+FLOW = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+  <bpmn:message id="msg_paid" name="feePaid"/>
+  <bpmn:process id="ui_task_flow" name="办理流转" isExecutable="true">
+    <bpmn:startEvent id="start">
+      <bpmn:extensionElements>
+        <camunda:formData>
+          <camunda:formField id="notice" label="整改通知" type="string"/>
+          <camunda:formField id="units" label="推荐施工单位" type="string"/>
+        </camunda:formData>
+      </bpmn:extensionElements>
+    </bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="first"/>
+    <bpmn:userTask id="first" name="一站式受理" camunda:candidateGroups="hall_clerk">
+      <bpmn:extensionElements>
+        <camunda:formData>
+          <camunda:formField id="notice" label="整改通知" type="string">
+            <camunda:validation><camunda:constraint name="readonly"/></camunda:validation>
+          </camunda:formField>
+          <camunda:formField id="units" label="推荐施工单位" type="string">
+            <camunda:validation><camunda:constraint name="readonly"/></camunda:validation>
+          </camunda:formField>
+          <camunda:formField id="decision" label="受理结论" type="enum">
+            <camunda:validation><camunda:constraint name="required"/></camunda:validation>
+            <camunda:value id="APPROVE" name="通过"/>
+            <camunda:value id="REJECT" name="不通过"/>
+          </camunda:formField>
+          <camunda:formField id="defects" label="缺陷（每行一项）" type="string"/>
+        </camunda:formData>
+      </bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="first" targetRef="second"/>
+    <bpmn:userTask id="second" name="现场勘查并当场答复" camunda:candidateGroups="hall_clerk">
+      <bpmn:extensionElements>
+        <camunda:formData>
+          <camunda:formField id="surveyNote" label="勘查意见" type="string"/>
+        </camunda:formData>
+      </bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f3" sourceRef="second" targetRef="pick"/>
+    <bpmn:scriptTask id="pick" name="确定会签人" scriptFormat="python">
+      <bpmn:script>signers = ["meter", "inspection", "dispatcher"]</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f3b" sourceRef="pick" targetRef="cosign"/>
+    <bpmn:userTask id="cosign" name="竣工验收会签" camunda:candidateGroups="hall_clerk">
+      <bpmn:extensionElements>
+        <camunda:formData>
+          <camunda:formField id="signer" label="会签角色" type="string">
+            <camunda:validation><camunda:constraint name="readonly"/></camunda:validation>
+          </camunda:formField>
+          <camunda:formField id="signOpinion" label="会签意见" type="string"/>
+        </camunda:formData>
+      </bpmn:extensionElements>
+      <bpmn:multiInstanceLoopCharacteristics camunda:collection="${signers}"
+        camunda:elementVariable="signer"/>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f4" sourceRef="cosign" targetRef="paid"/>
+    <bpmn:intermediateCatchEvent id="paid" name="等待缴费">
+      <bpmn:extensionElements>
+        <camunda:properties>
+          <camunda:property name="variables"
+            value="paymentConfirmedAt,paymentReceiptReference,documentsConfirmedByCustomer"/>
+        </camunda:properties>
+      </bpmn:extensionElements>
+      <bpmn:messageEventDefinition messageRef="msg_paid"/>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f5" sourceRef="paid" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+NOTICE = "meter: 计量箱封印缺失\ninspection: 接地电阻 4.6Ω 超标\ndispatcher: 调度协议未签"
+UNITS = (
+    "孝感市电力安装工程有限公司（一级）；湖北楚能电气工程有限公司（二级）；"
+    "武汉鑫源输变电工程有限公司（二级）"
+)
+
+
+@pytest.fixture(scope="module")
+def deployed(server: Server) -> Server:
+    laid_out = layout_bpmn(FLOW.encode(), "ui_task_flow.bpmn")
+    server.api("POST", "/deployments", "analyst", files={"files": ("ui_task_flow.bpmn", laid_out)})
+    return server
+
+
+def start(server: Server) -> tuple[str, str]:
+    key = f"FLOW-UI-{uuid.uuid4().hex[:8]}"
+    case = server.api(
+        "POST",
+        "/process-definitions/ui_task_flow/instances",
+        "clerk",
+        json={
+            "business_key": key,
+            "variables": {"notice": NOTICE, "units": UNITS},
+        },
+    )["id"]
+    return key, case
+
+
+def open_tasks(server: Server, case: str, element: str) -> list[dict[str, Any]]:
+    tasks = server.api("GET", f"/process-instances/{case}")["tasks"]
+    return [t for t in tasks if t["element_id"] == element]
+
+
+def complete(server: Server, task: dict[str, Any], variables: dict[str, Any]) -> None:
+    server.api("POST", f"/tasks/{task['id']}/claim", "clerk")
+    server.api("POST", f"/tasks/{task['id']}/complete", "clerk", json={"variables": variables})
+
+
+def open_own_task(ui: Ui, task: dict[str, Any]) -> None:
+    ui.goto(f"/ui/tasks/{task['id']}")
+    page = ui.page
+    page.get_by_role("button", name="认领").click()
+    page.get_by_test_id("assignee").get_by_text("clerk").wait_for()
+
+
+def test_the_link_to_the_next_task_opens_it(ui: Ui, deployed: Server) -> None:
+    _, case = start(deployed)
+    ui.sign_in("clerk")
+    page = ui.page
+    open_own_task(ui, open_tasks(deployed, case, "first")[0])
+    page.locator("#root_decision").select_option(label="通过")
+    page.get_by_role("button", name="提交办理").click()
+    done = page.get_by_test_id("next-tasks")
+    done.get_by_role("link", name="现场勘查并当场答复").click()
+    # The next task's page, not the answer of the one before.
+    page.get_by_role("heading", name="现场勘查并当场答复").wait_for()
+    assert done.count() == 0
+    page.get_by_role("button", name="认领").click()
+    page.locator("#root_surveyNote").wait_for()
+    ui.shot("next-task-opened")
