@@ -145,3 +145,28 @@ def test_the_link_to_the_next_task_opens_it(ui: Ui, deployed: Server) -> None:
     page.get_by_role("button", name="认领").click()
     page.locator("#root_surveyNote").wait_for()
     ui.shot("next-task-opened")
+
+
+def test_long_read_only_values_show_in_full_with_their_line_breaks(
+    ui: Ui, deployed: Server
+) -> None:
+    _, case = start(deployed)
+    ui.sign_in("clerk")
+    page = ui.page
+    open_own_task(ui, open_tasks(deployed, case, "first")[0])
+    notice = page.locator("#root_notice")
+    assert notice.evaluate("e => e.tagName") == "TEXTAREA"
+    assert notice.input_value() == NOTICE
+    units = page.locator("#root_units")
+    assert units.input_value() == UNITS
+    # Sized to their content: nothing to scroll inside, nothing cut off at the side.
+    for field in (notice, units):
+        assert field.evaluate(
+            "e => e.scrollHeight <= e.clientHeight + 1 && e.scrollWidth <= e.clientWidth + 1"
+        )
+        assert field.get_attribute("readonly") is not None
+    # Three lines show as three lines.
+    assert notice.evaluate("e => e.clientHeight") > 2.5 * units.evaluate(
+        "e => parseFloat(getComputedStyle(e).lineHeight)"
+    )
+    ui.shot("long-read-only")

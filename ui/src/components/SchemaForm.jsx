@@ -7,7 +7,7 @@ import Form from '@rjsf/core';
 import { customizeValidator } from '@rjsf/validator-ajv8';
 import localizeEn from 'ajv-i18n/localize/en';
 import localizeZh from 'ajv-i18n/localize/zh';
-import { useEffect, useMemo } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef } from 'react';
 import { useTranslation } from 'react-i18next';
 import i18n from '../i18n.js';
 
@@ -39,6 +39,31 @@ export function LabelledValue({ id, value, schema }) {
   return <input id={id} className="form-control" value={text} title={value ?? ''} readOnly />;
 }
 
+// A read-only value as text: a list one item per line, an object as indented JSON.
+export function readOnlyText(value) {
+  if (value === undefined || value === null) return '';
+  if (Array.isArray(value)) return value.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join('\n');
+  if (typeof value === 'object') return JSON.stringify(value, null, 2);
+  return String(value);
+}
+
+// A read-only text value in full: a short one-line value in an input, a long one or one with line
+// breaks (a merged defect list, three recommended units) in a read-only textarea as tall as its
+// text, wrapped, its line breaks kept.
+export function ReadOnlyValue({ id, value }) {
+  const text = readOnlyText(value);
+  const long = text.includes('\n') || text.length > 40;
+  const box = useRef(null);
+  useLayoutEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    el.style.height = 'auto';
+    el.style.height = `${el.scrollHeight + (el.offsetHeight - el.clientHeight)}px`;
+  }, [text, long]);
+  if (!long) return <input id={id} className="form-control" value={text} readOnly />;
+  return <textarea id={id} ref={box} className="form-control read-only-text" value={text} rows={1} readOnly />;
+}
+
 export function uiSchemaFor(schema, t) {
   const ui = { 'ui:submitButtonOptions': { norender: true } };
   for (const [name, prop] of Object.entries(schema?.properties || {})) {
@@ -48,6 +73,10 @@ export function uiSchemaFor(schema, t) {
     }
     if (prop.readOnly && !prop.enum && prop['x-enum-labels']) {
       field['ui:widget'] = LabelledValue;
+    }
+    if (prop.readOnly && !prop.enum && !prop['x-enum-labels'] && !prop.format
+      && (prop.type === 'string' || prop.type === 'array' || prop.type === 'object' || prop.type === undefined)) {
+      field['ui:widget'] = ReadOnlyValue;
     }
     if (prop.type === 'boolean' && (schema.required || []).includes(name)) {
       field['ui:widget'] = 'radio';
