@@ -170,3 +170,28 @@ def test_long_read_only_values_show_in_full_with_their_line_breaks(
         "e => parseFloat(getComputedStyle(e).lineHeight)"
     )
     ui.shot("long-read-only")
+
+
+def test_after_submitting_the_page_says_what_the_case_waits_for(ui: Ui, deployed: Server) -> None:
+    _, case = start(deployed)
+    complete(deployed, open_tasks(deployed, case, "first")[0], {"decision": "APPROVE"})
+    complete(deployed, open_tasks(deployed, case, "second")[0], {})
+    signers = open_tasks(deployed, case, "cosign")
+    assert len(signers) == 3
+    ui.sign_in("clerk")
+    page = ui.page
+    open_own_task(ui, signers[0])
+    page.locator("#root_signOpinion").fill("同意")
+    page.get_by_role("button", name="提交办理").click()
+    done = page.get_by_test_id("next-tasks")
+    done.get_by_text("等待其他会签人：竣工验收会签（还有 2 人未办）").wait_for()
+    assert "外部系统或消息" not in done.inner_text()
+    ui.shot("waits-for-cosigners")
+
+    complete(deployed, signers[1], {"signOpinion": "同意"})
+    open_own_task(ui, signers[2])
+    page.locator("#root_signOpinion").fill("同意")
+    page.get_by_role("button", name="提交办理").click()
+    page.get_by_test_id("next-tasks").get_by_text("feePaid").wait_for()
+    assert "等待缴费" in page.get_by_test_id("next-tasks").inner_text()
+    ui.shot("waits-for-message")

@@ -29,6 +29,11 @@ export default {
     lostRace: 'Could not claim: {{user}} claimed this task first.', notYours: '{{user}} holds this task; you can only look at it.', changedMeanwhile: 'Not submitted: while you filled it in, the task was claimed, given back or completed by someone else (who holds it now is shown above). What you entered is still on the page.',
     notOffered: 'This task is not offered to your groups: you can look at it; a member of its candidate groups claims it.', claimFirst: 'Claim the task to fill in its form.', completed: 'Completed.', nextTasks: 'Next tasks',
     nextNone: 'No new user task is ready (the case may wait for another system or a message).',
+    waits: {
+      others: 'Waiting for the other signers: {{name}} ({{count}} still to sign)', task: 'Waiting for: {{name}} ({{who}})',
+      system: 'Waiting for an external system: {{name}} ({{topic}})', message: 'Waiting for the message {{message}} ({{name}})',
+      timer: 'Waiting for a timer: {{name}} ({{due}})', failed: 'Failed: {{name}} (a supervisor repairs it)', join: 'Waiting for the other branches: {{name}}',
+    },
     nextHidden: '(another group)', backToInbox: 'Back to the inbox', formErrors: 'The form has {{count}} error(s); see the marked fields.',
     instanceStatus: 'Case status: {{status}}',
     ended: 'This task has ended', ended_completedBy: 'Completed by {{user}} on {{time}}.', ended_cancelledAt: 'Ended on {{time}} without being completed (the case was cancelled or moved to another step).', properties: 'Task properties', case: 'Open the case',

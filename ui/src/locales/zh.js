@@ -29,6 +29,11 @@ export default {
     lostRace: '认领失败：此任务已被 {{user}} 认领。', notYours: '此任务由 {{user}} 办理中，您只能查看。', changedMeanwhile: '未能提交：您填写期间，此任务已由他人认领、退回或办理（当前办理人见上方）。您填写的内容仍保留在页面上。',
     notOffered: '此任务未分派给你所在的组，只能查看；由其候选组的成员认领。', claimFirst: '请先认领此任务再填写表单。', completed: '已提交。', nextTasks: '接下来的任务',
     nextNone: '流程没有产生新的人工任务（可能在等待外部系统或消息）。',
+    waits: {
+      others: '等待其他会签人：{{name}}（还有 {{count}} 人未办）', task: '等待：{{name}}（{{who}}）',
+      system: '等待外部系统：{{name}}（{{topic}}）', message: '等待消息：{{message}}（{{name}}）',
+      timer: '等待定时：{{name}}（{{due}}）', failed: '故障：{{name}}（请联系督办人员处理）', join: '等待其他分支汇合：{{name}}',
+    },
     nextHidden: '（其他组）', backToInbox: '返回待办', formErrors: '表单有 {{count}} 处错误，请检查标注的字段。',
     instanceStatus: '案件状态：{{status}}',
     ended: '此任务已办结', ended_completedBy: '由 {{user}} 于 {{time}} 办结。', ended_cancelledAt: '已于 {{time}} 结束（未经办理：案件已撤销或已移至其他环节）。', properties: '任务属性', case: '查看案件',

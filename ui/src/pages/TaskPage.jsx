@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router-dom';
-import { ApiError, get, post } from '../api.js';
+import { ApiError, get, getOptional, post } from '../api.js';
 import { useAuth } from '../auth.jsx';
 import DueBadge from '../components/DueBadge.jsx';
 import ErrorNote from '../components/ErrorNote.jsx';
@@ -9,6 +9,28 @@ import SchemaForm, { serverErrors, shown, submittable } from '../components/Sche
 import { definitionName, loadDefinitions } from '../definitions.js';
 import { formatTime } from '../format.js';
 import { useLoad } from '../useLoad.js';
+import { waitingLines } from '../waiting.js';
+
+// No new user task: what the case now waits for (other co-signers, another step's task, an
+// external system, a message), from its activities; the general sentence without them.
+function WaitingNow({ result }) {
+  const { t, i18n } = useTranslation();
+  const active = result.instance_status === 'active';
+  const standing = useLoad(
+    () => (active ? getOptional(`/process-instances/${result.process_instance_id}/activities`) : Promise.resolve(null)),
+    [result.process_instance_id, active],
+  );
+  if (!active) return null;
+  if (standing.loading) return <p className="muted">{t('common.loading')}</p>;
+  const lines = standing.data?.activities
+    ? waitingLines(standing.data.activities, t, (v) => formatTime(v, i18n.language)) : [];
+  if (lines.length === 0) return <p className="muted">{t('task.nextNone')}</p>;
+  return (
+    <ul data-testid="waiting-now">
+      {lines.map((line, i) => <li key={i}>{line}</li>)}
+    </ul>
+  );
+}
 
 function NextTasks({ result }) {
   const { t } = useTranslation();
@@ -18,7 +40,7 @@ function NextTasks({ result }) {
       <h2>{t('task.completed')} {t('task.instanceStatus', { status: t(`cases.statuses.${result.instance_status}`, result.instance_status) })}</h2>
       <h3>{t('task.nextTasks')}</h3>
       {result.next_tasks.length === 0 ? (
-        <p className="muted">{t('task.nextNone')}</p>
+        <WaitingNow result={result} />
       ) : (
         <ul>
           {result.next_tasks.map((task) => {
