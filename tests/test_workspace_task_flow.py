@@ -195,3 +195,38 @@ def test_after_submitting_the_page_says_what_the_case_waits_for(ui: Ui, deployed
     page.get_by_test_id("next-tasks").get_by_text("feePaid").wait_for()
     assert "等待缴费" in page.get_by_test_id("next-tasks").inner_text()
     ui.shot("waits-for-message")
+
+
+def test_the_history_shows_what_was_decided_and_folds_engine_steps(
+    ui: Ui, deployed: Server
+) -> None:
+    key, case = start(deployed)
+    complete(
+        deployed,
+        open_tasks(deployed, case, "first")[0],
+        {"decision": "REJECT", "defects": "接地电阻超标\n封印缺失"},
+    )
+    complete(deployed, open_tasks(deployed, case, "second")[0], {})
+    for task in open_tasks(deployed, case, "cosign"):
+        complete(deployed, task, {"signOpinion": "同意"})
+    deployed.api(
+        "POST",
+        "/messages",
+        "admin",
+        json={"message_name": "feePaid", "business_key": key},
+    )
+    ui.sign_in("leader")
+    ui.goto(f"/ui/cases/{case}")
+    page = ui.page
+    history = page.get_by_test_id("history")
+    history.wait_for()
+    text = history.inner_text()
+    # The decision by its form's label and its value's label; the message by its name.
+    assert "受理结论: 不通过" in text, text
+    assert "接地电阻超标" in text
+    assert "feePaid" in text
+    # Engine steps are folded away until asked for.
+    assert "流转" not in text
+    page.get_by_label("显示流转步骤").check()
+    history.get_by_text("流转").first.wait_for()
+    ui.shot("history")

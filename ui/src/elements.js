@@ -19,3 +19,27 @@ export function stepsOf(xml) {
 }
 
 export const stepLabel = (step) => (step.name ? `${step.name} (${step.id})` : step.id);
+
+// The form fields of each element (camunda:formField), by element id then field id: the label
+// and the labels of an enumeration's values, to name the values a completion submitted.
+export function formFieldsOf(xml) {
+  const byElement = new Map();
+  if (!xml) return byElement;
+  const doc = new DOMParser().parseFromString(xml, 'application/xml');
+  for (const field of doc.getElementsByTagName('*')) {
+    if (field.localName !== 'formField' || !field.getAttribute('id')) continue;
+    let owner = field.parentElement;
+    while (owner && !(owner.getAttribute('id') && owner.localName !== 'formData' && owner.localName !== 'extensionElements')) {
+      owner = owner.parentElement;
+    }
+    if (!owner) continue;
+    const values = {};
+    for (const v of field.getElementsByTagName('*')) {
+      if (v.localName === 'value' && v.getAttribute('id')) values[v.getAttribute('id')] = v.getAttribute('name') || v.getAttribute('id');
+    }
+    const fields = byElement.get(owner.getAttribute('id')) || new Map();
+    fields.set(field.getAttribute('id'), { label: field.getAttribute('label') || '', values, type: field.getAttribute('type') });
+    byElement.set(owner.getAttribute('id'), fields);
+  }
+  return byElement;
+}

@@ -48,7 +48,7 @@ export default {
   cases: {
     title: 'Cases', search: 'Search', status: 'Status', started: 'Started', version: 'Version',
     statuses: { active: 'Active', completed: 'Completed', cancelled: 'Cancelled' },
-    diagram: 'Diagram', history: 'History', variables: 'Variables', openTasks: 'Open tasks',
+    diagram: 'Diagram', history: 'History', showSteps: 'Show engine steps', variables: 'Variables', openTasks: 'Open tasks',
     waitsFor: 'Waiting for', timeLimits: 'Time limits', repair: 'Repair', empty: 'No case matches.',
     legend: { active: 'Current position', done: 'Done', limit: 'Time limit', failed: 'Failed', listening: 'Listening (event subprocess)' },
     moves: { cancel: 'Cancel', start_before: 'Start before' },

@@ -48,7 +48,7 @@ export default {
   cases: {
     title: '案件', search: '查询', status: '状态', started: '受理时间', version: '版本',
     statuses: { active: '办理中', completed: '已办结', cancelled: '已撤销' },
-    diagram: '流程图', history: '办理记录', variables: '变量', openTasks: '当前任务',
+    diagram: '流程图', history: '办理记录', showSteps: '显示流转步骤', variables: '变量', openTasks: '当前任务',
     waitsFor: '等待事项', timeLimits: '时限', repair: '修复操作', empty: '没有符合条件的案件。',
     legend: { active: '当前位置', done: '已完成', limit: '时限', failed: '故障', listening: '监听中（事件子流程）' },
     moves: { cancel: '取消', start_before: '从此处开始' },

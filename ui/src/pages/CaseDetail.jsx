@@ -16,7 +16,7 @@ import IncidentList from '../components/IncidentList.jsx';
 import Repair, { canMigrate } from '../components/Repair.jsx';
 import TimeLimitList from '../components/TimeLimitList.jsx';
 import WaitsFor from '../components/WaitsFor.jsx';
-import { stepsOf } from '../elements.js';
+import { formFieldsOf, stepsOf } from '../elements.js';
 import { formatTime } from '../format.js';
 import { limitLayers, mergeMarkers } from '../timelimits.js';
 import { useLoad } from '../useLoad.js';
@@ -94,24 +94,79 @@ function passed(instance) {
   return done;
 }
 
+// Engine steps (gateways, scripts, events passed through) are many and rarely what a reader
+// looks for: folded away until asked for.
+const ENGINE_STEP = 'engine_step';
+
 // An event names its element by the name it recorded, else by the diagram's (a claim records
-// none), else by its id.
-function History({ events, stepById }) {
+// none), else by its id; a message event names its message; a completion lists what it
+// submitted. Newest first.
+function History({ events, stepById, fields }) {
   const { t, i18n } = useTranslation();
+  const [steps, setSteps] = useState(false);
+  const shown = events.filter((event) => steps || event.type !== ENGINE_STEP).slice().reverse();
+  const hidden = events.length - events.filter((event) => event.type !== ENGINE_STEP).length;
   return (
-    <ol className="timeline" data-testid="history">
-      {events.map((event) => (
-        <li key={event.id}>
-          <time dateTime={event.occurred_at}>{formatTime(event.occurred_at, i18n.language)}</time>
-          <strong>{t(`events.${event.type}`, event.type)}</strong>{' '}
-          {event.details?.name || stepById.get(event.element_id)?.name || event.element_id || ''}
-          {event.actor && <span className="muted"> · {event.actor}</span>}
-          {event.details?.reason && <span className="muted"> · {event.details.reason}</span>}
-          <RepairDetails details={event.details} stepById={stepById} />
-        </li>
-      ))}
-    </ol>
+    <>
+      {hidden > 0 && (
+        <label className="history-toggle">
+          <input type="checkbox" checked={steps} onChange={(e) => setSteps(e.target.checked)} />{' '}
+          {t('cases.showSteps')} <span className="muted">({hidden})</span>
+        </label>
+      )}
+      <ol className="timeline" data-testid="history">
+        {shown.map((event) => (
+          <li key={event.id} data-type={event.type}>
+            <time dateTime={event.occurred_at}>{formatTime(event.occurred_at, i18n.language)}</time>
+            <strong>{t(`events.${event.type}`, event.type)}</strong>{' '}
+            {event.details?.name || stepById.get(event.element_id)?.name || event.element_id || ''}
+            {typeof event.details?.message === 'string' && <> <code className="chip-code">{event.details.message}</code></>}
+            {event.actor && <span className="muted"> · {event.actor}</span>}
+            {event.details?.reason && <span className="muted"> · {event.details.reason}</span>}
+            <SubmittedValues event={event} fields={fields} />
+            <RepairDetails details={event.details} stepById={stepById} />
+          </li>
+        ))}
+      </ol>
+    </>
   );
+}
+
+// The values a completion (a task's, an external system's, a message's) submitted, each by its
+// form's label and an enumeration's value by its label (不通过, not REJECT), compactly.
+const SUBMITTED = new Set(['task_completed', 'external_task_completed', 'message_received']);
+
+function SubmittedValues({ event, fields }) {
+  const { t } = useTranslation();
+  const values = SUBMITTED.has(event.type) ? event.details?.variables : null;
+  if (!values || typeof values !== 'object' || Array.isArray(values)) return null;
+  const names = Object.keys(values).filter((name) => values[name] !== null && values[name] !== '');
+  if (names.length === 0) return null;
+  const form = fields.get(event.element_id);
+  return (
+    <ul className="submitted" data-testid="submitted">
+      {names.map((name) => {
+        const field = form?.get(name);
+        const value = values[name];
+        return (
+          <li key={name}>
+            <span className="muted" title={name}>{field?.label || name}: </span>
+            <span className="value">{submittedText(value, field, t)}</span>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+function submittedText(value, field, t) {
+  if (typeof value === 'boolean') return value ? t('common.yes') : t('common.no');
+  if (typeof value === 'string') {
+    const text = field?.values?.[value] ?? value;
+    return text.length > 300 ? `${text.slice(0, 299)}…` : text;
+  }
+  if (Array.isArray(value) && value.every((v) => typeof v !== 'object')) return value.join('、');
+  return shortJson(value);
 }
 
 // What a repair did, for the audit trail: each variable's old and new value, each move's
@@ -212,6 +267,7 @@ export default function CaseDetail() {
   }, [where]);
   const focusIds = useMemo(() => (where ? [...where.failed, ...where.active] : []), [where]);
   const steps = useMemo(() => stepsOf(data?.xml), [data]);
+  const fields = useMemo(() => formFieldsOf(data?.xml), [data]);
 
   if (loaded.error) return <ErrorNote error={loaded.error} />;
   if (!data) return <p className="muted">{t('common.loading')}</p>;
@@ -280,7 +336,7 @@ export default function CaseDetail() {
         </div>
         <div>
           <h2>{t('cases.history')}</h2>
-          <History events={instance.history} stepById={stepById} />
+          <History events={instance.history} stepById={stepById} fields={fields} />
         </div>
       </div>
     </section>
