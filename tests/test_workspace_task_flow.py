@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bpmn_service.engine import layout_bpmn
+from test_workspace_clerk import apply
 from workspace_browser import Server, Ui
 
 FLOW = """<?xml version="1.0" encoding="UTF-8"?>
@@ -230,3 +231,23 @@ def test_the_history_shows_what_was_decided_and_folds_engine_steps(
     page.get_by_label("显示流转步骤").check()
     history.get_by_text("流转").first.wait_for()
     ui.shot("history")
+
+
+def test_the_case_page_fits_a_phone(ui: Ui, deployed: Server) -> None:
+    """At 390 px the page does not scroll sideways: the diagram's ⏱ notes stay in its frame,
+    chips wrap, the time limits' table keeps within the page."""
+    _, current = apply(deployed)
+    _, case = start(deployed)
+    complete(deployed, open_tasks(deployed, case, "first")[0], {"decision": "APPROVE"})
+    complete(deployed, open_tasks(deployed, case, "second")[0], {})
+    for task in open_tasks(deployed, case, "cosign"):
+        complete(deployed, task, {"signOpinion": "同意"})
+    ui.page.set_viewport_size({"width": 390, "height": 844})
+    ui.sign_in("leader")
+    for instance, name in ((current["id"], "time-limits"), (case, "flow")):
+        ui.goto(f"/ui/cases/{instance}")
+        ui.page.get_by_test_id("history").wait_for()
+        ui.page.wait_for_load_state("networkidle")
+        ui.page.wait_for_timeout(300)
+        assert ui.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), name
+        ui.shot(f"case-on-a-phone-{name}")

@@ -6,7 +6,7 @@ import { limitState } from '../timelimits.js';
 
 export default function TimeLimitList({ limits }) {
   const { t, i18n } = useTranslation();
-  const time = (v) => (v ? formatTime(v, i18n.language) : '–');
+  const time = (v) => (v ? <time dateTime={v}>{formatTime(v, i18n.language)}</time> : '–');
   if (!limits.length) return <p className="muted">{t('limits.none')}</p>;
   return (
     <table className="grid compact" data-testid="time-limits">
