@@ -251,3 +251,22 @@ def test_the_case_page_fits_a_phone(ui: Ui, deployed: Server) -> None:
         ui.page.wait_for_timeout(300)
         assert ui.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), name
         ui.shot(f"case-on-a-phone-{name}")
+
+
+def test_a_refused_form_asks_for_corrections_not_a_fault(ui: Ui, deployed: Server) -> None:
+    _, case = start(deployed)
+    ui.sign_in("clerk")
+    page = ui.page
+    open_own_task(ui, open_tasks(deployed, case, "first")[0])
+    page.get_by_role("button", name="提交办理").click()
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    assert alert.inner_text().startswith("请修改以下内容："), alert.inner_text()
+    assert "出错了" not in alert.inner_text()
+    ui.shot("refused-form")
+    # The 故障 page calls the business key what the rest of the workspace calls it.
+    ui.sign_out()
+    ui.sign_in("leader")
+    ui.goto("/ui/incidents")
+    page.get_by_role("heading", name="故障").wait_for()
+    assert "业务编号" not in page.locator("main").inner_text()

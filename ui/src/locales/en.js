@@ -9,7 +9,7 @@ export default {
     unreachable: 'The service cannot be reached just now (it may be restarting). You are still signed in; retry in a moment.',
   },
   common: {
-    loading: 'Loading…', none: 'None', error: 'Something went wrong', retry: 'Retry', close: 'Close', cancel: 'Cancel',
+    loading: 'Loading…', none: 'None', error: 'Something went wrong', invalid: 'Please correct the following: ', retry: 'Retry', close: 'Close', cancel: 'Cancel',
     previous: 'Previous', next: 'Next', pageOf: '{{from}}–{{to}} of {{total}}', pageOfMore: '{{from}}–{{to}} of more than {{total}}',
     apply: 'Filter', reset: 'Reset', all: 'All', yes: 'Yes', no: 'No', save: 'Save',
     language: 'Language', details: 'Details',

@@ -9,7 +9,7 @@ export default {
     unreachable: '暂时无法连接服务（可能正在重启）。您仍保持登录，稍后点击重试。',
   },
   common: {
-    loading: '加载中…', none: '无', error: '出错了', retry: '重试', close: '关闭', cancel: '取消',
+    loading: '加载中…', none: '无', error: '出错了', invalid: '请修改以下内容：', retry: '重试', close: '关闭', cancel: '取消',
     previous: '上一页', next: '下一页', pageOf: '第 {{from}}–{{to}} 条，共 {{total}} 条', pageOfMore: '第 {{from}}–{{to}} 条，共 {{total}} 条以上',
     apply: '筛选', reset: '重置', all: '全部', yes: '是', no: '否', save: '保存',
     language: '语言', details: '详情',
@@ -107,7 +107,7 @@ export default {
     states: { running: '计时中', warning: '即将到期', paused: '暂停', met: '已达标', breached: '已超期', cancelled: '已终止' },
   },
   incidents: {
-    hint: '运行中案件的全部未解决故障，最早的在前；点击业务编号到案件页修复。', element: '环节', kind: '类型', error: '错误', since: '发生时间', 
+    hint: '运行中案件的全部未解决故障，最早的在前；点击申请编号到案件页修复。', element: '环节', kind: '类型', error: '错误', since: '发生时间', 
     repairs: '可用修复', title: '故障', none: '没有故障。',
     kinds: { step: '办理后流转失败', failed_job: '执行失败', external_task: '外部任务失败', timer: '定时失败', message: '消息失败', worker: '外部应答失败', budget: '运行超限', stuck: '流程停滞' },
   },

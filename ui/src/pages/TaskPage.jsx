@@ -120,7 +120,7 @@ export default function TaskPage() {
       const byField = e instanceof ApiError ? e.fieldErrors() : {};
       if (e.status === 422 && Object.keys(byField).length > 0) {
         setFieldErrors(byField);
-        setError({ message: t('task.formErrors', { count: Object.keys(byField).length }) });
+        setError({ invalid: true, message: t('task.formErrors', { count: Object.keys(byField).length }) });
       } else if (e instanceof ApiError && (e.status === 403 || e.status === 409)) {
         // The task changed hands (given back, claimed or completed by someone else) while it
         // was being filled in: say so and show it as it is now; the typed values stay.
@@ -190,7 +190,7 @@ export default function TaskPage() {
           formData={formData}
           onChange={setValues}
           onSubmit={complete}
-          onError={(errors) => setError({ message: t('task.formErrors', { count: errors.length }) })}
+          onError={(errors) => setError({ invalid: true, message: t('task.formErrors', { count: errors.length }) })}
           disabled={!mine || busy}
           extraErrors={serverErrors(fieldErrors)}
         />
