@@ -270,3 +270,38 @@ def test_a_refused_form_asks_for_corrections_not_a_fault(ui: Ui, deployed: Serve
     ui.goto("/ui/incidents")
     page.get_by_role("heading", name="故障").wait_for()
     assert "业务编号" not in page.locator("main").inner_text()
+
+
+SIGNER_FIELD = """          <camunda:formField id="signer" label="会签角色" type="string">
+            <camunda:validation><camunda:constraint name="readonly"/></camunda:validation>
+          </camunda:formField>
+"""
+
+
+def test_a_task_whose_variables_its_form_does_not_list_can_be_submitted(
+    ui: Ui, deployed: Server
+) -> None:
+    """A multi-instance task holds its item (`signer`) whether or not its form lists it; the
+    browser put it in the form's data and refused to submit: 不允许有额外的属性."""
+    assert SIGNER_FIELD in FLOW
+    bare = FLOW.replace(SIGNER_FIELD, "").replace('id="ui_task_flow"', 'id="ui_task_flow_bare"')
+    laid_out = layout_bpmn(bare.encode(), "ui_task_flow_bare.bpmn")
+    files = {"files": ("ui_task_flow_bare.bpmn", laid_out)}
+    deployed.api("POST", "/deployments", "analyst", files=files)
+    body = {
+        "business_key": f"BARE-{uuid.uuid4().hex[:8]}",
+        "variables": {"notice": NOTICE, "units": UNITS},
+    }
+    case = deployed.api(
+        "POST", "/process-definitions/ui_task_flow_bare/instances", "clerk", json=body
+    )["id"]
+    complete(deployed, open_tasks(deployed, case, "first")[0], {"decision": "APPROVE"})
+    complete(deployed, open_tasks(deployed, case, "second")[0], {})
+    signer = open_tasks(deployed, case, "cosign")[0]
+    ui.sign_in("clerk")
+    page = ui.page
+    open_own_task(ui, signer)
+    page.locator("#root_signOpinion").fill("同意")
+    page.get_by_role("button", name="提交办理").click()
+    page.get_by_test_id("next-tasks").wait_for()
+    assert "额外的属性" not in page.content()

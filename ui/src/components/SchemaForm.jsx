@@ -102,9 +102,14 @@ export function submittable(schema, values) {
   return out;
 }
 
-// Values as the form shows them: null means "not set" to JSON Schema validation.
-export function shown(values) {
-  return Object.fromEntries(Object.entries(values || {}).filter(([, v]) => v !== null));
+// Values as the form shows them: null means "not set" to JSON Schema validation. Only the form's
+// own fields: a task also holds variables its form does not list (a multi-instance's item), and
+// the schema refuses additional properties, so one of them blocked the submit.
+export function shown(values, schema) {
+  const fields = schema?.properties;
+  return Object.fromEntries(
+    Object.entries(values || {}).filter(([name, v]) => v !== null && (!fields || name in fields)),
+  );
 }
 
 export function serverErrors(fieldErrors) {

@@ -156,7 +156,7 @@ export default function TaskPage() {
   // (the service would refuse it), as in the inbox.
   const offered = me.roles?.admin || data.candidate_users.includes(me.user_id)
     || data.candidate_groups.some((g) => me.groups.includes(g));
-  const formData = values ?? shown(data.variables);
+  const formData = values ?? shown(data.variables, data.form);
 
   return (
     <section>
