@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 from bpmn_service.engine import layout_bpmn
+from test_workspace_repair import open_case
 from workspace_browser import Server, Ui
 
 SOURCE_CHECK = """
@@ -78,11 +79,7 @@ def test_the_preview_shows_started_and_dropped_events_reassignments_and_join_war
 
     page = ui.page
     ui.sign_in("leader")
-    page.get_by_role("link", name="案件").click()
-    page.get_by_label("申请编号").fill(key)
-    page.get_by_role("button", name="查询").click()
-    page.locator("[data-testid=cases]").get_by_role("link", name=key).click()
-    page.locator("[data-testid=diagram][data-loaded=true]").wait_for()
+    open_case(ui, key)
     page.get_by_role("button", name="迁移版本").click()
     form = page.get_by_test_id("repair-migrate")
     form.get_by_label("原因").fill("新版本改由营业厅核对并增加现场核查")
