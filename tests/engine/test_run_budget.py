@@ -166,7 +166,8 @@ def test_the_run_end_check_counts_every_copy_of_a_value() -> None:
 
 def test_many_parallel_steps_over_the_budget_are_not_called_a_loop() -> None:
     """40 parallel script tasks: the message named the start event as the place of "most steps"
-    and blamed "a loop that never waits" (a model of 1,000 parallel script tasks took 10 s in 152 steps)."""
+    and blamed "a loop that never waits" (a model of 1,000 parallel script tasks took 10 s in
+    152 steps)."""
     case = Case("wide_fan", runner=small(max_steps=30))
     with pytest.raises(BudgetExceeded) as raised:
         case.start()
