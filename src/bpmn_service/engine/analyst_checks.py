@@ -28,9 +28,10 @@ from lxml import etree
 from bpmn_service.errors import BpmnProblem
 
 from .bpmn_xml import BPMN_NS, element_kinds, lanes_of_nodes, local_name, owner_of
-from .camunda_ext import CAMUNDA_NS, NSMAP
+from .camunda_ext import CAMUNDA_NS, ERROR_VARIABLES, NSMAP, USER_TASK_ATTRIBUTES
 from .deploy_rules import ASSIGNMENTS, ZEEBE_ASSIGNMENT, ZEEBE_NS, offered_to_nobody
 from .diagram import SUBPROCESS_KINDS, TASK_KINDS
+from .report_marks import LEAD_TIME_END
 from .script_engine import EVALUATOR
 
 LaneGroupsOf = Callable[[str, str | None], list[str]]
@@ -52,14 +53,7 @@ class CheckContext:
         return bool(self.lane_groups(key, lane))
 
 
-_USER_TASK_ATTRIBUTES = {
-    "candidateGroups",
-    "candidateUsers",
-    "assignee",
-    "dueDate",
-    "followUpDate",
-    "priority",
-}
+_USER_TASK_ATTRIBUTES = set(USER_TASK_ATTRIBUTES)
 # camunda:* attributes the engine reads, per element (everything else is ignored and said so).
 READ_ATTRIBUTES = {
     "userTask": _USER_TASK_ATTRIBUTES,
@@ -72,7 +66,7 @@ READ_ATTRIBUTES = {
     # The process's start event only (_has_no_effect says so elsewhere).
     "startEvent": {"initiator"},
     # On a catch only: a boundary event or an event subprocess's start (bpmn_errors.py).
-    "errorEventDefinition": {"errorCodeVariable", "errorMessageVariable"},
+    "errorEventDefinition": set(ERROR_VARIABLES),
 }
 # Refused outright by the deploy rules (deploy_rules.py), so not repeated here.
 REFUSED_ATTRIBUTES = {
@@ -455,7 +449,7 @@ def _lead_time_end(process: etree._Element, add: Add) -> None:
     """The reports end a case's cycle at the first completion of a user task marked
     leadTimeEnd (services/lead_time.py); on another element, or with another value than
     true, the marker would be ignored and the cycle silently run to the case's end."""
-    for prop in process.iterfind(".//camunda:property[@name='leadTimeEnd']", NSMAP):
+    for prop in process.iterfind(f".//camunda:property[@name='{LEAD_TIME_END}']", NSMAP):
         holder = prop.getparent()  # camunda:properties in bpmn:extensionElements
         extensions = holder.getparent() if holder is not None else None
         owner = extensions.getparent() if extensions is not None else None

@@ -31,13 +31,17 @@ from .event_subprocesses import INTERRUPTS
 from .multi_instance import CAMUNDA_NS as CAMUNDA_NS, NSMAP as NSMAP, MultiInstanceParserMixin
 from .specs import ELEMENT_SPECS, ServiceProcessParser
 
-TASK_ATTRIBUTES = (
+# What a user task reads of its camunda:* attributes (a plain bpmn:task too; analyst_checks.py).
+USER_TASK_ATTRIBUTES = (
     "candidateGroups",
     "candidateUsers",
     "assignee",
     "dueDate",
     "followUpDate",
     "priority",
+)
+TASK_ATTRIBUTES = (
+    *USER_TASK_ATTRIBUTES,
     "formKey",
     "type",
     "topic",

@@ -10,6 +10,7 @@ type and constraints, and are then validated with the engine's own form validati
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import Any
 
 from bpmn_service.engine import FormField, compile_bpmn, validate
 from bpmn_service.engine.live import LiveProcess
-from bpmn_service.engine.report_marks import LEAD_TIME_END
+from bpmn_service.engine.report_marks import lead_time_ends
 from bpmn_service.errors import InvalidBpmn
 from bpmn_service.lanes import LaneGroups
 from bpmn_service.services.projection import EXTERNAL_GROUPS
@@ -73,15 +74,11 @@ class SimModel:
         watched = self.time_limits.watched if self.time_limits is not None else frozenset()
         return LiveProcess(self.spec_json, watched)
 
-    @property
+    @functools.cached_property
     def lead_time_end(self) -> frozenset[str]:
-        """The user tasks whose completion is power-on (the leadTimeEnd property), where the
-        service's reports end a case's cycle (services/lead_time.py)."""
-        return frozenset(
-            e.id
-            for e in self.elements.values()
-            if e.kind == USER_TASK and e.properties.get(LEAD_TIME_END, "").lower() == "true"
-        )
+        """The user tasks whose completion is power-on (the leadTimeEnd property), read as the
+        service's reports read them (engine/report_marks.py)."""
+        return lead_time_ends(self.bpmn, self.key)
 
     def field_ids(self) -> set[str]:
         ids = {f.id for f in self.start_form}
