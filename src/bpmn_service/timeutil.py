@@ -8,6 +8,8 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bpmn_service.workcalendar import DEFAULT_TIMEZONE
+
 DURATION = re.compile(
     r"^P(?!$)(?:(?P<y>\d+)Y)?(?:(?P<mo>\d+)M)?(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
     r"(?:T(?=\d)(?:(?P<h>\d+)H)?(?:(?P<mi>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
@@ -16,8 +18,8 @@ DURATION = re.compile(
 
 UTC_RANGE = "0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z"
 DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# Where a date alone is a day: the working-day calendar's zone (workcalendar.DEFAULT_TIMEZONE).
-BUSINESS_ZONE = ZoneInfo("Asia/Shanghai")
+# Where a date alone is a day: the working-day calendar's zone.
+BUSINESS_ZONE = ZoneInfo(DEFAULT_TIMEZONE)
 
 
 def as_utc(moment: datetime) -> datetime:
